@@ -1,0 +1,58 @@
+"""The typed errors of rules/. Every message is Chinese, for end users, and names the value."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def show(value: Any) -> str:
+    """A value as a user would recognise it in a message: numbers with thousands separators."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "无穷大" if value > 0 else "负无穷大"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 0.01 else repr(value)
+    if value is None:
+        return "（空）"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class RuleError(ValueError):
+    """Base of every error raised by rules/."""
+
+
+class RuleInputError(RuleError):
+    """An input value a rule cannot rate: never yields a tier.
+
+    ``field`` is the input's Chinese label (资产权益 …), ``value`` the value received.
+    ``kind`` is ``"value"`` for a bad value and ``"na"`` for a missing/unknown one, so that the
+    Excel layer can prefix ``#VALUE!`` or ``#N/A``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 kind: str = "value") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+        self.kind = kind
+
+
+class RulebookError(RuleError):
+    """A rulebook (or its data file) that cannot be used: unknown, malformed, not in force."""
+
+
+class ParameterMissingError(RulebookError):
+    """A rulebook whose firm-specific parameters are not set yet (e.g. wealth thresholds)."""
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
