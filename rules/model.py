@@ -1,0 +1,147 @@
+"""Rulebooks as validated data: the pydantic schema of a rulebook file.
+
+A rulebook file (TOML, under ``rules/data/<id>/<version>.toml``) says what a policy document says
+as a decision table: inputs with their domain, ordered outputs (rank 0 is the highest tier), rules
+with stable ids made of intervals with explicit open/closed bounds, a hit policy, and where it
+comes from. Bounds may name a parameter (``"@turnover_threshold"``) whose value the rulebook (or a
+firm's parameter file) supplies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Bound = float | str  # a number, or "@parameter"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    document: str
+    article: str = ""
+    seed: str = ""
+    note: str = ""
+
+
+class InputSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    unit: str = ""
+    min: float | None = 0.0
+    max: float | None = None
+    integer: bool = False
+    empty_is_zero: bool = False
+    # "increasing": raising this input never lowers the output ("decreasing": never raises it);
+    # the verifier checks it
+    monotone: Literal["increasing", "decreasing", "none"] = "increasing"
+
+
+class OutputSpec(_Strict):
+    label: str
+    code: str = ""
+    aliases: tuple[str, ...] = ()
+    service: str = ""
+    services: tuple[str, ...] = ()
+    visits_per_year: int | None = None
+
+
+class Interval(_Strict):
+    """One input's allowed range: ``gt``/``ge`` below, ``lt``/``le`` above (open/closed)."""
+
+    gt: Bound | None = None
+    ge: Bound | None = None
+    lt: Bound | None = None
+    le: Bound | None = None
+
+    @model_validator(mode="after")
+    def _one_bound_per_side(self) -> Interval:
+        if self.gt is not None and self.ge is not None:
+            raise ValueError("下界只能给 gt 或 ge 之一")
+        if self.lt is not None and self.le is not None:
+            raise ValueError("上界只能给 lt 或 le 之一")
+        if all(b is None for b in (self.gt, self.ge, self.lt, self.le)):
+            raise ValueError("区间至少需要一个边界（gt/ge/lt/le）")
+        for b in (self.gt, self.ge, self.lt, self.le):
+            if isinstance(b, str) and not b.startswith("@"):
+                raise ValueError(f"边界须为数字或 @参数名：{b!r}")
+        return self
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+    output: str
+    sub_class: str = ""
+    when: dict[str, Interval] = Field(default_factory=dict)
+    default: bool = False
+    text: str = ""
+
+    @model_validator(mode="after")
+    def _default_has_no_condition(self) -> Rule:
+        if self.default and self.when:
+            raise ValueError("兜底规则（default = true）不能再带条件 when")
+        if not self.default and not self.when:
+            raise ValueError("规则须有条件 when，或标记为兜底规则 default = true")
+        return self
+
+
+class Parameter(_Strict):
+    label: str
+    unit: str = ""
+    value: float | None = None
+    assumption: bool = False
+    note: str = ""
+
+
+class RulebookFile(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: str
+    title: str
+    effective_from: dt.date
+    effective_to: dt.date | None = None  # last day in force (inclusive); None = open
+    source: Source
+    hit_policy: Literal["FIRST", "UNIQUE", "ANY", "PRIORITY"] = "FIRST"
+    upgrade_only: bool = True
+    assumption: str = ""  # non-empty: parts of this rulebook are a reconstruction, said here
+    example: bool = False  # demo parameters, never for production
+    new_account_service: str = ""
+    inputs: tuple[InputSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    rules: tuple[Rule, ...]
+
+    @field_validator("outputs")
+    @classmethod
+    def _unique_outputs(cls, outputs: tuple[OutputSpec, ...]) -> tuple[OutputSpec, ...]:
+        seen: set[str] = set()
+        for o in outputs:
+            for name in (o.label, *o.aliases, *([o.code] if o.code else [])):
+                if name in seen:
+                    raise ValueError(f"输出标签或别名重复：{name}")
+                seen.add(name)
+        return outputs
+
+    @model_validator(mode="after")
+    def _references(self) -> RulebookFile:
+        inputs = {i.name for i in self.inputs}
+        outputs = {o.label for o in self.outputs}
+        ids: set[str] = set()
+        for r in self.rules:
+            if r.id in ids:
+                raise ValueError(f"规则编号重复：{r.id}")
+            ids.add(r.id)
+            if r.output not in outputs:
+                raise ValueError(f"规则 {r.id} 的输出 {r.output!r} 不在 outputs 中")
+            for name, iv in r.when.items():
+                if name not in inputs:
+                    raise ValueError(f"规则 {r.id} 的条件引用了未定义的输入 {name!r}")
+                for b in (iv.gt, iv.ge, iv.lt, iv.le):
+                    if isinstance(b, str) and b[1:] not in self.parameters:
+                        raise ValueError(f"规则 {r.id} 引用了未定义的参数 {b!r}")
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to 早于 effective_from")
+        return self

@@ -1,0 +1,166 @@
+"""Finding, validating and choosing rulebook versions.
+
+Rulebook files live in ``rules/data/<id>/<version>.toml``; a firm may add directories of its own
+(``CLIENT_RATING_RULES_DIR``, ``os.pathsep``-separated), whose files add versions or replace
+shipped ones with the same id and version. Firm parameters (e.g. the wealth thresholds the policy
+leaves as "[X]") come from a TOML file named by ``CLIENT_RATING_PARAMS``, one table per rulebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .engine import Rulebook
+from .errors import ParameterMissingError, RulebookError, RuleInputError
+from .model import RulebookFile
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_RULEBOOK = "brokerage"
+EXAMPLE_PARAMETERS = DATA_DIR / "wealth" / "example-parameters.toml"
+
+
+def data_dirs() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("CLIENT_RATING_RULES_DIR", "").split(os.pathsep) if p]
+    return [*extra, DATA_DIR]
+
+
+def _is_rulebook_file(p: Path) -> bool:
+    return p.suffix == ".toml" and not p.name.endswith("parameters.toml")
+
+
+def load_file(path: Path) -> RulebookFile:
+    """Parse and validate one rulebook file; errors name the file, the rule and the field."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise RulebookError(f"规则文件 {path} 无法读取：{e}") from e
+    try:
+        return RulebookFile.model_validate(raw)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = list(err["loc"])
+            where = []
+            if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+                rules = raw.get("rules") or []
+                rid = rules[loc[1]].get("id", "?") if loc[1] < len(rules) else "?"
+                where.append(f"规则 {rid}")
+                loc = loc[2:]
+            field = ".".join(str(x) for x in loc) or "（文件）"
+            where.append(f"字段 {field}")
+            problems.append(f"{'，'.join(where)}：{err['msg']}")
+        raise RulebookError(f"规则文件 {path} 有误：" + "；".join(problems)) from e
+
+
+@functools.cache
+def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookFile, Path], ...]:
+    found: dict[str, tuple[RulebookFile, Path]] = {}
+    for d in reversed(dirs):  # later (shipped) first, so firm directories override
+        folder = d / rulebook_id
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.iterdir()):
+            if _is_rulebook_file(p):
+                data = load_file(p)
+                if data.id != rulebook_id:
+                    raise RulebookError(f"规则文件 {p} 的 id 为 {data.id!r}，与目录 {rulebook_id!r} 不符")
+                found[data.version] = (data, p)
+    return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))
+
+
+def rulebook_ids() -> list[str]:
+    ids = {p.name for d in data_dirs() if d.is_dir() for p in d.iterdir()
+           if p.is_dir() and any(_is_rulebook_file(f) for f in p.iterdir())}
+    return sorted(ids, key=lambda i: (i != DEFAULT_RULEBOOK, i))
+
+
+def versions(rulebook_id: str) -> list[RulebookFile]:
+    """Every version of a rulebook, oldest first."""
+    rulebook_id = _check_id(rulebook_id)
+    return [v for v, _ in _versions(rulebook_id, tuple(data_dirs()))]
+
+
+def _check_id(rulebook_id: Any) -> str:
+    if isinstance(rulebook_id, str):
+        rid = rulebook_id.strip().lower()
+        if rid in rulebook_ids():
+            return rid
+    raise RuleInputError(
+        f"未知的规则：{rulebook_id!r}（可用：{'、'.join(rulebook_ids())}）",
+        field="规则", value=rulebook_id, kind="na")
+
+
+def version_in_force(rulebook_id: str, as_of: dt.date) -> tuple[RulebookFile, Path]:
+    rid = _check_id(rulebook_id)
+    candidates = [(v, p) for v, p in _versions(rid, tuple(data_dirs()))
+                  if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
+    if not candidates:
+        spans = "、".join(f"{v.version}（{v.effective_from}–{v.effective_to or '至今'}）"
+                         for v, _ in _versions(rid, tuple(data_dirs())))
+        raise RuleInputError(f"规则 {rid} 在 {as_of} 没有生效的版本（已有：{spans}）",
+                             field="日期", value=as_of, kind="na")
+    # Overlapping versions are a finding of the verifier; the latest start wins here.
+    return max(candidates, key=lambda t: t[0].effective_from)
+
+
+@functools.cache
+def _firm_parameters(path: str) -> dict[str, dict[str, float]]:
+    return load_parameter_file(Path(path))
+
+
+def load_parameter_file(path: Path) -> dict[str, dict[str, float]]:
+    """A firm parameter file: ``[rulebook-id]`` tables of ``name = number``."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise RulebookError(f"参数文件 {path} 无法读取：{e}") from e
+    out: dict[str, dict[str, float]] = {}
+    for rid, table in raw.items():
+        if not isinstance(table, dict):
+            raise RulebookError(f"参数文件 {path}：{rid} 应为表 [{rid}]")
+        for name, value in table.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise RulebookError(f"参数文件 {path}：[{rid}] {name} 须为数字，而不是 {value!r}")
+        out[rid] = {k: float(v) for k, v in table.items()}
+    return out
+
+
+def get_rulebook(rulebook_id: str = DEFAULT_RULEBOOK, as_of: dt.date | None = None,
+                 parameters: Mapping[str, float] | None = None) -> Rulebook:
+    """The rulebook version in force on ``as_of`` (default: today), ready to evaluate.
+
+    Parameters come from the file's defaults, then the firm file (``CLIENT_RATING_PARAMS``), then
+    ``parameters``. A rulebook with a parameter still unset refuses, naming what is missing.
+    """
+    as_of = as_of or dt.date.today()
+    firm = os.environ.get("CLIENT_RATING_PARAMS", "")
+    params = tuple(sorted((parameters or {}).items()))
+    return _build(_check_id(rulebook_id), as_of, firm, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _build(rid: str, as_of: dt.date, firm: str, params: tuple[tuple[str, float], ...]) -> Rulebook:
+    data, path = version_in_force(rid, as_of)
+    values: dict[str, float | None] = {k: p.value for k, p in data.parameters.items()}
+    overrides = dict(_firm_parameters(firm).get(rid, {})) if firm else {}
+    overrides.update(dict(params))
+    for name, v in overrides.items():
+        if name not in data.parameters:
+            raise RulebookError(f"规则 {data.id}@{data.version} 没有参数 {name!r}"
+                                f"（可用：{'、'.join(data.parameters) or '无'}）")
+        values[name] = v
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        labels = "、".join(f"{data.parameters[k].label}（{k}）" for k in missing)
+        raise ParameterMissingError(
+            f"规则 {data.id}@{data.version} 的阈值尚未设置：{labels}。原文为“[X]”，须由公司提供参数文件"
+            f"（环境变量 CLIENT_RATING_PARAMS，示例见 {EXAMPLE_PARAMETERS.name}）。", missing)
+    return Rulebook(data, {k: float(v) for k, v in values.items() if v is not None}, path)
