@@ -1,0 +1,337 @@
+"""评级周期与运行窗口 —— periods and run windows (seed 001 第十条–第十二条, POLICY.md R2).
+
+* 周期 (``Period``)：季度 "2026Q4"、年度 "2026"、月份 "2026-11"（新开户动态分级）。
+  ``end`` 是数据截止日（as-of date）：2026Q4 → 2026-12-31，2026 → 2026-12-31，2026-11 → 2026-11-30。
+* 工作日：上海证券交易所 (SSE, "XSHG") 的交易日 —— 周末、法定节假日及其调休安排均不开市
+  （调休上班的周六/周日交易所也不开市）。休市表取自 ``exchange-calendars`` 包，另可在
+  ``rules/data/extra_holidays.toml`` 补录包里还没有的年份。
+* 超出休市表维护范围的日期 **不会** 被当作平日工作日，而是抛出 ``RuleInputError``。
+* 运行窗口（第十条）：年度评级 = 新年度初前十个工作日；季度评级 = 每季度初前三个工作日；
+  新开户动态分级 = 每月前五个工作日。
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rules.errors import RulebookError, RuleInputError, show
+
+PeriodKind = Literal["quarter", "year", "month"]
+Mode = Literal["quarterly", "annual", "new-accounts"]
+
+#: 交易日历的起始年份（更早的日期不支持）。
+FIRST_CALENDAR_YEAR = 2000
+#: 补充休市日文件。
+EXTRA_HOLIDAYS_FILE = Path(__file__).parent / "data" / "extra_holidays.toml"
+
+#: 各模式的窗口长度（工作日数），第十条第1–3项。
+WINDOW_DAYS: dict[str, int] = {"annual": 10, "quarterly": 3, "new-accounts": 5}
+
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """一个评级周期。``number``：季度 1–4、月份 1–12，年度为 ``None``。``end`` = 数据截止日。"""
+
+    kind: PeriodKind
+    year: int
+    number: int | None
+    start: date
+    end: date
+    label: str
+    mode: Mode
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _quarter(year: int, q: int) -> Period:
+    start = date(year, 3 * q - 2, 1)
+    end = _month_end(year, 3 * q)
+    return Period("quarter", year, q, start, end, f"{year}Q{q}", "quarterly")
+
+
+def _year(year: int) -> Period:
+    return Period("year", year, None, date(year, 1, 1), date(year, 12, 31), f"{year}", "annual")
+
+
+def _month(year: int, m: int) -> Period:
+    return Period("month", year, m, date(year, m, 1), _month_end(year, m),
+                  f"{year}-{m:02d}", "new-accounts")
+
+
+def _month_end(year: int, month: int) -> date:
+    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(\d{4})\s*-?\s*[Qq]\s*(\d{1,2})"), "quarter"),
+    (re.compile(r"(\d{4})\s*年\s*第?\s*([1-9一二三四]|\d{2})\s*季度?"), "quarter"),
+    (re.compile(r"(\d{4})\s*年?"), "year"),
+    (re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})"), "month"),
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月"), "month"),
+]
+
+
+def parse_period(text: str | int) -> Period:
+    """解析评级周期。
+
+    接受：季度 "2026Q4"、"2026q4"、"2026-Q4"、"2026年第4季度"（也可写"第四季度"）；
+    年度 "2026"、"2026年" 或整数 2026；月份 "2026-11"、"2026/11"、"2026年11月"。
+    其他输入（日期对象、布尔值、小数、季度 0/5、月份 13 …）抛出 ``RuleInputError``。
+    """
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise RuleInputError(
+            f"评级周期 {show(text)} 无法识别：请填写文字，如 2026Q4、2026 或 2026-11",
+            field="评级周期", value=text)
+    if isinstance(text, int):
+        _check_year(text, text)
+        return _year(text)
+    s = text.strip().replace("－", "-").replace("／", "/").replace("Ｑ", "Q").replace("ｑ", "q")
+    for pattern, kind in _PATTERNS:
+        m = pattern.fullmatch(s)
+        if not m:
+            continue
+        year = int(m.group(1))
+        _check_year(year, text)
+        if kind == "year":
+            return _year(year)
+        raw = m.group(2)
+        n = _CN_DIGITS.get(raw) or int(raw)
+        if kind == "quarter":
+            if not 1 <= n <= 4:
+                raise RuleInputError(f"评级周期 {show(text)} 的季度 {n} 无效：季度应为 1–4",
+                                     field="评级周期", value=text)
+            return _quarter(year, n)
+        if not 1 <= n <= 12:
+            raise RuleInputError(f"评级周期 {show(text)} 的月份 {n} 无效：月份应为 1–12",
+                                 field="评级周期", value=text)
+        return _month(year, n)
+    raise RuleInputError(
+        f"评级周期 {show(text)} 无法识别：请填写 2026Q4（季度）、2026（年度）或 2026-11（月份）",
+        field="评级周期", value=text)
+
+
+def _check_year(year: int, original: Any) -> None:
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        shown = str(original) if isinstance(original, int) else show(original)
+        raise RuleInputError(
+            f"评级周期 {shown} 的年份 {year} 超出支持范围（{_MIN_YEAR}–{_MAX_YEAR}）",
+            field="评级周期", value=original)
+
+
+# --------------------------------------------------------------------------- calendar data
+
+
+class ExtraYear(BaseModel):
+    """extra_holidays.toml 中某一年的官方休市安排。"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: int = Field(ge=FIRST_CALENDAR_YEAR, le=_MAX_YEAR)
+    source: str = Field(min_length=1)
+    holidays: list[date] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dates_in_year(self) -> ExtraYear:
+        for d in self.holidays:
+            if d.year != self.year:
+                raise ValueError(f"休市日 {d} 不属于 {self.year} 年")
+        return self
+
+
+class ExtraHolidays(BaseModel):
+    """extra_holidays.toml 的整体结构：``[[years]]`` 表的列表（可以为空）。"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    years: list[ExtraYear] = Field(default_factory=list)
+
+    @field_validator("years")
+    @classmethod
+    def _unique_years(cls, years: list[ExtraYear]) -> list[ExtraYear]:
+        seen = [y.year for y in years]
+        dup = {y for y in seen if seen.count(y) > 1}
+        if dup:
+            raise ValueError(f"年份重复：{sorted(dup)}")
+        return years
+
+
+def load_extra_holidays(path: Path | str = EXTRA_HOLIDAYS_FILE) -> ExtraHolidays:
+    """读取并校验补充休市日文件；格式错误抛出 ``RulebookError``（指明文件与字段）。"""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulebookError(f"无法读取交易日历补充文件 {path}：{exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError(f"交易日历补充文件 {path} 不是有效的 TOML：{exc}") from exc
+    try:
+        return ExtraHolidays.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "（根）"
+        raise RulebookError(
+            f"交易日历补充文件 {path} 的字段 {where} 无效：{err['msg']}") from exc
+
+
+class TradingCalendar:
+    """上交所工作日历：exchange-calendars 的 XSHG 交易日 + 补充文件中的年份。
+
+    ``covered_years`` 之外的日期一律报错，不按平日推定。
+    """
+
+    def __init__(self, extra: ExtraHolidays | None = None) -> None:
+        import exchange_calendars as xcals  # heavy import, only when first needed
+        from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
+
+        self.package_last_year = XSHGExchangeCalendar.bound_max().year
+        with warnings.catch_warnings():  # pandas deprecation noise from inside the package
+            warnings.simplefilter("ignore")
+            cal = xcals.get_calendar("XSHG", start=f"{FIRST_CALENDAR_YEAR}-01-01",
+                                     end=f"{self.package_last_year}-12-31")
+            self._sessions = frozenset(ts.date() for ts in cal.sessions)
+        extra = extra or ExtraHolidays()
+        self._extra_holidays = frozenset(d for y in extra.years for d in y.holidays)
+        self.covered_years = frozenset(range(FIRST_CALENDAR_YEAR, self.package_last_year + 1)) \
+            | {y.year for y in extra.years}
+        last = self.package_last_year
+        while last + 1 in self.covered_years:
+            last += 1
+        self.last_year = last
+
+    def check(self, d: date) -> None:
+        """``d`` 不在维护范围内时抛出 ``RuleInputError``。"""
+        if d.year < FIRST_CALENDAR_YEAR:
+            raise RuleInputError(
+                f"日期 {d.isoformat()} 早于交易日历的起始年份 {FIRST_CALENDAR_YEAR} 年，"
+                "无法判断是否为工作日", field="日期", value=d)
+        if d.year not in self.covered_years:
+            raise RuleInputError(
+                f"交易日历只维护到 {self.last_year} 年，无法判断 {d.isoformat()} 是否为工作日"
+                f"（请升级 exchange-calendars 或在 rules/data/extra_holidays.toml 补充 "
+                f"{d.year} 年上交所休市安排）", field="日期", value=d)
+
+    def is_working_day(self, d: date) -> bool:
+        self.check(d)
+        if d in self._extra_holidays or d.weekday() >= 5:
+            return False
+        if d.year <= self.package_last_year:
+            return d in self._sessions
+        return True
+
+
+@functools.cache
+def trading_calendar() -> TradingCalendar:
+    """进程内共享的工作日历（只加载一次）。"""
+    return TradingCalendar(load_extra_holidays())
+
+
+# --------------------------------------------------------------------------- working days
+
+
+def _as_date(d: Any, field: str = "日期") -> date:
+    if isinstance(d, datetime):
+        return d.date()
+    if isinstance(d, date):
+        return d
+    raise RuleInputError(f"{field} {show(d)} 不是日期", field=field, value=d)
+
+
+def is_working_day(d: date) -> bool:
+    """``d`` 是否为上交所交易日（工作日）。超出日历维护范围时报错。"""
+    return trading_calendar().is_working_day(_as_date(d))
+
+
+def working_days(start: date, end: date) -> list[date]:
+    """``start`` 至 ``end``（含两端）之间的全部工作日，按日期升序。"""
+    start, end = _as_date(start, "开始日期"), _as_date(end, "结束日期")
+    if start > end:
+        raise RuleInputError(
+            f"开始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}",
+            field="开始日期", value=start)
+    cal = trading_calendar()
+    cal.check(start)
+    cal.check(end)
+    out, d = [], start
+    while d <= end:
+        if cal.is_working_day(d):
+            out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def nth_working_day(year: int, month: int, n: int) -> date:
+    """某年某月的第 ``n`` 个工作日（``n`` 从 1 开始）。"""
+    for name, v, lo, hi in (("年份", year, _MIN_YEAR, _MAX_YEAR), ("月份", month, 1, 12),
+                            ("序号", n, 1, 31)):
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise RuleInputError(f"{name} {show(v)} 无效：应为 {lo}–{hi} 的整数",
+                                 field=name, value=v)
+    days = working_days(date(year, month, 1), _month_end(year, month))
+    if n > len(days):
+        raise RuleInputError(
+            f"{year} 年 {month} 月只有 {len(days)} 个工作日，没有第 {n} 个",
+            field="序号", value=n)
+    return days[n - 1]
+
+
+# --------------------------------------------------------------------------- run windows
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """一次评级的运行窗口：``days`` 为窗口内全部工作日，``first``/``last`` 为首末日。"""
+
+    first: date
+    last: date
+    days: tuple[date, ...]
+    rule_text_zh: str
+
+
+_RULE_TEXT = {
+    "annual": "年度评级：对上一年度末（{asof}）的已开户客户，于新年度初的前十个工作日评级一次"
+              "（第十条第1项）",
+    "quarterly": "季度评级：于每个季度初的前三个工作日，对上一个季度末（{asof}）的所有客户评级一次，"
+                 "级别调整就高不就低（第十条第2项）",
+    "new-accounts": "新开户动态分级：于每个月的前五个工作日，对截至 {asof} 的新开户客户评级，"
+                    "级别调整就高不就低（第十条第3项）",
+}
+
+
+def run_window(period: Period) -> RunWindow:
+    """周期 ``period`` 的评级运行窗口（种子 001 第十条；分类与特殊调整见第十一、十二条）。
+
+    年度 2026 → 2027 年 1 月前十个工作日；季度 2026Q3 → 2026 年 10 月前三个工作日
+    （10 月 1–7 日国庆休市，故为 10-08、10-09、10-12）；月份 2026-11 → 2026 年 12 月前五个工作日。
+    """
+    if not isinstance(period, Period):
+        raise RuleInputError(f"{show(period)} 不是评级周期（请先用 parse_period 解析）",
+                             field="评级周期", value=period)
+    n = WINDOW_DAYS[period.mode]
+    nxt = period.end + timedelta(days=1)
+    days = tuple(working_days(nxt, _month_end(nxt.year, nxt.month))[:n])
+    text = (f"{_RULE_TEXT[period.mode].format(asof=period.end.isoformat())}："
+            f"{period.label} 的窗口为 {days[0].isoformat()} 至 {days[-1].isoformat()}"
+            f"（{n} 个上交所工作日）。依据《客户分类与服务分级实施细则》第十条–第十二条。")
+    return RunWindow(days[0], days[-1], days, text)
+
+
+def in_window(period: Period, d: date) -> bool:
+    """``d`` 是否落在 ``period`` 的运行窗口内（窗口内的工作日）。"""
+    return _as_date(d) in run_window(period).days
