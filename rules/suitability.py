@@ -1,0 +1,182 @@
+"""适当性 —— risk classes, product suitability, the 12 client classes, questionnaire re-assessment.
+
+Seed 001（私募基金客户分类与服务分级实施细则）, POLICY.md R2:
+
+* 风险类别（第五条/第三条）：保守型、稳健型、进取型（原表头写作“积极型”，与进取型为同一类别：
+  输入两者皆可，输出统一为“进取型”）。
+* 产品风险（第十九条第2项）：高、中、低三类。保守型 → 仅低；稳健型 → 低、中；进取型 → 全部。
+  风险承受能力低的客户购买高风险产品须提示风险并留痕（第十九条第3项）。
+  注：常见的 R1–R5 产品分级不在本制度中，这里 **不** 接受，以免隐含映射。
+* 四级十二类（第六条）：VIP客户/核心客户/潜力客户/普通客户 × 三个风险类别，如“核心客户·稳健型”。
+* 复评（第十一条第2项）：客户分类每两年评估一次；满两年当日到期（2 月 29 日的两年后取 2 月 28 日），
+  超过即逾期。
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from rules.errors import RuleInputError, show
+
+RISK_CLASSES: tuple[str, ...] = ("保守型", "稳健型", "进取型")
+PRODUCT_RISKS: tuple[str, ...] = ("低", "中", "高")
+TIERS: tuple[str, ...] = ("VIP客户", "核心客户", "潜力客户", "普通客户")
+
+#: 第十九条：各风险类别可购买的最高产品风险。
+_MAX_PRODUCT_RISK = {"保守型": "低", "稳健型": "中", "进取型": "高"}
+_ALLOWED_TEXT = {"保守型": "低风险", "稳健型": "低、中风险", "进取型": "高、中、低风险"}
+
+_RISK_ALIASES: dict[str, str] = {
+    "保守型": "保守型", "保守": "保守型", "conservative": "保守型",
+    "稳健型": "稳健型", "稳健": "稳健型", "balanced": "稳健型",
+    "进取型": "进取型", "进取": "进取型", "积极型": "进取型", "积极": "进取型",
+    "aggressive": "进取型",
+}
+_PRODUCT_ALIASES: dict[str, str] = {
+    "低": "低", "低风险": "低", "low": "低",
+    "中": "中", "中风险": "中", "medium": "中",
+    "高": "高", "高风险": "高", "high": "高",
+}
+_TIER_ALIASES: dict[str, str] = {
+    "vip客户": "VIP客户", "vip": "VIP客户", "一类": "VIP客户", "一类客户": "VIP客户",
+    "核心客户": "核心客户", "核心": "核心客户", "二类": "核心客户", "二类客户": "核心客户",
+    "a类核心": "核心客户", "b类核心": "核心客户", "a类核心客户": "核心客户",
+    "b类核心客户": "核心客户",
+    "潜力客户": "潜力客户", "潜力": "潜力客户", "三类": "潜力客户", "三类客户": "潜力客户",
+    "普通客户": "普通客户", "普通": "普通客户", "四类": "普通客户", "四类客户": "普通客户",
+}
+
+#: 四级十二类（第六条），按级别、再按风险类别排列。
+ALL_CLIENT_CLASSES: tuple[str, ...] = tuple(f"{t}·{r}" for t in TIERS for r in RISK_CLASSES)
+
+
+def _key(v: Any) -> str | None:
+    if not isinstance(v, str):
+        return None
+    return "".join(unicodedata.normalize("NFKC", v).split()).lower()
+
+
+def normalize_risk_class(text: str) -> str:
+    """风险类别 → 保守型 / 稳健型 / 进取型。
+
+    接受带或不带“型”、“积极型”（= 进取型）、英文 conservative/balanced/aggressive；
+    前后空格与全角字符忽略。无法识别抛出 ``RuleInputError``（kind="na"）。
+    """
+    label = _RISK_ALIASES.get(_key(text) or "")
+    if label is None:
+        raise RuleInputError(
+            f"风险类别 {show(text)} 无法识别：应为 保守型、稳健型、进取型（积极型）之一",
+            field="风险类别", value=text, kind="na")
+    return label
+
+
+def normalize_product_risk(text: str) -> str:
+    """产品风险等级 → 低 / 中 / 高（第十九条第2项）。
+
+    接受 低/中/高、低风险/中风险/高风险、low/medium/high。R1–R5 等其他分级不在制度中，
+    不接受（抛出 ``RuleInputError``，kind="na"）。
+    """
+    label = _PRODUCT_ALIASES.get(_key(text) or "")
+    if label is None:
+        raise RuleInputError(
+            f"产品风险等级 {show(text)} 无法识别：应为 低、中、高（风险）之一",
+            field="产品风险等级", value=text, kind="na")
+    return label
+
+
+def suitable(risk_class: str, product_risk: str) -> bool:
+    """客户风险类别是否适合该产品风险等级（第十九条第2项）。
+
+    保守型 → 仅低风险；稳健型 → 低、中风险；进取型 → 全部。
+    """
+    rc = normalize_risk_class(risk_class)
+    pr = normalize_product_risk(product_risk)
+    return PRODUCT_RISKS.index(pr) <= PRODUCT_RISKS.index(_MAX_PRODUCT_RISK[rc])
+
+
+def suitability_note(risk_class: str, product_risk: str) -> str:
+    """适当性提示文字。不匹配时引用第十九条，要求提示风险并留痕；匹配时给出简短说明。"""
+    rc = normalize_risk_class(risk_class)
+    pr = normalize_product_risk(product_risk)
+    if suitable(rc, pr):
+        return f"风险匹配：{rc}客户可购买{pr}风险产品（第十九条）"
+    return (f"风险不匹配：{rc}客户仅适合{_ALLOWED_TEXT[rc]}产品，拟购买{pr}风险产品，"
+            "须提示风险并留痕（第十九条）")
+
+
+def normalize_tier(text: str) -> str:
+    """客户级别 → VIP客户 / 核心客户 / 潜力客户 / 普通客户。
+
+    接受简称（VIP、核心、潜力、普通）、代码（一类–四类）和 A类核心/B类核心。
+    """
+    label = _TIER_ALIASES.get(_key(text) or "")
+    if label is None:
+        raise RuleInputError(
+            f"客户级别 {show(text)} 无法识别：应为 VIP客户、核心客户、潜力客户、普通客户之一",
+            field="客户级别", value=text, kind="na")
+    return label
+
+
+def client_class(tier_label: str, risk_class: str) -> str:
+    """四级十二类（第六条）：如 ``client_class("核心", "稳健")`` → "核心客户·稳健型"。"""
+    return f"{normalize_tier(tier_label)}·{normalize_risk_class(risk_class)}"
+
+
+# --------------------------------------------------------------------------- re-assessment
+
+#: 第十一条第2项：客户分类每两年进行一次后续评估。
+REASSESS_YEARS = 2
+
+
+@dataclass(frozen=True)
+class ReassessmentStatus:
+    """复评状态：``due_on`` 到期日；``overdue`` 是否已逾期；``days_left`` 剩余天数（逾期为负）。"""
+
+    due_on: date
+    overdue: bool
+    days_left: int
+    text_zh: str
+
+
+def _as_date(v: Any, field: str) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    raise RuleInputError(f"{field} {show(v)} 不是日期", field=field, value=v)
+
+
+def _add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 2 月 29 日 → 2 月 28 日
+        return d.replace(year=d.year + years, day=28)
+
+
+def reassessment_due(assessed_on: date, as_of: date) -> ReassessmentStatus:
+    """问卷复评是否到期（第十一条第2项，每两年一次）。
+
+    到期日为评估日满两年的同一天（2 月 29 日 → 两年后的 2 月 28 日）；``as_of`` 晚于到期日即逾期，
+    到期当日不算逾期。评估日晚于 ``as_of`` 抛出 ``RuleInputError``。
+    """
+    done = _as_date(assessed_on, "评估日期")
+    today = _as_date(as_of, "统计日期")
+    if done > today:
+        raise RuleInputError(
+            f"评估日期 {done.isoformat()} 晚于统计日期 {today.isoformat()}",
+            field="评估日期", value=assessed_on)
+    due = _add_years(done, REASSESS_YEARS)
+    left = (due - today).days
+    overdue = left < 0
+    head = f"风险评估日 {done.isoformat()}，应于 {due.isoformat()} 前重新评估"
+    if overdue:
+        tail = f"，已逾期 {-left} 天，须尽快重新评估"
+    elif left == 0:
+        tail = "，今日到期"
+    else:
+        tail = f"，尚余 {left} 天"
+    return ReassessmentStatus(due, overdue, left,
+                              f"{head}{tail}（第十一条：客户分类每两年进行一次后续评估）")
