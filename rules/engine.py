@@ -297,7 +297,7 @@ class Rulebook:
         if x != x:
             raise RuleInputError(f"{spec.label}不是有效数字：NaN", field=spec.label, value=v)
         if x in (INF, -INF):
-            raise RuleInputError(f"{spec.label}不能为无穷大：{show(x)}", field=spec.label, value=v)
+            raise RuleInputError(f"{spec.label}不是有限数字：{show(x)}", field=spec.label, value=v)
         lo, hi = spec.min, spec.max
         if (lo is not None and x < lo) or (hi is not None and x > hi):
             if lo == 0 and hi is None:

@@ -1,6 +1,6 @@
 """Rulebooks as validated data: the pydantic schema of a rulebook file.
 
-A rulebook file (TOML, under ``rules/data/<id>/<version>.toml``) says what a policy document says
+A rulebook file (TOML, under ``rules/data/rulebooks/<id>/<version>.toml``) says what a policy document says
 as a decision table: inputs with their domain, ordered outputs (rank 0 is the highest tier), rules
 with stable ids made of intervals with explicit open/closed bounds, a hit policy, and where it
 comes from. Bounds may name a parameter (``"@turnover_threshold"``) whose value the rulebook (or a

@@ -1,6 +1,6 @@
 """Finding, validating and choosing rulebook versions.
 
-Rulebook files live in ``rules/data/<id>/<version>.toml``; a firm may add directories of its own
+Rulebook files live in ``rules/data/rulebooks/<id>/<version>.toml``; a firm may add directories of its own
 (``CLIENT_RATING_RULES_DIR``, ``os.pathsep``-separated), whose files add versions or replace
 shipped ones with the same id and version. Firm parameters (e.g. the wealth thresholds the policy
 leaves as "[X]") come from a TOML file named by ``CLIENT_RATING_PARAMS``, one table per rulebook.
@@ -22,7 +22,7 @@ from .engine import Rulebook
 from .errors import ParameterMissingError, RulebookError, RuleInputError
 from .model import RulebookFile
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent / "data" / "rulebooks"
 DEFAULT_RULEBOOK = "brokerage"
 EXAMPLE_PARAMETERS = DATA_DIR / "wealth" / "example-parameters.toml"
 
@@ -143,11 +143,12 @@ def get_rulebook(rulebook_id: str = DEFAULT_RULEBOOK, as_of: dt.date | None = No
     as_of = as_of or dt.date.today()
     firm = os.environ.get("CLIENT_RATING_PARAMS", "")
     params = tuple(sorted((parameters or {}).items()))
-    return _build(_check_id(rulebook_id), as_of, firm, params)
+    return _build(_check_id(rulebook_id), as_of, firm, params, tuple(data_dirs()))
 
 
 @functools.lru_cache(maxsize=256)
-def _build(rid: str, as_of: dt.date, firm: str, params: tuple[tuple[str, float], ...]) -> Rulebook:
+def _build(rid: str, as_of: dt.date, firm: str, params: tuple[tuple[str, float], ...],
+           dirs: tuple[Path, ...]) -> Rulebook:
     data, path = version_in_force(rid, as_of)
     values: dict[str, float | None] = {k: p.value for k, p in data.parameters.items()}
     overrides = dict(_firm_parameters(firm).get(rid, {})) if firm else {}

@@ -1,0 +1,302 @@
+"""The rule verifier: gaps, overlaps, masked rules and non-monotone steps, each with a witness.
+
+It works on the same compiled rules the engine evaluates. Every input's interval bounds cut its
+domain into elementary cells (each bound as a point, the open stretches between them); inside a
+cell every rule gives the same answer, so evaluating one representative per cell of the cartesian
+grid decides the whole input space exactly (the sweep of the DMN decision-table analysis, KIE
+``DMNDTAnalyser``; Calvanese et al., BPM 2016). On that grid it reports:
+
+- ``gap``: points no rule covers; and, where a catch-all rule exists, *holes*: points only the
+  catch-all covers although both neighbours along one input are covered by explicit rules
+  (brokerage: assets exactly 10,000,000);
+- ``overlap``: points where several rules match and the hit policy makes it matter (UNIQUE/ANY:
+  different outputs; FIRST: a later rule would give a higher output than the one that wins);
+- ``masked``: rules that match somewhere but never win; ``unreachable``: rules that match nowhere;
+- ``non_monotone``: raising an input (declared ``monotone = "increasing"``) lowers the output;
+- ``no_rule_output``: outputs no rule produces (private-fund 潜力客户);
+- ``version_overlap`` / ``version_gap`` between the effective dates of a rulebook's versions.
+
+Findings are data (:class:`Finding`) and Chinese text (:meth:`Finding.text`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import INF, Rulebook
+from .errors import show
+from .model import RulebookFile
+
+KIND_TITLES = {
+    "gap": "规则缺口",
+    "overlap": "规则重叠",
+    "masked": "被遮蔽的规则",
+    "unreachable": "不可达的规则",
+    "non_monotone": "非单调",
+    "no_rule_output": "无规则的级别",
+    "version_overlap": "版本生效期重叠",
+    "version_gap": "版本生效期空档",
+}
+SEVERITY = {"gap": "警告", "overlap": "警告", "non_monotone": "警告", "masked": "警告",
+            "unreachable": "警告", "no_rule_output": "提示", "version_overlap": "错误",
+            "version_gap": "警告"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    rulebook: str  # id@version, or id for version findings
+    message: str  # Chinese, with numbers
+    rule_ids: tuple[str, ...] = ()
+    witness: dict[str, float] = field(default_factory=dict)  # input name -> value
+    detail: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.kind]
+
+    def text(self) -> str:
+        return f"[{self.severity}] {KIND_TITLES[self.kind]}（{self.rulebook}）：{self.message}"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """An elementary cell of one input: a point (lo == hi) or the open interval (lo, hi)."""
+
+    lo: float
+    hi: float
+
+    @property
+    def is_point(self) -> bool:
+        return self.lo == self.hi
+
+    def rep(self, integer: bool) -> float:
+        """A representative inside the cell (a 'nice' number where possible)."""
+        if self.is_point:
+            return self.lo
+        if integer:
+            return self.lo + 1 if self.hi == INF else math.floor((self.lo + self.hi) / 2)
+        if self.hi == INF:
+            return self.lo * 2 if self.lo > 0 else self.lo + 1
+        return (self.lo + self.hi) / 2
+
+    def near(self, side: str, integer: bool) -> float:
+        """The value of this cell closest to its lower (``"lo"``) or upper (``"hi"``) end."""
+        if self.is_point:
+            return self.lo
+        step = 1.0 if integer else 0.01
+        if side == "hi":
+            return self.rep(integer) if self.hi == INF else self.hi - step
+        return self.lo + step
+
+
+def _cells(rb: Rulebook, k: int) -> list[_Cell]:
+    spec = rb.inputs[k]
+    lo_dom = spec.min if spec.min is not None else -INF
+    hi_dom = spec.max if spec.max is not None else INF
+    bounds = {lo_dom, hi_dom}
+    for r in rb.rules:
+        for c in r.conds:
+            if c.index == k:
+                bounds.update(b for b in (c.lo, c.hi) if lo_dom <= b <= hi_dom)
+    pts = sorted(b for b in bounds if b not in (-INF, INF))
+    cells: list[_Cell] = []
+    if lo_dom == -INF and pts:
+        cells.append(_Cell(-INF, pts[0]))
+    for a, b in itertools.pairwise([*pts, hi_dom] if hi_dom == INF else pts):
+        cells.append(_Cell(a, a))
+        if spec.integer:
+            if b - a > 1:
+                cells.append(_Cell(a, b))  # the integers strictly between
+        else:
+            cells.append(_Cell(a, b))
+    if hi_dom != INF and pts:
+        cells.append(_Cell(pts[-1], pts[-1]))
+    return cells
+
+
+def check(rb: Rulebook) -> list[Finding]:
+    """All findings for one rulebook version (parameters resolved)."""
+    axes = [_cells(rb, k) for k in range(len(rb.inputs))]
+    shape = tuple(len(a) for a in axes)
+    reps = [np.array([c.rep(rb.inputs[k].integer) for c in a]) for k, a in enumerate(axes)]
+    grid = np.meshgrid(*reps, indexing="ij")
+    flat = [g.ravel() for g in grid]
+    n_rules = len(rb.rules)
+    match = np.zeros((n_rules, flat[0].size), bool)
+    for r in rb.rules:
+        m = np.ones(flat[0].size, bool)
+        for c in r.conds:
+            m &= c.mask(flat[c.index])
+        match[r.order] = m
+    match = match.reshape((n_rules, *shape))
+    # winner per grid point under the hit policy (-1: none)
+    winner = np.full(shape, -1, np.int32)
+    for r in reversed(rb._win_order):
+        winner[match[r.order]] = r.order
+    out_of = np.array([r.output for r in rb.rules] + [-1])
+    win_out = out_of[winner]  # -1 where no rule
+
+    def point(idx: tuple[int, ...], override: dict[int, float] | None = None) -> dict[str, float]:
+        w = {rb.inputs[k].name: float(reps[k][i]) for k, i in enumerate(idx)}
+        for k, v in (override or {}).items():
+            w[rb.inputs[k].name] = v
+        return w
+
+    def show_point(w: dict[str, float]) -> str:
+        return "，".join(f"{s.label} {show(w[s.name])}" for s in rb.inputs)
+
+    findings: list[Finding] = []
+    default_ids = {r.order for r in rb.rules if r.default}
+
+    # gaps: nothing matches
+    seen: set[tuple] = set()
+    for idx in map(tuple, np.argwhere(winner < 0)):
+        key = ("gap", *(idx[k] if axes[k][idx[k]].is_point else -1 for k in range(len(idx))))
+        if key in seen:
+            continue
+        seen.add(key)
+        w = point(idx)
+        findings.append(Finding("gap", rb.ref, f"{show_point(w)} 不被任何规则覆盖，无法评级",
+                                witness=w))
+    # holes: only the catch-all covers, explicit rules on both sides along some input
+    if default_ids:
+        explicit = np.zeros(shape, bool)
+        for r in rb.rules:
+            if not r.default:
+                explicit |= match[r.order]
+        for k, axis in enumerate(axes):
+            for i in range(1, len(axis) - 1):
+                hole = (~np.take(explicit, [i], axis=k) & np.take(explicit, [i - 1], axis=k)
+                        & np.take(explicit, [i + 1], axis=k))
+                if not hole.any():
+                    continue
+                first = [int(j) for j in np.argwhere(hole)[0]]
+                first[k] = i
+                idx = tuple(first)
+                spec = rb.inputs[k]
+                lo_v = axis[i - 1].near("hi", spec.integer)
+                hi_v = axis[i + 1].near("lo", spec.integer)
+                w = point(idx, {k: axis[i].rep(spec.integer)})
+                below_rule = rb.rules[winner[(*idx[:k], i - 1, *idx[k + 1:])]]
+                above_rule = rb.rules[winner[(*idx[:k], i + 1, *idx[k + 1:])]]
+                here_rule = rb.rules[winner[idx]]
+                cell = axis[i]
+                where = (f"{spec.label} 恰为 {show(cell.lo)}" if cell.is_point
+                         else f"{spec.label} 在 {show(cell.lo)}–{show(cell.hi)} 之间")
+                msg = (f"{where}（例：{show_point(w)}）时只落入兜底规则 {here_rule.id}"
+                       f"（{rb.outputs[here_rule.output].label}），而 {spec.label} {show(lo_v)} 属 "
+                       f"{below_rule.id}（{rb.outputs[below_rule.output].label}），{show(hi_v)} 属 "
+                       f"{above_rule.id}（{rb.outputs[above_rule.output].label}）")
+                findings.append(Finding(
+                    "gap", rb.ref, msg, (here_rule.id, below_rule.id, above_rule.id), w,
+                    {"input": spec.name, "below": lo_v, "above": hi_v, "catch_all": True,
+                     "points": int(hole.sum())}))
+    # overlaps that matter under the hit policy
+    seen.clear()
+    n_match = match.sum(axis=0)
+    for idx in map(tuple, np.argwhere(n_match > 1)):
+        hits = [r for r in rb.rules if match[(r.order, *idx)]]
+        win = rb.rules[winner[idx]]
+        if rb.hit_policy in ("UNIQUE", "ANY"):
+            bad = len({r.output for r in hits}) > 1 if rb.hit_policy == "ANY" else True
+            culprits = hits
+        elif rb.hit_policy == "FIRST":
+            culprits = [r for r in hits if r.output < win.output]
+            bad = bool(culprits)
+            culprits = [win, *culprits]
+        else:  # PRIORITY: the highest output wins by definition
+            bad = False
+        if not bad:
+            continue
+        key = ("overlap", tuple(r.id for r in culprits))
+        if key in seen:
+            continue
+        seen.add(key)
+        w = point(idx)
+        ids = "、".join(f"{r.id}（{rb.outputs[r.output].label}）" for r in culprits)
+        msg = f"{show_point(w)} 同时满足 {ids}；命中策略 {rb.hit_policy} 下结论取决于规则顺序"
+        findings.append(Finding("overlap", rb.ref, msg, tuple(r.id for r in culprits), w))
+    # masked / unreachable rules
+    for r in rb.rules:
+        if not match[r.order].any():
+            findings.append(Finding("unreachable", rb.ref,
+                                    f"规则 {r.id}（{rb.describe_rule(r)}）在定义域内没有任何取值能满足",
+                                    (r.id,)))
+        elif not (winner == r.order).any():
+            idx = tuple(int(j) for j in np.argwhere(match[r.order])[0])
+            by = rb.rules[winner[idx]]
+            w = point(idx)
+            findings.append(Finding(
+                "masked", rb.ref,
+                f"规则 {r.id} 永远不会生效：凡满足它的取值都先命中其他规则（例：{show_point(w)} 命中 {by.id}）",
+                (r.id, by.id), w))
+    # non-monotone steps
+    for k, axis in enumerate(axes):
+        spec = rb.inputs[k]
+        if spec.monotone == "none":
+            continue
+        sign = 1 if spec.monotone == "increasing" else -1
+        seen.clear()
+        for i in range(len(axis) - 1):
+            a = np.take(win_out, [i], axis=k)
+            b = np.take(win_out, [i + 1], axis=k)
+            # rank 0 is the highest output: raising the input must not increase the rank number
+            worse = (a >= 0) & (b >= 0) & ((b - a) * sign > 0)
+            for row in np.argwhere(worse):
+                pos = [int(j) for j in row]
+                pos[k] = i
+                idx_a = tuple(pos)
+                pos[k] = i + 1
+                idx_b = tuple(pos)
+                ra, rb_ = rb.rules[winner[idx_a]], rb.rules[winner[idx_b]]
+                key = (i, ra.id, rb_.id)
+                if key in seen:
+                    continue
+                seen.add(key)
+                va = axis[i].near("hi", spec.integer)
+                vb = axis[i + 1].near("lo", spec.integer)
+                w = point(idx_a, {k: va})
+                others = "，".join(f"{s.label} {show(w[s.name])}"
+                                  for j, s in enumerate(rb.inputs) if j != k)
+                direction = "升高" if sign > 0 else "降低"
+                msg = (f"{spec.label} 从 {show(va)} {'升到' if sign > 0 else '变为'} {show(vb)}"
+                       f"{'（' + others + '）' if others else ''}时，结论从 "
+                       f"{rb.outputs[ra.output].label}（{ra.id}）降为 {rb.outputs[rb_.output].label}"
+                       f"（{rb_.id}）：{spec.label}{direction}反而降级")
+                findings.append(Finding("non_monotone", rb.ref, msg, (ra.id, rb_.id), w,
+                                        {"input": spec.name, "from": va, "to": vb}))
+    # outputs no rule produces
+    produced = {r.output for r in rb.rules}
+    for j, o in enumerate(rb.outputs):
+        if j not in produced:
+            findings.append(Finding("no_rule_output", rb.ref,
+                                    f"级别 {o.label} 没有任何规则（原文未给出标准）"))
+    return findings
+
+
+def check_versions(files: list[RulebookFile]) -> list[Finding]:
+    """Overlapping or gapped effective-date ranges between versions of one rulebook."""
+    findings = []
+    ordered = sorted(files, key=lambda f: f.effective_from)
+    for a, b in itertools.pairwise(ordered):
+        if a.effective_to is None or b.effective_from <= a.effective_to:
+            until = a.effective_to or "至今"
+            findings.append(Finding(
+                "version_overlap", a.id,
+                f"版本 {a.version}（{a.effective_from}–{until}）与 {b.version}（自 {b.effective_from}）"
+                f"在 {b.effective_from} 同时生效", detail={"date": b.effective_from.isoformat()}))
+        elif b.effective_from > a.effective_to + dt.timedelta(days=1):
+            first = a.effective_to + dt.timedelta(days=1)
+            last = b.effective_from - dt.timedelta(days=1)
+            findings.append(Finding(
+                "version_gap", a.id,
+                f"{first} 至 {last} 没有生效版本（{a.version} 止于 {a.effective_to}，{b.version} 始于 {b.effective_from}）",
+                detail={"from": first.isoformat(), "to": last.isoformat()}))
+    return findings
+
