@@ -1,0 +1,128 @@
+"""Fixture workbooks built with XlsxWriter: data, formulas, chart, data bar, validation, VBA..."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import xlsxwriter
+
+HYPER = '=HYPERLINK("http://x","y")'
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def vba_project_bin(tmp: Path) -> Path | None:
+    import xlwings
+
+    src = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    if not src.exists():
+        return None
+    out = tmp / "vbaProject.bin"
+    with zipfile.ZipFile(src) as zf:
+        out.write_bytes(zf.read("xl/vbaProject.bin"))
+    return out
+
+
+CLIENT_ROWS = [
+    # 客户编号, 客户名称, 开户日期, 资产权益, 上年度净佣金, 备注
+    ["C001", "张三", dt.datetime(2020, 5, 17), 1_500_000.0, 12_000.5, "a&b <c>"],
+    ["C002", HYPER, dt.datetime(2021, 1, 2), 20_000.0, None, "  lead space"],
+    ["C003", "李四", None, 0.0, 300.0, "line1\nline2"],
+    ["C004", "王五", dt.datetime(2019, 12, 31), 88.25, 1.0, "张三"],
+]
+HEADERS = ["客户编号", "客户名称", "开户日期", "资产权益", "上年度净佣金", "备注", "合计", "倍数"]
+
+
+def build_workbook(path: Path, tmp: Path, *, vba: bool = True) -> Path:
+    wb = xlsxwriter.Workbook(str(path))
+    wb.define_name("资产合计", "=客户!$D$2:$D$5")
+    bold = wb.add_format({"bold": True})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    money = wb.add_format({"num_format": "#,##0.00"})
+    ws = wb.add_worksheet("客户")
+    ws.write_row(0, 0, HEADERS, bold)
+    for i, row in enumerate(CLIENT_ROWS, start=1):
+        ws.write_string(i, 0, row[0])
+        ws.write_string(i, 1, row[1])  # the HYPERLINK text stays text
+        if row[2] is not None:
+            ws.write_datetime(i, 2, row[2], date_fmt)
+        ws.write_number(i, 3, row[3], money)
+        if row[4] is not None:
+            ws.write_number(i, 4, row[4], money)
+        ws.write_string(i, 5, row[5])
+        # formula with a cached value
+        total = row[3] + (row[4] or 0)
+        ws.write_formula(i, 6, f"=D{i + 1}+E{i + 1}", money, total)
+    ws.write_boolean(5, 0, True)
+    ws.write_formula(5, 1, "=NA()", None, "#N/A")
+    ws.set_column(2, 2, 12, date_fmt)
+    ws.data_validation(1, 4, 100, 4, {"validate": "decimal", "criteria": ">=", "value": 0})
+    ws.conditional_format(
+        "D2:D5", {"type": "data_bar", "bar_color": "#63C384", "data_bar_2010": True}
+    )
+    ws.insert_image("J2", "dot.png", {"image_data": __import__("io").BytesIO(tiny_png())})
+    ws.insert_textbox("J8", "说明：这是文本框", {"width": 200, "height": 60})
+    ws.freeze_panes(1, 0)
+    ws2 = wb.add_worksheet("汇总")
+    ws2.write_row(0, 0, ["级别", "人数"], bold)
+    for i, (k, v) in enumerate([("VIP客户", 3), ("核心客户", 5), ("普通客户", 9)], start=1):
+        ws2.write_string(i, 0, k)
+        ws2.write_number(i, 1, v)
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"categories": "=汇总!$A$2:$A$4", "values": "=汇总!$B$2:$B$4"})
+    ws2.insert_chart("D2", chart)
+    ws3 = wb.add_worksheet("控制台")
+    ws3.write("A1", "运行")
+    if vba:
+        binp = vba_project_bin(tmp)
+        if binp is not None:
+            wb.add_vba_project(str(binp))
+            ws3.insert_button("B2", {"macro": "SampleCall", "caption": "重新评级"})
+    wb.close()
+    add_shared_formula(path)
+    return path
+
+
+def add_shared_formula(path: Path) -> None:
+    """XlsxWriter never writes shared formulas: rewrite H2:H5 as one (master H2)."""
+    with zipfile.ZipFile(path) as zf:
+        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    out = path.with_suffix(".tmp")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zw:
+        for info, data in items:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                for r in range(2, 6):
+                    f = (
+                        '<f t="shared" ref="H2:H5" si="0">D2*2</f>'
+                        if r == 2
+                        else '<f t="shared" si="0"/>'
+                    )
+                    cell = f'<c r="H{r}">{f}<v>{r}</v></c>'
+                    marker = f'<row r="{r}" '
+                    i = text.index(marker)
+                    j = text.index("</row>", i)
+                    text = text[:j] + cell + text[j:]
+                data = text.encode()
+            zw.writestr(info, data)
+    out.replace(path)
