@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import re
@@ -121,7 +122,7 @@ class Questionnaire(BaseModel):
             raise ValueError(
                 f"bands 应覆盖全部可能的总分 {self.min_score}–{self.max_score}，"
                 f"实际为 {self.bands[0].min}–{self.bands[-1].max}")
-        for lo, hi in zip(self.bands, self.bands[1:], strict=False):
+        for lo, hi in itertools.pairwise(self.bands):
             if hi.min != lo.max + 1:
                 raise ValueError(f"bands {lo.level}（至 {lo.max}）与 {hi.level}（自 {hi.min}）"
                                  "之间有缺口或重叠")
