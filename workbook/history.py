@@ -1,0 +1,137 @@
+"""Sheet 变更记录: the append-only, hash-chained log of re-rating runs.
+
+One run header row per run, then one row per client whose tier or flags changed, then one row
+per rejected client. Every cell is written as text so that it reads back exactly, and every row
+carries ``hash = sha256(previous row's hash + canonical row text)``: an edited, deleted, inserted
+or reordered row breaks the chain at that row. A run header also records how many rows follow
+it, so a deleted last row is detected too; the tail hash is repeated in 汇总.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+HEADER: tuple[str, ...] = (
+    "记录类型", "运行编号", "时间", "操作员", "模式", "评级期间", "规则版本",
+    "客户编号", "变更前", "变更后", "级别变动", "原因", "规则编号", "输入数据",
+    "统计", "输入哈希", "哈希",
+)
+RUN, CHANGE, REJECT = "运行", "变更", "拒绝"
+_KIND = HEADER.index("记录类型")
+_STATS = HEADER.index("统计")
+_MODE = HEADER.index("模式")
+_PERIOD = HEADER.index("评级期间")
+_RUN_ID = HEADER.index("运行编号")
+N_FIELDS = len(HEADER) - 1  # without the hash
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def canonical(fields: Sequence[Any]) -> str:
+    """The text hashed for a row: its fields (without the hash) joined by U+001F."""
+    vals = [_text(v) for v in fields[:N_FIELDS]]
+    vals += [""] * (N_FIELDS - len(vals))
+    return "\x1f".join(v.replace("\x1f", " ") for v in vals)
+
+
+def row_hash(prev: str, fields: Sequence[Any]) -> str:
+    return hashlib.sha256((prev + canonical(fields)).encode("utf-8")).hexdigest()
+
+
+def chain(prev: str, rows: list[list[str]]) -> list[list[str]]:
+    """Rows (fields without hash) -> rows with their hash, continuing from ``prev``."""
+    out = []
+    for r in rows:
+        fields = [_text(v) for v in r[:N_FIELDS]] + [""] * (N_FIELDS - len(r[:N_FIELDS]))
+        prev = row_hash(prev, fields)
+        out.append([*fields, prev])
+    return out
+
+
+def make_row(**kw: Any) -> list[str]:
+    """A row (without hash) from keyword fields named by HEADER."""
+    row = [""] * N_FIELDS
+    for k, v in kw.items():
+        row[HEADER.index(k)] = _text(v)
+    return row
+
+
+def data_rows(sheet_rows: Sequence[Sequence[Any]]) -> list[list[str]]:
+    """The log rows of a sheet read back (header row dropped, trailing empty rows dropped)."""
+    rows = [[_text(v) for v in r] for r in sheet_rows]
+    if rows and rows[0] and rows[0][0] == HEADER[0]:
+        rows = rows[1:]
+    while rows and not any(rows[-1]):
+        rows.pop()
+    return [r + [""] * (len(HEADER) - len(r)) for r in rows]
+
+
+def tail_hash(rows: Sequence[Sequence[Any]]) -> str:
+    return _text(rows[-1][N_FIELDS]) if rows else ""
+
+
+def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None,
+                 first_row: int = 2) -> list[tuple[int, str]]:
+    """Problems of a log: ``[(Excel row number, what)]``; empty when the chain is intact.
+
+    ``rows`` are the data rows (without the header; row ``first_row`` is the first). Detects an
+    edited, inserted, deleted or reordered row, a run whose rows are missing, and (given the
+    tail hash recorded in 汇总) a deleted final run.
+    """
+    problems: list[tuple[int, str]] = []
+    rows = data_rows(rows)
+    prev = ""
+    expect_left = 0
+    run_row = 0
+    for k, r in enumerate(rows):
+        excel_row = first_row + k
+        fields = [_text(v) for v in r[:N_FIELDS]]
+        stored = _text(r[N_FIELDS]) if len(r) > N_FIELDS else ""
+        want = row_hash(prev, fields)
+        if stored != want:
+            problems.append((excel_row, "哈希不符：本行或其前一行被修改、插入、删除或调换了顺序"))
+        prev = stored or want
+        kind = fields[_KIND]
+        if kind == RUN:
+            if expect_left > 0:
+                problems.append((run_row, f"该次运行缺少 {expect_left} 行记录（已被删除）"))
+            expect_left = _count_of(fields[_STATS])
+            run_row = excel_row
+        elif kind in (CHANGE, REJECT):
+            expect_left -= 1
+        else:
+            problems.append((excel_row, f"未知的记录类型：{kind!r}"))
+    if expect_left > 0:
+        problems.append((run_row, f"该次运行缺少 {expect_left} 行记录（已被删除）"))
+    if expected_tail is not None and expected_tail != tail_hash(rows):
+        problems.append((first_row + len(rows), "末行哈希与“汇总”中记录的不符：最后的记录被删除或替换"))
+    return problems
+
+
+def _count_of(stats: str) -> int:
+    for part in stats.split("；"):
+        if part.startswith("记录数="):
+            try:
+                return int(part.split("=", 1)[1])
+            except ValueError:
+                return 0
+    return 0
+
+
+def applied_runs(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, str]]:
+    """(run id, mode, period) of every run header in the log."""
+    return [(r[_RUN_ID], r[_MODE], r[_PERIOD]) for r in data_rows(rows) if r[_KIND] == RUN]
+
+
+def sheet_rows(old: Sequence[Sequence[Any]], new: list[list[str]]) -> list[list[str]]:
+    """The whole sheet after appending ``new`` (fields without hash) to the old log rows."""
+    old_rows = data_rows(old)
+    return [list(HEADER), *old_rows, *chain(tail_hash(old_rows), new)]

@@ -1,0 +1,50 @@
+"""Sheet 汇总: counts per tier before/after a run, the kinds of change and the run's identity.
+
+The layout is fixed so that the native chart the template creates (XlsxWriter ``add_chart``)
+keeps pointing at the right cells: tiers in A2:A(1+n), before in column B, after in column C.
+The job only rewrites the cell values (the sheet's drawing relationship is kept by xlsxio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rules.rerating import DOWNGRADE, FIRST, KEEP, KEPT_UP, OVERRIDE, UPGRADE
+
+NO_TIER = "无级别"
+CHANGE_ROWS = (UPGRADE, KEPT_UP, KEEP, DOWNGRADE, FIRST, OVERRIDE)
+REJECTED = "数据有误未处理"
+TAIL_LABEL = "变更记录末行哈希"
+
+
+def tier_rows_range(labels: Sequence[str]) -> tuple[int, int]:
+    """First and last Excel row of the per-tier counts (for the chart)."""
+    return 2, 1 + len(labels)
+
+
+def rows(labels: Sequence[str], before: dict[str, int], after: dict[str, int],
+         changes: dict[str, int], rejected: int, info: Sequence[tuple[str, Any]]) -> list[list[Any]]:
+    """The sheet's rows (row 1 first)."""
+    out: list[list[Any]] = [["级别", "评级前", "评级后"]]
+    for lab in labels:
+        out.append([lab, float(before.get(lab, 0)), float(after.get(lab, 0))])
+    out.append([NO_TIER, float(before.get(NO_TIER, 0)), float(after.get(NO_TIER, 0))])
+    out.append([])
+    out.append(["变动", "客户数"])
+    for k in CHANGE_ROWS:
+        out.append([k, float(changes.get(k, 0))])
+    out.append([REJECTED, float(rejected)])
+    out.append([])
+    out.append(["项目", "内容"])
+    for k, v in info:
+        out.append([k, "" if v is None else str(v)])
+    return out
+
+
+def read_tail(sheet_rows: Sequence[Sequence[Any]]) -> str | None:
+    """The history tail hash recorded by the last run (None if there is none)."""
+    for r in sheet_rows:
+        if len(r) >= 2 and r[0] == TAIL_LABEL:
+            return "" if r[1] is None else str(r[1])
+    return None

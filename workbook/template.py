@@ -1,0 +1,185 @@
+"""A new client workbook built with XlsxWriter: 控制台, 客户, 变更记录, 汇总 (native chart), 规则.
+
+Formula columns (计算级别 ``=CLIENT_TIER(..)``, 风险类别 ``=RISK_CLASS(..)``) carry a cached value
+computed by rules/, so the file shows the right values before the add-in recalculates. The
+buttons are wired to VBA elsewhere: ``BUTTONS`` lists them, 控制台 describes where they go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from rules import RuleInputError, get_rulebook, rulebook_ids
+from rules.rerating import MODE_LABELS
+from udfs import _coerce
+
+from . import history, summary
+from .schema import COLUMNS
+
+#: (button caption, mode) — the VBA/ribbon wiring is added later; keep this list in sync.
+BUTTONS: list[tuple[str, str]] = [("季度重评级", "quarterly"), ("年度评级", "annual"),
+                                  ("新开户评级", "new-accounts")]
+
+#: 客户 sheet columns in template order: the contract, then the formula and output columns.
+CLIENT_HEADERS: tuple[str, ...] = (
+    *(c.header for c in COLUMNS[:13]), "当前级别", "计算级别", "级别变动", "级别依据",
+    "服务产品", "年拜访次数", "风险类别", "评级期间", "规则版本",
+    *(c.header for c in COLUMNS[14:]),
+)
+_DATE_COLS = {"开户日期", "测评日期"}
+_MONEY_COLS = {"资产权益", "上年度净佣金", "日均资产", "上年度管理费"}
+_TIER_COLS = ("年度级别", "当前级别", "特别调整级别")
+
+
+def _error_text(e: RuleInputError) -> str:
+    return ("#N/A " if e.kind == "na" else "#VALUE! ") + e.message
+
+
+def cached_tier(rb: Any, assets: Any, commission: Any) -> str:
+    """What =CLIENT_TIER(assets, commission) shows: the label, or '#VALUE! reason'."""
+    try:
+        vals = []
+        for spec, v in zip(rb.inputs, (assets, commission), strict=False):
+            x = _coerce.number(v, spec.label)
+            vals.append(x)
+        return rb.evaluate(*vals).label
+    except RuleInputError as e:
+        return _error_text(e)
+
+
+def cached_risk(score: Any) -> str:
+    if score is None or score == "":
+        return ""
+    rc = get_rulebook("risk-class", dt.date.today())
+    try:
+        return rc.evaluate(_coerce.number(score, "风险测评得分")).label
+    except RuleInputError as e:
+        return _error_text(e)
+
+
+def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
+                 clients: Iterable[Mapping[str, Any]] | None = None, *,
+                 as_of: dt.date | None = None) -> Path:
+    """Write a new workbook at ``path`` (clients: dicts keyed by 客户 headers)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rb = get_rulebook(rulebook, as_of or dt.date.today())
+    labels = [o.label for o in rb.outputs]
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
+                                          "strings_to_urls": False,
+                                          "strings_to_numbers": False})
+    bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    title = wb.add_format({"bold": True, "font_size": 14})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    money = wb.add_format({"num_format": "#,##0.00"})
+    note = wb.add_format({"italic": True, "font_color": "#595959"})
+    button = wb.add_format({"bold": True, "border": 2, "align": "center", "bg_color": "#FFF2CC"})
+
+    # 控制台
+    ws = wb.add_worksheet("控制台")
+    ws.set_column(0, 0, 14)
+    ws.set_column(1, 1, 28)
+    ws.set_column(3, 3, 16)
+    ws.set_column(4, 4, 60)
+    ws.write(0, 0, "客户分级 — 重评级控制台", title)
+    params = [("模式", MODE_LABELS["quarterly"]), ("评级期间", ""), ("规则", rb.id), ("操作员", "")]
+    for k, (name, val) in enumerate(params, start=2):
+        ws.write(k, 0, name, bold)
+        ws.write_string(k, 1, val)
+    ws.data_validation(2, 1, 2, 1, {"validate": "list", "source": list(MODE_LABELS.values())})
+    ws.data_validation(4, 1, 4, 1, {"validate": "list", "source": rulebook_ids()})
+    ws.data_validation(3, 1, 3, 1, {"validate": "any", "input_title": "评级期间",
+                                    "input_message": "季度 2026Q3；年度 2026；新开户 2026-11"})
+    ws.write(1, 3, "按钮", bold)
+    ws.write(1, 4, "说明", bold)
+    for k, (caption, mode) in enumerate(BUTTONS, start=2):
+        ws.write(k, 3, caption, button)
+        ws.write(k, 4, f"按钮位置：执行{MODE_LABELS[mode]}（{mode}），按左侧参数运行", note)
+    ws.write(7, 0, "命令行：client-rating rerate 文件 --period 2026Q3 --mode quarterly "
+                   "--operator 姓名", note)
+
+    # 客户
+    wc = wb.add_worksheet("客户")
+    hdr = {h: k for k, h in enumerate(CLIENT_HEADERS)}
+    for k, h in enumerate(CLIENT_HEADERS):
+        wc.write_string(0, k, h, bold)
+        wc.set_column(k, k, 34 if h == "级别依据" else 13)
+    wc.freeze_panes(1, 0)
+    rows = list(clients or [])
+    last = max(len(rows), 1) + 1000
+    for h in _TIER_COLS:
+        wc.data_validation(1, hdr[h], last, hdr[h], {"validate": "list", "source": labels,
+                                                      "error_type": "warning"})
+    a_col, c_col, s_col = hdr["资产权益"], hdr["上年度净佣金"], hdr["风险测评得分"]
+    for r, client in enumerate(rows, start=1):
+        for h, v in client.items():
+            if h not in hdr or v is None:
+                continue
+            c = hdr[h]
+            if isinstance(v, dt.date):
+                d = v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day)
+                wc.write_datetime(r, c, d, date_fmt)
+            elif isinstance(v, bool):
+                wc.write_boolean(r, c, v)
+            elif isinstance(v, int | float):
+                wc.write_number(r, c, float(v), money if h in _MONEY_COLS else None)
+            else:
+                wc.write_string(r, c, str(v))  # text stays text, even "=HYPERLINK(...)"
+        a_ref = xl_rowcol_to_cell(r, a_col)
+        c_ref = xl_rowcol_to_cell(r, c_col)
+        wc.write_formula(r, hdr["计算级别"], f"=CLIENT_TIER({a_ref},{c_ref})", None,
+                         cached_tier(rb, client.get("资产权益"), client.get("上年度净佣金")))
+        s_ref = xl_rowcol_to_cell(r, s_col)
+        wc.write_formula(r, hdr["风险类别"], f"=RISK_CLASS({s_ref})", None,
+                         cached_risk(client.get("风险测评得分")))
+
+    # 变更记录
+    wh = wb.add_worksheet("变更记录")
+    for k, h in enumerate(history.HEADER):
+        wh.write_string(0, k, h, bold)
+    wh.freeze_panes(1, 0)
+    wh.set_column(0, len(history.HEADER) - 1, 14)
+
+    # 汇总 with its native chart
+    wsum = wb.add_worksheet("汇总")
+    empty = {lab: 0 for lab in [*labels, summary.NO_TIER]}
+    for r, row in enumerate(summary.rows(labels, empty, empty, {}, 0, [("评级期间", "（尚未运行）")])):
+        for c, v in enumerate(row):
+            if isinstance(v, float):
+                wsum.write_number(r, c, v)
+            else:
+                wsum.write_string(r, c, v, bold if r == 0 else None)
+    wsum.set_column(0, 0, 20)
+    wsum.set_column(1, 2, 12)
+    first, lastr = summary.tier_rows_range(labels)
+    chart = wb.add_chart({"type": "column"})
+    for col in (1, 2):
+        chart.add_series({"name": ["汇总", 0, col], "categories": ["汇总", first - 1, 0, lastr - 1, 0],
+                          "values": ["汇总", first - 1, col, lastr - 1, col]})
+    chart.set_title({"name": "各级别客户数（评级前/后）"})
+    chart.set_y_axis({"name": "客户数"})
+    wsum.insert_chart("E2", chart)
+
+    # 规则
+    wr = wb.add_worksheet("规则")
+    wr.write(0, 0, f"{rb.title}（{rb.ref}，生效 {rb.effective_from}）", title)
+    wr.write(1, 0, f"依据：{rb.source.document} {rb.source.article}", note)
+    for k, h in enumerate(("规则编号", "级别", "条件", "原文")):
+        wr.write_string(3, k, h, bold)
+    for r, rule in enumerate(rb.rules, start=4):
+        wr.write_string(r, 0, rule.id)
+        wr.write_string(r, 1, labels[rule.output])
+        wr.write_string(r, 2, rb.describe_rule(rule))
+        wr.write_string(r, 3, rule.text)
+    wr.set_column(0, 1, 14)
+    wr.set_column(2, 3, 50)
+    wr.protect()
+    wb.close()
+    return path
