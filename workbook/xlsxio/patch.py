@@ -86,9 +86,22 @@ class _CellWriter:
     def __init__(self, styles: StylesEditor, date1904: bool) -> None:
         self.styles = styles
         self.date1904 = date1904
+        self._tails: dict[tuple[str, int | None], bytes] = {}
 
     def cell(self, ref: bytes, s: int | None, value: Any) -> bytes:
         """XML of one cell (b"" for an empty cell without style)."""
+        if type(value) is str:
+            key = (value, s)
+            tail = self._tails.get(key)
+            if tail is None:
+                x = self._cell(b"", s, value)
+                tail = x[len(b'<c r=""'):] if x else b""
+                if len(self._tails) < 10000:
+                    self._tails[key] = tail
+            return b'<c r="' + ref + b'"' + tail if tail else b""
+        return self._cell(ref, s, value)
+
+    def _cell(self, ref: bytes, s: int | None, value: Any) -> bytes:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return b"<c r=\"" + ref + b'" s="' + str(s).encode() + b'"/>' if s is not None else b""
         if isinstance(value, str):
@@ -277,7 +290,7 @@ class _SheetPatcher:
         self.header_style: int | None = None
         ns = self.ns
         self.c_r = b"<" + ns + b'c r="'
-        self.c_any = (b"<" + ns + b"c ", b"<" + ns + b"c>", b"<" + ns + b"c/")
+        self.c_any = b"<" + ns + b"c"  # also counts <color> of rich text: then slow path
         self.c_close = b"</" + ns + b"c>"
 
     # style of a cell created in column c of row r
@@ -366,7 +379,7 @@ class _SheetPatcher:
         """Find edited cells by their r="" attribute; None if the row needs the full parser."""
         c_r = self.c_r
         n_r = inner.count(c_r)
-        if n_r != sum(inner.count(x) for x in self.c_any):
+        if n_r != inner.count(self.c_any):
             return None
         rs = str(r).encode()
         pieces: list[bytes] = []

@@ -14,6 +14,7 @@ from .errors import CellError, XlsxError
 from .package import date_styles, read_workbook_info, rich_text, shared_strings
 from .safety import _open_zip, check_zip
 from .sheetxml import (
+    _COL_CACHE,
     ROW_R_RE,
     SheetStream,
     cell_attrs,
@@ -21,6 +22,7 @@ from .sheetxml import (
     col_index,
     col_letter,
     parse_attrs,
+    read_regex,
 )
 from .xmltext import unescape
 
@@ -226,83 +228,80 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str) -> SheetData:
     header: dict[int, Value] = {}
     formulas: dict[tuple[int, int], str] = {}
     max_row = 0
+    col_cache = _COL_CACHE
+    ncols = 0
     with SheetStream(zf, sh.part) as stream:
-        token_re, child_re = cell_regexes(stream.ns)
-        ns = stream.ns
-        fast_v_open = b"<" + ns + b"v>"
-        fast_v_close = b"</" + ns + b"v>"
-        lo, lc = len(fast_v_open), len(fast_v_close)
+        token_re = read_regex(stream.ns)
+        _, child_re = cell_regexes(stream.ns)
         row = 0
         idx = -1
         col = 0
         for chunk in stream.row_chunks():
-            for m in token_re.finditer(chunk):
-                g = m.groups()
-                if g[0] is not None:  # <row ...>
-                    rm = ROW_R_RE.search(g[0])
+            for rtag, letters, rowd, s, t, other, v, inl, inner in token_re.findall(chunk):
+                if rtag:  # <row ...>
+                    rm = ROW_R_RE.search(rtag)
                     row = int(rm.group(1)) if rm else row + 1
                     idx = row - 2
                     col = 0
                     continue
-                inner = g[6]
-                letters = g[1]
-                s = g[3]
-                t = g[4]
-                if g[5]:
-                    letters, _rowd, s, t, _other = cell_attrs(g)
-                col = col_index(letters) if letters is not None else col + 1
-                if inner is None:
-                    continue
-                # fast paths: <v>..</v> only
-                if (
-                    inner.startswith(fast_v_open)
-                    and inner.endswith(fast_v_close)
-                    and inner.count(b"<") == 2
-                ):
-                    raw = inner[lo:-lc]
-                    if t is None:
-                        if date_by_s.get(s, False):
-                            value = number(raw, s)
+                if other:
+                    letters, _rowd, s, t, _other = cell_attrs(
+                        (None, letters or None, rowd or None, s or None, t or None, other)
+                    )
+                if letters:
+                    c = col_cache.get(letters)
+                    col = c if c is not None else col_index(letters)
+                else:
+                    col += 1
+                if v:
+                    if not t:
+                        if s and date_by_s.get(s, False):
+                            value = number(v, s)
                         else:
                             try:
-                                value = float(raw)
+                                value = float(v)
                             except ValueError:
-                                value = number(raw, s)
+                                value = number(v, s)
                     elif t == b"s":
                         try:
-                            value = sst[int(raw)]
+                            value = sst[int(v)]
                         except (ValueError, IndexError):
-                            value = _slow_value(ctx, t, s, raw, None)
+                            value = _slow_value(ctx, t, s, v, None)
                     else:
-                        value = _slow_value(ctx, t, s, raw, None)
-                else:
-                    v = inl = None
+                        value = _slow_value(ctx, t or None, s or None, v, None)
+                elif inl:
+                    if b"&" in inl or b"_x" in inl or b"\r" in inl:
+                        value = unescape(inl)
+                    else:
+                        value = inl.decode("utf-8")
+                elif inner:
+                    fv = fi = None
                     for cm in child_re.finditer(inner):
                         kind = cm.group(1)
                         if kind == b"v":
-                            v = cm.group(3)
+                            fv = cm.group(3)
                         elif kind == b"is":
-                            inl = cm.group(3) or b""
+                            fi = cm.group(3) or b""
                         else:
                             formulas[(row, col)] = _formula(
                                 ctx, cm.group(2), cm.group(3), row, col
                             )
-                    value = _slow_value(ctx, t, s, v, inl)
+                    value = _slow_value(ctx, t or None, s or None, fv, fi)
                     if value is None and (row, col) not in formulas:
                         continue
-                if row == 1:
-                    header[col] = value
-                    if row > max_row:
-                        max_row = row
-                    while len(columns) < col:
-                        columns.append([])
+                else:
                     continue
                 if row < 1:
                     continue
                 if row > max_row:
                     max_row = row
-                while len(columns) < col:
-                    columns.append([])
+                if col > ncols:
+                    while len(columns) < col:
+                        columns.append([])
+                    ncols = col
+                if row == 1:
+                    header[col] = value
+                    continue
                 lst = columns[col - 1]
                 n = len(lst)
                 if n == idx:

@@ -193,3 +193,20 @@ def cell_attrs(g: tuple) -> tuple[bytes | None, bytes | None, bytes | None, byte
     else:
         other = b""
     return letters, rowd, s, t, other
+
+
+@lru_cache(maxsize=8)
+def read_regex(ns: bytes) -> re.Pattern[bytes]:
+    """Token regex for ``findall`` in the reader. Groups (b"" when absent):
+    1 "row..." (row start tag) | 2 col letters, 3 row digits, 4 s, 5 t, 6 other attrs,
+    7 simple <v> text, 8 simple inline <is><t> text, 9 any other cell content.
+    """
+    p = re.escape(ns)
+    return re.compile(
+        b"<" + p + rb"(?:(row\b[^>]*)>|c"
+        rb'(?: r="([A-Z]{1,3})([0-9]+)")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
+        rb"((?:\s[^>]*?)?)\s*(?:/>|>(?:<" + p + rb"v>([^<]*)</" + p + rb"v>|<" + p
+        + rb"is><" + p + rb"t>([^<]*)</" + p + rb"t></" + p + rb"is>|((?:[^<]|<(?!/"
+        + p + rb"c>))*))</" + p + rb"c>))",
+        re.S,
+    )
