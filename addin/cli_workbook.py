@@ -1,0 +1,119 @@
+"""``client-rating rerate FILE …``, ``client-rating demo``, ``client-rating new-workbook PATH``.
+
+Exit status of ``rerate``: 0 every row processed, 3 some rows rejected (listed), 1 nothing
+written (already applied, unreadable file, wrong period…). Errors are one Chinese line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+from rich.console import Console
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rerate", help="对工作簿执行重评级（季度 / 年度 / 新开户）")
+    p.add_argument("file", help="工作簿文件（.xlsx / .xlsm）")
+    p.add_argument("--period", required=True, help="评级期间：2026Q3、2026 或 2026-11")
+    p.add_argument("--mode", required=True, choices=("quarterly", "annual", "new-accounts"),
+                   help="quarterly 季度重评级；annual 年度评级；new-accounts 新开户评级")
+    p.add_argument("--rulebook", default="brokerage", help="规则（默认 brokerage）")
+    p.add_argument("--operator", default=None, help="操作员（默认当前登录用户）")
+    p.add_argument("--dry-run", action="store_true", help="试运行：只报告，不写文件")
+    p.add_argument("--force", action="store_true", help="该期间已执行过时仍重跑")
+    p.add_argument("--out", default=None, help="写到另一个文件（默认覆盖原文件）")
+    p.set_defaults(func=cmd_rerate)
+
+    d = sub.add_parser("demo", help="生成演示工作簿并执行上一完整季度的重评级")
+    d.add_argument("--clients", type=int, default=2000, help="客户数（默认 2000）")
+    d.add_argument("--out", default="out", help="输出目录（默认 out）")
+    d.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
+    d.set_defaults(func=cmd_demo)
+
+    n = sub.add_parser("new-workbook", help="按模板新建空白客户工作簿")
+    n.add_argument("path")
+    n.add_argument("--rulebook", default="brokerage")
+    n.set_defaults(func=cmd_new_workbook)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _guard(fn: Callable[[], int]) -> int:
+    """Run a command; product errors become one Chinese line on stderr and exit 1."""
+    from rules.errors import RuleError
+    from workbook.schema import WorkbookError
+    from workbook.xlsxio import XlsxError
+
+    try:
+        return fn()
+    except (WorkbookError, XlsxError, RuleError) as e:
+        print(f"错误：{getattr(e, 'message', None) or e}", file=sys.stderr)
+        return 1
+    except PermissionError as e:
+        print(f"错误：没有权限写入 {e.filename}（文件是否被占用或只读？）", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        print(f"错误：找不到文件 {e.filename}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"错误：读写文件失败：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
+        return 1
+
+
+def cmd_rerate(args: argparse.Namespace) -> int:
+    from workbook.demo import print_result
+    from workbook.job import rerate
+
+    console = _console()
+    operator = args.operator
+    if not operator:
+        try:
+            operator = getpass.getuser()
+        except Exception:  # no login name (containers): ask for it explicitly
+            operator = ""
+
+    def run() -> int:
+        status: Any = console.status("重评级…") if console.is_terminal else nullcontext()
+        with status as st:
+            def progress(msg: str) -> None:
+                if st is not None:
+                    st.update(msg + "…")
+
+            res = rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
+                         operator=operator, dry_run=args.dry_run, force=args.force,
+                         out=args.out, progress=progress)
+        print_result(res, console)
+        if res.written:
+            console.print(f"已写入：{res.out_path}")
+        return res.exit_code
+
+    return _guard(run)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from workbook.demo import run_demo
+
+    def run() -> int:
+        res = run_demo(args.clients, args.out, seed=args.seed, console=_console())
+        return 0 if res.written else 1
+
+    return _guard(run)
+
+
+def cmd_new_workbook(args: argparse.Namespace) -> int:
+    from workbook.template import new_workbook
+
+    def run() -> int:
+        path = new_workbook(args.path, args.rulebook)
+        print(f"已新建：{path}")
+        return 0
+
+    return _guard(run)
