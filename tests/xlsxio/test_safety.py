@@ -18,6 +18,7 @@ from workbook.xlsxio import (
     WorkbookLockedError,
     XlsxError,
     check_safe,
+    cleanup_temp_files,
     lock_file_for,
     patch_workbook,
     read_sheet,
@@ -147,3 +148,5 @@ def test_atomic_under_sigkill(tmp_path: Path):
     for p in tmp_path.iterdir():
         assert p.name == "big.xlsx" or p.name.endswith(".xlsxio-tmp")
     assert len(original) > 0
+    cleanup_temp_files(tmp_path, older_than_s=0)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.xlsx"]

@@ -23,6 +23,6 @@ __all__ = [
     "sheet_names",
 ]
 
-from .patch import KEEP, SheetEdit, patch_workbook
+from .patch import KEEP, SheetEdit, cleanup_temp_files, patch_workbook
 
-__all__ += ["KEEP", "SheetEdit", "patch_workbook"]
+__all__ += ["KEEP", "SheetEdit", "cleanup_temp_files", "patch_workbook"]

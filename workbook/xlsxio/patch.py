@@ -627,8 +627,27 @@ def _set_full_calc(wb_xml: bytes) -> bytes:
 # ----------------------------------------------------------------------------- main entry
 
 
+TMP_SUFFIX = ".xlsxio-tmp"
+
+
+def cleanup_temp_files(folder: str | os.PathLike[str], older_than_s: float = 3600) -> list[Path]:
+    """Remove temp files left by a save that was killed (``.NAME.*.xlsxio-tmp``)."""
+    import time
+
+    removed = []
+    now = time.time()
+    for p in Path(folder).glob(".*" + TMP_SUFFIX):
+        try:
+            if now - p.stat().st_mtime >= older_than_s:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
 def _tmp_path(dst: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".xlsxio-tmp", dir=dst.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TMP_SUFFIX, dir=dst.parent)
     os.close(fd)
     return Path(name)
 
