@@ -1,0 +1,261 @@
+"""The workbook contract and the re-rating job end to end on small generated workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from workbook import history, summary
+from workbook.demo import HYPERLINK_NAME, make_demo_clients, previous_quarter, run_demo
+from workbook.job import rerate
+from workbook.schema import WorkbookError
+from workbook.template import new_workbook
+from workbook.xlsxio import read_sheet
+
+NOW = dt.datetime(2026, 10, 9, 10, 0, 0)
+
+
+def _rows(path: Path, sheet: str) -> list[list]:
+    d = read_sheet(path, sheet)
+    return [[d.value(r, c) for c in range(1, d.n_cols + 1)] for r in range(1, d.n_rows + 1)]
+
+
+def _by_id(path: Path, sheet: str = "客户") -> dict[str, dict]:
+    d = read_sheet(path, sheet)
+    out = {}
+    for r in range(2, d.n_rows + 1):
+        row = {h: d.value(r, c) for c, h in enumerate(d.header, start=1)}
+        row["_row"] = r
+        cid = row.get("客户编号") or row.get("client_id")
+        out[str(cid)] = row
+    return out
+
+
+def _plain(path: Path, header: list[str], rows: list[list], sheet: str = "客户") -> Path:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
+                                         "strings_to_numbers": False})
+    ws = wb.add_worksheet(sheet)
+    for c, h in enumerate(header):
+        ws.write_string(0, c, h)
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                ws.write_string(r, c, v)
+            else:
+                ws.write_number(r, c, v)
+    wb.add_worksheet("备注").write_string(0, 0, "不要动我")
+    wb.close()
+    return path
+
+
+CLIENTS = [
+    {"客户编号": "C1", "资产权益": 300_000, "上年度净佣金": 0, "当前级别": "普通客户",
+     "风险测评得分": 50},
+    {"客户编号": "C2", "资产权益": "25万", "当前级别": "VIP"},
+    {"客户编号": "C3", "资产权益": -5, "当前级别": "潜力客户"},
+    {"客户编号": "C4", "资产权益": 5e6, "特别调整级别": "VIP"},
+    {"客户编号": "C5", "客户名称": HYPERLINK_NAME, "资产权益": 2e7,
+     "开户日期": dt.date(2026, 8, 3)},
+    {"客户编号": "C6", "资产权益": 50_000, "年度级别": "核心客户"},
+    {"客户编号": "C7", "资产权益": 1_000_000, "特别调整级别": "潜力客户", "调整审批人": "王总"},
+    {"客户编号": "C8", "资产权益": 120_000, "上年度净佣金": 6000, "当前级别": "五类"},
+    {"客户编号": "C9", "资产权益": 1_000, "当前级别": "核心客户", "开户日期": dt.date(2026, 11, 2)},
+]
+
+
+@pytest.fixture()
+def wb(tmp_path: Path) -> Path:
+    return new_workbook(tmp_path / "branch.xlsx", clients=CLIENTS)
+
+
+def test_quarterly_upgrade_only_overrides_and_rejections(wb: Path) -> None:
+    before = _by_id(wb)
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    assert res.written and res.exit_code == 3
+    after = _by_id(wb)
+    assert after["C1"]["当前级别"] == "核心客户" and after["C1"]["级别变动"] == "升级"
+    assert after["C2"]["当前级别"] == "VIP客户"  # "25万" -> 250,000 -> 核心, kept VIP
+    assert after["C2"]["级别变动"] == "保留 (就高不就低)"
+    assert after["C6"]["当前级别"] == "核心客户"  # base = 年度级别 when 当前级别 is empty
+    assert after["C7"]["当前级别"] == "潜力客户" and after["C7"]["级别变动"] == "特别调整"
+    assert after["C5"]["级别变动"] == "首次评级" and after["C5"]["当前级别"] == "VIP客户"
+    assert after["C1"]["服务产品"] == "财富通" and after["C1"]["年拜访次数"] == 1
+    assert after["C1"]["评级期间"] == "2026Q3" and after["C1"]["规则版本"] == "brokerage@2009.1"
+    # rejected rows keep every cell
+    for cid in ("C3", "C4", "C8"):
+        assert after[cid] == before[cid], cid
+    rej = {r[1]: r for r in res.rejections}
+    assert set(rej) == {"C3", "C4", "C8"}
+    row, _cid, col, val, why = rej["C3"]
+    assert (row, col, val) == (4, "资产权益", -5.0)
+    assert why == "第 4 行「资产权益」：不能为负数：-5"
+    assert "调整审批人" in rej["C4"][4] and rej["C4"][2] == "特别调整级别"
+    assert "五类" in rej["C8"][4] and rej["C8"][2] == "当前级别"
+    # the name that looks like a formula stays text, with no formula
+    d = read_sheet(wb, "客户")
+    assert after["C5"]["客户名称"] == HYPERLINK_NAME
+    assert (after["C5"]["_row"], d.header.index("客户名称") + 1) not in d.formulas
+    assert res.before["无级别"] >= 1 and sum(res.after.values()) == len(CLIENTS)
+    assert res.upgrades == 1 and res.kept == 3  # C2, C6, C9
+
+
+def test_annual_may_go_down_and_writes_annual_tier(wb: Path) -> None:
+    res = rerate(wb, period="2026", mode="annual", operator="测试", now=NOW)
+    after = _by_id(wb)
+    assert after["C2"]["当前级别"] == "核心客户" and after["C2"]["年度级别"] == "核心客户"
+    assert after["C2"]["级别变动"] == "降级"
+    assert after["C9"]["当前级别"] == "普通客户"
+    assert res.change_counts["降级"] >= 2
+
+
+def test_new_accounts_only_rows_opened_in_the_month(wb: Path) -> None:
+    before = _by_id(wb)
+    res = rerate(wb, period="2026-11", mode="new-accounts", operator="测试", now=NOW)
+    after = _by_id(wb)
+    assert res.n_in_scope == 1
+    assert after["C9"]["当前级别"] == "核心客户"  # upgrade-only against its tier
+    assert after["C9"]["评级期间"] == "2026-11"
+    for cid in ("C1", "C2", "C5", "C6"):
+        assert after[cid]["当前级别"] == before[cid]["当前级别"], cid
+    assert res.rejections == []  # bad rows outside the month are not this run's business
+
+
+def test_wrong_period_for_mode_is_refused(wb: Path) -> None:
+    with pytest.raises(WorkbookError, match="不适用"):
+        rerate(wb, period="2026", mode="quarterly", operator="x")
+
+
+def test_dry_run_writes_nothing(wb: Path) -> None:
+    data = wb.read_bytes()
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", dry_run=True)
+    assert not res.written and res.cells_written > 0
+    assert wb.read_bytes() == data
+
+
+def test_second_run_same_period_is_noop_unless_forced(wb: Path) -> None:
+    rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    data = wb.read_bytes()
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试")
+    assert res.already_applied and not res.written and res.exit_code == 1
+    assert "已执行过" in res.message
+    assert wb.read_bytes() == data
+    tiers = {k: v["当前级别"] for k, v in _by_id(wb).items()}
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", force=True)
+    assert res.written
+    assert {k: v["当前级别"] for k, v in _by_id(wb).items()} == tiers
+    assert _by_id(wb)["C5"]["级别变动"] == "维持"  # was 首次评级, now the tier is held
+    runs = history.applied_runs(_rows(wb, "变更记录"))
+    assert len(runs) == 2
+
+
+def test_headers_any_order_english_aliases_unknown_columns_kept(tmp_path: Path) -> None:
+    header = ["备注栏", "commission", " client_id ", "assets", "current_tier", "其他"]
+    rows = [["甲", 0, "A1", 300_000, "普通", "x"],
+            ["乙", None, "A2", 20_000_000, None, "=SUM(1,2)"],
+            ["丙", 100, "A3", "1,000,000", "核心客户", None]]
+    p = _plain(tmp_path / "plain.xlsx", header, rows)
+    res = rerate(p, period="2026Q3", mode="quarterly", operator="t", now=NOW)
+    assert res.exit_code == 0
+    d = read_sheet(p, "客户")
+    assert d.header[:6] == ["备注栏", "commission", "client_id", "assets", "current_tier", "其他"]
+    for h in ("级别变动", "级别依据", "服务产品", "年拜访次数", "风险类别", "评级期间", "规则版本"):
+        assert h in d.header, h
+    assert "当前级别" not in d.header  # current_tier is the same column
+    assert d.column("current_tier") == ["核心客户", "VIP客户", "核心客户"]
+    assert d.column("其他") == ["x", "=SUM(1,2)", None]
+    assert d.column("备注栏") == ["甲", "乙", "丙"]
+    assert not d.formulas
+    assert _rows(p, "备注") == [["不要动我"]]
+
+
+def test_missing_client_id_column_is_a_clear_error(tmp_path: Path) -> None:
+    p = _plain(tmp_path / "bad.xlsx", ["资产权益"], [[1.0]])
+    with pytest.raises(WorkbookError, match="客户编号"):
+        rerate(p, period="2026Q3", mode="quarterly", operator="t")
+
+
+def test_untouched_zip_entries_are_byte_identical(wb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    rerate(wb, period="2026Q3", mode="quarterly", operator="t", out=out, now=NOW)
+    with zipfile.ZipFile(wb) as a, zipfile.ZipFile(out) as b:
+        ours = {"xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml",
+                "xl/_rels/workbook.xml.rels", "xl/calcChain.xml"}
+        sheets = {"xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml",
+                  "xl/worksheets/sheet4.xml"}  # 客户, 变更记录, 汇总
+        for name in a.namelist():
+            if name in ours or name in sheets:
+                continue
+            assert a.read(name) == b.read(name), name
+        assert "xl/charts/chart1.xml" in b.namelist()
+
+
+def test_history_chain_verifies_and_detects_tampering(wb: Path) -> None:
+    rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    rerate(wb, period="2026", mode="annual", operator="测试", now=NOW)
+    rows = history.data_rows(_rows(wb, "变更记录"))
+    tail = summary.read_tail(_rows(wb, "汇总"))
+    assert tail and history.verify_chain(rows, tail) == []
+    assert [r[0] for r in rows].count(history.RUN) == 2
+    assert any(r[0] == history.REJECT and "不能为负数" in r[11] for r in rows)
+    edited = [list(r) for r in rows]
+    edited[2][11] += "（改）"
+    assert [p[0] for p in history.verify_chain(edited)] == [4]
+    deleted = rows[:2] + rows[3:]
+    assert history.verify_chain(deleted)
+    assert history.verify_chain(rows[:-1])  # the last run's count no longer matches
+    assert history.verify_chain(rows[:-1], tail)
+    swapped = [rows[0], rows[2], rows[1], *rows[3:]]
+    assert history.verify_chain(swapped)
+    inserted = [*rows[:2], list(rows[1]), *rows[2:]]
+    assert history.verify_chain(inserted)
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    res = run_demo(300, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    assert res.written and res.period == "2026Q3" and res.exit_code == 3
+    assert len(res.rejections) == 6
+    assert previous_quarter(dt.date(2026, 2, 1)) == "2025Q4"
+    clients = make_demo_clients(300, 7, today=dt.date(2026, 11, 21))
+    assert any(c.get("资产权益") == "25万" for c in clients)
+    assert sum(c.get("上年度净佣金") is None for c in clients) > 10
+    path = tmp_path / "demo-branch.xlsx"
+    rows = _by_id(path)
+    assert any(r["客户名称"] == HYPERLINK_NAME for r in rows.values())
+
+
+def test_cli_rerate_exit_codes_and_errors(wb: Path, capsys: pytest.CaptureFixture) -> None:
+    from addin.cli import main
+
+    assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
+                 "--operator", "t", "--dry-run"]) == 3
+    assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
+                 "--operator", "t"]) == 3
+    assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
+                 "--operator", "t"]) == 1
+    assert main(["rerate", str(wb) + ".nope", "--period", "2026Q3", "--mode", "quarterly",
+                 "--operator", "t"]) == 1
+    err = capsys.readouterr().err
+    assert "错误：" in err and "Traceback" not in err
+
+
+def _soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(_soffice() is None, reason="LibreOffice (soffice) not on PATH")
+def test_libreoffice_opens_demo_and_rerated_file(tmp_path: Path) -> None:
+    blank = new_workbook(tmp_path / "blank.xlsx")
+    run_demo(200, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    for f in (blank, tmp_path / "demo-branch.xlsx"):
+        out = tmp_path / "pdf"
+        subprocess.run([_soffice(), "--headless", "--convert-to", "pdf", "--outdir", str(out),
+                        str(f)], check=True, timeout=180, capture_output=True)
+        assert (out / (f.stem + ".pdf")).stat().st_size > 0
