@@ -200,7 +200,9 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
     in_cols = input_columns(rb, cols, data.header)
-    missing = [s.label for s, c in zip(rb.inputs, in_cols, strict=True) if c is None]
+    # a missing column of an input where empty means 0 (上年度净佣金) is all zeros
+    missing = [s.label for s, c in zip(rb.inputs, in_cols, strict=True)
+               if c is None and not s.empty_is_zero]
     if missing:
         raise WorkbookError(
             f"工作表“{data.name}”缺少规则 {rb.ref} 需要的列：{'、'.join(missing)}。")
@@ -255,6 +257,9 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     # rulebook inputs
     inputs: list[np.ndarray] = []
     for spec, c in zip(rb.inputs, in_cols, strict=True):
+        if c is None:
+            inputs.append(np.zeros(m))
+            continue
         header = data.header[c - 1]
         cells = col_values(c)
         arr, problems = _number_column(cells, header)

@@ -259,3 +259,20 @@ def test_libreoffice_opens_demo_and_rerated_file(tmp_path: Path) -> None:
         subprocess.run([_soffice(), "--headless", "--convert-to", "pdf", "--outdir", str(out),
                         str(f)], check=True, timeout=180, capture_output=True)
         assert (out / (f.stem + ".pdf")).stat().st_size > 0
+
+
+def test_files_load_in_openpyxl(tmp_path: Path) -> None:
+    """A second reader parses the template, the re-rated demo and the appended sheets."""
+    import openpyxl
+
+    blank = new_workbook(tmp_path / "blank.xlsx")
+    run_demo(120, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    for f in (blank, tmp_path / "demo-branch.xlsx"):
+        wb = openpyxl.load_workbook(f)
+        assert wb.sheetnames == ["控制台", "客户", "变更记录", "汇总", "规则"]
+        wb.close()
+    plain = _plain(tmp_path / "plain.xlsx", ["客户编号", "资产权益"], [["A", 1e6]])
+    rerate(plain, period="2026Q3", mode="quarterly", operator="t", now=NOW)
+    wb = openpyxl.load_workbook(plain)
+    assert wb.sheetnames == ["客户", "备注", "变更记录", "汇总"]
+    assert wb["客户"]["C2"].value == "核心客户"
