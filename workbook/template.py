@@ -117,7 +117,11 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     for h in _TIER_COLS:
         wc.data_validation(1, hdr[h], last, hdr[h], {"validate": "list", "source": labels,
                                                       "error_type": "warning"})
-    a_col, c_col, s_col = hdr["资产权益"], hdr["上年度净佣金"], hdr["风险测评得分"]
+    # the rulebook's inputs: their label as a 客户 header, else the brokerage columns
+    in_headers = [spec.label if spec.label in hdr else ("资产权益", "上年度净佣金")[min(k, 1)]
+                  for k, spec in enumerate(rb.inputs[:2])]
+    a_col, c_col, s_col = hdr[in_headers[0]], hdr[in_headers[-1]], hdr["风险测评得分"]
+    rb_arg = "" if rb.id == "brokerage" else f',"{rb.id}"'
     for r, client in enumerate(rows, start=1):
         for h, v in client.items():
             if h not in hdr or v is None:
@@ -134,8 +138,8 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                 wc.write_string(r, c, str(v))  # text stays text, even "=HYPERLINK(...)"
         a_ref = xl_rowcol_to_cell(r, a_col)
         c_ref = xl_rowcol_to_cell(r, c_col)
-        wc.write_formula(r, hdr["计算级别"], f"=CLIENT_TIER({a_ref},{c_ref})", None,
-                         cached_tier(rb, client.get("资产权益"), client.get("上年度净佣金")))
+        wc.write_formula(r, hdr["计算级别"], f"=CLIENT_TIER({a_ref},{c_ref}{rb_arg})", None,
+                         cached_tier(rb, *(client.get(h) for h in in_headers)))
         s_ref = xl_rowcol_to_cell(r, s_col)
         wc.write_formula(r, hdr["风险类别"], f"=RISK_CLASS({s_ref})", None,
                          cached_risk(client.get("风险测评得分")))
