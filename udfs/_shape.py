@@ -168,7 +168,6 @@ def cells(vector: Callable[..., Any] | None = None) -> Callable[[Callable[..., A
                 cols = shape[1]
                 return [out[i:i + cols] for i in range(0, len(out), cols)]
 
-        wrapper.__wrapped_cell__ = f  # the scalar function, for tests
         return wrapper
 
     return deco

@@ -84,6 +84,8 @@ def test_client_tier_wealth_without_parameters_refuses(monkeypatch):
     out = udfs.CLIENT_TIER(20_000_000, 1_000_000, "wealth")
     assert out.startswith("#N/A 规则 wealth@2024.1 的阈值尚未设置")
     assert len(out) <= 255
+    column = udfs.CLIENT_TIER([[1.0], [2.0]], [[0.0], [0.0]], "wealth")
+    assert [r[0][:28] for r in column] == [out[:28]] * 2
 
 
 @pytest.mark.parametrize(("assets", "commission", "expected"), [
