@@ -66,6 +66,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         rb = rules.get_rulebook(rid, args.as_of, _params(args, rid))
     except ParameterMissingError as e:
         print(f"错误：{e}", file=sys.stderr)
+        data, _ = rules.version_in_force(rid, args.as_of or dt.date.today())
+        for name in e.missing:
+            p = data.parameters[name]
+            print(f"  {name} = …   # {p.label}（{p.unit}）", file=sys.stderr)
+        print(f"示例：{rules.EXAMPLE_PARAMETERS}", file=sys.stderr)
         return 1
     c = _console()
     c.print(f"[bold]{rb.ref}[/bold]  {rb.title}")

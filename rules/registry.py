@@ -160,8 +160,7 @@ def _build(rid: str, as_of: dt.date, firm: str, params: tuple[tuple[str, float],
         values[name] = v
     missing = [k for k, v in values.items() if v is None]
     if missing:
-        labels = "、".join(f"{data.parameters[k].label}（{k}）" for k in missing)
         raise ParameterMissingError(
-            f"规则 {data.id}@{data.version} 的阈值尚未设置：{labels}。原文为“[X]”，须由公司提供参数文件"
-            f"（环境变量 CLIENT_RATING_PARAMS，示例见 {EXAMPLE_PARAMETERS.name}）。", missing)
+            f"规则 {data.id}@{data.version} 未设置阈值：{'、'.join(missing)}（原文为“[X]”，"
+            f"须由公司提供参数文件 CLIENT_RATING_PARAMS）", missing)
     return Rulebook(data, {k: float(v) for k, v in values.items() if v is not None}, path)

@@ -23,7 +23,8 @@ def test_rules_show_prints_the_parameter_table(capsys):
 
 def test_rules_show_wealth_without_parameters_fails_clearly(capsys):
     assert main(["rules", "show", "wealth"]) == 1
-    assert "阈值尚未设置" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "未设置阈值" in err and "diamond_assets = …   # 钻石级客户资产规模下限（元）" in err
 
 
 def test_rules_check_reports_the_literal_gaps(capsys):

@@ -82,7 +82,8 @@ def test_client_tier_wealth_with_firm_parameters(wealth_params, assets, contribu
 def test_client_tier_wealth_without_parameters_refuses(monkeypatch):
     monkeypatch.delenv("CLIENT_RATING_PARAMS", raising=False)
     out = udfs.CLIENT_TIER(20_000_000, 1_000_000, "wealth")
-    assert out.startswith("#N/A 规则 wealth@2024.1 的阈值尚未设置")
+    assert out.startswith("#N/A 规则 wealth@2024.1 未设置阈值")
+    assert out.endswith("CLIENT_RATING_PARAMS）")  # the whole message fits in a cell
     assert len(out) <= 255
     column = udfs.CLIENT_TIER([[1.0], [2.0]], [[0.0], [0.0]], "wealth")
     assert [r[0][:28] for r in column] == [out[:28]] * 2
