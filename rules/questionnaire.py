@@ -18,14 +18,14 @@ import itertools
 import math
 import numbers
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules._common import load_toml_model
 from rules.errors import RulebookError, RuleInputError, show
 
 DEFAULT_ID = "risk-tolerance-2010"
@@ -145,16 +145,7 @@ def load_questionnaire(id: str = DEFAULT_ID) -> Questionnaire:
 
 
 def _parse(path: Path) -> Questionnaire:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(f"问卷文件 {path} 不是有效的 TOML：{exc}") from exc
-    try:
-        q = Questionnaire.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "（根）"
-        raise RulebookError(f"问卷文件 {path} 的字段 {where} 无效：{err['msg']}") from exc
+    q = load_toml_model(path, Questionnaire, "问卷文件")
     if q.meta.id != path.stem:
         raise RulebookError(f"问卷文件 {path} 的字段 meta.id 为 {q.meta.id!r}，应与文件名一致")
     return q

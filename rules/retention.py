@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import functools
 import itertools
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rules.errors import RulebookError, RuleInputError, show
+from rules._common import add_years, load_toml_model, month_end
+from rules.errors import RuleInputError, show
 
 DATA_FILE = Path(__file__).parent / "data" / "retention.toml"
 
@@ -100,19 +100,7 @@ class RetentionData(BaseModel):
 
 def load_retention(path: Path | str = DATA_FILE) -> RetentionData:
     """读取并校验 retention.toml；格式错误抛出 ``RulebookError``（指明文件与字段）。"""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulebookError(f"无法读取转销户规则文件 {path}：{exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(f"转销户规则文件 {path} 不是有效的 TOML：{exc}") from exc
-    try:
-        return RetentionData.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "（根）"
-        raise RulebookError(f"转销户规则文件 {path} 的字段 {where} 无效：{err['msg']}") from exc
+    return load_toml_model(path, RetentionData, "转销户规则文件")
 
 
 @functools.cache
@@ -203,16 +191,8 @@ class FollowUpStep:
     text_zh: str
 
 
-def _month_end(year: int, month: int) -> date:
-    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return nxt - timedelta(days=1)
 
 
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 2 月 29 日
-        return d.replace(year=d.year + years, day=28)
 
 
 def follow_up_plan(tier: str, client_type: str, left_on: date) -> list[FollowUpStep]:
@@ -242,10 +222,10 @@ def follow_up_plan(tier: str, client_type: str, left_on: date) -> list[FollowUpS
     y, m = left_on.year, left_on.month
     for _ in range(_data().follow_up.monthly_months):
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        steps.append(FollowUpStep(_month_end(y, m),
+        steps.append(FollowUpStep(month_end(y, m),
                                   f"{y}年{m}月内至少与客户交流一次（第三十一条）"))
     if ctype == "机构":
-        steps.append(FollowUpStep(_add_years(left_on, 1),
+        steps.append(FollowUpStep(add_years(left_on, 1),
                                   "机构客户一年内至少上门回访一次，并在日常加强联系（第三十二条）"))
     steps.sort(key=lambda s: s.due_by or date.max)
     return steps

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rules.errors import RulebookError, RuleInputError, show
+from rules._common import as_date, load_toml_model, month_end
+from rules.errors import RuleInputError, show
 
 PeriodKind = Literal["quarter", "year", "month"]
 Mode = Literal["quarterly", "annual", "new-accounts"]
@@ -61,7 +61,7 @@ class Period:
 
 def _quarter(year: int, q: int) -> Period:
     start = date(year, 3 * q - 2, 1)
-    end = _month_end(year, 3 * q)
+    end = month_end(year, 3 * q)
     return Period("quarter", year, q, start, end, f"{year}Q{q}", "quarterly")
 
 
@@ -70,13 +70,10 @@ def _year(year: int) -> Period:
 
 
 def _month(year: int, m: int) -> Period:
-    return Period("month", year, m, date(year, m, 1), _month_end(year, m),
+    return Period("month", year, m, date(year, m, 1), month_end(year, m),
                   f"{year}-{m:02d}", "new-accounts")
 
 
-def _month_end(year: int, month: int) -> date:
-    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return nxt - timedelta(days=1)
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -174,20 +171,7 @@ class ExtraHolidays(BaseModel):
 
 def load_extra_holidays(path: Path | str = EXTRA_HOLIDAYS_FILE) -> ExtraHolidays:
     """读取并校验补充休市日文件；格式错误抛出 ``RulebookError``（指明文件与字段）。"""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulebookError(f"无法读取交易日历补充文件 {path}：{exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(f"交易日历补充文件 {path} 不是有效的 TOML：{exc}") from exc
-    try:
-        return ExtraHolidays.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "（根）"
-        raise RulebookError(
-            f"交易日历补充文件 {path} 的字段 {where} 无效：{err['msg']}") from exc
+    return load_toml_model(path, ExtraHolidays, "交易日历补充文件")
 
 
 class TradingCalendar:
@@ -245,22 +229,16 @@ def trading_calendar() -> TradingCalendar:
 # --------------------------------------------------------------------------- working days
 
 
-def _as_date(d: Any, field: str = "日期") -> date:
-    if isinstance(d, datetime):
-        return d.date()
-    if isinstance(d, date):
-        return d
-    raise RuleInputError(f"{field} {show(d)} 不是日期", field=field, value=d)
 
 
 def is_working_day(d: date) -> bool:
     """``d`` 是否为上交所交易日（工作日）。超出日历维护范围时报错。"""
-    return trading_calendar().is_working_day(_as_date(d))
+    return trading_calendar().is_working_day(as_date(d))
 
 
 def working_days(start: date, end: date) -> list[date]:
     """``start`` 至 ``end``（含两端）之间的全部工作日，按日期升序。"""
-    start, end = _as_date(start, "开始日期"), _as_date(end, "结束日期")
+    start, end = as_date(start, "开始日期"), as_date(end, "结束日期")
     if start > end:
         raise RuleInputError(
             f"开始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}",
@@ -283,7 +261,7 @@ def nth_working_day(year: int, month: int, n: int) -> date:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise RuleInputError(f"{name} {show(v)} 无效：应为 {lo}–{hi} 的整数",
                                  field=name, value=v)
-    days = working_days(date(year, month, 1), _month_end(year, month))
+    days = working_days(date(year, month, 1), month_end(year, month))
     if n > len(days):
         raise RuleInputError(
             f"{year} 年 {month} 月只有 {len(days)} 个工作日，没有第 {n} 个",
@@ -325,7 +303,7 @@ def run_window(period: Period) -> RunWindow:
                              field="评级周期", value=period)
     n = WINDOW_DAYS[period.mode]
     nxt = period.end + timedelta(days=1)
-    days = tuple(working_days(nxt, _month_end(nxt.year, nxt.month))[:n])
+    days = tuple(working_days(nxt, month_end(nxt.year, nxt.month))[:n])
     text = (f"{_RULE_TEXT[period.mode].format(asof=period.end.isoformat())}："
             f"{period.label} 的窗口为 {days[0].isoformat()} 至 {days[-1].isoformat()}"
             f"（{n} 个上交所工作日）。依据《客户分类与服务分级实施细则》第十条–第十二条。")
@@ -334,4 +312,4 @@ def run_window(period: Period) -> RunWindow:
 
 def in_window(period: Period, d: date) -> bool:
     """``d`` 是否落在 ``period`` 的运行窗口内（窗口内的工作日）。"""
-    return _as_date(d) in run_window(period).days
+    return as_date(d) in run_window(period).days

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from rules._common import add_years, as_date
 from rules.errors import RuleInputError, show
 
 RISK_CLASSES: tuple[str, ...] = ("保守型", "稳健型", "进取型")
@@ -141,19 +142,8 @@ class ReassessmentStatus:
     text_zh: str
 
 
-def _as_date(v: Any, field: str) -> date:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    raise RuleInputError(f"{field} {show(v)} 不是日期", field=field, value=v)
 
 
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 2 月 29 日 → 2 月 28 日
-        return d.replace(year=d.year + years, day=28)
 
 
 def reassessment_due(assessed_on: date, as_of: date) -> ReassessmentStatus:
@@ -162,13 +152,13 @@ def reassessment_due(assessed_on: date, as_of: date) -> ReassessmentStatus:
     到期日为评估日满两年的同一天（2 月 29 日 → 两年后的 2 月 28 日）；``as_of`` 晚于到期日即逾期，
     到期当日不算逾期。评估日晚于 ``as_of`` 抛出 ``RuleInputError``。
     """
-    done = _as_date(assessed_on, "评估日期")
-    today = _as_date(as_of, "统计日期")
+    done = as_date(assessed_on, "评估日期")
+    today = as_date(as_of, "统计日期")
     if done > today:
         raise RuleInputError(
             f"评估日期 {done.isoformat()} 晚于统计日期 {today.isoformat()}",
             field="评估日期", value=assessed_on)
-    due = _add_years(done, REASSESS_YEARS)
+    due = add_years(done, REASSESS_YEARS)
     left = (due - today).days
     overdue = left < 0
     head = f"风险评估日 {done.isoformat()}，应于 {due.isoformat()} 前重新评估"
