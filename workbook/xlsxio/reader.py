@@ -229,6 +229,7 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str) -> SheetData:
     formulas: dict[tuple[int, int], str] = {}
     max_row = 0
     col_cache = _COL_CACHE
+    icache: dict[bytes, str] = {}
     ncols = 0
     with SheetStream(zf, sh.part) as stream:
         token_re = read_regex(stream.ns)
@@ -273,7 +274,11 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str) -> SheetData:
                     if b"&" in inl or b"_x" in inl or b"\r" in inl:
                         value = unescape(inl)
                     else:
-                        value = inl.decode("utf-8")
+                        value = icache.get(inl)
+                        if value is None:
+                            value = inl.decode("utf-8")
+                            if len(icache) < 200_000:  # repeated labels share one object
+                                icache[inl] = value
                 elif inner:
                     fv = fi = None
                     for cm in child_re.finditer(inner):
