@@ -140,8 +140,7 @@ class Batch:
         self.values = values
         self.rule_index = rule_index
         self.errors = errors
-        out = rulebook._rule_outputs[rule_index]  # -1 -> sentinel at the end
-        self.output_index = out
+        self.output_index = rulebook._rule_outputs[rule_index]  # -1 -> sentinel at the end
 
     def __len__(self) -> int:
         return len(self.rule_index)
@@ -291,7 +290,7 @@ class Rulebook:
                 if spec.empty_is_zero:
                     return 0.0
                 raise RuleInputError(f"{spec.label}为空", field=spec.label, value=v, kind="na")
-            if t is bool or isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
                 raise RuleInputError(f"{spec.label}不是数字：{show(v)}", field=spec.label, value=v)
         x = float(v)
         if x != x:

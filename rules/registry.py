@@ -77,9 +77,15 @@ def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookF
 
 
 def rulebook_ids() -> list[str]:
-    ids = {p.name for d in data_dirs() if d.is_dir() for p in d.iterdir()
+    return list(_ids(tuple(data_dirs())))
+
+
+@functools.cache
+def _ids(dirs: tuple[Path, ...]) -> tuple[str, ...]:
+    """Rulebook ids found in ``dirs``, scanned once per set of directories (as versions are)."""
+    ids = {p.name for d in dirs if d.is_dir() for p in d.iterdir()
            if p.is_dir() and any(_is_rulebook_file(f) for f in p.iterdir())}
-    return sorted(ids, key=lambda i: (i != DEFAULT_RULEBOOK, i))
+    return tuple(sorted(ids, key=lambda i: (i != DEFAULT_RULEBOOK, i)))
 
 
 def versions(rulebook_id: str) -> list[RulebookFile]:
@@ -91,7 +97,7 @@ def versions(rulebook_id: str) -> list[RulebookFile]:
 def _check_id(rulebook_id: Any) -> str:
     if isinstance(rulebook_id, str):
         rid = rulebook_id.strip().lower()
-        if rid in rulebook_ids():
+        if rid in _ids(tuple(data_dirs())):
             return rid
     raise RuleInputError(
         f"未知的规则：{rulebook_id!r}（可用：{'、'.join(rulebook_ids())}）",
