@@ -174,8 +174,26 @@ class Batch:
             return self.errors[i].message
         return self.decision(i).reason
 
-    def reasons(self) -> list[str]:
-        return [self.reason(i) for i in range(len(self))]
+    def reasons(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        """``[self.reason(i) for i in rows]`` (all rows by default), formatted rule by rule
+        from each rule's template: about 1 µs a row instead of building a Decision each."""
+        idx = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.intp)
+        out: list[str] = [""] * len(idx)
+        ri = self.rule_index[idx]
+        rb = self._rulebook
+        for r in np.unique(ri):
+            where = np.flatnonzero(ri == r)
+            if r < 0:
+                for k in where:
+                    out[k] = self.errors[int(idx[k])].message
+                continue
+            template, shown = rb._reason_template(rb.rules[int(r)])
+            rows_r = idx[where]
+            cols = [self.values[k][rows_r].tolist() for k in shown]
+            fmt = template.format
+            for k, vals in zip(where.tolist(), zip(*cols, strict=True), strict=True):
+                out[k] = fmt(*map(show, vals))
+        return out
 
 
 class Rulebook:
@@ -201,6 +219,7 @@ class Rulebook:
         self.parameters = dict(parameters)
         self._input_pos = {n: k for k, n in enumerate(self.input_names)}
         self._out_pos = {o.label: k for k, o in enumerate(self.outputs)}
+        self._templates: dict[str, tuple[str, tuple[int, ...]]] = {}
         self._aliases: dict[str, str] = {}
         for o in self.outputs:
             for name in (o.label, *o.aliases, *([o.code] if o.code else [])):
@@ -431,18 +450,35 @@ class Rulebook:
 
     def explain(self, rule: CompiledRule, values: Sequence[float]) -> str:
         """Chinese reason: the numbers, the bounds compared, the tier, the rule id and version."""
+        template, shown = self._reason_template(rule)
+        return template.format(*[show(float(values[k])) for k in shown])
+
+    def _reason_template(self, rule: CompiledRule) -> tuple[str, tuple[int, ...]]:
+        """The reason text of a rule with ``{}`` where the shown inputs go, and their indices
+        (built once per rule; :meth:`explain` and :meth:`Batch.reasons` share it)."""
+        cached = self._templates.get(rule.id)
+        if cached is not None:
+            return cached
         out = self.outputs[rule.output].label
         target = f"{out} {rule.sub_class}" if rule.sub_class else out
+
+        def esc(text: str) -> str:
+            return text.replace("{", "{{").replace("}", "}}")
+
         if rule.default:
             higher = "、".join(dict.fromkeys(
                 self.outputs[r.output].label for r in self.rules if not r.default))
-            cond = f"{self._show_inputs(values)}，不满足{higher}的任何条件"
+            shown = tuple(range(len(self.inputs)))
+            cond = "，".join(f"{esc(s.label)} {{}}{esc(_unit(s))}" for s in self.inputs)
+            cond += f"，不满足{esc(higher)}的任何条件"
         else:
+            shown = tuple(c.index for c in rule.conds)
             cond = "，".join(
-                f"{self.inputs[c.index].label} {show(float(values[c.index]))}"
-                f"{_unit(self.inputs[c.index])} {c.describe()}"
-                for c in rule.conds)
-        return f"{cond} → {target} ({rule.id}, {self.ref})"
+                f"{esc(self.inputs[c.index].label)} {{}}{esc(_unit(self.inputs[c.index]))} "
+                f"{esc(c.describe())}" for c in rule.conds)
+        cached = (f"{cond} → {esc(target)} ({esc(rule.id)}, {esc(self.ref)})", shown)
+        self._templates[rule.id] = cached
+        return cached
 
     def describe_rule(self, rule: CompiledRule) -> str:
         """A rule's condition as text, e.g. ``资产权益 ≥ 250,000 且 < 10,000,000``."""

@@ -47,7 +47,11 @@ def _scalar(rb, row):
 def _batch(rb, rows):
     cols = [np.array([r[k] for r in rows], dtype=float) for k in range(len(rb.inputs))]
     b = rb.evaluate_many(cols)
-    return [(b.labels[i], b.rule_ids[i], b.reason(i)) for i in range(len(rows))]
+    reasons = b.reasons()
+    # the rule-by-rule formatter gives each row's own reason, for any subset and order of rows
+    assert reasons == [b.reason(i) for i in range(len(rows))]
+    assert b.reasons(list(range(len(rows)))[::-2]) == reasons[::-2]
+    return [(b.labels[i], b.rule_ids[i], reasons[i]) for i in range(len(rows))]
 
 
 @pytest.mark.parametrize("rid", IDS)
