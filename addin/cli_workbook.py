@@ -1,7 +1,8 @@
 """``client-rating rerate FILE …``, ``client-rating demo``, ``client-rating new-workbook PATH``.
 
-Exit status of ``rerate``: 0 every row processed, 3 some rows rejected (listed), 1 nothing
-written (already applied, unreadable file, wrong period…). Errors are one Chinese line on
+Exit status of ``rerate``: 0 every row processed (or the period was already applied: a no-op
+that says so), 3 some rows rejected (listed), 1 nothing written (unreadable file, wrong
+period…). Errors are one Chinese line on
 stderr, never a traceback.
 """
 

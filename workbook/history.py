@@ -116,14 +116,35 @@ def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None
     return problems
 
 
-def _count_of(stats: str) -> int:
+def stats_of(stats: str) -> dict[str, str]:
+    """A run row's 统计 text (``记录数=3；客户=9；…；级别摘要=…``) as a dict."""
+    out: dict[str, str] = {}
     for part in stats.split("；"):
-        if part.startswith("记录数="):
-            try:
-                return int(part.split("=", 1)[1])
-            except ValueError:
-                return 0
-    return 0
+        k, sep, v = part.partition("=")
+        if sep:
+            out.setdefault(k, v)
+    return out
+
+
+def _count_of(stats: str) -> int:
+    try:
+        return int(stats_of(stats).get("记录数", "0"))
+    except ValueError:
+        return 0
+
+
+#: key in a run row's 统计 of :func:`tier_digest` of the 客户 sheet after the run
+TIER_DIGEST = "级别摘要"
+
+
+def tier_digest(client_ids: Sequence[str], tiers: Sequence[str]) -> str:
+    """sha256 of the (客户编号, 当前级别 text) pairs with a tier, in client-id order: recorded by
+    each run, so a tier typed over after the run shows (whatever the sheet's row order)."""
+    pairs = sorted((c, t) for c, t in zip(client_ids, tiers, strict=True) if t)
+    h = hashlib.sha256()
+    for c, t in pairs:
+        h.update(f"{c}\x1f{t}\n".encode())
+    return h.hexdigest()
 
 
 def applied_runs(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, str]]:

@@ -35,6 +35,7 @@ from rules.schedule import Period, parse_period
 
 from . import history, summary
 from .schema import (
+    CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
     OUTPUT_BY_KEY,
     SUMMARY_SHEET_NAMES,
@@ -42,10 +43,10 @@ from .schema import (
     Rejection,
     WorkbookError,
     find_sheet,
-    read_clients,
     reason_text,
+    validate,
 )
-from .xlsxio import SheetData, SheetEdit, check_safe, patch_workbook, read_sheet
+from .xlsxio import KEEP, SheetData, SheetEdit, check_safe, patch_workbook, read_sheet
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 3
 _PERIOD_HINT = {"quarterly": "季度（如 2026Q3）", "annual": "年度（如 2026）",
@@ -113,15 +114,330 @@ def _sheet_rows(data: SheetData) -> list[list[Any]]:
             for r in range(1, data.n_rows + 1)]
 
 
-def _input_hash(t: ClientTable, mode: str, per: Period) -> str:
+def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
+    """sha256 of everything a run read (rulebook, mode, period, rows, ids, inputs, tiers,
+    overrides, dates, risk scores), recorded in the run row's 输入哈希."""
     h = hashlib.sha256()
-    h.update(f"{t.rulebook.ref}|{mode}|{per.label}\n".encode())
-    cols = [t.inputs[k] for k in range(len(t.inputs))]
-    for i in range(len(t)):
-        vals = ",".join(repr(float(c[i])) for c in cols)
-        h.update((f"{int(t.rows[i])}|{t.client_id[i]}|{vals}|{t.current[i]}|{t.annual[i]}|"
-                  f"{t.override[i]}|{t.open_date[i]}|{t.risk_score[i]!r}\n").encode())
+    h.update(f"{t.rulebook.ref}|{mode}|{period_label}\n".encode())
+    h.update(np.ascontiguousarray(t.rows, np.int64).tobytes())
+    for arr in (*t.inputs, t.current, t.annual, t.override, t.risk_score):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    for texts in (t.client_id, t.approver, t.override_reason, t.open_date):
+        h.update("\x1f".join("" if v is None else str(v) for v in texts).encode())
+        h.update(b"\n")
     return h.hexdigest()
+
+
+def _cell_text(v: Any) -> str:
+    return history._text(v).strip()
+
+
+@dataclass
+class BookData:
+    """What a run reads from a workbook, whichever front end (file or open Excel book) read it:
+    the 客户 sheet and the rows of 变更记录 and 汇总 (None where the sheet does not exist)."""
+
+    clients: SheetData
+    history_sheet: str | None = None
+    history_rows: list[list[Any]] = field(default_factory=list)
+    summary_sheet: str | None = None
+    summary_rows: list[list[Any]] = field(default_factory=list)
+
+
+def read_book(path: str | os.PathLike[str]) -> BookData:
+    """Read what a run needs from a workbook file (one pass over 客户)."""
+    sheet = find_sheet(path, CLIENT_SHEET_NAMES)
+    if sheet is None:
+        raise WorkbookError(f"工作簿 {os.fspath(path)} 中没有“客户”工作表（也可命名为 Clients）。")
+    hist_name = find_sheet(path, HISTORY_SHEET_NAMES)
+    sum_name = find_sheet(path, SUMMARY_SHEET_NAMES)
+    return BookData(
+        clients=read_sheet(path, sheet),
+        history_sheet=hist_name,
+        history_rows=_sheet_rows(read_sheet(path, hist_name)) if hist_name else [],
+        summary_sheet=sum_name,
+        summary_rows=_sheet_rows(read_sheet(path, sum_name)) if sum_name else [])
+
+
+@dataclass
+class Plan:
+    """Everything a run will write, computed before anything is written.
+
+    ``columns[c]`` holds the values of 客户 column ``c`` for rows 2, 3, … with ``KEEP`` where
+    the cell stays as it is (formula cells are never in it); ``headers`` the new column headers;
+    ``history_new`` the rows appended to 变更记录 (hash-chained onto ``history_all``, the whole
+    sheet after the run); ``summary_rows`` the whole 汇总 sheet.
+    """
+
+    result: RunResult
+    sheet: str
+    columns: dict[int, list[Any]]
+    headers: dict[int, str]
+    history_all: list[list[str]]
+    history_new: list[list[str]]
+    summary_rows: list[list[Any]]
+    history_sheet: str | None
+    summary_sheet: str | None
+    writes: bool  # False: dry run, period already applied (no force), every row rejected
+
+    @property
+    def history_first_new_row(self) -> int:
+        """Excel row of the first appended 变更记录 row."""
+        return len(self.history_all) - len(self.history_new) + 1
+
+
+_LOGGED_KINDS = (OVERRIDE, DOWNGRADE, FIRST, KEPT_UP)
+
+
+def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
+             operator: str, force: bool = False, dry_run: bool = False,
+             now: dt.datetime | None = None, path: Path | None = None,
+             out_path: Path | None = None,
+             progress: Callable[[str], None] | None = None) -> Plan:
+    """Compute a run (see module doc) on data already read; nothing is written here.
+
+    Raises WorkbookError or RuleError (Chinese messages) when the run cannot be done."""
+    say = progress or (lambda _msg: None)
+    m: Mode = parse_mode(mode)
+    per = period if isinstance(period, Period) else parse_period(period)
+    if per.mode != m:
+        raise WorkbookError(f"评级周期 {per.label} 不适用于{MODE_LABELS[m]}：请填写{_PERIOD_HINT[m]}。")
+    operator = (operator or "").strip()
+    if not operator:
+        raise WorkbookError("请填写操作员（--operator）。")
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    rb = get_rulebook(rulebook, per.end)
+    say(f"检查“客户”工作表（规则 {rb.ref}）")
+    t = validate(book.clients, rb)
+    data = t.data
+    in_hash = input_hash(t, m, per.label)
+    run_id = f"{now:%Y%m%d-%H%M%S}-{in_hash[:6]}"
+    path = path or Path(data.name)
+    res = RunResult(run_id=run_id, path=path, out_path=out_path or path, period=per.label,
+                    mode=m, rulebook_ref=rb.ref, operator=operator, time=now.isoformat(sep=" "),
+                    dry_run=dry_run, tier_labels=[o.label for o in rb.outputs])
+
+    # the log, and whether this period+mode was applied already
+    hist_old = book.history_rows
+    problems = history.verify_chain(history.data_rows(hist_old),
+                                    summary.read_tail(book.summary_rows))
+    res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
+    done = [rid for rid, md, pd in history.applied_runs(hist_old) if md == m and pd == per.label]
+    res.already_applied = bool(done)
+
+    n = len(t)
+    say(f"评级 {n} 位客户")
+    batch = rb.evaluate_many(t.inputs)
+    for i, err in batch.errors.items():
+        if i not in t.rejected:
+            header = t.header_of("assets") if err.field is None else err.field
+            t.rejected[i] = Rejection(int(t.rows[i]), t.client_id[i], header, err.value,
+                                      reason_text(int(t.rows[i]), header, err.message))
+    ok = t.ok
+    computed = np.where(ok & (batch.rule_index >= 0), batch.output_index, -1).astype(np.int32)
+    b_rank = np.where(t.current >= 0, t.current, t.annual).astype(np.int32)
+    base = np.where(ok, b_rank, -1)
+    scope = np.ones(n, bool)
+    if m == "new-accounts":
+        scope = np.array([d is not None and per.start <= d <= per.end for d in t.open_date], bool)
+        od = t.cols.get("open_date")
+        for i, rej in t.rejected.items():  # an unreadable 开户日期 cannot be scoped: report it
+            if od is not None and rej.column == data.header[od - 1]:
+                scope[i] = True
+    outcome = apply_mode(rb, m, computed, base, np.where(ok, t.override, -1))
+    labels = [o.label for o in rb.outputs]
+    label_of = np.array([*labels, summary.NO_TIER], dtype=object)  # rank -1 -> 无级别
+    active = scope & ok
+    act = np.flatnonzero(active)
+    new_rank = outcome.rank.astype(np.int32)
+    after_rank = np.where(active, new_rank, b_rank)
+    kinds = outcome.change
+
+    # risk class of every processed row with a score
+    risk = np.full(n, None, dtype=object)
+    has_score = np.isfinite(t.risk_score) & ok
+    if has_score.any():
+        rc = get_rulebook("risk-class", per.end)
+        rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
+        good = has_score & (rbatch.rule_index >= 0)
+        risk[good] = rbatch.labels[good]
+
+    # the new values of the processed rows, by output key (lists aligned with ``act``)
+    new_label = label_of[new_rank[act]].tolist()
+    kind_act = kinds[act].tolist()
+    calc = batch.reasons(act)
+    basis = list(calc)
+    for k, i in enumerate(act.tolist()):
+        kind = kind_act[k]
+        if kind == OVERRIDE:
+            why = f"特别调整为{new_label[k]}（审批人：{t.approver[i]}"
+            why += f"，原因：{t.override_reason[i]}）" if t.override_reason[i] else "）"
+            basis[k] = f"{why}；按规则计算：{calc[k]}"
+        elif kind == KEPT_UP:
+            basis[k] = f"{calc[k]}；就高不就低，保留{label_of[base[i]]}"
+        elif m == "new-accounts" and base[i] < 0:
+            basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc[k]}"
+    year = per.end.year
+    opened = np.array([d is not None and d.year == year for d in t.open_date], bool)
+
+    def table(fn: Callable[[str], Any]) -> dict[str, Any]:
+        out = {}
+        for lab in labels:
+            try:
+                out[lab] = fn(lab)
+            except (RuleInputError, KeyError, ValueError):
+                out[lab] = None
+        return out
+
+    svc = {flag: table(lambda lab, f=flag: rb.service_product(lab, f)) for flag in (False, True)}
+    visits = table(lambda lab: float(rb.visits_per_year(lab)))
+    values: dict[str, list[Any]] = {
+        "current_tier": new_label,
+        "change": kind_act,
+        "basis": basis,
+        "service": [svc[f][lab] for f, lab in zip(opened[act].tolist(), new_label, strict=True)],
+        "visits": [visits[lab] for lab in new_label],
+        "risk_class": risk[act].tolist(),
+        "period": [per.label] * len(act),
+        "rulebook_ref": [rb.ref] * len(act),
+    }
+    keys = list(values)
+    if m == "annual":
+        values["annual_tier"] = new_label
+        keys.insert(0, "annual_tier")
+
+    # columns to write: only the cells whose value changes, never a formula cell
+    cols = dict(t.cols)
+    headers: dict[int, str] = {}
+    for k in keys:
+        if k not in cols:
+            c = data.n_cols + 1 + len(headers)
+            cols[k] = c
+            headers[c] = OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY else "年度级别"
+    formula_rows: dict[int, set[int]] = {}
+    for (r, c) in data.formulas:
+        formula_rows.setdefault(c, set()).add(r)
+    rows_act = t.rows[act].tolist()
+    pos_act = [r - 2 for r in rows_act]
+    n_data = data.n_data_rows
+    columns: dict[int, list[Any]] = {}
+    changed: dict[str, np.ndarray] = {}
+    for k in keys:
+        c = cols[k]
+        news = values[k]
+        old_col = data.columns[c - 1] if c <= data.n_cols else None
+        skip = formula_rows.get(c, ())
+        diff = np.zeros(len(act), bool)
+        for j, v in enumerate(news):
+            if v is None or rows_act[j] in skip:
+                continue
+            o = None if old_col is None else old_col[pos_act[j]]
+            if o != v and not _same(o, v):
+                diff[j] = True
+        changed[k] = diff
+        if diff.any():
+            col = columns.setdefault(c, [KEEP] * n_data)
+            for j in np.flatnonzero(diff).tolist():
+                col[pos_act[j]] = news[j]
+    say("整理变更记录")
+
+    # the log rows: every processed client whose tier or risk class changed, and every
+    # 特别调整, 降级, 首次评级 and 保留 (tier kept above the computed one)
+    in_names = [s.label for s in rb.inputs]
+    tier_col = cols["current_tier"]
+    old_tiers = data.columns[tier_col - 1] if tier_col <= data.n_cols else [None] * n_data
+    risk_col = cols["risk_class"]
+    old_risks = data.columns[risk_col - 1] if risk_col <= data.n_cols else [None] * n_data
+    tier_changed = changed["current_tier"]
+    risk_changed = changed["risk_class"]
+    log_rows: list[list[str]] = []
+    common = {"运行编号": run_id, "时间": res.time, "操作员": operator, "模式": m,
+              "评级期间": per.label, "规则版本": rb.ref}
+    for j in range(len(act)):
+        kind = kind_act[j]
+        if not (tier_changed[j] or risk_changed[j] or kind in _LOGGED_KINDS):
+            continue
+        i = int(act[j])
+        p = pos_act[j]
+        old_tier = old_tiers[p]
+        shown_before = _cell_text(old_tier) or str(label_of[b_rank[i]])
+        inputs_used = "；".join(f"{nm}={show(float(t.inputs[q][i]))}"
+                               for q, nm in enumerate(in_names))
+        if risk[i]:
+            inputs_used += f"；风险测评得分={show(float(t.risk_score[i]))}"
+        old_risk = old_risks[p]
+        flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
+                 if risk_changed[j] else "")
+        rule_id = str(batch.rule_ids[i]) if batch.rule_index[i] >= 0 else ""
+        res.changes.append(Change(rows_act[j], t.client_id[i], shown_before, new_label[j], kind,
+                                  basis[j] + flags, rule_id))
+        log_rows.append(history.make_row(
+            记录类型=history.CHANGE, **common, 客户编号=t.client_id[i], 变更前=shown_before,
+            变更后=new_label[j], 级别变动=kind, 原因=basis[j] + flags, 规则编号=rule_id,
+            输入数据=inputs_used))
+    rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
+    res.rejections = [rj.as_tuple() for rj in rejections]
+    for rj in rejections:
+        log_rows.append(history.make_row(
+            记录类型=history.REJECT, **common, 客户编号=rj.client_id, 原因=rj.reason,
+            输入数据=f"{rj.column}={show(rj.value)}"))
+
+    # counts, and the tiers the sheet will show (for the run row's 级别摘要)
+    def counts(ranks: np.ndarray) -> dict[str, int]:
+        got = Counter(label_of[ranks].tolist())
+        return {k: got.get(k, 0) for k in [*labels, summary.NO_TIER]}
+
+    res.n_clients = n
+    res.n_in_scope = len(act)
+    res.before = counts(b_rank)
+    res.after = counts(after_rank)
+    got = Counter(kind_act)
+    res.change_counts = {k: got.get(k, 0) for k in summary.CHANGE_ROWS}
+    shown_tiers = [_cell_text(old_tiers[r - 2]) for r in t.rows.tolist()]
+    tier_skip = formula_rows.get(tier_col, ())
+    for j, i in enumerate(act.tolist()):
+        if rows_act[j] not in tier_skip:
+            shown_tiers[i] = new_label[j]
+    res.cells_written = len(headers) + sum(sum(v is not KEEP for v in col)
+                                           for col in columns.values())
+
+    stats = "；".join([f"记录数={len(log_rows)}", f"客户={n}", f"处理={res.n_in_scope}",
+                      *(f"{k}={v}" for k, v in res.change_counts.items() if v),
+                      f"拒绝={len(rejections)}",
+                      "评级前=" + "，".join(f"{k}:{v}" for k, v in res.before.items()),
+                      "评级后=" + "，".join(f"{k}:{v}" for k, v in res.after.items()),
+                      *(["强制重跑=是"] if force and done else []),
+                      f"{history.TIER_DIGEST}={history.tier_digest(t.client_id, shown_tiers)}"])
+    run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[m], 统计=stats,
+                               输入哈希=in_hash)
+    hist_all = history.sheet_rows(hist_old, [run_row, *log_rows])
+    info = [("评级期间", per.label), ("模式", f"{MODE_LABELS[m]}（{m}）"), ("规则版本", rb.ref),
+            ("运行编号", run_id), ("时间", res.time), ("操作员", operator),
+            ("客户数", n), ("本次处理", res.n_in_scope),
+            (summary.TAIL_LABEL, history.tail_hash(hist_all[1:]))]
+    sum_rows = summary.rows(labels, res.before, res.after, res.change_counts, len(rejections),
+                            info)
+
+    noop = res.already_applied and not force
+    if noop:
+        res.message = (f"{per.label} 的{MODE_LABELS[m]}已执行过（运行编号 {done[-1]}），"
+                       "本次未做任何更改；如确需重跑，请使用 --force。")
+        res.exit_code = EXIT_OK
+    elif n and res.n_in_scope == 0 and rejections:
+        res.exit_code = EXIT_FATAL
+        res.message = "所有客户行都有错误，未做任何更改。"
+    else:
+        res.exit_code = EXIT_REJECTED if rejections else EXIT_OK
+        if dry_run:
+            res.message = f"试运行：将修改 {res.cells_written} 个单元格，未写入文件。"
+        else:
+            res.message = (f"已完成{MODE_LABELS[m]} {per.label}：处理 {res.n_in_scope} 位客户，"
+                           f"修改 {res.cells_written} 个单元格，拒绝 {len(rejections)} 行。")
+    return Plan(result=res, sheet=data.name, columns=columns, headers=headers,
+                history_all=hist_all, history_new=hist_all[len(hist_all) - 1 - len(log_rows):],
+                summary_rows=sum_rows, history_sheet=book.history_sheet,
+                summary_sheet=book.summary_sheet,
+                writes=not (dry_run or noop or res.exit_code == EXIT_FATAL))
 
 
 def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
@@ -134,221 +450,23 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     say = progress or (lambda _msg: None)
     path = Path(path)
     out_path = Path(out) if out else path
-    m: Mode = parse_mode(mode)
-    per = period if isinstance(period, Period) else parse_period(period)
-    if per.mode != m:
-        raise WorkbookError(f"评级周期 {per.label} 不适用于{MODE_LABELS[m]}：请填写{_PERIOD_HINT[m]}。")
-    operator = (operator or "").strip()
-    if not operator:
-        raise WorkbookError("请填写操作员（--operator）。")
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    parse_mode(mode)  # a wrong mode fails before the file is opened
     say("检查文件")
     check_safe(path)
-    rb = get_rulebook(rulebook, per.end)
-    say(f"读取“客户”工作表（规则 {rb.ref}）")
-    t = read_clients(path, rb)
-    data = t.data
-    in_hash = _input_hash(t, m, per)
-    run_id = f"{now:%Y%m%d-%H%M%S}-{in_hash[:6]}"
-    res = RunResult(run_id=run_id, path=path, out_path=out_path, period=per.label, mode=m,
-                    rulebook_ref=rb.ref, operator=operator, time=now.isoformat(sep=" "),
-                    dry_run=dry_run, tier_labels=[o.label for o in rb.outputs])
-
-    # the log, and whether this period+mode was applied already
-    hist_name = find_sheet(path, HISTORY_SHEET_NAMES)
-    hist_old = _sheet_rows(read_sheet(path, hist_name)) if hist_name else []
-    sum_name = find_sheet(path, SUMMARY_SHEET_NAMES)
-    sum_old = _sheet_rows(read_sheet(path, sum_name)) if sum_name else []
-    problems = history.verify_chain(history.data_rows(hist_old), summary.read_tail(sum_old))
-    res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
-    done = [rid for rid, md, pd in history.applied_runs(hist_old) if md == m and pd == per.label]
-    res.already_applied = bool(done)
-
-    say(f"评级 {len(t)} 位客户")
-    n = len(t)
-    ok = t.ok
-    batch = rb.evaluate_many(t.inputs)
-    for i, err in batch.errors.items():
-        if ok[i]:
-            header = t.header_of("assets") if err.field is None else err.field
-            t.rejected[i] = Rejection(int(t.rows[i]), t.client_id[i], header, err.value,
-                                      reason_text(int(t.rows[i]), header, err.message))
-    ok = t.ok
-    computed = np.where(ok & (batch.rule_index >= 0), batch.output_index, -1).astype(np.int32)
-    base = np.where(t.current >= 0, t.current, t.annual).astype(np.int32)
-    base = np.where(ok, base, -1)
-    scope = np.ones(n, bool)
-    if m == "new-accounts":
-        scope = np.array([d is not None and per.start <= d <= per.end for d in t.open_date], bool)
-        od = t.cols.get("open_date")
-        for i, rej in t.rejected.items():  # an unreadable 开户日期 cannot be scoped: report it
-            if od is not None and rej.column == data.header[od - 1]:
-                scope[i] = True
-    override = np.where(ok, t.override, -1)
-    outcome = apply_mode(rb, m, computed, base, override)
-    labels = [o.label for o in rb.outputs]
-
-    def lab(rank: int) -> str:
-        return labels[rank] if rank >= 0 else summary.NO_TIER
-
-    risk_labels: list[str | None] = [None] * n
-    has_score = np.isfinite(t.risk_score) & ok
-    if has_score.any():
-        rc = get_rulebook("risk-class", per.end)
-        rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
-        for i in np.flatnonzero(has_score):
-            if rbatch.rule_index[i] >= 0:
-                risk_labels[i] = str(rbatch.labels[i])
-
-    # the cells to write
-    cols = dict(t.cols)
-    next_col = data.n_cols + 1
-    new_headers: dict[int, str] = {}
-
-    def col_for(key: str) -> int:
-        nonlocal next_col
-        if key not in cols:
-            cols[key] = next_col
-            header = OUTPUT_BY_KEY[key].header if key in OUTPUT_BY_KEY else "年度级别"
-            new_headers[next_col] = header
-            next_col += 1
-        return cols[key]
-
-    keys = ["current_tier", "change", "basis", "service", "visits", "risk_class", "period",
-            "rulebook_ref"]
-    if m == "annual":
-        keys.insert(0, "annual_tier")
-    for k in keys:
-        col_for(k)
-    cells: dict[tuple[int, int], Any] = {}
-    before: Counter[str] = Counter()
-    after: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
-    log_rows: list[list[str]] = []
-    in_names = [s.label for s in rb.inputs]
-    for i in range(n):
-        r = int(t.rows[i])
-        b_rank = int(np.where(t.current[i] >= 0, t.current[i], t.annual[i]))
-        before[lab(b_rank)] += 1
-        if not scope[i] or not ok[i]:
-            after[lab(b_rank)] += 1
-            continue
-        res.n_in_scope += 1
-        new_rank = int(outcome.rank[i])
-        new_label = lab(new_rank)
-        after[new_label] += 1
-        kind = str(outcome.change[i])
-        kinds[kind] += 1
-        calc = batch.reason(i) if batch.rule_index[i] >= 0 else ""
-        if kind == OVERRIDE:
-            why = f"特别调整为{new_label}（审批人：{t.approver[i]}"
-            why += f"，原因：{t.override_reason[i]}）" if t.override_reason[i] else "）"
-            basis = f"{why}；按规则计算：{calc}"
-        elif kind == KEPT_UP:
-            basis = f"{calc}；就高不就低，保留{lab(int(base[i]))}"
-        elif m == "new-accounts" and base[i] < 0:
-            basis = f"新开户默认{labels[-1]}，就高不就低：{calc}"
-        else:
-            basis = calc
-        opened = t.open_date[i]
-        try:
-            service: Any = rb.service_product(new_label, opened is not None
-                                              and opened.year == per.end.year)
-        except (RuleInputError, KeyError, ValueError):
-            service = None
-        try:
-            visits: Any = float(rb.visits_per_year(new_label))
-        except (RuleInputError, KeyError, ValueError):
-            visits = None
-        values = {"current_tier": new_label, "change": kind, "basis": basis, "service": service,
-                  "visits": visits, "risk_class": risk_labels[i], "period": per.label,
-                  "rulebook_ref": rb.ref}
-        if m == "annual":
-            values["annual_tier"] = new_label
-        old_tier = t.cell(i, "current_tier")
-        old_risk = t.cell(i, "risk_class")
-        for k in keys:
-            v = values[k]
-            if v is None:
-                continue
-            c = cols[k]
-            if (r, c) in data.formulas:
-                continue  # a formula column (e.g. =RISK_CLASS(...)): Excel recomputes it
-            if c > data.n_cols or not _same(data.value(r, c), v):
-                cells[(r, c)] = v
-        tier_changed = not _same(old_tier, new_label) and kind != ""
-        if (r, cols["risk_class"]) in data.formulas:
-            risk_changed = False
-        else:
-            risk_changed = risk_labels[i] is not None and not _same(old_risk, risk_labels[i])
-        if tier_changed or risk_changed or kind in (OVERRIDE, DOWNGRADE, FIRST):
-            shown_before = str(old_tier).strip() if old_tier not in (None, "") else lab(b_rank)
-            inputs_used = "；".join(f"{nm}={show(float(t.inputs[k][i]))}"
-                                   for k, nm in enumerate(in_names))
-            if risk_labels[i]:
-                inputs_used += f"；风险测评得分={show(float(t.risk_score[i]))}"
-            flags = f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk_labels[i]}" \
-                if risk_changed else ""
-            rule_id = str(batch.rule_ids[i]) if batch.rule_index[i] >= 0 else ""
-            res.changes.append(Change(r, t.client_id[i], shown_before, new_label, kind,
-                                      basis + flags, rule_id))
-            log_rows.append(history.make_row(
-                记录类型=history.CHANGE, 运行编号=run_id, 时间=res.time, 操作员=operator, 模式=m,
-                评级期间=per.label, 规则版本=rb.ref, 客户编号=t.client_id[i], 变更前=shown_before,
-                变更后=new_label, 级别变动=kind, 原因=basis + flags, 规则编号=rule_id,
-                输入数据=inputs_used))
-    for c, h in new_headers.items():
-        cells[(1, c)] = h
-    rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
-    res.rejections = [rj.as_tuple() for rj in rejections]
-    for rj in rejections:
-        log_rows.append(history.make_row(
-            记录类型=history.REJECT, 运行编号=run_id, 时间=res.time, 操作员=operator, 模式=m,
-            评级期间=per.label, 规则版本=rb.ref, 客户编号=rj.client_id, 原因=rj.reason,
-            输入数据=f"{rj.column}={show(rj.value)}"))
-    res.n_clients = n
-    res.before = {k: before.get(k, 0) for k in [*labels, summary.NO_TIER]}
-    res.after = {k: after.get(k, 0) for k in [*labels, summary.NO_TIER]}
-    res.change_counts = {k: kinds.get(k, 0) for k in summary.CHANGE_ROWS}
-    res.cells_written = len(cells)
-
-    stats = "；".join([f"记录数={len(log_rows)}", f"客户={n}", f"处理={res.n_in_scope}",
-                      *(f"{k}={v}" for k, v in res.change_counts.items() if v),
-                      f"拒绝={len(rejections)}",
-                      "评级前=" + "，".join(f"{k}:{v}" for k, v in res.before.items()),
-                      "评级后=" + "，".join(f"{k}:{v}" for k, v in res.after.items()),
-                      *(["强制重跑=是"] if force and done else [])])
-    run_row = history.make_row(记录类型=history.RUN, 运行编号=run_id, 时间=res.time,
-                               操作员=operator, 模式=m, 评级期间=per.label, 规则版本=rb.ref,
-                               原因=MODE_LABELS[m], 统计=stats, 输入哈希=in_hash)
-    hist_rows = history.sheet_rows(hist_old, [run_row, *log_rows])
-    info = [("评级期间", per.label), ("模式", f"{MODE_LABELS[m]}（{m}）"), ("规则版本", rb.ref),
-            ("运行编号", run_id), ("时间", res.time), ("操作员", operator),
-            ("客户数", n), ("本次处理", res.n_in_scope),
-            (summary.TAIL_LABEL, history.tail_hash(hist_rows[1:]))]
-    sum_rows = summary.rows(labels, res.before, res.after, res.change_counts, len(rejections),
-                            info)
-
-    if res.already_applied and not force:
-        res.message = (f"{per.label} 的{MODE_LABELS[m]}已执行过（运行编号 {done[-1]}），"
-                       "本次未做任何更改；如确需重跑，请使用 --force。")
-        res.exit_code = EXIT_FATAL
-        return res
-    if n and res.n_in_scope == 0 and rejections:
-        res.exit_code = EXIT_FATAL
-    else:
-        res.exit_code = EXIT_REJECTED if rejections else EXIT_OK
-    if dry_run:
-        res.message = f"试运行：将修改 {len(cells)} 个单元格，未写入文件。"
+    say("读取工作簿")
+    book = read_book(path)
+    plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
+                    force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
+                    progress=say)
+    res = plan.result
+    if not plan.writes:
         return res
     say("写入文件")
     replace: dict[str, list[list[Any]]] = {}
     add: dict[str, list[list[Any]]] = {}
-    (replace if hist_name else add)[hist_name or "变更记录"] = hist_rows
-    (replace if sum_name else add)[sum_name or "汇总"] = sum_rows
-    patch_workbook(path, out_path, {t.sheet: SheetEdit(cells=cells)},
-                   replace_sheets=replace, add_sheets=add)
+    (replace if plan.history_sheet else add)[plan.history_sheet or "变更记录"] = plan.history_all
+    (replace if plan.summary_sheet else add)[plan.summary_sheet or "汇总"] = plan.summary_rows
+    edit = SheetEdit(cells={(1, c): h for c, h in plan.headers.items()}, columns=plan.columns)
+    patch_workbook(path, out_path, {plan.sheet: edit}, replace_sheets=replace, add_sheets=add)
     res.written = True
-    res.message = (f"已完成{MODE_LABELS[m]} {per.label}：处理 {res.n_in_scope} 位客户，"
-                   f"修改 {len(cells)} 个单元格，拒绝 {len(rejections)} 行。")
     return res

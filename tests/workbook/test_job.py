@@ -144,7 +144,7 @@ def test_second_run_same_period_is_noop_unless_forced(wb: Path) -> None:
     rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
     data = wb.read_bytes()
     res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试")
-    assert res.already_applied and not res.written and res.exit_code == 1
+    assert res.already_applied and not res.written and res.exit_code == 0  # a no-op says so
     assert "已执行过" in res.message
     assert wb.read_bytes() == data
     tiers = {k: v["当前级别"] for k, v in _by_id(wb).items()}
@@ -239,7 +239,10 @@ def test_cli_rerate_exit_codes_and_errors(wb: Path, capsys: pytest.CaptureFixtur
     assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
                  "--operator", "t"]) == 3
     assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
-                 "--operator", "t"]) == 1
+                 "--operator", "t"]) == 0  # already applied: a no-op that says so
+    assert "已执行过" in capsys.readouterr().out
+    assert main(["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly",
+                 "--operator", "t", "--force"]) == 3
     assert main(["rerate", str(wb) + ".nope", "--period", "2026Q3", "--mode", "quarterly",
                  "--operator", "t"]) == 1
     err = capsys.readouterr().err
@@ -276,3 +279,26 @@ def test_files_load_in_openpyxl(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(plain)
     assert wb.sheetnames == ["客户", "备注", "变更记录", "汇总"]
     assert wb["客户"]["C2"].value == "核心客户"
+
+
+def test_log_explains_every_tier_and_run_row_records_tier_digest(wb: Path) -> None:
+    """After a run, every processed client's 当前级别 is either the computed tier (维持/升级 with
+    no entry needed) or named by a 变更 row of the run — 保留 (kept above the computed tier)
+    included — and the run row's 级别摘要 is the digest of the tiers the sheet shows."""
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    log = history.data_rows(_rows(wb, "变更记录"))
+    h = history.HEADER
+    changes = {r[h.index("客户编号")]: r for r in log if r[0] == history.CHANGE}
+    assert {c: changes[c][h.index("级别变动")] for c in ("C2", "C6", "C9")} == \
+        {"C2": "保留 (就高不就低)", "C6": "保留 (就高不就低)", "C9": "保留 (就高不就低)"}
+    assert changes["C6"][h.index("变更后")] == "核心客户"
+    run = next(r for r in log if r[0] == history.RUN)
+    stats = history.stats_of(run[h.index("统计")])
+    rows = _by_id(wb)
+    ids = list(rows)
+    tiers = [str(rows[c]["当前级别"] or "").strip() for c in ids]
+    assert stats[history.TIER_DIGEST] == history.tier_digest(ids, tiers)
+    assert int(stats["记录数"]) == len(log) - 1 and res.kept == 3
+    # one typed-over tier changes the digest
+    tiers[ids.index("C1")] = "VIP客户"
+    assert stats[history.TIER_DIGEST] != history.tier_digest(ids, tiers)
