@@ -169,7 +169,8 @@ class Module:
             extra = [f"Attribute {k} = False" for k in ("VB_TemplateDerived", "VB_Customizable")
                      if f"Attribute {k}" not in keys]
             attrs[at:at] = extra
-        return cls(name, "class" if is_class else "standard", _crlf("\n".join(attrs + body)))
+        return cls(name, "class" if is_class else "standard",
+                   _crlf("".join(ln + "\n" for ln in attrs + body)))
 
 
 def vba_text(text: str) -> str:

@@ -1,0 +1,156 @@
+"""The buttons of client-rating in Excel: which VBA macro each is, which Python it runs.
+
+One table drives the ribbon of ``client_rating.xlam`` (addin/xlam.py), the add-in's VBA module
+``ClientRating`` and the small VBA project of a macro-enabled branch workbook
+(:func:`workbook_vba_project`, used by workbook/template.py for its 控制台 buttons). A workbook
+button calls the add-in by the add-in's file name (``Application.Run
+"'client_rating.xlam'!ClientRatingQuarterly"``), never by its own name, so branches may rename
+their copies. This module imports nothing but addin.vba (no xlwings, no Excel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .vba import Module, build_vba_project, vba_text
+
+#: File name of the add-in; workbook buttons reach its macros through it.
+ADDIN_FILENAME = "client_rating.xlam"
+#: xlwings' PROJECT_NAME of the add-in: its config sheet is ``client_rating.conf`` and the
+#: per-user config file ``%USERPROFILE%\.client_rating\client_rating.conf``.
+XLWINGS_PROJECT_NAME = "client_rating"
+#: The VBA module of the add-in holding the macros below and the ribbon callback.
+ADDIN_MODULE = "ClientRating"
+#: The VBA module of a macro-enabled branch workbook holding its button macros.
+WORKBOOK_MODULE = "ClientRatingButtons"
+
+
+@dataclass(frozen=True)
+class Button:
+    key: str  # 'quarterly' … as in workbook.template.BUTTONS
+    label: str  # caption on the ribbon and on 控制台
+    group: str  # ribbon group
+    macro: str  # public Sub in the add-in's module ClientRating
+    python: str | None  # what RunPython runs; None: 导入函数 (xlwings' UDF import)
+    image: str  # imageMso of the ribbon button
+    tip: str  # ribbon screen tip
+
+
+def _rerate(mode: str | None) -> str:
+    return f"import addin.excel; addin.excel.rerate_button({mode!r})"
+
+
+BUTTONS: tuple[Button, ...] = (
+    Button("quarterly", "季度重评级", "重评级", "ClientRatingQuarterly", _rerate("quarterly"),
+           "MacroPlay", "按季度重评级当前工作簿（就高不就低），期间与操作员取自控制台"),
+    Button("annual", "年度评级", "重评级", "ClientRatingAnnual", _rerate("annual"),
+           "MacroPlay", "年度评级：年度级别与当前级别按规则重算（可降级）"),
+    Button("new-accounts", "新开户评级", "重评级", "ClientRatingNewAccounts", _rerate("new-accounts"),
+           "MacroPlay", "只评级开户日期在控制台所填月份内的客户"),
+    Button("console", "按控制台设置运行", "重评级", "ClientRatingConsole", _rerate(None),
+           "MacroPlay", "按控制台所选的模式、期间、规则运行"),
+    Button("audit", "审计检查", "审计", "ClientRatingAudit",
+           "import addin.excel; addin.excel.audit_button()",
+           "FileDocumentInspect", "检查变更记录的哈希链与规则缺口"),
+    Button("import-functions", "导入函数", "函数", "ClientRatingImportFunctions", None,
+           "FunctionWizard", "把 udfs 模块中的函数（CLIENT_TIER 等）导入加载项；需信任对 VBA 工程对象模型的访问"),
+)
+BY_KEY = {b.key: b for b in BUTTONS}
+
+_NO_WORKBOOK = "请先打开营业部工作簿，再点击客户分级按钮。"
+_NO_ADDIN = ("未能运行客户分级加载项 client_rating.xlam 的宏。请先运行 client-rating addin install，"
+             "按提示启用宏、重启 Excel，确认功能区有“客户分级”选项卡。")
+
+
+def _text_function(name: str, text: str) -> list[str]:
+    """A Private Function returning ``text``, built in short lines (VBA lines stop at 1023
+    characters and ChrW(...) takes 12 per character)."""
+    lines = [f"Private Function {name}() As String", "    Dim s As String"]
+    lines += [f"    s = s & {vba_text(text[k:k + 16])}" for k in range(0, len(text), 16)]
+    return [*lines, f"    {name} = s", "End Function"]
+
+
+def ribbon_id(button: Button) -> str:
+    """The id of a button in customUI.xml (ASCII, unique)."""
+    return "cr" + button.macro.removeprefix("ClientRating")
+
+
+def addin_module_source() -> str:
+    """Body of the add-in's VBA module ``ClientRating`` (ribbon callback + one Sub a button)."""
+    cases = "\n".join(f'        Case "{ribbon_id(b)}": {b.macro}' for b in BUTTONS)
+    lines = [
+        "' client-rating: ribbon callback (customUI/customUI.xml) and one macro per button.",
+        "' Written by addin/buttons.py - change it there, not here.",
+        "Option Explicit",
+        "",
+        "Public Sub OnRibbonAction(control As IRibbonControl)",
+        "    Select Case control.ID",
+        cases,
+        "    End Select",
+        "End Sub",
+        "",
+        *_text_function("NoWorkbookText", _NO_WORKBOOK),
+        "",
+        "Private Function HasWorkbook() As Boolean",
+        "    HasWorkbook = Not ActiveWorkbook Is Nothing",
+        "    If Not HasWorkbook Then MsgBox NoWorkbookText(), vbExclamation, \"client-rating\"",
+        "End Function",
+    ]
+    for b in BUTTONS:
+        lines += ["", f"Public Sub {b.macro}()", f"    ' {b.key}"]
+        if b.python is None:
+            lines += [
+                "    ' xlwings: import the UDF modules of config 'UDF Modules' into this add-in",
+                "    ImportPythonUDFsToAddin",
+                "    ' keep the imported functions across Excel restarts",
+                "    On Error Resume Next",
+                "    ThisWorkbook.Save",
+            ]
+        else:
+            lines += ["    If Not HasWorkbook() Then Exit Sub",
+                      f'    RunPython "{b.python}"']
+        lines.append("End Sub")
+    return "\n".join(lines) + "\n"
+
+
+def workbook_macro(key: str) -> str:
+    """Name of the Sub in a branch workbook that the 控制台 button ``key`` is bound to."""
+    b = BY_KEY[key]
+    return b.macro.removeprefix("ClientRating") + "Button"
+
+
+def workbook_module_source(keys: Sequence[str]) -> str:
+    """Body of a branch workbook's module: one Sub per button, each calling the add-in."""
+    lines = [
+        f"' client-rating: the buttons on the control sheet run macros of the add-in {ADDIN_FILENAME}",
+        "' (installed by: client-rating addin install). Nothing here depends on this file's name.",
+        "' Written by addin/buttons.py - change it there, not here.",
+        "Option Explicit",
+        "",
+        f'Private Const ADDIN_FILE As String = "{ADDIN_FILENAME}"',
+        "",
+        *_text_function("NoAddinText", _NO_ADDIN),
+        "",
+        "Private Sub CallAddin(ByVal macroName As String)",
+        "    On Error GoTo failed",
+        "    Application.Run \"'\" & ADDIN_FILE & \"'!\" & macroName",
+        "    Exit Sub",
+        "failed:",
+        '    MsgBox NoAddinText() & vbLf & vbLf & Err.Description, vbExclamation, "client-rating"',
+        "End Sub",
+    ]
+    for key in keys:
+        b = BY_KEY[key]
+        lines += ["", f"Public Sub {workbook_macro(key)}()", f'    CallAddin "{b.macro}"', "End Sub"]
+    return "\n".join(lines) + "\n"
+
+
+def workbook_vba_project(sheet_code_names: Sequence[str], keys: Sequence[str], *,
+                         workbook_code_name: str = "ThisWorkbook") -> bytes:
+    """``vbaProject.bin`` for a branch workbook: ThisWorkbook, one document module per sheet
+    (code names as set with XlsxWriter's ``set_vba_name``) and the button module."""
+    modules = [Module.document(workbook_code_name, workbook=True),
+               *(Module.document(n) for n in sheet_code_names),
+               Module.standard(WORKBOOK_MODULE, workbook_module_source(keys))]
+    return build_vba_project(modules, name="ClientRatingWorkbook")
