@@ -28,6 +28,8 @@ N_FIELDS = len(HEADER) - 1  # without the hash
 
 
 def _text(v: Any) -> str:
+    if v.__class__ is str:
+        return v
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -64,14 +66,22 @@ def make_row(**kw: Any) -> list[str]:
     return row
 
 
-def data_rows(sheet_rows: Sequence[Sequence[Any]]) -> list[list[str]]:
-    """The log rows of a sheet read back (header row dropped, trailing empty rows dropped)."""
+class LogRows(list):
+    """Rows already cleaned by :func:`data_rows` (passing them again costs nothing)."""
+
+
+def data_rows(sheet_rows: Sequence[Sequence[Any]]) -> LogRows:
+    """The log rows of a sheet read back (header row dropped, trailing empty rows dropped,
+    every field as text, every row as long as HEADER)."""
+    if isinstance(sheet_rows, LogRows):
+        return sheet_rows
+    width = len(HEADER)
     rows = [[_text(v) for v in r] for r in sheet_rows]
     if rows and rows[0] and rows[0][0] == HEADER[0]:
         rows = rows[1:]
     while rows and not any(rows[-1]):
         rows.pop()
-    return [r + [""] * (len(HEADER) - len(r)) for r in rows]
+    return LogRows(r if len(r) >= width else r + [""] * (width - len(r)) for r in rows)
 
 
 def tail_hash(rows: Sequence[Sequence[Any]]) -> str:

@@ -218,8 +218,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                     dry_run=dry_run, tier_labels=[o.label for o in rb.outputs])
 
     # the log, and whether this period+mode was applied already
-    hist_old = book.history_rows
-    problems = history.verify_chain(history.data_rows(hist_old),
+    hist_old = history.data_rows(book.history_rows)
+    problems = history.verify_chain(hist_old,
                                     summary.read_tail(book.summary_rows))
     res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
     done = [rid for rid, md, pd in history.applied_runs(hist_old) if md == m and pd == per.label]
@@ -350,6 +350,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     old_risks = data.columns[risk_col - 1] if risk_col <= data.n_cols else [None] * n_data
     tier_changed = changed["current_tier"]
     risk_changed = changed["risk_class"]
+    rule_ids = batch.rule_ids  # (a property: take the array once)
     log_rows: list[list[str]] = []
     common = {"运行编号": run_id, "时间": res.time, "操作员": operator, "模式": m,
               "评级期间": per.label, "规则版本": rb.ref}
@@ -368,7 +369,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         old_risk = old_risks[p]
         flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
                  if risk_changed[j] else "")
-        rule_id = str(batch.rule_ids[i]) if batch.rule_index[i] >= 0 else ""
+        rule_id = str(rule_ids[i]) if batch.rule_index[i] >= 0 else ""
         res.changes.append(Change(rows_act[j], t.client_id[i], shown_before, new_label[j], kind,
                                   basis[j] + flags, rule_id))
         log_rows.append(history.make_row(
@@ -440,6 +441,20 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                 writes=not (dry_run or noop or res.exit_code == EXIT_FATAL))
 
 
+def _append_edit(plan: Plan, old_rows: list[list[Any]]) -> SheetEdit | None:
+    """The 变更记录 rows of a run appended below the existing ones, the header written on an
+    empty sheet; None when the sheet's first row is not our header (then it is rewritten)."""
+    header = list(history.HEADER)
+    has_header = bool(old_rows) and [history._text(v) for v in old_rows[0]][:len(header)] == header
+    if old_rows and not has_header:
+        return None
+    keep = [KEEP] * (plan.history_first_new_row - 2)
+    columns = {c: [*keep, *(r[c - 1] for r in plan.history_new)]
+               for c in range(1, len(header) + 1)}
+    cells = {} if has_header else {(1, c): h for c, h in enumerate(header, start=1)}
+    return SheetEdit(cells=cells, columns=columns)
+
+
 def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
            rulebook: str = "brokerage", operator: str, dry_run: bool = False,
            force: bool = False, out: str | os.PathLike[str] | None = None,
@@ -462,11 +477,18 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     if not plan.writes:
         return res
     say("写入文件")
+    edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
+                                   columns=plan.columns)}
     replace: dict[str, list[list[Any]]] = {}
     add: dict[str, list[list[Any]]] = {}
-    (replace if plan.history_sheet else add)[plan.history_sheet or "变更记录"] = plan.history_all
+    append = _append_edit(plan, book.history_rows) if plan.history_sheet else None
+    if append is not None:  # append-only: the old rows stay as they are in the file
+        edits[plan.history_sheet] = append
+    elif plan.history_sheet:
+        replace[plan.history_sheet] = plan.history_all
+    else:
+        add[HISTORY_SHEET_NAMES[0]] = plan.history_all
     (replace if plan.summary_sheet else add)[plan.summary_sheet or "汇总"] = plan.summary_rows
-    edit = SheetEdit(cells={(1, c): h for c, h in plan.headers.items()}, columns=plan.columns)
-    patch_workbook(path, out_path, {plan.sheet: edit}, replace_sheets=replace, add_sheets=add)
+    patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add)
     res.written = True
     return res

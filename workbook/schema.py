@@ -341,12 +341,13 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
-        spec = get_rulebook("risk-class", dt.date.today()).inputs[0]
+        risk_rb = get_rulebook("risk-class", dt.date.today())
+        spec = risk_rb.inputs[0]
         for i, v in enumerate(col_values(cols["risk_score"])):
             try:
                 x = _coerce.number(v, h)
                 if x is not None:
-                    risk_score[i] = _risk_check(spec, x)
+                    risk_score[i] = risk_rb.check_value(spec, x)
             except RuleInputError as e:
                 reject(i, h, v, e.message)
 
@@ -368,11 +369,6 @@ def _number_column(cells: list[Any], header: str) -> tuple[np.ndarray, dict[int,
         problems.update({i: None for i in empty})
         return arr, problems
     return got[0], got[1]
-
-
-def _risk_check(spec: Any, x: float) -> float:
-    rb = get_rulebook("risk-class", dt.date.today())
-    return rb.check_value(spec, x)
 
 
 __all__ = [
