@@ -1,13 +1,17 @@
 """A new client workbook built with XlsxWriter: 控制台, 客户, 变更记录, 汇总 (native chart), 规则.
 
 Formula columns (计算级别 ``=CLIENT_TIER(..)``, 风险类别 ``=RISK_CLASS(..)``) carry a cached value
-computed by rules/, so the file shows the right values before the add-in recalculates. The
-buttons are wired to VBA elsewhere: ``BUTTONS`` lists them, 控制台 describes where they go.
+computed by rules/, so the file shows the right values before the add-in recalculates.
+
+Buttons (``BUTTONS``): a ``.xlsm`` path gets form buttons on 控制台 and a small VBA project whose
+macros call the add-in client_rating.xlam by its file name (addin/buttons.py), so a renamed copy
+keeps working; a ``.xlsx`` stays macro-free and 控制台 points to the ribbon tab 客户分级.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,9 +27,10 @@ from udfs import _coerce
 from . import history, summary
 from .schema import COLUMNS
 
-#: (button caption, mode) — the VBA/ribbon wiring is added later; keep this list in sync.
+#: (button caption, key) of the 控制台 buttons; key is a re-rating mode or "audit" and names the
+#: macro in addin/buttons.py (also the ribbon's).
 BUTTONS: list[tuple[str, str]] = [("季度重评级", "quarterly"), ("年度评级", "annual"),
-                                  ("新开户评级", "new-accounts")]
+                                  ("新开户评级", "new-accounts"), ("审计检查", "audit")]
 
 #: 客户 sheet columns in template order: the contract, then the formula and output columns.
 CLIENT_HEADERS: tuple[str, ...] = (
@@ -99,9 +104,20 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                                     "input_message": "季度 2026Q3；年度 2026；新开户 2026-11"})
     ws.write(1, 3, "按钮", bold)
     ws.write(1, 4, "说明", bold)
-    for k, (caption, mode) in enumerate(BUTTONS, start=2):
+    with_macros = path.suffix.lower() == ".xlsm"
+    for k, (caption, key) in enumerate(BUTTONS, start=2):
+        what = (f"执行{MODE_LABELS[key]}（{key}），按左侧参数运行" if key in MODE_LABELS
+                else "审计检查（audit）")
         ws.write(k, 3, caption, button)
-        ws.write(k, 4, f"按钮位置：执行{MODE_LABELS[mode]}（{mode}），按左侧参数运行", note)
+        if with_macros:
+            from addin.buttons import workbook_macro
+
+            ws.insert_button(k, 3, {"macro": workbook_macro(key), "caption": caption,
+                                    "width": 117, "height": 20})
+            ws.write(k, 4, f"点击左侧按钮：{what}（需已安装加载项 client_rating.xlam）", note)
+        else:
+            ws.write(k, 4, f"{what}：本文件不含宏，请用功能区“客户分级”选项卡的“{caption}”"
+                           "（安装：client-rating addin install）", note)
     ws.write(7, 0, "命令行：client-rating rerate 文件 --period 2026Q3 --mode quarterly "
                    "--operator 姓名", note)
 
@@ -185,5 +201,20 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     wr.set_column(0, 1, 14)
     wr.set_column(2, 3, 50)
     wr.protect()
+    if with_macros:
+        _add_button_macros(wb)
     wb.close()
     return path
+
+
+def _add_button_macros(wb: xlsxwriter.Workbook) -> None:
+    """The VBA project of a .xlsm: document modules under fixed code names, button macros."""
+    from addin.buttons import workbook_vba_project
+
+    wb.set_vba_name("ThisWorkbook")
+    code_names = []
+    for k, sheet in enumerate(wb.worksheets(), start=1):
+        sheet.set_vba_name(f"Sheet{k}")
+        code_names.append(f"Sheet{k}")
+    project = workbook_vba_project(code_names, [key for _, key in BUTTONS])
+    wb.add_vba_project(io.BytesIO(project), is_stream=True)
