@@ -1,0 +1,146 @@
+"""``client-rating addin install [--dir DIR]``: build client_rating.xlam and install it.
+
+On Windows the add-in goes to Excel's startup folder (``%APPDATA%\\Microsoft\\Excel\\XLSTART``),
+which Excel opens at every start and trusts by default, configured for this interpreter; the
+command then prints what the user still has to click. Elsewhere Excel does not run the add-in's
+Python, so the file is only written (default ``out/addin``) and the command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .buttons import ADDIN_FILENAME
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        return super().add_usage(usage, actions, groups,
+                                 "用法：" if prefix is None else prefix)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("addin", help="Excel 加载项 client_rating.xlam（功能区“客户分级”）",
+                       description="Excel 加载项 client_rating.xlam：功能区“客户分级”选项卡与按钮。",
+                       formatter_class=_Help, add_help=False)
+    p.add_argument_group("选项").add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    p.set_defaults(func=lambda args: _usage(p))
+    asub = p.add_subparsers(dest="addin_command", metavar="install", title="命令")
+    i = asub.add_parser(
+        "install", help="生成加载项并安装到 Excel 启动文件夹（Windows）",
+        formatter_class=_Help, add_help=False,
+        description=(
+            "生成 client_rating.xlam（功能区“客户分级”：季度重评级、年度评级、新开户评级、\n"
+            "按控制台设置运行、审计检查、导入函数），其中写入本 Python 解释器与 UDF 模块 udfs。\n"
+            "Windows：复制到 %APPDATA%\\Microsoft\\Excel\\XLSTART，并列出需要在 Excel 中点击的步骤。\n"
+            "其他系统：只生成文件（默认 out/addin），因为 Excel 不在本机运行。"))
+    opts = i.add_argument_group("选项")
+    opts.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    opts.add_argument("--dir", default=None, metavar="目录",
+                      help="加载项写到此文件夹（Windows 默认 Excel 启动文件夹 XLSTART；"
+                           "其他系统默认 out/addin）")
+    i.set_defaults(func=cmd_install)
+
+
+def _usage(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def _platform() -> str:
+    return sys.platform
+
+
+def xlstart_dir() -> Path | None:
+    """Excel's per-user startup folder on Windows, or None without APPDATA."""
+    appdata = os.environ.get("APPDATA")
+    return Path(appdata) / "Microsoft" / "Excel" / "XLSTART" if appdata else None
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from .xlam import AddinError, addin_config, build_addin
+
+    platform = _platform()
+    windows = platform.startswith("win")
+    if args.dir:
+        folder = Path(args.dir)
+    elif windows:
+        found = xlstart_dir()
+        if found is None:
+            print("错误：没有 APPDATA 环境变量，找不到 Excel 启动文件夹（XLSTART）；"
+                  "请用 --dir 指定目标文件夹。", file=sys.stderr)
+            return 1
+        folder = found
+    else:
+        folder = Path("out") / "addin"
+    config = addin_config(platform=platform)
+    try:
+        path = build_addin(folder / ADDIN_FILENAME, config)
+    except AddinError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+    except PermissionError:
+        print(f"错误：无法写入 {folder / ADDIN_FILENAME}（文件被占用或无权限）；"
+              "请先关闭 Excel 再安装。", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"错误：无法写入 {folder / ADDIN_FILENAME}：{e.strerror or e}", file=sys.stderr)
+        return 1
+    if windows:
+        print(_windows_steps(path, config, in_xlstart=not args.dir))
+    else:
+        print(_elsewhere(path, platform))
+    return 0
+
+
+def _windows_steps(path: Path, config: dict[str, str], *, in_xlstart: bool) -> str:
+    import xlwings
+
+    where = (f"已安装：{path}\n（Excel 启动文件夹 XLSTART：Excel 每次启动都会打开其中的文件。）"
+             if in_xlstart else
+             f"已生成：{path}\n（不在 Excel 启动文件夹中：请在 Excel 中 文件 → 选项 → 加载项 → "
+             "管理“Excel 加载项” → 转到… → 浏览…，选择此文件并勾选。）")
+    interp = config.get("Interpreter_Win", "")
+    return "\n".join([
+        where,
+        f"Python 解释器：{interp}（该环境须已安装本项目与 xlwings {xlwings.__version__}；"
+        "写在加载项的 client_rating.conf 工作表中，换环境后请重新运行本命令）",
+        "",
+        "接下来在 Excel 中：",
+        "1. 关闭所有 Excel 窗口，再打开 Excel。",
+        "2. 功能区最右侧出现“客户分级”选项卡：重评级（季度重评级、年度评级、新开户评级、"
+        "按控制台设置运行）、审计（审计检查）、函数（导入函数）。",
+        "3. 若没有该选项卡，或出现黄色“安全警告 宏已被禁用”：点击“启用内容”；仍不行时："
+        "文件 → 选项 → 信任中心 → 信任中心设置… → 受信任位置 → 添加新位置…，"
+        f"选择 {path.parent}，确定，再重启 Excel。",
+        "   （英文版：File → Options → Trust Center → Trust Center Settings… → Trusted Locations）",
+        "4. “导入函数”（CLIENT_TIER 等工作表函数）还需要：文件 → 选项 → 信任中心 → "
+        "信任中心设置… → 宏设置 → 勾选“信任对 VBA 工程对象模型的访问”，确定；"
+        "然后点击 客户分级 → 导入函数。",
+        "   （英文版：Macro Settings → Trust access to the VBA project object model）",
+        "5. 打开营业部工作簿，在“控制台”工作表填写模式、评级期间、操作员，"
+        "再点击“客户分级”选项卡或控制台上的按钮。",
+        "",
+        "按钮通过 xlwings 启动 Python 子进程；若点击后提示无法启动进程，可能是 Microsoft Defender "
+        "规则“阻止 Office 应用程序创建子进程”所致，请联系 IT。",
+    ])
+
+
+def _elsewhere(path: Path, platform: str) -> str:
+    lines = [f"已生成：{path}"]
+    if platform == "darwin":
+        lines += [
+            "未安装：macOS 上没有自动安装。可在 Excel 中 工具 → Excel 加载项… → 浏览…，选择此文件。",
+            "注意：xlwings 在 macOS 上不支持工作表函数（“导入函数”不可用），"
+            "按钮（RunPython）需先运行 xlwings runpython install。",
+        ]
+    else:
+        lines += [
+            "未安装：Excel 不在本机运行，没有复制到 Excel 启动文件夹（XLSTART），"
+            "也没有写入 Python 解释器路径。",
+            "请在 Windows 电脑上、已安装本项目的 Python 环境中运行 client-rating addin install。",
+        ]
+    return "\n".join(lines)
