@@ -41,7 +41,7 @@ from .vba import Module, build_vba_project
 
 CONF_SHEET = XLWINGS_PROJECT_NAME + ".conf"
 CONF_SHEET_CODE_NAME = "Sheet1"
-VBA_PROJECT_NAME = "ClientRating"
+VBA_PROJECT_NAME = "ClientRatingAddin"  # must differ from every module name
 RIBBON_TAB = "客户分级"
 GROUPS = ("重评级", "审计", "函数")
 #: The xlwings VBA files of quickstart_addin_ribbon.xlam, in the installed xlwings package.

@@ -329,10 +329,10 @@ def build_vba_project(modules: Sequence[Module], *, name: str = "VBAProject",
     module names, and the obfuscation bytes of PROJECT come from a generator seeded with it.
     """
     _check_name(name)
-    seen: set[str] = set()
+    seen: set[str] = {name.upper()}  # VBA: no module may be named like its project
     for m in modules:
         if m.name.upper() in seen:
-            raise VbaProjectError(f"模块名称重复（VBA 不区分大小写）：{m.name}")
+            raise VbaProjectError(f"模块名称与工程或其他模块重名（VBA 不区分大小写）：{m.name}")
         seen.add(m.name.upper())
     if project_id is None:
         key = name + ":" + ",".join(m.name for m in modules)

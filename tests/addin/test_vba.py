@@ -258,8 +258,10 @@ def test_module_rules() -> None:
         Module.standard("M", 'MsgBox "客户"\n')
     with pytest.raises(VbaProjectError):
         Module.standard("1abc", "")
-    with pytest.raises(VbaProjectError, match="重复"):
+    with pytest.raises(VbaProjectError, match="重名"):
         build_vba_project([Module.standard("A", ""), Module.standard("a", "")])
+    with pytest.raises(VbaProjectError, match="重名"):
+        build_vba_project([Module.standard("Tools", "")], name="TOOLS")
     assert Module.standard("M", "x\ny").source == 'Attribute VB_Name = "M"\r\nx\r\ny\r\n'
 
 
