@@ -164,7 +164,7 @@ def run_demo(n: int = 2000, out_dir: str | os.PathLike[str] = "out", *, seed: in
     period = previous_quarter(today)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "demo-branch.xlsx"
+    path = out / "demo-branch.xlsm"
     clients = make_demo_clients(n, seed, today=today)
     _previous_tiers(clients, seed, today)
     if not quiet:

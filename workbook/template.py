@@ -69,6 +69,15 @@ def cached_risk(score: Any) -> str:
         return _error_text(e)
 
 
+def _print_setup(ws: Any, *, repeat_header: bool = False) -> None:
+    """Landscape A4, one page wide, the header row on every page (branches print these)."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    if repeat_header:
+        ws.repeat_rows(0)
+
+
 def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                  clients: Iterable[Mapping[str, Any]] | None = None, *,
                  as_of: dt.date | None = None) -> Path:
@@ -89,6 +98,7 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
 
     # 控制台
     ws = wb.add_worksheet("控制台")
+    _print_setup(ws)
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 28)
     ws.set_column(3, 3, 16)
@@ -128,6 +138,7 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
         wc.write_string(0, k, h, bold)
         wc.set_column(k, k, 34 if h == "级别依据" else 13)
     wc.freeze_panes(1, 0)
+    _print_setup(wc, repeat_header=True)
     rows = list(clients or [])
     last = max(len(rows), 1) + 1000
     for h in _TIER_COLS:
@@ -165,10 +176,15 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     for k, h in enumerate(history.HEADER):
         wh.write_string(0, k, h, bold)
     wh.freeze_panes(1, 0)
-    wh.set_column(0, len(history.HEADER) - 1, 14)
+    _print_setup(wh, repeat_header=True)
+    wide = {"运行编号": 23, "时间": 19, "规则版本": 17, "级别变动": 16, "原因": 60, "输入数据": 40,
+            "统计": 40, "输入哈希": 20, "哈希": 20}
+    for k, h in enumerate(history.HEADER):
+        wh.set_column(k, k, wide.get(h, 10))
 
     # 汇总 with its native chart
     wsum = wb.add_worksheet("汇总")
+    _print_setup(wsum)
     empty = {lab: 0 for lab in [*labels, summary.NO_TIER]}
     for r, row in enumerate(summary.rows(labels, empty, empty, {}, 0, [("评级期间", "（尚未运行）")])):
         for c, v in enumerate(row):
@@ -189,6 +205,7 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
 
     # 规则
     wr = wb.add_worksheet("规则")
+    _print_setup(wr)
     wr.write(0, 0, f"{rb.title}（{rb.ref}，生效 {rb.effective_from}）", title)
     wr.write(1, 0, f"依据：{rb.source.document} {rb.source.article}", note)
     for k, h in enumerate(("规则编号", "级别", "条件", "原文")):

@@ -226,7 +226,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     clients = make_demo_clients(300, 7, today=dt.date(2026, 11, 21))
     assert any(c.get("资产权益") == "25万" for c in clients)
     assert sum(c.get("上年度净佣金") is None for c in clients) > 10
-    path = tmp_path / "demo-branch.xlsx"
+    path = tmp_path / "demo-branch.xlsm"
     rows = _by_id(path)
     assert any(r["客户名称"] == HYPERLINK_NAME for r in rows.values())
 
@@ -257,7 +257,7 @@ def _soffice() -> str | None:
 def test_libreoffice_opens_demo_and_rerated_file(tmp_path: Path) -> None:
     blank = new_workbook(tmp_path / "blank.xlsx")
     run_demo(200, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
-    for f in (blank, tmp_path / "demo-branch.xlsx"):
+    for f in (blank, tmp_path / "demo-branch.xlsm"):
         out = tmp_path / "pdf"
         subprocess.run([_soffice(), "--headless", "--convert-to", "pdf", "--outdir", str(out),
                         str(f)], check=True, timeout=180, capture_output=True)
@@ -270,7 +270,7 @@ def test_files_load_in_openpyxl(tmp_path: Path) -> None:
 
     blank = new_workbook(tmp_path / "blank.xlsx")
     run_demo(120, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
-    for f in (blank, tmp_path / "demo-branch.xlsx"):
+    for f in (blank, tmp_path / "demo-branch.xlsm"):
         wb = openpyxl.load_workbook(f)
         assert wb.sheetnames == ["控制台", "客户", "变更记录", "汇总", "规则"]
         wb.close()
