@@ -1,0 +1,1998 @@
+"""memxl: an in-memory xlwings engine, so the Excel front end can be tested on Linux.
+
+Only the lowest layer is replaced: the engine "impl" objects that on Windows talk to Excel over
+COM (``xlwings/_xlwindows.py``). Everything above them is xlwings' own code: ``xlwings.main``
+Book/Sheet/Range/App/Chart, ``Range.options(...)`` and the ``xlwings.conversion`` pipelines
+(ndim, transpose, dates, numbers, empty, err_to_str, chunking). The impl objects here answer
+what Excel's COM object model would answer, and the engine's value cleaning
+(``clean_value_data`` / ``prepare_xl_data_element``) mirrors the Windows engine line by line.
+
+Test code only (not shipped).
+
+API
+---
+``new_book(sheets=None, name="Book1.xlsx", *, fullname=None, app=None, typed=False)``
+    A real ``xlwings.Book``. ``sheets``: ``{sheet name: rows}`` (rows = 2-D list from A1; a
+    dict keeps its order). Contents are *planted* as an existing workbook holds them: str is
+    text (never coerced), except a str starting with "=" which is a formula (cached value None);
+    float/int -> number, bool, datetime/date -> date cell, None -> empty, ``XlError("#N/A")`` ->
+    error. ``typed=True`` enters every value as ``Range.value = ...`` would (Excel's parsing).
+    ``app``: an App (or Book) from an earlier ``new_book`` to share; default: a fresh App, or
+    the active one inside ``activate()``.
+``from_file(path, *, sheets=None, name=None, fullname=None, app=None)``
+    A Book holding the worksheets of an .xlsx/.xlsm file as ``workbook.xlsxio.read_sheet``
+    sees them: values, cached values of formulas, formulas, error cells, dates. Not carried
+    over: number formats other than "date", quote prefixes, charts, defined names.
+``activate()``
+    Context manager: registers a fresh memxl engine in ``xlwings.engines`` and makes it active
+    (so ``xw.books`` / ``xw.apps`` / ``xw.App()`` work), restoring the previous engines, their
+    names and ``engines.active`` on exit. Books made outside it work without any registration.
+``cells(sheet) -> dict[(row, col), Cell]``; ``cell(sheet, "B3") -> Cell``
+    Stored contents. ``Cell(value, formula, prefix, number_format)``: ``value`` is what COM's
+    ``Range.Value`` holds (float, str, bool, datetime for date-formatted numbers,
+    ``XlError`` for errors, the cached value or None for a formula); ``formula`` the formula
+    text with "=" or None; ``prefix`` True for quote-prefixed text.
+``to_rows(sheet, *, formulas=False) -> list[list]``
+    A1 to the used range's last cell; empty -> None, errors -> their text ("#N/A"),
+    ``formulas=True`` gives "=..." for formula cells instead of the cached value; [] when the
+    sheet holds nothing.
+``set_error(sheet, "B3", "#N/A")``, ``set_formula(sheet, "E2", "=F2*2", cached=None)``,
+``set_value(sheet, "B3", value, *, typed=False)``
+    Plant contents without logging a write.
+``writes(sheet, kind=None) -> list[Write]``, ``reads(sheet, kind=None) -> list[Read]``,
+``reset_log(sheet)``
+    Every impl-level write (``Write(kind, address, row, column, nrows, ncols)``, kind in
+    "value", "formula", "formula2", "clear_contents", "clear", "number_format") and read
+    (``Read(kind, address, ...)``, kind "value" / "formula" / "number_format"). One
+    ``Range.value = ...`` is one "value" write unless xlwings chunks it (see below).
+``alerts(app) -> list[(title, prompt, buttons, mode)]``; ``queue_answers(app, "yes", ...)``
+    ``app.alert`` returns "ok" for an "ok" box; other boxes need a queued answer (else
+    AssertionError, so an untested question cannot pass silently).
+``status_history(app) -> list``; ``app_log(app) -> list[(what, value)]``
+    Every status_bar value set, in order; every App setting/alert/calculate, in order.
+``charts(sheet) -> list[dict]``; ``chart_info(chart) -> dict``
+    name, chart_type, source ("Sheet!$A$1:$C$4"), plot_by, left, top, width, height, title,
+    style.
+``ComError``: raised where Excel would refuse the call (pywintypes.com_error on Windows).
+``XlError("#N/A")``: an error value in ``cells()`` / planted contents.
+Arguments named ``sheet`` / ``app`` take the xlwings object (or a Book for ``app``).
+
+Excel behaviours modelled (Value and Formula assignments, one cell at a time)
+-------------------------------------------------------------------------------
+* str "" or None -> cell emptied (number format kept).
+* str starting with "'" -> text of the rest, quote-prefix flag set. ``.formula`` then returns
+  the text WITHOUT the apostrophe (as Range.Formula does), so writing it back re-parses it.
+* str starting with "=" -> formula; its value stays None (nothing is calculated). Obviously
+  broken formulas ("=>", "=SUM(A1", "=A1+", "=IF(A1;1;0)" with ";" separators, longer than
+  8192 chars) raise ComError like Excel's error 1004. A scalar formula written to a
+  multi-cell range fills every cell with relative references adjusted (openpyxl Translator).
+* str "-..."/"+..." that is not a number or date -> formula "=-..."/"=+..." (Excel takes a
+  leading sign for the start of a formula; in practice it evaluates to #NAME?); ComError if
+  it is not a valid formula ("--"). "-" and "+" alone stay text.
+* "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!" (any case) -> error.
+* "TRUE"/"FALSE" (any case, surrounding spaces ignored) -> bool.
+* numbers, after trimming ASCII spaces (not NBSP/full-width): "123", "-1.5", ".5", "1.",
+  "00123" (zeros lost), "1,234" / "1,234,567.8" (correct 3-digit groups only; "1,23" stays
+  text), "1e5"/"1.5E-3", "12%" -> 0.12, "(12)" -> -12, "$12"/"¥12"/"￥12", "1 1/2" -> 1.5.
+  More than 15 significant digits are truncated to 15 ("110101199001011234" ->
+  110101199001011000.0), as Excel does.
+* dates (month before day, as en-US and zh-CN): "2026-11-03", "2026/11/3", "2026-11" and
+  "2026/11" (-> 1st of month), "11/3/2026", "11/3/26", "11/3" and "11-3" (-> this year;
+  "1/50" -> 1950-01-01 when the day cannot be a day), "2026年11月3日", "2026年11月",
+  "11月3日", "3-Nov-2026", "3 Nov 2026", "Nov 3, 2026", "3-Nov", "Nov-26"; times "9:30",
+  "9:30:15", "9:30 PM"; a date followed by a time. Invalid dates ("2026-02-30") stay text.
+* datetime/date written -> date serial; the cell gets the default short date format unless it
+  already has a date/time format (documented Excel rule); read back as datetime (ms
+  precision; tzinfo dropped without conversion, as _xlwindows does).
+* int/float/Decimal -> float; bool -> bool; NaN/None written via ``.value`` -> "" -> empty
+  (xlwings' own prepare step); inf, or any other type, raises (COM could not convert it).
+* Number format "@" (text): strings are stored as typed, nothing is parsed (not even "=").
+  Numbers written to it stay numbers. A number in a date/time-formatted cell reads back as
+  datetime (formats stick after clear_contents; ``clear()`` removes them).
+* ``Range.Value`` of one cell is a scalar, of several a tuple of row tuples; errors come as
+  COM's int codes (-2146826246 for #N/A ...) which xlwings' Windows cleaning turns into None,
+  or into the text with ``err_to_str=True``. ``Range.Formula`` is a str for one cell and a
+  tuple of row tuples of str for several: formula text, the constant as text ("300000",
+  "0.1", "TRUE", "#N/A", dates as "11/3/2026"), "" for empty.
+* UsedRange: bounding box of cells with contents or a non-General per-cell number format (so
+  cleared cells that once held dates still count, as in Excel); $A$1 on an empty sheet; it
+  does not have to start at A1. ``Range.end`` follows Excel's Ctrl+arrow rules.
+* Sheets: names case-insensitive, Excel's naming rules (31 chars, no ``:\\/?*[]``, no leading
+  or trailing apostrophe, not "History", unique) -> ComError; ``sheets.add()`` without
+  before/after inserts before the active sheet; the new sheet becomes active; a missing sheet
+  raises ComError (not KeyError), as on Windows.
+* App: status_bar (False = Excel's own text), screen_updating, display_alerts,
+  enable_events, interactive, calculation ("automatic"/"manual"/"semiautomatic", else
+  KeyError as on Windows), calculate(), alert (KeyError for unknown buttons/mode and
+  TypeError for a non-str prompt/title, as win32api.MessageBox).
+* Charts: add (Excel names "Chart 1", "Chart 2", ... per sheet), set_source_data, chart_type
+  (a new chart reports "column_clustered"), style, title, name, position, delete; plot_by
+  defaults to columns when the source has at least as many rows as columns.
+
+Not modelled (NotImplementedError with the member's name, or simply not simulated)
+------------------------------------------------------------------------------------
+Calculation of formulas (UDFs included) and recalculation; formula normalisation (Excel
+upper-cases "=a1" to "=A1"); defined names and tables; fonts, colours, borders, column widths
+(range geometry is a fixed 48 x 15 pt grid), autofit, merge, notes, pictures, shapes,
+saving/opening files; locale variants (day-before-month, "," decimals, localized TRUE);
+currency-formatted cells returning Decimal; hours >= 24 in typed times; strings longer than
+32767 chars; writing arrays whose shape differs from the target range through ``raw_value``.
+
+xlwings code paths worth knowing (0.37.8)
+-----------------------------------------
+* Writes above ``max_cells_per_write`` (100,000 cells) are chunked by xlwings itself, on
+  Windows too: a 150,000-row column is two COM writes, and ``writes()`` shows that.
+* ``Range.formula`` is passed through untouched (no ndim handling): one cell gives a str,
+  a column gives a tuple of 1-tuples.
+* ``"Sheet1" in book.sheets`` is always False on Windows: main.Collection.__contains__ asks
+  the impl, _xlwindows.Sheets has no __contains__, so Python iterates sheet impls and compares
+  them with the str. memxl keeps that behaviour.
+* Errors outside the seven classic ones (#SPILL!, #CALC!, ...) reach the caller as raw ints
+  even with ``err_to_str=True`` (the Windows table has seven entries).
+* ``Range.options()`` writes the options onto the shared impl object.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import decimal
+import inspect
+import itertools
+import math
+import os
+import re
+import textwrap
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import xlwings as xw
+from xlwings import base_classes, utils
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover
+    np = None
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover
+    pd = None
+
+__all__ = [
+    "Cell",
+    "ComError",
+    "Read",
+    "Write",
+    "XlError",
+    "activate",
+    "alerts",
+    "app_log",
+    "cell",
+    "cells",
+    "chart_info",
+    "charts",
+    "from_file",
+    "new_book",
+    "queue_answers",
+    "reads",
+    "reset_log",
+    "set_error",
+    "set_formula",
+    "set_value",
+    "status_history",
+    "to_rows",
+    "writes",
+]
+
+MAX_ROWS = 1_048_576
+MAX_COLS = 16_384
+MAX_READ_CELLS = 20_000_000  # a read bigger than this is refused (Excel would run out of memory)
+
+# COM's error codes (what _xlwindows.cell_errors maps back to text; -2146826288 + xlErrXxx - 2000)
+ERROR_CODES = {
+    "#DIV/0!": -2146826281,
+    "#N/A": -2146826246,
+    "#NAME?": -2146826259,
+    "#NULL!": -2146826288,
+    "#NUM!": -2146826252,
+    "#REF!": -2146826265,
+    "#VALUE!": -2146826273,
+}
+# newer errors: a cell can hold them (formula results), typing them gives text
+EXTRA_ERROR_CODES = {
+    "#SPILL!": -2146826243,
+    "#CALC!": -2146826238,
+    "#GETTING_DATA": -2146826245,
+    "#FIELD!": -2146826239,
+    "#BLOCKED!": -2146826241,
+    "#CONNECT!": -2146826242,
+    "#UNKNOWN!": -2146826240,
+    "#BUSY!": -2146826237,
+}
+# what _xlwindows maps back to text (its cell_errors); kept identical on purpose
+_WINDOWS_CELL_ERRORS = {code: text for text, code in ERROR_CODES.items()}
+
+_OLE_EPOCH = dt.datetime(1899, 12, 30)
+_SHORT_DATE = "yyyy/m/d"  # zh-CN default short date
+_SHORT_DATETIME = "yyyy/m/d h:mm"
+
+
+class ComError(Exception):
+    """Excel refused the call (on Windows: ``pywintypes.com_error``, typically 0x800A03EC)."""
+
+    hresult = -2146827284  # 0x800A03EC, VBA's "error 1004"
+
+
+class XlError:
+    """An error value held by a cell (``#N/A``...)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        t = str(text).upper()
+        if t not in ERROR_CODES and t not in EXTRA_ERROR_CODES:
+            raise ValueError(f"memxl: not an Excel error value: {text!r}")
+        self.text = t
+
+    @property
+    def code(self) -> int:
+        return ERROR_CODES.get(self.text) or EXTRA_ERROR_CODES[self.text]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, XlError) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("XlError", self.text))
+
+    def __repr__(self) -> str:
+        return f"XlError({self.text!r})"
+
+
+class Cell(NamedTuple):
+    value: Any
+    formula: str | None = None
+    prefix: bool = False
+    number_format: str = "General"
+
+
+class Write(NamedTuple):
+    kind: str
+    address: str
+    row: int
+    column: int
+    nrows: int
+    ncols: int
+
+
+class Read(NamedTuple):
+    kind: str
+    address: str
+    row: int
+    column: int
+    nrows: int
+    ncols: int
+
+
+# ---------------------------------------------------------------------------------------------
+# "not implemented" with a name: base_classes stubs raise a bare NotImplementedError()
+
+
+def _is_bare_stub(func: Any) -> bool:
+    try:
+        src = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return False
+    try:
+        node = ast.parse(src).body[0]
+    except SyntaxError:
+        return False
+    body = getattr(node, "body", [])
+    if len(body) != 1 or not isinstance(body[0], ast.Raise):
+        return False
+    exc = body[0].exc
+    if isinstance(exc, ast.Name):
+        return exc.id == "NotImplementedError"
+    return (isinstance(exc, ast.Call) and isinstance(exc.func, ast.Name)
+            and exc.func.id == "NotImplementedError" and not exc.args)
+
+
+def _explain_missing(cls: type) -> type:
+    """Replace inherited bare base_classes stubs by ones naming the member and this file."""
+    own: set[str] = set()
+    for k in cls.__mro__:
+        if k.__module__ != base_classes.__name__ and k is not object:
+            own.update(vars(k))
+    base_name = next((k.__name__ for k in cls.__mro__ if k.__module__ == base_classes.__name__),
+                     cls.__name__)
+    for k in cls.__mro__:
+        if k.__module__ != base_classes.__name__:
+            continue
+        for name, attr in vars(k).items():
+            dunder = name.startswith("__") and name not in ("__call__", "__len__", "__iter__")
+            if name in own or dunder:
+                continue
+            msg = (f"memxl does not implement {base_name}.{name}: extend "
+                   f"tests/addin/memxl.py if the front end needs it")
+            if isinstance(attr, property):
+                if (attr.fget is None or _is_bare_stub(attr.fget)) and \
+                        (attr.fset is None or _is_bare_stub(attr.fset)):
+                    def _raise(self: Any, *a: Any, _m: str = msg) -> Any:
+                        raise NotImplementedError(_m)
+                    setattr(cls, name, property(_raise, _raise))
+                    own.add(name)
+            elif inspect.isfunction(attr) and not inspect.iscoroutinefunction(attr) \
+                    and _is_bare_stub(attr):
+                def _raise_m(self: Any, *a: Any, _m: str = msg, **kw: Any) -> Any:
+                    raise NotImplementedError(_m)
+                setattr(cls, name, _raise_m)
+                own.add(name)
+            elif isinstance(attr, staticmethod) and _is_bare_stub(attr.__func__):
+                def _raise_s(*a: Any, _m: str = msg, **kw: Any) -> Any:
+                    raise NotImplementedError(_m)
+                setattr(cls, name, staticmethod(_raise_s))
+                own.add(name)
+    return cls
+
+
+class _NoApi:
+    """Stands for the native COM object: truthy (xlwings tests ``rng.api``), but unusable."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(
+            f"memxl: {self._what}.api.{name}: there is no COM object in memxl; use the "
+            "xlwings API")
+
+    def __repr__(self) -> str:
+        return f"<memxl: no COM object for {self._what}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# values: serials, number formats, Excel's parsing of entered text
+
+
+def _to_serial(d: dt.datetime) -> float:
+    delta = d - _OLE_EPOCH
+    return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+
+
+def _from_serial(x: float) -> dt.datetime:
+    return _OLE_EPOCH + dt.timedelta(milliseconds=round(x * 86_400_000))
+
+
+_FMT_STRIP = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+
+
+def _fmt_kind(fmt: str) -> str:
+    """'general', 'text', 'date' or 'number' for a number format code."""
+    if fmt == "General":
+        return "general"
+    f = _FMT_STRIP.sub("", fmt).split(";")[0]
+    if "@" in f:
+        return "text"
+    if f.strip().lower() == "general":
+        return "general"
+    if re.search(r"[dmyhsDMYHS年月日时分秒]", f):
+        return "date"
+    return "number"
+
+
+_ERROR_TEXTS = set(ERROR_CODES)
+_MONTHS = {m.lower(): i for i, m in enumerate(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+_MONTHS.update({m.lower(): i for i, m in enumerate(
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+     "October", "November", "December"], 1)})
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NUM_BODY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(?:\s*([AaPp])[Mm])?")
+_DATE_PATTERNS = [
+    ("ymd", re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")),
+    ("ym", re.compile(r"(\d{4})[-/](\d{1,2})")),
+    ("mdy", re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4}|\d{2})")),
+    ("md", re.compile(r"(\d{1,2})[-/](\d{1,4})")),
+    ("ymd", re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")),
+    ("ym", re.compile(r"(\d{4})年(\d{1,2})月")),
+    ("md", re.compile(r"(\d{1,2})月(\d{1,2})日")),
+    ("dMy", re.compile(rf"(\d{{1,2}})[- ]({_MONTH_RE})[- ](\d{{4}}|\d{{2}})", re.I)),
+    ("Mdy", re.compile(rf"({_MONTH_RE}) (\d{{1,2}}),? (\d{{4}})", re.I)),
+    ("dM", re.compile(rf"(\d{{1,2}})[- ]({_MONTH_RE})", re.I)),
+    ("My", re.compile(rf"({_MONTH_RE})[- ](\d{{4}}|\d{{2}})", re.I)),
+]
+
+
+def _year2(y: str) -> int:
+    n = int(y)
+    if len(y) == 2:
+        return 2000 + n if n < 30 else 1900 + n
+    return n
+
+
+def _mkdate(y: int, m: int, d: int) -> dt.datetime | None:
+    if not 1900 <= y <= 9999:
+        return None
+    try:
+        return dt.datetime(y, m, d)
+    except ValueError:
+        return None
+
+
+def _parse_date(t: str) -> dt.datetime | None:
+    this_year = dt.date.today().year
+    for kind, rx in _DATE_PATTERNS:
+        m = rx.fullmatch(t)
+        if not m:
+            continue
+        g = m.groups()
+        if kind == "ymd":
+            return _mkdate(int(g[0]), int(g[1]), int(g[2]))
+        if kind == "ym":
+            return _mkdate(int(g[0]), int(g[1]), 1)
+        if kind == "mdy":
+            return _mkdate(_year2(g[2]), int(g[0]), int(g[1]))
+        if kind == "md":
+            if len(g[1]) <= 2:
+                d = _mkdate(this_year, int(g[0]), int(g[1]))
+                if d is not None or "月" in t:
+                    return d
+            if "月" in t:
+                return None
+            return _mkdate(_year2(g[1]), int(g[0]), 1) if len(g[1]) in (2, 4) else None
+        if kind == "dMy":
+            return _mkdate(_year2(g[2]), _MONTHS[g[1].lower()], int(g[0]))
+        if kind == "Mdy":
+            return _mkdate(int(g[2]), _MONTHS[g[0].lower()], int(g[1]))
+        if kind == "dM":
+            return _mkdate(this_year, _MONTHS[g[1].lower()], int(g[0]))
+        if kind == "My":
+            return _mkdate(_year2(g[1]), _MONTHS[g[0].lower()], 1)
+    return None
+
+
+def _parse_time(t: str) -> float | None:
+    m = _TIME_RE.fullmatch(t)
+    if not m:
+        return None
+    h, mi, s, ampm = int(m.group(1)), int(m.group(2)), float(m.group(3) or 0), m.group(4)
+    if ampm:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if ampm.lower() == "p" else 0)
+    if h > 23 or mi > 59 or s >= 60:
+        return None
+    return (h * 3600 + mi * 60 + s) / 86400
+
+
+def _parse_datetime(t: str) -> tuple[float, str] | None:
+    tm = _parse_time(t)
+    if tm is not None:
+        return tm, "h:mm:ss" if t.count(":") == 2 else "h:mm"
+    d = _parse_date(t)
+    if d is not None:
+        return _to_serial(d), _SHORT_DATE
+    parts = t.rsplit(" ", 2)
+    for cut in (1, 2):  # "2026-11-03 9:30" / "2026-11-03 9:30 PM"
+        if len(parts) > cut:
+            dpart, tpart = " ".join(parts[:-cut]), " ".join(parts[-cut:])
+            d, tm = _parse_date(dpart), _parse_time(tpart)
+            if d is not None and tm is not None:
+                return _to_serial(d) + tm, _SHORT_DATETIME
+    return None
+
+
+def _truncate15(value: decimal.Decimal) -> float:
+    if value.is_zero():
+        return 0.0
+    ctx = decimal.Context(prec=15, rounding=decimal.ROUND_DOWN)
+    return float(ctx.plus(value))
+
+
+def _parse_number(t: str) -> tuple[float, str | None] | None:
+    neg = False
+    fmt: str | None = None
+    s = t
+    if s.startswith("(") and s.endswith(")"):
+        s, neg = s[1:-1], True
+        if s[:1] in "+-":
+            return None
+    elif s[:1] in "+-":
+        neg, s = s[0] == "-", s[1:]
+    if s[:1] in ("$", "¥", "￥"):
+        fmt = f"{s[0]}#,##0.00"
+        s = s[1:]
+        if not neg and s[:1] == "-":
+            neg, s = True, s[1:]
+    pct = s.endswith("%")
+    if pct:
+        s = s[:-1]
+        fmt = "0%"
+    m = _NUM_BODY.fullmatch(s)
+    if not m:
+        frac = re.fullmatch(r"(\d+) (\d+)/(\d+)", s)  # "1 1/2"
+        if frac and int(frac.group(3)) != 0 and not pct and fmt is None:
+            v = int(frac.group(1)) + int(frac.group(2)) / int(frac.group(3))
+            return (-v if neg else v), "# ?/?"
+        return None
+    int_part, frac_part, exp = m.group(1) or "", m.group(2), m.group(3)
+    if not int_part and not frac_part:
+        return None
+    if "," in int_part:
+        if exp:
+            return None
+        fmt = fmt or "#,##0"
+    if exp and fmt is None:
+        fmt = "0.00E+00"
+    text = f"{int_part.replace(',', '') or '0'}.{frac_part or '0'}e{exp or '0'}"
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:  # pragma: no cover
+        return None
+    if pct:
+        value = value / 100
+    v = _truncate15(value)
+    if math.isinf(v):
+        return None
+    return (-v if neg else v), fmt
+
+
+# the kinds of stored content
+_TEXT, _NUM, _BOOL, _ERR, _FORMULA = "text", "num", "bool", "err", "formula"
+
+
+class _Content:
+    """One non-empty cell: value (float/str/bool/XlError/None), formula, quote prefix."""
+
+    __slots__ = ("formula", "prefix", "value")
+
+    def __init__(self, value: Any, formula: str | None = None, prefix: bool = False) -> None:
+        self.value = value
+        self.formula = formula
+        self.prefix = prefix
+
+
+def _check_formula(f: str) -> None:
+    """Raise ComError for a formula Excel would refuse (error 1004). Lenient by design."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    def bad(why: str) -> ComError:
+        return ComError(f"memxl: Excel would refuse the formula {f!r} ({why})")
+
+    if len(f) > 8192:
+        raise bad("longer than 8192 characters")
+    if not f[1:].strip():
+        raise bad("empty")
+    try:
+        items = Tokenizer(f).items
+    except Exception as e:
+        raise bad(str(e) or type(e).__name__) from None
+    depth = 0
+    in_array = 0
+    prev = None
+    for tok in items:
+        if tok.type == Token.WSPACE:
+            continue
+        if tok.type in (Token.FUNC, Token.PAREN):
+            depth += 1 if tok.subtype == Token.OPEN else -1
+            if depth < 0:
+                raise bad("unbalanced parentheses")
+        elif tok.type == Token.ARRAY:
+            in_array += 1 if tok.subtype == Token.OPEN else -1
+        elif tok.type == Token.SEP and tok.subtype == Token.ROW and not in_array:
+            raise bad("';' is not an argument separator in Range.Formula (en-US syntax)")
+        elif tok.type == Token.OP_IN and (
+                prev is None or prev.type in (Token.OP_IN, Token.OP_PRE, Token.SEP)
+                or prev.subtype == Token.OPEN):
+            raise bad(f"operator {tok.value!r} without a left operand")
+        prev = tok
+    if depth or in_array:
+        raise bad("unbalanced parentheses")
+    if prev is not None and (prev.type in (Token.OP_IN, Token.OP_PRE, Token.SEP)
+                             or prev.subtype == Token.OPEN):
+        raise bad("ends with an operator")
+
+
+def _format_number(x: float) -> str:
+    """A number as Range.Formula gives it (general format, up to 15 significant digits)."""
+    if x == 0:
+        return "0"
+    s = f"{x:.15g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        return f"{mant}E{exp[0]}{exp[1:].rjust(2, '0')}"
+    return s
+
+
+def _format_date(d: dt.datetime) -> str:
+    s = f"{d.month}/{d.day}/{d.year}"
+    if d.time() != dt.time():
+        s += f" {d.hour % 12 or 12}:{d.minute:02d}:{d.second:02d} {'PM' if d.hour >= 12 else 'AM'}"
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# the engine (value cleaning mirrors xlwings/_xlwindows.py)
+
+_time_types = (dt.date, dt.datetime)
+
+
+def _clean_value_data_element(value: Any, datetime_builder: Any, empty_as: Any,
+                              number_builder: Any, err_to_str: bool) -> Any:
+    # == _xlwindows._clean_value_data_element (pywintypes.TimeType -> datetime here)
+    if value in ("", None):
+        return empty_as
+    elif isinstance(value, _time_types):
+        return datetime_builder(
+            month=value.month, day=value.day, year=value.year, hour=value.hour,
+            minute=value.minute, second=value.second, microsecond=value.microsecond,
+            tzinfo=None)
+    elif number_builder is not None and isinstance(value, float):
+        value = number_builder(value)
+    elif isinstance(value, int) and value in _WINDOWS_CELL_ERRORS:
+        if err_to_str:
+            return _WINDOWS_CELL_ERRORS[value]
+        else:
+            return None
+    return value
+
+
+def _datetime_to_com_time(d: Any) -> Any:
+    # == _xlwindows._datetime_to_com_time, minus the pywintypes UTC tzinfo
+    if pd is not None and isinstance(d, type(pd.NaT)):
+        return ""
+    if type(d) is dt.date:
+        d = dt.datetime(d.year, d.month, d.day)
+    if pd is not None and isinstance(d, pd.Timestamp):
+        d = d.to_pydatetime()
+    return d.replace(tzinfo=None)
+
+
+class _Engine:
+    """The engine impl: ``xlwings.main.Engine(impl=_Engine())``."""
+
+    def __init__(self) -> None:
+        self._apps = _Apps(self)
+
+    @property
+    def apps(self) -> _Apps:
+        return self._apps
+
+    @property
+    def name(self) -> str:
+        return "memxl"
+
+    @property
+    def type(self) -> str:
+        return "desktop"  # like _xlwindows: scalar writes are not chunked
+
+    @staticmethod
+    def prepare_xl_data_element(x: Any, date_format: Any) -> Any:
+        # == _xlwindows.Engine.prepare_xl_data_element
+        if isinstance(x, _time_types):
+            return _datetime_to_com_time(x)
+        elif (pd is not None and not isinstance(x, (list, tuple, dict)) and pd.isna(x)) or (
+                np is not None and isinstance(x, (np.floating, float)) and np.isnan(x)):
+            return ""
+        elif np is not None and isinstance(x, np.number):
+            return float(x)
+        elif x is None:
+            return ""
+        else:
+            return x
+
+    @staticmethod
+    def clean_value_data(data: Any, datetime_builder: Any, empty_as: Any, number_builder: Any,
+                         err_to_str: bool) -> list[list[Any]]:
+        return [[_clean_value_data_element(c, datetime_builder, empty_as, number_builder,
+                                           err_to_str) for c in row] for row in data]
+
+
+@_explain_missing
+class _Apps(base_classes.Apps):
+    def __init__(self, engine: _Engine) -> None:
+        self.engine = engine
+        self._apps: list[_App] = []
+
+    def keys(self) -> list[int]:
+        return [a.pid for a in self._apps]
+
+    def add(self, spec: Any = None, add_book: Any = True, xl: Any = None,
+            visible: Any = None) -> _App:
+        app = _App(self.engine)
+        self._apps.insert(0, app)
+        if add_book:
+            app.books.add()
+        return app
+
+    def __iter__(self) -> Iterator[_App]:
+        return iter(list(self._apps))
+
+    def __len__(self) -> int:
+        return len(self._apps)
+
+    def __getitem__(self, pid: int) -> _App:
+        for a in self._apps:
+            if a.pid == pid:
+                return a
+        raise KeyError("Could not find an Excel instance with this PID.")
+
+
+_PIDS = itertools.count(90001)
+
+_BUTTON_ANSWERS = {None: ("ok",), "ok": ("ok",), "ok_cancel": ("ok", "cancel"),
+                   "yes_no": ("yes", "no"), "yes_no_cancel": ("yes", "no", "cancel")}
+_ALERT_MODES = ("info", "critical")
+_CALCULATIONS = ("automatic", "manual", "semiautomatic")
+
+
+@_explain_missing
+class _App(base_classes.App):
+    def __init__(self, engine: _Engine) -> None:
+        self._engine = engine
+        self._pid = next(_PIDS)
+        self._books = _Books(self)
+        self._status_bar: Any = False
+        self._screen_updating = True
+        self._display_alerts = True
+        self._enable_events = True
+        self._interactive = True
+        self._calculation = "automatic"
+        self._visible = True
+        self.status_history: list[Any] = []
+        self.alerts: list[tuple[str, str, str | None, str | None]] = []
+        self.answers: list[str] = []
+        self.log: list[tuple[str, Any]] = []
+
+    @property
+    def engine(self) -> _Engine:
+        return self._engine
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("App")
+
+    xl = api
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def hwnd(self) -> None:
+        return None
+
+    @property
+    def version(self) -> str:
+        return "16.0"
+
+    @property
+    def books(self) -> _Books:
+        return self._books
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        self._visible = bool(value)
+
+    def activate(self, steal_focus: bool = False) -> None:
+        pass
+
+    def quit(self) -> None:
+        self.log.append(("quit", None))
+        apps = self._engine.apps._apps
+        if self in apps:
+            apps.remove(self)
+
+    kill = quit
+
+    def _set(self, what: str, value: Any) -> None:
+        self.log.append((what, value))
+
+    @property
+    def status_bar(self) -> Any:
+        return self._status_bar
+
+    @status_bar.setter
+    def status_bar(self, value: Any) -> None:
+        self._set("status_bar", value)
+        self.status_history.append(value)
+        self._status_bar = value
+
+    @property
+    def screen_updating(self) -> bool:
+        return self._screen_updating
+
+    @screen_updating.setter
+    def screen_updating(self, value: bool) -> None:
+        self._set("screen_updating", value)
+        self._screen_updating = bool(value)
+
+    @property
+    def display_alerts(self) -> bool:
+        return self._display_alerts
+
+    @display_alerts.setter
+    def display_alerts(self, value: bool) -> None:
+        self._set("display_alerts", value)
+        self._display_alerts = bool(value)
+
+    @property
+    def enable_events(self) -> bool:
+        return self._enable_events
+
+    @enable_events.setter
+    def enable_events(self, value: bool) -> None:
+        self._set("enable_events", value)
+        self._enable_events = bool(value)
+
+    @property
+    def interactive(self) -> bool:
+        return self._interactive
+
+    @interactive.setter
+    def interactive(self, value: bool) -> None:
+        self._set("interactive", value)
+        self._interactive = bool(value)
+
+    @property
+    def calculation(self) -> str:
+        return self._calculation
+
+    @calculation.setter
+    def calculation(self, value: str) -> None:
+        if value not in _CALCULATIONS:  # _xlwindows: calculation_s2i[value]
+            raise KeyError(value)
+        self._set("calculation", value)
+        self._calculation = value
+
+    def calculate(self) -> None:
+        self._set("calculate", None)
+
+    def alert(self, prompt: Any, title: Any, buttons: Any, mode: Any, callback: Any) -> str:
+        if buttons not in _BUTTON_ANSWERS:
+            raise KeyError(buttons)  # _xlwindows: buttons_dict[buttons]
+        if mode and mode not in _ALERT_MODES:
+            raise KeyError(mode)
+        prompt = "" if prompt is None else prompt
+        title = "" if title is None else title
+        if not isinstance(prompt, str) or not isinstance(title, str):
+            raise TypeError("win32api.MessageBox needs str prompt and title, got "
+                            f"{type(prompt).__name__} and {type(title).__name__}")
+        self.alerts.append((title, prompt, buttons, mode))
+        self._set("alert", (title, prompt, buttons, mode))
+        allowed = _BUTTON_ANSWERS[buttons]
+        if self.answers:
+            answer = self.answers.pop(0)
+            if answer not in allowed:
+                raise AssertionError(f"memxl: queued answer {answer!r} is not a button of "
+                                     f"a {buttons!r} alert {prompt!r}")
+            return answer
+        if allowed == ("ok",):
+            return "ok"
+        raise AssertionError(f"memxl: alert {title!r}/{prompt!r} asks {buttons!r} but no answer "
+                             "is queued: call memxl.queue_answers(app, ...)")
+
+
+@_explain_missing
+class _Books(base_classes.Books):
+    def __init__(self, app: _App) -> None:
+        self.app = app
+        self._books: list[_Book] = []
+        self._active: _Book | None = None
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Books")
+
+    @property
+    def active(self) -> _Book | None:
+        return self._active
+
+    def __call__(self, name_or_index: int | str) -> _Book:
+        if isinstance(name_or_index, int):
+            if 1 <= name_or_index <= len(self._books):
+                return self._books[name_or_index - 1]
+        else:
+            for b in self._books:
+                if b.name.casefold() == str(name_or_index).casefold():
+                    return b
+        raise KeyError(name_or_index)  # _xlwindows turns the com_error into KeyError
+
+    def __len__(self) -> int:
+        return len(self._books)
+
+    def __iter__(self) -> Iterator[_Book]:
+        return iter(list(self._books))
+
+    def add(self) -> _Book:
+        n = 1
+        names = {b.name.casefold() for b in self._books}
+        while f"book{n}" in names:
+            n += 1
+        return self._new(f"Book{n}", None, ["Sheet1"])
+
+    def _new(self, name: str, fullname: str | None, sheet_names: Iterable[str]) -> _Book:
+        if any(b.name.casefold() == name.casefold() for b in self._books):
+            raise ComError(f"memxl: a workbook named {name!r} is already open in this app")
+        book = _Book(self.app, name, fullname or name)
+        for s in sheet_names:
+            book.sheets._append(s)
+        if not book.sheets._sheets:
+            book.sheets._append("Sheet1")
+        book.sheets._active = book.sheets._sheets[0]
+        self._books.append(book)
+        self._active = book
+        return book
+
+    def open(self, *args: Any, **kwargs: Any) -> _Book:
+        raise NotImplementedError("memxl does not open files: use memxl.from_file(path)")
+
+
+@_explain_missing
+class _Book(base_classes.Book):
+    def __init__(self, app: _App, name: str, fullname: str) -> None:
+        self._app = app
+        self._name = name
+        self._fullname = fullname
+        self._sheets = _Sheets(self)
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Book")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def fullname(self) -> str:
+        return self._fullname
+
+    @property
+    def sheets(self) -> _Sheets:
+        return self._sheets
+
+    @property
+    def app(self) -> _App:
+        return self._app
+
+    def activate(self) -> None:
+        self._app.books._active = self
+
+    def close(self) -> None:
+        books = self._app.books
+        if self in books._books:
+            books._books.remove(self)
+        if books._active is self:
+            books._active = books._books[-1] if books._books else None
+
+    def save(self, path: Any = None, password: Any = None) -> None:
+        raise NotImplementedError("memxl does not save workbooks")
+
+
+_BAD_SHEET_CHARS = set(":\\/?*[]")
+
+
+@_explain_missing
+class _Sheets(base_classes.Sheets):
+    # No __contains__ on purpose: like _xlwindows.Sheets, so `"x" in book.sheets` is False.
+    def __init__(self, book: _Book) -> None:
+        self.book = book
+        self._sheets: list[_Sheet] = []
+        self._active: _Sheet | None = None
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Sheets")
+
+    @property
+    def active(self) -> _Sheet:
+        return self._active
+
+    def __call__(self, name_or_index: int | str) -> _Sheet:
+        if isinstance(name_or_index, int) and not isinstance(name_or_index, bool):
+            if 1 <= name_or_index <= len(self._sheets):
+                return self._sheets[name_or_index - 1]
+        elif isinstance(name_or_index, str):
+            for s in self._sheets:
+                if s.name.casefold() == name_or_index.casefold():
+                    return s
+        # _xlwindows does not catch the com_error here (unlike Books and Charts)
+        raise ComError(f"memxl: no sheet {name_or_index!r} in {self.book.name} "
+                       "(Excel: Invalid index)")
+
+    def __len__(self) -> int:
+        return len(self._sheets)
+
+    def __iter__(self) -> Iterator[_Sheet]:
+        return iter(list(self._sheets))
+
+    def _check_name(self, name: Any, sheet: _Sheet | None = None) -> str:
+        if not isinstance(name, str):
+            raise ComError(f"memxl: sheet name must be text, got {name!r}")
+        if not name or len(name) > 31 or _BAD_SHEET_CHARS & set(name) \
+                or name.startswith("'") or name.endswith("'") or name.casefold() == "history":
+            raise ComError(f"memxl: Excel refuses the sheet name {name!r}")
+        for s in self._sheets:
+            if s is not sheet and s.name.casefold() == name.casefold():
+                raise ComError(f"memxl: a sheet named {name!r} already exists")
+        return name
+
+    def _append(self, name: str) -> _Sheet:
+        sheet = _Sheet(self.book, self._check_name(name))
+        self._sheets.append(sheet)
+        return sheet
+
+    def add(self, before: _Sheet | None = None, after: _Sheet | None = None,
+            name: str | None = None) -> _Sheet:
+        if name is None:
+            n = len(self._sheets) + 1
+            taken = {s.name.casefold() for s in self._sheets}
+            while f"sheet{n}" in taken:
+                n += 1
+            name = f"Sheet{n}"
+        sheet = _Sheet(self.book, self._check_name(name))
+        if before is not None:
+            pos = self._sheets.index(before)
+        elif after is not None:
+            pos = self._sheets.index(after) + 1
+        else:  # Worksheets.Add(): before the active sheet
+            pos = self._sheets.index(self._active) if self._active in self._sheets else 0
+        self._sheets.insert(pos, sheet)
+        self._active = sheet
+        return sheet
+
+
+@_explain_missing
+class _Sheet(base_classes.Sheet):
+    def __init__(self, book: _Book, name: str) -> None:
+        self._book = book
+        self._name = name
+        self.store: dict[tuple[int, int], _Content] = {}
+        self.formats: dict[tuple[int, int], str] = {}  # per-cell number formats
+        self.format_layers: list[tuple[int, int, int, int, str]] = []  # big ranges: r1,c1,r2,c2
+        self.write_log: list[Write] = []
+        self.read_log: list[Read] = []
+        self._charts: list[_Chart] = []
+        self._chart_counter = 0
+
+    # --- identity
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Sheet")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = self._book.sheets._check_name(value, self)
+
+    @property
+    def book(self) -> _Book:
+        return self._book
+
+    @property
+    def index(self) -> int:
+        return self._book.sheets._sheets.index(self) + 1
+
+    def activate(self) -> None:
+        self._book.sheets._active = self
+        self._book.app.books._active = self._book
+
+    select = activate
+
+    def delete(self) -> None:
+        sheets = self._book.sheets
+        if len(sheets._sheets) == 1:
+            raise ComError("memxl: a workbook must contain at least one visible worksheet")
+        i = sheets._sheets.index(self)
+        sheets._sheets.remove(self)
+        if sheets._active is self:
+            sheets._active = sheets._sheets[min(i, len(sheets._sheets) - 1)]
+
+    # --- ranges
+    def range(self, arg1: Any, arg2: Any = None) -> _Range:
+        if isinstance(arg1, _Range):
+            box = arg1._box()
+        elif isinstance(arg1, tuple):
+            if len(arg1) == 4:
+                row, col, nrows, ncols = arg1
+                return _Range(self, row, col, nrows, ncols)
+            if 0 in arg1:
+                raise IndexError("Attempted to access 0-based Range. "
+                                 "xlwings/Excel Ranges are 1-based.")
+            box = (arg1[0], arg1[1], arg1[0], arg1[1])
+        elif isinstance(arg1, int) and isinstance(arg2, int):
+            box, arg2 = (arg1, arg2, arg1, arg2), None
+        elif isinstance(arg1, str):
+            box = self._parse_address(arg1)
+        else:
+            raise ValueError(f"memxl: invalid range argument {arg1!r}")
+        if arg2 is not None:
+            if isinstance(arg2, _Range):
+                box2 = arg2._box()
+            elif isinstance(arg2, tuple):
+                if 0 in arg2:
+                    raise IndexError("Attempted to access 0-based Range. "
+                                     "xlwings/Excel Ranges are 1-based.")
+                box2 = (arg2[0], arg2[1], arg2[0], arg2[1])
+            elif isinstance(arg2, str):
+                box2 = self._parse_address(arg2)
+            else:
+                raise ValueError(f"memxl: invalid range argument {arg2!r}")
+            box = (min(box[0], box2[0]), min(box[1], box2[1]),
+                   max(box[2], box2[2]), max(box[3], box2[3]))
+        r1, c1, r2, c2 = box
+        return _Range(self, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
+
+    def _parse_address(self, address: str) -> tuple[int, int, int, int]:
+        a = address.replace("$", "").strip()
+        if "!" in a:
+            raise NotImplementedError(f"memxl: sheet-qualified addresses are not supported: "
+                                      f"{address!r}")
+        try:
+            t1, t2 = utils.a1_to_tuples(a)
+        except Exception:
+            t1, t2 = (None, None), None
+        if t1 is None or t1[0] is None or t1[1] is None or (t2 is not None and None in t2):
+            raise NotImplementedError(
+                f"memxl: {address!r} is not an A1 address; defined names are not modelled")
+        t2 = t2 or t1
+        box = (min(t1[0], t2[0]), min(t1[1], t2[1]), max(t1[0], t2[0]), max(t1[1], t2[1]))
+        if box[2] > MAX_ROWS or box[3] > MAX_COLS:
+            raise ComError(f"memxl: {address!r} is outside the sheet")
+        return box
+
+    @property
+    def cells(self) -> _Range:
+        return _Range(self, 1, 1, MAX_ROWS, MAX_COLS)
+
+    @property
+    def used_range(self) -> _Range:
+        keys = list(self.store)
+        keys += [k for k, f in self.formats.items() if f != "General"]
+        if not keys:
+            return _Range(self, 1, 1, 1, 1)
+        r1 = min(k[0] for k in keys)
+        r2 = max(k[0] for k in keys)
+        c1 = min(k[1] for k in keys)
+        c2 = max(k[1] for k in keys)
+        return _Range(self, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
+
+    def clear_contents(self) -> None:
+        self.write_log.append(Write("clear_contents", "sheet", 1, 1, MAX_ROWS, MAX_COLS))
+        self.store.clear()
+
+    def clear(self) -> None:
+        self.write_log.append(Write("clear", "sheet", 1, 1, MAX_ROWS, MAX_COLS))
+        self.store.clear()
+        self.formats.clear()
+        self.format_layers.clear()
+
+    @property
+    def charts(self) -> _Charts:
+        return _Charts(self)
+
+    # --- cell storage
+    def fmt(self, r: int, c: int) -> str:
+        f = self.formats.get((r, c))
+        if f is not None:
+            return f
+        for r1, c1, r2, c2, lf in reversed(self.format_layers):
+            if r1 <= r <= r2 and c1 <= c <= c2:
+                return lf
+        return "General"
+
+    def set_fmt_box(self, r1: int, c1: int, r2: int, c2: int, fmt: str) -> None:
+        n = (r2 - r1 + 1) * (c2 - c1 + 1)
+        if n <= 10_000:
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    self.formats[(r, c)] = fmt
+            return
+        for k in [k for k in self.formats if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+            del self.formats[k]
+        self.format_layers.append((r1, c1, r2, c2, fmt))
+
+    def keys_in(self, r1: int, c1: int, r2: int, c2: int) -> list[tuple[int, int]]:
+        n = (r2 - r1 + 1) * (c2 - c1 + 1)
+        if n <= len(self.store):
+            return [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                    if (r, c) in self.store]
+        return [k for k in self.store if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]
+
+    def com_value(self, r: int, c: int) -> Any:
+        """What COM's Range.Value gives for one cell."""
+        content = self.store.get((r, c))
+        if content is None:
+            return None
+        v = content.value
+        if isinstance(v, float):
+            if _fmt_kind(self.fmt(r, c)) == "date":
+                return _from_serial(v)
+            return v
+        if isinstance(v, XlError):
+            return v.code
+        return v
+
+    def com_formula(self, r: int, c: int) -> str:
+        """What COM's Range.Formula gives for one cell."""
+        content = self.store.get((r, c))
+        if content is None:
+            return ""
+        if content.formula is not None:
+            return content.formula
+        v = content.value
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        if isinstance(v, float):
+            if _fmt_kind(self.fmt(r, c)) == "date":
+                return _format_date(_from_serial(v))
+            return _format_number(v)
+        if isinstance(v, XlError):
+            return v.text
+        return "" if v is None else str(v)
+
+    def enter(self, r: int, c: int, x: Any, origin: tuple[int, int] | None = None) -> None:
+        """Store one value as Excel does when it is assigned to Range.Value/Formula."""
+        key = (r, c)
+        if x is None or (isinstance(x, str) and x == ""):
+            self.store.pop(key, None)
+            return
+        if isinstance(x, bool) or (np is not None and isinstance(x, np.bool_)):
+            self.store[key] = _Content(bool(x))
+            return
+        if isinstance(x, int | float | decimal.Decimal):
+            v = float(x)
+            if math.isnan(v) or math.isinf(v):
+                raise NotImplementedError(f"memxl: writing {x!r} to a cell is not modelled "
+                                          "(Excel has no NaN/infinity)")
+            self.store[key] = _Content(v)
+            return
+        if isinstance(x, dt.datetime | dt.date):
+            d = _datetime_to_com_time(x)
+            if d == "":
+                self.store.pop(key, None)
+                return
+            if _fmt_kind(self.fmt(r, c)) != "date":
+                self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
+            self.store[key] = _Content(_to_serial(d))
+            return
+        if not isinstance(x, str):
+            raise TypeError(f"memxl: COM cannot convert {type(x).__name__} ({x!r}) to a cell "
+                            "value")
+        if _fmt_kind(self.fmt(r, c)) == "text":
+            self.store[key] = _Content(x)
+            return
+        self._enter_text(r, c, x, origin)
+
+    def _enter_text(self, r: int, c: int, s: str, origin: tuple[int, int] | None) -> None:
+        key = (r, c)
+        if s[0] == "'":
+            self.store[key] = _Content(s[1:], prefix=True)
+            return
+        if s[0] == "=":
+            f = s
+            if origin is not None and origin != key:
+                f = _translate(s, origin, key)
+            _check_formula(f)
+            self.store[key] = _Content(None, formula=f)
+            return
+        t = s.strip(" ")
+        if not t:
+            self.store[key] = _Content(s)
+            return
+        if t.upper() in _ERROR_TEXTS:
+            self.store[key] = _Content(XlError(t.upper()))
+            return
+        if t.upper() in ("TRUE", "FALSE"):
+            self.store[key] = _Content(t.upper() == "TRUE")
+            return
+        got = _parse_number(t)
+        if got is not None:
+            v, fmt = got
+            if fmt is not None and self.fmt(r, c) == "General":
+                self.formats[key] = fmt
+            self.store[key] = _Content(v)
+            return
+        got_d = _parse_datetime(t)
+        if got_d is not None:
+            v, fmt = got_d
+            if _fmt_kind(self.fmt(r, c)) != "date":
+                self.formats[key] = fmt
+            self.store[key] = _Content(v)
+            return
+        if s[0] in "+-" and len(s) > 1:
+            f = "=" + s
+            if origin is not None and origin != key:
+                f = _translate(f, origin, key)
+            _check_formula(f)
+            self.store[key] = _Content(None, formula=f)
+            return
+        self.store[key] = _Content(s)
+
+    def plant(self, r: int, c: int, x: Any, formula: str | None = None) -> None:
+        """Store a value as an existing workbook holds it: text is never parsed, a str starting
+        with "=" is a formula (or pass ``formula`` with ``x`` as its cached value)."""
+        key = (r, c)
+        tx = type(x)
+        if formula is None and (
+            (tx is float and math.isfinite(x)) or (tx is str and x and x[0] != "=")
+        ):
+            self.store[key] = _Content(x)  # the common cases, fast
+            return
+        if formula is None and isinstance(x, str) and x.startswith("="):
+            formula, x = x, None
+        if formula is not None:
+            _check_formula(formula)
+        if x is None or (isinstance(x, str) and x == "" and formula is None):
+            if formula is None:
+                self.store.pop(key, None)
+            else:
+                self.store[key] = _Content(None, formula=formula)
+            return
+        if isinstance(x, XlError | str | bool):
+            v = x
+        elif isinstance(x, int | float | decimal.Decimal):
+            v = float(x)
+            if math.isnan(v) or math.isinf(v):
+                raise ValueError(f"memxl: a cell cannot hold {x!r}")
+        elif isinstance(x, dt.datetime | dt.date):
+            d = _datetime_to_com_time(x)
+            if _fmt_kind(self.fmt(r, c)) != "date":
+                self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
+            v = _to_serial(d)
+        else:
+            raise TypeError(f"memxl: cannot plant {type(x).__name__} ({x!r}) in a cell")
+        self.store[key] = _Content(v, formula=formula)
+
+
+def _translate(formula: str, origin: tuple[int, int], target: tuple[int, int]) -> str:
+    from openpyxl.formula.translate import Translator
+
+    o = f"{utils.col_name(origin[1])}{origin[0]}"
+    t = f"{utils.col_name(target[1])}{target[0]}"
+    try:
+        return Translator(formula, origin=o).translate_formula(t)
+    except Exception as e:
+        raise ComError(f"memxl: cannot fill {formula!r} from {o} to {t}: {e}") from None
+
+
+_DIRECTIONS = {"d": "down", "down": "down", "u": "up", "up": "up", "l": "left",
+               "left": "left", "r": "right", "right": "right",
+               -4121: "down", -4162: "up", -4159: "left", -4161: "right"}
+
+
+@_explain_missing
+class _Range(base_classes.Range):
+    def __init__(self, sheet: _Sheet, row: int, column: int, nrows: int, ncols: int) -> None:
+        if row < 1 or column < 1 or (nrows and row + nrows - 1 > MAX_ROWS) \
+                or (ncols and column + ncols - 1 > MAX_COLS):
+            raise ComError(f"memxl: range ({row}, {column}) {nrows}x{ncols} is outside the "
+                           "sheet")
+        self.sheet = sheet
+        self._row = row
+        self._col = column
+        self._nrows = nrows
+        self._ncols = ncols
+        self.options: dict[str, Any] = {}
+
+    def _box(self) -> tuple[int, int, int, int]:
+        return (self._row, self._col, self._row + max(self._nrows, 1) - 1,
+                self._col + max(self._ncols, 1) - 1)
+
+    def _empty(self) -> bool:
+        return not (self._nrows and self._ncols)
+
+    # --- geometry
+    @property
+    def api(self) -> _NoApi | None:
+        return None if self._empty() else _NoApi("Range")
+
+    @property
+    def coords(self) -> tuple[Any, int, int, int, int]:
+        return self.sheet, self._row, self._col, self._nrows, self._ncols
+
+    def __len__(self) -> int:
+        return self._nrows * self._ncols
+
+    @property
+    def row(self) -> int:
+        return self._row
+
+    @property
+    def column(self) -> int:
+        return self._col
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._nrows, self._ncols
+
+    @property
+    def has_array(self) -> bool:
+        return False
+
+    def get_address(self, row_absolute: bool = True, col_absolute: bool = True,
+                    external: bool = False) -> str:
+        rp = "$" if row_absolute else ""
+        cp = "$" if col_absolute else ""
+        r1, c1, r2, c2 = self._box()
+        a = f"{cp}{utils.col_name(c1)}{rp}{r1}"
+        if (r1, c1) != (r2, c2):
+            a += f":{cp}{utils.col_name(c2)}{rp}{r2}"
+        if not external:
+            return a
+        prefix = f"[{self.sheet.book.name}]{self.sheet.name}"
+        if not re.fullmatch(r"[\w.\[\]]+", prefix) or prefix[0].isdigit():
+            prefix = "'" + prefix.replace("'", "''") + "'"
+        return f"{prefix}!{a}"
+
+    @property
+    def address(self) -> str:
+        if self._empty():
+            return f"${utils.col_name(self._col)}${self._row}{{{self._nrows}x{self._ncols}}}"
+        return self.get_address(True, True, False)
+
+    def __call__(self, *args: int) -> _Range:
+        if self._empty():
+            raise NotImplementedError()  # as _xlwindows
+        if len(args) == 1:
+            i = args[0] - 1
+            r, c = divmod(i, self._ncols)
+            return _Range(self.sheet, self._row + r, self._col + c, 1, 1)
+        if len(args) == 2:
+            return _Range(self.sheet, self._row + args[0] - 1, self._col + args[1] - 1, 1, 1)
+        raise ValueError("Invalid arguments")
+
+    @property
+    def left(self) -> float:
+        return (self._col - 1) * 48.0
+
+    @property
+    def top(self) -> float:
+        return (self._row - 1) * 15.0
+
+    @property
+    def width(self) -> float:
+        return self._ncols * 48.0
+
+    @property
+    def height(self) -> float:
+        return self._nrows * 15.0
+
+    def _log(self, log: list, cls: type, kind: str) -> None:
+        log.append(cls(kind, self.address, self._row, self._col, self._nrows, self._ncols))
+
+    # --- values
+    def _cells(self) -> Iterator[tuple[int, int]]:
+        for r in range(self._row, self._row + self._nrows):
+            for c in range(self._col, self._col + self._ncols):
+                yield r, c
+
+    def _read(self, get: Any) -> Any:
+        n = self._nrows * self._ncols
+        if n > MAX_READ_CELLS:
+            raise NotImplementedError(f"memxl: refusing to read {n:,} cells at once")
+        if (self._nrows, self._ncols) == (1, 1):
+            return get(self._row, self._col)
+        cols = range(self._col, self._col + self._ncols)
+        return tuple(tuple(get(r, c) for c in cols)
+                     for r in range(self._row, self._row + self._nrows))
+
+    @property
+    def raw_value(self) -> Any:
+        if self._empty():
+            return None
+        self._log(self.sheet.read_log, Read, "value")
+        return self._read(self.sheet.com_value)
+
+    @raw_value.setter
+    def raw_value(self, data: Any) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, "value")
+        self._write(data)
+
+    def _write(self, data: Any) -> None:
+        sheet = self.sheet
+        if isinstance(data, list | tuple):
+            rows = list(data)
+            if rows and not isinstance(rows[0], list | tuple):
+                rows = [rows]  # a 1-D array is a row for COM
+            shape = (len(rows), len(rows[0]) if rows else 0)
+            if shape != (self._nrows, self._ncols) or any(len(r) != shape[1] for r in rows):
+                raise NotImplementedError(
+                    f"memxl: writing a {shape[0]}x{shape[1]} array into {self.address} "
+                    f"({self._nrows}x{self._ncols}) is not modelled")
+            for i, row in enumerate(rows):
+                for j, x in enumerate(row):
+                    sheet.enter(self._row + i, self._col + j, x)
+            return
+        if data is None or (isinstance(data, str) and data == ""):
+            for k in sheet.keys_in(*self._box()):
+                del sheet.store[k]
+            return
+        origin = (self._row, self._col)
+        for r, c in self._cells():
+            sheet.enter(r, c, data, origin=origin)
+
+    @property
+    def formula(self) -> Any:
+        if self._empty():
+            return None
+        self._log(self.sheet.read_log, Read, "formula")
+        return self._read(self.sheet.com_formula)
+
+    @formula.setter
+    def formula(self, value: Any) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, "formula")
+        self._write(value)
+
+    @property
+    def formula2(self) -> Any:
+        return self.formula
+
+    @formula2.setter
+    def formula2(self, value: Any) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, "formula2")
+        self._write(value)
+
+    def clear_contents(self) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, "clear_contents")
+        for k in self.sheet.keys_in(*self._box()):
+            del self.sheet.store[k]
+
+    def clear(self) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, "clear")
+        r1, c1, r2, c2 = self._box()
+        sheet = self.sheet
+        for k in sheet.keys_in(r1, c1, r2, c2):
+            del sheet.store[k]
+        for k in [k for k in sheet.formats if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+            del sheet.formats[k]
+        if any(a <= r2 and r1 <= b and c <= c2 and c1 <= d
+               for a, c, b, d, _ in sheet.format_layers):
+            sheet.set_fmt_box(r1, c1, r2, c2, "General")
+
+    @property
+    def number_format(self) -> str | None:
+        if self._empty():
+            return ""
+        self._log(self.sheet.read_log, Read, "number_format")
+        n = self._nrows * self._ncols
+        if n > MAX_READ_CELLS:
+            raise NotImplementedError(f"memxl: refusing to inspect {n:,} cells at once")
+        fmts = {self.sheet.fmt(r, c) for r, c in self._cells()}
+        return fmts.pop() if len(fmts) == 1 else None
+
+    @number_format.setter
+    def number_format(self, value: str) -> None:
+        if self._empty():
+            return
+        if not isinstance(value, str):
+            raise ComError(f"memxl: number format must be text, got {value!r}")
+        self._log(self.sheet.write_log, Write, "number_format")
+        self.sheet.set_fmt_box(*self._box(), value)
+
+    def end(self, direction: Any) -> _Range:
+        d = _DIRECTIONS[direction]
+        sheet = self.sheet
+        r, c = self._row, self._col
+        if d in ("down", "up"):
+            occupied = sorted(k[0] for k in sheet.store if k[1] == c)
+            pos, limit, step = r, (MAX_ROWS if d == "down" else 1), (1 if d == "down" else -1)
+        else:
+            occupied = sorted(k[1] for k in sheet.store if k[0] == r)
+            pos, limit, step = c, (MAX_COLS if d == "right" else 1), (1 if d == "right" else -1)
+        occ = set(occupied)
+        if pos == limit:
+            target = pos
+        elif pos in occ and pos + step in occ:  # to the end of this block
+            target = pos
+            while target + step in occ:
+                target += step
+        else:  # to the next occupied cell, or the edge
+            ahead = [p for p in occupied if (p - pos) * step > 0]
+            target = (min(ahead) if step > 0 else max(ahead)) if ahead else limit
+        if d in ("down", "up"):
+            return _Range(sheet, target, c, 1, 1)
+        return _Range(sheet, r, target, 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# charts
+
+
+@_explain_missing
+class _Charts(base_classes.Collection, base_classes.Charts):
+    def __init__(self, sheet: _Sheet) -> None:
+        self.sheet = sheet
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Charts")
+
+    @property
+    def parent(self) -> _Sheet:
+        return self.sheet
+
+    def _wrap(self, xl: Any) -> Any:
+        return xl
+
+    def __call__(self, key: int | str) -> _Chart:
+        charts = self.sheet._charts
+        if isinstance(key, int) and not isinstance(key, bool):
+            if 1 <= key <= len(charts):
+                return charts[key - 1]
+        else:
+            for ch in charts:
+                if ch._name == key:
+                    return ch
+        raise KeyError(key)
+
+    def __len__(self) -> int:
+        return len(self.sheet._charts)
+
+    def __iter__(self) -> Iterator[_Chart]:
+        return iter(list(self.sheet._charts))
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            self(key)
+        except KeyError:
+            return False
+        return True
+
+    def add(self, left: float, top: float, width: float, height: float, chart_type: Any = None,
+            source: Any = None, plot_by: Any = None, name: Any = None, anchor: Any = None,
+            style: Any = 227) -> _Chart:
+        if anchor:
+            top, left = anchor.top, anchor.left
+        self.sheet._chart_counter += 1
+        chart = _Chart(self.sheet, f"Chart {self.sheet._chart_counter}", left, top, width,
+                       height)
+        self.sheet._charts.append(chart)
+        if source is not None:
+            chart.set_source_data(source, plot_by)
+        if chart_type is not None:
+            chart.chart_type = chart_type
+        if style is not None:
+            chart.style = style
+        if name is not None:
+            chart.name = name
+        return chart
+
+
+@_explain_missing
+class _Chart(base_classes.Chart):
+    def __init__(self, sheet: _Sheet, name: str, left: float, top: float, width: float,
+                 height: float) -> None:
+        self._sheet = sheet
+        self._name = name
+        self._left, self._top, self._width, self._height = left, top, width, height
+        self._type = "column_clustered"
+        self._source: str | None = None
+        self._plot_by: str | None = None
+        self._style: int | None = None
+        self._title: str | None = None
+
+    @property
+    def api(self) -> _NoApi:
+        return _NoApi("Chart")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def parent(self) -> _Sheet:
+        return self._sheet
+
+    def set_source_data(self, rng: _Range, plot_by: str | None = None) -> None:
+        if rng._empty():
+            raise ComError("memxl: a chart source cannot be an empty range")
+        self._source = f"{rng.sheet.name}!{rng.address}"
+        nrows, ncols = rng.shape
+        self._plot_by = plot_by or ("columns" if nrows >= ncols else "rows")
+
+    @property
+    def chart_type(self) -> str:
+        return self._type
+
+    @chart_type.setter
+    def chart_type(self, value: str) -> None:
+        self._type = value
+
+    @property
+    def plot_by(self) -> str | None:
+        return self._plot_by
+
+    @plot_by.setter
+    def plot_by(self, value: str) -> None:
+        self._plot_by = value
+
+    @property
+    def style(self) -> int | None:
+        return self._style
+
+    @style.setter
+    def style(self, value: int) -> None:
+        self._style = value
+
+    @property
+    def title(self) -> str | None:
+        return self._title
+
+    @title.setter
+    def title(self, value: str | None) -> None:
+        self._title = value
+
+    @property
+    def left(self) -> float:
+        return self._left
+
+    @left.setter
+    def left(self, value: float) -> None:
+        self._left = value
+
+    @property
+    def top(self) -> float:
+        return self._top
+
+    @top.setter
+    def top(self, value: float) -> None:
+        self._top = value
+
+    @property
+    def width(self) -> float:
+        return self._width
+
+    @width.setter
+    def width(self, value: float) -> None:
+        self._width = value
+
+    @property
+    def height(self) -> float:
+        return self._height
+
+    @height.setter
+    def height(self, value: float) -> None:
+        self._height = value
+
+    def delete(self) -> None:
+        if self in self._sheet._charts:
+            self._sheet._charts.remove(self)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self._name, "chart_type": self._type, "source": self._source,
+                "plot_by": self._plot_by, "left": self._left, "top": self._top,
+                "width": self._width, "height": self._height, "title": self._title,
+                "style": self._style}
+
+
+# ---------------------------------------------------------------------------------------------
+# public helpers
+
+
+def _impl(obj: Any, cls: type, what: str) -> Any:
+    impl = getattr(obj, "impl", obj)
+    if isinstance(impl, cls):
+        return impl
+    if cls is _App and isinstance(impl, _Book):
+        return impl.app
+    raise TypeError(f"memxl: expected a memxl {what}, got {obj!r}")
+
+
+def _sheet(sheet: Any) -> _Sheet:
+    return _impl(sheet, _Sheet, "sheet")
+
+
+def _app(app: Any) -> _App:
+    return _impl(app, _App, "app (or book)")
+
+
+@contextmanager
+def activate() -> Iterator[Any]:
+    """Register a fresh memxl engine as ``xlwings.engines.active``; restore everything after."""
+    engines = xw.engines
+    saved = (list(engines.engines), dict(engines.engines_by_name), engines.active)
+    impl = _Engine()
+    engine = xw.main.Engine(impl=impl)
+    engines.add(engine)
+    engines.active = engine
+    try:
+        yield engine
+    finally:
+        engines.engines[:] = saved[0]
+        engines.engines_by_name.clear()
+        engines.engines_by_name.update(saved[1])
+        engines.active = saved[2]
+
+
+def _app_for(app: Any) -> _App:
+    if app is not None:
+        return _app(app)
+    active = xw.engines.active
+    if active is not None and isinstance(active.impl, _Engine):
+        apps = active.impl.apps
+        return next(iter(apps)) if len(apps) else apps.add(add_book=False)
+    return _App(_Engine())  # a private engine: nothing registered anywhere
+
+
+def new_book(sheets: dict[str, Any] | Iterable[tuple[str, Any]] | None = None,
+             name: str = "Book1.xlsx", *, fullname: str | None = None, app: Any = None,
+             typed: bool = False) -> xw.Book:
+    """A real xlwings Book on a memxl App (see the module docstring)."""
+    items = list(sheets.items() if isinstance(sheets, dict) else (sheets or []))
+    a = _app_for(app)
+    book = a.books._new(name, fullname, [n for n, _ in items])
+    for sheet_name, rows in items:
+        s = book.sheets(sheet_name)
+        for i, row in enumerate(rows or [], start=1):
+            for j, x in enumerate(row, start=1):
+                if typed:
+                    s.enter(i, j, _Engine.prepare_xl_data_element(x, None))
+                else:
+                    s.plant(i, j, x)
+    return xw.Book(impl=book)
+
+
+def from_file(path: str | os.PathLike[str], *, sheets: Iterable[str] | None = None,
+              name: str | None = None, fullname: str | None = None, app: Any = None) -> xw.Book:
+    """A Book with the worksheets of a workbook file, read by ``workbook.xlsxio.read_sheet``."""
+    from workbook.xlsxio import CellError, read_sheet, sheet_names
+
+    names = list(sheets) if sheets is not None else sheet_names(path)
+    a = _app_for(app)
+    book = a.books._new(name or os.path.basename(os.fspath(path)),
+                        fullname or os.path.abspath(os.fspath(path)), names)
+    for sheet_name in names:
+        data = read_sheet(path, sheet_name)
+        s = book.sheets(sheet_name)
+
+        def put(r: int, c: int, v: Any, s: _Sheet = s, data: Any = data) -> None:
+            if isinstance(v, CellError):
+                t = v.text.upper()
+                v = XlError(t) if t in ERROR_CODES or t in EXTRA_ERROR_CODES else v.text
+            f = data.formulas.get((r, c))
+            s.plant(r, c, v, formula=None if f is None else "=" + f)
+
+        for c, v in enumerate(data.header_values, start=1):
+            put(1, c, v)
+        for c, col in enumerate(data.columns, start=1):
+            for i, v in enumerate(col):
+                put(i + 2, c, v)
+    return xw.Book(impl=book)
+
+
+def cells(sheet: Any) -> dict[tuple[int, int], Cell]:
+    """Stored contents: {(row, col): Cell} for every non-empty cell."""
+    s = _sheet(sheet)
+    return {k: _cell(s, *k) for k in sorted(s.store)}
+
+
+def _cell(s: _Sheet, r: int, c: int) -> Cell:
+    content = s.store.get((r, c))
+    fmt = s.fmt(r, c)
+    if content is None:
+        return Cell(None, None, False, fmt)
+    v = content.value
+    if isinstance(v, float) and _fmt_kind(fmt) == "date":
+        v = _from_serial(v)
+    return Cell(v, content.formula, content.prefix, fmt)
+
+
+def cell(sheet: Any, address: str) -> Cell:
+    s = _sheet(sheet)
+    r, c, _, _ = s._parse_address(address)
+    return _cell(s, r, c)
+
+
+def to_rows(sheet: Any, *, formulas: bool = False) -> list[list[Any]]:
+    """Values from A1 to the used range's last cell (errors as text, empty as None)."""
+    s = _sheet(sheet)
+    if not s.store:
+        return []
+    used = s.used_range
+    r2, c2 = used.row + used.shape[0] - 1, used.column + used.shape[1] - 1
+    out = []
+    for r in range(1, r2 + 1):
+        row = []
+        for c in range(1, c2 + 1):
+            content = s.store.get((r, c))
+            if content is None:
+                row.append(None)
+            elif formulas and content.formula is not None:
+                row.append(content.formula)
+            else:
+                v = _cell(s, r, c).value
+                row.append(v.text if isinstance(v, XlError) else v)
+        out.append(row)
+    return out
+
+
+def set_error(sheet: Any, address: str, error: str = "#N/A") -> None:
+    s = _sheet(sheet)
+    r, c, _, _ = s._parse_address(address)
+    s.store[(r, c)] = _Content(XlError(error))
+
+
+def set_formula(sheet: Any, address: str, formula: str, cached: Any = None) -> None:
+    """Plant a formula with an optional cached value (as if Excel had calculated it)."""
+    s = _sheet(sheet)
+    r, c, _, _ = s._parse_address(address)
+    if not formula.startswith("="):
+        raise ValueError("memxl: a formula starts with '='")
+    s.plant(r, c, cached, formula=formula)
+
+
+def set_value(sheet: Any, address: str, value: Any, *, typed: bool = False) -> None:
+    """Plant one value (``typed=True``: parsed as Excel parses an entered value)."""
+    s = _sheet(sheet)
+    r, c, _, _ = s._parse_address(address)
+    if typed:
+        s.enter(r, c, _Engine.prepare_xl_data_element(value, None))
+    else:
+        s.plant(r, c, value)
+
+
+def writes(sheet: Any, kind: str | None = None) -> list[Write]:
+    log = _sheet(sheet).write_log
+    return [w for w in log if kind is None or w.kind == kind]
+
+
+def reads(sheet: Any, kind: str | None = None) -> list[Read]:
+    log = _sheet(sheet).read_log
+    return [w for w in log if kind is None or w.kind == kind]
+
+
+def reset_log(sheet: Any) -> None:
+    s = _sheet(sheet)
+    s.write_log.clear()
+    s.read_log.clear()
+
+
+def alerts(app: Any) -> list[tuple[str, str, str | None, str | None]]:
+    return list(_app(app).alerts)
+
+
+def queue_answers(app: Any, *answers: str) -> None:
+    _app(app).answers.extend(answers)
+
+
+def status_history(app: Any) -> list[Any]:
+    return list(_app(app).status_history)
+
+
+def app_log(app: Any) -> list[tuple[str, Any]]:
+    return list(_app(app).log)
+
+
+def charts(sheet: Any) -> list[dict[str, Any]]:
+    return [ch.info() for ch in _sheet(sheet)._charts]
+
+
+def chart_info(chart: Any) -> dict[str, Any]:
+    return _impl(chart, _Chart, "chart").info()
