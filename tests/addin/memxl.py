@@ -1877,6 +1877,9 @@ def from_file(path: str | os.PathLike[str], *, sheets: Iterable[str] | None = No
                 t = v.text.upper()
                 v = XlError(t) if t in ERROR_CODES or t in EXTRA_ERROR_CODES else v.text
             f = data.formulas.get((r, c))
+            if f is None and isinstance(v, str) and v.startswith("="):
+                s.store[(r, c)] = _Content(v, prefix=True)  # text in the file stays text
+                return
             s.plant(r, c, v, formula=None if f is None else "=" + f)
 
         for c, v in enumerate(data.header_values, start=1):

@@ -1,0 +1,396 @@
+"""What the Excel buttons run (through xlwings ``RunPython`` from the ribbon add-in or the
+workbook's buttons): the re-rating job and the audit, on the calling workbook.
+
+The logic is the headless job's (``workbook.job.plan_run``); this module only moves data between
+the open workbook and it: one read per sheet, one write per changed column (split only around
+formula cells), the 变更记录 rows appended in one call, progress in the status bar, and a message
+box at the end. Errors become a dialog, never a traceback (the details go to a log file).
+
+Entry points (names fixed: the VBA of the add-in calls them)::
+
+    rerate_button(mode=None)   # 'quarterly' | 'annual' | 'new-accounts' | None (mode on 控制台)
+    audit_button()             # 审计检查 → sheet 审计
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import logging
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rules.errors import RuleError
+from rules.rerating import MODE_LABELS, parse_mode
+from workbook.job import BookData, Plan, plan_run
+from workbook.schema import (
+    CLIENT_SHEET_NAMES,
+    HISTORY_SHEET_NAMES,
+    OUTPUT_BY_KEY,
+    SUMMARY_SHEET_NAMES,
+    WorkbookError,
+    column_map,
+)
+from workbook.xlsxio import KEEP, SheetData, XlsxError
+from workbook.xlsxio.errors import CellError
+
+TITLE = "客户分级"
+CONSOLE_SHEET_NAMES = ("控制台", "Control")
+#: labels in column A of 控制台 (values in column B), as the template writes them
+CONSOLE_FIELDS = {"模式": "mode", "评级期间": "period", "规则": "rulebook", "操作员": "operator"}
+_ERROR_TEXTS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+_PRODUCT_ERRORS = (WorkbookError, XlsxError, RuleError)
+LOG_PATH = Path(tempfile.gettempdir()) / "client-rating-excel.log"
+
+
+# ------------------------------------------------------------------------------ entry points
+
+def rerate_button(mode: str | None = None) -> None:
+    """季度重评级 / 年度评级 / 新开户评级 (mode None: the mode chosen on 控制台)."""
+    _run_button(lambda book: run_rerate(book, mode))
+
+
+def audit_button() -> None:
+    """审计检查: audit the calling workbook and write the findings to its sheet 审计."""
+    _run_button(run_audit)
+
+
+def _caller() -> Any:
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def _run_button(action: Callable[[Any], Any]) -> None:
+    book = None
+    try:
+        book = _caller()
+        action(book)
+    except _PRODUCT_ERRORS as e:
+        _alert(book, f"{getattr(e, 'message', None) or e}", critical=True)
+    except Exception as e:  # never a traceback in front of the user: log it, say where
+        _log_exception()
+        _alert(book, f"内部错误：{type(e).__name__}: {e}\n\n详细信息已写入 {LOG_PATH}，请联系技术支持。"
+                     "\n如已有单元格被改动，请不要保存：关闭工作簿（不保存）后重新打开。",
+               critical=True)
+    finally:
+        if book is not None:
+            _restore(book.app)
+
+
+def _log_exception() -> None:
+    try:
+        with LOG_PATH.open("a", encoding="utf-8") as f:
+            f.write(f"--- {dt.datetime.now().isoformat(sep=' ')}\n{traceback.format_exc()}\n")
+    except OSError:
+        logging.getLogger(__name__).exception("client-rating Excel button failed")
+
+
+def _alert(book: Any, prompt: str, *, critical: bool = False, buttons: str = "ok") -> str | None:
+    if book is None:
+        return None
+    return book.app.alert(prompt, title=TITLE, buttons=buttons,
+                          mode="critical" if critical else "info")
+
+
+def _status(app: Any, text: str) -> None:
+    app.status_bar = f"{TITLE}：{text}…"
+
+
+def _restore(app: Any) -> None:
+    for attr, value in (("screen_updating", True), ("calculation", "automatic"),
+                        ("status_bar", False)):
+        with contextlib.suppress(Exception):  # a dead Excel must not hide the message shown
+            setattr(app, attr, value)
+
+
+# --------------------------------------------------------------------------- reading sheets
+
+def find_sheet(book: Any, names: Sequence[str]) -> Any | None:
+    """The first sheet whose name equals one of ``names`` (trimmed, case-insensitive)."""
+    wanted = [n.casefold() for n in names]
+    by_name = {s.name.strip().casefold(): s for s in book.sheets}
+    for w in wanted:
+        if w in by_name:
+            return by_name[w]
+    return None
+
+
+def _last_cell(sheet: Any) -> tuple[int, int]:
+    last = sheet.used_range.last_cell
+    return last.row, last.column
+
+
+def _cell_value(v: Any) -> Any:
+    if isinstance(v, str) and v in _ERROR_TEXTS:
+        return CellError(v)
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def read_rows(sheet: Any) -> list[list[Any]]:
+    """All values of a sheet from A1 to its last used cell, in one call."""
+    n_rows, n_cols = _last_cell(sheet)
+    if n_rows == 1 and n_cols == 1 and sheet.range((1, 1)).value is None:
+        return []
+    values = sheet.range((1, 1), (n_rows, n_cols)).options(ndim=2, err_to_str=True).value
+    return [[_cell_value(v) for v in row] for row in values]
+
+
+def _formulas(sheet: Any, n_rows: int, col: int) -> dict[tuple[int, int], str]:
+    """Formula cells of one column (rows 2..n_rows), one call."""
+    if n_rows < 2:
+        return {}
+    got = sheet.range((2, col), (n_rows, col)).formula
+    if isinstance(got, str):
+        got = ((got,),)
+    out = {}
+    for k, row in enumerate(got, start=2):
+        f = row[0] if isinstance(row, tuple | list) else row
+        if isinstance(f, str) and f.startswith("="):
+            out[(k, col)] = f[1:]
+    return out
+
+
+def sheet_data(sheet: Any,
+               formula_cols: Callable[[list[str]], Sequence[int]] | None = None) -> SheetData:
+    """A sheet as the headless reader would give it (``workbook.xlsxio.SheetData``).
+
+    ``formula_cols(header)``: the columns whose formulas are needed (None = all columns)."""
+    rows = read_rows(sheet)
+    n_rows = len(rows)
+    n_cols = max((len(r) for r in rows), default=0)
+    header_values = list(rows[0]) if rows else []
+    header = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                    else str(v)).strip() for v in header_values]
+    columns = [list(col) for col in zip(*rows[1:], strict=True)] if n_rows > 1 else \
+        [[] for _ in range(n_cols)]
+    formulas: dict[tuple[int, int], str] = {}
+    wanted = range(1, n_cols + 1) if formula_cols is None else formula_cols(header)
+    for c in wanted:
+        if c <= n_cols:
+            formulas.update(_formulas(sheet, n_rows, c))
+    return SheetData(name=sheet.name, n_rows=n_rows, header=header, columns=columns,
+                     formulas=formulas, header_values=header_values)
+
+
+def _output_columns(header: list[str]) -> list[int]:
+    """The columns a run writes (their formula cells must be left alone)."""
+    cols = column_map(header)
+    return sorted(c for k, c in cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier")
+
+
+def read_book(book: Any) -> BookData:
+    """What a run needs from the open workbook (cf. ``workbook.job.read_book`` for files)."""
+    sheet = find_sheet(book, CLIENT_SHEET_NAMES)
+    if sheet is None:
+        raise WorkbookError("工作簿中没有“客户”工作表（也可命名为 Clients）。")
+    hist = find_sheet(book, HISTORY_SHEET_NAMES)
+    summ = find_sheet(book, SUMMARY_SHEET_NAMES)
+    return BookData(clients=sheet_data(sheet, _output_columns),
+                    history_sheet=hist.name if hist else None,
+                    history_rows=read_rows(hist) if hist else [],
+                    summary_sheet=summ.name if summ else None,
+                    summary_rows=read_rows(summ) if summ else [])
+
+
+def read_console(book: Any) -> dict[str, str]:
+    """The run settings on 控制台 (labels in column A, values in column B); {} without it."""
+    sheet = find_sheet(book, CONSOLE_SHEET_NAMES)
+    if sheet is None:
+        return {}
+    out: dict[str, str] = {}
+    for row in sheet.range((1, 1), (30, 2)).options(ndim=2).value:
+        label = str(row[0]).strip() if row[0] is not None else ""
+        if label in CONSOLE_FIELDS and row[1] not in (None, ""):
+            v = row[1]
+            out[CONSOLE_FIELDS[label]] = str(int(v)) if isinstance(v, float) and v.is_integer() \
+                else (f"{v:%Y-%m}" if isinstance(v, dt.date) else str(v).strip())
+    return out
+
+
+# --------------------------------------------------------------------------- writing sheets
+
+def excel_value(v: Any) -> Any:
+    """A value as written through Excel: text always stays text (a leading apostrophe keeps
+    ``=HYPERLINK(…)``, ``2026-11`` or ``000123`` from becoming a formula, date or number)."""
+    if isinstance(v, str):
+        return "'" + v if v else None
+    return v
+
+
+def _segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list[tuple[int, list]]:
+    """Runs of cells to write for one column: ``(offset, values)``, from the first to the last
+    changed cell, cut around cells that must not be written (formulas, error values).
+    Unchanged cells inside a run get their current value back."""
+    idx = [k for k, v in enumerate(values) if v is not KEEP]
+    if not idx:
+        return []
+    out: list[tuple[int, list]] = []
+    start = None
+    buf: list[Any] = []
+    for k in range(idx[0], idx[-1] + 1):
+        v = values[k]
+        if v is KEEP:
+            cur = old[k] if k < len(old) else None
+            blocked = k in skip or isinstance(cur, CellError)
+            v = cur
+        else:
+            blocked = False
+        if blocked:
+            if buf:
+                out.append((start, _trim(buf, values, start)))
+            start, buf = None, []
+            continue
+        if start is None:
+            start = k
+        buf.append(excel_value(v))
+    if buf:
+        out.append((start, _trim(buf, values, start)))
+    return [(s, b) for s, b in out if b]
+
+
+def _trim(buf: list[Any], values: Sequence[Any], start: int) -> list[Any]:
+    """Drop unchanged cells at the end of a run (they need not be written)."""
+    end = len(buf)
+    while end and values[start + end - 1] is KEEP:
+        end -= 1
+    return buf[:end]
+
+
+def write_plan(book: Any, plan: Plan, data: SheetData) -> None:
+    """Write a plan into the open workbook (screen updating and calculation off meanwhile)."""
+    app = book.app
+    app.screen_updating = False
+    app.calculation = "manual"
+    sheet = find_sheet(book, (plan.sheet,))
+    for c, h in plan.headers.items():
+        sheet.range((1, c)).value = excel_value(h)
+    for c, values in sorted(plan.columns.items()):
+        _status(app, f"写入“{plan.sheet}”第 {c} 列")
+        old = data.columns[c - 1] if c <= data.n_cols else []
+        skip = {r - 2 for (r, cc) in data.formulas if cc == c}
+        for start, seg in _segments(values, old, skip):
+            sheet.range((start + 2, c)).options(transpose=True).value = seg
+    _status(app, "写入变更记录")
+    rows = plan.history_new
+    hist = find_sheet(book, (plan.history_sheet,)) if plan.history_sheet else None
+    if hist is None:
+        hist = book.sheets.add(HISTORY_SHEET_NAMES[0], after=book.sheets[len(book.sheets) - 1])
+        rows, first = plan.history_all, 1
+    else:
+        first = plan.history_first_new_row
+    if rows:
+        hist.range((first, 1)).value = [[excel_value(v) for v in r] for r in rows]
+    _status(app, "更新汇总")
+    _write_summary(book, plan)
+
+
+def _write_summary(book: Any, plan: Plan) -> None:
+    summ = find_sheet(book, (plan.summary_sheet,)) if plan.summary_sheet else None
+    if summ is None:
+        summ = book.sheets.add(SUMMARY_SHEET_NAMES[0], after=book.sheets[len(book.sheets) - 1])
+    n_rows, n_cols = _last_cell(summ)
+    width = max(3, max(len(r) for r in plan.summary_rows), n_cols)
+    rows = [[excel_value(v) for v in r] + [None] * (width - len(r)) for r in plan.summary_rows]
+    rows += [[None] * width for _ in range(max(0, n_rows - len(rows)))]  # clear old leftovers
+    summ.range((1, 1)).value = rows
+    if summ.charts.count == 0:
+        n_tiers = len(plan.result.tier_labels) + 1  # the tiers and 无级别
+        chart = summ.charts.add(left=300, top=20, width=480, height=300)
+        chart.set_source_data(summ.range((1, 1), (1 + n_tiers, 3)))
+        chart.chart_type = "column_clustered"
+
+
+# ----------------------------------------------------------------------------------- rerate
+
+def _settings(book: Any, mode: str | None) -> tuple[str, str, str, str]:
+    console = read_console(book)
+    m = parse_mode(mode or console.get("mode") or "quarterly")
+    period = console.get("period", "")
+    if not period:
+        hint = {"quarterly": "2026Q3", "annual": "2026", "new-accounts": "2026-11"}[m]
+        raise WorkbookError(f"请先在“控制台”的“评级期间”中填写要执行的期间（如 {hint}），再按按钮。")
+    rulebook = console.get("rulebook") or "brokerage"
+    operator = console.get("operator") or _login()
+    return m, period, rulebook, operator
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name: the job then asks for an operator on 控制台
+        return ""
+
+
+def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = None,
+               confirm_rerun: bool = True) -> Plan:
+    """The re-rating of the open workbook: settings from 控制台, the job's plan, written back."""
+    app = book.app
+    m, period, rulebook, operator = _settings(book, mode)
+    if not operator:
+        raise WorkbookError("请在“控制台”的“操作员”中填写姓名。")
+    _status(app, "读取工作簿")
+    data = read_book(book)
+
+    def plan(force: bool) -> Plan:
+        return plan_run(data, period=period, mode=m, rulebook=rulebook, operator=operator,
+                        force=force, now=now, path=Path(book.fullname),
+                        progress=lambda msg: _status(app, msg))
+
+    p = plan(False)
+    res = p.result
+    if res.already_applied and not p.writes and confirm_rerun:
+        answer = _alert(book, f"{res.message}\n\n是否强制重跑？（会在变更记录中记为强制重跑）",
+                        buttons="yes_no")
+        if answer != "yes":
+            return p
+        p = plan(True)
+        res = p.result
+    if not p.writes:
+        _alert(book, res.message, critical=res.exit_code == 1)
+        return p
+    write_plan(book, p, data.clients)
+    res.written = True
+    _alert(book, summary_text(p))
+    return p
+
+
+def summary_text(plan: Plan, max_rejections: int = 5) -> str:
+    """The message box shown at the end of a run."""
+    res = plan.result
+    lines = [f"{MODE_LABELS[res.mode]} {res.period} 已完成（规则 {res.rulebook_ref}，运行编号 {res.run_id}）。",
+             f"客户 {res.n_clients} 位，本次处理 {res.n_in_scope} 位，修改 {res.cells_written} 个单元格。"]
+    kinds = "，".join(f"{k} {v}" for k, v in res.change_counts.items() if v)
+    if kinds:
+        lines.append(f"级别变动：{kinds}。")
+    lines.append("各级别：" + "，".join(f"{k} {res.before.get(k, 0)}→{v}"
+                                     for k, v in res.after.items() if v or res.before.get(k)))
+    if res.rejections:
+        lines.append(f"\n数据有误、未处理 {len(res.rejections)} 行（单元格保持原样）：")
+        lines += [f"· {why}" for *_, why in res.rejections[:max_rejections]]
+        if len(res.rejections) > max_rejections:
+            lines.append(f"· ……另有 {len(res.rejections) - max_rejections} 行")
+        n_changes = len(plan.history_new) - 1 - len(res.rejections)
+        first = plan.history_first_new_row + 1 + n_changes
+        lines.append(f"全部原因见“变更记录”第 {first}–{first + len(res.rejections) - 1} 行（记录类型“拒绝”）。")
+    for w in res.warnings[:3]:
+        lines.append(f"\n警告：{w}")
+    lines.append("\n变更明细见“变更记录”，汇总与图表见“汇总”。请保存工作簿。")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ audit
+
+def run_audit(book: Any, *, as_of: dt.date | None = None) -> Any:  # pragma: no cover - wired below
+    raise WorkbookError("审计检查尚未接入。")
+
