@@ -12,10 +12,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
-from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,7 +70,7 @@ def _guard(fn: Callable[[], int]) -> int:
 
 def cmd_rerate(args: argparse.Namespace) -> int:
     from workbook.demo import print_result
-    from workbook.job import rerate
+    from workbook.job import PROGRESS_STEPS
 
     console = _console()
     operator = args.operator
@@ -82,21 +81,31 @@ def cmd_rerate(args: argparse.Namespace) -> int:
             operator = ""
 
     def run() -> int:
-        status: Any = console.status("重评级…") if console.is_terminal else nullcontext()
-        with status as st:
-            def progress(msg: str) -> None:
-                if st is not None:
-                    st.update(msg + "…")
+        if console.is_terminal:  # a progress bar over the job's steps, with the current step
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=console, transient=True) as bar:
+                task = bar.add_task("重评级", total=PROGRESS_STEPS)
 
-            res = rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
-                         operator=operator, dry_run=args.dry_run, force=args.force,
-                         out=args.out, progress=progress)
+                def progress(msg: str) -> None:
+                    bar.update(task, advance=1, description=msg)
+
+                res = _rerate(args, operator, progress)
+        else:
+            res = _rerate(args, operator, None)
         print_result(res, console)
         if res.written:
             console.print(f"已写入：{res.out_path}")
         return res.exit_code
 
     return _guard(run)
+
+
+def _rerate(args: argparse.Namespace, operator: str, progress: Callable[[str], None] | None):
+    from workbook.job import rerate
+
+    return rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
+                  operator=operator, dry_run=args.dry_run, force=args.force, out=args.out,
+                  progress=progress)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -49,6 +49,8 @@ from .schema import (
 from .xlsxio import KEEP, SheetData, SheetEdit, check_safe, patch_workbook, read_sheet
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 3
+#: how many progress messages a file run sends (检查文件 … 写入文件), for a progress bar
+PROGRESS_STEPS = 6
 _PERIOD_HINT = {"quarterly": "季度（如 2026Q3）", "annual": "年度（如 2026）",
                 "new-accounts": "月份（如 2026-11）"}
 

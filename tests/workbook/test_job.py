@@ -302,3 +302,11 @@ def test_log_explains_every_tier_and_run_row_records_tier_digest(wb: Path) -> No
     # one typed-over tier changes the digest
     tiers[ids.index("C1")] = "VIP客户"
     assert stats[history.TIER_DIGEST] != history.tier_digest(ids, tiers)
+
+
+def test_progress_messages_match_the_progress_bar_steps(wb: Path) -> None:
+    from workbook.job import PROGRESS_STEPS
+
+    seen: list[str] = []
+    rerate(wb, period="2026Q3", mode="quarterly", operator="t", now=NOW, progress=seen.append)
+    assert len(seen) == PROGRESS_STEPS and seen[0] == "检查文件" and seen[-1] == "写入文件"
