@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    return Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _guard(fn: Callable[[], int]) -> int:
