@@ -55,6 +55,7 @@ from .audit_formulas import (
 from .audit_history import (
     check_chain,
     check_tiers,
+    logged_scores,
     parse_log,
     sheet_rows,
     tail_cell,
@@ -73,7 +74,7 @@ from .audit_model import (
     Finding,
     NotChecked,
 )
-from .audit_policy import check_policy, check_rejections
+from .audit_policy import check_policy, check_rejections, risk_class_verdict
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
@@ -257,6 +258,8 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
             rb_arg = "" if rb.id == "brokerage" else f',"{rb.id}"'
             defaults[(cname, tcol)] = f"CLIENT_TIER({args}{rb_arg})"
     over = check_overwritten(ctx, rep, set(), client_rows, defaults, client_of)
+    logged = logged_scores(runs)
+    over = [_job_written_class(f, table, rb, as_of, logged) for f in over]
     res.findings += over
 
     # 4: the history chain
@@ -285,7 +288,7 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
     skip_cells = {(r, c) for (name, r, c), fc in rep.cells.items()
                   if name == cname and fc.status == "mismatch"}
     skip_cells |= {(f.row, _col_of_cell(f.cell)) for f in over if f.sheet == cname and f.row}
-    res.findings += check_policy(table, as_of, skip_cells=skip_cells)
+    res.findings += check_policy(table, as_of, skip_cells=skip_cells, logged=logged)
     res.findings += [f for f in check_rejections(table, clients.col_of)
                      if (f.row, f.cell) not in reported]
 
@@ -312,6 +315,27 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
                             "末行哈希与汇总一致。")
     res.sort()
     return res
+
+
+def _job_written_class(f: Finding, table: Any, rb: Any, as_of: dt.date,
+                       logged: dict[str, tuple[float, int]]) -> Finding:
+    """A constant in the template's =RISK_CLASS column may have been written by the job (it
+    writes the class into rows without a formula, e.g. rows added later): when it differs from
+    the formula's result, weigh it like any 风险类别 value against the logged score."""
+    rc_col = table.cols.get("risk_class")
+    if (f.kind != "overwritten_formula" or f.severity != SEVERE or f.sheet != table.data.name
+            or rc_col is None or _col_of_cell(f.cell) != rc_col or f.row is None):
+        return f
+    import numpy as np
+
+    idx = np.flatnonzero(table.rows == f.row)
+    if not len(idx) or not np.isfinite(table.risk_score[idx[0]]):
+        return f
+    rc = get_rulebook("risk-class", as_of)
+    sev, why = risk_class_verdict(str(f.found), float(table.risk_score[idx[0]]),
+                                  logged.get(f.client_id), rc)
+    return Finding(sev, f.check, f.kind, f.sheet, f.cell, f.client_id, f.found, f.supported,
+                   f"{f.explanation}：{why}", f.rule, f.rulebook)
 
 
 def _col_of_cell(cell: str) -> int:

@@ -197,6 +197,19 @@ def tail_cell(rows: Sequence[Sequence[Any]]) -> str:
 # ------------------------------------------------------------------------------ check 3
 
 
+def logged_scores(runs: list[Run]) -> dict[str, tuple[float, int]]:
+    """Per client, the 风险测评得分 of its latest 变更 row that records one (score, Excel row)."""
+    out: dict[str, tuple[float, int]] = {}
+    for run in runs:
+        for e in run.changes:
+            m = re.search(r"风险测评得分=([^；;]+)", e.get("输入数据"))
+            if m:
+                x = _coerce.parse_number(m.group(1))
+                if x is not None:
+                    out[e.client_id] = (x, e.row)
+    return out
+
+
 class _Rulebooks:
     def __init__(self, as_of: dt.date) -> None:
         self.as_of = as_of
@@ -531,7 +544,9 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
 
     # earlier runs: replay the sheet backwards through the logged changes
     if chain_ok and proven and len(runs) > 1:
-        findings += _replay(runs, supp_ids, supp_tiers, entries, broken, hist_sheet, notes)
+        open_of = dict(zip(t.client_id, t.open_date, strict=True))
+        findings += _replay(runs, supp_ids, supp_tiers, entries, broken, hist_sheet, notes,
+                            open_of)
     return findings, notes
 
 
@@ -615,16 +630,20 @@ def _unproven(tc: TierContext, i: int, got: str, run: Run | None, rule_id: str, 
 
 
 def _replay(runs: list[Run], ids: list[str], tiers: list[str], entries: dict[str, list[Entry]],
-            broken: dict[int, str], hist_sheet: str, notes: list[str]) -> list[Finding]:
-    """Check each earlier run's 级别摘要 against the sheet replayed backwards."""
+            broken: dict[int, str], hist_sheet: str, notes: list[str],
+            open_of: dict[str, dt.date | None]) -> list[Finding]:
+    """Check each earlier run's 级别摘要 against the sheet replayed backwards through the logged
+    changes (a change is undone by putting back its 变更前).
+
+    One thing the log cannot tell: when a run processes a client for the first time and its
+    当前级别 cell was empty, 变更前 shows the 年度级别 it used as base. Such entries are tried
+    both ways (all as logged, all empty); if neither matches, the earlier digests are not
+    checked (a note says so) rather than reported."""
     findings: list[Finding] = []
     pos: dict[str, list[int]] = {}
     for k, cid in enumerate(ids):
         pos.setdefault(cid, []).append(k)
     state = list(tiers)
-    first_entry: dict[str, int] = {}
-    for cid, es in entries.items():
-        first_entry[cid] = es[0].row
     checked = 0
     for k in range(len(runs) - 1, 0, -1):
         run = runs[k]
@@ -632,10 +651,13 @@ def _replay(runs: list[Run], ids: list[str], tiers: list[str], entries: dict[str
         for e in reversed(run.changes):
             before = broken.get(e.row, e.get("变更前"))
             value = "" if before in ("", NO_TIER) else before
-            for p in pos.get(e.client_id, []):
+            cid = e.client_id
+            first = value and not any(_processed(runs[j], cid, open_of.get(cid))
+                                      for j in range(k))
+            for p in pos.get(cid, []):
                 state[p] = value
-                if value and first_entry.get(e.client_id) == e.row and e.get("模式") != "annual":
-                    ambiguous.append(p)  # 变更前 may be 年度级别 shown for an empty 当前级别
+                if first:
+                    ambiguous.append(p)
         prev = runs[k - 1]
         digest = prev.stats.get(history.TIER_DIGEST)
         if digest is None:
@@ -650,6 +672,11 @@ def _replay(runs: list[Run], ids: list[str], tiers: list[str], entries: dict[str
             state = alt
             checked += 1
             continue
+        if ambiguous:
+            notes.append(f"{prev.label}及更早运行的级别摘要未核对：{run.label}首次处理的 "
+                         f"{len(ambiguous)} 位客户中，变更前可能是当前级别，也可能是当前级别为空时"
+                         "采用的年度级别，变更记录无法区分。")
+            break
         findings.append(Finding(
             WARN, CHECK_TIER, "tier_digest", hist_sheet, f"A{run.row}",
             explanation=(f"{prev.label}记录的级别摘要，与按变更记录从现在倒推回该次运行后的级别不符："

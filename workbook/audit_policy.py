@@ -44,12 +44,14 @@ def _text(v: Any) -> str:
 
 
 def check_policy(t: ClientTable, as_of: dt.date, *, skip_cells: set[tuple[int, int]],
+                 logged: dict[str, tuple[float, int]] | None = None,
                  risk_rb: Rulebook | None = None) -> list[Finding]:
     """All policy findings on a validated 客户 table. ``skip_cells`` are (row, col) already
-    reported by the formula check (not reported twice)."""
+    reported by the formula check (not reported twice); ``logged`` the latest score each
+    client's history records (see :func:`risk_class_verdict`)."""
     out: list[Finding] = []
     out += _overrides(t)
-    out += _risk_classes(t, as_of, skip_cells, risk_rb)
+    out += _risk_classes(t, as_of, skip_cells, logged or {}, risk_rb)
     out += _questionnaires(t, as_of)
     out += _gaps(t)
     out += _suitability(t, as_of, risk_rb)
@@ -84,8 +86,35 @@ def _risk_rulebook(as_of: dt.date, risk_rb: Rulebook | None) -> Rulebook:
     return risk_rb or get_rulebook("risk-class", as_of)
 
 
+def risk_class_verdict(found: str, score: float, logged: tuple[float, int] | None,
+                       rc: Rulebook) -> tuple[str, str]:
+    """Severity and explanation of a 风险类别 value that is not the class of the score now.
+
+    The job writes the class of the score it reads and logs the score with every 变更 row:
+    if the latest logged score is the score now, the cell was changed after that run (严重);
+    if the cell holds the class of the logged score, the score was updated since (提示);
+    otherwise nothing proves either (警告)."""
+    if logged is not None:
+        s, row = logged
+        if s == score:
+            return SEVERE, (f"变更记录第 {row} 行记录的得分也是 {show(s)}：风险类别在运行后被手工改动")
+        try:
+            then = rc.evaluate(s).label
+        except RuleInputError:
+            then = None
+        try:
+            same = then is not None and suit.normalize_risk_class(found) == then
+        except RuleInputError:
+            same = False
+        if same:
+            return INFO, (f"与变更记录第 {row} 行记录的得分 {show(s)} 的类别一致：测评得分在运行后已更新，"
+                          "下次重评级将更正")
+    return WARN, "若测评得分刚更新，下次重评级会更正；否则是手工改动，请核对"
+
+
 def _risk_classes(t: ClientTable, as_of: dt.date, skip: set[tuple[int, int]],
-                  risk_rb: Rulebook | None) -> list[Finding]:
+                  logged: dict[str, tuple[float, int]], risk_rb: Rulebook | None
+                  ) -> list[Finding]:
     if "risk_class" not in t.cols:
         return []
     c = t.cols["risk_class"]
@@ -120,13 +149,18 @@ def _risk_classes(t: ClientTable, as_of: dt.date, skip: set[tuple[int, int]],
             same = False
         if same:
             continue
-        formula = (t.data.formulas.get((r, c)))
+        formula = t.data.formulas.get((r, c))
         where = f"（公式 ={formula}）" if formula else ""
+        if formula:
+            sev, why = SEVERE, "公式引用的得分不是本行的"
+        else:
+            sev, why = risk_class_verdict(got, float(t.risk_score[i]),
+                                          logged.get(t.client_id[i]), rc)
         out.append(Finding(
-            SEVERE, CHECK_POLICY, "risk_class_mismatch", t.data.name, f"{col_letter(c)}{r}",
+            sev, CHECK_POLICY, "risk_class_mismatch", t.data.name, f"{col_letter(c)}{r}",
             t.client_id[i], got, want,
-            f"风险类别 {got}{where}与问卷得分 {score} 的类别 {want} 不符：风险类别须与客户签署的问卷一致"
-            "（第五条），它决定可购买的产品（第十九条）", str(batch.rule_ids[k]), rc.ref))
+            f"风险类别 {got}{where}与问卷得分 {score} 的类别 {want} 不符（风险类别须与客户签署的问卷一致，"
+            f"第五条；它决定可购买的产品，第十九条）：{why}", str(batch.rule_ids[k]), rc.ref))
     return out
 
 
