@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress, pairwise, repeat
+from operator import itemgetter
 from typing import Union
 
+import numpy as np
 from openpyxl.formula.translate import Translator
 
 from .errors import CellError, XlsxError
@@ -21,6 +27,7 @@ from .sheetxml import (
     cell_regexes,
     col_index,
     col_letter,
+    no_gc,
     parse_attrs,
     read_regex,
 )
@@ -213,7 +220,9 @@ def read_sheet(path: str | os.PathLike[str], sheet: str) -> SheetData:
         return read_sheet_zip(zf, sheet)
 
 
-def read_sheet_zip(zf: zipfile.ZipFile, sheet: str) -> SheetData:
+def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True) -> SheetData:
+    """``fast=False`` uses only the per-cell scanner (the reference the fast path is tested
+    against)."""
     info = read_workbook_info(zf)
     sh = info.sheet(sheet)
     if sh.part not in info.names:
@@ -221,111 +230,419 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str) -> SheetData:
     ctx = _Ctx(
         shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part), info.date1904
     )
-    sst = ctx.sst
-    date_by_s = ctx.date_by_s
-    number = ctx.number
-    columns: list[list[Value]] = []
-    header: dict[int, Value] = {}
-    formulas: dict[tuple[int, int], str] = {}
-    max_row = 0
-    col_cache = _COL_CACHE
-    icache: dict[bytes, str] = {}
-    ncols = 0
-    with SheetStream(zf, sh.part) as stream:
-        token_re = read_regex(stream.ns)
-        _, child_re = cell_regexes(stream.ns)
-        row = 0
-        idx = -1
-        col = 0
+    with SheetStream(zf, sh.part) as stream, no_gc():
+        scan = _Scan(ctx, stream.ns)
         for chunk in stream.row_chunks():
-            for rtag, letters, rowd, s, t, other, v, inl, inner in token_re.findall(chunk):
-                if rtag:  # <row ...>
-                    rm = ROW_R_RE.search(rtag)
-                    row = int(rm.group(1)) if rm else row + 1
-                    idx = row - 2
-                    col = 0
-                    continue
-                if other:
-                    letters, _rowd, s, t, _other = cell_attrs(
-                        (None, letters or None, rowd or None, s or None, t or None, other)
-                    )
-                if letters:
-                    c = col_cache.get(letters)
-                    col = c if c is not None else col_index(letters)
-                else:
-                    col += 1
-                if v:
-                    if not t:
-                        if s and date_by_s.get(s, False):
-                            value = number(v, s)
-                        else:
-                            try:
-                                value = float(v)
-                            except ValueError:
-                                value = number(v, s)
-                    elif t == b"s":
-                        try:
-                            value = sst[int(v)]
-                        except (ValueError, IndexError):
-                            value = _slow_value(ctx, t, s, v, None)
-                    else:
-                        value = _slow_value(ctx, t or None, s or None, v, None)
-                elif inl:
-                    if b"&" in inl or b"_x" in inl or b"\r" in inl:
-                        value = unescape(inl)
-                    else:
-                        value = icache.get(inl)
-                        if value is None:
-                            value = inl.decode("utf-8")
-                            if len(icache) < 200_000:  # repeated labels share one object
-                                icache[inl] = value
-                elif inner:
-                    fv = fi = None
-                    for cm in child_re.finditer(inner):
-                        kind = cm.group(1)
-                        if kind == b"v":
-                            fv = cm.group(3)
-                        elif kind == b"is":
-                            fi = cm.group(3) or b""
-                        else:
-                            formulas[(row, col)] = _formula(
-                                ctx, cm.group(2), cm.group(3), row, col
-                            )
-                    value = _slow_value(ctx, t or None, s or None, fv, fi)
-                    if value is None and (row, col) not in formulas:
-                        continue
-                else:
-                    continue
-                if row < 1:
-                    continue
-                if row > max_row:
-                    max_row = row
-                if col > ncols:
-                    while len(columns) < col:
-                        columns.append([])
-                    ncols = col
-                if row == 1:
-                    header[col] = value
-                    continue
-                lst = columns[col - 1]
-                n = len(lst)
-                if n == idx:
-                    lst.append(value)
-                elif n < idx:
-                    lst.extend([None] * (idx - n))
-                    lst.append(value)
-                else:
-                    lst[idx] = value
-    n_data = max(max_row - 1, 0)
-    for lst in columns:
-        if len(lst) < n_data:
-            lst.extend([None] * (n_data - len(lst)))
-    header_values = [header.get(c) for c in range(1, len(columns) + 1)]
-    return SheetData(
-        name=sh.name,
-        n_rows=max_row,
-        header=[_header_text(v) for v in header_values],
-        columns=columns,
-        formulas=formulas,
-        header_values=header_values,
+            if fast:
+                for piece in _split_rows(chunk, scan.end_row):
+                    if not scan.fast(piece):
+                        scan.slow(piece)
+            else:
+                scan.slow(chunk)
+    return scan.result(sh.name)
+
+
+#: Row chunks are scanned in pieces of about this size (regular expressions run faster on
+#: data that fits the CPU cache).
+PIECE = 512 * 1024
+
+
+def _split_rows(chunk: bytes, end_row: bytes) -> Iterator[bytes]:
+    n = len(chunk)
+    if n <= PIECE * 3 // 2:
+        yield chunk
+        return
+    pos = 0
+    while pos < n:
+        cut = chunk.rfind(end_row, pos, pos + PIECE)
+        if cut < 0 or n - pos <= PIECE * 3 // 2:
+            yield chunk[pos:] if pos else chunk
+            return
+        cut += len(end_row)
+        yield chunk[pos:cut]
+        pos = cut
+
+
+@lru_cache(maxsize=8)
+def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """(cell regex for ``findall``, row tag regex).
+
+    Cell groups: 1 column letters, 2 attributes after r, 3 simple ``<v>`` text, 4 simple
+    ``<is><t>`` text, 5 any other content (formulas, rich text, ``xml:space``...). Every cell
+    whose ``r`` is its first attribute matches; the caller checks that the number of matches
+    equals the number of ``<c`` in the piece, so a cell written otherwise sends the piece to
+    the per-cell scanner.
+    """
+    p = re.escape(ns)
+    cell = re.compile(
+        b"<" + p + rb'c r="([A-Z]{1,3})[0-9]+"((?: [a-zA-Z:]+="[^"]*")*)(?:/>|>(?:<' + p
+        + rb"v>([^<]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t>([^<]*)</" + p + rb"t></"
+        + p + rb"is>|(.*?))</" + p + rb"c>)",
+        re.S,
     )
+    row = re.compile(b"<" + p + rb'row r="([0-9]+)"')
+    return cell, row
+
+
+_ESCAPES = (b"&", b"_x", b"\r")
+
+
+class _Scan:
+    """State of one pass over a worksheet's rows; ``slow`` and ``fast`` give the same result."""
+
+    def __init__(self, ctx: _Ctx, ns: bytes) -> None:
+        self.ctx = ctx
+        self.ns = ns
+        self.columns: list[list[Value]] = []
+        self.header: dict[int, Value] = {}
+        self.formulas: dict[tuple[int, int], str] = {}
+        self.max_row = 0
+        self.ncols = 0
+        self.row = 0
+        self.icache: dict[bytes, str] = {}
+        self.token_re = read_regex(ns)
+        _, self.child_re = cell_regexes(ns)
+        self.cell_re, self.rowtag_re = _fast_regexes(ns)
+        self.row_open = b"<" + ns + b"row"
+        self.c_open = b"<" + ns + b"c"
+        self.end_row = b"</" + ns + b"row>"
+        self.attr_info: dict[bytes, tuple[bytes, bytes]] = {}
+        self.vcache: dict[bytes, dict[bytes, Value]] = {}
+
+    # ------------------------------------------------------------------ per-cell scanner
+    def slow(self, chunk: bytes) -> None:
+        ctx = self.ctx
+        sst = ctx.sst
+        date_by_s = ctx.date_by_s
+        number = ctx.number
+        columns = self.columns
+        header = self.header
+        col_cache = _COL_CACHE
+        icache = self.icache
+        child_re = self.child_re
+        max_row = self.max_row
+        ncols = self.ncols
+        row = self.row
+        idx = row - 2
+        col = 0
+        for rtag, letters, rowd, s, t, other, v, inl, inner in self.token_re.findall(chunk):
+            if rtag:  # <row ...>
+                rm = ROW_R_RE.search(rtag)
+                row = int(rm.group(1)) if rm else row + 1
+                idx = row - 2
+                col = 0
+                continue
+            if other:
+                letters, _rowd, s, t, _other = cell_attrs(
+                    (None, letters or None, rowd or None, s or None, t or None, other)
+                )
+            if letters:
+                c = col_cache.get(letters)
+                col = c if c is not None else col_index(letters)
+            else:
+                col += 1
+            if v:
+                if not t:
+                    if s and date_by_s.get(s, False):
+                        value = number(v, s)
+                    else:
+                        try:
+                            value = float(v)
+                        except ValueError:
+                            value = number(v, s)
+                elif t == b"s":
+                    try:
+                        value = sst[int(v)]
+                    except (ValueError, IndexError):
+                        value = _slow_value(ctx, t, s, v, None)
+                else:
+                    value = _slow_value(ctx, t or None, s or None, v, None)
+            elif inl:
+                if b"&" in inl or b"_x" in inl or b"\r" in inl:
+                    value = unescape(inl)
+                else:
+                    value = icache.get(inl)
+                    if value is None:
+                        value = inl.decode("utf-8")
+                        if len(icache) < 200_000:  # repeated labels share one object
+                            icache[inl] = value
+            elif inner:
+                value = self._complex(s or None, t or None, inner, row, col, child_re)
+                if value is _SKIP:
+                    continue
+            else:
+                continue
+            if row < 1:
+                continue
+            if row > max_row:
+                max_row = row
+            if col > ncols:
+                while len(columns) < col:
+                    columns.append([])
+                ncols = col
+            if row == 1:
+                header[col] = value
+                continue
+            lst = columns[col - 1]
+            n = len(lst)
+            if n == idx:
+                lst.append(value)
+            elif n < idx:
+                lst.extend([None] * (idx - n))
+                lst.append(value)
+            else:
+                lst[idx] = value
+        self.max_row = max_row
+        self.ncols = ncols
+        self.row = row
+
+    def _complex(self, s, t, inner: bytes, row: int, col: int, child_re) -> Value | object:
+        """Value of a cell with content other than a simple <v> / <is><t> (formulas...)."""
+        fv = fi = None
+        has_f = False
+        for cm in child_re.finditer(inner):
+            kind = cm.group(1)
+            if kind == b"v":
+                fv = cm.group(3)
+            elif kind == b"is":
+                fi = cm.group(3) or b""
+            else:
+                self.formulas[(row, col)] = _formula(self.ctx, cm.group(2), cm.group(3), row, col)
+                has_f = True
+        value = _slow_value(self.ctx, t, s, fv, fi)
+        if value is None and not (has_f or (row, col) in self.formulas):
+            return _SKIP
+        return value
+
+    # ------------------------------------------------------------------ vectorised scanner
+    def fast(self, chunk: bytes) -> bool:
+        """Scan a piece of whole rows column by column. False (nothing changed) when the piece
+        does not meet the conditions: every row tag starts with ``r``, rows ascending after
+        the rows already read, no header row, every cell starts with ``r``."""
+        tags = self.rowtag_re.findall(chunk)
+        if not tags:
+            return False
+        rows = list(map(int, tags))
+        if rows[0] < 2 or rows[0] <= self.row:
+            return False
+        pieces = chunk.split(self.row_open)
+        if len(pieces) != len(tags) + 1 or pieces[0].count(self.c_open):
+            return False
+        counts = list(map(bytes.count, pieces[1:], repeat(self.c_open)))
+        del pieces
+        cells = self.cell_re.findall(chunk)
+        n = len(cells)
+        if n != sum(counts):
+            return False
+        nrows = len(rows)
+        ra = np.array(rows, dtype=np.int64)
+        if nrows > 1 and not bool((ra[1:] > ra[:-1]).all()):
+            return False
+        if n == 0:
+            self.row = rows[-1]
+            return True
+        letters, attrs, vs, inls, inners = (list(map(g, cells)) for g in _GETTERS)
+        del cells
+        cache = _COL_CACHE
+        for lt in set(letters):
+            if lt not in cache:
+                col_index(lt)  # fills the cache; raises for a column beyond XFD
+        # -- groups of cells by column: (column, selector, rows of its cells)
+        k = counts[0]
+        if k and counts.count(k) == nrows and all(
+            letters[j::k].count(letters[j]) == nrows for j in range(k)
+        ):
+            groups = [(cache[letters[j]], slice(j, None, k), ra) for j in range(k)]
+            if len({g[0] for g in groups}) != k:
+                return False  # a column twice in a row
+            per_cell_rows = None
+        else:
+            cols = np.fromiter(map(cache.__getitem__, letters), dtype=np.int64, count=n)
+            per_cell_rows = np.repeat(ra, counts)
+            order = np.argsort(cols, kind="stable")
+            sc = cols[order]
+            starts = [0, *(np.flatnonzero(sc[1:] != sc[:-1]) + 1).tolist(), n]
+            groups = []
+            for a, b in pairwise(starts):
+                idx = order[a:b]
+                g_rows = per_cell_rows[idx]
+                if b - a > 1 and not bool((g_rows[1:] > g_rows[:-1]).all()):
+                    return False  # a column twice in a row
+                groups.append((int(sc[a]), idx.tolist(), g_rows))
+        # -- cells with other content, in document order (shared formulas need it)
+        special: dict[int, Value | object] = {}
+        if any(inners):
+            if per_cell_rows is None:
+                per_cell_rows = np.repeat(ra, counts)
+            child_re = self.child_re
+            for i in compress(range(n), inners):
+                s, t = self._attrs(attrs[i])
+                special[i] = self._complex(s or None, t or None, inners[i],
+                                           int(per_cell_rows[i]), cache[letters[i]], child_re)
+        # -- convert and place each column
+        columns = self.columns
+        max_row = self.max_row
+        ncols = self.ncols
+        for c, sel, g_rows in groups:
+            if isinstance(sel, slice):
+                g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
+                members = range(n)[sel] if special else None
+            else:
+                get = itemgetter(*sel) if len(sel) > 1 else (lambda t, i=sel[0]: (t[i],))
+                g_attrs, g_vs, g_inls = get(attrs), get(vs), get(inls)
+                members = sel if special else None
+            values = self._convert(g_attrs, g_vs, g_inls)
+            counted_last = -1
+            if members is not None:
+                for pos, i in enumerate(members):
+                    if i in special:
+                        val = special[i]
+                        if val is _SKIP:
+                            values[pos] = None
+                        else:
+                            values[pos] = val
+                            counted_last = pos
+            # last cell that holds a value (or a formula)
+            last = len(values) - 1
+            while last > counted_last and values[last] is None:
+                last -= 1
+            if last < 0:
+                continue
+            r_last = int(g_rows[last])
+            if r_last > max_row:
+                max_row = r_last
+            if c > ncols:
+                while len(columns) < c:
+                    columns.append([])
+                ncols = c
+            r_lo = int(g_rows[0])
+            r_hi = int(g_rows[-1])
+            if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
+                seg = np.full(r_hi - r_lo + 1, None, dtype=object)
+                vals = np.empty(len(values), dtype=object)
+                vals[:] = values
+                seg[g_rows - r_lo] = vals
+                values = seg.tolist()
+            lst = columns[c - 1]
+            if len(lst) < r_lo - 2:
+                lst.extend([None] * (r_lo - 2 - len(lst)))
+            lst.extend(values)
+        self.max_row = max_row
+        self.ncols = ncols
+        self.row = rows[-1]
+        return True
+
+    def _attrs(self, a: bytes) -> tuple[bytes, bytes]:
+        st = self.attr_info.get(a)
+        if st is None:
+            d = parse_attrs(a)
+            st = self.attr_info[a] = (d.get(b"s", b""), d.get(b"t", b""))
+        return st
+
+    def _convert(self, g_attrs: tuple, g_vs: tuple, g_inls: tuple) -> list:
+        """Values of cells of one column (simple content only; cells with other content get
+        None here and are filled in by the caller)."""
+        kinds = set(g_attrs)
+        if len(kinds) > 1:
+            # several styles/types in the column: convert each kind, then put back in order
+            code = {a: i for i, a in enumerate(kinds)}
+            codes = np.fromiter(map(code.__getitem__, g_attrs), dtype=np.int64,
+                                count=len(g_attrs))
+            out = np.empty(len(g_attrs), dtype=object)
+            for a, i in code.items():
+                pos = np.flatnonzero(codes == i)
+                pl = pos.tolist()
+                get = itemgetter(*pl) if len(pl) > 1 else (lambda t, j=pl[0]: (t[j],))
+                part = np.empty(len(pl), dtype=object)
+                part[:] = self._convert_one(a, get(g_vs), get(g_inls))
+                out[pos] = part
+            return out.tolist()
+        return self._convert_one(g_attrs[0], g_vs, g_inls)
+
+    def _convert_one(self, a: bytes, g_vs: tuple, g_inls: tuple) -> list:
+        ctx = self.ctx
+        s, t = self._attrs(a)
+        has_v = any(g_vs)
+        has_inl = any(g_inls)
+        if has_inl and has_v:
+            u = {k: self._value(s, t, k[0], k[1]) for k in dict.fromkeys(zip(g_vs, g_inls, strict=True))}
+            return list(map(u.__getitem__, zip(g_vs, g_inls, strict=True)))
+        if has_inl:
+            u = dict.fromkeys(g_inls)
+            blob = b"".join(u)
+            if any(e in blob for e in _ESCAPES):
+                u = {k: (unescape(k) if any(e in k for e in _ESCAPES) else k.decode("utf-8"))
+                     for k in u}
+            else:
+                u = dict(zip(u, map(bytes.decode, u), strict=True))
+            if b"" in u:
+                u[b""] = None
+            return list(map(u.__getitem__, g_inls))
+        if not has_v:
+            return [None] * len(g_vs)
+        if not t or t == b"n":
+            if not (s and ctx.date_by_s.get(s, False)):
+                try:
+                    return list(map(float, g_vs))
+                except ValueError:
+                    pass
+        elif t == b"s":
+            try:
+                return list(map(ctx.sst.__getitem__, map(int, g_vs)))
+            except (ValueError, IndexError):
+                pass
+        # dates, booleans, errors, text...: convert each distinct raw value once (the
+        # converted values are kept across pieces: dates repeat)
+        u = self.vcache.get(a)
+        if u is None or len(u) > 100_000:
+            u = self.vcache[a] = {}
+        keys = dict.fromkeys(g_vs)
+        for k in keys.keys() - u.keys():
+            u[k] = self._value(s, t, k, b"")
+        return list(map(u.__getitem__, g_vs))
+
+    def _value(self, s: bytes, t: bytes, v: bytes, inl: bytes) -> Value:
+        """One simple cell, exactly as ``slow`` reads it."""
+        ctx = self.ctx
+        if v:
+            if not t:
+                if s and ctx.date_by_s.get(s, False):
+                    return ctx.number(v, s)
+                try:
+                    return float(v)
+                except ValueError:
+                    return ctx.number(v, s)
+            if t == b"s":
+                try:
+                    return ctx.sst[int(v)]
+                except (ValueError, IndexError):
+                    return _slow_value(ctx, t, s, v, None)
+            return _slow_value(ctx, t or None, s or None, v, None)
+        if inl:
+            if b"&" in inl or b"_x" in inl or b"\r" in inl:
+                return unescape(inl)
+            return inl.decode("utf-8")
+        return None
+
+    # ------------------------------------------------------------------ result
+    def result(self, name: str) -> SheetData:
+        columns = self.columns
+        n_data = max(self.max_row - 1, 0)
+        for lst in columns:
+            if len(lst) < n_data:
+                lst.extend([None] * (n_data - len(lst)))
+            elif len(lst) > n_data:
+                del lst[n_data:]  # only trailing empty cells
+        header_values = [self.header.get(c) for c in range(1, len(columns) + 1)]
+        return SheetData(
+            name=name,
+            n_rows=self.max_row,
+            header=[_header_text(v) for v in header_values],
+            columns=columns,
+            formulas=self.formulas,
+            header_values=header_values,
+        )
+
+
+_SKIP = object()
+_GETTERS = tuple(itemgetter(i) for i in range(5))

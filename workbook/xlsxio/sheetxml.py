@@ -7,19 +7,36 @@ Text content cannot contain ``</row>`` (``<`` is always escaped), so the split i
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
 
 from .errors import XlsxError
+from .inflate import EntryReader
 from .package import check_utf8
 from .safety import check_xml_prolog
 
-BLOCK = 4 * 1024 * 1024
+BLOCK = 2 * 1024 * 1024
 
 _SHEETDATA_RE = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
 _COL_CACHE: dict[bytes, int] = {}
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of short-lived tuples are made (our
+    code makes no reference cycles). With it running, each generation-2 pass walks every
+    element of the growing column lists: measured 4x slower scans."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def col_index(letters: str | bytes) -> int:
@@ -63,8 +80,16 @@ class SheetStream:
     def __init__(self, zf: zipfile.ZipFile, part: str, block: int = BLOCK) -> None:
         self.part = part
         self.block = block
-        self._fh = zf.open(part)
-        buf = self._fh.read(block)
+        self._fh = EntryReader(zf, part, block)
+        try:
+            self._init()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _init(self) -> None:
+        part = self.part
+        buf = self._fh.read()
         check_utf8(buf[:4], part)
         check_xml_prolog(buf[:8192], part)
         data = buf
@@ -74,7 +99,7 @@ class SheetStream:
                 break
             if not data:
                 raise XlsxError(f"工作表 {part} 格式错误（没有 sheetData），文件可能已损坏。")
-            data = self._fh.read(block)
+            data = self._fh.read()
             buf += data
         self.ns = (m.group(1) or b"")
         self.self_closing = m.group(2) == b"/"
@@ -113,7 +138,7 @@ class SheetStream:
                 cut += len(end_row)
                 chunk, buf = buf[:cut], buf[cut:]
                 yield chunk
-            data = self._fh.read(self.block)
+            data = self._fh.read()
             if not data:
                 raise XlsxError(f"工作表 {self.part} 不完整（缺少 </sheetData>），文件可能已损坏。")
             buf += data
@@ -125,7 +150,7 @@ class SheetStream:
         if self._suffix_start:
             yield self._suffix_start
         while True:
-            data = self._fh.read(self.block)
+            data = self._fh.read()
             if not data:
                 break
             yield data
