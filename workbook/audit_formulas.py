@@ -50,7 +50,7 @@ _OURS = frozenset(CATALOGUE)
 _OUR_CALL = re.compile(r"(?i)(?<![\w.])(?:_xludf\.)?(?:" + "|".join(CATALOGUE) + r")\s*\(")
 _TOKEN = re.compile(r"""
  (?P<str>"(?:[^"]|"")*")
-|(?P<ref>(?:(?P<sheet>'(?:[^']|'')+'|[^\s!(),'":;+\-*/&=<>^%{}\[\]\#@]+)!)?
+|(?<![\w.])(?P<ref>(?:(?P<sheet>'(?:[^']|'')+'|[^\s!(),'":;+\-*/&=<>^%{}\[\]\#@]+)!)?
    (?P<c1>\$?[A-Za-z]{1,3})(?P<r1>\$?\d+)(?::(?P<c2>\$?[A-Za-z]{1,3})(?P<r2>\$?\d+))?)
    (?![\w(.!\[])
 |(?P<word>[^\W\d][\w.]*)
@@ -197,8 +197,8 @@ def parse(skeleton: str, refs: tuple[Ref, ...]) -> Call:
         elif _NUMBER.fullmatch(a):
             args.append(("lit", float(a)))
         else:
-            shown = _PLACE.sub(lambda k: refs[int(k.group(1))].text(0, 0), a)
-            raise Complex(f"参数 {shown!s} 含运算符、名称或函数")
+            shown = _PLACE.sub("〈单元格〉", a)
+            raise Complex(f"参数 {shown} 含运算符、名称或函数")
     return Call(name, tuple(args))
 
 
@@ -523,7 +523,7 @@ def _check_one(rep: FormulaReport, fc: FormulaCell, data: SheetData, ctx: Contex
                 rep.stats["spill_cells"] += 1
                 if not same(got, v):
                     spill = FormulaCell(fc.sheet, r, c, fc.formula, fc.key, fc.call, "mismatch")
-                    rep.stats["mismatch"] += 1
+                    rep.stats["spill_mismatch"] += 1
                     rep.findings.append(_mismatch_finding(
                         spill, got, v, dated, None, client_of,
                         f"（数组公式 {_addr(fc.row, fc.col)} 的溢出区域）"))
@@ -613,8 +613,9 @@ def check_overwritten(ctx: Context, rep: FormulaReport, skip: set[str],
         non_empty = [r for r in rows if r - 2 < len(column) and _filled(column[r - 2])]
         derived = sum(1 for r in non_empty
                       if (r, col) in data.formulas or (name, r, col) in rep.spill)
-        if pattern_src is None and (len(in_region) < 2 or derived * 2 < len(non_empty)):
-            continue  # not a column of formulas
+        if pattern_src is None and (n_dom < 2 or n_dom * 2 <= len(in_region)
+                                    or derived * 2 < len(non_empty)):
+            continue  # not a column of one formula
         if dominant is None:
             assert pattern_src is not None
             r0 = rows[0] if rows else 2
