@@ -23,6 +23,7 @@ __all__ = [
     "sheet_names",
 ]
 
+from .chart import ChartSpec
 from .patch import KEEP, SheetEdit, cleanup_temp_files, patch_workbook
 
-__all__ += ["KEEP", "SheetEdit", "cleanup_temp_files", "patch_workbook"]
+__all__ += ["KEEP", "ChartSpec", "SheetEdit", "cleanup_temp_files", "patch_workbook"]

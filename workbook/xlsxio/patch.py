@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import chart as chartxml
+from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
     REL_NS,
@@ -544,7 +546,8 @@ _NEW_SHEET_HEAD = (
 )
 
 
-def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor) -> bytes:
+def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
+                   drawing_rid: str | None = None) -> bytes:
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=0)
     dim = f"A1:{col_letter(n_cols)}{n_rows}" if n_rows and n_cols else "A1"
@@ -566,7 +569,9 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor) 
         + b'<sheetFormatPr defaultRowHeight="15"/>'
         + b"<sheetData>" + _rows_xml(rows, w, b"", {}, bold) + b"</sheetData>"
         + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        b'footer="0.3"/></worksheet>'
+        b'footer="0.3"/>'
+        + (f'<drawing r:id="{drawing_rid}"/>'.encode() if drawing_rid else b"")
+        + b"</worksheet>"
     )
 
 
@@ -659,6 +664,7 @@ def patch_workbook(
     *,
     replace_sheets: dict[str, list[list[Any]]] | None = None,
     add_sheets: dict[str, list[list[Any]]] | None = None,
+    add_charts: dict[str, ChartSpec] | None = None,
     recalc_on_open: bool = True,
     compresslevel: int = 6,
 ) -> None:
@@ -668,12 +674,17 @@ def patch_workbook(
     when complete (after fsync), so ``dst`` is never seen half-written. Untouched zip entries
     are copied byte for byte. ``recalc_on_open`` sets ``fullCalcOnLoad`` so that Excel
     recalculates formulas depending on changed cells. ``compresslevel`` applies to the
-    rewritten parts only.
+    rewritten parts only. ``add_charts[name]`` puts a native clustered column chart
+    (``ChartSpec``) on a sheet added by ``add_sheets``.
     """
     src, dst = Path(src), Path(dst)
     edits = edits or {}
     replace_sheets = replace_sheets or {}
     add_sheets = add_sheets or {}
+    add_charts = add_charts or {}
+    for name in add_charts:
+        if name not in add_sheets:
+            raise XlsxError(f"只能在新添加的工作表上添加图表（“{name}”不在 add_sheets 中）。")
     check_not_locked(src)
     if dst != src and dst.exists():
         check_not_locked(dst)
@@ -681,7 +692,8 @@ def patch_workbook(
     try:
         with _open_zip(src) as zf, open(tmp, "wb") as out:
             check_zip(zf)
-            _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel)
+            _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
+                   add_charts)
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(OSError):
@@ -702,7 +714,18 @@ def patch_workbook(
         os.close(dfd)
 
 
-def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level) -> None:
+def _free_part(names: set[str], pattern: str) -> str:
+    k = 1
+    low = {n.lower() for n in names}
+    while (pattern % k).lower() in low:
+        k += 1
+    names.add(pattern % k)
+    return pattern % k
+
+
+def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
+           add_charts=None) -> None:
+    add_charts = add_charts or {}
     info: WorkbookInfo = read_workbook_info(zf)
     styles = StylesEditor(zf, info.styles_part)
     w = _CellWriter(styles, info.date1904)
@@ -785,7 +808,25 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
                 ct = _insert_before_close(
                     ct, b"Types",
                     f'<Override PartName="/{part}" ContentType="{WS_CT}"/>'.encode())
-            new_parts.append((part, _new_sheet_xml(rows, w, styles)))
+            spec = add_charts.get(name)
+            if spec is None:
+                new_parts.append((part, _new_sheet_xml(rows, w, styles)))
+                continue
+            taken = set(info.names) | {p for p, _ in new_parts}
+            drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
+            chart = _free_part(taken, posixpath.join(wb_dir, "charts/chart%d.xml"))
+            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1")))
+            new_parts.append((rels_path(part), chartxml.rels_xml(
+                chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))))
+            new_parts.append((drawing, chartxml.drawing_xml(spec)))
+            new_parts.append((rels_path(drawing), chartxml.rels_xml(
+                chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))))
+            new_parts.append((chart, chartxml.chart_xml(spec, name, rows)))
+            if ct is not None:
+                for pn, ctype in ((drawing, chartxml.DRAWING_CT), (chart, chartxml.CHART_CT)):
+                    ct = _insert_before_close(
+                        ct, b"Types",
+                        f'<Override PartName="/{pn}" ContentType="{ctype}"/>'.encode())
         small[wb_rels_name] = rels_xml
         if ct_name and ct is not None:
             small[ct_name] = ct
