@@ -26,6 +26,7 @@ from typing import Any
 
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
+from workbook import summary
 from workbook.job import BookData, Plan, plan_run
 from workbook.schema import (
     CLIENT_SHEET_NAMES,
@@ -304,10 +305,10 @@ def _write_summary(book: Any, plan: Plan) -> None:
     rows = [[excel_value(v) for v in r] + [None] * (width - len(r)) for r in plan.summary_rows]
     rows += [[None] * width for _ in range(max(0, n_rows - len(rows)))]  # clear old leftovers
     summ.range((1, 1)).value = rows
-    if summ.charts.count == 0:
-        n_tiers = len(plan.result.tier_labels) + 1  # the tiers and 无级别
+    if summ.charts.count == 0:  # the template's chart: tiers × 评级前/评级后
+        _, last = summary.tier_rows_range(plan.result.tier_labels)
         chart = summ.charts.add(left=300, top=20, width=480, height=300)
-        chart.set_source_data(summ.range((1, 1), (1 + n_tiers, 3)))
+        chart.set_source_data(summ.range((1, 1), (last, 3)))
         chart.chart_type = "column_clustered"
 
 

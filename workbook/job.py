@@ -490,7 +490,13 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
         replace[plan.history_sheet] = plan.history_all
     else:
         add[HISTORY_SHEET_NAMES[0]] = plan.history_all
-    (replace if plan.summary_sheet else add)[plan.summary_sheet or "汇总"] = plan.summary_rows
-    patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add)
+    charts = {}
+    if plan.summary_sheet:
+        replace[plan.summary_sheet] = plan.summary_rows
+    else:  # a new 汇总 gets the template's chart
+        add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
+        charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(res.tier_labels)
+    patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add,
+                   add_charts=charts)
     res.written = True
     return res

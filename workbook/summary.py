@@ -1,8 +1,9 @@
 """Sheet 汇总: counts per tier before/after a run, the kinds of change and the run's identity.
 
-The layout is fixed so that the native chart the template creates (XlsxWriter ``add_chart``)
-keeps pointing at the right cells: tiers in A2:A(1+n), before in column B, after in column C.
-The job only rewrites the cell values (the sheet's drawing relationship is kept by xlsxio).
+The layout is fixed so that the native chart keeps pointing at the right cells: tiers in
+A2:A(1+n), before in column B, after in column C. The template draws it (XlsxWriter); a run that
+adds 汇总 to a workbook adds it (``chart_spec``, xlsxio); a run on an existing 汇总 only rewrites
+the cell values (the sheet's drawing relationship is kept).
 """
 
 from __future__ import annotations
@@ -12,15 +13,28 @@ from typing import Any
 
 from rules.rerating import DOWNGRADE, FIRST, KEEP, KEPT_UP, OVERRIDE, UPGRADE
 
+from .xlsxio import ChartSpec
+
 NO_TIER = "无级别"
 CHANGE_ROWS = (UPGRADE, KEPT_UP, KEEP, DOWNGRADE, FIRST, OVERRIDE)
 REJECTED = "数据有误未处理"
 TAIL_LABEL = "变更记录末行哈希"
 
 
+CHART_TITLE = "各级别客户数（评级前/后）"
+
+
 def tier_rows_range(labels: Sequence[str]) -> tuple[int, int]:
     """First and last Excel row of the per-tier counts (for the chart)."""
     return 2, 1 + len(labels)
+
+
+def chart_spec(labels: Sequence[str]) -> ChartSpec:
+    """The chart of 汇总 (tiers × 评级前/评级后), for a 汇总 sheet the job adds to a workbook;
+    the template draws the same chart with XlsxWriter."""
+    first, last = tier_rows_range(labels)
+    return ChartSpec(CHART_TITLE, f"A{first}:A{last}",
+                     [("B1", f"B{first}:B{last}"), ("C1", f"C{first}:C{last}")], ("E2", "M20"))
 
 
 def rows(labels: Sequence[str], before: dict[str, int], after: dict[str, int],

@@ -199,7 +199,7 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     for col in (1, 2):
         chart.add_series({"name": ["汇总", 0, col], "categories": ["汇总", first - 1, 0, lastr - 1, 0],
                           "values": ["汇总", first - 1, col, lastr - 1, col]})
-    chart.set_title({"name": "各级别客户数（评级前/后）"})
+    chart.set_title({"name": summary.CHART_TITLE})
     chart.set_y_axis({"name": "客户数"})
     wsum.insert_chart("E2", chart)
 

@@ -204,7 +204,7 @@ def test_plain_workbook_gets_history_summary_and_chart() -> None:
     names = [s.name for s in book.sheets]
     assert "变更记录" in names and "汇总" in names
     (info,) = memxl.charts(book.sheets["汇总"])
-    assert info["chart_type"] == "column_clustered" and info["source"] == "汇总!$A$1:$C$6"
+    assert info["chart_type"] == "column_clustered" and info["source"] == "汇总!$A$1:$C$5"  # tiers x before/after
     log = history.data_rows(_rows(book.sheets["变更记录"]))
     assert [r[0] for r in log] == [history.RUN, history.CHANGE, history.CHANGE]
     assert _by_id(_rows(book.sheets["客户"]))["A2"]["当前级别"] == "VIP客户"

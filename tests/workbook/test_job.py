@@ -173,6 +173,13 @@ def test_headers_any_order_english_aliases_unknown_columns_kept(tmp_path: Path) 
     assert d.column("其他") == ["x", "=SUM(1,2)", None]
     assert d.column("备注栏") == ["甲", "乙", "丙"]
     assert not d.formulas
+    # 变更记录 and 汇总 were added, 汇总 with the template's native chart on the tier counts
+    with zipfile.ZipFile(p) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 1
+        xml = z.read(charts[0]).decode()
+    assert "汇总!$A$2:$A$5" in xml and "汇总!$B$2:$B$5" in xml and "汇总!$C$2:$C$5" in xml
+    assert summary.CHART_TITLE in xml
     assert _rows(p, "备注") == [["不要动我"]]
 
 
