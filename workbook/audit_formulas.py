@@ -57,6 +57,7 @@ _TOKEN = re.compile(r"""
 |(?P<other>.)
 """, re.X | re.S)
 _PLACE = re.compile(r"\x01(\d+)\x02")
+_BARE_SHEET = re.compile(r"[^\s!(),'\":;+\-*/&=<>^%{}\[\]\#@]+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _CALL = re.compile(r"\s*(?:_xludf\.)?([^\W\d][\w.]*)\s*\((.*)\)\s*", re.S | re.I)
 
@@ -106,11 +107,24 @@ class Ref:
         return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
     def text(self, row: int, col: int) -> str:
-        r1, c1, r2, c2 = self.at(row, col)
-        a = f"{col_letter(c1)}{r1}"
-        if (r1, c1) != (r2, c2):
-            a += f":{col_letter(c2)}{r2}"
-        return f"{self.sheet}!{a}" if self.sheet else a
+        """The reference as written in the formula of cell (row, col) — the inverse of
+        :func:`relative` for one reference."""
+        r1 = self.r1 if self.r1_abs else row + self.r1
+        c1 = self.c1 if self.c1_abs else col + self.c1
+        if c1 < 1 or r1 < 1:
+            return "#REF!"
+        a = f"{'$' if self.c1_abs else ''}{col_letter(c1)}{'$' if self.r1_abs else ''}{r1}"
+        if self.r2 is not None and self.c2 is not None:
+            r2 = self.r2 if self.r2_abs else row + self.r2
+            c2 = self.c2 if self.c2_abs else col + self.c2
+            if c2 < 1 or r2 < 1:
+                return "#REF!"
+            a += f":{'$' if self.c2_abs else ''}{col_letter(c2)}{'$' if self.r2_abs else ''}{r2}"
+        if not self.sheet:
+            return a
+        if _BARE_SHEET.fullmatch(self.sheet):
+            return f"{self.sheet}!{a}"
+        return "'" + self.sheet.replace("'", "''") + "'!" + a
 
 
 @dataclass(frozen=True)
@@ -442,14 +456,21 @@ def check_formulas(ctx: Context, skip: set[str],
     for name, data in ctx.sheets.items():
         if name in skip:
             continue
+        # the last relative form seen in each column, and its text function: a cell whose
+        # formula reads the same at its row shares it (no tokenizing down a filled column)
+        last: dict[int, tuple[tuple[str, tuple[Ref, ...]], Callable[[int, int], str], bool]] = {}
         for (r, c), f in data.formulas.items():
             rep.stats["formulas"] += 1
-            if not calls_ours(f):
-                rep.cells[(name, r, c)] = FormulaCell(name, r, c, f, relative(f, r, c), None,
-                                                      "other")
+            prev = last.get(c)
+            if prev is not None and prev[1](r, c) == f:
+                key, ours = prev[0], prev[2]
+            else:
+                key, ours = relative(f, r, c), calls_ours(f)
+                last[c] = (key, _pattern_text(key), ours)
+            if not ours:
+                rep.cells[(name, r, c)] = FormulaCell(name, r, c, f, key, None, "other")
                 rep.stats["other_formulas"] += 1
                 continue
-            key = relative(f, r, c)
             fc = FormulaCell(name, r, c, f, key)
             rep.cells[(name, r, c)] = fc
             groups.setdefault((name, *key), []).append(fc)

@@ -594,10 +594,11 @@ def _computed_now(tc: TierContext, runs: list[Run], rows: list[int], rbs: _Ruleb
         tt = t if rb.id == t.rulebook.id else validate(t.data, rb)
         idx = np.array([i for i, _, _ in group], dtype=np.intp)
         batch = rb.evaluate_many([col[idx] for col in tt.inputs])
-        ok = tt.ok[idx] & batch.ok
+        ok = (tt.ok[idx] & batch.ok).tolist()
+        labels, rule_ids = batch.labels.tolist(), batch.rule_ids.tolist()
         for k, (i, run, _rb) in enumerate(group):
             if ok[k]:
-                out[i] = (str(batch.labels[k]), run, str(batch.rule_ids[k]), rb.ref)
+                out[i] = (str(labels[k]), run, str(rule_ids[k]), rb.ref)
             else:
                 out[i] = (None, run, "", rb.ref)
     return out

@@ -124,14 +124,16 @@ def _risk_classes(t: ClientTable, as_of: dt.date, skip: set[tuple[int, int]],
         return []
     idx = np.flatnonzero(good)
     batch = rc.evaluate_many([t.risk_score[idx]])
+    labels, rule_ids, rule_index = (batch.labels.tolist(), batch.rule_ids.tolist(),
+                                    batch.rule_index.tolist())
     out = []
     for k, i in enumerate(idx.tolist()):
-        if batch.rule_index[k] < 0:
+        if rule_index[k] < 0:
             continue
         r = int(t.rows[i])
         if (r, c) in skip:
             continue
-        want = str(batch.labels[k])
+        want = str(labels[k])
         v = t.data.value(r, c)
         got = _text(v)
         score = show(float(t.risk_score[i]))
@@ -141,7 +143,7 @@ def _risk_classes(t: ClientTable, as_of: dt.date, skip: set[tuple[int, int]],
             out.append(Finding(
                 INFO, CHECK_POLICY, "risk_class_missing", t.data.name, f"{col_letter(c)}{r}",
                 t.client_id[i], "", want, f"风险测评得分 {score}，风险类别为空（应为 {want}）",
-                str(batch.rule_ids[k]), rc.ref))
+                str(rule_ids[k]), rc.ref))
             continue
         try:
             same = suit.normalize_risk_class(got) == want
@@ -160,7 +162,7 @@ def _risk_classes(t: ClientTable, as_of: dt.date, skip: set[tuple[int, int]],
             sev, CHECK_POLICY, "risk_class_mismatch", t.data.name, f"{col_letter(c)}{r}",
             t.client_id[i], got, want,
             f"风险类别 {got}{where}与问卷得分 {score} 的类别 {want} 不符（风险类别须与客户签署的问卷一致，"
-            f"第五条；它决定可购买的产品，第十九条）：{why}", str(batch.rule_ids[k]), rc.ref))
+            f"第五条；它决定可购买的产品，第十九条）：{why}", str(rule_ids[k]), rc.ref))
     return out
 
 
@@ -258,6 +260,7 @@ def _gaps(t: ClientTable) -> list[Finding]:
     idx = np.flatnonzero(cand)
     sub = [c[idx] for c in cols]
     batch = rb.evaluate_many(sub)
+    labels, rule_ids = batch.labels.tolist(), batch.rule_ids.tolist()
     names = [s.name for s in rb.inputs]
     out = []
     done: set[int] = set()
@@ -285,8 +288,8 @@ def _gaps(t: ClientTable) -> list[Finding]:
                 WARN, CHECK_POLICY, "gap_figures", t.data.name,
                 f"{col_letter(c)}{r}" if c else "", t.client_id[i],
                 show(float(sub[k][j])), "",
-                f"该客户的数据（{figures}）落在规则缺口上，按兜底规则 {batch.rule_ids[j]} 评为 "
-                f"{batch.labels[j]}：{g.message}", str(batch.rule_ids[j]), rb.ref))
+                f"该客户的数据（{figures}）落在规则缺口上，按兜底规则 {rule_ids[j]} 评为 "
+                f"{labels[j]}：{g.message}", str(rule_ids[j]), rb.ref))
     return out
 
 
