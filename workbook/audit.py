@@ -66,6 +66,7 @@ from .audit_model import (
     CHECK_HISTORY,
     CHECKS,
     INFO,
+    KIND_TITLES,
     NOT_CHECKED,
     SEVERE,
     SEVERITIES,
@@ -110,6 +111,7 @@ __all__ = [
     "audit_file",
     "explain_cell",
     "findings_rows",
+    "overview",
     "read_workbook",
     "sheet_from_grid",
     "summary_rows",
@@ -456,6 +458,20 @@ def findings_rows(result: AuditResult) -> list[list[Any]]:
     return rows
 
 
+def overview(result: AuditResult) -> list[list[Any]]:
+    """Counts per check and kind of finding: [检查, 类型, kind, 严重, 警告, 提示]."""
+    counts: dict[tuple[str, str], Counter] = {}
+    for f in result.findings:
+        counts.setdefault((f.check, f.kind), Counter())[f.severity] += 1
+    order = {c: k for k, c in enumerate(CHECKS)}
+    rows = []
+    for (chk, kind), n in sorted(counts.items(), key=lambda kv: (order.get(kv[0][0], 9),
+                                                                 -kv[1][SEVERE], -kv[1][WARN],
+                                                                 kv[0][1])):
+        rows.append([chk, KIND_TITLES.get(kind, kind), kind, n[SEVERE], n[WARN], n[INFO]])
+    return rows
+
+
 def summary_rows(result: AuditResult) -> list[list[Any]]:
     """A short summary (项目, 内容) for the report and the top of an 审计 sheet."""
     s = result.stats
@@ -469,10 +485,8 @@ def summary_rows(result: AuditResult) -> list[list[Any]]:
     ]
     for sev in SEVERITIES:
         rows.append([sev, str(result.count(sev))])
-    for chk in CHECKS:
-        n = result.count(check=chk)
-        if n:
-            rows.append([f"检查：{chk}", str(n)])
+    for chk, title, _kind, n_s, n_w, n_i in overview(result):
+        rows.append([f"{chk}：{title}", f"严重 {n_s}，警告 {n_w}，提示 {n_i}"])
     rows += [
         ["客户数", str(s.get("clients", 0))],
         ["变更记录行数", str(s.get("history_rows", 0))],

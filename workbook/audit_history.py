@@ -46,6 +46,7 @@ from .xlsxio import SheetData, col_letter
 H = {name: k for k, name in enumerate(history.HEADER)}
 NO_TIER = summary.NO_TIER
 _TOL = 0.005  # 输入数据 shows amounts rounded to 0.01 (rules.errors.show)
+_UNKNOWN_RULEBOOK = "找不到规则版本"
 
 
 @dataclass
@@ -287,7 +288,7 @@ def explain_entry(e: Entry, rbs: _Rulebooks) -> tuple[str | None, str, str, str]
     ref = e.get("规则版本") or run.get("规则版本")
     rb = rbs.get(ref, e.get("评级期间") or run.get("评级期间"))
     if rb is None:
-        return f"规则版本 {ref!r} 无法找到，无法核对", "", "", ref
+        return f"{_UNKNOWN_RULEBOOK} {ref!r}（已不在规则目录中）", "", "", ref
     try:
         values = _inputs(rb, e.get("输入数据"))
         d = rb.evaluate(*values)
@@ -384,14 +385,16 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
     note_chain = "" if chain_ok else "（变更记录的哈希链已断开，结论以现存记录为准）"
 
     # every logged change explained by the rules, and chained to the previous one
-    unexplained = 0
     broken: dict[int, str] = {}  # entry row -> the previous 变更后 (the tier the log supports)
     for cid, es in entries.items():
         prev: Entry | None = None
         for e in es:
             problem, computed, rule_id, ref = explain_entry(e, rbs)
-            if problem is not None:
-                unexplained += 1
+            if problem is not None and problem.startswith(_UNKNOWN_RULEBOOK):
+                findings.append(Finding(
+                    WARN, CHECK_TIER, "entry_unverifiable", hist_sheet, f"A{e.row}", cid,
+                    e.get("变更后"), "", f"第 {e.row} 行无法核对：{problem}"))
+            elif problem is not None:
                 findings.append(Finding(
                     SEVERE, CHECK_TIER, "entry_unexplained", hist_sheet, f"A{e.row}", cid,
                     e.get("变更后"), computed or "", f"第 {e.row} 行的{e.get('级别变动') or '变更'}"

@@ -33,6 +33,56 @@ CHECKS: tuple[str, ...] = (CHECK_FORMULA, CHECK_OVERWRITE, CHECK_TIER, CHECK_HIS
 #: Severity shown in the 审计 sheet for formula cells that were not recomputed.
 NOT_CHECKED = "未检查"
 
+#: Chinese title of each kind of finding (``Finding.kind``), for overviews and docs/audit.md.
+KIND_TITLES: dict[str, str] = {
+    # 1 公式结果
+    "formula_mismatch": "缓存值与重算结果不符",
+    "formula_name_error": "保存时未加载加载项（#NAME?）",
+    "formula_date_dependent": "随计算日期变化的结果",
+    "formula_not_computed": "缓存为空（未计算）",
+    # 2 公式被覆盖
+    "overwritten_formula": "公式被值覆盖",
+    "formula_changed": "公式与同列不一致",
+    "formula_missing": "公式缺失",
+    # 3 当前级别
+    "tier_typed_over": "当前级别被手工改动",
+    "tier_cleared": "当前级别被清空",
+    "tier_alias": "当前级别写作简称",
+    "tier_unsupported": "当前级别无法证明",
+    "tier_changed_between_runs": "两次运行之间级别被改动",
+    "tier_digest": "级别摘要不符",
+    "tier_never_rated": "从未评级（每次都被拒绝）",
+    "figures_changed": "运行后数据已更新",
+    "entry_unexplained": "变更记录不能由规则解释",
+    "entry_unverifiable": "变更记录无法核对",
+    "entry_duplicate": "同一运行中重复的记录",
+    "client_missing": "客户行被删除",
+    "client_rows_changed": "客户行被增删",
+    "no_history": "没有重评级记录",
+    # 4 变更记录
+    "history_edited": "记录被修改",
+    "history_inserted": "插入的记录",
+    "history_reordered": "记录顺序被调换",
+    "history_deleted": "记录被删除",
+    "history_tail": "最后的记录被删除",
+    "history_unknown_type": "未知的记录类型",
+    "history_no_tail": "汇总缺少末行哈希",
+    # 5 制度检查
+    "override_no_approver": "特别调整无审批人",
+    "risk_class_mismatch": "风险类别与得分不符",
+    "risk_class_missing": "风险类别为空",
+    "questionnaire_overdue": "问卷逾期未重新评估",
+    "assessment_in_future": "测评日期晚于审计日",
+    "assessment_date_missing": "缺测评日期",
+    "assessment_date_invalid": "测评日期无法识别",
+    "gap_figures": "数据落在规则缺口",
+    "suitability_breach": "适当性不匹配",
+    "suitability_no_class": "无风险类别却有产品",
+    "product_risk_invalid": "产品风险等级无法识别",
+    # 数据有误
+    "invalid_row": "重评级会拒绝的行",
+}
+
 
 def quote_sheet(name: str) -> str:
     """A sheet name as Excel writes it in a reference: quoted, with ' doubled."""

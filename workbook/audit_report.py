@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .audit import FINDINGS_HEADER, findings_rows, summary_rows
+from .audit import FINDINGS_HEADER, findings_rows, overview, summary_rows
 from .audit_model import CHECKS, INFO, NOT_CHECKED, SEVERE, SEVERITIES, WARN, AuditResult
 
 _STYLE = {SEVERE: "bold red", WARN: "yellow", INFO: "dim", NOT_CHECKED: "magenta"}
@@ -39,6 +39,14 @@ def print_audit(result: AuditResult, console: Console | None = None, *, max_rows
     console.print(f"客户 {s.get('clients', 0)} 位；变更记录 {s.get('history_rows', 0)} 行、"
                   f"{s.get('runs', 0)} 次运行；调用本系统函数的公式 {s.get('ours', 0)} 个"
                   f"（已重算 {s.get('checked', 0)}，未检查 {s.get('not_checked', 0)}）")
+    if result.findings:
+        ov = Table(title="发现概览", title_justify="left")
+        for h in ("检查", "类型", SEVERE, WARN, INFO):
+            ov.add_column(h, justify="right" if h in SEVERITIES else "left")
+        for chk, title, _kind, n_s, n_w, n_i in overview(result):
+            ov.add_row(chk, title, *(Text(str(n), style=_STYLE[sev] if n else "dim")
+                                     for sev, n in zip(SEVERITIES, (n_s, n_w, n_i), strict=True)))
+        console.print(ov)
     rows = findings_rows(result)[1:]
     groups: dict[str, list[list[object]]] = {k: [] for k in (*SEVERITIES, NOT_CHECKED)}
     for r in rows:
