@@ -453,6 +453,7 @@ def check_formulas(ctx: Context, skip: set[str],
     """Check 1 over every sheet of ``ctx.sheets`` (except those in ``skip``)."""
     rep = FormulaReport()
     groups: dict[tuple[str, str, tuple[Ref, ...]], list[FormulaCell]] = {}
+    arrays: list[FormulaCell] = []
     for name, data in ctx.sheets.items():
         if name in skip:
             continue
@@ -485,11 +486,18 @@ def check_formulas(ctx: Context, skip: set[str],
             continue
         for fc in cells:
             fc.call = call
-        if call.has_range or len(cells) == 1 or call.name in DATE_ARGS or call.name == "RISK_SCORE":
+        if call.has_range:
+            arrays += cells
+        elif len(cells) == 1 or call.name in DATE_ARGS or call.name == "RISK_SCORE":
             for fc in cells:
                 _check_one(rep, fc, data, ctx, client_of)
         else:
             _check_group(rep, call, cells, data, ctx, client_of)
+    # range arguments: anchors first (top-left), so that the cells of their spill area are
+    # known before they are met (Excel reports the anchor's formula for them too)
+    for fc in sorted(arrays, key=lambda f: (f.sheet, f.row, f.col)):
+        if not fc.status:
+            _check_one(rep, fc, ctx.sheets[fc.sheet], ctx, client_of)
     return rep
 
 
@@ -535,19 +543,30 @@ def _check_one(rep: FormulaReport, fc: FormulaCell, data: SheetData, ctx: Contex
                 if i == 0 and j == 0:
                     continue
                 r, c = fc.row + i, fc.col + j
+                child = None
                 if (r, c) in data.formulas:
-                    continue
+                    child = rep.cells.get((fc.sheet, r, c))
+                    if data.formulas[(r, c)] != fc.formula or child is None or child.status:
+                        continue  # a formula of its own
                 got = data.value(r, c)
-                if got is None:
+                if got is None and child is None:
                     continue  # not spilled (legacy Excel shows the first value only)
                 rep.spill.add((fc.sheet, r, c))
                 rep.stats["spill_cells"] += 1
-                if not same(got, v):
-                    spill = FormulaCell(fc.sheet, r, c, fc.formula, fc.key, fc.call, "mismatch")
+                if child is not None:  # the open workbook reports the anchor's formula here
+                    child.call, child.computed = fc.call, v
+                    child.status = "ok" if same(got, v) else "mismatch"
+                    rep.stats[child.status] += 1
+                    if child.status == "ok":
+                        continue
+                elif same(got, v):
+                    continue
+                if child is None:
                     rep.stats["spill_mismatch"] += 1
-                    rep.findings.append(_mismatch_finding(
-                        spill, got, v, dated, None, client_of,
-                        f"（数组公式 {_addr(fc.row, fc.col)} 的溢出区域）"))
+                spill = FormulaCell(fc.sheet, r, c, fc.formula, fc.key, fc.call, "mismatch")
+                rep.findings.append(_mismatch_finding(
+                    spill, got, v, dated, None, client_of,
+                    f"（数组公式 {_addr(fc.row, fc.col)} 的溢出区域）"))
         return
     _record(rep, fc, cached, result, dated, ctx, data, client_of)
 
@@ -650,14 +669,14 @@ def check_overwritten(ctx: Context, rep: FormulaReport, skip: set[str],
         col_name = f"“{header}”列" if header else f"{col_letter(col)} 列"
         by_row = {f.row: f for f in in_region}
         for r in rows:
+            if (name, r, col) in rep.spill:
+                continue
             fc = by_row.get(r)
             if fc is not None:
                 if fc.key == dominant:
                     continue
                 findings.append(_inconsistent(ctx, data, fc, call, dominant, text_at, col_name,
                                               n_dom, client_of))
-                continue
-            if (name, r, col) in rep.spill:
                 continue
             v = column[r - 2] if r - 2 < len(column) else None
             if not _filled(v):

@@ -158,3 +158,17 @@ def test_the_excel_front_end_gives_the_same_audit(tmp_path: Path) -> None:
         [(f.kind, f.address, f.severity) for f in b.findings]
     assert {(f.kind, f.address) for f in a.findings if f.severity == SEVERE} >= {
         ("tier_typed_over", "客户!N5"), ("overwritten_formula", "客户!O6")}
+
+
+def test_spill_cells_reported_with_the_anchors_formula(tmp_path: Path) -> None:
+    """The open workbook may report the anchor's formula for every cell of a spill area: those
+    cells are compared with the array's values, not recomputed as formulas of their own."""
+    sheets = read_workbook(_book(tmp_path / "f.xlsx"))
+    x = sheets["分析"]
+    f = x.formulas[(1, 3)]
+    x.formulas[(2, 3)] = x.formulas[(3, 3)] = f
+    res = audit_book(sheets, as_of=AS_OF)
+    spill = [g for g in res.findings if g.address.startswith("分析!C")]
+    assert [(g.kind, g.address, g.supported) for g in spill] == [
+        ("formula_mismatch", "分析!C3", "VIP客户")]
+    assert res.stats["ours"] == 16 and res.stats["checked"] == 13
