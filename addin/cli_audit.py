@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable
 
@@ -72,7 +73,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from workbook.audit import audit_file
     from workbook.audit_report import print_audit, write_report
 
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    width = None
+    if not sys.stdout.isatty():
+        cols = os.environ.get("COLUMNS", "")
+        width = int(cols) if cols.isdigit() and int(cols) >= 60 else 200
+    console = Console(soft_wrap=False, width=width)
 
     def run() -> int:
         as_of = _as_of(args.as_of)

@@ -418,12 +418,11 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
     ids = t.client_id
     n = len(t)
     row_of = t.rows.tolist()
-    supported = list(tc.tiers)
-    flagged: set[int] = set()
     id_rows: dict[str, list[int]] = {}
     for i, cid in enumerate(ids):
         id_rows.setdefault(cid, []).append(i)
     no_entry: list[int] = []
+    flagged: dict[int, Entry] = {}  # shows another tier than its last 变更后
     for i in range(n):
         cid = ids[i]
         r = row_of[i]
@@ -437,25 +436,14 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
             continue
         last = es[-1]
         want = last.get("变更后")
-        supported[i] = want
         if shown == want:
             continue
-        where = (f"最近一条变更记录（“{hist_sheet}”第 {last.row} 行，{last.get('评级期间')} "
-                 f"{last.get('级别变动')}）记为 {want}")
-        flagged.add(i)
-        if not shown:
-            findings.append(Finding(SEVERE, CHECK_TIER, "tier_cleared", sheet, f"{col}{r}", cid,
-                                    "", want, f"当前级别为空，而{where}{note_chain}",
-                                    last.get("规则编号"), last.get("规则版本")))
-        elif _same_tier(shown, want):
-            findings.append(Finding(INFO, CHECK_TIER, "tier_alias", sheet, f"{col}{r}", cid,
-                                    shown, want, f"当前级别写作简称 {shown}，{where}（同一级别）"))
-        else:
-            findings.append(Finding(SEVERE, CHECK_TIER, "tier_typed_over", sheet, f"{col}{r}",
-                                    cid, shown, want,
-                                    f"当前级别 {shown} 没有变更记录支持：{where}，此后没有记录"
-                                    f"该客户级别变动的运行——该单元格被手工改动{note_chain}",
-                                    last.get("规则编号"), last.get("规则版本")))
+        if shown and _same_tier(shown, want):
+            findings.append(Finding(
+                INFO, CHECK_TIER, "tier_alias", sheet, f"{col}{r}", cid, shown, want,
+                f"当前级别写作简称 {shown}，最近一条变更记录（第 {last.row} 行）记为 {want}（同一级别）"))
+            continue
+        flagged[i] = last
 
     # clients with a tier and no 变更 row: the run that last processed them found it computed
     candidates: dict[int, tuple[str, Run | None, str, str]] = {}
@@ -479,78 +467,158 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
 
     if not runs:
         if no_entry:
-            bad = len(candidates)
             findings.append(Finding(
                 WARN, CHECK_TIER, "no_history", sheet, f"{col}2:{col}{data.n_rows}",
                 found=f"{len(no_entry)} 位客户有当前级别", supported="",
                 explanation=(f"工作簿没有重评级记录：{len(no_entry)} 位客户的当前级别无法由变更记录证明"
-                             f"（其中 {bad} 位与按现行规则计算的级别不符）")))
+                             f"（其中 {len(candidates)} 位与按现行规则计算的级别不符）")))
         return findings, notes
 
-    # the last run's 级别摘要 against the sheet
+    # the last run's 级别摘要: which explanation of the differences makes the sheet match it?
     last_run = runs[-1]
     stats = last_run.stats
     digest = stats.get(history.TIER_DIGEST)
-    missing_ids = {cid: es[-1] for cid, es in entries.items() if cid not in id_rows}
+    missing = {cid: es[-1] for cid, es in entries.items() if cid not in id_rows}
+    variables: list[tuple[str, int | None, str, str]] = []  # (id, table row, shown, alternative)
+    for i, e in flagged.items():
+        variables.append((ids[i], i, tc.tiers[i], e.get("变更后")))
+    for i, (got, *_r) in candidates.items():
+        variables.append((ids[i], i, tc.tiers[i], got))
+    for cid, e in missing.items():
+        variables.append((cid, None, "", e.get("变更后")))
+    fixed = [(ids[i], tc.tiers[i]) for i in range(n) if i not in flagged and i not in candidates]
+    chosen = None
     if digest is None:
         notes.append(f"最近一次运行（{last_run.label}）没有记录级别摘要，无法整体核对当前级别。")
-        for i, (got, run, rule_id, ref) in candidates.items():
-            findings.append(_unproven(tc, i, got, run, rule_id, ref, hist_sheet, WARN))
-        return findings, notes
-    now = history.tier_digest(ids, tc.tiers)
-    supp_ids = list(ids) + list(missing_ids)
-    supp_tiers = supported + [e.get("变更后") for e in missing_ids.values()]
-    if now == digest:
-        notes.append(f"级别摘要与最近一次运行一致：自{last_run.label}以来没有任何当前级别被改动。")
-        proven = True
-    elif history.tier_digest(supp_ids, supp_tiers) == digest:
-        proven = True
-        notes.append("级别摘要核对：与最近一次运行的差异完全由上面列出的改动"
-                     + ("及删除的客户行" if missing_ids else "") + "解释，其余客户的当前级别未被改动。")
     else:
-        proven = False
-    for cid, e in missing_ids.items():
-        findings.append(Finding(
-            WARN if proven else INFO, CHECK_TIER, "client_missing", sheet, "", cid,
-            "", e.get("变更后"), f"变更记录中有该客户（第 {e.row} 行），但客户表中已没有这一行"
-            + ("：级别摘要证明它在最近一次运行后被删除" if proven and now != digest else "")))
-    if proven:
-        for i, (got, run, rule_id, ref) in candidates.items():
-            findings.append(_figures_changed(tc, i, got, run, rule_id, ref, last_run))
-    else:
-        alt = list(supp_tiers)
-        for i, (got, *_rest) in candidates.items():
-            alt[i] = got
-        typed = bool(candidates) and history.tier_digest(supp_ids, alt) == digest
-        for i, (got, run, rule_id, ref) in candidates.items():
-            if typed:
-                findings.append(Finding(
-                    SEVERE, CHECK_TIER, "tier_typed_over", sheet, f"{col}{row_of[i]}", ids[i],
-                    tc.tiers[i], got,
-                    f"当前级别 {tc.tiers[i]} 没有变更记录，按规则计算应为 {got}；换回 {got} 后"
-                    f"与{last_run.label}记录的级别摘要一致——该单元格在运行后被手工改动",
-                    rule_id, ref))
-            else:
-                findings.append(_unproven(tc, i, got, run, rule_id, ref, hist_sheet, WARN))
-        if not typed:
-            n_run = stats.get("客户")
-            rows_changed = n_run is not None and n_run.isdigit() and int(n_run) != n
+        chosen = _explain_digest(fixed, variables, digest)
+    last_note = f"{last_run.label}记录的级别摘要"
+    for k, (cid, i, shown, alt) in enumerate(variables):
+        took_alt = chosen is not None and k in chosen
+        if i is None:  # a client of the log whose row is gone
+            e = missing[cid]
+            when = ("：级别摘要证明它在最近一次运行之后被删除" if took_alt else
+                    "：最近一次运行时它已不在客户表中" if chosen is not None else "")
             findings.append(Finding(
-                WARN if rows_changed else SEVERE, CHECK_TIER,
-                "client_rows_changed" if rows_changed else "tier_digest", sheet,
-                f"{col}1", found=now[:16] + "…", supported=digest[:16] + "…",
-                explanation=(
-                    f"{last_run.label}记录的级别摘要与客户表当前的级别不符，且上面的逐户核对无法完全解释"
-                    + (f"：运行时有 {n_run} 行客户，现在有 {n} 行——有客户行被增删"
-                       if rows_changed else "：有当前级别在运行后被改动或客户行被替换，无法定位到具体客户")
-                    + note_chain)))
+                WARN, CHECK_TIER, "client_missing", sheet, "", cid, "", alt,
+                f"变更记录中有该客户（第 {e.row} 行，变更后 {alt}），但客户表中已没有这一行{when}"))
+            continue
+        r = row_of[i]
+        if i in flagged:
+            e = flagged[i]
+            where = (f"最近一条变更记录（“{hist_sheet}”第 {e.row} 行，{e.get('评级期间')} "
+                     f"{e.get('级别变动')}）记为 {alt}")
+            if chosen is not None and not took_alt and e.run is last_run:
+                findings.append(Finding(
+                    SEVERE, CHECK_TIER, "entry_altered", hist_sheet, f"J{e.row}", cid, alt, shown,
+                    f"{last_note}证明运行后该客户的当前级别是 {shown or '（空）'}，而第 {e.row} 行记为 "
+                    f"{alt}：这条记录在运行后被改动（客户表中的级别未被改动）"))
+                continue
+            proof = (f"；换回 {alt} 后与{last_note}一致" if took_alt else
+                     f"；{last_note}证明它在最近一次运行后未再改动：改动发生在第 {e.row} 行的运行"
+                     "之后、最近一次运行之前（或者这条记录被改动）" if chosen is not None else "")
+            if not shown:
+                findings.append(Finding(SEVERE, CHECK_TIER, "tier_cleared", sheet, f"{col}{r}",
+                                        cid, "", alt, f"当前级别为空，而{where}{proof}{note_chain}",
+                                        e.get("规则编号"), e.get("规则版本")))
+            else:
+                findings.append(Finding(
+                    SEVERE, CHECK_TIER, "tier_typed_over", sheet, f"{col}{r}", cid, shown, alt,
+                    f"当前级别 {shown} 没有变更记录支持：{where}，此后没有记录该客户级别变动的运行"
+                    f"——该单元格被手工改动{proof}{note_chain}", e.get("规则编号"), e.get("规则版本")))
+            continue
+        got, run, rule_id, ref = candidates[i]
+        if chosen is None:
+            findings.append(_unproven(tc, i, got, run, rule_id, ref, hist_sheet, WARN))
+        elif took_alt:
+            findings.append(Finding(
+                SEVERE, CHECK_TIER, "tier_typed_over", sheet, f"{col}{r}", ids[i], shown, got,
+                f"当前级别 {shown} 没有变更记录，按规则计算应为 {got}；换回 {got} 后与{last_note}"
+                "一致——该单元格在运行后被手工改动", rule_id, ref))
+        else:
+            findings.append(_figures_changed(tc, i, got, run, rule_id, ref, last_run))
+
+    if digest is None:
+        return findings, notes
+    if chosen is None:
+        n_run = stats.get("客户")
+        rows_changed = n_run is not None and n_run.isdigit() and int(n_run) != n
+        now = history.tier_digest(ids, tc.tiers)
+        findings.append(Finding(
+            WARN if rows_changed else SEVERE, CHECK_TIER,
+            "client_rows_changed" if rows_changed else "tier_digest", sheet,
+            f"{col}1", found=now[:16] + "…", supported=digest[:16] + "…",
+            explanation=(
+                f"{last_note}与客户表当前的级别不符，且逐户核对无法解释"
+                + (f"：运行时有 {n_run} 行客户，现在有 {n} 行——有客户行被增删"
+                   if rows_changed else "：有当前级别在运行后被改动或客户行被替换，无法定位到具体客户")
+                + note_chain)))
+        return findings, notes
+    if not chosen:
+        notes.append(f"级别摘要与最近一次运行一致：自{last_run.label}以来没有任何当前级别被改动。")
+    else:
+        notes.append(f"级别摘要核对：与最近一次运行的差异完全由上面列出的 {len(chosen)} 处改动解释，"
+                     "其余客户的当前级别未被改动。")
 
     # earlier runs: replay the sheet backwards through the logged changes
-    if chain_ok and proven and len(runs) > 1:
+    if chain_ok and len(runs) > 1:
+        after_ids = list(ids) + [cid for cid, i, _s, _a in variables if i is None]
+        after = list(tc.tiers)
+        extra: list[str] = []
+        for k, (_cid, i, shown, alt) in enumerate(variables):
+            value = alt if k in chosen else shown
+            if i is None:
+                extra.append(value)
+            else:
+                after[i] = value
         open_of = dict(zip(t.client_id, t.open_date, strict=True))
-        findings += _replay(runs, supp_ids, supp_tiers, entries, broken, hist_sheet, notes,
+        findings += _replay(runs, after_ids, after + extra, entries, broken, hist_sheet, notes,
                             open_of)
     return findings, notes
+
+
+#: At most this many explanations of a 级别摘要 difference are tried (2 per uncertain client).
+MAX_DIGEST_TRIALS = 4096
+
+
+def _explain_digest(fixed: list[tuple[str, str]], variables: list[tuple[str, Any, str, str]],
+                    digest: str) -> set[int] | None:
+    """The smallest set of ``variables`` taking their alternative value for which the
+    (客户编号, 当前级别) pairs give ``digest`` (see ``history.tier_digest``); None if none does
+    (or too many would have to be tried). Each variable's id is unique among all pairs."""
+    import bisect
+    import hashlib
+    from itertools import combinations
+
+    pairs = sorted((c, t) for c, t in fixed if t)
+    keys = [c for c, _t in pairs]
+    chunks = [f"{c}\x1f{t}\n".encode() for c, t in pairs]
+    order = sorted(range(len(variables)), key=lambda k: variables[k][0])
+    cuts = [bisect.bisect_left(keys, variables[k][0]) for k in order]
+    segments = [b"".join(chunks[a:b]) for a, b in zip([0, *cuts], [*cuts, len(chunks)],
+                                                         strict=True)]
+    size = sum(map(len, segments)) + 1
+    budget = min(MAX_DIGEST_TRIALS, max(64, 4_000_000_000 // size))
+    trials = 0
+
+    def matches(alt: set[int]) -> bool:
+        h = hashlib.sha256(segments[0])
+        for pos, k in enumerate(order):
+            cid, _i, shown, other = variables[k]
+            value = other if k in alt else shown
+            if value:
+                h.update(f"{cid}\x1f{value}\n".encode())
+            h.update(segments[pos + 1])
+        return h.hexdigest() == digest
+
+    for m in range(len(variables) + 1):
+        for combo in combinations(range(len(variables)), m):
+            trials += 1
+            if trials > budget:
+                return None
+            if matches(set(combo)):
+                return set(combo)
+    return None
 
 
 def _same_tier(a: str, b: str) -> bool:

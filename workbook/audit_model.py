@@ -54,6 +54,7 @@ KIND_TITLES: dict[str, str] = {
     "tier_never_rated": "从未评级（每次都被拒绝）",
     "figures_changed": "运行后数据已更新",
     "entry_unexplained": "变更记录不能由规则解释",
+    "entry_altered": "变更记录在运行后被改动",
     "entry_unverifiable": "变更记录无法核对",
     "entry_duplicate": "同一运行中重复的记录",
     "client_missing": "客户行被删除",

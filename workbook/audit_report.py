@@ -60,12 +60,13 @@ def print_audit(result: AuditResult, console: Console | None = None, *, max_rows
         t = Table(title=title, title_style=_STYLE[sev], title_justify="left", show_lines=False)
         for h in ("位置", "检查", "客户编号", "发现值", "应为", "说明"):
             t.add_column(h, overflow="fold", max_width=70 if h == "说明" else 24)
-        for r in items[:max_rows]:
+        limit = max_rows if sev in (SEVERE, WARN, NOT_CHECKED) else min(max_rows, 10)
+        for r in items[:limit]:
             t.add_row(str(r[2]), str(r[1]), str(r[3]), _short(r[4], 24), _short(r[5], 24),
                       _short(r[6], 200))
         console.print(t)
-        if len(items) > max_rows:
-            console.print(f"  …另有 {len(items) - max_rows} 项（全部见 --report 报告）",
+        if len(items) > limit:
+            console.print(f"  …另有 {len(items) - limit} 项（全部见 --report 报告）",
                           style=_STYLE[sev])
     for note in result.notes:
         console.print(f"[green]✓[/green] {note}")

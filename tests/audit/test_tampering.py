@@ -309,6 +309,31 @@ def test_reordered_history_rows(wb: Path) -> None:
     assert {k for k, _ in serious(res)} == {"history_reordered"}
 
 
+def test_edited_log_is_told_apart_from_a_typed_over_cell(wb: Path) -> None:
+    """The 变更后 of a row of the last run is edited, and another client's tier typed over: the
+    级别摘要 shows which cell is as the run left it and which record was changed."""
+    rows = log(wb)
+    last = max(j for j, r in enumerate(rows) if r[0] == history.RUN)
+    j = next(j for j in range(last + 1, len(rows))
+             if rows[j][0] == history.CHANGE and rows[j][H["客户编号"]] in valid_clients(wb))
+    logged_as = rows[j][H["变更后"]]
+    rows[j][H["变更后"]] = other_tier(logged_as)
+    replace_log(wb, rows)
+    cid = next(c for c in valid_clients(wb) if c not in logged_clients(wb) and tier(wb, c))
+    r, n = row_of(wb, cid), letter(wb, "当前级别")
+    set_cells(wb, {f"{n}{r}": other_tier(tier(wb, cid))})
+    res = audit(wb)
+    f = find(res, "entry_altered", f"变更记录!J{j + 2}")
+    assert (f.found, f.supported) == (other_tier(logged_as), logged_as)
+    find(res, "history_edited", f"变更记录!A{j + 2}")
+    typed = find(res, "tier_typed_over", f"客户!{n}{r}")
+    assert typed.client_id == cid
+    expected = {("entry_altered", f"变更记录!J{j + 2}"), ("history_edited", f"变更记录!A{j + 2}"),
+                ("tier_typed_over", f"客户!{n}{r}")}
+    # the altered record may also fail the rules (it does unless the new tier is explainable)
+    assert expected <= serious(res) <= expected | {("entry_unexplained", f"变更记录!A{j + 2}")}
+
+
 def test_inserted_history_row(wb: Path) -> None:
     rows = log(wb)
     j = _change_index(wb)
@@ -424,7 +449,7 @@ def test_suitability_breach(plain: Path) -> None:
 def test_every_planted_kind_is_a_distinct_check() -> None:
     """The corpus above plants tamperings of all five checks (kept in sync by hand)."""
     kinds = {"tier_typed_over", "tier_cleared", "tier_changed_between_runs", "client_missing",
-             "entry_unexplained", "overwritten_formula", "formula_mismatch", "formula_changed",
+             "entry_unexplained", "entry_altered", "overwritten_formula", "formula_mismatch", "formula_changed",
              "history_edited", "history_deleted", "history_reordered", "history_inserted",
              "history_tail", "override_no_approver", "questionnaire_overdue", "gap_figures",
              "risk_class_mismatch", "suitability_breach"}
