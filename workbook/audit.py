@@ -495,7 +495,7 @@ def summary_rows(result: AuditResult) -> list[list[Any]]:
         ["公式单元格（全部）", str(s.get("formulas", 0))],
         ["调用本系统函数的公式", str(s.get("ours", 0))],
         ["已重算核对", str(s.get("checked", 0))],
-        ["与缓存值不符", str(s.get("mismatch", 0))],
+        ["与缓存值不同（含仅为提示的）", str(s.get("mismatch", 0))],
         ["未检查（无法重算）", str(s.get("not_checked", 0))],
     ]
     for note in result.notes:

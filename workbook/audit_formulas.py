@@ -716,6 +716,18 @@ def _expected(ctx: Context, data: SheetData, call: Call | None, r: int, c: int) 
     return shown(result)
 
 
+def _basis(ctx: Context, data: SheetData, call: Call | None, r: int, c: int
+           ) -> tuple[str, str, str]:
+    """(rule id, rulebook@version, "；依据：…") of a tier formula evaluated at (r, c)."""
+    if call is None or call.name not in TIER_FUNCTIONS:
+        return "", "", ""
+    try:
+        rule, ref, reason = explain_tier(call, _arg_values(call, data, ctx, r, c))
+    except Complex:
+        return "", "", ""
+    return rule, ref, (f"；依据：{reason}" if rule else "")
+
+
 def _overwritten(ctx: Context, data: SheetData, r: int, c: int, v: Any, call: Call | None,
                  text_at: Callable[[int, int], str], col_name: str,
                  client_of: Callable[[str, int], str]) -> Finding:
@@ -732,9 +744,11 @@ def _overwritten(ctx: Context, data: SheetData, r: int, c: int, v: Any, call: Ca
                        client_of(data.name, r), found, expected,
                        f"{where}，本单元格却是值 {found!r}；该值目前与公式结果一致，"
                        "但不会随数据变化而更新")
+    rule, ref, basis = _basis(ctx, data, call, r, c)
     return Finding(SEVERE, CHECK_OVERWRITE, "overwritten_formula", data.name, _addr(r, c),
                    client_of(data.name, r), found, expected,
-                   f"{where}（结果应为 {expected!r}），本单元格却被手工输入为 {found!r}")
+                   f"{where}（结果应为 {expected!r}），本单元格却被手工输入为 {found!r}{basis}",
+                   rule, ref)
 
 
 def _inconsistent(ctx: Context, data: SheetData, fc: FormulaCell, call: Call | None,
@@ -747,9 +761,10 @@ def _inconsistent(ctx: Context, data: SheetData, fc: FormulaCell, call: Call | N
     text = (f"{col_name}其他 {n_dom} 个单元格的公式为 {formula}（按本行），本单元格却是 "
             f"={fc.formula}")
     if expected is not None and not same(own, expected):
+        rule, ref, basis = _basis(ctx, data, call, r, c)
         return Finding(SEVERE, CHECK_OVERWRITE, "formula_changed", data.name, _addr(r, c),
                        client_of(data.name, r), own, expected,
-                       text + f"：结果 {own!r} 而非 {expected!r}")
+                       text + f"：结果 {own!r} 而非 {expected!r}{basis}", rule, ref)
     return Finding(WARN, CHECK_OVERWRITE, "formula_changed", data.name, _addr(r, c),
                    client_of(data.name, r), own, expected if expected is not None else formula,
                    text + "（目前结果相同）" if expected is not None else text)

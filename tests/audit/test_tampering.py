@@ -207,6 +207,7 @@ def test_overwritten_formula_with_a_different_value(wb: Path) -> None:
     f = find(res, "overwritten_formula", f"客户!{o}{r}")
     assert f.severity == SEVERE and (f.found, f.supported) == (value, want)
     assert f"CLIENT_TIER(F{r},G{r})" in str(f.explanation)
+    assert f.rule.startswith("BRK-") and f.rulebook == "brokerage@2009.1"
     assert serious(res) == {("overwritten_formula", f"客户!{o}{r}")}
 
 
