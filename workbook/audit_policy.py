@@ -275,7 +275,7 @@ def _gaps(t: ClientTable) -> list[Finding]:
         hi_cols[k] = np.where(np.isnan(above), sub[k], above)
         hole = (_explicit(rb, lo_cols) & _explicit(rb, hi_cols)
                 & ~np.isnan(below) & ~np.isnan(above))
-        c = t.cols.get(rb.inputs[k].name) or _input_col(t, k)
+        c = _input_col(t, k)
         for j in np.flatnonzero(hole).tolist():
             i = int(idx[j])
             if i in done:
