@@ -79,6 +79,7 @@ from .audit_policy import check_policy, check_rejections, risk_class_verdict
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
+    OUTPUT_BY_KEY,
     SUMMARY_SHEET_NAMES,
     WorkbookError,
     input_columns,
@@ -113,6 +114,7 @@ __all__ = [
     "findings_rows",
     "overview",
     "read_workbook",
+    "recalc_on_open",
     "sheet_from_grid",
     "summary_rows",
 ]
@@ -182,12 +184,28 @@ def read_workbook(path: str | os.PathLike[str]) -> dict[str, SheetData]:
     return out
 
 
+def recalc_on_open(path: str | os.PathLike[str]) -> bool:
+    """Whether the file asks Excel to recalculate every formula when it opens
+    (``<calcPr fullCalcOnLoad="1"/>``, set by every headless save of the re-rating job)."""
+    import zipfile
+
+    from .xlsxio.package import parse_xml, read_workbook_info
+
+    with zipfile.ZipFile(path) as zf:
+        root = parse_xml(zf, read_workbook_info(zf).workbook_part)
+    for el in root:
+        if el.tag.rsplit("}", 1)[-1] == "calcPr":
+            return el.get("fullCalcOnLoad", "0").lower() in ("1", "true")
+    return False
+
+
 def audit_file(path: str | os.PathLike[str], *, as_of: dt.date | None = None,
                rulebook: str | None = None) -> AuditResult:
     """Audit a workbook file (read only: the file is never modified). Raises XlsxError,
     WorkbookError, RuleError or OSError when the file cannot be read or audited."""
     sheets = read_workbook(path)
-    return audit_book(sheets, as_of=as_of, rulebook=rulebook, path=os.fspath(path))
+    return audit_book(sheets, as_of=as_of, rulebook=rulebook, path=os.fspath(path),
+                      recalc_pending=recalc_on_open(path))
 
 
 def _rulebook_id(sheets: Mapping[str, SheetData], clients: SheetData, runs: list[Any],
@@ -216,12 +234,15 @@ def _rulebook_id(sheets: Mapping[str, SheetData], clients: SheetData, runs: list
 
 
 def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
-               rulebook: str | None = None, path: str | None = None) -> AuditResult:
+               rulebook: str | None = None, path: str | None = None,
+               recalc_pending: bool = False) -> AuditResult:
     """Audit a workbook from its sheets (name -> SheetData), see the module doc.
 
     ``as_of``: the audit date (default today) — questionnaire age, and the day formulas are
     recomputed for. ``rulebook``: the rulebook id of sheet 客户 (default: the last run's, else
-    the 规则版本 column's, else 控制台's, else brokerage). Raises WorkbookError when there is no
+    the 规则版本 column's, else 控制台's, else brokerage). ``recalc_pending``: the file was saved
+    outside Excel marked "recalculate on open" (the job's headless runs): a formula reading a
+    column the job writes may then be stale (警告, not 严重). Raises WorkbookError when there is no
     客户 sheet or no 客户编号 column, RuleError when the rulebook cannot be used."""
     as_of = as_of or dt.date.today()
     skip = {n for n in sheets if n.strip().casefold() in {a.casefold() for a in AUDIT_SHEET_NAMES}}
@@ -246,6 +267,9 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
 
     # 1 and 2: formulas
     ctx = Context(sheets, as_of)
+    if recalc_pending:
+        ctx.job_columns = {(cname, c) for k, c in table.cols.items()
+                           if k in OUTPUT_BY_KEY or k == "annual_tier"}
     rep = check_formulas(ctx, set(), client_of)
     res.findings += rep.findings
     res.not_checked += rep.not_checked

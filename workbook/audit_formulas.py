@@ -276,6 +276,9 @@ class Context:
     sheets: Mapping[str, SheetData]
     as_of: dt.date
     today: dt.date = field(default_factory=dt.date.today)
+    #: (sheet, column) the re-rating job writes, when the file is marked to be recalculated
+    #: on open (the job's headless save): formulas reading them may legitimately be stale
+    job_columns: set[tuple[str, int]] = field(default_factory=set)
     _folded: dict[str, SheetData] = field(default_factory=dict)
     _differs: set[str] | None = None
 
@@ -409,9 +412,20 @@ def _addr(row: int, col: int) -> str:
     return f"{col_letter(col)}{row}"
 
 
+def _reads_job_columns(fc: FormulaCell, ctx: Context) -> bool:
+    if not ctx.job_columns or fc.key is None:
+        return False
+    for ref in fc.key[1]:
+        sheet = ref.sheet or fc.sheet
+        _r1, c1, _r2, c2 = ref.at(fc.row, fc.col)
+        if any((s, c) in ctx.job_columns for s in (sheet,) for c in range(c1, c2 + 1)):
+            return True
+    return False
+
+
 def _mismatch_finding(fc: FormulaCell, cached: Any, computed: Any, dated: bool,
                       values: list[Any] | None, client_of: Callable[[str, int], str],
-                      where: str = "") -> Finding:
+                      where: str = "", after_run: bool = False) -> Finding:
     cached_s, computed_s = shown(cached), shown(computed)
     rule = ref = ""
     extra = ""
@@ -437,6 +451,12 @@ def _mismatch_finding(fc: FormulaCell, cached: Any, computed: Any, dated: bool,
         return Finding(INFO, CHECK_FORMULA, "formula_not_computed", fc.sheet,
                        _addr(fc.row, fc.col), cid, cached_s, computed_s,
                        head + "：缓存值为空（文件生成时未计算），Excel 重算后将显示该错误说明，两者都不是有效结果",
+                       rule, ref)
+    if after_run:
+        return Finding(WARN, CHECK_FORMULA, "formula_stale_after_run", fc.sheet,
+                       _addr(fc.row, fc.col), cid, cached_s, computed_s,
+                       head + "：公式引用了重评级写入的单元格，而文件是重评级在 Excel 之外保存的"
+                       "（标记为打开时全部重算）：Excel 打开后将显示重算值。请在 Excel 中打开并保存后再审计",
                        rule, ref)
     if isinstance(cached, CellError) and cached.text == "#NAME?":
         return Finding(WARN, CHECK_FORMULA, "formula_name_error", fc.sheet,
@@ -522,7 +542,8 @@ def _record(rep: FormulaReport, fc: FormulaCell, cached: Any, computed: Any, dat
             values = _arg_values(fc.call, data, ctx, fc.row, fc.col)
         except Complex:
             values = None
-    rep.findings.append(_mismatch_finding(fc, cached, computed, dated, values, client_of))
+    rep.findings.append(_mismatch_finding(fc, cached, computed, dated, values, client_of,
+                                          after_run=_reads_job_columns(fc, ctx)))
 
 
 def _check_one(rep: FormulaReport, fc: FormulaCell, data: SheetData, ctx: Context,

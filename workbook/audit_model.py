@@ -38,6 +38,7 @@ KIND_TITLES: dict[str, str] = {
     # 1 公式结果
     "formula_mismatch": "缓存值与重算结果不符",
     "formula_name_error": "保存时未加载加载项（#NAME?）",
+    "formula_stale_after_run": "重评级后尚未在 Excel 中重算",
     "formula_date_dependent": "随计算日期变化的结果",
     "formula_not_computed": "缓存为空（未计算）",
     # 2 公式被覆盖

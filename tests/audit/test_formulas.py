@@ -172,3 +172,35 @@ def test_spill_cells_reported_with_the_anchors_formula(tmp_path: Path) -> None:
     assert [(g.kind, g.address, g.supported) for g in spill] == [
         ("formula_mismatch", "分析!C3", "VIP客户")]
     assert res.stats["ours"] == 16 and res.stats["checked"] == 13
+
+
+def test_formulas_reading_job_written_cells_after_a_headless_run(tmp_path: Path) -> None:
+    """A run outside Excel writes 当前级别 but cannot recalculate formulas that read it; the file
+    says "recalculate on open". Such a stale cache is a 警告 until Excel has saved the file."""
+    import re
+    import zipfile
+
+    from workbook.job import rerate
+
+    p = tmp_path / "v.xlsx"
+    wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False})
+    ws = wb.add_worksheet("客户")
+    for c, h in enumerate(["客户编号", "资产权益", "当前级别", "年拜访"]):
+        ws.write_string(0, c, h)
+    ws.write_row(1, 0, ["P1", 300_000.0, "普通客户"])
+    ws.write_formula(1, 3, "=VISITS_PER_YEAR(C2)", None, udfs.VISITS_PER_YEAR("普通客户"))
+    wb.close()
+    rerate(p, period="2026Q3", mode="quarterly", operator="t", now=dt.datetime(2026, 10, 9))
+    res = audit_file(p, as_of=AS_OF)
+    f = next(f for f in res.findings if f.address == "客户!D2")
+    assert (f.kind, f.severity, f.found, f.supported) == ("formula_stale_after_run", "警告", 0, 1)
+    # once Excel has saved the file (no recalculation pending), the same cache is 严重
+    saved = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = re.sub(rb'\s*fullCalcOnLoad="1"', b"", data)
+            dst.writestr(info, data)
+    f = next(f for f in audit_file(saved, as_of=AS_OF).findings if f.address == "客户!D2")
+    assert (f.kind, f.severity) == ("formula_mismatch", SEVERE)
