@@ -100,7 +100,7 @@ def set_cells_rc(path: Path, cells: dict[tuple[int, int], object]) -> None:
     patch_workbook(path, path, {"客户": SheetEdit(cells=cells)})
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(n=st.integers(20, 70), seed=st.integers(0, 100_000),
        runs=st.lists(st.sampled_from(ORDER), min_size=1, max_size=4, unique=True),
        keep_bad=st.booleans(), edits=st.integers(0, 4), append=st.booleans())
