@@ -27,6 +27,7 @@ from typing import Any
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
 from workbook import summary
+from workbook.grid import cell_value, formulas_from_grid, sheet_from_grid
 from workbook.job import BookData, Plan, plan_run
 from workbook.schema import (
     CLIENT_SHEET_NAMES,
@@ -43,9 +44,6 @@ TITLE = "客户分级"
 CONSOLE_SHEET_NAMES = ("控制台", "Control")
 #: labels in column A of 控制台 (values in column B), as the template writes them
 CONSOLE_FIELDS = {"模式": "mode", "评级期间": "period", "规则": "rulebook", "操作员": "operator"}
-_ERROR_TEXTS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
-                          "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 _PRODUCT_ERRORS = (WorkbookError, XlsxError, RuleError)
 LOG_PATH = Path(tempfile.gettempdir()) / "client-rating-excel.log"
 
@@ -128,60 +126,36 @@ def _last_cell(sheet: Any) -> tuple[int, int]:
     return last.row, last.column
 
 
-def _cell_value(v: Any) -> Any:
-    if isinstance(v, str) and v in _ERROR_TEXTS:
-        return CellError(v)
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return dt.datetime(v.year, v.month, v.day)
-    if isinstance(v, int) and not isinstance(v, bool):
-        return float(v)
-    return v
-
-
 def read_rows(sheet: Any) -> list[list[Any]]:
-    """All values of a sheet from A1 to its last used cell, in one call."""
+    """All values of a sheet from A1 to its last used cell, in one call (as the file reader
+    gives them: errors as CellError, numbers as float, dates as datetime)."""
+    return [[cell_value(v) for v in row] for row in _grid(sheet)]
+
+
+def _grid(sheet: Any) -> list[list[Any]]:
     n_rows, n_cols = _last_cell(sheet)
     if n_rows == 1 and n_cols == 1 and sheet.range((1, 1)).value is None:
         return []
-    values = sheet.range((1, 1), (n_rows, n_cols)).options(ndim=2, err_to_str=True).value
-    return [[_cell_value(v) for v in row] for row in values]
-
-
-def _formulas(sheet: Any, n_rows: int, col: int) -> dict[tuple[int, int], str]:
-    """Formula cells of one column (rows 2..n_rows), one call."""
-    if n_rows < 2:
-        return {}
-    got = sheet.range((2, col), (n_rows, col)).formula
-    if isinstance(got, str):
-        got = ((got,),)
-    out = {}
-    for k, row in enumerate(got, start=2):
-        f = row[0] if isinstance(row, tuple | list) else row
-        if isinstance(f, str) and f.startswith("="):
-            out[(k, col)] = f[1:]
-    return out
+    return sheet.range((1, 1), (n_rows, n_cols)).options(ndim=2, err_to_str=True).value
 
 
 def sheet_data(sheet: Any,
                formula_cols: Callable[[list[str]], Sequence[int]] | None = None) -> SheetData:
-    """A sheet as the headless reader would give it (``workbook.xlsxio.SheetData``).
-
-    ``formula_cols(header)``: the columns whose formulas are needed (None = all columns)."""
-    rows = read_rows(sheet)
-    n_rows = len(rows)
-    n_cols = max((len(r) for r in rows), default=0)
-    header_values = list(rows[0]) if rows else []
-    header = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                    else str(v)).strip() for v in header_values]
-    columns = [list(col) for col in zip(*rows[1:], strict=True)] if n_rows > 1 else \
-        [[] for _ in range(n_cols)]
-    formulas: dict[tuple[int, int], str] = {}
-    wanted = range(1, n_cols + 1) if formula_cols is None else formula_cols(header)
-    for c in wanted:
-        if c <= n_cols:
-            formulas.update(_formulas(sheet, n_rows, c))
-    return SheetData(name=sheet.name, n_rows=n_rows, header=header, columns=columns,
-                     formulas=formulas, header_values=header_values)
+    """A sheet as the headless reader would give it (``workbook.xlsxio.SheetData``): the values
+    in one call, the formulas in one call for the sheet or one per column of
+    ``formula_cols(header)`` (only those columns' formulas are needed)."""
+    values = _grid(sheet)
+    if formula_cols is None:
+        formulas = formulas_from_grid(
+            sheet.range((1, 1), (len(values), len(values[0]))).formula) if values else {}
+    else:
+        header = sheet_from_grid(sheet.name, values[:1]).header
+        formulas = {}
+        for c in formula_cols(header):
+            if len(values) >= 2 and c <= len(header):
+                formulas.update(formulas_from_grid(
+                    sheet.range((2, c), (len(values), c)).formula, origin=(2, c)))
+    return sheet_from_grid(sheet.name, values, formulas)
 
 
 def _output_columns(header: list[str]) -> list[int]:
@@ -392,6 +366,54 @@ def summary_text(plan: Plan, max_rejections: int = 5) -> str:
 
 # ------------------------------------------------------------------------------------ audit
 
-def run_audit(book: Any, *, as_of: dt.date | None = None) -> Any:  # pragma: no cover - wired below
-    raise WorkbookError("审计检查尚未接入。")
+def run_audit(book: Any, *, as_of: dt.date | None = None) -> Any:
+    """审计检查 on the open workbook: every sheet read (values and formulas, one call each), the
+    audit of ``workbook.audit`` (the same as ``client-rating audit``), the findings written to
+    sheet 审计 (created or cleared) with links to the cells, and a message box with the counts."""
+    from workbook.audit import (
+        AUDIT_SHEET,
+        AUDIT_SHEET_NAMES,
+        audit_book,
+        findings_rows,
+        summary_rows,
+    )
 
+    app = book.app
+    _status(app, "读取工作簿")
+    skip = {n.casefold() for n in AUDIT_SHEET_NAMES}
+    sheets = {s.name: sheet_data(s) for s in book.sheets if s.name.strip().casefold() not in skip}
+    _status(app, "审计检查")
+    result = audit_book(sheets, as_of=as_of, path=book.fullname)
+    top = summary_rows(result)
+    table = findings_rows(result)
+    _status(app, f"写入“{AUDIT_SHEET}”")
+    app.screen_updating = False
+    sheet = find_sheet(book, AUDIT_SHEET_NAMES)
+    if sheet is None:
+        sheet = book.sheets.add(AUDIT_SHEET, after=book.sheets[len(book.sheets) - 1])
+    else:
+        n_rows, n_cols = _last_cell(sheet)
+        sheet.range((1, 1), (n_rows, n_cols)).clear_contents()
+    width = max(len(r) for r in (*top, *table))
+    rows = [*top, [], *table]
+    sheet.range((1, 1)).value = [[excel_value(v) for v in r] + [None] * (width - len(r))
+                                 for r in rows]
+    # 位置 (column C of the findings) as links to the cells: one formula write for the column
+    first = len(top) + 2  # the findings' header row
+    links = [[_link_formula(f.link, f.address) if f.link else excel_value(f.address)]
+             for f in result.findings]
+    if links:
+        sheet.range((first + 1, 3)).formula = links
+    by_sev = "，".join(f"{sev} {result.count(sev)}" for sev in ("严重", "警告", "提示"))
+    verdict = "发现问题" if result.has_findings else "未发现严重或警告级别的问题"
+    unchecked = f"\n未能重算的公式 {len(result.not_checked)} 个（已列出，未视为通过）。" \
+        if result.not_checked else ""
+    _alert(book, f"审计检查完成：{verdict}。\n{by_sev}。{unchecked}\n"
+                 f"明细见“{sheet.name}”工作表（第 {first} 行起，位置可点击跳转）。",
+           critical=result.has_findings)
+    return result
+
+
+def _link_formula(link: str, text: str) -> str:
+    """=HYPERLINK("#'客户'!N7","客户!N7") — both texts are ours (sheet names and addresses)."""
+    return f'=HYPERLINK("{link.replace(chr(34), chr(34) * 2)}","{text.replace(chr(34), chr(34) * 2)}")'

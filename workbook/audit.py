@@ -2,8 +2,8 @@
 edited.
 
 One core, two front ends. :func:`audit_book` works on sheets already read (``SheetData`` per
-sheet: the file reader's, or :func:`sheet_from_grid` over what xlwings reads from the open
-workbook), so the CLI (``client-rating audit``) and the Excel button (审计检查 → sheet 审计) run
+sheet: the file reader's, or :func:`workbook.grid.sheet_from_grid` over what xlwings reads
+from the open workbook), so the CLI (``client-rating audit``) and the Excel button (审计检查 → sheet 审计) run
 the same checks:
 
 1. formula results recomputed with our functions and compared with Excel's cached values
@@ -85,7 +85,7 @@ from .schema import (
     input_columns,
     validate,
 )
-from .xlsxio import CellError, SheetData, check_safe, col_letter, read_sheet, sheet_names
+from .xlsxio import SheetData, check_safe, col_letter, read_sheet, sheet_names
 
 #: The sheet the Excel button writes its findings to (never audited itself).
 AUDIT_SHEET = "审计"
@@ -115,7 +115,6 @@ __all__ = [
     "overview",
     "read_workbook",
     "recalc_on_open",
-    "sheet_from_grid",
     "summary_rows",
 ]
 
@@ -126,48 +125,6 @@ def _find(sheets: Mapping[str, Any], names: Sequence[str]) -> str | None:
         if n.casefold() in folded:
             return folded[n.casefold()]
     return None
-
-
-def sheet_from_grid(name: str, values: Sequence[Sequence[Any]],
-                    formulas: Sequence[Sequence[Any]] | None = None) -> SheetData:
-    """A ``SheetData`` from a 2-D grid whose first row is row 1 of the sheet — for the Excel
-    front end: ``values`` = ``sheet.used_range.options(ndim=2, err_to_str=True).value`` (cached
-    values; error cells as texts like ``#N/A``), ``formulas`` = ``used_range.formula`` (text
-    starting with ``=`` for formula cells; anything else is ignored). The used range must start
-    at A1."""
-    rows = [list(r) for r in values]
-    n_rows = len(rows)
-    n_cols = max((len(r) for r in rows), default=0)
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, str) and v in ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!",
-                                         "#NAME?", "#NULL!", "#SPILL!", "#CALC!"):
-            return CellError(v)
-        if isinstance(v, str) and v == "":
-            return None
-        if isinstance(v, int) and not isinstance(v, bool):
-            return float(v)
-        return v
-
-    header_values = [clean(v) for v in (rows[0] if rows else [])]
-    header_values += [None] * (n_cols - len(header_values))
-    columns = [[clean(rows[r][c]) if c < len(rows[r]) else None for r in range(1, n_rows)]
-               for c in range(n_cols)]
-    fmap: dict[tuple[int, int], str] = {}
-    for r, line in enumerate(formulas or [], start=1):
-        for c, f in enumerate(line, start=1):
-            if isinstance(f, str) and f.startswith("=") and len(f) > 1:
-                fmap[(r, c)] = f[1:]
-    # trailing empty rows do not count
-    while n_rows > 1 and all(col[n_rows - 2] is None for col in columns) \
-            and not any(r == n_rows for r, _ in fmap):
-        n_rows -= 1
-        for col in columns:
-            col.pop()
-    header = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                    else str(v).strip()) for v in header_values]
-    return SheetData(name=name, n_rows=n_rows, header=header, columns=columns, formulas=fmap,
-                     header_values=header_values)
 
 
 def read_workbook(path: str | os.PathLike[str]) -> dict[str, SheetData]:

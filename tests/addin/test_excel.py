@@ -221,3 +221,43 @@ def test_segments_cut_around_formula_and_error_cells() -> None:
     assert excel._segments(values, old, {2}) == [(1, ["'a"]), (3, ["'b"]), (5, ["'c", "'d"])]
     assert excel._segments([K, K], ["x", "y"], set()) == []
     assert excel.excel_value("") is None and excel.excel_value(3.0) == 3.0
+
+
+def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
+        branch: Path) -> None:
+    from workbook.audit import audit_file
+
+    book = _book(branch)
+    _console(book, 评级期间="2026Q3", 操作员="张经理")
+    excel.run_rerate(book, "quarterly", now=NOW)
+    sheet = book.sheets["客户"]
+    header = [str(h) for h in _rows(sheet)[0]]
+    col = header.index("当前级别") + 1
+    row = next(k for k, r in enumerate(_rows(sheet), start=1) if r[0] == "C1")
+    sheet.range((row, col)).value = "VIP客户"  # typed over by hand after the run
+    original = excel._caller
+    excel._caller = lambda: book
+    try:
+        excel.audit_button()
+    finally:
+        excel._caller = original
+    (_, prompt, _, mode) = memxl.alerts(book.app)[-1]
+    assert mode == "critical" and "发现问题" in prompt and "“审计”工作表" in prompt
+    rows = _rows(book.sheets["审计"])
+    first = next(k for k, r in enumerate(rows) if r[0] == "严重程度")
+    addr = f"客户!{chr(64 + col)}{row}"
+    k = next(k for k, r in enumerate(rows) if k > first and r[3] == "C1" and r[1] == "当前级别")
+    assert rows[k][0] == "严重" and rows[k][4] == "VIP客户" and rows[k][5] == "核心客户"
+    # 位置 is a link to the cell (Excel shows its text; memxl does not calculate formulas)
+    cell = memxl.cells(book.sheets["审计"])[(k + 1, 3)]
+    assert cell.formula == f'=HYPERLINK("#\'客户\'!{chr(64 + col)}{row}","{addr}")'
+    # the same file audited headless (without the typed-over cell) has no such finding
+    headless = audit_file(branch)
+    assert not any(f.client_id == "C1" and f.address == addr for f in headless.findings)
+    # pressing again replaces the sheet's content, it does not pile up
+    excel._caller = lambda: book
+    try:
+        excel.audit_button()
+    finally:
+        excel._caller = original
+    assert len(_rows(book.sheets["审计"])) == len(rows)

@@ -11,8 +11,9 @@ import xlsxwriter
 from audit_fixtures import set_value_xml
 
 import udfs
-from workbook.audit import INFO, SEVERE, audit_book, audit_file, read_workbook, sheet_from_grid
+from workbook.audit import INFO, SEVERE, audit_book, audit_file, read_workbook
 from workbook.audit_formulas import Complex, Ref, calls_ours, parse, relative, same
+from workbook.grid import sheet_from_grid
 from workbook.xlsxio import CellError
 
 AS_OF = dt.date.today()
