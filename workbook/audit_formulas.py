@@ -33,6 +33,7 @@ import numpy as np
 import udfs
 from rules import RuleError, rulebook_ids, version_in_force
 from udfs import _rate
+from udfs._coerce import is_error_text
 from udfs._functions import CATALOGUE
 
 from .audit_model import (
@@ -246,11 +247,6 @@ def same(cached: Any, computed: Any) -> bool:
     if isinstance(a, dt.datetime) and isinstance(b, dt.date):
         return a == b if isinstance(b, dt.datetime) else a.date() == b and a.time() == dt.time()
     return type(a) is type(b) and a == b
-
-
-def is_error_text(v: Any) -> bool:
-    return isinstance(v, str) and v.startswith(("#VALUE!", "#N/A", "#NAME?", "#REF!", "#DIV/0!",
-                                                "#NUM!", "#NULL!"))
 
 
 @lru_cache(maxsize=64)

@@ -20,9 +20,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from rules import RuleInputError, get_rulebook, rulebook_ids
+import udfs
+from rules import get_rulebook, rulebook_ids
 from rules.rerating import MODE_LABELS
-from udfs import _coerce
 
 from . import history, summary
 from .schema import COLUMNS
@@ -43,30 +43,14 @@ _MONEY_COLS = {"资产权益", "上年度净佣金", "日均资产", "上年度�
 _TIER_COLS = ("年度级别", "当前级别", "特别调整级别")
 
 
-def _error_text(e: RuleInputError) -> str:
-    return ("#N/A " if e.kind == "na" else "#VALUE! ") + e.message
-
-
 def cached_tier(rb: Any, assets: Any, commission: Any) -> str:
-    """What =CLIENT_TIER(assets, commission) shows: the label, or '#VALUE! reason'."""
-    try:
-        vals = []
-        for spec, v in zip(rb.inputs, (assets, commission), strict=False):
-            x = _coerce.number(v, spec.label)
-            vals.append(x)
-        return rb.evaluate(*vals).label
-    except RuleInputError as e:
-        return _error_text(e)
+    """What =CLIENT_TIER(assets, commission[, rulebook]) shows: the function itself, called."""
+    return udfs.CLIENT_TIER(assets, commission, rb.id)
 
 
 def cached_risk(score: Any) -> str:
-    if score is None or score == "":
-        return ""
-    rc = get_rulebook("risk-class", dt.date.today())
-    try:
-        return rc.evaluate(_coerce.number(score, "风险测评得分")).label
-    except RuleInputError as e:
-        return _error_text(e)
+    """What =RISK_CLASS(score) shows (an empty score too: ``#N/A 风险测评得分为空``)."""
+    return udfs.RISK_CLASS(score)
 
 
 def _print_setup(ws: Any, *, repeat_header: bool = False) -> None:
