@@ -52,7 +52,7 @@ BUTTONS: tuple[Button, ...] = (
            "MacroPlay", "按控制台所选的模式、期间、规则运行"),
     Button("audit", "审计检查", "审计", "ClientRatingAudit",
            "import addin.excel; addin.excel.audit_button()",
-           "FileDocumentInspect", "检查变更记录的哈希链与规则缺口"),
+           "FileDocumentInspect", "审计：重算公式、查找被改写的公式与级别、核对变更记录哈希链与制度要求，结果写入“审计”工作表"),
     Button("import-functions", "导入函数", "函数", "ClientRatingImportFunctions", None,
            "FunctionWizard", "把 udfs 模块中的函数（CLIENT_TIER 等）导入加载项；需信任对 VBA 工程对象模型的访问"),
 )

@@ -130,6 +130,12 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     return h.hexdigest()
 
 
+def _exact(x: float) -> str:
+    """A number in 输入数据 exactly as read (thousands separated, never rounded), so the audit
+    re-evaluates the logged inputs to the same rule: 9,999,999.995 stays 9,999,999.995."""
+    return f"{int(x):,}" if x.is_integer() and abs(x) < 1e15 else f"{x:,}"
+
+
 def _cell_text(v: Any) -> str:
     return history._text(v).strip()
 
@@ -364,10 +370,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         p = pos_act[j]
         old_tier = old_tiers[p]
         shown_before = _cell_text(old_tier) or str(label_of[b_rank[i]])
-        inputs_used = "；".join(f"{nm}={show(float(t.inputs[q][i]))}"
+        inputs_used = "；".join(f"{nm}={_exact(float(t.inputs[q][i]))}"
                                for q, nm in enumerate(in_names))
         if risk[i]:
-            inputs_used += f"；风险测评得分={show(float(t.risk_score[i]))}"
+            inputs_used += f"；风险测评得分={_exact(float(t.risk_score[i]))}"
         old_risk = old_risks[p]
         flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
                  if risk_changed[j] else "")
