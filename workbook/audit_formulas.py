@@ -302,15 +302,20 @@ class Context:
         return self._differs
 
 
+def _constant_arg(kind: str, a: Any, p: int, defaults: tuple[Any, ...]) -> Any:
+    """A literal argument, or an omitted one (the function's default; None without one)."""
+    if kind == "lit":
+        return a
+    d = defaults[p] if p < len(defaults) else None
+    return None if d is inspect.Parameter.empty else d
+
+
 def _arg_values(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -> list[Any]:
     defaults, var = _params(call.name)
     out: list[Any] = []
     for p, (kind, a) in enumerate(call.args):
-        if kind == "lit":
-            out.append(a)
-        elif kind == "missing":
-            d = defaults[p] if p < len(defaults) else None
-            out.append(None if d is inspect.Parameter.empty else d)
+        if kind in ("lit", "missing"):
+            out.append(_constant_arg(kind, a, p, defaults))
         else:
             src = ctx.sheet(a.sheet) if a.sheet else sheet
             if src is None:
@@ -594,11 +599,8 @@ def _check_group(rep: FormulaReport, call: Call, cells: list[FormulaCell], data:
     defaults, _ = _params(call.name)
     cols: list[Any] = []
     for p, (kind, a) in enumerate(call.args):
-        if kind == "lit":
-            cols.append(a)
-        elif kind == "missing":
-            d = defaults[p] if p < len(defaults) else None
-            cols.append(None if d is inspect.Parameter.empty else d)
+        if kind in ("lit", "missing"):
+            cols.append(_constant_arg(kind, a, p, defaults))
         else:
             src = ctx.sheet(a.sheet) if a.sheet else data
             if src is None:
