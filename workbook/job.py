@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rules import RuleInputError, get_rulebook
+from rules import RuleError, RuleInputError, get_rulebook
 from rules.errors import show
 from rules.rerating import (
     DOWNGRADE,
@@ -31,7 +31,7 @@ from rules.rerating import (
     apply_mode,
     parse_mode,
 )
-from rules.schedule import Period, parse_period
+from rules.schedule import Period, parse_period, run_window
 
 from . import history, summary
 from .schema import (
@@ -197,6 +197,22 @@ class Plan:
 _LOGGED_KINDS = (OVERRIDE, DOWNGRADE, FIRST, KEPT_UP)
 
 
+def _timing_warnings(per: Period, today: dt.date) -> list[str]:
+    """A run before its period ends, or outside the policy's run window (第十条), is allowed but
+    said (a late run is a 补跑); a window the trading calendar cannot tell is said too."""
+    if today <= per.end:
+        return [f"评级期间 {per.label} 尚未结束（数据应截至 {per.end.isoformat()}），本次为提前运行。"]
+    try:
+        window = run_window(per)
+    except RuleError as e:
+        return [f"无法核对 {per.label} 的运行窗口：{getattr(e, 'message', e)}"]
+    if today in window.days:
+        return []
+    late = "补跑" if today > window.last else "提前运行"
+    return [f"运行日期 {today.isoformat()} 不在 {per.label} 的运行窗口（{window.first.isoformat()} 至 "
+            f"{window.last.isoformat()}，上交所工作日）内：本次为{late}。"]
+
+
 def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
              operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
@@ -232,6 +248,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
     done = [rid for rid, md, pd in history.applied_runs(hist_old) if md == m and pd == per.label]
     res.already_applied = bool(done)
+    res.warnings += _timing_warnings(per, now.date())
 
     n = len(t)
     say(f"评级 {n} 位客户")

@@ -317,3 +317,23 @@ def test_progress_messages_match_the_progress_bar_steps(wb: Path) -> None:
     seen: list[str] = []
     rerate(wb, period="2026Q3", mode="quarterly", operator="t", now=NOW, progress=seen.append)
     assert len(seen) == PROGRESS_STEPS and seen[0] == "检查文件" and seen[-1] == "写入文件"
+
+
+@pytest.mark.parametrize(("now", "said"), [
+    (dt.datetime(2026, 10, 9, 10), None),  # in the window: 2026-10-08, 10-09, 10-12
+    (dt.datetime(2026, 11, 21, 10), "不在 2026Q3 的运行窗口（2026-10-08 至 2026-10-12，上交所工作日）内：本次为补跑"),
+    (dt.datetime(2026, 9, 15, 10), "评级期间 2026Q3 尚未结束（数据应截至 2026-09-30），本次为提前运行"),
+])
+def test_run_outside_the_policy_window_is_allowed_and_said(wb: Path, now, said) -> None:
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="t", now=now, dry_run=True)
+    timing = [w for w in res.warnings if "窗口" in w or "尚未结束" in w]
+    assert timing == ([] if said is None else [next(w for w in timing if said in w)])
+    assert res.exit_code == 3  # the run itself is not refused (C3's bad assets are)
+
+
+def test_window_the_calendar_cannot_tell_is_said_not_fatal(wb: Path) -> None:
+    # 2026Q4's window lies in January 2027, beyond the SSE holidays the calendar package knows
+    res = rerate(wb, period="2026Q4", mode="quarterly", operator="t",
+                 now=dt.datetime(2027, 1, 6, 10), dry_run=True)
+    assert any(w.startswith("无法核对 2026Q4 的运行窗口") for w in res.warnings), res.warnings
+    assert res.exit_code == 3
