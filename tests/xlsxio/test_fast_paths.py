@@ -79,10 +79,11 @@ def sheet_xml(rows: list[tuple[int, list[tuple[int, int]]]], *, ns: str = "",
               shared: bool = False) -> bytes:
     p = ns + ":" if ns else ""
     out = []
+    master = next((r for r, _ in rows if r > 1), None)  # the shared formula's first cell
     for r, cells in rows:
         body = "".join(cell_xml(f"{col_letter(c)}{r}", k) for c, k in cells)
         if shared and r > 1:
-            si = '<f t="shared" ref="Z2:Z9999" si="0">A2*2</f>' if r == rows[1][0] else \
+            si = '<f t="shared" ref="Z2:Z9999" si="0">A2*2</f>' if r == master else \
                 '<f t="shared" si="0"/>'
             body += f'<c r="Z{r}">{si}<v>{r}</v></c>'
         if ns:
