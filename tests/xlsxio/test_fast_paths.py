@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbook.xlsxio import reader
-from workbook.xlsxio.reader import read_sheet_zip
+from workbook.xlsxio.reader import ColumnNotReadError, UnreadColumn, read_sheet_zip
 from workbook.xlsxio.sheetxml import col_letter
 
 SST = ["甲", "a&amp;b", "  sp  ", "", "123", "x_x0041_y"]
@@ -83,9 +83,11 @@ def sheet_xml(rows: list[tuple[int, list[tuple[int, int]]]], *, ns: str = "",
     for r, cells in rows:
         body = "".join(cell_xml(f"{col_letter(c)}{r}", k) for c, k in cells)
         if shared and r > 1:
-            si = '<f t="shared" ref="Z2:Z9999" si="0">A2*2</f>' if r == master else \
+            si = '<f t="shared" ref="Z2:AA9999" si="0">A2*2</f>' if r == master else \
                 '<f t="shared" si="0"/>'
             body += f'<c r="Z{r}">{si}<v>{r}</v></c>'
+            if r != master:  # the group spans two columns (a master read or skipped)
+                body += f'<c r="AA{r}"><f t="shared" si="0"/><v>{-r}</v></c>'
         if ns:
             body = body.replace("<c ", f"<{p}c ").replace("</c>", f"</{p}c>")
             for tag in ("v", "f", "is", "t", "r"):
@@ -218,3 +220,79 @@ def test_bad_shared_string_index_still_refused(tmp_path: Path, monkeypatch):
 
     with pytest.raises(XlsxError, match="共享字符串"):
         read_sheet(p, "S")
+
+
+# ----------------------------------------------------------------------------- selective reading
+
+
+def _check_selection(full, part, chosen: set[int]) -> None:
+    """``part`` (read with columns=chosen) is ``full`` on the chosen columns, honest elsewhere."""
+    assert part.selected == frozenset(chosen)
+    assert (part.name, part.n_rows, part.header, part.header_values) == \
+        (full.name, full.n_rows, full.header, full.header_values)
+    assert part.n_cols == full.n_cols
+    for c in range(1, full.n_cols + 1):
+        if c in chosen:
+            assert part.columns[c - 1] == full.columns[c - 1]
+        else:
+            col = part.columns[c - 1]
+            assert isinstance(col, UnreadColumn)
+            assert len(col) == full.n_data_rows
+            if len(col):
+                with pytest.raises(ColumnNotReadError):
+                    col[0]
+                with pytest.raises(ColumnNotReadError):
+                    list(col)
+                with pytest.raises(ColumnNotReadError):
+                    part.value(2, c)
+    assert part.formulas == {k: v for k, v in full.formulas.items() if k[1] in chosen}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=sheets(), ns=st.sampled_from(["", "x"]), shared=st.booleans(),
+       piece=st.sampled_from([60, 400, 1 << 20]), data=st.data())
+def test_selected_columns_equal_full_read(tmp_path: Path, monkeypatch, rows, ns, shared, piece,
+                                          data):
+    """read_sheet(columns=...) gives the full read's values, formulas and size on the chosen
+    columns, fast path and per-cell scanner alike, by set or by a function of the header."""
+    monkeypatch.setattr(reader, "PIECE", piece)
+    if data.draw(st.booleans()):  # a header row, so a function of it has something to choose
+        rows = [(1, [(c, 10) for c, _ in rows[0][1]]), *rows] if rows and rows[0][0] > 1 \
+            else rows
+    p = make_book(tmp_path / "h.xlsx", sheet_xml(rows, ns=ns, shared=shared))
+    chosen = data.draw(st.sets(st.sampled_from([*range(1, 31), 26, 27]), max_size=8))
+    with zipfile.ZipFile(p) as zf:
+        full = read_sheet_zip(zf, "S", fast=False)
+        for fast in (True, False):
+            _check_selection(full, read_sheet_zip(zf, "S", fast=fast, columns=chosen), chosen)
+        seen = []
+
+        def pick(header: list[str]) -> set[int]:
+            seen.append(list(header))
+            return {c for c in chosen if c > len(header) or header[c - 1] != "C&D <x>"}
+
+        part = read_sheet_zip(zf, "S", columns=pick)
+        assert len(seen) == 1
+        assert seen[0] == full.header[:len(seen[0])]
+        _check_selection(full, part, pick(full.header))
+
+
+def test_selected_columns_skip_formulas_and_values(tmp_path: Path):
+    """Cells of columns not chosen make no values and keep no formulas; a row holding only
+    such a cell still counts; row 1 is read in full."""
+    rows = [(1, [(1, 10), (2, 11), (3, 21)]),
+            *[(r, [(1, 0), (2, 10), (3, 21)]) for r in range(2, 50)],
+            (60, [(2, 10)])]
+    p = make_book(tmp_path / "s.xlsx", sheet_xml(rows))
+    from workbook.xlsxio import read_sheet
+
+    s = read_sheet(p, "S", columns={1})
+    assert s.n_rows == 60 and s.n_cols == 3 and s.header == ["VIP客户", "C&D <x>", "2"]
+    assert s.columns[0][:2] == [1.5, 1.5] and s.columns[0][-1] is None
+    assert s.formulas == {}
+    assert read_sheet(p, "S").formulas[(2, 3)] == "1+1"
+    assert read_sheet(p, "S", columns={3}).formulas[(2, 3)] == "1+1"
+    with pytest.raises(ColumnNotReadError):
+        s.column("C&D <x>")[0]
+    with pytest.raises(ValueError):
+        read_sheet(p, "S", columns={0})

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress, pairwise, repeat
@@ -34,6 +34,9 @@ from .sheetxml import (
 from .xmltext import unescape
 
 Value = Union[float, str, bool, dt.datetime, CellError, None]  # noqa: UP007
+#: ``read_sheet(columns=...)``: 1-based columns, or a function of the header row (trimmed texts,
+#: one per column) returning them.
+ColumnSelection = Union[Iterable[int], Callable[[list[str]], Iterable[int]], None]  # noqa: UP007
 
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1904 = dt.datetime(1904, 1, 1)
@@ -64,6 +67,43 @@ def datetime_to_serial(value: dt.date, date1904: bool = False) -> float:
     return serial
 
 
+class ColumnNotReadError(LookupError):
+    """A value of a column that ``read_sheet(columns=...)`` skipped was asked for (a bug of
+    the caller: it selected too few columns)."""
+
+
+class UnreadColumn(Sequence):
+    """Stands for a column ``read_sheet(columns=...)`` skipped: ``len()`` is the number of data
+    rows like any column, but reading a value (index, slice, iteration) raises
+    ``ColumnNotReadError`` -- a skipped column never passes for an empty one."""
+
+    __slots__ = ("_n", "col")
+
+    def __init__(self, n: int, col: int) -> None:
+        self._n = n
+        self.col = col
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        raise ColumnNotReadError(
+            f"第 {col_letter(self.col)} 列未读取（read_sheet 的 columns= 没有选中它）。")
+
+    def __iter__(self) -> Iterator[Value]:
+        if self._n:
+            self[0]
+        return iter(())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadColumn) and (other._n, other.col) == (self._n, self.col)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"UnreadColumn({self._n}, col={self.col})"
+
+
 @dataclass
 class SheetData:
     """Values of one worksheet.
@@ -74,6 +114,10 @@ class SheetData:
     * ``columns[c - 1][r - 2]``: value of cell (r, c) for r >= 2.
     * ``formulas[(r, c)]``: formula text without '=' for every cell holding a formula (shared
       formulas translated to the cell); the cached value is in ``columns``.
+    * ``selected``: None when every column was read; else the columns ``read_sheet(columns=)``
+      read. A column not selected is an ``UnreadColumn`` (right length; reading a value raises
+      ``ColumnNotReadError``) and has no ``formulas``. ``n_rows``, ``n_cols``, ``header`` and
+      ``header_values`` always cover every column (row 1 is always read in full).
     """
 
     name: str
@@ -82,6 +126,7 @@ class SheetData:
     columns: list[list[Value]]
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     header_values: list[Value] = field(default_factory=list)
+    selected: frozenset[int] | None = None
 
     @property
     def n_cols(self) -> int:
@@ -213,16 +258,32 @@ def sheet_names(path: str | os.PathLike[str]) -> list[str]:
         return [s.name for s in read_workbook_info(zf).sheets]
 
 
-def read_sheet(path: str | os.PathLike[str], sheet: str) -> SheetData:
-    """Read one worksheet in one streaming pass (see SheetData)."""
+def read_sheet(path: str | os.PathLike[str], sheet: str, *,
+               columns: ColumnSelection = None) -> SheetData:
+    """Read one worksheet in one streaming pass (see SheetData).
+
+    ``columns``: read only these 1-based columns (a set), or those a function of the header
+    returns (called once row 1 is read, with the trimmed header texts). Cells of the other
+    columns are skipped without making values: they count for ``n_rows`` (a row holding only
+    such a cell is still a row) but their values are not converted (nor checked), their
+    formulas are not kept, and their column is an ``UnreadColumn`` (``SheetData.selected``)."""
     with _open_zip(path) as zf:
         check_zip(zf)
-        return read_sheet_zip(zf, sheet)
+        return read_sheet_zip(zf, sheet, columns=columns)
 
 
-def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True) -> SheetData:
+def _as_selection(cols: Iterable[int]) -> frozenset[int]:
+    out = frozenset(cols)
+    for c in out:
+        if not isinstance(c, int) or isinstance(c, bool) or not 1 <= c <= 16384:
+            raise ValueError(f"bad column number in columns=: {c!r}")
+    return out
+
+
+def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
+                   columns: ColumnSelection = None) -> SheetData:
     """``fast=False`` uses only the per-cell scanner (the reference the fast path is tested
-    against)."""
+    against). ``columns``: see ``read_sheet``."""
     info = read_workbook_info(zf)
     sh = info.sheet(sheet)
     if sh.part not in info.names:
@@ -230,16 +291,46 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True) -> She
     ctx = _Ctx(
         shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part), info.date1904
     )
+    decide = columns if callable(columns) else None
     with SheetStream(zf, sh.part) as stream, no_gc():
         scan = _Scan(ctx, stream.ns)
+        if columns is not None and decide is None:
+            scan.select = _as_selection(columns)  # type: ignore[arg-type]
         for chunk in stream.row_chunks():
+            if decide is not None:  # read row 1 alone, then decide on the columns
+                head, chunk = _split_header(chunk, stream.ns)
+                if head:
+                    scan.slow(head)
+                scan.select = _as_selection(decide(scan.header_texts()))
+                decide = None
+                if not chunk:
+                    continue
             if fast:
                 for piece in _split_rows(chunk, scan.end_row):
                     if not scan.fast(piece):
                         scan.slow(piece)
             else:
                 scan.slow(chunk)
+        if decide is not None:  # no rows at all
+            scan.select = _as_selection(decide(scan.header_texts()))
     return scan.result(sh.name)
+
+
+@lru_cache(maxsize=8)
+def _first_row_re(ns: bytes) -> re.Pattern[bytes]:
+    p = re.escape(ns)
+    return re.compile(b"<" + p + rb"row\b([^>]*?)(?:/>|>.*?</" + p + rb"row>)", re.S)
+
+
+def _split_header(chunk: bytes, ns: bytes) -> tuple[bytes, bytes]:
+    """(row 1, the rest) when the chunk's first row is row 1, else (b"", chunk)."""
+    m = _first_row_re(ns).search(chunk)
+    if m is None:
+        return b"", chunk
+    rm = ROW_R_RE.search(m.group(1))
+    if rm is not None and int(rm.group(1)) != 1:
+        return b"", chunk
+    return chunk[: m.end()], chunk[m.end() :]
 
 
 #: Row chunks are scanned in pieces of about this size (regular expressions run faster on
@@ -308,6 +399,24 @@ class _Scan:
         self.end_row = b"</" + ns + b"row>"
         self.attr_info: dict[bytes, tuple[bytes, bytes]] = {}
         self.vcache: dict[bytes, dict[bytes, Value]] = {}
+        #: columns whose values are read (None: all); the others are only checked for content
+        self.select: frozenset[int] | None = None
+        self.f_open = b"<" + ns + b"f"
+
+    def header_texts(self) -> list[str]:
+        return [_header_text(self.header.get(c)) for c in range(1, self.ncols + 1)]
+
+    def _used(self, s, t, inner: bytes, row: int, col: int, child_re) -> bool:
+        """Does a cell of a column not selected hold a value or a formula (it then counts
+        for n_rows)? No value is made for it and its formula is not kept; only the master
+        of a shared formula is noted (cells of selected columns may share it)."""
+        if self.f_open not in inner:
+            return self._complex(s, t, inner, row, col, child_re) is not _SKIP
+        if b"ref=" in inner:
+            for cm in child_re.finditer(inner):
+                if cm.group(1) == b"f" and cm.group(3) and b"shared" in cm.group(2):
+                    _formula(self.ctx, cm.group(2), cm.group(3), row, col)
+        return True
 
     # ------------------------------------------------------------------ per-cell scanner
     def slow(self, chunk: bytes) -> None:
@@ -320,6 +429,7 @@ class _Scan:
         col_cache = _COL_CACHE
         icache = self.icache
         child_re = self.child_re
+        select = self.select
         max_row = self.max_row
         ncols = self.ncols
         row = self.row
@@ -341,6 +451,17 @@ class _Scan:
                 col = c if c is not None else col_index(letters)
             else:
                 col += 1
+            if select is not None and row > 1 and col not in select:
+                if not (v or inl or (inner and self._used(s or None, t or None, inner, row,
+                                                          col, child_re))):
+                    continue
+                if row > max_row:
+                    max_row = row
+                if col > ncols:
+                    while len(columns) < col:
+                        columns.append([])
+                    ncols = col
+                continue
             if v:
                 if not t:
                     if s and date_by_s.get(s, False):
@@ -475,15 +596,42 @@ class _Scan:
             if per_cell_rows is None:
                 per_cell_rows = np.repeat(ra, counts)
             child_re = self.child_re
+            select = self.select
             for i in compress(range(n), inners):
                 s, t = self._attrs(attrs[i])
+                c = cache[letters[i]]
+                if select is not None and c not in select:
+                    special[i] = _USED if self._used(s or None, t or None, inners[i],
+                                                     int(per_cell_rows[i]), c, child_re) \
+                        else _SKIP
+                    continue
                 special[i] = self._complex(s or None, t or None, inners[i],
-                                           int(per_cell_rows[i]), cache[letters[i]], child_re)
+                                           int(per_cell_rows[i]), c, child_re)
         # -- convert and place each column
         columns = self.columns
         max_row = self.max_row
         ncols = self.ncols
+        select = self.select
         for c, sel, g_rows in groups:
+            if select is not None and c not in select:
+                # a column not read: only its last cell with content matters (n_rows)
+                members = range(n)[sel] if isinstance(sel, slice) else sel
+                last = len(members) - 1
+                while last >= 0:
+                    i = members[last]
+                    if vs[i] or inls[i] or (inners[i] and special[i] is not _SKIP):
+                        break
+                    last -= 1
+                if last < 0:
+                    continue
+                r_last = int(g_rows[last])
+                if r_last > max_row:
+                    max_row = r_last
+                if c > ncols:
+                    while len(columns) < c:
+                        columns.append([])
+                    ncols = c
+                continue
             if isinstance(sel, slice):
                 g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
                 members = range(n)[sel] if special else None
@@ -628,7 +776,13 @@ class _Scan:
     def result(self, name: str) -> SheetData:
         columns = self.columns
         n_data = max(self.max_row - 1, 0)
-        for lst in columns:
+        select = self.select
+        formulas = self.formulas
+        for c, lst in enumerate(columns, start=1):
+            if select is not None and c not in select:
+                columns[c - 1] = UnreadColumn(n_data, c)  # type: ignore[call-overload]
+                formulas.pop((1, c), None)  # row 1 is read in full, its formulas are not kept
+                continue
             if len(lst) < n_data:
                 lst.extend([None] * (n_data - len(lst)))
             elif len(lst) > n_data:
@@ -639,10 +793,12 @@ class _Scan:
             n_rows=self.max_row,
             header=[_header_text(v) for v in header_values],
             columns=columns,
-            formulas=self.formulas,
+            formulas=formulas,
             header_values=header_values,
+            selected=select,
         )
 
 
 _SKIP = object()
+_USED = object()  # a cell of a column not read that holds a value or formula
 _GETTERS = tuple(itemgetter(i) for i in range(5))
