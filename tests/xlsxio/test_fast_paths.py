@@ -9,6 +9,7 @@ fast path, its fallbacks and the piece boundaries are all exercised.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbook.xlsxio import reader
+from workbook.xlsxio import KEEP, CellError, SheetEdit, colpatch, patch_workbook, reader
 from workbook.xlsxio.reader import ColumnNotReadError, UnreadColumn, read_sheet_zip
 from workbook.xlsxio.sheetxml import col_letter
 
@@ -296,3 +297,209 @@ def test_selected_columns_skip_formulas_and_values(tmp_path: Path):
         s.column("C&D <x>")[0]
     with pytest.raises(ValueError):
         read_sheet(p, "S", columns={0})
+
+
+# ----------------------------------------------------------------------------- column-wise patch
+
+ODD_ROWS = ("self-closing", "no-r", "space-after", "cell-without-r", "out-of-order", "master",
+            "wrong-number", "rich")
+VALUES = st.one_of(
+    st.none(), st.just(""),
+    st.sampled_from(["VIP客户", " lead", "a&b<c>", "x_x0041_y", "tab\tz\x01", "two\nlines",
+                     "=HYPERLINK(\"x\")", "维持", "\u3000全角"]),
+    st.text(max_size=6),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-10**16, 10**16), st.booleans(),
+    st.dates(dt.date(1950, 1, 1), dt.date(2100, 1, 1)),
+    st.datetimes(dt.datetime(1950, 1, 1), dt.datetime(2100, 1, 1)),
+    st.sampled_from([CellError("#N/A"), CellError("#DIV/0!")]),
+)
+
+
+@st.composite
+def patch_cases(draw):
+    """(sheet XML, SheetEdit): rows mostly plain (the column-wise path), now and then one the
+    per-row code must do (odd rows), cells missing at row ends (created there) and in the
+    middle, edits of every kind of value."""
+    n_cols = draw(st.integers(1, 6))
+    cols = sorted(draw(st.sets(st.integers(1, 10), min_size=n_cols, max_size=n_cols)))
+    kinds = {c: draw(st.integers(0, len(CELL_KINDS) - 1)) for c in cols}
+    n_rows = draw(st.integers(0, 60))
+    odd = draw(st.lists(st.sampled_from(ODD_ROWS), max_size=2))
+    spans = draw(st.booleans())
+    dense = draw(st.booleans())  # every row has every cell (but odd rows)
+    rows = []
+    for r in range(1, n_rows + 2):
+        if r == 1:
+            cells = [f'<c r="{col_letter(c)}{r}" t="inlineStr"><is><t>h{c}</t></is></c>'
+                     for c in cols]
+        else:
+            keep = [c for c in cols if dense or draw(st.integers(0, 9))]
+            if keep and not dense and draw(st.integers(0, 2)) == 0:  # the last cells missing
+                keep = keep[: draw(st.integers(0, len(keep) - 1))]
+            cells = [cell_xml(f"{col_letter(c)}{r}", draw(st.sampled_from(
+                [kinds[c]] * 4 + [draw(st.integers(0, len(CELL_KINDS) - 1))]))) for c in keep]
+        tag = f'<row r="{r}"' + (f' spans="{cols[0]}:{cols[-1]}"' if spans else "")
+        if r > 1 and odd and draw(st.integers(0, 4)) == 0:
+            what = draw(st.sampled_from(odd))
+            if what == "self-closing":
+                rows.append(tag + "/>")
+                continue
+            if what == "no-r":
+                tag = "<row" + tag[len(f'<row r="{r}"'):]
+            elif what == "space-after":
+                rows.append(tag + ">" + "".join(cells) + "</row>\n ")
+                continue
+            elif what == "cell-without-r" and cells:
+                cells[-1] = re.sub(r' r="[A-Z]+[0-9]+"', "", cells[-1], count=1)
+            elif what == "wrong-number" and cells:
+                k = draw(st.integers(0, len(cells) - 1))
+                cells[k] = re.sub(r' r="([A-Z]+)[0-9]+"', rf' r="\g<1>{r + 1}"', cells[k], count=1)
+            elif what == "out-of-order" and len(cells) > 1:
+                cells = cells[::-1]
+            elif what == "rich":
+                cells.append(f'<c r="K{r}" t="inlineStr"><is><r><rPr><color rgb="FFFF0000"/>'
+                             "</rPr><t>red</t></r></is></c>")
+            elif what == "master" and cells:
+                k = draw(st.integers(0, len(cells) - 1))
+                ref = re.search(r' r="([A-Z]+[0-9]+)"', cells[k]).group(1)
+                cells[k] = f'<c r="{ref}"><f t="shared" ref="{ref}:Z99" si="0">B1</f><v>1</v></c>'
+
+        rows.append(tag + ">" + "".join(cells) + "</row>")
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+             '.org/spreadsheetml/2006/main"><dimension ref="A1"/><cols><col min="2" max="3" '
+             'width="9" style="2"/></cols><sheetData>' + "".join(rows)
+             + "</sheetData></worksheet>").encode()
+    edit_cols = draw(st.sets(st.sampled_from([*cols, 1, 11, cols[-1] + 1, cols[-1] + 2]),
+                             min_size=1, max_size=4))
+    length = draw(st.integers(0, n_rows + 3))
+    columns = {}
+    for c in edit_cols:
+        share = draw(st.sampled_from([0, 1, 3, 9]))  # KEEP among every (share + 1) values
+        columns[c] = [KEEP if share and draw(st.integers(0, share)) else draw(VALUES)
+                      for _ in range(length)]
+    cells = {}
+    if draw(st.booleans()):
+        cells[(1, max(edit_cols))] = "新列"
+    if draw(st.integers(0, 3)) == 0:
+        cells[(draw(st.integers(1, n_rows + 3)), draw(st.integers(1, 14)))] = draw(VALUES)
+    styles = {c: draw(st.sampled_from([0, 1, 2])) for c in edit_cols if draw(st.integers(0, 4)) == 0}
+    return sheet, SheetEdit(cells=cells, columns=columns, column_styles=styles)
+
+
+def _patched(src: Path, dst: Path, edit: SheetEdit, fast: bool):
+    try:
+        patch_workbook(src, dst, {"S": edit}, _fast=fast)
+    except Exception as exc:  # both paths must refuse alike
+        return type(exc), str(exc)
+    return dst.read_bytes()
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=patch_cases(), piece=st.sampled_from([40, 300, 1500, 4000, 1 << 20]))
+def test_column_patch_equals_per_row_patch(tmp_path: Path, monkeypatch, case, piece):
+    """patch_workbook's column-wise path writes byte for byte what the per-row code writes."""
+    monkeypatch.setattr(colpatch, "PIECE", piece)
+    sheet, edit = case
+    src = make_book(tmp_path / "p.xlsx", sheet)
+    fast = _patched(src, tmp_path / "fast.xlsx", edit, True)
+    slow = _patched(src, tmp_path / "slow.xlsx", edit, False)
+    assert fast == slow
+
+
+def test_column_patch_takes_the_column_path(tmp_path: Path, monkeypatch):
+    """A regular sheet is patched column-wise (not by the per-row fallback), with the same
+    bytes, also where cells are created at the row ends and the rows have spans."""
+    rows = "".join(
+        f'<row r="{r}" spans="1:4">' + "".join(cell_xml(f"{col_letter(c)}{r}", k) for c, k in
+                                              ((1, 10), (2, 0), (3, 5), (4, 3))) + "</row>"
+        for r in range(1, 800))
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+             f'.org/spreadsheetml/2006/main"><dimension ref="A1:D799"/><sheetData>{rows}'
+             "</sheetData></worksheet>").encode()
+    src = make_book(tmp_path / "r.xlsx", sheet)
+    n = 798
+    edit = SheetEdit(cells={(1, 6): "新"}, columns={
+        2: [float(i) if i % 3 else KEEP for i in range(n)],
+        4: [dt.date(2026, 1, 1 + i % 28) for i in range(n)],
+        6: [f"t{i % 7}" if i % 2 else None for i in range(n)],
+    })
+    monkeypatch.setattr(colpatch, "PIECE", 3000)
+    calls = {"column": 0, "row": 0}
+    real = colpatch.patch_piece
+
+    def counted(pt, piece, last):
+        got = real(pt, piece, last)
+        calls["column" if got is not None else "row"] += 1
+        return got
+
+    monkeypatch.setattr(colpatch, "patch_piece", counted)
+    fast = _patched(src, tmp_path / "fast.xlsx", edit, True)
+    assert calls["column"] > 10 * max(calls["row"], 1) // 2 and calls["row"] <= 1
+    assert fast == _patched(src, tmp_path / "slow.xlsx", edit, False)
+    s = read_sheet_zip(zipfile.ZipFile(tmp_path / "fast.xlsx"), "S")
+    assert [s.value(r, 2) for r in (2, 3, 4, 5)] == [1.5, 1.0, 2.0, 1.5]  # 1.5: kept
+    assert [s.value(r, 6) for r in (2, 3)] == [None, "t1"]
+    assert s.value(9, 4) == dt.datetime(2026, 1, 8)
+
+
+def _num(ref: str, s: str = "") -> str:
+    return f'<c r="{ref}"{s}><v>1</v></c>'
+
+
+def _edge_sheet(rows: dict[int, list[str]]) -> bytes:
+    body = "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in sorted(rows.items()))
+    return ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+            f'.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>').encode()
+
+
+def _rows(first: int, last: int, cols: str, s: str = "") -> dict[int, list[str]]:
+    return {r: [_num(f"{c}{r}", s) for c in cols] for r in range(first, last + 1)}
+
+
+D1, D2 = dt.date(2026, 1, 1), dt.date(2026, 2, 2)
+EDGE_CASES = {
+    # dates get new date styles in the order the per-row code meets them (row by row)
+    "date styles in row order": (  # (no row 1: the rows are all in one piece)
+        {r: [_num(f"B{r}", ' s="2"'), _num(f"C{r}")] for r in range(2, 12)},
+        {2: [KEEP] * 4 + [D1] + [KEEP] * 5, 3: [KEEP] * 2 + [D2] + [KEEP] * 7}),
+    # a created cell takes the style of the column's last edited cell above it
+    "style from the cell above": (
+        {**_rows(1, 5, "ABD", ' s="2"'), **_rows(6, 12, "A")},
+        {4: [3.0] * 11}),
+    # a row whose cells are out of order: an edited cell right of the last one is appended
+    "cells out of order": (
+        {**_rows(1, 6, "ABC"), 7: [_num("C7"), _num("B7"), _num("A7")], **_rows(8, 12, "ABC")},
+        {3: [5.0] * 11}),
+    "edited cells out of order": (
+        {**_rows(1, 6, "ABCD"), 7: [_num("A7"), _num("C7"), _num("B7"), _num("D7")],
+         **_rows(8, 12, "ABCD")},
+        {2: [5.0] * 11, 3: [6.0] * 11}),
+    # rows the per-row code reads cell by cell note every cell's style
+    "rich text": (
+        {**_rows(1, 4, "ABC"), 5: [_num("A5"), '<c r="B5" s="2" t="inlineStr"><is><r><rPr><color '
+                                   'rgb="FFFF0000"/></rPr><t>x</t></r></is></c>', _num("C5")],
+         **_rows(6, 9, "A")},
+        {3: [7.0] * 4, 2: [KEEP] * 4 + ["b"] * 4}),
+    # (the per-row code reads such a row cell by cell, dropping the space between cells)
+    "last cell numbered for another row": (
+        {**_rows(1, 4, "ABD"), 5: [_num("A5"), " ", _num("B5"), _num("D6", ' s="2"')],
+         **_rows(6, 9, "ABD")},
+        {2: [7.0] * 8}),
+    "shared formula's master overwritten": (
+        {**_rows(1, 4, "AB"), 5: [_num("A5"), '<c r="B5"><f t="shared" ref="B5:B9" si="0">A5'
+                                  "</f><v>1</v></c>"], **_rows(6, 9, "AB")},
+        {2: [7.0] * 8}),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_CASES))
+@pytest.mark.parametrize("piece", [200, 1 << 20])
+def test_column_patch_edge_cases(tmp_path: Path, monkeypatch, name, piece):
+    """Cases where a shortcut would differ from the per-row code (each guard of colpatch)."""
+    monkeypatch.setattr(colpatch, "PIECE", piece)
+    rows, columns = EDGE_CASES[name]
+    src = make_book(tmp_path / "e.xlsx", _edge_sheet(rows))
+    edit = SheetEdit(columns=columns)
+    assert _patched(src, tmp_path / "f.xlsx", edit, True) == \
+        _patched(src, tmp_path / "s.xlsx", edit, False)

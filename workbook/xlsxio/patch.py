@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import chart as chartxml
+from . import colpatch
 from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
@@ -164,6 +165,8 @@ class _Edits:
             if c < 1 or c > 16384:
                 raise XlsxError(f"列号超出范围：{c}")
         self.col_end = max((len(s) + 1 for s in self.columns.values()), default=0)  # last row
+        self.keep = KEEP
+        self._lists: dict[int, list] = {}
         self.rows_sorted = sorted(self.by_row)
         self.column_styles = edit.column_styles
         cols = [c for d in self.by_row.values() for c in d] + list(self.columns)
@@ -187,6 +190,31 @@ class _Edits:
                 return d
             row.update(d)
         return row or None
+
+    def column_list(self, c: int) -> list:
+        """``columns[c]`` as a list (any sequence is accepted)."""
+        lst = self._lists.get(c)
+        if lst is None:
+            seq = self.columns[c]
+            lst = self._lists[c] = seq if isinstance(seq, list) else list(seq)
+        return lst
+
+    def cells_between(self, lo: int, hi: int) -> bool:
+        """Is there an edit of ``SheetEdit.cells`` in rows lo..hi?"""
+        i = bisect.bisect_left(self.rows_sorted, lo)
+        return i < len(self.rows_sorted) and self.rows_sorted[i] <= hi
+
+    def edited_between(self, lo: int, hi: int) -> bool:
+        """Is there a value other than KEEP for a cell in rows lo..hi? (``any_between`` only
+        asks whether the rows are within reach of the columns.)"""
+        if self.cells_between(lo, hi):
+            return True
+        a, b = max(lo, 2) - 2, hi - 1
+        for c in self.columns:
+            part = self.column_list(c)[a:b]
+            if part.count(KEEP) != len(part):
+                return True
+        return False
 
     def any_between(self, lo: int, hi: int) -> bool:
         """Is there an edit in rows lo..hi (inclusive)?"""
@@ -280,8 +308,10 @@ def _check_master(cell_xml: bytes, where: str) -> None:
 
 
 class _SheetPatcher:
-    def __init__(self, stream: SheetStream, edits: _Edits, writer: _CellWriter) -> None:
+    def __init__(self, stream: SheetStream, edits: _Edits, writer: _CellWriter,
+                 fast: bool = True) -> None:
         self.stream = stream
+        self.fast = fast
         self.edits = edits
         self.w = writer
         self.ns = stream.ns
@@ -294,6 +324,8 @@ class _SheetPatcher:
         self.c_r = b"<" + ns + b'c r="'
         self.c_any = b"<" + ns + b"c"  # also counts <color> of rich text: then slow path
         self.c_close = b"</" + ns + b"c>"
+        self.row_open = b"<" + ns + b"row"
+        self.end_row = b"</" + ns + b"row>"
 
     # style of a cell created in column c of row r
     def new_style(self, r: int, c: int) -> int | None:
@@ -313,7 +345,6 @@ class _SheetPatcher:
             rows = b"".join(self._new_row(r) for r in e.rows_after(0, None))
             yield b"<" + self.ns + b"sheetData>" + rows + b"</" + self.ns + b"sheetData>"
         last = 0
-        row_re = self.row_re
         for chunk in self.stream.row_chunks():
             first_m = ROW_R_RE.search(chunk[: chunk.find(b">") + 1])
             last_open = chunk.rfind(b"<" + self.ns + b"row")
@@ -324,20 +355,16 @@ class _SheetPatcher:
                     yield chunk
                     last = hi
                     continue
-            out: list[bytes] = []
-            for m in row_re.finditer(chunk):
-                rm = ROW_R_RE.search(m.group(1))
-                r = int(rm.group(1)) if rm else last + 1
-                if r > last + 1:
-                    for nr in e.rows_after(last, r):
-                        out.append(self._new_row(nr))
-                row_edits = e.get(r)
-                if row_edits:
-                    out.append(self._edit_row(m, r, row_edits))
-                else:
-                    out.append(m.group(0))
-                last = max(last, r)
-            yield b"".join(out)
+            if not self.fast or not e.columns:
+                data, last = self._rows(chunk, last)
+                yield data
+                continue
+            done: list[bytes] = []
+            for piece in colpatch.pieces(chunk, self.end_row):
+                got = colpatch.patch_piece(self, piece, last)
+                data, last = got if got is not None else self._rows(piece, last)
+                done.append(data)
+            yield b"".join(done)
         tail = [self._new_row(nr) for nr in e.rows_after(last, None)]
         suffix = self.stream.suffix_chunks()
         if self.stream.self_closing:
@@ -346,6 +373,24 @@ class _SheetPatcher:
         if tail:
             yield b"".join(tail)
         yield from suffix
+
+    def _rows(self, chunk: bytes, last: int) -> tuple[bytes, int]:
+        """The rows of a chunk patched one by one (the reference for colpatch)."""
+        e = self.edits
+        out: list[bytes] = []
+        for m in self.row_re.finditer(chunk):
+            rm = ROW_R_RE.search(m.group(1))
+            r = int(rm.group(1)) if rm else last + 1
+            if r > last + 1:
+                for nr in e.rows_after(last, r):
+                    out.append(self._new_row(nr))
+            row_edits = e.get(r)
+            if row_edits:
+                out.append(self._edit_row(m, r, row_edits))
+            else:
+                out.append(m.group(0))
+            last = max(last, r)
+        return b"".join(out), last
 
     def _new_row(self, r: int) -> bytes:
         edits = self.edits.get(r)
@@ -667,6 +712,7 @@ def patch_workbook(
     add_charts: dict[str, ChartSpec] | None = None,
     recalc_on_open: bool = True,
     compresslevel: int = 6,
+    _fast: bool = True,
 ) -> None:
     """Apply cell edits / sheet replacements / new sheets to ``src`` and save as ``dst``.
 
@@ -675,7 +721,8 @@ def patch_workbook(
     are copied byte for byte. ``recalc_on_open`` sets ``fullCalcOnLoad`` so that Excel
     recalculates formulas depending on changed cells. ``compresslevel`` applies to the
     rewritten parts only. ``add_charts[name]`` puts a native clustered column chart
-    (``ChartSpec``) on a sheet added by ``add_sheets``.
+    (``ChartSpec``) on a sheet added by ``add_sheets``. ``_fast=False`` patches row by row
+    only (the reference the column-wise path, ``colpatch``, is tested against).
     """
     src, dst = Path(src), Path(dst)
     edits = edits or {}
@@ -693,7 +740,7 @@ def patch_workbook(
         with _open_zip(src) as zf, open(tmp, "wb") as out:
             check_zip(zf)
             _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
-                   add_charts)
+                   add_charts, _fast)
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(OSError):
@@ -724,7 +771,7 @@ def _free_part(names: set[str], pattern: str) -> str:
 
 
 def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
-           add_charts=None) -> None:
+           add_charts=None, fast: bool = True) -> None:
     add_charts = add_charts or {}
     info: WorkbookInfo = read_workbook_info(zf)
     styles = StylesEditor(zf, info.styles_part)
@@ -844,7 +891,7 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             continue
         if name in part_edits:
             with SheetStream(zf, name) as stream:
-                patcher = _SheetPatcher(stream, part_edits[name], w)
+                patcher = _SheetPatcher(stream, part_edits[name], w, fast)
                 writer.write_stream(name, patcher.chunks(), compresslevel=level,
                                     date_time=zi.date_time)
         elif name in part_rows:

@@ -1,0 +1,445 @@
+"""Column-wise patching of a piece of whole rows: the fast path of ``patch_workbook`` for
+``SheetEdit.columns``.
+
+One regular expression per piece splits it around the row tags and the cells of the edited
+columns only (the other cells stay inside the text between matches, never looked at one by
+one); the new cells of each column are built at once; the pieces are joined back. The result
+is byte for byte what the per-row code of ``patch.py`` makes of the same piece -- same cells,
+same styles (also the style a created cell takes from the cell above it), same ``spans``, same
+new date styles in the same order -- and ``patch_piece`` returns None whenever the piece is
+anything else than plain rows (text between rows, self-closing or unnumbered or unordered rows,
+a cell without ``r`` first, rich text, a missing cell in the middle of a row, a cell edit of
+``SheetEdit.cells`` in it, a shared formula's master to overwrite...), and the per-row code
+does that piece. ``patch_workbook(..., _fast=False)`` uses only the per-row code (the reference
+``tests/xlsxio/test_fast_paths.py`` checks this against).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_not, itemgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import XlsxError
+from .sheetxml import col_index, col_letter
+from .xmltext import escape_text
+
+if TYPE_CHECKING:
+    from .patch import _CellWriter, _SheetPatcher
+
+#: Chunks of rows are patched in pieces of about this size (the split of a piece and its
+#: lists stay small).
+PIECE = 512 * 1024
+
+_SPANS_RE = re.compile(rb'\sspans="[^"]*"')
+_S_RE = re.compile(rb'\ss="([0-9]+)"')
+_REFS_OK = re.compile(rb"(?:(?:[A-Z]{1,3}[0-9]+)?\n)*")
+_REF_LINE = re.compile(rb"([A-Z]{0,3})([0-9]*)\n")
+
+
+def pieces(chunk: bytes, end_row: bytes, size: int | None = None) -> Iterator[bytes]:
+    """Cut a chunk of whole rows after a row end about every ``size`` bytes."""
+    size = size or PIECE
+    n = len(chunk)
+    if n <= size * 3 // 2:
+        yield chunk
+        return
+    pos = 0
+    while pos < n:
+        cut = chunk.rfind(end_row, pos, pos + size)
+        if cut < 0 or n - pos <= size * 3 // 2:
+            yield chunk[pos:] if pos else chunk
+            return
+        cut += len(end_row)
+        yield chunk[pos:cut]
+        pos = cut
+
+
+@lru_cache(maxsize=64)
+def _cell_re(ns: bytes, letters: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """Start tags of the cells of the given columns (groups: tag, letters, row number,
+    attributes after r -- ending with "/" for an empty cell). Its literal start lets the
+    regex engine skip from one ``<c r="`` to the next."""
+    p = re.escape(ns)
+    return re.compile(b"(<" + p + rb'c r="(' + b"|".join(letters) + rb')([0-9]+)"([^>]*)>)')
+
+
+@lru_cache(maxsize=8)
+def _rowtag_re(ns: bytes) -> re.Pattern[bytes]:
+    """Every row tag (group: its number when r is its first attribute, else b"")."""
+    return re.compile(b"<" + re.escape(ns) + rb'row\b(?: r="([0-9]+)")?')
+
+
+@lru_cache(maxsize=8)
+def _odd_re(ns: bytes) -> re.Pattern[bytes]:
+    """A cell without r first, or rich text's <color>: rows the per-row code does slowly."""
+    return re.compile(b"<" + re.escape(ns) + rb'c(?! r=")')
+
+
+@lru_cache(maxsize=8)
+def _row_re(ns: bytes) -> re.Pattern[bytes]:
+    """Row tags whose first child is a cell with r first, or empty rows (groups: row number,
+    attributes after r, the first cell's column letters)."""
+    p = re.escape(ns)
+    return re.compile(b"<" + p + rb'row r="([0-9]+)"([^>]*)>(?:<' + p
+                      + rb'c r="([A-Z]{1,3})[0-9]+"|(?=</' + p + rb"row>))")
+
+
+class _Cols(dict):
+    """column letters -> column number (b"" and None -> 0); raises ValueError beyond XFD."""
+
+    def __missing__(self, key: bytes | None) -> int:
+        c = col_index(key) if key else 0
+        self[key] = c
+        return c
+
+
+class _Styles(dict):
+    """cell attributes after r -> its s (-1: none)."""
+
+    def __missing__(self, key: bytes) -> int:
+        m = _S_RE.search(key)
+        s = int(m.group(1)) if m else -1
+        self[key] = s
+        return s
+
+
+def _take(lst: list, idx: np.ndarray) -> list:
+    if len(idx) == 0:
+        return []
+    if len(idx) == 1:
+        return [lst[int(idx[0])]]
+    return list(itemgetter(*idx.tolist())(lst))
+
+
+def _objects(items: list) -> np.ndarray:
+    arr = np.empty(len(items), dtype=object)
+    arr[:] = items
+    return arr
+
+
+def patch_piece(pt: _SheetPatcher, piece: bytes, last: int) -> tuple[bytes, int] | None:
+    """The piece patched and the last row number now done, or None (see module doc)."""
+    e = pt.edits
+    row_open, end_row = pt.row_open, pt.end_row
+    tags = _rowtag_re(pt.ns).findall(piece)
+    n = len(tags)
+    if not n or b"" in tags:
+        return None  # a row tag without r first
+    # each row starts where the previous one ends: no text between rows, no self-closing row
+    if (not piece.startswith(row_open) or not piece.endswith(end_row)
+            or piece.count(end_row + row_open) != n - 1):
+        return None
+    rows = list(map(int, tags))
+    lo, hi = min(rows), max(rows)
+    if not e.edited_between(min(lo, last + 1), hi):
+        return piece, max(last, hi)  # what the per-row code gives: every row as it is
+    r0, r1 = rows[0], rows[0] + n - 1
+    if (r0 < 2 or r0 <= last or rows != list(range(r0, r1 + 1)) or e.cells_between(r0, r1)
+            or (r0 > last + 1 and e.edited_between(last + 1, r0 - 1))):
+        return None  # rows out of order, a gap to fill, cell edits: the per-row code
+    # -- the edited columns: values of these rows, and which are not KEEP
+    cols: list[tuple[int, list, np.ndarray]] = []
+    for c, seq in e.columns.items():
+        a, b = r0 - 2, min(r1 - 1, len(seq))
+        if a >= b:
+            continue
+        vals = e.column_list(c)[a:b]
+        if vals.count(e.keep) == len(vals):
+            continue
+        mask = np.zeros(n, bool)
+        mask[: b - a] = np.fromiter(map(is_not, vals, repeat(e.keep)), bool, b - a)
+        cols.append((c, vals, mask))
+    if not cols:
+        return piece, r1
+    cols.sort(key=itemgetter(0))
+    try:
+        plan = _locate(pt, piece, tags, cols)
+    except ValueError:  # column letters beyond XFD: the per-row code says what it says
+        return None
+    if plan is None:
+        return None
+    return _build(pt, piece, plan, tags, cols), r1
+
+
+class _Plan:
+    __slots__ = ("app_rows", "b_col", "b_end", "b_row", "b_start", "b_style", "first_col",
+                 "last_col", "row_attrs", "row_end", "row_start")
+
+
+def _locate(pt: _SheetPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | None:
+    """Where the rows and the edited columns' cells are; None if a row is not one the per-row
+    code patches in place (``_edit_row_fast``) or does otherwise than here."""
+    n = len(tags)
+    ns, c_r, c_close = pt.ns, pt.c_r, pt.c_close
+    if _odd_re(ns).search(piece):
+        return None
+    # -- rows: start, end (after </row>), attributes after r, first cell's column
+    heads = _row_re(ns).findall(piece)
+    if len(heads) != n:
+        return None  # a row whose first child is not a cell with r first
+    lens = np.fromiter(map(len, piece.split(pt.row_open)), np.int64, n + 1)
+    row_start = np.cumsum(lens[:-1]) + np.arange(n) * len(pt.row_open)
+    row_end = np.append(row_start[1:], len(piece))
+    _digits, row_attrs, first_l = zip(*heads, strict=True)
+    colmap = _Cols()
+    first_col = np.fromiter(map(colmap.__getitem__, first_l), np.int64, n)
+    # -- last cell of each row: its column, and it must be numbered for the row
+    rs = row_start.tolist()
+    found = list(map(piece.rfind, repeat(c_r), rs, row_end.tolist()))
+    starts = [p + len(c_r) for p in found]
+    refs = list(map(piece.__getitem__, map(slice, starts, map(piece.find, repeat(b'"'), starts))))
+    for i in compress(range(n), [p < 0 for p in found]):
+        refs[i] = b""  # no cell
+    joined = b"\n".join(refs) + b"\n"
+    if not _REFS_OK.fullmatch(joined):
+        return None
+    last_l, last_d = zip(*_REF_LINE.findall(joined), strict=True)
+    if len(last_l) != n:
+        return None
+    last_col = np.fromiter(map(colmap.__getitem__, last_l), np.int64, n)
+    has = last_col > 0
+    tags_arr = _objects(tags)
+    if not bool((_objects(list(last_d))[has] == tags_arr[has]).all()):
+        return None  # the last cell numbered for another row
+    # -- the cells of the edited columns
+    letters = {col_letter(c).encode(): c for c, _, _ in cols}
+    parts = _cell_re(ns, tuple(sorted(letters))).split(piece)
+    k = len(parts) // 5
+    b_tag = parts[1::5]
+    t_len = np.fromiter(map(len, parts[0::5]), np.int64, k + 1)[:k]
+    g_len = np.fromiter(map(len, b_tag), np.int64, k)
+    b_start = np.cumsum(t_len) + np.cumsum(g_len) - g_len  # the groups inside are not text
+    b_col = np.fromiter(map(letters.__getitem__, parts[2::5]), np.int64, k)
+    b_row = np.searchsorted(row_start, b_start, side="right") - 1
+    if k:
+        if not bool((_objects(parts[3::5]) == tags_arr[b_row]).all()):
+            return None  # a cell numbered for another row
+        same = b_row[1:] == b_row[:-1]
+        if bool((b_col[1:][same] <= b_col[:-1][same]).any()):
+            return None  # cells of a row out of order, or a column twice
+    b_attrs = parts[4::5]
+    b_style = np.fromiter(map(_Styles().__getitem__, b_attrs), np.int64, k)
+    tag_end = b_start + g_len
+    empty = np.fromiter(map(bytes.endswith, b_attrs, repeat(b"/")), bool, k)
+    b_end = tag_end.copy()
+    full = np.flatnonzero(~empty)
+    if len(full):
+        ends = np.fromiter(map(piece.find, repeat(c_close), tag_end[full].tolist()), np.int64,
+                           len(full))
+        b_end[full] = ends + len(c_close)
+        if bool(((ends < 0) | (b_end[full] > row_end[b_row[full]])).any()):
+            return None
+    # -- every edited cell left of the row's last one (else the per-row code appends a cell)
+    edited = np.zeros(k, bool)
+    for c, _vals, mask in cols:
+        sel = b_col == c
+        edited[sel] = mask[b_row[sel]]
+    if bool((b_col[edited] > last_col[b_row[edited]]).any()):
+        return None
+    # -- cells to create: a row without the column's cell gets one at its end, if the column
+    # is right of its last cell (else the per-row code inserts it in the middle)
+    app_rows: dict[int, np.ndarray] = {}
+    for c, _vals, mask in cols:
+        has_cell = np.zeros(n, bool)
+        has_cell[b_row[b_col == c]] = True
+        miss = mask & ~has_cell
+        if miss.any():
+            if bool((miss & (last_col >= c)).any()):
+                return None
+            app_rows[c] = np.flatnonzero(miss)
+    # -- a master of a shared or array formula to overwrite: the per-row code refuses it
+    ed = np.flatnonzero(edited)
+    e_s, e_e = b_start[ed].tolist(), b_end[ed].tolist()
+    for j in compress(range(len(ed)), map((-1).__lt__, map(piece.find, repeat(b"f"), e_s, e_e))):
+        from .patch import _check_master
+
+        try:
+            _check_master(piece[e_s[j]:e_e[j]], "")
+        except XlsxError:
+            return None
+    plan = _Plan()
+    plan.row_start, plan.row_end, plan.row_attrs = row_start, row_end, row_attrs
+    plan.first_col, plan.last_col, plan.app_rows = first_col, last_col, app_rows
+    plan.b_col, plan.b_row, plan.b_style, plan.b_start, plan.b_end = (
+        b_col, b_row, b_style, b_start, b_end)
+    return plan
+
+
+def _build(pt: _SheetPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -> bytes:
+    e, w = pt.edits, pt.w
+    n = len(tags)
+    b_col, b_row, b_style = plan.b_col, plan.b_row, plan.b_style
+    emin = np.full(n, 1 << 20, np.int64)
+    emax = np.zeros(n, np.int64)
+    jobs = []
+    last_style: dict[int, int] = {}
+    for c, vals, mask in cols:
+        emin = np.where(mask, np.minimum(emin, c), emin)
+        emax = np.where(mask, np.maximum(emax, c), emax)
+        sel = np.flatnonzero(b_col == c)
+        pos = sel[mask[b_row[sel]]]  # edited cells of the column (index among the located)
+        ex_rows = b_row[pos]
+        ex_style = b_style[pos]
+        ap_rows = plan.app_rows.get(c, np.zeros(0, np.int64))
+        if len(ap_rows):
+            fixed = e.column_styles.get(c)
+            if fixed is not None:
+                ap_style = np.full(len(ap_rows), fixed, np.int64)
+            else:  # the style of the column's last cell edited above, as new_style says
+                before = pt.last_style[c] if c in pt.last_style else pt.col_defaults.get(c)
+                before = -1 if before is None else before
+                k = np.searchsorted(ex_rows, ap_rows) - 1
+                ap_style = np.where(k >= 0, ex_style[np.maximum(k, 0)] if len(ex_style)
+                                    else before, before)
+        else:
+            ap_style = np.zeros(0, np.int64)
+        if len(ex_rows):
+            last_style[c] = int(ex_style[-1])
+        jobs.append((c, vals, pos, ex_rows, ex_style, ap_rows, ap_style))
+    # dates into cells without a date style get one: created in the order the per-row code
+    # meets them (row by row, columns left to right)
+    dates = []
+    for c, vals, _pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
+        for rows_, styles_ in ((ex_rows, ex_style), (ap_rows, ap_style)):
+            got = [vals[r] for r in rows_.tolist()]
+            if any(issubclass(t, dt.date) for t in set(map(type, got))):
+                for r, s, v in zip(rows_.tolist(), styles_.tolist(), got, strict=True):
+                    if isinstance(v, dt.date):
+                        dates.append((r, c, None if s < 0 else s))
+    for _r, _c, s in sorted(dates):
+        if not w.styles.is_date(s):
+            w.styles.date_xf(s)
+    # -- the changes to the piece: (start, end, new bytes)
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    news: list[list[bytes]] = []
+    app = np.full(n, b"", dtype=object)
+    for c, vals, pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
+        lt = col_letter(c).encode()
+        if len(ex_rows):
+            rl = ex_rows.tolist()
+            starts.append(plan.b_start[pos])
+            ends.append(plan.b_end[pos])
+            news.append(cells(w, lt, [tags[r] for r in rl], ex_style.tolist(),
+                              [vals[r] for r in rl]))
+        if len(ap_rows):
+            rl = ap_rows.tolist()
+            made = _objects(cells(w, lt, [tags[r] for r in rl], ap_style.tolist(),
+                                  [vals[r] for r in rl]))
+            app[ap_rows] = app[ap_rows] + made
+    for c, s in last_style.items():
+        pt.last_style[c] = None if s < 0 else s
+    grown = np.flatnonzero(app != b"")
+    if len(grown):  # created cells go before </row>
+        at = plan.row_end[grown] - len(pt.end_row)
+        starts.append(at)
+        ends.append(at)
+        news.append(app[grown].tolist())
+    # spans of the rows with edits, as the per-row code sets them
+    lo = np.minimum(np.where(plan.first_col > 0, plan.first_col, 16384), emin)
+    hi = np.maximum(plan.last_col, emax)
+    spans = np.fromiter(map(bytes.__contains__, plan.row_attrs, repeat(b"spans=")), bool, n)
+    redo = np.flatnonzero((emax > 0) & spans).tolist()
+    if redo:
+        head = b"<" + pt.ns + b'row r="'
+        cache: dict[tuple[bytes, int, int], bytes] = {}
+        tags_new = []
+        for i in redo:
+            a = plan.row_attrs[i]
+            key = (a, int(lo[i]), int(hi[i]))
+            new = cache.get(key)
+            if new is None:
+                new = cache[key] = _SPANS_RE.sub(f' spans="{key[1]}:{key[2]}"'.encode(), a,
+                                                 count=1)
+            tags_new.append(head + tags[i] + b'"' + new + b">")
+        at = plan.row_start[redo]
+        starts.append(at)
+        ends.append(at + np.array([len(head) + len(tags[i]) + 2 + len(plan.row_attrs[i])
+                                   for i in redo], np.int64))
+        news.append(tags_new)
+    if not starts:
+        return piece
+    s_all = np.concatenate(starts)
+    e_all = np.concatenate(ends)
+    n_all = [x for part in news for x in part]
+    order = np.argsort(s_all, kind="stable")
+    s_all, e_all = s_all[order], e_all[order]
+    gap_from = np.concatenate(([0], e_all)).tolist()
+    gap_to = [*s_all.tolist(), len(piece)]
+    out: list[Any] = [None] * (2 * len(order) + 1)
+    out[0::2] = map(piece.__getitem__, map(slice, gap_from, gap_to))
+    out[1::2] = itemgetter(*order.tolist())(n_all) if len(order) > 1 else [n_all[0]]
+    return b"".join(out)
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def cells(w: _CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
+          values: list) -> list[bytes]:
+    """``w.cell(letters + digit, style, value)`` for each cell of a column (style -1 = none),
+    the texts escaped in one go."""
+    head = b'<c r="' + letters
+    tails = w._tails
+    new = {}
+    for v, s in zip(values, styles, strict=True):
+        if type(v) is str and (v, s) not in tails and (v, s) not in new:
+            new[(v, s)] = None
+    if new:
+        _str_tails(w, list(new), new)
+        if len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
+            tails.update(new)
+    out = []
+    app = out.append
+    for d, s, v in zip(digits, styles, values, strict=True):
+        if type(v) is str:
+            key = (v, s)
+            tail = tails.get(key)
+            if tail is None:
+                tail = new[key]
+            app(head + d + b'"' + tail if tail else b"")
+        elif type(v) is float and math.isfinite(v):
+            sattr = b"" if s < 0 else b' s="' + str(s).encode() + b'"'
+            if v.is_integer() and abs(v) < 1e15:
+                num = str(int(v)).encode()
+            else:
+                num = repr(v).encode()
+            app(head + d + b'"' + sattr + b"><v>" + num + b"</v></c>")
+        else:
+            app(w.cell(letters + d, None if s < 0 else s, v))
+    return out
+
+
+def _str_tails(w: _CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
+    """What ``w.cell`` puts after ``<c r="REF"`` for each (text, style), into ``into``."""
+    texts = [k[0] for k in keys]
+    blob = "\n".join(texts)
+    if blob.count("\n") != len(texts) - 1:  # a text with a line break: one by one
+        for k in keys:
+            into[k] = _one_tail(w, k)
+        return
+    esc = escape_text(blob).split("\n")  # escaping is per character: same as one by one
+    out = []
+    for (v, s), t in zip(keys, esc, strict=True):
+        sattr = "" if s < 0 else f' s="{s}"'
+        if not v:
+            out.append(f"{sattr}/>" if sattr else "")
+            continue
+        sp = ' xml:space="preserve"' if t != t.strip() else ""
+        out.append(f'{sattr} t="inlineStr"><is><t{sp}>{t}</t></is></c>')
+    enc = "\x00".join(out).encode().split(b"\x00")  # escaped texts hold no NUL
+    into.update(zip(keys, enc, strict=True))
+
+
+def _one_tail(w: _CellWriter, key: tuple[str, int]) -> bytes:
+    v, s = key
+    x = w._cell(b"", None if s < 0 else s, v)
+    return x[len(b'<c r=""'):] if x else b""
