@@ -153,18 +153,41 @@ class BookData:
 
 
 def read_book(path: str | os.PathLike[str]) -> BookData:
-    """Read what a run needs from a workbook file (one pass over 客户)."""
+    """Read what a run needs from a workbook file (one pass over each sheet).
+
+    客户 is read in the columns a run can use only: every column ``column_map`` knows (the
+    contract's and the output columns) and every column headed like an input (label or name)
+    of any rulebook, so that ``validate`` finds the inputs of whichever rulebook the run uses.
+    The other columns (计算级别, notes…) are skipped by ``read_sheet(columns=…)``: no values,
+    no formulas kept; reading one of them raises ``ColumnNotReadError``."""
+    from rules import rulebook_ids, versions
+
+    from .schema import column_map
+
+    labels = {x.strip().casefold() for rid in rulebook_ids() for v in versions(rid)
+              for spec in v.inputs for x in (spec.label, spec.name)}
+
+    def wanted(header: list[str]) -> set[int]:
+        cols = set(column_map(header).values())
+        return cols | {c for c, h in enumerate(header, 1) if h.strip().casefold() in labels}
+
+    def rows(name: str) -> list[list[Any]]:  # the sheet as rows from A1 (as _sheet_rows)
+        data = read_sheet(path, name)
+        if not data.n_cols:
+            return [[] for _ in range(data.n_rows)]
+        return [list(data.header_values), *map(list, zip(*data.columns, strict=True))]
+
     sheet = find_sheet(path, CLIENT_SHEET_NAMES)
     if sheet is None:
         raise WorkbookError(f"工作簿 {os.fspath(path)} 中没有“客户”工作表（也可命名为 Clients）。")
     hist_name = find_sheet(path, HISTORY_SHEET_NAMES)
     sum_name = find_sheet(path, SUMMARY_SHEET_NAMES)
     return BookData(
-        clients=read_sheet(path, sheet),
+        clients=read_sheet(path, sheet, columns=wanted),
         history_sheet=hist_name,
-        history_rows=_sheet_rows(read_sheet(path, hist_name)) if hist_name else [],
+        history_rows=rows(hist_name) if hist_name else [],
         summary_sheet=sum_name,
-        summary_rows=_sheet_rows(read_sheet(path, sum_name)) if sum_name else [])
+        summary_rows=rows(sum_name) if sum_name else [])
 
 
 @dataclass
