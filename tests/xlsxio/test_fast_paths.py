@@ -66,6 +66,8 @@ CELL_KINDS = [
     (' s="2" t="s"', "<v>2</v>"),
     (' t="s" s="1"', "<v>0</v>"),  # odd attribute order
     (' s="1" cm="1"', "<v>45000</v>"),  # another attribute
+    (' t="inlineStr"', "<is><t>&amp;lt; &amp;apos;&quot;&apos;&gt;</t></is>"),  # entities
+    ("", "<f>NA()</f>"),  # a formula without a value: the cell still counts
 ]
 
 
@@ -202,6 +204,15 @@ def test_fast_reader_takes_the_fast_path(tmp_path: Path, monkeypatch):
     assert a == b
     assert calls["fast"] > 10 * max(calls["slow"] - 1, 1)
     assert a.value(2, 4) == dt.datetime(2026, 1, 5) or a.n_rows == 399
+
+
+def test_last_row_with_only_a_formula(tmp_path: Path, monkeypatch):
+    """A row holding only formulas without cached values is still a row (n_rows)."""
+    monkeypatch.setattr(reader, "PIECE", 300)
+    rows = [(r, [(1, 0), (2, 21)]) for r in range(2, 40)] + [(40, [(2, 22)])]
+    p = make_book(tmp_path / "f.xlsx", sheet_xml(rows))
+    fast, slow = _both(p)
+    assert fast == slow and fast.n_rows == 40 and fast.formulas[(40, 2)] == "NA()"
 
 
 def test_fixture_workbook_same_both_ways(workbook_path: Path, monkeypatch):

@@ -359,16 +359,18 @@ def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """(cell regex for ``findall``, row tag regex).
 
     Cell groups: 1 column letters, 2 attributes after r, 3 simple ``<v>`` text, 4 simple
-    ``<is><t>`` text, 5 any other content (formulas, rich text, ``xml:space``...). Every cell
-    whose ``r`` is its first attribute matches; the caller checks that the number of matches
-    equals the number of ``<c`` in the piece, so a cell written otherwise sends the piece to
-    the per-cell scanner.
+    ``<is><t>`` text, 5 ``<f>formula</f>`` without attributes, 6 the ``<v>..</v>`` after it
+    (b"" when none), 7 any other content (shared formulas, rich text, ``xml:space``...). Every
+    cell whose ``r`` is its first attribute matches; the caller checks that the number of
+    matches equals the number of ``<c`` in the piece, so a cell written otherwise sends the
+    piece to the per-cell scanner.
     """
     p = re.escape(ns)
     cell = re.compile(
         b"<" + p + rb'c r="([A-Z]{1,3})[0-9]+"((?: [a-zA-Z:]+="[^"]*")*)(?:/>|>(?:<' + p
         + rb"v>([^<]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t>([^<]*)</" + p + rb"t></"
-        + p + rb"is>|(.*?))</" + p + rb"c>)",
+        + p + rb"is>|(<" + p + rb"f>[^<]*</" + p + rb"f>)(<" + p + rb"v>[^<]*</" + p
+        + rb"v>)?|(.*?))</" + p + rb"c>)",
         re.S,
     )
     row = re.compile(b"<" + p + rb'row r="([0-9]+)"')
@@ -376,6 +378,30 @@ def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
 
 
 _ESCAPES = (b"&", b"_x", b"\r")
+
+
+def _joined(inner: bytes, f: bytes, fv: bytes) -> bytes:
+    return inner or f + fv
+
+
+def _unescape_many(raws: list[bytes]) -> list[str]:
+    """``[unescape(r) for r in raws]``, the common entities of all texts replaced at once."""
+    if not raws:
+        return []
+    blob = b"\x00".join(raws)
+    if blob.count(b"\x00") != len(raws) - 1:  # a NUL in a text
+        return list(map(unescape, raws))
+    if not any(e in blob for e in _ESCAPES):
+        return blob.decode("utf-8").split("\x00")
+    if b"&#" in blob or b"_x" in blob:  # numeric entities, _xHHHH_: one by one
+        return list(map(unescape, raws))
+    text = blob.decode("utf-8")
+    if "&" in text:  # (&amp; last: "&amp;lt;" stays "&lt;", as the entity regex leaves it)
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
+            .replace("&apos;", "'").replace("&amp;", "&")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\x00")
 
 
 class _Scan:
@@ -402,6 +428,7 @@ class _Scan:
         #: columns whose values are read (None: all); the others are only checked for content
         self.select: frozenset[int] | None = None
         self.f_open = b"<" + ns + b"f"
+        self.fcache: dict[tuple[bytes, bytes], Value] = {}
 
     def header_texts(self) -> list[str]:
         return [_header_text(self.header.get(c)) for c in range(1, self.ncols + 1)]
@@ -562,7 +589,7 @@ class _Scan:
         if n == 0:
             self.row = rows[-1]
             return True
-        letters, attrs, vs, inls, inners = (list(map(g, cells)) for g in _GETTERS)
+        letters, attrs, vs, inls, fs, fvs, inners = zip(*cells, strict=True)
         del cells
         cache = _COL_CACHE
         for lt in set(letters):
@@ -592,7 +619,12 @@ class _Scan:
                 groups.append((int(sc[a]), idx.tolist(), g_rows))
         # -- cells with other content, in document order (shared formulas need it)
         special: dict[int, Value | object] = {}
+        has_f = any(fs)
         if any(inners):
+            if has_f:  # formulas of both kinds: all in document order (the dict's order)
+                inners = tuple(map(_joined, inners, fs, fvs))
+                fs = fvs = (b"",) * n
+                has_f = False
             if per_cell_rows is None:
                 per_cell_rows = np.repeat(ra, counts)
             child_re = self.child_re
@@ -607,6 +639,8 @@ class _Scan:
                     continue
                 special[i] = self._complex(s or None, t or None, inners[i],
                                            int(per_cell_rows[i]), c, child_re)
+        special_cols = {cache[letters[i]] for i in special} if special else ()
+        f_new: list[tuple[np.ndarray, list, list]] = []  # formulas met: cells, keys, texts
         # -- convert and place each column
         columns = self.columns
         max_row = self.max_row
@@ -619,7 +653,7 @@ class _Scan:
                 last = len(members) - 1
                 while last >= 0:
                     i = members[last]
-                    if vs[i] or inls[i] or (inners[i] and special[i] is not _SKIP):
+                    if vs[i] or inls[i] or fs[i] or (inners[i] and special[i] is not _SKIP):
                         break
                     last -= 1
                 if last < 0:
@@ -634,13 +668,38 @@ class _Scan:
                 continue
             if isinstance(sel, slice):
                 g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
-                members = range(n)[sel] if special else None
+                g_fs = fs[sel] if has_f else ()
+                members = range(n)[sel] if c in special_cols else None
             else:
                 get = itemgetter(*sel) if len(sel) > 1 else (lambda t, i=sel[0]: (t[i],))
                 g_attrs, g_vs, g_inls = get(attrs), get(vs), get(inls)
-                members = sel if special else None
+                g_fs = get(fs) if has_f else ()
+                members = sel if c in special_cols else None
             values = self._convert(g_attrs, g_vs, g_inls)
             counted_last = -1
+            if has_f and any(g_fs):  # formulas without attributes: a column at a time
+                fpos = np.flatnonzero(np.fromiter(map(bool, g_fs), bool, len(g_fs)))
+                fl = fpos.tolist()
+                g_fvs = fvs[sel] if isinstance(sel, slice) else get(fvs)
+                fget = itemgetter(*fl) if len(fl) > 1 else (lambda t, i=fl[0]: (t[i],))
+                fvals = list(map(self._fvalue, zip(fget(g_attrs), fget(g_fvs), strict=True)))
+                if len(fl) == len(values):
+                    values = fvals
+                else:
+                    arr = np.empty(len(values), dtype=object)
+                    arr[:] = values
+                    part = np.empty(len(fl), dtype=object)
+                    part[:] = fvals
+                    arr[fpos] = part
+                    values = arr.tolist()
+                counted_last = fl[-1]
+                if select is None or c in select:
+                    cells_i = (np.arange(n)[sel] if isinstance(sel, slice)
+                               else np.asarray(sel))[fpos]
+                    keys = list(zip(g_rows[fpos].tolist(), repeat(c), strict=False))
+                    plen = len(self.f_open) + 1
+                    texts = _unescape_many([x[plen:-plen - 1] for x in fget(g_fs)])
+                    f_new.append((cells_i, keys, texts))
             if members is not None:
                 for pos, i in enumerate(members):
                     if i in special:
@@ -675,6 +734,14 @@ class _Scan:
             if len(lst) < r_lo - 2:
                 lst.extend([None] * (r_lo - 2 - len(lst)))
             lst.extend(values)
+        if len(f_new) == 1:
+            self.formulas.update(zip(f_new[0][1], f_new[0][2], strict=True))
+        elif f_new:  # several columns: in document order, as the per-cell scanner adds them
+            order = np.argsort(np.concatenate([f[0] for f in f_new]), kind="stable").tolist()
+            keys = [k for f in f_new for k in f[1]]
+            texts = [x for f in f_new for x in f[2]]
+            self.formulas.update(zip(map(keys.__getitem__, order), map(texts.__getitem__, order),
+                                     strict=True))
         self.max_row = max_row
         self.ncols = ncols
         self.row = rows[-1]
@@ -717,12 +784,7 @@ class _Scan:
             return list(map(u.__getitem__, zip(g_vs, g_inls, strict=True)))
         if has_inl:
             u = dict.fromkeys(g_inls)
-            blob = b"".join(u)
-            if any(e in blob for e in _ESCAPES):
-                u = {k: (unescape(k) if any(e in k for e in _ESCAPES) else k.decode("utf-8"))
-                     for k in u}
-            else:
-                u = dict(zip(u, map(bytes.decode, u), strict=True))
+            u = dict(zip(u, _unescape_many(list(u)), strict=True))
             if b"" in u:
                 u[b""] = None
             return list(map(u.__getitem__, g_inls))
@@ -748,6 +810,19 @@ class _Scan:
         for k in keys.keys() - u.keys():
             u[k] = self._value(s, t, k, b"")
         return list(map(u.__getitem__, g_vs))
+
+    def _fvalue(self, key: tuple[bytes, bytes]) -> Value:
+        """Cached value of a formula cell: (attributes after r, ``<v>..</v>`` or b"")."""
+        got = self.fcache.get(key)
+        if got is None and key not in self.fcache:
+            a, fv = key
+            s, t = self._attrs(a)
+            pre = len(self.f_open) + 1  # <v>, and </v> is one longer
+            got = _slow_value(self.ctx, t or None, s or None, fv[pre:-pre - 1] if fv else None,
+                              None)
+            if len(self.fcache) < 100_000:
+                self.fcache[key] = got
+        return got
 
     def _value(self, s: bytes, t: bytes, v: bytes, inl: bytes) -> Value:
         """One simple cell, exactly as ``slow`` reads it."""
@@ -801,4 +876,3 @@ class _Scan:
 
 _SKIP = object()
 _USED = object()  # a cell of a column not read that holds a value or formula
-_GETTERS = tuple(itemgetter(i) for i in range(5))
