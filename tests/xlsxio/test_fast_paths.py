@@ -497,6 +497,10 @@ EDGE_CASES = {
         {**_rows(1, 4, "ABD"), 5: [_num("A5"), " ", _num("B5"), _num("D6", ' s="2"')],
          **_rows(6, 9, "ABD")},
         {2: [7.0] * 8}),
+    # rows created below the last one: date styles in row order too
+    "date styles of created rows": (
+        _rows(1, 3, "A"),
+        {2: [KEEP] * 4 + [D1], 3: [KEEP] * 3 + [D2, D1]}, {2: 2, 3: 0}),
     "shared formula's master overwritten": (
         {**_rows(1, 4, "AB"), 5: [_num("A5"), '<c r="B5"><f t="shared" ref="B5:B9" si="0">A5'
                                   "</f><v>1</v></c>"], **_rows(6, 9, "AB")},
@@ -509,8 +513,8 @@ EDGE_CASES = {
 def test_column_patch_edge_cases(tmp_path: Path, monkeypatch, name, piece):
     """Cases where a shortcut would differ from the per-row code (each guard of colpatch)."""
     monkeypatch.setattr(colpatch, "PIECE", piece)
-    rows, columns = EDGE_CASES[name]
+    rows, columns, *styles = EDGE_CASES[name]
     src = make_book(tmp_path / "e.xlsx", _edge_sheet(rows))
-    edit = SheetEdit(columns=columns)
+    edit = SheetEdit(columns=columns, column_styles=styles[0] if styles else {})
     assert _patched(src, tmp_path / "f.xlsx", edit, True) == \
         _patched(src, tmp_path / "s.xlsx", edit, False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -380,6 +381,52 @@ def _build(pt: _SheetPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols
     return b"".join(out)
 
 
+def new_rows(pt: _SheetPatcher, rows: list[int]) -> bytes | None:
+    """The rows created below the last one (``_new_row`` of each), a column at a time; None
+    when ``SheetEdit.cells`` has one of them (then row by row)."""
+    if not rows or rows[0] < 2 or pt.edits.cells_between(rows[0], rows[-1]):
+        return None
+    e, w = pt.edits, pt.w
+    n = len(rows)
+    ra = np.array(rows, np.int64)
+    digits = [str(r).encode() for r in rows]
+    body = np.full(n, b"", dtype=object)
+    jobs = []
+    for c in sorted(e.columns):
+        seq = e.column_list(c)
+        ok = ra - 2 < len(seq)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            continue
+        vals = list(map(seq.__getitem__, (ra[idx] - 2).tolist()))
+        keep = np.fromiter(map(is_not, vals, repeat(e.keep)), bool, len(vals))
+        idx = idx[keep]
+        if not len(idx):
+            continue
+        vals = list(compress(vals, keep.tolist()))
+        style = pt.new_style(rows[int(idx[0])], c)  # the same for every created row
+        jobs.append((c, idx, vals, -1 if style is None else style))
+    # new date styles in the order the per-row code meets them (row by row)
+    first: dict[int, tuple[int, int]] = {}
+    for c, idx, vals, style in jobs:
+        if not w.styles.is_date(None if style < 0 else style):
+            for k, v in enumerate(vals):
+                if isinstance(v, dt.date):
+                    first.setdefault(style, (int(idx[k]), c))
+                    first[style] = min(first[style], (int(idx[k]), c))
+                    break
+    for style, _ in sorted(first.items(), key=itemgetter(1)):
+        w.styles.date_xf(None if style < 0 else style)
+    for c, idx, vals, style in jobs:
+        made = _objects(cells(w, col_letter(c).encode(), [digits[i] for i in idx.tolist()],
+                              [style] * len(vals), vals))
+        body[idx] = body[idx] + made
+    head = b"<" + pt.ns + b'row r="'
+    end = b"</" + pt.ns + b"row>"
+    return b"".join(head + digits[i] + b'">' + body[i] + end
+                    for i in np.flatnonzero(body != b"").tolist())
+
+
 # ----------------------------------------------------------------------------- cells
 
 
@@ -389,6 +436,23 @@ def cells(w: _CellWriter, letters: bytes, digits: list[bytes], styles: list[int]
     the texts escaped in one go."""
     head = b'<c r="' + letters
     tails = w._tails
+    kinds = set(map(type, values))
+    if kinds == {str}:  # texts only (the common case): no loop in Python
+        keys = list(zip(values, styles, strict=True))
+        known = dict.fromkeys(keys)  # the distinct (text, style) of the column
+        new = {k: None for k in known if k not in tails}
+        if new:
+            _str_tails(w, list(new), new)
+        for k in known:
+            known[k] = new[k] if k in new else tails[k]
+        if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
+            tails.update(new)
+        got = list(map(known.__getitem__, keys))
+        out = list(map(b"".join, zip(repeat(head), digits, repeat(b'"'), got, strict=False)))
+        if b"" in known.values():  # an empty text without style: no cell
+            for i in compress(range(len(got)), map(operator.not_, got)):
+                out[i] = b""
+        return out
     new = {}
     for v, s in zip(values, styles, strict=True):
         if type(v) is str and (v, s) not in tails and (v, s) not in new:

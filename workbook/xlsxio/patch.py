@@ -365,7 +365,9 @@ class _SheetPatcher:
                 data, last = got if got is not None else self._rows(piece, last)
                 done.append(data)
             yield b"".join(done)
-        tail = [self._new_row(nr) for nr in e.rows_after(last, None)]
+        new_rows = list(e.rows_after(last, None))
+        made = colpatch.new_rows(self, new_rows) if self.fast and e.columns else None
+        tail = [made] if made is not None else [self._new_row(nr) for nr in new_rows]
         suffix = self.stream.suffix_chunks()
         if self.stream.self_closing:
             yield from suffix
