@@ -111,11 +111,6 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
-def _sheet_rows(data: SheetData) -> list[list[Any]]:
-    return [[data.value(r, c) for c in range(1, data.n_cols + 1)]
-            for r in range(1, data.n_rows + 1)]
-
-
 def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     """sha256 of everything a run read (rulebook, mode, period, rows, ids, inputs, tiers,
     overrides, dates, risk scores), recorded in the run row's 输入哈希."""
@@ -172,7 +167,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
         cols = set(column_map(header).values())
         return cols | {c for c, h in enumerate(header, 1) if h.strip().casefold() in labels}
 
-    def rows(name: str) -> list[list[Any]]:  # the sheet as rows from A1 (as _sheet_rows)
+    def rows(name: str) -> list[list[Any]]:  # the sheet as rows from A1
         data = read_sheet(path, name)
         if not data.n_cols:
             return [[] for _ in range(data.n_rows)]
