@@ -26,7 +26,7 @@ from typing import Any
 
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
-from workbook import summary
+from workbook import history, summary
 from workbook.grid import cell_value, formulas_from_grid, sheet_from_grid
 from workbook.job import BookData, Plan, plan_run
 from workbook.schema import (
@@ -173,7 +173,7 @@ def read_book(book: Any) -> BookData:
     summ = find_sheet(book, SUMMARY_SHEET_NAMES)
     return BookData(clients=sheet_data(sheet, _output_columns),
                     history_sheet=hist.name if hist else None,
-                    history_rows=read_rows(hist) if hist else [],
+                    log=history.state_of(read_rows(hist)) if hist else history.LogState(),
                     summary_sheet=summ.name if summ else None,
                     summary_rows=read_rows(summ) if summ else [])
 
@@ -257,15 +257,12 @@ def write_plan(book: Any, plan: Plan, data: SheetData) -> None:
         for start, seg in _segments(values, old, skip):
             sheet.range((start + 2, c)).options(transpose=True).value = seg
     _status(app, "写入变更记录")
-    rows = plan.history_new
     hist = find_sheet(book, (plan.history_sheet,)) if plan.history_sheet else None
     if hist is None:
         hist = book.sheets.add(HISTORY_SHEET_NAMES[0], after=book.sheets[len(book.sheets) - 1])
-        rows, first = plan.history_all, 1
-    else:
-        first = plan.history_first_new_row
-    if rows:
-        hist.range((first, 1)).value = [[excel_value(v) for v in r] for r in rows]
+    if plan.history_rows:
+        hist.range((plan.history_first_row, 1)).value = [[excel_value(v) for v in r]
+                                                         for r in plan.history_rows]
     _status(app, "更新汇总")
     _write_summary(book, plan)
 

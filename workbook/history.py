@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 HEADER: tuple[str, ...] = (
@@ -25,6 +26,8 @@ _MODE = HEADER.index("模式")
 _PERIOD = HEADER.index("评级期间")
 _RUN_ID = HEADER.index("运行编号")
 N_FIELDS = len(HEADER) - 1  # without the hash
+_HASH_MISMATCH = "哈希不符：本行或其前一行被修改、插入、删除或调换了顺序"
+_TAIL_MISMATCH = "末行哈希与“汇总”中记录的不符：最后的记录被删除或替换"
 
 
 def _text(v: Any) -> str:
@@ -107,7 +110,7 @@ def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None
         stored = _text(r[N_FIELDS]) if len(r) > N_FIELDS else ""
         want = row_hash(prev, fields)
         if stored != want:
-            problems.append((excel_row, "哈希不符：本行或其前一行被修改、插入、删除或调换了顺序"))
+            problems.append((excel_row, _HASH_MISMATCH))
         prev = stored or want
         kind = fields[_KIND]
         if kind == RUN:
@@ -122,8 +125,80 @@ def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None
     if expect_left > 0:
         problems.append((run_row, f"该次运行缺少 {expect_left} 行记录（已被删除）"))
     if expected_tail is not None and expected_tail != tail_hash(rows):
-        problems.append((first_row + len(rows), "末行哈希与“汇总”中记录的不符：最后的记录被删除或替换"))
+        problems.append((first_row + len(rows), _TAIL_MISMATCH))
     return problems
+
+
+@dataclass
+class LogState:
+    """What a run needs of 变更记录, without holding its rows (a 1M-client branch logs 14M
+    cells): the number of data rows, every run row, the row before each and the last rows.
+
+    ``rows[r]`` are fields as text (``HEADER`` long, hash last) by Excel row number; ``runs``
+    the Excel rows of the run headers, ascending; ``n_rows`` the last used row (1: header
+    only, 0: empty sheet); ``foreign`` holds the whole sheet when row 1 is not our header (the
+    job then rewrites it under the header, keeping the old rows).
+    """
+
+    n_rows: int = 0
+    runs: list[int] = field(default_factory=list)
+    rows: dict[int, list[str]] = field(default_factory=dict)
+    foreign: list[list[str]] | None = None
+
+    @property
+    def tail(self) -> str:
+        """Hash of the last row ("" for an empty log)."""
+        row = self.rows.get(self.n_rows)
+        return row[N_FIELDS] if row and self.n_rows >= 2 else ""
+
+    @property
+    def next_row(self) -> int:
+        """Excel row of the first row a run appends."""
+        return max(self.n_rows, 1) + 1
+
+    def applied(self) -> list[tuple[str, str, str]]:
+        """(run id, mode, period) of every run header."""
+        return [(f[_RUN_ID], f[_MODE], f[_PERIOD]) for f in map(self.rows.__getitem__, self.runs)]
+
+    def problems(self, expected_tail: str | None = None) -> list[tuple[int, str]]:
+        """What can be checked on these rows: the hash of every run row and of the last row,
+        the number of rows of each run (a row deleted or inserted between run headers), and
+        the tail hash recorded in 汇总. The whole chain (every row) is checked by the audit."""
+        out: list[tuple[int, str]] = []
+        if self.n_rows < 2:
+            if expected_tail:
+                out.append((2, _TAIL_MISMATCH))
+            return out
+        if not self.runs or self.runs[0] != 2:
+            out.append((2, "第一行记录不是运行记录：记录被删除或插入"))
+        for r in sorted({*self.runs, self.n_rows}):
+            prev = "" if r == 2 else (self.rows.get(r - 1) or [""] * len(HEADER))[N_FIELDS]
+            row = self.rows[r]
+            if row[N_FIELDS] != row_hash(prev, row):
+                out.append((r, _HASH_MISMATCH))
+        for r, nxt in zip(self.runs, [*self.runs[1:], self.n_rows + 1], strict=True):
+            want = _count_of(self.rows[r][_STATS])
+            got = nxt - r - 1
+            if got < want:
+                out.append((r, f"该次运行缺少 {want - got} 行记录（已被删除）"))
+            elif got > want:
+                out.append((r, f"该次运行多出 {got - want} 行记录（被插入）"))
+        if expected_tail is not None and expected_tail != self.tail:
+            out.append((self.n_rows + 1, _TAIL_MISMATCH))
+        return sorted(out)
+
+
+def state_of(sheet_rows: Sequence[Sequence[Any]]) -> LogState:
+    """The LogState of a whole sheet already read (the Excel front end, tests)."""
+    raw = [[_text(v) for v in r] for r in sheet_rows]
+    while raw and not any(raw[-1]):
+        raw.pop()
+    if raw and raw[0][: len(HEADER)] != list(HEADER):
+        return LogState(n_rows=len(raw), foreign=raw)
+    rows = {k: (r + [""] * (len(HEADER) - len(r)))[: len(HEADER)]
+            for k, r in enumerate(raw[1:], start=2)}
+    runs = [k for k, r in rows.items() if r[_KIND] == RUN]
+    return LogState(n_rows=len(raw), runs=runs, rows=rows)
 
 
 def stats_of(stats: str) -> dict[str, str]:

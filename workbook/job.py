@@ -138,11 +138,12 @@ def _cell_text(v: Any) -> str:
 @dataclass
 class BookData:
     """What a run reads from a workbook, whichever front end (file or open Excel book) read it:
-    the 客户 sheet and the rows of 变更记录 and 汇总 (None where the sheet does not exist)."""
+    the 客户 sheet, what it needs of 变更记录 (``history.LogState``) and the rows of 汇总 (the
+    sheet names are None where a sheet does not exist)."""
 
     clients: SheetData
     history_sheet: str | None = None
-    history_rows: list[list[Any]] = field(default_factory=list)
+    log: history.LogState = field(default_factory=history.LogState)
     summary_sheet: str | None = None
     summary_rows: list[list[Any]] = field(default_factory=list)
 
@@ -158,6 +159,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     from rules import rulebook_ids, versions
 
     from .schema import column_map
+    from .xlsxio.findrows import find_rows
     from .xlsxio.sheetxml import no_gc
 
     labels = {x.strip().casefold() for rid in rulebook_ids() for v in versions(rid)
@@ -174,6 +176,18 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
         with no_gc():  # 1M new lists: the cyclic GC would walk the whole heap (5.5 s -> 0.6 s)
             return [list(data.header_values), *map(list, zip(*data.columns, strict=True))]
 
+    def log(name: str) -> history.LogState:
+        """The run rows, the row before each and the last rows; the whole sheet only when
+        those cannot be found on their own (rows without numbers, a foreign first row)."""
+        found = find_rows(path, name, col=1, text=history.RUN, before=1, last=2)
+        if not found.complete or (found.header and [history._text(v) for v in found.header]
+                                  [:len(history.HEADER)] != list(history.HEADER)):
+            return history.state_of(rows(name))
+        width = len(history.HEADER)
+        texts = {r: ([history._text(v) for v in vals] + [""] * width)[:width]
+                 for r, vals in found.rows.items()}
+        return history.LogState(n_rows=found.n_rows, runs=found.matches, rows=texts)
+
     sheet = find_sheet(path, CLIENT_SHEET_NAMES)
     if sheet is None:
         raise WorkbookError(f"工作簿 {os.fspath(path)} 中没有“客户”工作表（也可命名为 Clients）。")
@@ -182,7 +196,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     return BookData(
         clients=read_sheet(path, sheet, columns=wanted),
         history_sheet=hist_name,
-        history_rows=rows(hist_name) if hist_name else [],
+        log=log(hist_name) if hist_name else history.LogState(),
         summary_sheet=sum_name,
         summary_rows=rows(sum_name) if sum_name else [])
 
@@ -193,16 +207,20 @@ class Plan:
 
     ``columns[c]`` holds the values of 客户 column ``c`` for rows 2, 3, … with ``KEEP`` where
     the cell stays as it is (formula cells are never in it); ``headers`` the new column headers;
-    ``history_new`` the rows appended to 变更记录 (hash-chained onto ``history_all``, the whole
-    sheet after the run); ``summary_rows`` the whole 汇总 sheet.
+    ``history_new`` the rows appended to 变更记录 (run header first, hash-chained onto the
+    log's last row), at Excel row ``history_first_new_row``; ``history_rows`` what is written
+    to 变更记录 from row ``history_first_row``: ``history_new``, with the header before it on
+    an empty or new sheet, or the whole sheet when its first row was not our header (then it is
+    rewritten: header, old rows, new rows); ``summary_rows`` the whole 汇总 sheet.
     """
 
     result: RunResult
     sheet: str
     columns: dict[int, list[Any]]
     headers: dict[int, str]
-    history_all: list[list[str]]
     history_new: list[list[str]]
+    history_rows: list[list[str]]
+    history_first_row: int
     summary_rows: list[list[Any]]
     history_sheet: str | None
     summary_sheet: str | None
@@ -211,7 +229,12 @@ class Plan:
     @property
     def history_first_new_row(self) -> int:
         """Excel row of the first appended 变更记录 row."""
-        return len(self.history_all) - len(self.history_new) + 1
+        return self.history_first_row + len(self.history_rows) - len(self.history_new)
+
+    @property
+    def history_rewrite(self) -> bool:
+        """变更记录 is written whole (new sheet, or a first row that was not our header)."""
+        return self.history_first_row == 1 and len(self.history_rows) > len(self.history_new) + 1
 
 
 _LOGGED_KINDS = (OVERRIDE, DOWNGRADE, FIRST, KEPT_UP)
@@ -262,11 +285,14 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                     dry_run=dry_run, tier_labels=[o.label for o in rb.outputs])
 
     # the log, and whether this period+mode was applied already
-    hist_old = history.data_rows(book.history_rows)
-    problems = history.verify_chain(hist_old,
-                                    summary.read_tail(book.summary_rows))
-    res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
-    done = [rid for rid, md, pd in history.applied_runs(hist_old) if md == m and pd == per.label]
+    log = book.log
+    if log.foreign is None:
+        problems = log.problems(summary.read_tail(book.summary_rows))
+        res.warnings += [f"变更记录第 {r} 行：{what}" for r, what in problems]
+        applied = log.applied()
+    else:
+        applied = history.applied_runs(log.foreign)
+    done = [rid for rid, md, pd in applied if md == m and pd == per.label]
     res.already_applied = bool(done)
     res.warnings += _timing_warnings(per, now.date())
 
@@ -456,11 +482,18 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                       f"{history.TIER_DIGEST}={history.tier_digest(t.client_id, shown_tiers)}"])
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[m], 统计=stats,
                                输入哈希=in_hash)
-    hist_all = history.sheet_rows(hist_old, [run_row, *log_rows])
+    if log.foreign is not None:  # rewritten whole: header, old rows, new rows
+        hist_rows = history.sheet_rows(log.foreign, [run_row, *log_rows])
+        hist_new = hist_rows[len(hist_rows) - 1 - len(log_rows):]
+        hist_first = 1
+    else:
+        hist_new = history.chain(log.tail, [run_row, *log_rows])
+        hist_rows = [list(history.HEADER), *hist_new] if log.n_rows == 0 else hist_new
+        hist_first = 1 if log.n_rows == 0 else log.next_row
     info = [("评级期间", per.label), ("模式", f"{MODE_LABELS[m]}（{m}）"), ("规则版本", rb.ref),
             ("运行编号", run_id), ("时间", res.time), ("操作员", operator),
             ("客户数", n), ("本次处理", res.n_in_scope),
-            (summary.TAIL_LABEL, history.tail_hash(hist_all[1:]))]
+            (summary.TAIL_LABEL, hist_new[-1][history.N_FIELDS])]
     sum_rows = summary.rows(labels, res.before, res.after, res.change_counts, len(rejections),
                             info)
 
@@ -480,24 +513,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             res.message = (f"已完成{MODE_LABELS[m]} {per.label}：处理 {res.n_in_scope} 位客户，"
                            f"修改 {res.cells_written} 个单元格，拒绝 {len(rejections)} 行。")
     return Plan(result=res, sheet=data.name, columns=columns, headers=headers,
-                history_all=hist_all, history_new=hist_all[len(hist_all) - 1 - len(log_rows):],
+                history_new=hist_new, history_rows=hist_rows, history_first_row=hist_first,
                 summary_rows=sum_rows, history_sheet=book.history_sheet,
                 summary_sheet=book.summary_sheet,
                 writes=not (dry_run or noop or res.exit_code == EXIT_FATAL))
-
-
-def _append_edit(plan: Plan, old_rows: list[list[Any]]) -> SheetEdit | None:
-    """The 变更记录 rows of a run appended below the existing ones, the header written on an
-    empty sheet; None when the sheet's first row is not our header (then it is rewritten)."""
-    header = list(history.HEADER)
-    has_header = bool(old_rows) and [history._text(v) for v in old_rows[0]][:len(header)] == header
-    if old_rows and not has_header:
-        return None
-    keep = [KEEP] * (plan.history_first_new_row - 2)
-    columns = {c: [*keep, *(r[c - 1] for r in plan.history_new)]
-               for c in range(1, len(header) + 1)}
-    cells = {} if has_header else {(1, c): h for c, h in enumerate(header, start=1)}
-    return SheetEdit(cells=cells, columns=columns)
 
 
 def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
@@ -514,6 +533,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     say("检查文件")
     check_safe(path)
     say("读取工作簿")
+    identity = _identity(path)
     book = read_book(path)
     plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
                     force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
@@ -522,17 +542,20 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     if not plan.writes:
         return res
     say("写入文件")
+    if _identity(path) != identity:
+        raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
                                    columns=plan.columns)}
     replace: dict[str, list[list[Any]]] = {}
     add: dict[str, list[list[Any]]] = {}
-    append = _append_edit(plan, book.history_rows) if plan.history_sheet else None
-    if append is not None:  # append-only: the old rows stay as they are in the file
-        edits[plan.history_sheet] = append
-    elif plan.history_sheet:
-        replace[plan.history_sheet] = plan.history_all
-    else:
-        add[HISTORY_SHEET_NAMES[0]] = plan.history_all
+    append: dict[str, tuple[int, list[list[Any]]]] = {}
+    log_sheet = plan.history_sheet or HISTORY_SHEET_NAMES[0]
+    if plan.history_sheet is None:
+        add[log_sheet] = plan.history_rows
+    elif plan.history_rewrite:
+        replace[log_sheet] = plan.history_rows
+    if log_sheet not in replace:  # appended below the old rows (marks a new sheet as a log)
+        append[log_sheet] = (plan.history_first_row, plan.history_rows)
     charts = {}
     if plan.summary_sheet:
         replace[plan.summary_sheet] = plan.summary_rows
@@ -540,6 +563,11 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
         charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(res.tier_labels)
     patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add,
-                   add_charts=charts)
+                   add_charts=charts, append_rows=append)
     res.written = True
     return res
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns

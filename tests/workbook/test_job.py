@@ -337,3 +337,65 @@ def test_window_the_calendar_cannot_tell_is_said_not_fatal(wb: Path) -> None:
                  now=dt.datetime(2027, 1, 6, 10), dry_run=True)
     assert any(w.startswith("无法核对 2026Q4 的运行窗口") for w in res.warnings), res.warnings
     assert res.exit_code == 3
+
+
+def test_run_checks_the_log_rows_it_reads(wb: Path) -> None:
+    """A run reads only the run rows, the row before each and the last rows of 变更记录; on
+    those it sees an edited run row, rows deleted or inserted between runs, and a cut tail."""
+    from workbook.job import read_book
+
+    rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    rerate(wb, period="2026", mode="annual", operator="测试", now=NOW)
+    rows = _rows(wb, "变更记录")
+    tail = summary.read_tail(_rows(wb, "汇总"))
+    full = history.state_of(rows)
+    log = read_book(wb).log
+    assert (log.n_rows, log.runs) == (full.n_rows, full.runs) == (len(rows), log.runs)
+    assert len(log.runs) == 2 and all(log.rows[r] == full.rows[r] for r in log.rows)
+    assert set(log.rows) == {*log.runs, *(r - 1 for r in log.runs[1:]), len(rows) - 1, len(rows)}
+    assert log.problems(tail) == [] and log.tail == tail
+    second = log.runs[1]
+
+    def problems(rows: list[list], tail: str | None = None) -> list[tuple[int, str]]:
+        return history.state_of(rows).problems(tail)
+
+    edited = [list(r) for r in rows]
+    edited[second - 1][5] = "2025"  # the period of the second run
+    assert problems(edited) == [(second, history._HASH_MISMATCH)]
+    deleted = rows[:3] + rows[4:]  # a row of the first run
+    assert (2, "该次运行缺少 1 行记录（已被删除）") in problems(deleted)
+    inserted = [*rows[:3], list(rows[2]), *rows[3:]]
+    assert (2, "该次运行多出 1 行记录（被插入）") in problems(inserted)
+    cut = rows[:-1]
+    assert (len(rows), history._TAIL_MISMATCH) in problems(cut, tail)
+    assert (second, "该次运行缺少 1 行记录（已被删除）") in problems(cut, tail)
+
+    # in a file: an edited run row is reported by the next run (a warning; the run goes on)
+    from workbook.xlsxio import SheetEdit, patch_workbook
+
+    patch_workbook(wb, wb, {"变更记录": SheetEdit(cells={(second, 6): "2025"})})
+    res = rerate(wb, period="2026Q4", mode="quarterly", operator="测试",
+                 now=dt.datetime(2027, 1, 8, 10, 0))
+    assert f"变更记录第 {second} 行：{history._HASH_MISMATCH}" in res.warnings
+    assert res.written
+
+
+def test_file_changed_after_reading_is_not_overwritten(wb: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from workbook import job
+
+    real = job.read_book
+
+    def read_then_someone_saves(path: Path) -> job.BookData:
+        book = real(path)
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        return book
+
+    monkeypatch.setattr(job, "read_book", read_then_someone_saves)
+    before = wb.read_bytes()
+    with pytest.raises(WorkbookError, match="在读取后被修改过"):
+        rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    assert wb.read_bytes() == before

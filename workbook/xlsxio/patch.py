@@ -21,6 +21,7 @@ from typing import Any
 
 from . import chart as chartxml
 from . import colpatch
+from .append import append_part
 from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
@@ -45,7 +46,7 @@ from .sheetxml import (
 )
 from .styles import StylesEditor
 from .xmltext import escape_attr, escape_text, unescape_attr
-from .zipwriter import RawZipWriter
+from .zipwriter import FLUSH, RawZipWriter
 
 
 class _Keep:
@@ -532,9 +533,10 @@ class _SheetPatcher:
 # ----------------------------------------------------------------------------- replaced sheets
 
 
-def _rows_xml(rows: list[list[Any]], w: _CellWriter, ns: bytes, old_styles: dict, bold) -> bytes:
+def _rows_xml(rows: list[list[Any]], w: _CellWriter, ns: bytes, old_styles: dict, bold,
+              start: int = 1) -> bytes:
     out = []
-    for i, row in enumerate(rows, start=1):
+    for i, row in enumerate(rows, start=start):
         rs = str(i).encode()
         cells = []
         for j, v in enumerate(row, start=1):
@@ -712,6 +714,7 @@ def patch_workbook(
     replace_sheets: dict[str, list[list[Any]]] | None = None,
     add_sheets: dict[str, list[list[Any]]] | None = None,
     add_charts: dict[str, ChartSpec] | None = None,
+    append_rows: dict[str, tuple[int, list[list[Any]]]] | None = None,
     recalc_on_open: bool = True,
     compresslevel: int = 6,
     _fast: bool = True,
@@ -723,7 +726,10 @@ def patch_workbook(
     are copied byte for byte. ``recalc_on_open`` sets ``fullCalcOnLoad`` so that Excel
     recalculates formulas depending on changed cells. ``compresslevel`` applies to the
     rewritten parts only. ``add_charts[name]`` puts a native clustered column chart
-    (``ChartSpec``) on a sheet added by ``add_sheets``. ``_fast=False`` patches row by row
+    (``ChartSpec``) on a sheet added by ``add_sheets``. ``append_rows[name] = (first, rows)``
+    writes rows below the last row of a sheet, from Excel row ``first`` (see ``append``: the
+    old rows are not inflated again when the part ends with our flush point); on a sheet of
+    ``add_sheets`` it only marks the new sheet as a log to append to later. ``_fast=False`` patches row by row
     only (the reference the column-wise path, ``colpatch``, is tested against).
     """
     src, dst = Path(src), Path(dst)
@@ -742,7 +748,7 @@ def patch_workbook(
         with _open_zip(src) as zf, open(tmp, "wb") as out:
             check_zip(zf)
             _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
-                   add_charts, _fast)
+                   add_charts, _fast, append_rows)
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(OSError):
@@ -773,8 +779,10 @@ def _free_part(names: set[str], pattern: str) -> str:
 
 
 def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
-           add_charts=None, fast: bool = True) -> None:
+           add_charts=None, fast: bool = True, append_rows=None) -> None:
     add_charts = add_charts or {}
+    append_rows = append_rows or {}
+    flush_parts: set[str] = set()
     info: WorkbookInfo = read_workbook_info(zf)
     styles = StylesEditor(zf, info.styles_part)
     w = _CellWriter(styles, info.date1904)
@@ -790,6 +798,15 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         if sh.part in part_edits:
             raise XlsxError(f"工作表“{sh.name}”不能同时修改单元格和整体替换。")
         part_rows[sh.part] = rows
+    part_appends: dict[str, tuple[int, list[list[Any]]]] = {}
+    for name, (first, rows) in append_rows.items():
+        if name in add_sheets:
+            continue  # the new sheet is written whole (with a flush point, below)
+        sh = info.sheet(name)
+        if sh.part in part_edits or sh.part in part_rows:
+            raise XlsxError(f"工作表“{sh.name}”不能同时追加行和修改单元格。")
+        if rows:
+            part_appends[sh.part] = (first, rows)
     wb_xml = read_xml_part(zf, info.workbook_part)
     # every <sheet> (chart sheets too) counts for name clashes
     all_names = [unescape_attr(n) for n in
@@ -799,12 +816,12 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         _check_sheet_name(name, all_names)
         all_names.append(name)
 
-    touched = bool(part_edits or part_rows or add_sheets)
+    touched = bool(part_edits or part_rows or add_sheets or part_appends)
     drop: set[str] = set()
     small: dict[str, bytes] = {}
     ct_name = next((n for n in info.names if n.lower() == "[content_types].xml"), None)
     wb_rels_name = rels_path(info.workbook_part)
-    if touched and (part_edits or part_rows) and info.calcchain_part:
+    if touched and (part_edits or part_rows or part_appends) and info.calcchain_part:
         drop.add(info.calcchain_part)
         rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
         small[wb_rels_name] = _remove_rel(rels_xml, lambda a: a.get(b"Type", b"").endswith(
@@ -860,6 +877,8 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             spec = add_charts.get(name)
             if spec is None:
                 new_parts.append((part, _new_sheet_xml(rows, w, styles)))
+                if name in append_rows:  # a log: ready for the next append
+                    flush_parts.add(part)
                 continue
             taken = set(info.names) | {p for p, _ in new_parts}
             drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
@@ -880,7 +899,7 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         if ct_name and ct is not None:
             small[ct_name] = ct
         small[info.workbook_part] = wb_xml
-    if recalc and (part_edits or part_rows):
+    if recalc and (part_edits or part_rows or part_appends):
         small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
 
     writer = RawZipWriter(out)
@@ -900,6 +919,9 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             with SheetStream(zf, name) as stream:
                 writer.write_stream(name, _replace_chunks(stream, part_rows[name], w, styles),
                                     compresslevel=level, date_time=zi.date_time)
+        elif name in part_appends:
+            first, rows = part_appends[name]
+            append_part(zf, src_fh, zi, writer, first, rows, w, styles, level)
         elif name == info.styles_part and touched:
             deferred_styles = zi
         elif name in small:
@@ -907,7 +929,11 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         else:
             writer.copy_raw(src_fh, zi)
     for part, data in new_parts:
-        writer.write_stream(part, [data], compresslevel=level)
+        if part in flush_parts:
+            cut = data.rindex(b"</sheetData>")
+            writer.write_stream(part, [data[:cut], FLUSH, data[cut:]], compresslevel=level)
+        else:
+            writer.write_stream(part, [data], compresslevel=level)
     if deferred_styles is not None:
         if styles.modified:
             writer.write_stream(deferred_styles.filename, [styles.data], compresslevel=level,

@@ -13,6 +13,7 @@ import threading
 import time
 import zipfile
 import zlib
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from .errors import XlsxError
@@ -25,17 +26,22 @@ COPY_BLOCK = 1024 * 1024
 #: Bytes handed to the compressing thread at a time (it keeps the GIL released ~20 ms per call).
 DEFLATE_BLOCK = 2 * 1024 * 1024
 _END = object()
+#: A chunk of ``write_stream``: a full flush point there (the output is byte-aligned and no
+#: later data refers back across it), so the entry's compressed bytes up to it can later be
+#: copied as they are and new data deflated after them (``raw_prefix``).
+FLUSH = object()
 
 
 class _Deflater:
     """crc32 + deflate + write of the blocks ``put`` to it, in one background thread."""
 
-    def __init__(self, fh: BinaryIO, level: int) -> None:
+    def __init__(self, fh: BinaryIO, level: int, crc: int = 0, usize: int = 0,
+                 csize: int = 0) -> None:
         self.fh = fh
         self.comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-        self.crc = 0
-        self.usize = 0
-        self.csize = 0
+        self.crc = crc
+        self.usize = usize
+        self.csize = csize
         self.error: BaseException | None = None
         self.q: queue.Queue = queue.Queue(maxsize=3)
         self.thread = threading.Thread(target=self._run, name="xlsxio-deflate", daemon=True)
@@ -49,6 +55,11 @@ class _Deflater:
             if self.error is not None:
                 continue  # drain
             try:
+                if data is FLUSH:
+                    out = self.comp.flush(zlib.Z_FULL_FLUSH)
+                    self.csize += len(out)
+                    self.fh.write(out)
+                    continue
                 self.crc = zlib.crc32(data, self.crc)
                 self.usize += len(data)
                 out = self.comp.compress(data)
@@ -57,7 +68,7 @@ class _Deflater:
             except BaseException as exc:
                 self.error = exc
 
-    def put(self, data: bytes) -> None:
+    def put(self, data: bytes | object) -> None:
         if self.error is not None:
             raise self.error
         self.q.put(data)
@@ -106,6 +117,61 @@ class _Entry:
     )
 
 
+@dataclass
+class RawPrefix:
+    """``length`` compressed bytes at ``offset`` of ``src``, inflating to ``usize`` bytes
+    whose CRC-32 is ``crc``."""
+
+    src: BinaryIO
+    offset: int
+    length: int
+    crc: int
+    usize: int
+
+
+def _copy(src: BinaryIO, offset: int, length: int, dst: BinaryIO, name: str) -> None:
+    src.seek(offset)
+    left = length
+    while left:
+        buf = src.read(min(COPY_BLOCK, left))
+        if not buf:
+            raise XlsxError(f"工作簿内部条目 {name} 不完整，文件可能已损坏。")
+        dst.write(buf)
+        left -= len(buf)
+
+
+def entry_data_offset(src: BinaryIO, info: zipfile.ZipInfo) -> int:
+    """Where the compressed data of an entry start in the file (after its local header)."""
+    src.seek(info.header_offset)
+    head = src.read(_LOCAL.size)
+    if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
+        raise XlsxError(f"工作簿内部条目 {info.filename} 损坏，无法复制。")
+    fields = _LOCAL.unpack(head)
+    return info.header_offset + _LOCAL.size + fields[9] + fields[10]
+
+
+_CRC_TABLE: list[int] = []
+_CRC_TOP: dict[int, int] = {}
+
+
+def crc32_strip(crc: int, tail: bytes) -> int:
+    """CRC-32 of ``data`` given ``crc = zlib.crc32(data + tail)``: the CRC register run
+    backwards over ``tail`` (each table entry has a distinct top byte, so every step can be
+    undone). Lets an entry cut before its last bytes be continued without inflating it."""
+    if not _CRC_TABLE:
+        for n in range(256):
+            c = n
+            for _ in range(8):
+                c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+            _CRC_TABLE.append(c)
+        _CRC_TOP.update({c >> 24: n for n, c in enumerate(_CRC_TABLE)})
+    c = crc ^ 0xFFFFFFFF
+    for b in reversed(tail):
+        i = _CRC_TOP[c >> 24]
+        c = (((c ^ _CRC_TABLE[i]) << 8) & 0xFFFFFFFF) | (i ^ b)
+    return c ^ 0xFFFFFFFF
+
+
 class RawZipWriter:
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -125,12 +191,7 @@ class RawZipWriter:
 
     def copy_raw(self, src: BinaryIO, info: zipfile.ZipInfo) -> None:
         """Copy one entry of ``src`` (the open source zip file) without decompressing it."""
-        src.seek(info.header_offset)
-        head = src.read(_LOCAL.size)
-        if len(head) != _LOCAL.size or head[:4] != b"PK\x03\x04":
-            raise XlsxError(f"工作簿内部条目 {info.filename} 损坏，无法复制。")
-        fields = _LOCAL.unpack(head)
-        src.seek(info.header_offset + _LOCAL.size + fields[9] + fields[10])
+        data_at = entry_data_offset(src, info)
         e = _Entry()
         e.name, utf8 = _encode_name(info.filename)
         e.flags = (info.flag_bits & 0x6) | utf8
@@ -142,13 +203,7 @@ class RawZipWriter:
         e.external_attr = info.external_attr
         e.offset = self.fh.tell()
         self._local_header(e)
-        left = info.compress_size
-        while left:
-            buf = src.read(min(COPY_BLOCK, left))
-            if not buf:
-                raise XlsxError(f"工作簿内部条目 {info.filename} 不完整，文件可能已损坏。")
-            self.fh.write(buf)
-            left -= len(buf)
+        _copy(src, data_at, info.compress_size, self.fh, info.filename)
         self.entries.append(e)
 
     def write_stream(
@@ -158,13 +213,17 @@ class RawZipWriter:
         *,
         compresslevel: int = 6,
         date_time: tuple[int, ...] | None = None,
+        raw_prefix: RawPrefix | None = None,
     ) -> None:
-        """Write a new deflated entry from an iterable of bytes chunks.
+        """Write a new deflated entry from an iterable of bytes chunks (and ``FLUSH``).
 
         The chunks are gathered into blocks of ``DEFLATE_BLOCK`` bytes that a background
         thread compresses (one zlib stream, so the output is the same as a single-threaded
         ``compressobj(level, DEFLATED, -15)``; zlib releases the GIL, so compression runs on
-        another core while the caller produces the next chunks)."""
+        another core while the caller produces the next chunks).
+
+        ``raw_prefix``: the entry starts with compressed bytes copied from another file as they
+        are (a deflate stream cut at a ``FLUSH`` point), the chunks being deflated after them."""
         e = _Entry()
         e.name, utf8 = _encode_name(name)
         e.flags = utf8
@@ -174,11 +233,23 @@ class RawZipWriter:
         e.external_attr = 0o600 << 16
         e.offset = self.fh.tell()
         self._local_header(e)
-        sink = _Deflater(self.fh, compresslevel)
+        if raw_prefix is not None:
+            _copy(raw_prefix.src, raw_prefix.offset, raw_prefix.length, self.fh, name)
+            sink = _Deflater(self.fh, compresslevel, raw_prefix.crc, raw_prefix.usize,
+                             raw_prefix.length)
+        else:
+            sink = _Deflater(self.fh, compresslevel)
         try:
             pending: list[bytes] = []
             plen = 0
             for chunk in chunks:
+                if chunk is FLUSH:
+                    if pending:
+                        sink.put(b"".join(pending))
+                        pending.clear()
+                        plen = 0
+                    sink.put(FLUSH)
+                    continue
                 if not chunk:
                     continue
                 pending.append(chunk)

@@ -1,0 +1,135 @@
+"""Rows appended below the last row of a worksheet (the 变更记录 log), without recompressing
+the rows already there when we wrote the part last time.
+
+Every log part we write is deflated with a full flush point just before ``</sheetData>``: the
+compressed bytes up to it form a complete, byte-aligned deflate prefix of the rows, and the
+bytes after it (the final segment) inflate on their own to ``</sheetData>…</worksheet>``. To
+append, that prefix is copied from the old file as it is, and only the new rows and the suffix
+are deflated after it. The entry's CRC-32 is continued from the prefix's, which is computed
+from the old CRC by running the CRC register backwards over the suffix (``crc32_strip``);
+nothing of the old rows is inflated.
+
+A part written by another program (Excel saves without such a point) is streamed instead:
+inflated, copied row chunk by row chunk, the new rows written after the last, and deflated
+again with the flush point, so the next append is fast. Either way ``<dimension>`` is dropped
+from the part (it is optional; a stale one would mislead readers that trust it).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import XlsxError
+from .sheetxml import ROW_R_RE, SheetStream
+from .zipwriter import FLUSH, RawPrefix, RawZipWriter, crc32_strip, entry_data_offset
+
+#: The final segment is searched for in this many compressed bytes at the end of the entry,
+#: and may inflate to at most this many bytes (a suffix is a few hundred bytes).
+_SEARCH = 256 * 1024
+_MAX_SUFFIX = 1024 * 1024
+_SUFFIX_RE = re.compile(rb"</(\w+:)?sheetData>")
+_DIM_ELEMENT_RE = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?/>")
+_CONTENT_RE = re.compile(rb"<(?:\w+:)?(?:v|f|is)\b")
+
+
+def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes] | None:
+    """(length of the compressed prefix, inflated final segment) when the entry ends with
+    ``FLUSH`` + a deflated ``</sheetData>…``; None otherwise."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return None
+    start = entry_data_offset(src, info)
+    n = min(info.compress_size, _SEARCH)
+    src.seek(start + info.compress_size - n)
+    buf = src.read(n)
+    pos = len(buf)
+    while True:
+        pos = buf.rfind(b"\x00\x00\xff\xff", 0, pos)
+        if pos < 0:
+            return None
+        d = zlib.decompressobj(-15)
+        try:
+            out = d.decompress(buf[pos + 4:], _MAX_SUFFIX)
+        except zlib.error:
+            continue
+        if (d.eof and not d.unused_data and not d.unconsumed_tail
+                and _SUFFIX_RE.match(out) and len(out) <= info.file_size):
+            return info.compress_size - n + pos + 4, out
+
+
+def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipWriter,
+                first: int, rows: list[list[Any]], w, styles, level: int) -> None:
+    """Write entry ``info`` with ``rows`` appended from Excel row ``first`` (see module doc)."""
+    from .patch import _rows_xml
+
+    bold: list[int | None] = []
+
+    def header_style() -> int | None:  # row 1 written on an empty sheet: bold, as new sheets
+        if not bold:
+            bold.append(styles.bold_xf(None))
+        return bold[0]
+
+    found = final_segment(src, info)
+    if found is not None:
+        length, suffix = found
+        ns = _SUFFIX_RE.match(suffix).group(1) or b""
+        body = _rows_xml(rows, w, ns, {}, header_style, start=first)
+        prefix = RawPrefix(src, entry_data_offset(src, info), length,
+                           crc32_strip(info.CRC, suffix), info.file_size - len(suffix))
+        writer.write_stream(info.filename, [body, FLUSH, suffix], compresslevel=level,
+                            date_time=info.date_time, raw_prefix=prefix)
+        return
+    with SheetStream(zf, info.filename) as stream:
+        writer.write_stream(info.filename, _streamed(stream, first, rows, w, header_style),
+                            compresslevel=level, date_time=info.date_time)
+
+
+def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
+              header_style) -> Iterator[bytes | object]:
+    from .patch import _rows_xml
+
+    ns = stream.ns
+    prefix = _DIM_ELEMENT_RE.sub(b"", stream.prefix, count=1)
+    body = _rows_xml(rows, w, ns, {}, header_style, start=first)
+    if stream.self_closing:
+        yield prefix + b"<" + ns + b"sheetData>" + body
+    else:
+        yield prefix
+        held = b""
+        for chunk in stream.row_chunks():
+            if held:
+                yield held
+            held = chunk
+        yield _cut_trailing(held, first, ns)
+        yield body
+    yield FLUSH
+    if stream.self_closing:
+        yield b"</" + ns + b"sheetData>"
+    yield from stream.suffix_chunks()
+
+
+def _cut_trailing(chunk: bytes, first: int, ns: bytes) -> bytes:
+    """The last chunk of rows without its rows numbered ``first`` or more: those must be empty
+    (formatting only, as Excel keeps for styled rows) -- rows with a value are refused."""
+    opener = b"<" + ns + b"row"
+    pos = len(chunk)
+    cut = pos
+    while True:
+        s = chunk.rfind(opener, 0, pos)
+        if s < 0:
+            break
+        m = ROW_R_RE.search(chunk, s, chunk.find(b">", s) + 1)
+        if m is None or int(m.group(1)) < first:
+            break
+        cut = s
+        pos = s
+    rest = chunk[cut:]
+    if rest and _CONTENT_RE.search(rest):
+        raise XlsxError(f"工作表在第 {first} 行或其后已有内容，无法在那里追加记录（请重新运行）。")
+    return chunk[:cut]
+
+
+__all__ = ["append_part", "final_segment"]
