@@ -10,6 +10,7 @@ same run times
 (b) ``workbook.job.rerate`` for 2026Q3 (read, validate, rate, write every changed cell, append
     变更记录, refresh 汇总, atomic save): the steady state of a branch, quarter after quarter.
 ``--first-run`` times the first run on a never-rated workbook instead (every output cell new).
+The setup runs in a child process, so the peak RSS printed is that of (a) and (b) alone.
 Goal (issue 4): (b) <= 2 x (a), peak RSS <= 1 GB.
 """
 
@@ -20,6 +21,7 @@ import datetime as dt
 import itertools
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,11 +101,15 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--first-run", action="store_true",
                     help="time the first run on a never-rated workbook instead of a later quarter")
+    ap.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     tmp = Path(args.dir or tempfile.mkdtemp(prefix="bench_rerate_"))
     tmp.mkdir(parents=True, exist_ok=True)
     n = args.clients
     src = tmp / f"branch_{n}_q2.xlsx"
+    if not src.exists() and not args.setup_only:  # in a child, so that the peak RSS below is
+        cmd = [sys.executable, __file__, "--setup-only", "--clients", str(n), "--dir", str(tmp)]
+        subprocess.run([*cmd, *(["--first-run"] if args.first_run else [])], check=True)
     if not src.exists():
         t = time.perf_counter()
         build(tmp / "new.xlsx", n)
@@ -118,6 +124,8 @@ def main() -> None:
                            {"客户": SheetEdit(columns={col: figures(n)[1].tolist()})})
             print(f"setup       {time.perf_counter() - t:7.1f} s  (2026Q2 run, new figures)")
         (tmp / "new.xlsx").rename(src)
+    if args.setup_only:
+        return
     print(f"file        {src.stat().st_size / 1e6:7.1f} MB, {n:,} clients")
     t = time.perf_counter()
     rezip(src, tmp / "rezip.xlsx")
@@ -141,7 +149,7 @@ def main() -> None:
     print(f"(b) rerate  {t_b:7.1f} s  ({res.cells_written:,} cells, {len(res.changes):,} 变更 rows, "
           f"exit {res.exit_code}, {work.stat().st_size / 1e6:.1f} MB)")
     print(f"ratio b/a   {t_b / t_a:7.2f}")
-    print(f"peak RSS    {peak_mb():7.0f} MB (includes the untimed setup when it ran)")
+    print(f"peak RSS    {peak_mb():7.0f} MB (this process: the re-zip and the job)")
 
 
 if __name__ == "__main__":

@@ -208,21 +208,31 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
             f"工作表“{data.name}”缺少规则 {rb.ref} 需要的列：{'、'.join(missing)}。")
     known = {cols[k] for k in cols} | {c for c in in_cols if c}
     n = data.n_data_rows
-    # skip rows with nothing in any column we read (blank lines, totals far below…)
-    used = np.zeros(n, bool)
-    for c in known:
-        if c <= data.n_cols:
-            used |= np.fromiter((v is not None and v != "" for v in data.columns[c - 1]),
-                                bool, count=n)
+    # skip rows with nothing in any column we read (blank lines, totals far below…): a row
+    # with a 客户编号 is used; only the others are looked at in the other columns
+    id_col = data.columns[cols["client_id"] - 1]
+    used = np.fromiter((v is not None and v != "" for v in id_col), bool, count=n)
+    blank = np.flatnonzero(~used)
+    if len(blank):
+        for c in sorted(known - {cols["client_id"]}):
+            if c <= data.n_cols and len(blank):
+                col = data.columns[c - 1]
+                got = np.fromiter((col[i] is not None and col[i] != "" for i in blank.tolist()),
+                                  bool, count=len(blank))
+                used[blank[got]] = True
+                blank = blank[~got]
     idx = np.flatnonzero(used)
     rows = idx + 2
     m = len(idx)
+    every = m == n  # (the usual case: no blank row)
 
     def col_values(c: int | None) -> list[Any]:
         if c is None or c > data.n_cols:
             return [None] * m
         src = data.columns[c - 1]
-        return [src[i] for i in idx]
+        if every:
+            return src if isinstance(src, list) else list(src)
+        return [src[i] for i in idx.tolist()]
 
     rejected: dict[int, Rejection] = {}
     ids: list[str] = []
@@ -235,24 +245,29 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     # 客户编号: text, unique, required
     id_header = data.header[cols["client_id"] - 1]
     raw_ids = col_values(cols["client_id"])
-    for v in raw_ids:
-        if isinstance(v, float) and v.is_integer():
-            ids.append(str(int(v)))
-        elif v is None:
-            ids.append("")
-        else:
-            ids.append(str(v).strip())
-    seen: dict[str, list[int]] = defaultdict(list)
-    for i, cid in enumerate(ids):
-        if not cid:
-            reject(i, id_header, raw_ids[i], "客户编号为空")
-        else:
-            seen[cid].append(i)
-    for cid, where in seen.items():
-        if len(where) > 1:
-            for i in where:
-                others = "、".join(str(int(rows[j])) for j in where if j != i)
-                reject(i, id_header, raw_ids[i], f"客户编号重复：{cid}（另见第 {others} 行）")
+    try:  # all texts (the usual case)
+        ids.extend(map(str.strip, raw_ids))
+    except TypeError:
+        ids.clear()
+        for v in raw_ids:
+            if isinstance(v, float) and v.is_integer():
+                ids.append(str(int(v)))
+            elif v is None:
+                ids.append("")
+            else:
+                ids.append(str(v).strip())
+    if "" in ids or len(set(ids)) != len(ids):
+        seen: dict[str, list[int]] = defaultdict(list)
+        for i, cid in enumerate(ids):
+            if not cid:
+                reject(i, id_header, raw_ids[i], "客户编号为空")
+            else:
+                seen[cid].append(i)
+        for cid, where in seen.items():
+            if len(where) > 1:
+                for i in where:
+                    others = "、".join(str(int(rows[j])) for j in where if j != i)
+                    reject(i, id_header, raw_ids[i], f"客户编号重复：{cid}（另见第 {others} 行）")
 
     # rulebook inputs
     inputs: list[np.ndarray] = []
@@ -287,19 +302,28 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         inputs.append(arr)
 
     def tiers(key: str) -> np.ndarray:
-        out = np.full(m, -1, np.int32)
         c = cols.get(key)
         if c is None:
-            return out
+            return np.full(m, -1, np.int32)
         header = data.header[c - 1]
-        for i, v in enumerate(col_values(c)):
+        values = col_values(c)
+        keys = _typed(values)
+        rank: dict[Any, int] = {}  # each distinct cell once (a column holds a few labels)
+        for k in dict.fromkeys(keys):
+            v = k[1]
             if v is None or (isinstance(v, str) and not v.strip()):
+                rank[k] = -1
                 continue
             try:
-                out[i] = rb.rank(v if isinstance(v, str) else show(v))
+                rank[k] = rb.rank(v if isinstance(v, str) else show(v))
             except RuleInputError:
-                labels = "、".join(o.label for o in rb.outputs)
-                reject(i, header, v, f"未知的级别：{show(v)}（{rb.ref} 可用：{labels}）")
+                rank[k] = -2
+        out = np.fromiter(map(rank.__getitem__, keys), np.int32, count=m)
+        labels = "、".join(o.label for o in rb.outputs)
+        for i in np.flatnonzero(out == -2).tolist():
+            v = values[i]
+            reject(i, header, v, f"未知的级别：{show(v)}（{rb.ref} 可用：{labels}）")
+        out[out == -2] = -1
         return out
 
     current = tiers("current_tier")
@@ -332,24 +356,49 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     open_date: list[dt.date | None] = [None] * m
     if "open_date" in cols:
         h = data.header[cols["open_date"] - 1]
-        for i, v in enumerate(col_values(cols["open_date"])):
+        values = col_values(cols["open_date"])
+        keys = _typed(values)
+        got: dict[Any, Any] = {}  # each distinct cell once (dates repeat)
+        for k in dict.fromkeys(keys):
             try:
-                open_date[i] = _coerce.date(v, h)
+                got[k] = _coerce.date(k[1], h)
             except RuleInputError as e:
-                reject(i, h, v, e.message)
+                got[k] = e
+        open_date = list(map(got.__getitem__, keys))
+        if any(isinstance(x, RuleInputError) for x in got.values()):
+            for i, x in enumerate(open_date):
+                if isinstance(x, RuleInputError):
+                    reject(i, h, values[i], x.message)
+                    open_date[i] = None
 
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
         risk_rb = get_rulebook("risk-class", dt.date.today())
         spec = risk_rb.inputs[0]
-        for i, v in enumerate(col_values(cols["risk_score"])):
+        values = col_values(cols["risk_score"])
+        arr, problems = _number_column(values, h)
+        for i, p in problems.items():
+            if p is not None:
+                reject(i, h, values[i], p.message)
+        risk_score = np.where(np.isfinite(arr), arr, np.nan)
+        for i in problems:
+            risk_score[i] = np.nan
+        finite = np.isfinite(risk_score)
+        good = finite.copy()
+        if spec.min is not None:
+            good &= ~(risk_score < spec.min)
+        if spec.max is not None:
+            good &= ~(risk_score > spec.max)
+        if spec.integer:
+            good &= np.where(finite, risk_score == np.floor(np.where(finite, risk_score, 0)),
+                             True)
+        for i in np.flatnonzero(finite & ~good).tolist():
             try:
-                x = _coerce.number(v, h)
-                if x is not None:
-                    risk_score[i] = risk_rb.check_value(spec, x)
+                risk_rb.check_value(spec, float(risk_score[i]))
             except RuleInputError as e:
-                reject(i, h, v, e.message)
+                reject(i, h, values[i], e.message)
+            risk_score[i] = np.nan
 
     for i in rejected:
         for arr in inputs:
@@ -358,6 +407,12 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         sheet=data.name, data=data, cols=cols, rulebook=rb, rows=rows, client_id=ids,
         inputs=inputs, current=current, annual=annual, override=override, approver=approver,
         override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected)
+
+
+def _typed(values: list[Any]) -> list[tuple[type, Any]]:
+    """(type, value) of each cell: keys for converting each distinct cell once that keep
+    ``True`` apart from ``1.0`` (equal and of equal hash in Python)."""
+    return list(zip(map(type, values), values, strict=True))
 
 
 def _number_column(cells: list[Any], header: str) -> tuple[np.ndarray, dict[int, Any]]:

@@ -8,6 +8,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xlsxwriter
 
@@ -399,3 +400,25 @@ def test_file_changed_after_reading_is_not_overwritten(wb: Path,
     with pytest.raises(WorkbookError, match="在读取后被修改过"):
         rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
     assert wb.read_bytes() == before
+
+
+def test_validate_converts_each_distinct_cell_once_but_keeps_true_apart_from_one() -> None:
+    """validate converts each distinct cell of a column once; True and 1.0 are equal in Python
+    and must still be told apart (TRUE is not a date, 1 is 1900-01-01)."""
+    from rules import get_rulebook
+    from workbook.grid import sheet_from_grid
+    from workbook.schema import validate
+
+    header = ["客户编号", "开户日期", "资产权益", "当前级别", "风险测评得分"]
+    grid = [header,
+            ["A", 1.0, 100.0, "核心", 50.0],
+            ["B", True, 100.0, "核心客户", True],
+            ["C", 1.0, 100.0, "黄金客户", 101.0],
+            ["D", dt.datetime(2026, 8, 1), 100.0, None, "60"]]
+    t = validate(sheet_from_grid("客户", grid), get_rulebook("brokerage", dt.date(2026, 9, 30)))
+    assert t.open_date[0] == dt.date(1900, 1, 1) and t.open_date[3] == dt.date(2026, 8, 1)
+    assert sorted(t.rejected) == [1, 2]
+    assert t.rejected[1].column == "开户日期" and "TRUE" in t.rejected[1].reason
+    assert t.rejected[2].column == "当前级别" and "黄金客户" in t.rejected[2].reason
+    assert t.current.tolist() == [1, 1, -1, -1]
+    assert t.risk_score[0] == 50.0 and t.risk_score[3] == 60.0 and np.isnan(t.risk_score[2])
