@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import ne as _ne
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from .schema import (
     validate,
 )
 from .xlsxio import KEEP, SheetData, SheetEdit, check_safe, patch_workbook, read_sheet
+from .xlsxio.reader import HashedColumn
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 3
 #: how many progress messages a file run sends (检查文件 … 写入文件), for a progress bar
@@ -120,7 +123,12 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     for arr in (*t.inputs, t.current, t.annual, t.override, t.risk_score):
         h.update(np.ascontiguousarray(arr).tobytes())
     for texts in (t.client_id, t.approver, t.override_reason, t.open_date):
-        h.update("\x1f".join("" if v is None else str(v) for v in texts).encode())
+        try:  # all texts (client ids): joined as they are
+            joined = "\x1f".join(texts)  # type: ignore[arg-type]
+        except TypeError:  # None, dates: each distinct value turned into text once
+            as_text = {v: "" if v is None else str(v) for v in set(texts)}
+            joined = "\x1f".join(map(as_text.__getitem__, texts))
+        h.update(joined.encode())
         h.update(b"\n")
     return h.hexdigest()
 
@@ -133,6 +141,14 @@ def _exact(x: float) -> str:
 
 def _cell_text(v: Any) -> str:
     return history._text(v).strip()
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """``[_cell_text(v) for v in values]``; texts only (the usual tier column) at C speed."""
+    try:
+        return list(map(str.strip, values))
+    except TypeError:
+        return list(map(_cell_text, values))
 
 
 @dataclass
@@ -151,23 +167,47 @@ class BookData:
 def read_book(path: str | os.PathLike[str]) -> BookData:
     """Read what a run needs from a workbook file (one pass over each sheet).
 
-    客户 is read in the columns a run can use only: every column ``column_map`` knows (the
-    contract's and the output columns) and every column headed like an input (label or name)
-    of any rulebook, so that ``validate`` finds the inputs of whichever rulebook the run uses.
-    The other columns (计算级别, notes…) are skipped by ``read_sheet(columns=…)``: no values,
-    no formulas kept; reading one of them raises ``ColumnNotReadError``."""
+    客户 is read in the columns a run uses only: 客户编号, the tiers, overrides, 开户日期 and
+    风险测评得分, the output columns, and every column headed like an input (label or name) of
+    any rulebook or standing for one (``schema._INPUT_FALLBACK``), so that ``validate`` finds
+    the inputs of whichever rulebook the run uses. 级别依据 is read as hashes (whether it
+    changes is all a run needs of it), formula cells by place only. The other columns (客户名称,
+    计算级别, notes…) are skipped: no values, no formulas kept. Only when some row has no
+    客户编号 is the sheet read again with every contract column, so that such a row is kept
+    (and rejected) if anything else is on it, as ``validate`` decides."""
     from rules import rulebook_ids, versions
 
-    from .schema import column_map
+    from .schema import _INPUT_FALLBACK, column_map
     from .xlsxio.findrows import find_rows
     from .xlsxio.sheetxml import no_gc
 
     labels = {x.strip().casefold() for rid in rulebook_ids() for v in versions(rid)
               for spec in v.inputs for x in (spec.label, spec.name)}
+    used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
+                 "override_tier", "override_approver", "override_reason",
+                 *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
 
-    def wanted(header: list[str]) -> set[int]:
-        cols = set(column_map(header).values())
-        return cols | {c for c, h in enumerate(header, 1) if h.strip().casefold() in labels}
+    def inputs(header: list[str]) -> set[int]:
+        return {c for c, h in enumerate(header, 1) if h.strip().casefold() in labels}
+
+    def wanted(header: list[str]) -> set[int]:  # the columns a run uses
+        cols = column_map(header)
+        return {c for k, c in cols.items() if k in used_keys} | inputs(header)
+
+    def every(header: list[str]) -> set[int]:  # and the other contract columns
+        return set(column_map(header).values()) | inputs(header)
+
+    def basis(header: list[str]) -> set[int]:
+        c = column_map(header).get("basis")
+        return set() if c is None else {c}
+
+    def clients(name: str) -> SheetData:
+        data = read_sheet(path, name, columns=wanted, hashed=basis, formula_text=False)
+        c = column_map(data.header).get("client_id")
+        ids = data.columns[c - 1] if c is not None else []
+        if None in ids or "" in ids:  # a row without 客户编号: look at the others too
+            data = read_sheet(path, name, columns=every, hashed=basis, formula_text=False)
+        return data
 
     def rows(name: str) -> list[list[Any]]:  # the sheet as rows from A1
         data = read_sheet(path, name)
@@ -194,7 +234,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     hist_name = find_sheet(path, HISTORY_SHEET_NAMES)
     sum_name = find_sheet(path, SUMMARY_SHEET_NAMES)
     return BookData(
-        clients=read_sheet(path, sheet, columns=wanted),
+        clients=clients(sheet),
         history_sheet=hist_name,
         log=log(hist_name) if hist_name else history.LogState(),
         summary_sheet=sum_name,
@@ -338,7 +378,12 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     kind_act = kinds[act].tolist()
     calc = batch.reasons(act)
     basis = list(calc)
-    for k, i in enumerate(act.tolist()):
+    kinds_act = kinds[act]
+    special = (kinds_act == OVERRIDE) | (kinds_act == KEPT_UP)
+    if m == "new-accounts":
+        special |= base[act] < 0
+    for k in np.flatnonzero(special).tolist():  # the others' basis is the rule's reason
+        i = int(act[k])
         kind = kind_act[k]
         if kind == OVERRIDE:
             why = f"特别调整为{new_label[k]}（审批人：{t.approver[i]}"
@@ -362,12 +407,17 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
 
     svc = {flag: table(lambda lab, f=flag: rb.service_product(lab, f)) for flag in (False, True)}
     visits = table(lambda lab: float(rb.visits_per_year(lab)))
+    # by rank (row K: 无级别, never written) then by opened-this-year: arrays to take from
+    svc_of = np.array([[svc[False].get(lab), svc[True].get(lab)] for lab in [*labels, None]]
+                      + [[None, None]], dtype=object)
+    visits_of = np.array([visits.get(lab) for lab in labels] + [None, None], dtype=object)
+    rank_act = new_rank[act]
     values: dict[str, list[Any]] = {
         "current_tier": new_label,
         "change": kind_act,
         "basis": basis,
-        "service": [svc[f][lab] for f, lab in zip(opened[act].tolist(), new_label, strict=True)],
-        "visits": [visits[lab] for lab in new_label],
+        "service": svc_of[rank_act, opened[act].astype(np.intp)].tolist(),
+        "visits": visits_of[rank_act].tolist(),
         "risk_class": risk[act].tolist(),
         "period": [per.label] * len(act),
         "rulebook_ref": [rb.ref] * len(act),
@@ -385,25 +435,43 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             c = data.n_cols + 1 + len(headers)
             cols[k] = c
             headers[c] = OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY else "年度级别"
-    formula_rows: dict[int, set[int]] = {}
-    for (r, c) in data.formulas:
-        formula_rows.setdefault(c, set()).add(r)
+    masks: dict[int, np.ndarray] = {}
+
+    def formula_mask(c: int) -> np.ndarray:  # [row number] -> holds a formula
+        if c not in masks:
+            masks[c] = (data.formula_mask(c) if c <= data.n_cols
+                        else np.zeros(data.n_rows + 1, bool))
+        return masks[c]
     rows_act = t.rows[act].tolist()
     pos_act = [r - 2 for r in rows_act]
     n_data = data.n_data_rows
+    every_row = len(pos_act) == n_data  # every data row processed: positions 0, 1, 2, …
     columns: dict[int, list[Any]] = {}
     changed: dict[str, np.ndarray] = {}
     for k in keys:
         c = cols[k]
         news = values[k]
         old_col = data.columns[c - 1] if c <= data.n_cols else None
-        skip = formula_rows.get(c, ())
+        if old_col is None:
+            olds: Any = itertools.repeat(None)
+        elif every_row:
+            olds = old_col
+        else:
+            olds = map(old_col.__getitem__, pos_act)
+        skip = formula_mask(c)
         diff = np.zeros(len(act), bool)
-        for j, v in enumerate(news):
-            if v is None or rows_act[j] in skip:
+        if isinstance(old_col, HashedColumn):  # only hash(value) was read: compare hashes
+            new_h = np.fromiter(map(hash, news), np.int64, count=len(news))
+            ne = np.flatnonzero((old_col if every_row else old_col[pos_act]) != new_h)
+            hashed = True
+        else:  # equal cells at C speed; the others one by one
+            ne = np.flatnonzero(np.fromiter(map(_ne, olds, news), bool, count=len(news)))
+            hashed = False
+        for j in ne.tolist():
+            v = news[j]
+            if v is None or skip[rows_act[j]]:
                 continue
-            o = None if old_col is None else old_col[pos_act[j]]
-            if o != v and not _same(o, v):
+            if hashed or not _same(None if old_col is None else old_col[pos_act[j]], v):
                 diff[j] = True
         changed[k] = diff
         if diff.any():
@@ -465,12 +533,14 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     res.after = counts(after_rank)
     got = Counter(kind_act)
     res.change_counts = {k: got.get(k, 0) for k in summary.CHANGE_ROWS}
-    shown_tiers = [_cell_text(old_tiers[r - 2]) for r in t.rows.tolist()]
-    tier_skip = formula_rows.get(tier_col, ())
-    for j, i in enumerate(act.tolist()):
-        if rows_act[j] not in tier_skip:
-            shown_tiers[i] = new_label[j]
-    res.cells_written = len(headers) + sum(sum(v is not KEEP for v in col)
+    # the tier each client shows after the run: the new one where written, else the old text
+    shown = np.empty(n, dtype=object)
+    shown[:] = _texts([old_tiers[r - 2] for r in t.rows.tolist()] if not every_row
+                      else old_tiers)
+    new_at = ~formula_mask(tier_col)[t.rows[act]]
+    shown[act[new_at]] = label_of[new_rank[act[new_at]]]
+    shown_tiers = shown.tolist()
+    res.cells_written = len(headers) + sum(len(col) - col.count(KEEP)
                                            for col in columns.values())
 
     stats = "；".join([f"记录数={len(log_rows)}", f"客户={n}", f"处理={res.n_in_scope}",

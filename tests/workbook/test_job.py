@@ -422,3 +422,17 @@ def test_validate_converts_each_distinct_cell_once_but_keeps_true_apart_from_one
     assert t.rejected[2].column == "当前级别" and "黄金客户" in t.rejected[2].reason
     assert t.current.tolist() == [1, 1, -1, -1]
     assert t.risk_score[0] == 50.0 and t.risk_score[3] == 60.0 and np.isnan(t.risk_score[2])
+
+
+def test_row_with_a_name_but_no_id_is_rejected_not_skipped(tmp_path: Path) -> None:
+    """A run reads only the columns it uses, unless a row has no 客户编号: then the other
+    contract columns decide whether the row is there (rejected) or blank (skipped)."""
+    path = _plain(tmp_path / "n.xlsx", ["客户编号", "客户名称", "资产权益", "上年度净佣金"],
+                  [["C1", "甲", 300_000, 0], [None, "乙", None, None], [None, None, None, None],
+                   ["C2", "丙", 6_000_000, 0]])
+    res = rerate(path, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    assert res.exit_code == 3 and [r[:3] for r in res.rejections] == [(3, "", "客户编号")]
+    assert res.rejections[0][4] == "第 3 行「客户编号」：为空"
+    assert res.n_clients == 3  # C1, the row of 乙, C2 (row 4 is blank)
+    tiers = _by_id(path)
+    assert tiers["C2"]["当前级别"] == "核心客户" and tiers["C2"]["客户名称"] == "丙"

@@ -4,6 +4,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from xlsx_fixtures import CLIENT_ROWS, HEADERS, HYPER
 
@@ -155,3 +156,29 @@ def _minimal_workbook(path: Path, sheet_xml: bytes) -> Path:
         )
         zw.writestr("xl/worksheets/sheet1.xml", sheet_xml)
     return path
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "per-cell"])
+def test_hashed_columns_and_formulas_by_place(workbook_path: Path, fast: bool) -> None:
+    """``hashed=`` keeps hash(value) of a column, ``formula_text=False`` keeps formula cells
+    by place: the same cells as a full read says, on both scanners."""
+    from workbook.xlsxio.reader import HashedColumn, read_sheet_zip
+
+    with zipfile.ZipFile(workbook_path) as zf:
+        full = read_sheet_zip(zf, "客户", fast=fast)
+        f_cols = sorted({c for _, c in full.formulas})
+        text_col = next(c for c in range(1, full.n_cols + 1)
+                        if any(isinstance(v, str) for v in full.columns[c - 1]))
+        lean = read_sheet_zip(zf, "客户", fast=fast, hashed={text_col, f_cols[0]},
+                              formula_text=False)
+    assert f_cols and lean.n_rows == full.n_rows and lean.header == full.header
+    for c in range(1, full.n_cols + 1):
+        if c in (text_col, f_cols[0]):
+            assert isinstance(lean.columns[c - 1], HashedColumn)
+            assert lean.columns[c - 1].tolist() == [hash(v) for v in full.columns[c - 1]]
+        else:
+            assert lean.columns[c - 1] == full.columns[c - 1], c
+        want = np.zeros(full.n_rows + 1, bool)
+        want[[r for r, cc in full.formulas if cc == c]] = True
+        assert (lean.formula_mask(c) == want).all(), c
+    assert set(lean.formulas) <= set(full.formulas)

@@ -104,6 +104,22 @@ class UnreadColumn(Sequence):
         return f"UnreadColumn({self._n}, col={self.col})"
 
 
+class HashedColumn(np.ndarray):
+    """A column ``read_sheet(hashed=...)`` kept as ``hash(value)`` of each cell (int64; an
+    empty cell is ``hash(None)``): ``len()`` is the number of data rows like any column;
+    ``column.col`` its 1-based number."""
+
+    col: int
+
+    def __new__(cls, hashes: list[int], col: int) -> HashedColumn:
+        obj = np.asarray(hashes, dtype=np.int64).view(cls)
+        obj.col = col
+        return obj
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.col = getattr(obj, "col", 0)
+
+
 @dataclass
 class SheetData:
     """Values of one worksheet.
@@ -114,6 +130,8 @@ class SheetData:
     * ``columns[c - 1][r - 2]``: value of cell (r, c) for r >= 2.
     * ``formulas[(r, c)]``: formula text without '=' for every cell holding a formula (shared
       formulas translated to the cell); the cached value is in ``columns``.
+    * ``hashed``: columns read as ``hash()`` of each value (``HashedColumn``): enough to tell
+      whether a value changes, for a tenth of the memory of long texts.
     * ``selected``: None when every column was read; else the columns ``read_sheet(columns=)``
       read. A column not selected is an ``UnreadColumn`` (right length; reading a value raises
       ``ColumnNotReadError``) and has no ``formulas``. ``n_rows``, ``n_cols``, ``header`` and
@@ -127,6 +145,20 @@ class SheetData:
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     header_values: list[Value] = field(default_factory=list)
     selected: frozenset[int] | None = None
+    #: ``read_sheet(formula_text=False)``: column -> rows of the formula cells whose text was
+    #: not kept (``formulas`` then holds only the few cells read one by one)
+    formula_places: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def formula_mask(self, col: int) -> np.ndarray:
+        """``mask[r]`` is True where cell (r, col) holds a formula (r = 0 … n_rows)."""
+        mask = np.zeros(self.n_rows + 1, bool)
+        rows = self.formula_places.get(col)
+        if rows is not None:
+            mask[rows] = True
+        for (r, c) in self.formulas:
+            if c == col:
+                mask[r] = True
+        return mask
 
     @property
     def n_cols(self) -> int:
@@ -259,17 +291,24 @@ def sheet_names(path: str | os.PathLike[str]) -> list[str]:
 
 
 def read_sheet(path: str | os.PathLike[str], sheet: str, *,
-               columns: ColumnSelection = None) -> SheetData:
+               columns: ColumnSelection = None, formula_text: bool = True,
+               hashed: ColumnSelection = None) -> SheetData:
     """Read one worksheet in one streaming pass (see SheetData).
 
     ``columns``: read only these 1-based columns (a set), or those a function of the header
     returns (called once row 1 is read, with the trimmed header texts). Cells of the other
     columns are skipped without making values: they count for ``n_rows`` (a row holding only
     such a cell is still a row) but their values are not converted (nor checked), their
-    formulas are not kept, and their column is an ``UnreadColumn`` (``SheetData.selected``)."""
+    formulas are not kept, and their column is an ``UnreadColumn`` (``SheetData.selected``).
+
+    ``formula_text=False``: formula cells are noted by place (``SheetData.formula_places``,
+    ``formula_mask``) without their text, for a caller that only needs to leave them alone.
+    ``hashed``: columns (set or function of the header, as ``columns``) whose values are
+    kept as ``hash(value)`` only (a ``HashedColumn``)."""
     with _open_zip(path) as zf:
         check_zip(zf)
-        return read_sheet_zip(zf, sheet, columns=columns)
+        return read_sheet_zip(zf, sheet, columns=columns, formula_text=formula_text,
+                              hashed=hashed)
 
 
 def _as_selection(cols: Iterable[int]) -> frozenset[int]:
@@ -281,7 +320,8 @@ def _as_selection(cols: Iterable[int]) -> frozenset[int]:
 
 
 def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
-                   columns: ColumnSelection = None) -> SheetData:
+                   columns: ColumnSelection = None, formula_text: bool = True,
+                   hashed: ColumnSelection = None) -> SheetData:
     """``fast=False`` uses only the per-cell scanner (the reference the fast path is tested
     against). ``columns``: see ``read_sheet``."""
     info = read_workbook_info(zf)
@@ -292,17 +332,24 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
         shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part), info.date1904
     )
     decide = columns if callable(columns) else None
+    decide_hashed = hashed if callable(hashed) else None
     with SheetStream(zf, sh.part) as stream, no_gc():
         scan = _Scan(ctx, stream.ns)
+        scan.formula_text = formula_text
         if columns is not None and decide is None:
             scan.select = _as_selection(columns)  # type: ignore[arg-type]
+        if hashed is not None and decide_hashed is None:
+            scan.hashed = _as_selection(hashed)  # type: ignore[arg-type]
         for chunk in stream.row_chunks():
-            if decide is not None:  # read row 1 alone, then decide on the columns
+            if decide is not None or decide_hashed is not None:  # row 1 alone, then decide
                 head, chunk = _split_header(chunk, stream.ns)
                 if head:
                     scan.slow(head)
-                scan.select = _as_selection(decide(scan.header_texts()))
-                decide = None
+                if decide is not None:
+                    scan.select = _as_selection(decide(scan.header_texts()))
+                if decide_hashed is not None:
+                    scan.hashed = _as_selection(decide_hashed(scan.header_texts()))
+                decide = decide_hashed = None
                 if not chunk:
                     continue
             if fast:
@@ -313,6 +360,8 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
                 scan.slow(chunk)
         if decide is not None:  # no rows at all
             scan.select = _as_selection(decide(scan.header_texts()))
+        if decide_hashed is not None:
+            scan.hashed = _as_selection(decide_hashed(scan.header_texts()))
     return scan.result(sh.name)
 
 
@@ -429,6 +478,10 @@ class _Scan:
         self.select: frozenset[int] | None = None
         self.f_open = b"<" + ns + b"f"
         self.fcache: dict[tuple[bytes, bytes], Value] = {}
+        self.formula_text = True
+        self.fplaces: dict[int, list[np.ndarray]] = {}
+        #: columns kept as hash(value) only
+        self.hashed: frozenset[int] = frozenset()
 
     def header_texts(self) -> list[str]:
         return [_header_text(self.header.get(c)) for c in range(1, self.ncols + 1)]
@@ -531,6 +584,8 @@ class _Scan:
             if row == 1:
                 header[col] = value
                 continue
+            if col in self.hashed:
+                value = hash(value)
             lst = columns[col - 1]
             n = len(lst)
             if n == idx:
@@ -693,7 +748,9 @@ class _Scan:
                     arr[fpos] = part
                     values = arr.tolist()
                 counted_last = fl[-1]
-                if select is None or c in select:
+                if (select is None or c in select) and not self.formula_text:
+                    self.fplaces.setdefault(c, []).append(g_rows[fpos])
+                elif select is None or c in select:
                     cells_i = (np.arange(n)[sel] if isinstance(sel, slice)
                                else np.asarray(sel))[fpos]
                     keys = list(zip(g_rows[fpos].tolist(), repeat(c), strict=False))
@@ -733,7 +790,7 @@ class _Scan:
             lst = columns[c - 1]
             if len(lst) < r_lo - 2:
                 lst.extend([None] * (r_lo - 2 - len(lst)))
-            lst.extend(values)
+            lst.extend(map(hash, values) if c in self.hashed else values)
         if len(f_new) == 1:
             self.formulas.update(zip(f_new[0][1], f_new[0][2], strict=True))
         elif f_new:  # several columns: in document order, as the per-cell scanner adds them
@@ -853,15 +910,20 @@ class _Scan:
         n_data = max(self.max_row - 1, 0)
         select = self.select
         formulas = self.formulas
+        none = hash(None)
         for c, lst in enumerate(columns, start=1):
             if select is not None and c not in select:
                 columns[c - 1] = UnreadColumn(n_data, c)  # type: ignore[call-overload]
                 formulas.pop((1, c), None)  # row 1 is read in full, its formulas are not kept
                 continue
             if len(lst) < n_data:
-                lst.extend([None] * (n_data - len(lst)))
+                lst.extend([none if c in self.hashed else None] * (n_data - len(lst)))
             elif len(lst) > n_data:
                 del lst[n_data:]  # only trailing empty cells
+            if c in self.hashed:  # (gaps were filled with None)
+                if None in lst:
+                    lst = [none if v is None else v for v in lst]
+                columns[c - 1] = HashedColumn(lst, c)  # type: ignore[call-overload]
         header_values = [self.header.get(c) for c in range(1, len(columns) + 1)]
         return SheetData(
             name=name,
@@ -871,6 +933,7 @@ class _Scan:
             formulas=formulas,
             header_values=header_values,
             selected=select,
+            formula_places={c: np.concatenate(parts) for c, parts in self.fplaces.items()},
         )
 
 
