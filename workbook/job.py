@@ -377,7 +377,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     new_label = label_of[new_rank[act]].tolist()
     kind_act = kinds[act].tolist()
     calc = batch.reasons(act)
-    basis = list(calc)
+    basis = calc  # (changed in place below: each entry is read before it is replaced)
     kinds_act = kinds[act]
     special = (kinds_act == OVERRIDE) | (kinds_act == KEPT_UP)
     if m == "new-accounts":
@@ -442,10 +442,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             masks[c] = (data.formula_mask(c) if c <= data.n_cols
                         else np.zeros(data.n_rows + 1, bool))
         return masks[c]
-    rows_act = t.rows[act].tolist()
-    pos_act = [r - 2 for r in rows_act]
+    rows_arr = t.rows[act]  # Excel rows of the processed clients
+    pos_arr = rows_arr - 2  # their positions in the columns
     n_data = data.n_data_rows
-    every_row = len(pos_act) == n_data  # every data row processed: positions 0, 1, 2, …
+    every_row = len(act) == n_data  # every data row processed: positions 0, 1, 2, …
     columns: dict[int, list[Any]] = {}
     changed: dict[str, np.ndarray] = {}
     for k in keys:
@@ -457,27 +457,29 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         elif every_row:
             olds = old_col
         else:
-            olds = map(old_col.__getitem__, pos_act)
-        skip = formula_mask(c)
-        diff = np.zeros(len(act), bool)
+            olds = map(old_col.__getitem__, pos_arr.tolist())
         if isinstance(old_col, HashedColumn):  # only hash(value) was read: compare hashes
             new_h = np.fromiter(map(hash, news), np.int64, count=len(news))
-            ne = np.flatnonzero((old_col if every_row else old_col[pos_act]) != new_h)
-            hashed = True
-        else:  # equal cells at C speed; the others one by one
+            ne = np.flatnonzero((old_col if every_row else old_col[pos_arr]) != new_h)
+        else:  # equal cells at C speed; the others one by one below
             ne = np.flatnonzero(np.fromiter(map(_ne, olds, news), bool, count=len(news)))
-            hashed = False
-        for j in ne.tolist():
-            v = news[j]
-            if v is None or skip[rows_act[j]]:
-                continue
-            if hashed or not _same(None if old_col is None else old_col[pos_act[j]], v):
-                diff[j] = True
+        ne = ne[~formula_mask(c)[rows_arr[ne]]]  # never a formula cell
+        if isinstance(old_col, HashedColumn):
+            keep = [j for j in ne.tolist() if news[j] is not None]
+        else:
+            keep = [j for j, p in zip(ne.tolist(), pos_arr[ne].tolist(), strict=True)
+                    if news[j] is not None
+                    and not _same(None if old_col is None else old_col[p], news[j])]
+        diff = np.zeros(len(act), bool)
+        diff[keep] = True
         changed[k] = diff
-        if diff.any():
-            col = columns.setdefault(c, [KEEP] * n_data)
-            for j in np.flatnonzero(diff).tolist():
-                col[pos_act[j]] = news[j]
+        if keep:
+            col = np.full(n_data, KEEP, dtype=object)
+            part = np.empty(len(keep), dtype=object)
+            part[:] = [news[j] for j in keep]
+            col[pos_arr[keep]] = part
+            columns[c] = col.tolist()
+            del col, part
     say("整理变更记录")
 
     # the log rows: every processed client whose tier or risk class changed, and every
@@ -493,12 +495,13 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     log_rows: list[list[str]] = []
     common = {"运行编号": run_id, "时间": res.time, "操作员": operator, "模式": m,
               "评级期间": per.label, "规则版本": rb.ref}
-    for j in range(len(act)):
+    logged = tier_changed | risk_changed
+    for kind in _LOGGED_KINDS:
+        logged |= kinds_act == kind
+    for j in np.flatnonzero(logged).tolist():
         kind = kind_act[j]
-        if not (tier_changed[j] or risk_changed[j] or kind in _LOGGED_KINDS):
-            continue
         i = int(act[j])
-        p = pos_act[j]
+        p = int(pos_arr[j])
         old_tier = old_tiers[p]
         shown_before = _cell_text(old_tier) or str(label_of[b_rank[i]])
         inputs_used = "；".join(f"{nm}={_exact(float(t.inputs[q][i]))}"
@@ -509,7 +512,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
                  if risk_changed[j] else "")
         rule_id = str(rule_ids[i]) if batch.rule_index[i] >= 0 else ""
-        res.changes.append(Change(rows_act[j], t.client_id[i], shown_before, new_label[j], kind,
+        res.changes.append(Change(p + 2, t.client_id[i], shown_before, new_label[j], kind,
                                   basis[j] + flags, rule_id))
         log_rows.append(history.make_row(
             记录类型=history.CHANGE, **common, 客户编号=t.client_id[i], 变更前=shown_before,
@@ -608,6 +611,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
                     force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
                     progress=say)
+    del book  # (its columns are not needed to write: free them before the patch)
     res = plan.result
     if not plan.writes:
         return res
