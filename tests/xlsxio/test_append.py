@@ -184,3 +184,27 @@ def test_find_rows_on_a_sheet_with_header_only_or_empty(tmp_path: Path) -> None:
     wb.close()
     got = find_rows(path, LOG, col=1, text="运行")
     assert (got.n_rows, got.matches, got.complete) == (0, [], True)
+
+
+def test_log_rows_written_column_wise_are_the_rows_written_cell_by_cell(tmp_path: Path) -> None:
+    import random
+
+    from workbook.xlsxio.append import rows_xml
+    from workbook.xlsxio.patch import _CellWriter, _rows_xml
+    from workbook.xlsxio.styles import StylesEditor
+
+    src = _openpyxl_log(tmp_path / "s.xlsx", [HEAD])
+    with zipfile.ZipFile(src) as zf:
+        styles = StylesEditor(zf, "xl/styles.xml")
+    w = _CellWriter(styles, False)
+    rng = random.Random(7)
+    pieces = ["运行", "a&b", "<x>", " lead", "trail ", "两\n行", "_x0041_", "ctl\x01", "", None,
+              "=HYPERLINK(1)", "普通"]
+    for first in (1, 2, 57):
+        for special in (True, False):
+            pool = pieces if special else ["运行", "变更", "abc", "", None]
+            rows = [[rng.choice(pool) for _ in range(rng.randint(0, 6))] for _ in range(40)]
+            if first == 1:
+                rows[0] = list(HEAD)
+            assert rows_xml(rows, first, b"", w, lambda: 1) == \
+                _rows_xml(rows, w, b"", {}, lambda: 1, start=first)

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import XlsxError
-from .sheetxml import ROW_R_RE, SheetStream
+from .sheetxml import ROW_R_RE, SheetStream, col_letter
+from .xmltext import _CTRL_RE, _SURROGATE_RE, escape_text
 from .zipwriter import FLUSH, RawPrefix, RawZipWriter, crc32_strip, entry_data_offset
 
 #: The final segment is searched for in this many compressed bytes at the end of the entry,
@@ -60,11 +61,58 @@ def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes] | None:
             return info.compress_size - n + pos + 4, out
 
 
+def rows_xml(rows: list[list[Any]], first: int, ns: bytes, w, header_style) -> bytes:
+    """``patch._rows_xml`` of rows numbered from ``first``: rows of texts (a log) are written
+    column by column, all texts of a column escaped at once (the same bytes, tested)."""
+    from .patch import _rows_xml
+
+    head = 1 if first == 1 and rows else 0  # the header row keeps its bold style
+    body = rows[head:]
+    width = max((len(r) for r in body), default=0)
+    if not body or not all(type(v) is str or v is None for r in body for v in r):
+        return _rows_xml(rows, w, ns, {}, header_style, start=first)
+    start = first + head
+    nums = [str(r) for r in range(start, start + len(body))]
+    cols = []
+    for j in range(width):
+        texts = [(r[j] if j < len(r) else None) or "" for r in body]
+        letter = col_letter(j + 1)
+        cols.append([f'<c r="{letter}{n}" t="inlineStr"><is><t{sp}>{t}</t></is></c>' if t
+                     else "" for n, t, sp in zip(nums, _escape_many(texts), _spaces(texts),
+                                                  strict=True)])
+    c_open = "<" + ns.decode() + "row"
+    c_close = "</" + ns.decode() + "row>"
+    out = [f'{c_open} r="{n}">{"".join(cells)}{c_close}' if any(cells) else ""
+           for n, cells in zip(nums, zip(*cols, strict=True), strict=True)]
+    text = "".join(out).encode("utf-8")
+    if head:
+        text = _rows_xml(rows[:1], w, ns, {}, header_style, start=first) + text
+    return text
+
+
+_SEP = "\ue000"
+
+
+def _escape_many(texts: list[str]) -> list[str]:
+    """``[escape_text(t) for t in texts]``, the common case of the whole column at once."""
+    blob = _SEP.join(texts)
+    if (blob.count(_SEP) != len(texts) - 1 or "_x" in blob or _CTRL_RE.search(blob)
+            or _SURROGATE_RE.search(blob)):
+        return list(map(escape_text, texts))
+    return blob.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split(_SEP)
+
+
+def _spaces(texts: list[str]) -> list[str]:
+    """The xml:space attribute each text needs (as ``_CellWriter`` writes it)."""
+    flags = list(map(str.__ne__, texts, map(str.strip, texts)))
+    if any("\n" in t for t in texts):
+        flags = [f or "\n" in t for f, t in zip(flags, texts, strict=True)]
+    return [' xml:space="preserve"' if f else "" for f in flags]
+
+
 def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipWriter,
                 first: int, rows: list[list[Any]], w, styles, level: int) -> None:
     """Write entry ``info`` with ``rows`` appended from Excel row ``first`` (see module doc)."""
-    from .patch import _rows_xml
-
     bold: list[int | None] = []
 
     def header_style() -> int | None:  # row 1 written on an empty sheet: bold, as new sheets
@@ -76,7 +124,7 @@ def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipW
     if found is not None:
         length, suffix = found
         ns = _SUFFIX_RE.match(suffix).group(1) or b""
-        body = _rows_xml(rows, w, ns, {}, header_style, start=first)
+        body = rows_xml(rows, first, ns, w, header_style)
         prefix = RawPrefix(src, entry_data_offset(src, info), length,
                            crc32_strip(info.CRC, suffix), info.file_size - len(suffix))
         writer.write_stream(info.filename, [body, FLUSH, suffix], compresslevel=level,
@@ -89,11 +137,9 @@ def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipW
 
 def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
               header_style) -> Iterator[bytes | object]:
-    from .patch import _rows_xml
-
     ns = stream.ns
     prefix = _DIM_ELEMENT_RE.sub(b"", stream.prefix, count=1)
-    body = _rows_xml(rows, w, ns, {}, header_style, start=first)
+    body = rows_xml(rows, first, ns, w, header_style)
     if stream.self_closing:
         yield prefix + b"<" + ns + b"sheetData>" + body
     else:

@@ -545,7 +545,9 @@ def _rows_xml(rows: list[list[Any]], w: _CellWriter, ns: bytes, old_styles: dict
             s = old_styles.get((i, j))
             if s is None and i == 1:
                 s = bold()
-            cells.append(w.cell(col_letter(j).encode() + rs, s, v))
+            x = w.cell(col_letter(j).encode() + rs, s, v)
+            if x:  # (an empty text without style writes nothing)
+                cells.append(x)
         if cells:
             out.append(b"<" + ns + b'row r="' + rs + b'">' + b"".join(cells) + b"</" + ns + b"row>")
     return b"".join(out)
