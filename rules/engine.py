@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RuleInputError, show
+from .errors import RuleInputError, show, show_many
 from .model import InputSpec, OutputSpec, RulebookFile, Source
 
 INF = math.inf
@@ -189,10 +189,10 @@ class Batch:
                 continue
             template, shown = rb._reason_template(rb.rules[int(r)])
             rows_r = idx[where]
-            cols = [self.values[k][rows_r].tolist() for k in shown]
+            cols = [show_many(self.values[k][rows_r].tolist()) for k in shown]
             fmt = template.format
             for k, vals in zip(where.tolist(), zip(*cols, strict=True), strict=True):
-                out[k] = fmt(*map(show, vals))
+                out[k] = fmt(*vals)
         return out
 
 

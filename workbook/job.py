@@ -526,9 +526,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             输入数据=f"{rj.column}={show(rj.value)}"))
 
     # counts, and the tiers the sheet will show (for the run row's 级别摘要)
-    def counts(ranks: np.ndarray) -> dict[str, int]:
-        got = Counter(label_of[ranks].tolist())
-        return {k: got.get(k, 0) for k in [*labels, summary.NO_TIER]}
+    def counts(ranks: np.ndarray) -> dict[str, int]:  # rank -1 is 无级别
+        got = np.bincount(ranks + 1, minlength=len(labels) + 1).tolist()
+        return {**dict(zip(labels, got[1:], strict=True)), summary.NO_TIER: got[0]}
 
     res.n_clients = n
     res.n_in_scope = len(act)

@@ -436,3 +436,24 @@ def test_row_with_a_name_but_no_id_is_rejected_not_skipped(tmp_path: Path) -> No
     assert res.n_clients == 3  # C1, the row of 乙, C2 (row 4 is blank)
     tiers = _by_id(path)
     assert tiers["C2"]["当前级别"] == "核心客户" and tiers["C2"]["客户名称"] == "丙"
+
+
+def test_tier_digest_is_the_sha256_of_the_sorted_pairs() -> None:
+    """tier_digest sorts in numpy; the digest stays the one of the sorted (id, tier) pairs."""
+    import hashlib
+    import random
+
+    rng = random.Random(5)
+    ids = [rng.choice(["C", "c", "客", "C1", "", "Ä"]) + str(rng.randint(0, 50)) for _ in range(3000)]
+    tiers = [rng.choice(["VIP客户", "核心客户", "", "普通客户", "潜力客户"]) for _ in ids]
+    ids[7], tiers[7] = "Z\x00", "核心客户"  # a NUL: sorted in Python
+
+    def reference(ids: list[str], tiers: list[str]) -> str:
+        h = hashlib.sha256()
+        for c, t in sorted((c, t) for c, t in zip(ids, tiers, strict=True) if t):
+            h.update(f"{c}\x1f{t}\n".encode())
+        return h.hexdigest()
+
+    assert history.tier_digest(ids, tiers) == reference(ids, tiers)
+    assert history.tier_digest(ids[8:], tiers[8:]) == reference(ids[8:], tiers[8:])
+    assert history.tier_digest([], []) == reference([], [])
