@@ -150,6 +150,8 @@ def main() -> None:
           f"exit {res.exit_code}, {work.stat().st_size / 1e6:.1f} MB)")
     print(f"ratio b/a   {t_b / t_a:7.2f}")
     print(f"peak RSS    {peak_mb():7.0f} MB (this process: the re-zip and the job)")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"            {child:7.0f} MB (the largest of its read workers, if it forked any)")
 
 
 if __name__ == "__main__":

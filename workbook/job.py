@@ -179,6 +179,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
 
     from .schema import _INPUT_FALLBACK, column_map
     from .xlsxio.findrows import find_rows
+    from .xlsxio.parallel import ParallelRead, start_read
     from .xlsxio.sheetxml import no_gc
 
     labels = {x.strip().casefold() for rid in rulebook_ids() for v in versions(rid)
@@ -201,8 +202,10 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
         c = column_map(header).get("basis")
         return set() if c is None else {c}
 
-    def clients(name: str) -> SheetData:
-        data = read_sheet(path, name, columns=wanted, hashed=basis, formula_text=False)
+    def clients(name: str, started: ParallelRead | None) -> SheetData:
+        data = started.result() if started is not None else None
+        if data is None:
+            data = read_sheet(path, name, columns=wanted, hashed=basis, formula_text=False)
         c = column_map(data.header).get("client_id")
         ids = data.columns[c - 1] if c is not None else []
         if None in ids or "" in ids:  # a row without 客户编号: look at the others too
@@ -233,12 +236,18 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
         raise WorkbookError(f"工作簿 {os.fspath(path)} 中没有“客户”工作表（也可命名为 Clients）。")
     hist_name = find_sheet(path, HISTORY_SHEET_NAMES)
     sum_name = find_sheet(path, SUMMARY_SHEET_NAMES)
-    return BookData(
-        clients=clients(sheet),
-        history_sheet=hist_name,
-        log=log(hist_name) if hist_name else history.LogState(),
-        summary_sheet=sum_name,
-        summary_rows=rows(sum_name) if sum_name else [])
+    # a big 客户 is parsed by two processes while this one searches the log (parsing holds
+    # the GIL: threads would take turns)
+    started = start_read(path, sheet, columns=wanted, hashed=basis, workers=2)
+    try:
+        log_state = log(hist_name) if hist_name else history.LogState()
+        summary_rows = rows(sum_name) if sum_name else []
+    except BaseException:
+        if started is not None:
+            started.cancel()
+        raise
+    return BookData(clients=clients(sheet, started), history_sheet=hist_name, log=log_state,
+                    summary_sheet=sum_name, summary_rows=summary_rows)
 
 
 @dataclass

@@ -1,0 +1,178 @@
+"""One worksheet read by several processes at once, each parsing its share of the rows.
+
+Parsing XML in Python holds the GIL, so threads cannot share it out; forked processes can.
+Row 1 is read first here (to decide the columns, as ``read_sheet`` does); then each worker
+inflates the part from its start, skips the row chunks before its share (by byte offset of
+the chunk: ``SheetStream`` cuts the same chunks in every process) and parses its own with the
+reader's ``_Scan``; the parts are joined in row order by the parent into the ``SheetData`` a
+single pass gives (tested against it).
+
+Only for ``formula_text=False``: a shared formula's master may lie in another worker's rows, so
+formula texts could not be translated (formula places do not depend on it). A worker whose
+first row has no row number (it could not place it) makes the parent read the sheet alone.
+Needs ``fork`` (Linux); elsewhere, and for parts smaller than ``MIN_BYTES``, one pass.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .package import date_styles, read_workbook_info, shared_strings
+from .reader import (
+    ColumnSelection,
+    SheetData,
+    _as_selection,
+    _Ctx,
+    _first_row_re,
+    _Scan,
+    _split_header,
+    _split_rows,
+)
+from .safety import _open_zip, check_zip
+from .sheetxml import ROW_R_RE, SheetStream, no_gc
+
+#: Parts smaller than this (inflated) are read in one pass: forking costs more than it saves.
+MIN_BYTES = 64 * 1024 * 1024
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and os.name == "posix"
+
+
+class ParallelRead:
+    """A read started by ``start_read``: the workers run while the caller does other work;
+    ``result()`` waits for them and joins their rows (None: read the sheet in one pass)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, futures: list, ctx: _Ctx, ns: bytes,
+                 name: str, select: frozenset[int] | None, hashed: frozenset[int]) -> None:
+        self._pool, self._futures = pool, futures
+        self._args = (ctx, ns, name, select, hashed)
+
+    def cancel(self) -> None:
+        for f in self._futures:
+            f.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def result(self) -> SheetData | None:
+        try:
+            parts = [f.result() for f in self._futures]
+        finally:
+            self._pool.shutdown()
+        if any(p is None for p in parts):
+            return None
+        ctx, ns, name, select, hashed = self._args
+        with no_gc():
+            return _join(ctx, ns, name, [p for p in parts if p["first_row"]], select, hashed)
+
+
+def start_read(path: str | os.PathLike[str], sheet: str, *, columns: ColumnSelection = None,
+               hashed: ColumnSelection = None, workers: int = 2,
+               min_bytes: int | None = None) -> ParallelRead | None:
+    """Start reading a sheet with ``workers`` processes (``read_sheet(..., formula_text=False)``
+    otherwise); None when it is not worth it or not possible here (see module doc)."""
+    if workers < 2 or not can_fork():
+        return None
+    with _open_zip(path) as zf:
+        check_zip(zf)
+        info = read_workbook_info(zf)
+        sh = info.sheet(sheet)
+        if sh.part not in info.names:
+            return None
+        if zf.getinfo(sh.part).file_size < (MIN_BYTES if min_bytes is None else min_bytes):
+            return None
+        ctx = _Ctx(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
+                   info.date1904)
+        with SheetStream(zf, sh.part) as stream:  # row 1 decides the columns
+            ns = stream.ns
+            head_scan = _Scan(ctx, ns)
+            for chunk in stream.row_chunks():
+                head, _ = _split_header(chunk, ns)
+                if head:
+                    head_scan.slow(head)
+                break
+    texts = head_scan.header_texts()
+    select = None if columns is None else _as_selection(
+        columns(texts) if callable(columns) else columns)
+    keep_hashed = frozenset() if hashed is None else _as_selection(
+        hashed(texts) if callable(hashed) else hashed)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    futures = [pool.submit(_read_share, os.fspath(path), sheet, k, workers, select,
+                           keep_hashed) for k in range(workers)]
+    return ParallelRead(pool, futures, ctx, ns, sh.name, select, keep_hashed)
+
+
+def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | None,
+                hashed: frozenset[int]) -> dict[str, Any] | None:
+    """Worker ``k`` of ``n``: the rows of the chunks starting in its share of the part."""
+    with _open_zip(path) as zf:
+        check_zip(zf)
+        info = read_workbook_info(zf)
+        sh = info.sheet(sheet)
+        size = zf.getinfo(sh.part).file_size
+        lo, hi = k * size // n, (k + 1) * size // n
+        ctx = _Ctx(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
+                   info.date1904)
+        with SheetStream(zf, sh.part) as stream, no_gc():
+            scan = _Scan(ctx, stream.ns)
+            scan.formula_text = False
+            scan.select = select
+            scan.hashed = hashed
+            pos = len(stream.prefix)
+            first_row = 0
+            for chunk in stream.row_chunks():
+                start = pos
+                pos += len(chunk)
+                if start < lo and k:
+                    continue
+                if start >= hi and k < n - 1:
+                    break
+                if not first_row:
+                    m = _first_row_re(stream.ns).search(chunk)
+                    rm = ROW_R_RE.search(m.group(1)) if m else None
+                    if rm is None:
+                        return None  # a row without its number: cannot be placed
+                    first_row = int(rm.group(1))
+                for piece in _split_rows(chunk, scan.end_row):
+                    if not scan.fast(piece):
+                        scan.slow(piece)
+    cut = max(first_row - 2, 0) if k else 0  # (lists hold None before the first row)
+    return {"first_row": first_row if k else 1, "columns": [lst[cut:] for lst in scan.columns],
+            "cut": cut, "header": scan.header, "formulas": scan.formulas,
+            "fplaces": scan.fplaces, "max_row": scan.max_row, "row": scan.row}
+
+
+def _join(ctx: _Ctx, ns: bytes, name: str, parts: list[dict[str, Any]],
+          select: frozenset[int] | None, hashed: frozenset[int]) -> SheetData:
+    scan = _Scan(ctx, ns)
+    scan.formula_text = False
+    scan.select = select
+    scan.hashed = hashed
+    ncols = max((len(p["columns"]) for p in parts), default=0)
+    for c in range(ncols):
+        merged: list[Any] = []
+        if select is None or c + 1 in select:
+            for k, p in enumerate(parts):
+                cols = p["columns"]
+                if c >= len(cols):
+                    continue
+                end = parts[k + 1]["first_row"] - 2 if k + 1 < len(parts) else None
+                seg = cols[c][: None if end is None else end - p["cut"]]
+                if len(merged) < p["cut"]:
+                    merged.extend([None] * (p["cut"] - len(merged)))
+                merged.extend(seg)
+        scan.columns.append(merged)
+    for p in parts:
+        scan.formulas.update(p["formulas"])
+        for c, rows in p["fplaces"].items():
+            scan.fplaces.setdefault(c, []).extend(rows)
+    scan.header = parts[0]["header"] if parts else {}
+    scan.max_row = max((p["max_row"] for p in parts), default=0)
+    scan.ncols = ncols
+    scan.row = parts[-1]["row"] if parts else 0
+    return scan.result(name)
+
+
+__all__ = ["MIN_BYTES", "ParallelRead", "can_fork", "start_read"]
