@@ -252,6 +252,7 @@ def write_plan(book: Any, plan: Plan, data: SheetData) -> None:
         sheet.range((1, c)).value = excel_value(h)
     for c, values in sorted(plan.columns.items()):
         _status(app, f"写入“{plan.sheet}”第 {c} 列")
+        values = values if isinstance(values, list) else list(values)  # (a LazyColumn)
         old = data.columns[c - 1] if c <= data.n_cols else []
         skip = {r - 2 for (r, cc) in data.formulas if cc == c}
         for start, seg in _segments(values, old, skip):

@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +46,54 @@ TIERS = ["VIP客户", "核心客户", "潜力客户", "普通客户"]
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class MemorySampler:
+    """The memory of this process and its children (the read workers) together: the largest
+    sum of RSS (sampled every 50 ms), and of PSS (every 250 ms; shared pages counted once:
+    forked workers share the parent's pages until they write to them)."""
+
+    def __init__(self) -> None:
+        self.rss = self.pss = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _pids() -> list[int]:
+        me = os.getpid()
+        try:
+            kids = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+        except OSError:
+            kids = []
+        return [me, *map(int, kids)]
+
+    @staticmethod
+    def _kb(pid: int, path: str, key: str) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+                if line.startswith(key):
+                    return float(line.split()[1])
+        except OSError:
+            pass
+        return 0.0
+
+    def _run(self) -> None:
+        k = 0
+        while not self._stop.wait(0.05):
+            pids = self._pids()
+            self.rss = max(self.rss, sum(self._kb(p, "status", "VmRSS:") for p in pids) / 1024)
+            k += 1
+            if k % 5 == 0:  # (PSS walks the page tables: every 250 ms)
+                self.pss = max(self.pss, sum(self._kb(p, "smaps_rollup", "Pss:")
+                                             for p in pids) / 1024)
 
 
 def figures(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,8 +190,9 @@ def main() -> None:
         marks.append((msg, time.perf_counter()))
 
     t = time.perf_counter()
-    res = rerate(work, period="2026Q3", mode="quarterly", operator="bench",
-                 now=dt.datetime(2026, 10, 9, 10, 0), progress=progress)
+    with MemorySampler() as mem:
+        res = rerate(work, period="2026Q3", mode="quarterly", operator="bench",
+                     now=dt.datetime(2026, 10, 9, 10, 0), progress=progress)
     t_b = time.perf_counter() - t
     steps = [*marks, ("end", t + t_b)]
     for (msg, t0), (_, t1) in itertools.pairwise(steps):
@@ -151,7 +202,9 @@ def main() -> None:
     print(f"ratio b/a   {t_b / t_a:7.2f}")
     print(f"peak RSS    {peak_mb():7.0f} MB (this process: the re-zip and the job)")
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"            {child:7.0f} MB (the largest of its read workers, if it forked any)")
+    print(f"            {child:7.0f} MB (its largest child: a read worker, or the setup when it ran)")
+    print(f"job + workers {mem.rss:5.0f} MB RSS summed, {mem.pss:.0f} MB PSS summed (sampled "
+          "during (b))")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ class Batch:
         out: list[str] = [""] * len(idx)
         ri = self.rule_index[idx]
         rb = self._rulebook
-        for r in np.unique(ri):
+        for r in sorted(set(ri.tolist())):  # (np.unique costs more on the small slices)
             where = np.flatnonzero(ri == r)
             if r < 0:
                 for k in where:

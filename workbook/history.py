@@ -227,16 +227,26 @@ TIER_DIGEST = "级别摘要"
 def tier_digest(client_ids: Sequence[str], tiers: Sequence[str]) -> str:
     """sha256 of the (客户编号, 当前级别 text) pairs with a tier, in client-id order: recorded by
     each run, so a tier typed over after the run shows (whatever the sheet's row order)."""
-    keep = [k for k, t in enumerate(tiers) if t]
-    ids = [client_ids[k] for k in keep]
-    shown = [tiers[k] for k in keep]
-    if any("\x00" in x for x in (*ids, *shown)):  # (numpy's strings drop trailing NULs)
-        order = sorted(range(len(keep)), key=lambda k: (ids[k], shown[k]))
+    keep = np.flatnonzero(np.fromiter(map(bool, tiers), bool, count=len(tiers)))
+    if any("\x00" in x for x in client_ids) or any("\x00" in x for x in set(tiers)):
+        # (numpy's strings drop trailing NULs): pair by pair in Python
+        pairs = sorted((client_ids[k], tiers[k]) for k in keep.tolist())
+        ids = np.array([c for c, _ in pairs], dtype=object)
+        shown = np.array([t for _, t in pairs], dtype=object)
+        order = np.arange(len(pairs))
     else:  # sorted by id, then tier, in numpy (as sorted() orders the pairs: by code point)
-        order = np.lexsort((np.array(shown, dtype=str), np.array(ids, dtype=str))).tolist()
+        ids = np.array(client_ids, dtype=str)[keep]
+        labels = sorted(set(tiers) - {""})
+        code = {t: k for k, t in enumerate(labels)}
+        shown = np.array(labels, dtype=object)[
+            np.fromiter((code.get(t, -1) for t in tiers), np.int32, count=len(tiers))[keep]]
+        order = np.lexsort((np.fromiter((code[t] for t in shown), np.int32,
+                                        count=len(shown)), ids))
     h = hashlib.sha256()
     for a in range(0, len(order), 100_000):  # the same bytes as pair by pair, in big blocks
-        h.update("".join([f"{ids[k]}\x1f{shown[k]}\n" for k in order[a:a + 100_000]])
+        part = order[a:a + 100_000]
+        h.update("".join([f"{c}\x1f{t}\n" for c, t in zip(ids[part].tolist(),
+                                                          shown[part].tolist(), strict=True)])
                  .encode())
     return h.hexdigest()
 

@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import ne as _ne
 from pathlib import Path
@@ -49,7 +49,7 @@ from .schema import (
     validate,
 )
 from .xlsxio import KEEP, SheetData, SheetEdit, check_safe, patch_workbook, read_sheet
-from .xlsxio.reader import HashedColumn
+from .xlsxio.reader import HashedColumn, UnreadColumn
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 3
 #: how many progress messages a file run sends (检查文件 … 写入文件), for a progress bar
@@ -149,6 +149,88 @@ def _texts(values: list[Any]) -> list[str]:
         return list(map(str.strip, values))
     except TypeError:
         return list(map(_cell_text, values))
+
+
+class _Basis(Sequence):
+    """级别依据 of the processed rows (index j: row ``act[j]``), formatted when asked for: a
+    1M-client run would otherwise hold 1M texts of about 250 bytes. ``special`` holds the
+    texts that are not the rule's reason alone (overrides, tiers kept, new accounts)."""
+
+    def __init__(self, batch: Any, act: np.ndarray, special: dict[int, str]) -> None:
+        self.batch, self.act, self.special = batch, act, special
+        self._is_special = np.zeros(len(act), bool)
+        self._is_special[list(special)] = True
+
+    def __len__(self) -> int:
+        return len(self.act)
+
+    def texts(self, js: Sequence[int] | np.ndarray) -> list[str]:
+        js = np.asarray(js, dtype=np.intp)
+        out = self.batch.reasons(self.act[js])
+        if self.special:
+            for k in np.flatnonzero(self._is_special[js]).tolist():
+                out[k] = self.special[int(js[k])]
+        return out
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return self.texts(np.arange(len(self))[i])
+        return self.texts([i])[0]
+
+    def __iter__(self) -> Iterator[str]:
+        for a in range(0, len(self), _LAZY_BLOCK):
+            yield from self.texts(np.arange(a, min(a + _LAZY_BLOCK, len(self))))
+
+
+_LAZY_BLOCK = 65536
+
+
+class LazyColumn(Sequence):
+    """A column to write (index 0 = row 2) whose changed values come from ``source`` (a
+    ``_Basis``) when the patch reaches them, ``KEEP`` elsewhere; a slice is a list (the patch
+    asks for the same slice twice in a row: it is made once)."""
+
+    slices_to_lists = True
+
+    def __init__(self, n: int, positions: np.ndarray, js: np.ndarray, source: _Basis) -> None:
+        self.where = np.full(n, -1, np.int64)
+        self.where[positions] = js
+        self.source = source
+        self.n_set = len(js)
+        self._last: tuple[tuple[int, int], list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def _slice(self, a: int, b: int) -> list[Any]:
+        if self._last is not None and self._last[0] == (a, b):
+            return self._last[1]
+        w = self.where[a:b]
+        at = np.flatnonzero(w >= 0)
+        out = np.full(len(w), KEEP, dtype=object)
+        if len(at):
+            part = np.empty(len(at), dtype=object)
+            part[:] = self.source.texts(w[at])
+            out[at] = part
+        got = out.tolist()
+        self._last = ((a, b), got)
+        return got
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            a, b, step = i.indices(len(self))
+            return self._slice(a, max(a, b)) if step == 1 else list(self)[i]
+        j = int(self.where[i])
+        return KEEP if j < 0 else self.source.texts([j])[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        for a in range(0, len(self), _LAZY_BLOCK):
+            yield from self._slice(a, min(a + _LAZY_BLOCK, len(self)))
+
+    def count(self, value: Any) -> int:
+        if value is KEEP:
+            return len(self) - self.n_set
+        return sum(1 for v in self if v == value)
 
 
 @dataclass
@@ -289,6 +371,13 @@ class Plan:
 _LOGGED_KINDS = (OVERRIDE, DOWNGRADE, FIRST, KEPT_UP)
 
 
+def _release(data: SheetData, which: Callable[[int], bool]) -> None:
+    """Let go of the values of the columns ``which`` picks (they read as not read after)."""
+    for c in range(1, data.n_cols + 1):
+        if which(c) and not isinstance(data.columns[c - 1], UnreadColumn):
+            data.columns[c - 1] = UnreadColumn(data.n_data_rows, c)  # type: ignore[call-overload]
+
+
 def _timing_warnings(per: Period, today: dt.date) -> list[str]:
     """A run before its period ends, or outside the policy's run window (第十条), is allowed but
     said (a late run is a 补跑); a window the trading calendar cannot tell is said too."""
@@ -309,9 +398,11 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
              operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
              out_path: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> Plan:
+             progress: Callable[[str], None] | None = None, consume: bool = False) -> Plan:
     """Compute a run (see module doc) on data already read; nothing is written here.
 
+    ``consume``: the caller does not use ``book.clients`` afterwards, so each column is let
+    go once the run is done with it (the memory of a 1M-client run).
     Raises WorkbookError or RuleError (Chinese messages) when the run cannot be done."""
     say = progress or (lambda _msg: None)
     m: Mode = parse_mode(mode)
@@ -326,6 +417,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     say(f"检查“客户”工作表（规则 {rb.ref}）")
     t = validate(book.clients, rb)
     data = t.data
+    if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
+        outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+        _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
     run_id = f"{now:%Y%m%d-%H%M%S}-{in_hash[:6]}"
     path = path or Path(data.name)
@@ -385,23 +479,24 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     # the new values of the processed rows, by output key (lists aligned with ``act``)
     new_label = label_of[new_rank[act]].tolist()
     kind_act = kinds[act].tolist()
-    calc = batch.reasons(act)
-    basis = calc  # (changed in place below: each entry is read before it is replaced)
     kinds_act = kinds[act]
     special = (kinds_act == OVERRIDE) | (kinds_act == KEPT_UP)
     if m == "new-accounts":
         special |= base[act] < 0
-    for k in np.flatnonzero(special).tolist():  # the others' basis is the rule's reason
-        i = int(act[k])
+    special_idx = np.flatnonzero(special)
+    special_basis: dict[int, str] = {}
+    for k, calc in zip(special_idx.tolist(), batch.reasons(act[special_idx]), strict=True):
+        i = int(act[k])  # (the others' basis is the rule's reason)
         kind = kind_act[k]
         if kind == OVERRIDE:
             why = f"特别调整为{new_label[k]}（审批人：{t.approver[i]}"
             why += f"，原因：{t.override_reason[i]}）" if t.override_reason[i] else "）"
-            basis[k] = f"{why}；按规则计算：{calc[k]}"
+            special_basis[k] = f"{why}；按规则计算：{calc}"
         elif kind == KEPT_UP:
-            basis[k] = f"{calc[k]}；就高不就低，保留{label_of[base[i]]}"
-        elif m == "new-accounts" and base[i] < 0:
-            basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc[k]}"
+            special_basis[k] = f"{calc}；就高不就低，保留{label_of[base[i]]}"
+        else:
+            special_basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc}"
+    basis = _Basis(batch, act, special_basis)
     year = per.end.year
     opened = np.array([d is not None and d.year == year for d in t.open_date], bool)
 
@@ -461,6 +556,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         c = cols[k]
         news = values[k]
         old_col = data.columns[c - 1] if c <= data.n_cols else None
+        lazy = isinstance(news, _Basis) and isinstance(old_col, HashedColumn | None)
+        if isinstance(news, _Basis) and not lazy:  # compared text by text: made here
+            news = list(news)
         if old_col is None:
             olds: Any = itertools.repeat(None)
         elif every_row:
@@ -473,7 +571,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         else:  # equal cells at C speed; the others one by one below
             ne = np.flatnonzero(np.fromiter(map(_ne, olds, news), bool, count=len(news)))
         ne = ne[~formula_mask(c)[rows_arr[ne]]]  # never a formula cell
-        if isinstance(old_col, HashedColumn):
+        if lazy:  # (never None)
+            keep = ne.tolist()
+        elif isinstance(old_col, HashedColumn):
             keep = [j for j in ne.tolist() if news[j] is not None]
         else:
             keep = [j for j, p in zip(ne.tolist(), pos_arr[ne].tolist(), strict=True)
@@ -482,7 +582,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         diff = np.zeros(len(act), bool)
         diff[keep] = True
         changed[k] = diff
-        if keep:
+        if keep and lazy:  # the texts are made when the patch reaches them
+            columns[c] = LazyColumn(n_data, pos_arr[keep], np.asarray(keep), news)
+        elif keep:
             col = np.full(n_data, KEEP, dtype=object)
             part = np.empty(len(keep), dtype=object)
             part[:] = [news[j] for j in keep]
@@ -507,7 +609,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     logged = tier_changed | risk_changed
     for kind in _LOGGED_KINDS:
         logged |= kinds_act == kind
-    for j in np.flatnonzero(logged).tolist():
+    logged_idx = np.flatnonzero(logged)
+    logged_basis = dict(zip(logged_idx.tolist(), basis.texts(logged_idx), strict=True))
+    for j in logged_idx.tolist():
         kind = kind_act[j]
         i = int(act[j])
         p = int(pos_arr[j])
@@ -522,10 +626,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                  if risk_changed[j] else "")
         rule_id = str(rule_ids[i]) if batch.rule_index[i] >= 0 else ""
         res.changes.append(Change(p + 2, t.client_id[i], shown_before, new_label[j], kind,
-                                  basis[j] + flags, rule_id))
+                                  logged_basis[j] + flags, rule_id))
         log_rows.append(history.make_row(
             记录类型=history.CHANGE, **common, 客户编号=t.client_id[i], 变更前=shown_before,
-            变更后=new_label[j], 级别变动=kind, 原因=basis[j] + flags, 规则编号=rule_id,
+            变更后=new_label[j], 级别变动=kind, 原因=logged_basis[j] + flags, 规则编号=rule_id,
             输入数据=inputs_used))
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
@@ -552,6 +656,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     new_at = ~formula_mask(tier_col)[t.rows[act]]
     shown[act[new_at]] = label_of[new_rank[act[new_at]]]
     shown_tiers = shown.tolist()
+    del shown, old_tiers, old_risks
+    if consume:
+        _release(data, lambda c: True)
     res.cells_written = len(headers) + sum(len(col) - col.count(KEEP)
                                            for col in columns.values())
 
@@ -619,7 +726,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     book = read_book(path)
     plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
                     force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
-                    progress=say)
+                    progress=say, consume=True)
     del book  # (its columns are not needed to write: free them before the patch)
     res = plan.result
     if not plan.writes:

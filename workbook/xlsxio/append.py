@@ -17,6 +17,7 @@ from the part (it is optional; a stale one would mislead readers that trust it).
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 import zlib
@@ -59,6 +60,17 @@ def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes] | None:
         if (d.eof and not d.unused_data and not d.unconsumed_tail
                 and _SUFFIX_RE.match(out) and len(out) <= info.file_size):
             return info.compress_size - n + pos + 4, out
+
+
+#: Log rows are turned into XML this many at a time (the XML of 50,000 rows is 100 MB).
+BLOCK_ROWS = 5000
+
+
+def rows_xml_blocks(rows: list[list[Any]], first: int, ns: bytes, w,
+                    header_style) -> Iterator[bytes]:
+    """``rows_xml`` in blocks of ``BLOCK_ROWS`` rows."""
+    for a in range(0, len(rows), BLOCK_ROWS):
+        yield rows_xml(rows[a:a + BLOCK_ROWS], first + a, ns, w, header_style)
 
 
 def rows_xml(rows: list[list[Any]], first: int, ns: bytes, w, header_style) -> bytes:
@@ -124,10 +136,11 @@ def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipW
     if found is not None:
         length, suffix = found
         ns = _SUFFIX_RE.match(suffix).group(1) or b""
-        body = rows_xml(rows, first, ns, w, header_style)
+        body = rows_xml_blocks(rows, first, ns, w, header_style)
         prefix = RawPrefix(src, entry_data_offset(src, info), length,
                            crc32_strip(info.CRC, suffix), info.file_size - len(suffix))
-        writer.write_stream(info.filename, [body, FLUSH, suffix], compresslevel=level,
+        writer.write_stream(info.filename, itertools.chain(body, [FLUSH, suffix]),
+                            compresslevel=level,
                             date_time=info.date_time, raw_prefix=prefix)
         return
     with SheetStream(zf, info.filename) as stream:
@@ -139,9 +152,9 @@ def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
               header_style) -> Iterator[bytes | object]:
     ns = stream.ns
     prefix = _DIM_ELEMENT_RE.sub(b"", stream.prefix, count=1)
-    body = rows_xml(rows, first, ns, w, header_style)
+    body = rows_xml_blocks(rows, first, ns, w, header_style)
     if stream.self_closing:
-        yield prefix + b"<" + ns + b"sheetData>" + body
+        yield prefix + b"<" + ns + b"sheetData>"
     else:
         yield prefix
         held = b""
@@ -150,7 +163,7 @@ def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
                 yield held
             held = chunk
         yield _cut_trailing(held, first, ns)
-        yield body
+    yield from body
     yield FLUSH
     if stream.self_closing:
         yield b"</" + ns + b"sheetData>"

@@ -73,7 +73,8 @@ class SheetEdit:
     * ``cells[(row, col)]`` (1-based) -> new value: None empties the cell; float/int, bool, str
       (always written as text, never a formula), datetime.date/datetime, CellError.
     * ``columns[col]`` -> values for rows 2, 3, ... (index 0 = row 2); ``KEEP`` leaves a cell
-      as it is. Same meaning as ``cells`` but compact for whole columns (1M rows); ``cells``
+      as it is. Any sequence: a list, or one whose slices are lists and that says so with
+      ``slices_to_lists = True`` (then it is sliced as the patch goes, never made whole). Same meaning as ``cells`` but compact for whole columns (1M rows); ``cells``
       wins where both give a value.
     * ``column_styles[col]`` -> cellXfs index for cells created in that column.
     """
@@ -193,11 +194,13 @@ class _Edits:
         return row or None
 
     def column_list(self, c: int) -> list:
-        """``columns[c]`` as a list (any sequence is accepted)."""
+        """``columns[c]`` as a list (any sequence is accepted), or as it is when its slices
+        are lists (``slices_to_lists``: its values are made when the patch reaches them)."""
         lst = self._lists.get(c)
         if lst is None:
             seq = self.columns[c]
-            lst = self._lists[c] = seq if isinstance(seq, list) else list(seq)
+            lst = self._lists[c] = seq if isinstance(seq, list) or getattr(
+                seq, "slices_to_lists", False) else list(seq)
         return lst
 
     def cells_between(self, lo: int, hi: int) -> bool:
