@@ -457,3 +457,37 @@ def test_tier_digest_is_the_sha256_of_the_sorted_pairs() -> None:
     assert history.tier_digest(ids, tiers) == reference(ids, tiers)
     assert history.tier_digest(ids[8:], tiers[8:]) == reference(ids[8:], tiers[8:])
     assert history.tier_digest([], []) == reference([], [])
+
+
+def test_basis_made_when_written_is_the_basis_made_at_once(wb: Path, tmp_path: Path) -> None:
+    """A file run makes 级别依据 lazily (only hashes of the old ones read, the new ones made as
+    the patch reaches them); a run on fully read values makes them as a list. Same cells."""
+    from workbook.job import BookData, LazyColumn, plan_run, read_book
+    from workbook.xlsxio import KEEP, SheetEdit, patch_workbook
+
+    rerate(wb, period="2026Q2", mode="quarterly", operator="测试", now=NOW)
+    data = read_sheet(wb, "客户")  # this quarter's figures typed in
+    a = data.col_of("资产权益")
+    moved = [v * 1.1 if isinstance(v, float) else v for v in data.columns[a - 1]]
+    patch_workbook(wb, wb, {"客户": SheetEdit(columns={a: moved})})
+    other = tmp_path / "other.xlsx"
+    shutil.copyfile(wb, other)
+    kw = {"period": "2026Q3", "mode": "quarterly", "operator": "测试",
+          "now": dt.datetime(2026, 10, 9, 10, 0)}
+    lazy = plan_run(read_book(wb), **kw)
+    eager = plan_run(BookData(clients=read_sheet(wb, "客户"), history_sheet="变更记录",
+                              log=read_book(wb).log), **kw)
+    c = read_sheet(wb, "客户").col_of("级别依据")
+    assert isinstance(lazy.columns[c], LazyColumn) and isinstance(eager.columns[c], list)
+    col = lazy.columns[c]
+    assert list(col) == eager.columns[c] and len(col) == len(eager.columns[c])
+    assert col.count(KEEP) == eager.columns[c].count(KEEP)
+    for sl in (slice(0, 3), slice(2, 5), slice(1, None, 2), slice(-3, None)):
+        assert col[sl] == eager.columns[c][sl]
+    assert [col[i] for i in range(len(col))] == eager.columns[c]
+    assert lazy.result.cells_written == eager.result.cells_written
+    res = rerate(other, **kw)
+    written = read_sheet(other, "客户").columns[c - 1]
+    assert [w for w, v in zip(written, eager.columns[c], strict=True) if v is not KEEP] == \
+        [v for v in eager.columns[c] if v is not KEEP]
+    assert res.cells_written == eager.result.cells_written
