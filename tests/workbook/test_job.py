@@ -491,3 +491,21 @@ def test_basis_made_when_written_is_the_basis_made_at_once(wb: Path, tmp_path: P
     assert [w for w, v in zip(written, eager.columns[c], strict=True) if v is not KEEP] == \
         [v for v in eager.columns[c] if v is not KEEP]
     assert res.cells_written == eager.result.cells_written
+
+
+@pytest.mark.skipif(_soffice() is None, reason="LibreOffice (soffice) not on PATH")
+def test_libreoffice_reads_a_log_appended_twice(tmp_path: Path) -> None:
+    """After two runs the log part is an old deflate stream with new rows spliced on: LibreOffice
+    reads every row of it back (converted to .xlsx by it, then read here)."""
+    run_demo(150, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    path = tmp_path / "demo-branch.xlsm"
+    res = rerate(path, period="2026Q4", mode="quarterly", operator="测试",
+                 now=dt.datetime(2027, 1, 8, 10, 0))
+    assert res.written
+    ours = _rows(path, "变更记录")
+    assert [r[0] for r in ours].count(history.RUN) >= 2
+    out = tmp_path / "lo"
+    subprocess.run([_soffice(), "--headless", "--convert-to", "xlsx", "--outdir", str(out),
+                    str(path)], check=True, timeout=180, capture_output=True)
+    theirs = _rows(out / "demo-branch.xlsx", "变更记录")
+    assert theirs == ours
