@@ -58,7 +58,7 @@ _PERIOD_HINT = {"quarterly": "季度（如 2026Q3）", "annual": "年度（如 2
                 "new-accounts": "月份（如 2026-11）"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     row: int
     client_id: str
@@ -625,11 +625,12 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
                  if risk_changed[j] else "")
         rule_id = str(rule_ids[i]) if batch.rule_index[i] >= 0 else ""
+        reason = logged_basis[j] + flags  # (one text for both: 1M of them in a first run)
         res.changes.append(Change(p + 2, t.client_id[i], shown_before, new_label[j], kind,
-                                  logged_basis[j] + flags, rule_id))
+                                  reason, rule_id))
         log_rows.append(history.make_row(
             记录类型=history.CHANGE, **common, 客户编号=t.client_id[i], 变更前=shown_before,
-            变更后=new_label[j], 级别变动=kind, 原因=logged_basis[j] + flags, 规则编号=rule_id,
+            变更后=new_label[j], 级别变动=kind, 原因=reason, 规则编号=rule_id,
             输入数据=inputs_used))
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
