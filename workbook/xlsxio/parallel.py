@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -98,10 +99,18 @@ def start_read(path: str | os.PathLike[str], sheet: str, *, columns: ColumnSelec
         columns(texts) if callable(columns) else columns)
     keep_hashed = frozenset() if hashed is None else _as_selection(
         hashed(texts) if callable(hashed) else hashed)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init)
     futures = [pool.submit(_read_share, os.fspath(path), sheet, k, workers, select,
                            keep_hashed) for k in range(workers)]
     return ParallelRead(pool, futures, ctx, ns, sh.name, select, keep_hashed)
+
+
+def _worker_init() -> None:
+    """A forked worker never writes to stdout/stderr: it drops them, so that its exit (which
+    flushes them) cannot wait on a lock a thread of the parent held at the fork (the console's
+    progress bar refreshes from a thread)."""
+    sys.stdout = sys.stderr = None  # type: ignore[assignment]
 
 
 def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | None,
