@@ -286,15 +286,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
                     reject(i, header, None, "为空（必填）")
             else:
                 reject(i, header, cells[i], p.message)
-        finite = np.isfinite(arr)
-        good = finite.copy()
-        if spec.min is not None:
-            good &= ~(arr < spec.min)
-        if spec.max is not None:
-            good &= ~(arr > spec.max)
-        if spec.integer:
-            good &= np.where(finite, arr == np.floor(np.where(finite, arr, 0)), True)
-        for i in np.flatnonzero(finite & ~good):
+        for i in _outside(arr, spec):
             try:
                 rb.check_value(spec, float(arr[i]))
             except RuleInputError as e:
@@ -384,16 +376,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         risk_score = np.where(np.isfinite(arr), arr, np.nan)
         for i in problems:
             risk_score[i] = np.nan
-        finite = np.isfinite(risk_score)
-        good = finite.copy()
-        if spec.min is not None:
-            good &= ~(risk_score < spec.min)
-        if spec.max is not None:
-            good &= ~(risk_score > spec.max)
-        if spec.integer:
-            good &= np.where(finite, risk_score == np.floor(np.where(finite, risk_score, 0)),
-                             True)
-        for i in np.flatnonzero(finite & ~good).tolist():
+        for i in _outside(risk_score, spec):
             try:
                 risk_rb.check_value(spec, float(risk_score[i]))
             except RuleInputError as e:
@@ -407,6 +390,20 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         sheet=data.name, data=data, cols=cols, rulebook=rb, rows=rows, client_id=ids,
         inputs=inputs, current=current, annual=annual, override=override, approver=approver,
         override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected)
+
+
+def _outside(arr: np.ndarray, spec: Any) -> list[int]:
+    """Positions of the finite numbers an input's min, max or integer rule refuses (the
+    rulebook's ``check_value`` then says why)."""
+    finite = np.isfinite(arr)
+    good = finite.copy()
+    if spec.min is not None:
+        good &= ~(arr < spec.min)
+    if spec.max is not None:
+        good &= ~(arr > spec.max)
+    if spec.integer:
+        good &= np.where(finite, arr == np.floor(np.where(finite, arr, 0)), True)
+    return np.flatnonzero(finite & ~good).tolist()
 
 
 def _typed(values: list[Any]) -> list[tuple[type, Any]]:
