@@ -511,10 +511,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
 
     svc = {flag: table(lambda lab, f=flag: rb.service_product(lab, f)) for flag in (False, True)}
     visits = table(lambda lab: float(rb.visits_per_year(lab)))
-    # by rank (row K: 无级别, never written) then by opened-this-year: arrays to take from
-    svc_of = np.array([[svc[False].get(lab), svc[True].get(lab)] for lab in [*labels, None]]
-                      + [[None, None]], dtype=object)
-    visits_of = np.array([visits.get(lab) for lab in labels] + [None, None], dtype=object)
+    # by rank (the last row, rank -1: 无级别, nothing to write), then by opened-this-year
+    svc_of = np.array([[svc[False][lab], svc[True][lab]] for lab in labels] + [[None, None]],
+                      dtype=object)
+    visits_of = np.array([visits[lab] for lab in labels] + [None], dtype=object)
     rank_act = new_rank[act]
     values: dict[str, list[Any]] = {
         "current_tier": new_label,
