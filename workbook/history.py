@@ -56,9 +56,17 @@ def row_hash(prev: str, fields: Sequence[Any]) -> str:
 def chain(prev: str, rows: list[list[str]]) -> list[list[str]]:
     """Rows (fields without hash) -> rows with their hash, continuing from ``prev``."""
     out = []
+    sha = hashlib.sha256
     for r in rows:
-        fields = [_text(v) for v in r[:N_FIELDS]] + [""] * (N_FIELDS - len(r[:N_FIELDS]))
-        prev = row_hash(prev, fields)
+        fields = r[:N_FIELDS]
+        try:  # (the usual row: N_FIELDS texts without U+001F, joined as they are)
+            text = "\x1f".join(fields) if len(fields) == N_FIELDS else None
+        except TypeError:
+            text = None
+        if text is None or text.count("\x1f") != N_FIELDS - 1:
+            fields = [_text(v) for v in fields] + [""] * (N_FIELDS - len(fields))
+            text = canonical(fields)
+        prev = sha((prev + text).encode("utf-8")).hexdigest()
         out.append([*fields, prev])
     return out
 

@@ -369,6 +369,11 @@ class Plan:
 
 
 _LOGGED_KINDS = (OVERRIDE, DOWNGRADE, FIRST, KEPT_UP)
+#: the fields a 变更 row has of its own (the others are the run's), next to each other
+_CHANGE_FIELDS = ("客户编号", "变更前", "变更后", "级别变动", "原因", "规则编号", "输入数据")
+_CHANGE_AT = history.HEADER.index(_CHANGE_FIELDS[0])
+if history.HEADER[_CHANGE_AT:_CHANGE_AT + len(_CHANGE_FIELDS)] != _CHANGE_FIELDS:
+    raise ImportError("history.HEADER no longer has the 变更 fields side by side")
 
 
 def _release(data: SheetData, which: Callable[[int], bool]) -> None:
@@ -575,10 +580,11 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             keep = ne.tolist()
         elif isinstance(old_col, HashedColumn):
             keep = [j for j in ne.tolist() if news[j] is not None]
-        else:
-            keep = [j for j, p in zip(ne.tolist(), pos_arr[ne].tolist(), strict=True)
-                    if news[j] is not None
-                    and not _same(None if old_col is None else old_col[p], news[j])]
+        else:  # (an empty old cell -- a first run -- takes any new value but "")
+            olds_ne = (itertools.repeat(None) if old_col is None
+                       else map(old_col.__getitem__, pos_arr[ne].tolist()))
+            keep = [j for j, o in zip(ne.tolist(), olds_ne, strict=False)
+                    if (v := news[j]) is not None and (v != "" if o is None else not _same(o, v))]
         diff = np.zeros(len(act), bool)
         diff[keep] = True
         changed[k] = diff
@@ -603,35 +609,42 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     tier_changed = changed["current_tier"]
     risk_changed = changed["risk_class"]
     rule_ids = batch.rule_ids  # (a property: take the array once)
-    log_rows: list[list[str]] = []
     common = {"运行编号": run_id, "时间": res.time, "操作员": operator, "模式": m,
               "评级期间": per.label, "规则版本": rb.ref}
     logged = tier_changed | risk_changed
     for kind in _LOGGED_KINDS:
         logged |= kinds_act == kind
     logged_idx = np.flatnonzero(logged)
-    logged_basis = dict(zip(logged_idx.tolist(), basis.texts(logged_idx), strict=True))
-    for j in logged_idx.tolist():
-        kind = kind_act[j]
-        i = int(act[j])
-        p = int(pos_arr[j])
-        old_tier = old_tiers[p]
-        shown_before = _cell_text(old_tier) or str(label_of[b_rank[i]])
-        inputs_used = "；".join(f"{nm}={_exact(float(t.inputs[q][i]))}"
-                               for q, nm in enumerate(in_names))
-        if risk[i]:
-            inputs_used += f"；风险测评得分={_exact(float(t.risk_score[i]))}"
-        old_risk = old_risks[p]
-        flags = (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→{risk[i]}"
-                 if risk_changed[j] else "")
-        rule_id = str(rule_ids[i]) if batch.rule_index[i] >= 0 else ""
-        reason = logged_basis[j] + flags  # (one text for both: 1M of them in a first run)
-        res.changes.append(Change(p + 2, t.client_id[i], shown_before, new_label[j], kind,
-                                  reason, rule_id))
-        log_rows.append(history.make_row(
-            记录类型=history.CHANGE, **common, 客户编号=t.client_id[i], 变更前=shown_before,
-            变更后=new_label[j], 级别变动=kind, 原因=reason, 规则编号=rule_id,
-            输入数据=inputs_used))
+    # the fields of the 变更 rows, a column at a time (a first run logs every client)
+    li = act[logged_idx]  # rows of the table
+    lp = pos_arr[logged_idx].tolist()  # positions in the sheet's columns
+    lj = logged_idx.tolist()
+    ids = [t.client_id[i] for i in li.tolist()]
+    befores = [_cell_text(old_tiers[p]) for p in lp]
+    defaults = label_of[b_rank[li]].tolist()
+    befores = [b or str(d) for b, d in zip(befores, defaults, strict=True)]
+    afters = [new_label[j] for j in lj]
+    l_kinds = [kind_act[j] for j in lj]
+    inputs_used = ["；".join(parts) for parts in zip(
+        *([f"{nm}={x}" for x in map(_exact, t.inputs[q][li].tolist())]
+          for q, nm in enumerate(in_names)), strict=True)] if in_names else [""] * len(lj)
+    has_risk = risk[li].astype(bool)
+    for k in np.flatnonzero(has_risk).tolist():
+        inputs_used[k] += f"；风险测评得分={_exact(float(t.risk_score[li[k]]))}"
+    reasons = basis.texts(logged_idx)
+    for k in np.flatnonzero(risk_changed[logged_idx]).tolist():
+        old_risk = old_risks[lp[k]]
+        reasons[k] += (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→"
+                       f"{risk[li[k]]}")
+    rid = np.where(batch.rule_index[li] >= 0, rule_ids[li], "").astype(str).tolist() \
+        if len(li) else []
+    res.changes = list(map(Change, (p + 2 for p in lp), ids, befores, afters, l_kinds, reasons,
+                           rid))
+    head = history.make_row(记录类型=history.CHANGE, **common)
+    a, b = _CHANGE_AT, _CHANGE_AT + len(_CHANGE_FIELDS)
+    log_rows: list[list[str]] = [
+        [*head[:a], *f, *head[b:]]
+        for f in zip(ids, befores, afters, l_kinds, reasons, rid, inputs_used, strict=True)]
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
     for rj in rejections:
