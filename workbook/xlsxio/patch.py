@@ -73,9 +73,10 @@ class SheetEdit:
     * ``cells[(row, col)]`` (1-based) -> new value: None empties the cell; float/int, bool, str
       (always written as text, never a formula), datetime.date/datetime, CellError.
     * ``columns[col]`` -> values for rows 2, 3, ... (index 0 = row 2); ``KEEP`` leaves a cell
-      as it is. Any sequence: a list, or one whose slices are lists and that says so with
-      ``slices_to_lists = True`` (then it is sliced as the patch goes, never made whole). Same meaning as ``cells`` but compact for whole columns (1M rows); ``cells``
-      wins where both give a value.
+      as it is. Same meaning as ``cells`` but compact for whole columns (1M rows); ``cells``
+      wins where both give a value. Any sequence: a list, or one whose slices are lists and
+      that says so with ``slices_to_lists = True`` (then it is sliced as the patch goes, never
+      made whole).
     * ``column_styles[col]`` -> cellXfs index for cells created in that column.
     """
 
@@ -734,8 +735,9 @@ def patch_workbook(
     (``ChartSpec``) on a sheet added by ``add_sheets``. ``append_rows[name] = (first, rows)``
     writes rows below the last row of a sheet, from Excel row ``first`` (see ``append``: the
     old rows are not inflated again when the part ends with our flush point); on a sheet of
-    ``add_sheets`` it only marks the new sheet as a log to append to later. ``_fast=False`` patches row by row
-    only (the reference the column-wise path, ``colpatch``, is tested against).
+    ``add_sheets`` it only marks the new sheet as a log to append to later. ``_fast=False``
+    patches row by row only (the reference the column-wise path, ``colpatch``, is tested
+    against).
     """
     src, dst = Path(src), Path(dst)
     edits = edits or {}

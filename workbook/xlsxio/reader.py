@@ -130,8 +130,9 @@ class SheetData:
     * ``columns[c - 1][r - 2]``: value of cell (r, c) for r >= 2.
     * ``formulas[(r, c)]``: formula text without '=' for every cell holding a formula (shared
       formulas translated to the cell); the cached value is in ``columns``.
-    * ``hashed``: columns read as ``hash()`` of each value (``HashedColumn``): enough to tell
-      whether a value changes, for a tenth of the memory of long texts.
+    * a column read with ``read_sheet(hashed=...)`` is a ``HashedColumn`` of ``hash()`` of
+      each value: enough to tell whether a value changes, for a tenth of the memory of long
+      texts.
     * ``selected``: None when every column was read; else the columns ``read_sheet(columns=)``
       read. A column not selected is an ``UnreadColumn`` (right length; reading a value raises
       ``ColumnNotReadError``) and has no ``formulas``. ``n_rows``, ``n_cols``, ``header`` and
