@@ -52,7 +52,7 @@ def _compressed(path: Path, info: zipfile.ZipInfo) -> bytes:
         return fh.read(info.compress_size)
 
 
-def _segment(path: Path) -> tuple[int, bytes] | None:
+def _segment(path: Path) -> tuple[int, bytes, bytes, int, int] | None:
     with open(path, "rb") as fh:
         return final_segment(fh, _part(path))
 
@@ -82,8 +82,9 @@ def test_append_to_a_foreign_log_then_to_ours(tmp_path: Path,
         assert b"<dimension" not in xml  # dropped: it would go stale at the next append
         assert zf.read("xl/worksheets/sheet1.xml") == zipfile.ZipFile(src).read(
             "xl/worksheets/sheet1.xml")
-    seg = _segment(one)
-    assert seg is not None and seg[1].startswith(b"</sheetData>")
+    seg = _segment(one)  # the flush point is before the last row
+    assert seg is not None and seg[1].startswith(b'<row r="5">') and seg[3] == 5
+    assert seg[1][seg[4]:].startswith(b"</sheetData>")
 
     two = tmp_path / "c.xlsx"
 
@@ -118,8 +119,15 @@ def test_append_to_an_empty_sheet_writes_from_row_1(tmp_path: Path) -> None:
     assert _rows(out) == [HEAD, ["运行", "R1", "x"], ["变更", "R1", "y"]]
 
 
-def test_append_where_rows_hold_values_is_refused_and_file_unchanged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ours", [False, True], ids=["foreign", "ours"])
+def test_append_where_rows_hold_values_is_refused_and_file_unchanged(tmp_path: Path,
+                                                                      ours: bool) -> None:
+    """Rows asked for where rows with values are (a caller that read an older file): refused,
+    whether the part is streamed or ends with our flush point (its last row is checked)."""
     src = _openpyxl_log(tmp_path / "a.xlsx", [HEAD, ["运行", "R1", "x"], ["变更", "R1", "y"]])
+    if ours:
+        patch_workbook(src, src, append_rows={LOG: (4, [["变更", "R1", "z"]])})
+        assert _segment(src) is not None
     before = src.read_bytes()
     with pytest.raises(XlsxError, match="第 3 行或其后已有内容"):
         patch_workbook(src, src, append_rows={LOG: (3, [["运行", "R2", "z"]])})

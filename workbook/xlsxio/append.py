@@ -1,13 +1,14 @@
 """Rows appended below the last row of a worksheet (the 变更记录 log), without recompressing
 the rows already there when we wrote the part last time.
 
-Every log part we write is deflated with a full flush point just before ``</sheetData>``: the
-compressed bytes up to it form a complete, byte-aligned deflate prefix of the rows, and the
-bytes after it (the final segment) inflate on their own to ``</sheetData>…</worksheet>``. To
-append, that prefix is copied from the old file as it is, and only the new rows and the suffix
-are deflated after it. The entry's CRC-32 is continued from the prefix's, which is computed
-from the old CRC by running the CRC register backwards over the suffix (``crc32_strip``);
-nothing of the old rows is inflated.
+Every log part we write is deflated with a full flush point just before its last row: the
+compressed bytes up to it form a complete, byte-aligned deflate prefix, and the bytes after it
+(the final segment) inflate on their own to ``<row r="N">…</row></sheetData>…</worksheet>``.
+To append, that prefix is copied from the old file as it is, and only the last row, the new
+rows and the suffix are deflated after it. The last row's number is checked against where the
+new rows go (a caller that read an older file cannot misplace them). The entry's CRC-32 is
+continued from the prefix's, which is computed from the old CRC by running the CRC register
+backwards over the final segment (``crc32_strip``); nothing of the old rows is inflated.
 
 A part written by another program (Excel saves without such a point) is streamed instead:
 inflated, copied row chunk by row chunk, the new rows written after the last, and deflated
@@ -33,14 +34,15 @@ from .zipwriter import FLUSH, RawPrefix, RawZipWriter, crc32_strip, entry_data_o
 #: and may inflate to at most this many bytes (a suffix is a few hundred bytes).
 _SEARCH = 256 * 1024
 _MAX_SUFFIX = 1024 * 1024
-_SUFFIX_RE = re.compile(rb"</(\w+:)?sheetData>")
+_SEGMENT_RE = re.compile(rb'<((?:\w+:)?)row r="([0-9]+)"')
 _DIM_ELEMENT_RE = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?/>")
 _CONTENT_RE = re.compile(rb"<(?:\w+:)?(?:v|f|is)\b")
 
 
-def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes] | None:
-    """(length of the compressed prefix, inflated final segment) when the entry ends with
-    ``FLUSH`` + a deflated ``</sheetData>…``; None otherwise."""
+def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes, bytes, int, int] | None:
+    """(length of the compressed prefix, the inflated final segment, the namespace prefix, the
+    number of the last row, where that row ends in the segment) when the entry ends with
+    ``FLUSH`` + a deflated ``<row r="N">…</row></sheetData>…``; None otherwise."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
         return None
     start = entry_data_offset(src, info)
@@ -57,9 +59,17 @@ def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes] | None:
             out = d.decompress(buf[pos + 4:], _MAX_SUFFIX)
         except zlib.error:
             continue
-        if (d.eof and not d.unused_data and not d.unconsumed_tail
-                and _SUFFIX_RE.match(out) and len(out) <= info.file_size):
-            return info.compress_size - n + pos + 4, out
+        m = _SEGMENT_RE.match(out)
+        if not (m and d.eof and not d.unused_data and not d.unconsumed_tail
+                and len(out) <= info.file_size):
+            continue
+        ns = m.group(1)
+        end = out.find(b"</" + ns + b"row>")
+        if end < 0:
+            continue
+        end += len(ns) + 6
+        if out.startswith(b"</" + ns + b"sheetData>", end) and out.count(b"<" + ns + b"row ") == 1:
+            return info.compress_size - n + pos + 4, out, ns, int(m.group(2)), end
 
 
 #: Log rows are turned into XML this many at a time (the XML of 50,000 rows is 100 MB).
@@ -133,14 +143,14 @@ def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipW
         return bold[0]
 
     found = final_segment(src, info)
-    if found is not None:
-        length, suffix = found
-        ns = _SUFFIX_RE.match(suffix).group(1) or b""
-        body = rows_xml_blocks(rows, first, ns, w, header_style)
+    if found is not None and found[3] < first:  # (else streamed: it says what is in the way)
+        length, segment, ns, _last, row_end = found
         prefix = RawPrefix(src, entry_data_offset(src, info), length,
-                           crc32_strip(info.CRC, suffix), info.file_size - len(suffix))
-        writer.write_stream(info.filename, itertools.chain(body, [FLUSH, suffix]),
-                            compresslevel=level,
+                           crc32_strip(info.CRC, segment), info.file_size - len(segment))
+        chunks = itertools.chain([segment[:row_end]],
+                                 _new_rows(rows, first, ns, w, header_style),
+                                 [segment[row_end:]])
+        writer.write_stream(info.filename, chunks, compresslevel=level,
                             date_time=info.date_time, raw_prefix=prefix)
         return
     with SheetStream(zf, info.filename) as stream:
@@ -152,7 +162,6 @@ def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
               header_style) -> Iterator[bytes | object]:
     ns = stream.ns
     prefix = _DIM_ELEMENT_RE.sub(b"", stream.prefix, count=1)
-    body = rows_xml_blocks(rows, first, ns, w, header_style)
     if stream.self_closing:
         yield prefix + b"<" + ns + b"sheetData>"
     else:
@@ -163,11 +172,27 @@ def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
                 yield held
             held = chunk
         yield _cut_trailing(held, first, ns)
-    yield from body
-    yield FLUSH
+    yield from _new_rows(rows, first, ns, w, header_style)
     if stream.self_closing:
         yield b"</" + ns + b"sheetData>"
     yield from stream.suffix_chunks()
+
+
+def _new_rows(rows: list[list[Any]], first: int, ns: bytes, w,
+              header_style) -> Iterator[bytes | object]:
+    """The XML of the rows, with the flush point before the last one (see module doc)."""
+    yield from rows_xml_blocks(rows[:-1], first, ns, w, header_style)
+    yield FLUSH
+    yield rows_xml(rows[-1:], first + len(rows) - 1, ns, w, header_style)
+
+
+def last_row_flush(xml: bytes) -> list[bytes | object]:
+    """A whole new sheet's XML as chunks with the flush point before its last row (or before
+    ``</sheetData>`` when it has no row)."""
+    end = xml.rindex(b"</sheetData>")
+    cut = xml.rfind(b"<row ", 0, end)
+    cut = end if cut < 0 else cut
+    return [xml[:cut], FLUSH, xml[cut:]]
 
 
 def _cut_trailing(chunk: bytes, first: int, ns: bytes) -> bytes:
@@ -191,4 +216,4 @@ def _cut_trailing(chunk: bytes, first: int, ns: bytes) -> bytes:
     return chunk[:cut]
 
 
-__all__ = ["append_part", "final_segment"]
+__all__ = ["append_part", "final_segment", "last_row_flush"]

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import chart as chartxml
 from . import colpatch
-from .append import append_part
+from .append import append_part, last_row_flush
 from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
@@ -46,7 +46,7 @@ from .sheetxml import (
 )
 from .styles import StylesEditor
 from .xmltext import escape_attr, escape_text, unescape_attr
-from .zipwriter import FLUSH, RawZipWriter
+from .zipwriter import RawZipWriter
 
 
 class _Keep:
@@ -937,8 +937,7 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             writer.copy_raw(src_fh, zi)
     for part, data in new_parts:
         if part in flush_parts:
-            cut = data.rindex(b"</sheetData>")
-            writer.write_stream(part, [data[:cut], FLUSH, data[cut:]], compresslevel=level)
+            writer.write_stream(part, last_row_flush(data), compresslevel=level)
         else:
             writer.write_stream(part, [data], compresslevel=level)
     if deferred_styles is not None:
