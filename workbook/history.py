@@ -236,8 +236,10 @@ def tier_digest(client_ids: Sequence[str], tiers: Sequence[str]) -> str:
     """sha256 of the (客户编号, 当前级别 text) pairs with a tier, in client-id order: recorded by
     each run, so a tier typed over after the run shows (whatever the sheet's row order)."""
     keep = np.flatnonzero(np.fromiter(map(bool, tiers), bool, count=len(tiers)))
-    if any("\x00" in x for x in client_ids) or any("\x00" in x for x in set(tiers)):
-        # (numpy's strings drop trailing NULs): pair by pair in Python
+    if (any("\x00" in x for x in client_ids) or any("\x00" in x for x in set(tiers))
+            or max(map(len, client_ids), default=0) > 64):
+        # pair by pair in Python: numpy's strings drop trailing NULs, and one long id would
+        # make every element of a numpy string array that long
         pairs = sorted((client_ids[k], tiers[k]) for k in keep.tolist())
         ids = np.array([c for c, _ in pairs], dtype=object)
         shown = np.array([t for _, t in pairs], dtype=object)

@@ -457,6 +457,9 @@ def test_tier_digest_is_the_sha256_of_the_sorted_pairs() -> None:
     assert history.tier_digest(ids, tiers) == reference(ids, tiers)
     assert history.tier_digest(ids[8:], tiers[8:]) == reference(ids[8:], tiers[8:])
     assert history.tier_digest([], []) == reference([], [])
+    long_ids = [*ids[8:], "L" * 500]  # one long id: sorted in Python too
+    assert history.tier_digest(long_ids, [*tiers[8:], "核心客户"]) == \
+        reference(long_ids, [*tiers[8:], "核心客户"])
 
 
 def test_basis_made_when_written_is_the_basis_made_at_once(wb: Path, tmp_path: Path) -> None:
