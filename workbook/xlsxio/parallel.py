@@ -40,7 +40,9 @@ MIN_BYTES = 64 * 1024 * 1024
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and os.name == "posix"
+    """Linux only: on macOS a fork is unsafe with some system libraries (its default start
+    method is spawn), and Windows has none."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 class ParallelRead:
