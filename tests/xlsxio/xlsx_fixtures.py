@@ -8,7 +8,10 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import openpyxl
 import xlsxwriter
+
+from workbook.xlsxio import read_sheet
 
 HYPER = '=HYPERLINK("http://x","y")'
 
@@ -126,3 +129,36 @@ def add_shared_formula(path: Path) -> None:
                 data = text.encode()
             zw.writestr(info, data)
     out.replace(path)
+
+
+# ------------------------------------------------------------------ log sheets (append, find)
+
+LOG = "变更记录"
+
+
+def sheet_rows(path: Path, sheet: str = LOG) -> list[list]:
+    d = read_sheet(path, sheet)
+    return [[d.value(r, c) for c in range(1, d.n_cols + 1)] for r in range(1, d.n_rows + 1)]
+
+
+def openpyxl_log(path: Path, rows: list[list], styled_empty_rows: int = 0) -> Path:
+    """A log as another program writes it: shared strings, a <dimension>, no flush point."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "客户"
+    wb.active["A1"] = "客户编号"
+    ws = wb.create_sheet(LOG)
+    for row in rows:
+        ws.append(row)
+    for k in range(styled_empty_rows):  # rows Excel keeps for their format only
+        ws.cell(len(rows) + 1 + k, 1).font = openpyxl.styles.Font(bold=True)
+    wb.save(path)
+    return path
+
+
+def part_info(path: Path, sheet: str = LOG) -> zipfile.ZipInfo:
+    from workbook.xlsxio.package import read_workbook_info
+
+    with zipfile.ZipFile(path) as zf:
+        return zf.getinfo(read_workbook_info(zf).sheet(sheet).part)
+
+

@@ -1,0 +1,52 @@
+"""One sheet read by several forked processes: the same SheetData as one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from xlsx_fixtures import part_info
+
+from workbook.xlsxio import read_sheet
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_sheet_read_by_several_processes_is_the_sheet_read_in_one_pass(
+        tmp_path: Path, workers: int) -> None:
+    """Rows shared out by byte offset, joined back: the same SheetData as one pass (values,
+    hashed column, formula places, n_rows), with sparse columns and a formula column."""
+    from workbook.xlsxio.parallel import can_fork, start_read
+
+    if not can_fork():
+        pytest.skip("no fork here")
+    path = tmp_path / "big.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("客户")
+    ws.write_row(0, 0, ["客户编号", "资产权益", "级别依据", "计算级别", "备注", "稀疏"])
+    for r in range(1, 30_001):
+        ws.write_string(r, 0, f"C{r:06d}")
+        ws.write_number(r, 1, r * 1.5)
+        ws.write_string(r, 2, f"依据 {r} & <说明>" * 2)
+        ws.write_formula(r, 3, f"=CLIENT_TIER(B{r + 1},0)", None, "核心客户")
+        if r % 7 == 0:
+            ws.write_string(r, 4, "备注")
+        if r % 5000 == 0:
+            ws.write_number(r, 5, r)
+    ws.write_string(30_005, 4, "最后一行只有备注")  # a last row only in an unread column
+    wb.close()
+    kw = {"columns": lambda h: {1, 2, 3, 4, 6}, "hashed": {3}}
+    one = read_sheet(path, "客户", formula_text=False, **kw)
+    job = start_read(path, "客户", workers=workers, min_bytes=0, **kw)
+    assert job is not None
+    many = job.result()
+    assert many is not None
+    assert (many.n_rows, many.header, many.selected) == (one.n_rows, one.header, one.selected)
+    assert many.n_rows == 30_006
+    assert part_info(path, "客户").file_size > 3 * 2 * 1024 * 1024  # several chunks a worker
+    for c in range(1, one.n_cols + 1):
+        a, b = one.columns[c - 1], many.columns[c - 1]
+        assert type(a) is type(b) and len(a) == len(b)
+        if c != 5:  # (5 is not read)
+            assert list(a) == list(b), c
+        assert (one.formula_mask(c) == many.formula_mask(c)).all()
