@@ -50,3 +50,25 @@ def test_sheet_read_by_several_processes_is_the_sheet_read_in_one_pass(
         if c != 5:  # (5 is not read)
             assert list(a) == list(b), c
         assert (one.formula_mask(c) == many.formula_mask(c)).all()
+
+
+def _die(*_a: object) -> None:  # (module level: the pool pickles it by name)
+    import os
+
+    os._exit(9)
+
+
+def test_a_worker_that_dies_means_one_pass_instead(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbook.xlsxio import parallel
+
+    if not parallel.can_fork():
+        pytest.skip("no fork here")
+    path = tmp_path / "s.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("客户").write_row(0, 0, ["客户编号"])
+    wb.close()
+
+    monkeypatch.setattr(parallel, "_read_share", _die)
+    job = parallel.start_read(path, "客户", workers=2, min_bytes=0)
+    assert job is not None and job.result() is None

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .package import date_styles, read_workbook_info, shared_strings
@@ -62,6 +63,8 @@ class ParallelRead:
     def result(self) -> SheetData | None:
         try:
             parts = [f.result() for f in self._futures]
+        except BrokenProcessPool:  # a worker died (killed, out of memory): read it here
+            return None
         finally:
             self._pool.shutdown()
         if any(p is None for p in parts):
