@@ -59,3 +59,18 @@ def test_find_rows_on_a_sheet_with_header_only_or_empty(tmp_path: Path) -> None:
     assert (got.n_rows, got.matches, got.complete) == (0, [], True)
 
 
+
+
+def test_rows_without_numbers_are_not_searched_but_read_whole(tmp_path: Path) -> None:
+    from xlsx_fixtures import part_info, strip_row_numbers
+
+    from workbook import history
+    from workbook.job import read_book
+
+    path = tmp_path / "n.xlsx"
+    openpyxl_log(path, [list(history.HEADER), ["运行", "R1", "x"], ["变更", "R1", "y"]])
+    strip_row_numbers(path, part_info(path).filename)
+    got = find_rows(path, LOG, col=1, text="运行")
+    assert not got.complete  # a row cannot be placed on its own
+    log = read_book(path).log  # so the job reads the sheet whole
+    assert (log.n_rows, log.runs) == (3, [2])

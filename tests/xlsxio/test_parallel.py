@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from xlsx_fixtures import part_info
+from xlsx_fixtures import part_info, strip_row_numbers
 
 from workbook.xlsxio import read_sheet
 
@@ -72,3 +72,21 @@ def test_a_worker_that_dies_means_one_pass_instead(tmp_path: Path,
     monkeypatch.setattr(parallel, "_read_share", _die)
     job = parallel.start_read(path, "客户", workers=2, min_bytes=0)
     assert job is not None and job.result() is None
+
+
+def test_unnumbered_rows_are_read_in_one_pass(tmp_path: Path) -> None:
+    """A worker cannot place rows without numbers: the parent reads the sheet itself."""
+    from workbook.xlsxio import parallel
+
+    if not parallel.can_fork():
+        pytest.skip("no fork here")
+    path = tmp_path / "u.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("客户")
+    for r in range(20_000):
+        ws.write_row(r, 0, [f"C{r}", r * 1.5, "说明" * 20])
+    wb.close()
+    strip_row_numbers(path, part_info(path, "客户").filename)
+    job = parallel.start_read(path, "客户", workers=2, min_bytes=0)
+    assert job is not None and job.result() is None
+    assert read_sheet(path, "客户").n_rows == 20_000

@@ -162,3 +162,16 @@ def part_info(path: Path, sheet: str = LOG) -> zipfile.ZipInfo:
         return zf.getinfo(read_workbook_info(zf).sheet(sheet).part)
 
 
+
+
+def strip_row_numbers(path: Path, sheet_part: str) -> None:
+    """Rewrite a part with its <row> tags unnumbered (allowed by the format, rare)."""
+    import re
+
+    with zipfile.ZipFile(path) as zf:
+        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zw:
+        for info, data in items:
+            if info.filename == sheet_part:
+                data = re.sub(rb'(<row)( r="[0-9]+")', rb"\1", data)
+            zw.writestr(info, data)
