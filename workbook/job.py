@@ -645,6 +645,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     log_rows: list[list[str]] = [
         [*head[:a], *f, *head[b:]]
         for f in zip(ids, befores, afters, l_kinds, reasons, rid, inputs_used, strict=True)]
+    del ids, befores, defaults, afters, l_kinds, reasons, rid, inputs_used  # (now in the rows)
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
     for rj in rejections:
@@ -690,7 +691,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         hist_new = hist_rows[len(hist_rows) - 1 - len(log_rows):]
         hist_first = 1
     else:
-        hist_new = history.chain(log.tail, [run_row, *log_rows])
+        log_rows.insert(0, run_row)
+        hist_new = history.chain(log.tail, log_rows, in_place=True)  # (rows made here)
+        del log_rows
         hist_rows = [list(history.HEADER), *hist_new] if log.n_rows == 0 else hist_new
         hist_first = 1 if log.n_rows == 0 else log.next_row
     info = [("评级期间", per.label), ("模式", f"{MODE_LABELS[m]}（{m}）"), ("规则版本", rb.ref),

@@ -512,3 +512,22 @@ def test_libreoffice_reads_a_log_appended_twice(tmp_path: Path) -> None:
                     str(path)], check=True, timeout=180, capture_output=True)
     theirs = _rows(out / "demo-branch.xlsx", "变更记录")
     assert theirs == ours
+
+
+def test_chain_fast_path_is_row_hash() -> None:
+    """history.chain joins texts as they are; any other row goes through canonical()."""
+    rows = [history.make_row(记录类型=history.RUN, 原因="季度重评级", 统计="记录数=2"),
+            history.make_row(记录类型=history.CHANGE, 客户编号="C1", 原因="a\x1fb"),
+            [history.REJECT, None, 3.0, "x"],  # short, not texts
+            [*history.make_row(记录类型=history.CHANGE, 客户编号="C2"), "stale hash"]]
+    got = history.chain("prev", rows)
+    prev = "prev"
+    for r, g in zip(rows, got, strict=True):
+        fields = [history._text(v) for v in r[:history.N_FIELDS]]
+        fields += [""] * (history.N_FIELDS - len(fields))
+        prev = history.row_hash(prev, fields)
+        assert g == [*fields, prev]
+    copies = [list(r) for r in rows]
+    assert history.chain("prev", copies, in_place=True) == got
+    assert len(copies[0]) == history.N_FIELDS + 1  # a row of texts got its hash appended
+    assert copies[2] == rows[2]  # the others are copied, as without in_place
