@@ -60,17 +60,8 @@ def chain(prev: str, rows: list[list[str]], *, in_place: bool = False) -> list[l
     out = []
     sha = hashlib.sha256
     for r in rows:
-        if in_place and len(r) == N_FIELDS and r.__class__ is list:
-            try:
-                text = "\x1f".join(r)
-            except TypeError:
-                text = None
-            if text is not None and text.count("\x1f") == N_FIELDS - 1:
-                prev = sha((prev + text).encode("utf-8")).hexdigest()
-                r.append(prev)
-                out.append(r)
-                continue
-        fields = r[:N_FIELDS]
+        own = in_place and r.__class__ is list and len(r) == N_FIELDS
+        fields = r if own else r[:N_FIELDS]
         try:  # (the usual row: N_FIELDS texts without U+001F, joined as they are)
             text = "\x1f".join(fields) if len(fields) == N_FIELDS else None
         except TypeError:
@@ -78,8 +69,13 @@ def chain(prev: str, rows: list[list[str]], *, in_place: bool = False) -> list[l
         if text is None or text.count("\x1f") != N_FIELDS - 1:
             fields = [_text(v) for v in fields] + [""] * (N_FIELDS - len(fields))
             text = canonical(fields)
+            own = False
         prev = sha((prev + text).encode("utf-8")).hexdigest()
-        out.append([*fields, prev])
+        if own:
+            r.append(prev)
+            out.append(r)
+        else:
+            out.append([*fields, prev])
     return out
 
 

@@ -126,10 +126,15 @@ class _Rows:
         m = self.open_re.search(chunk, pos)
         return -1 if m is None else m.start()
 
-    def start_of(self, chunk: bytes, pos: int) -> int:
+    def _start_before(self, chunk: bytes, pos: int) -> int:
+        """Start of the last row tag before ``pos`` (-1: none; ``<rowBreaks`` is not one)."""
         s = chunk.rfind(self.open, 0, pos)
         while s >= 0 and not self.open_re.match(chunk, s):
             s = chunk.rfind(self.open, 0, s)
+        return s
+
+    def start_of(self, chunk: bytes, pos: int) -> int:
+        s = self._start_before(chunk, pos)
         if s < 0:
             raise XlsxError("工作表格式错误（单元格不在行中），文件可能已损坏。")
         return s
@@ -147,9 +152,7 @@ class _Rows:
         got: list[bytes] = []
         end = start
         while len(got) < k and end > 0:
-            s = chunk.rfind(self.open, 0, end)
-            while s >= 0 and not self.open_re.match(chunk, s):
-                s = chunk.rfind(self.open, 0, s)
+            s = self._start_before(chunk, end)
             if s < 0:
                 break
             got.append(chunk[s:end])
