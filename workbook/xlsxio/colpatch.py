@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import XlsxError
-from .sheetxml import col_index, col_letter
+from .sheetxml import col_index, col_letter, row_pieces
 from .xmltext import escape_text
 
 if TYPE_CHECKING:
@@ -47,20 +47,7 @@ _REF_LINE = re.compile(rb"([A-Z]{0,3})([0-9]*)\n")
 
 def pieces(chunk: bytes, end_row: bytes, size: int | None = None) -> Iterator[bytes]:
     """Cut a chunk of whole rows after a row end about every ``size`` bytes."""
-    size = size or PIECE
-    n = len(chunk)
-    if n <= size * 3 // 2:
-        yield chunk
-        return
-    pos = 0
-    while pos < n:
-        cut = chunk.rfind(end_row, pos, pos + size)
-        if cut < 0 or n - pos <= size * 3 // 2:
-            yield chunk[pos:] if pos else chunk
-            return
-        cut += len(end_row)
-        yield chunk[pos:cut]
-        pos = cut
+    return row_pieces(chunk, end_row, size or PIECE)
 
 
 @lru_cache(maxsize=64)

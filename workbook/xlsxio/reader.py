@@ -30,6 +30,7 @@ from .sheetxml import (
     no_gc,
     parse_attrs,
     read_regex,
+    row_pieces,
 )
 from .xmltext import unescape
 
@@ -389,19 +390,7 @@ PIECE = 512 * 1024
 
 
 def _split_rows(chunk: bytes, end_row: bytes) -> Iterator[bytes]:
-    n = len(chunk)
-    if n <= PIECE * 3 // 2:
-        yield chunk
-        return
-    pos = 0
-    while pos < n:
-        cut = chunk.rfind(end_row, pos, pos + PIECE)
-        if cut < 0 or n - pos <= PIECE * 3 // 2:
-            yield chunk[pos:] if pos else chunk
-            return
-        cut += len(end_row)
-        yield chunk[pos:cut]
-        pos = cut
+    return row_pieces(chunk, end_row, PIECE)  # (PIECE read at each call: tests shrink it)
 
 
 @lru_cache(maxsize=8)
@@ -539,9 +528,7 @@ class _Scan:
                 if row > max_row:
                     max_row = row
                 if col > ncols:
-                    while len(columns) < col:
-                        columns.append([])
-                    ncols = col
+                    ncols = _grow(columns, col)
                 continue
             if v:
                 if not t:
@@ -579,9 +566,7 @@ class _Scan:
             if row > max_row:
                 max_row = row
             if col > ncols:
-                while len(columns) < col:
-                    columns.append([])
-                ncols = col
+                ncols = _grow(columns, col)
             if row == 1:
                 header[col] = value
                 continue
@@ -718,9 +703,7 @@ class _Scan:
                 if r_last > max_row:
                     max_row = r_last
                 if c > ncols:
-                    while len(columns) < c:
-                        columns.append([])
-                    ncols = c
+                    ncols = _grow(columns, c)
                 continue
             if isinstance(sel, slice):
                 g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
@@ -777,9 +760,7 @@ class _Scan:
             if r_last > max_row:
                 max_row = r_last
             if c > ncols:
-                while len(columns) < c:
-                    columns.append([])
-                ncols = c
+                ncols = _grow(columns, c)
             r_lo = int(g_rows[0])
             r_hi = int(g_rows[-1])
             if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
@@ -936,6 +917,12 @@ class _Scan:
             selected=select,
             formula_places={c: np.concatenate(parts) for c, parts in self.fplaces.items()},
         )
+
+
+def _grow(columns: list[list[Value]], c: int) -> int:
+    """Columns up to ``c`` (a cell met in a column right of the others); returns ``c``."""
+    columns.extend([] for _ in range(c - len(columns)))
+    return c
 
 
 _SKIP = object()

@@ -57,6 +57,24 @@ def col_index(letters: str | bytes) -> int:
     return n
 
 
+def row_pieces(chunk: bytes, end_row: bytes, size: int) -> Iterator[bytes]:
+    """Cut a chunk of whole rows after a row end about every ``size`` bytes (the reader and
+    the column-wise patch work on pieces that fit the CPU cache)."""
+    n = len(chunk)
+    if n <= size * 3 // 2:
+        yield chunk
+        return
+    pos = 0
+    while pos < n:
+        cut = chunk.rfind(end_row, pos, pos + size)
+        if cut < 0 or n - pos <= size * 3 // 2:
+            yield chunk[pos:] if pos else chunk
+            return
+        cut += len(end_row)
+        yield chunk[pos:cut]
+        pos = cut
+
+
 @lru_cache(maxsize=20000)
 def col_letter(n: int) -> str:
     """1 -> 'A', 27 -> 'AA'."""
