@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xlsx_fixtures import minimal_workbook
 
 from workbook.xlsxio import KEEP, CellError, SheetEdit, colpatch, patch_workbook, reader
 from workbook.xlsxio.reader import ColumnNotReadError, UnreadColumn, read_sheet_zip
@@ -107,42 +108,7 @@ def sheet_xml(rows: list[tuple[int, list[tuple[int, int]]]], *, ns: str = "",
 
 
 def make_book(path: Path, sheet: bytes) -> Path:
-    sst = "".join(f"<si><t>{s}</t></si>" for s in SST)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zw:
-        zw.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
-        )
-        zw.writestr(
-            "_rels/.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        zw.writestr(
-            "xl/workbook.xml",
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-        zw.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId3" Type="{rel}sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>",
-        )
-        zw.writestr("xl/styles.xml", STYLES)
-        zw.writestr(
-            "xl/sharedStrings.xml",
-            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f"{sst}</sst>",
-        )
-        zw.writestr("xl/worksheets/sheet1.xml", sheet)
-    return path
+    return minimal_workbook(path, sheet, styles=STYLES, shared=SST)
 
 
 @st.composite

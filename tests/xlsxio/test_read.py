@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from xlsx_fixtures import CLIENT_ROWS, HEADERS, HYPER
+from xlsx_fixtures import CLIENT_ROWS, HEADERS, HYPER, minimal_workbook
 
 from workbook.xlsxio import CellError, XlsxError, col_index, col_letter, read_sheet, sheet_names
 from workbook.xlsxio.reader import datetime_to_serial, serial_to_datetime
@@ -122,40 +122,11 @@ def test_cells_without_refs_and_odd_attribute_order(tmp_path: Path):
         b'<row r="4"><c r="C4" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>'
         b"</sheetData></worksheet>"
     )
-    p = _minimal_workbook(tmp_path / "m.xlsx", sheet)
+    p = minimal_workbook(tmp_path / "m.xlsx", sheet)
     s = read_sheet(p, "S")
     assert s.header == ["h1", "h2", ""]
     assert s.columns == [[1.0, None, None], [False, None, None], [None, None, "ab"]]
     assert s.formulas == {(4, 3): '"a"&"b"'}
-
-
-def _minimal_workbook(path: Path, sheet_xml: bytes) -> Path:
-    with zipfile.ZipFile(path, "w") as zw:
-        zw.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
-        )
-        zw.writestr(
-            "_rels/.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        zw.writestr(
-            "xl/workbook.xml",
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        zw.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        )
-        zw.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-    return path
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "per-cell"])

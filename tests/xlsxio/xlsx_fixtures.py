@@ -175,3 +175,49 @@ def strip_row_numbers(path: Path, sheet_part: str) -> None:
             if info.filename == sheet_part:
                 data = re.sub(rb'(<row)( r="[0-9]+")', rb"\1", data)
             zw.writestr(info, data)
+
+
+def minimal_workbook(path: Path, sheet_xml: bytes, *, styles: str | None = None,
+                     shared: list[str] | None = None) -> Path:
+    """The smallest package around one worksheet "S" (with styles and shared strings when
+    given): for sheets written by hand."""
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    rels = f'<Relationship Id="rId1" Type="{rel}worksheet" Target="worksheets/sheet1.xml"/>'
+    if styles is not None:
+        rels += f'<Relationship Id="rId2" Type="{rel}styles" Target="styles.xml"/>'
+    if shared is not None:
+        rels += f'<Relationship Id="rId3" Type="{rel}sharedStrings" Target="sharedStrings.xml"/>'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zw:
+        zw.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>',
+        )
+        zw.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        zw.writestr(
+            "xl/workbook.xml",
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zw.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f"{rels}</Relationships>",
+        )
+        if styles is not None:
+            zw.writestr("xl/styles.xml", styles)
+        if shared is not None:
+            sst = "".join(f"<si><t>{s}</t></si>" for s in shared)
+            zw.writestr(
+                "xl/sharedStrings.xml",
+                '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                f"{sst}</sst>",
+            )
+        zw.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return path
