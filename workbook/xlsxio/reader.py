@@ -697,13 +697,8 @@ class _Scan:
                     if vs[i] or inls[i] or fs[i] or (inners[i] and special[i] is not _SKIP):
                         break
                     last -= 1
-                if last < 0:
-                    continue
-                r_last = int(g_rows[last])
-                if r_last > max_row:
-                    max_row = r_last
-                if c > ncols:
-                    ncols = _grow(columns, c)
+                if last >= 0:
+                    max_row, ncols = _reach(columns, max_row, ncols, int(g_rows[last]), c)
                 continue
             if isinstance(sel, slice):
                 g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
@@ -756,11 +751,7 @@ class _Scan:
                 last -= 1
             if last < 0:
                 continue
-            r_last = int(g_rows[last])
-            if r_last > max_row:
-                max_row = r_last
-            if c > ncols:
-                ncols = _grow(columns, c)
+            max_row, ncols = _reach(columns, max_row, ncols, int(g_rows[last]), c)
             r_lo = int(g_rows[0])
             r_hi = int(g_rows[-1])
             if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
@@ -923,6 +914,13 @@ def _grow(columns: list[list[Value]], c: int) -> int:
     """Columns up to ``c`` (a cell met in a column right of the others); returns ``c``."""
     columns.extend([] for _ in range(c - len(columns)))
     return c
+
+
+def _reach(columns: list[list[Value]], max_row: int, ncols: int, row: int,
+           c: int) -> tuple[int, int]:
+    """(max_row, ncols) once a cell with content is met at (row, c): a column of the fast
+    scanner's piece, through its last such cell."""
+    return max(max_row, row), (_grow(columns, c) if c > ncols else ncols)
 
 
 _SKIP = object()
