@@ -730,6 +730,20 @@ _ALERT_MODES = ("info", "critical")
 _CALCULATIONS = ("automatic", "manual", "semiautomatic")
 
 
+def _logged_flag(name: str) -> property:
+    """An App setting Excel keeps as a boolean; every write is logged in ``App.log``."""
+    attr = "_" + name
+
+    def get(self: _App) -> bool:
+        return getattr(self, attr)
+
+    def put(self: _App, value: bool) -> None:
+        self._set(name, value)
+        setattr(self, attr, bool(value))
+
+    return property(get, put)
+
+
 @_explain_missing
 class _App(base_classes.App):
     def __init__(self, engine: _Engine) -> None:
@@ -806,41 +820,10 @@ class _App(base_classes.App):
         self.status_history.append(value)
         self._status_bar = value
 
-    @property
-    def screen_updating(self) -> bool:
-        return self._screen_updating
-
-    @screen_updating.setter
-    def screen_updating(self, value: bool) -> None:
-        self._set("screen_updating", value)
-        self._screen_updating = bool(value)
-
-    @property
-    def display_alerts(self) -> bool:
-        return self._display_alerts
-
-    @display_alerts.setter
-    def display_alerts(self, value: bool) -> None:
-        self._set("display_alerts", value)
-        self._display_alerts = bool(value)
-
-    @property
-    def enable_events(self) -> bool:
-        return self._enable_events
-
-    @enable_events.setter
-    def enable_events(self, value: bool) -> None:
-        self._set("enable_events", value)
-        self._enable_events = bool(value)
-
-    @property
-    def interactive(self) -> bool:
-        return self._interactive
-
-    @interactive.setter
-    def interactive(self, value: bool) -> None:
-        self._set("interactive", value)
-        self._interactive = bool(value)
+    screen_updating = _logged_flag("screen_updating")
+    display_alerts = _logged_flag("display_alerts")
+    enable_events = _logged_flag("enable_events")
+    interactive = _logged_flag("interactive")
 
     @property
     def calculation(self) -> str:
