@@ -730,6 +730,14 @@ _ALERT_MODES = ("info", "critical")
 _CALCULATIONS = ("automatic", "manual", "semiautomatic")
 
 
+def _stored(name: str) -> property:
+    """A setting the impl just keeps (in ``_<name>``): xlwings' base classes declare it as a
+    property, so a plain attribute would not do."""
+    attr = "_" + name
+    return property(lambda self: getattr(self, attr),
+                    lambda self, value: setattr(self, attr, value))
+
+
 def _logged_flag(name: str) -> property:
     """An App setting Excel keeps as a boolean; every write is logged in ``App.log``."""
     attr = "_" + name
@@ -1681,13 +1689,7 @@ class _Chart(base_classes.Chart):
     def api(self) -> _NoApi:
         return _NoApi("Chart")
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._name = value
+    name = _stored("name")
 
     @property
     def parent(self) -> _Sheet:
@@ -1724,45 +1726,15 @@ class _Chart(base_classes.Chart):
     def style(self, value: int) -> None:
         self._style = value
 
-    @property
-    def title(self) -> str | None:
-        return self._title
+    title = _stored("title")
 
-    @title.setter
-    def title(self, value: str | None) -> None:
-        self._title = value
+    left = _stored("left")
 
-    @property
-    def left(self) -> float:
-        return self._left
+    top = _stored("top")
 
-    @left.setter
-    def left(self, value: float) -> None:
-        self._left = value
+    width = _stored("width")
 
-    @property
-    def top(self) -> float:
-        return self._top
-
-    @top.setter
-    def top(self, value: float) -> None:
-        self._top = value
-
-    @property
-    def width(self) -> float:
-        return self._width
-
-    @width.setter
-    def width(self, value: float) -> None:
-        self._width = value
-
-    @property
-    def height(self) -> float:
-        return self._height
-
-    @height.setter
-    def height(self, value: float) -> None:
-        self._height = value
+    height = _stored("height")
 
     def delete(self) -> None:
         if self in self._sheet._charts:
