@@ -730,6 +730,25 @@ _ALERT_MODES = ("info", "critical")
 _CALCULATIONS = ("automatic", "manual", "semiautomatic")
 
 
+def _contents(name: str, com: str) -> property:
+    """A range's ``value`` or ``formula``: read from the sheet's COM view ``com`` and written
+    through ``_write``, each logged under ``name`` (nothing for an empty range)."""
+
+    def get(self: Any) -> Any:
+        if self._empty():
+            return None
+        self._log(self.sheet.read_log, Read, name)
+        return self._read(getattr(self.sheet, com))
+
+    def put(self: Any, data: Any) -> None:
+        if self._empty():
+            return
+        self._log(self.sheet.write_log, Write, name)
+        self._write(data)
+
+    return property(get, put)
+
+
 def _stored(name: str) -> property:
     """A setting the impl just keeps (in ``_<name>``): xlwings' base classes declare it as a
     property, so a plain attribute would not do."""
@@ -1480,19 +1499,7 @@ class _Range(base_classes.Range):
         return tuple(tuple(get(r, c) for c in cols)
                      for r in range(self._row, self._row + self._nrows))
 
-    @property
-    def raw_value(self) -> Any:
-        if self._empty():
-            return None
-        self._log(self.sheet.read_log, Read, "value")
-        return self._read(self.sheet.com_value)
-
-    @raw_value.setter
-    def raw_value(self, data: Any) -> None:
-        if self._empty():
-            return
-        self._log(self.sheet.write_log, Write, "value")
-        self._write(data)
+    raw_value = _contents("value", "com_value")
 
     def _write(self, data: Any) -> None:
         sheet = self.sheet
@@ -1517,30 +1524,8 @@ class _Range(base_classes.Range):
         for r, c in self._cells():
             sheet.enter(r, c, data, origin=origin)
 
-    @property
-    def formula(self) -> Any:
-        if self._empty():
-            return None
-        self._log(self.sheet.read_log, Read, "formula")
-        return self._read(self.sheet.com_formula)
-
-    @formula.setter
-    def formula(self, value: Any) -> None:
-        if self._empty():
-            return
-        self._log(self.sheet.write_log, Write, "formula")
-        self._write(value)
-
-    @property
-    def formula2(self) -> Any:
-        return self.formula
-
-    @formula2.setter
-    def formula2(self, value: Any) -> None:
-        if self._empty():
-            return
-        self._log(self.sheet.write_log, Write, "formula2")
-        self._write(value)
+    formula = _contents("formula", "com_formula")
+    formula2 = property(formula.fget, _contents("formula2", "com_formula").fset)  # (read as formula)
 
     def clear_contents(self) -> None:
         if self._empty():
