@@ -1687,38 +1687,13 @@ class _Chart(base_classes.Chart):
         nrows, ncols = rng.shape
         self._plot_by = plot_by or ("columns" if nrows >= ncols else "rows")
 
-    @property
-    def chart_type(self) -> str:
-        return self._type
-
-    @chart_type.setter
-    def chart_type(self, value: str) -> None:
-        self._type = value
-
-    @property
-    def plot_by(self) -> str | None:
-        return self._plot_by
-
-    @plot_by.setter
-    def plot_by(self, value: str) -> None:
-        self._plot_by = value
-
-    @property
-    def style(self) -> int | None:
-        return self._style
-
-    @style.setter
-    def style(self, value: int) -> None:
-        self._style = value
-
+    chart_type = _stored("type")
+    plot_by = _stored("plot_by")
+    style = _stored("style")
     title = _stored("title")
-
     left = _stored("left")
-
     top = _stored("top")
-
     width = _stored("width")
-
     height = _stored("height")
 
     def delete(self) -> None:
