@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xlsxwriter
 
 from rules import get_rulebook
 from udfs import _coerce
@@ -79,26 +78,6 @@ def build_branch(path: Path, n: int = 40, seed: int = 5, *, runs: tuple[str, ...
     return path
 
 
-def plain_branch(path: Path, rows: list[list[Any]], header: list[str]) -> Path:
-    """A workbook without formulas (the job writes 风险类别 etc. as values)."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
-                                         "strings_to_numbers": False})
-    ws = wb.add_worksheet("客户")
-    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for c, h in enumerate(header):
-        ws.write_string(0, c, h)
-    for r, row in enumerate(rows, start=1):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, str):
-                ws.write_string(r, c, v)
-            elif isinstance(v, dt.date):
-                ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), date_fmt)
-            else:
-                ws.write_number(r, c, v)
-    wb.close()
-    return path
 
 
 # ------------------------------------------------------------------------------ reading

@@ -23,7 +23,6 @@ from audit_fixtures import (
     letter,
     log,
     logged_clients,
-    plain_branch,
     replace_log,
     row_of,
     set_cells,
@@ -31,6 +30,7 @@ from audit_fixtures import (
     set_value_xml,
     sheet_rows,
 )
+from branch_files import plain_branch
 
 import udfs
 from workbook import history, summary

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xlsxwriter
+from branch_files import plain_branch
 
 from workbook import history, summary
 from workbook.demo import HYPERLINK_NAME, make_demo_clients, previous_quarter, run_demo
@@ -38,23 +38,6 @@ def _by_id(path: Path, sheet: str = "客户") -> dict[str, dict]:
     return out
 
 
-def _plain(path: Path, header: list[str], rows: list[list], sheet: str = "客户") -> Path:
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
-                                         "strings_to_numbers": False})
-    ws = wb.add_worksheet(sheet)
-    for c, h in enumerate(header):
-        ws.write_string(0, c, h)
-    for r, row in enumerate(rows, start=1):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, str):
-                ws.write_string(r, c, v)
-            else:
-                ws.write_number(r, c, v)
-    wb.add_worksheet("备注").write_string(0, 0, "不要动我")
-    wb.close()
-    return path
 
 
 CLIENTS = [
@@ -162,7 +145,7 @@ def test_headers_any_order_english_aliases_unknown_columns_kept(tmp_path: Path) 
     rows = [["甲", 0, "A1", 300_000, "普通", "x"],
             ["乙", None, "A2", 20_000_000, None, "=SUM(1,2)"],
             ["丙", 100, "A3", "1,000,000", "核心客户", None]]
-    p = _plain(tmp_path / "plain.xlsx", header, rows)
+    p = plain_branch(tmp_path / "plain.xlsx", rows, header, notes_sheet=True)
     res = rerate(p, period="2026Q3", mode="quarterly", operator="t", now=NOW)
     assert res.exit_code == 0
     d = read_sheet(p, "客户")
@@ -185,7 +168,7 @@ def test_headers_any_order_english_aliases_unknown_columns_kept(tmp_path: Path) 
 
 
 def test_missing_client_id_column_is_a_clear_error(tmp_path: Path) -> None:
-    p = _plain(tmp_path / "bad.xlsx", ["资产权益"], [[1.0]])
+    p = plain_branch(tmp_path / "bad.xlsx", [[1.0]], ["资产权益"], notes_sheet=True)
     with pytest.raises(WorkbookError, match="客户编号"):
         rerate(p, period="2026Q3", mode="quarterly", operator="t")
 
@@ -282,7 +265,8 @@ def test_files_load_in_openpyxl(tmp_path: Path) -> None:
         wb = openpyxl.load_workbook(f)
         assert wb.sheetnames == ["控制台", "客户", "变更记录", "汇总", "规则"]
         wb.close()
-    plain = _plain(tmp_path / "plain.xlsx", ["客户编号", "资产权益"], [["A", 1e6]])
+    plain = plain_branch(tmp_path / "plain.xlsx", [["A", 1e6]], ["客户编号", "资产权益"],
+                         notes_sheet=True)
     rerate(plain, period="2026Q3", mode="quarterly", operator="t", now=NOW)
     wb = openpyxl.load_workbook(plain)
     assert wb.sheetnames == ["客户", "备注", "变更记录", "汇总"]
@@ -427,9 +411,10 @@ def test_validate_converts_each_distinct_cell_once_but_keeps_true_apart_from_one
 def test_row_with_a_name_but_no_id_is_rejected_not_skipped(tmp_path: Path) -> None:
     """A run reads only the columns it uses, unless a row has no 客户编号: then the other
     contract columns decide whether the row is there (rejected) or blank (skipped)."""
-    path = _plain(tmp_path / "n.xlsx", ["客户编号", "客户名称", "资产权益", "上年度净佣金"],
-                  [["C1", "甲", 300_000, 0], [None, "乙", None, None], [None, None, None, None],
-                   ["C2", "丙", 6_000_000, 0]])
+    path = plain_branch(tmp_path / "n.xlsx",
+                        [["C1", "甲", 300_000, 0], [None, "乙", None, None],
+                         [None, None, None, None], ["C2", "丙", 6_000_000, 0]],
+                        ["客户编号", "客户名称", "资产权益", "上年度净佣金"], notes_sheet=True)
     res = rerate(path, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
     assert res.exit_code == 3 and [r[:3] for r in res.rejections] == [(3, "", "客户编号")]
     assert res.rejections[0][4] == "第 3 行「客户编号」：为空"
