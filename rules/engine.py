@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import RuleInputError, show, show_many
 from .model import InputSpec, OutputSpec, RulebookFile, Source
+from .money import to_cents, to_cents_array
 
 INF = math.inf
 
@@ -302,7 +303,9 @@ class Rulebook:
 
     # -- validation --------------------------------------------------------------------------
     def check_value(self, spec: InputSpec, v: Any) -> float:
-        """``v`` as a float, or a :class:`RuleInputError` naming the input and the value."""
+        """``v`` as a float, or a :class:`RuleInputError` naming the input and the value.
+        A money input (``spec.money``) comes back rounded to the cent (``rules.money``): the
+        value the rules compare and the reason shows."""
         t = type(v)
         if t is not float and t is not int:
             if v is None:
@@ -329,7 +332,7 @@ class Rulebook:
             raise RuleInputError(msg, field=spec.label, value=v)
         if spec.integer and x != int(x):
             raise RuleInputError(f"{spec.label}须为整数：{show(v)}", field=spec.label, value=v)
-        return x
+        return to_cents(x) if spec.money else x
 
     # -- scalar ------------------------------------------------------------------------------
     def evaluate(self, *args: Any, **kwargs: Any) -> Decision:
@@ -375,6 +378,7 @@ class Rulebook:
     # -- vectorised --------------------------------------------------------------------------
     def evaluate_many(self, columns: Mapping[str, Any] | Sequence[Any]) -> Batch:
         """Evaluate whole columns (float arrays; NaN is an invalid value, as in :meth:`evaluate`).
+        Money inputs are compared at the cent, as in :meth:`evaluate`.
 
         Callers fill empty cells of ``empty_is_zero`` inputs with 0 before calling.
         """
@@ -395,6 +399,9 @@ class Rulebook:
         bad = np.zeros(n, bool)
         for spec, x in zip(self.inputs, values, strict=True):
             bad |= ~_valid_mask(spec, x)
+        # money at the cent, as check_value does (after the checks of the value as given)
+        values = [to_cents_array(x) if spec.money else x
+                  for spec, x in zip(self.inputs, values, strict=True)]
         mask_cache: dict[Cond, np.ndarray] = {}
 
         def rule_mask(r: CompiledRule) -> np.ndarray | None:

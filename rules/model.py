@@ -10,9 +10,11 @@ firm's parameter file) supplies.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .money import is_money
 
 Bound = float | str  # a number, or "@parameter"
 
@@ -36,9 +38,19 @@ class InputSpec(_Strict):
     max: float | None = None
     integer: bool = False
     empty_is_zero: bool = False
+    # money: compared with the rules' bounds at the cent, rounded half-even (rules.money);
+    # default: an input whose unit is 元
+    money: bool = False
     # "increasing": raising this input never lowers the output ("decreasing": never raises it);
     # the verifier checks it
     monotone: Literal["increasing", "decreasing", "none"] = "increasing"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _money_from_unit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("money") is None:
+            return {**data, "money": is_money(str(data.get("unit") or ""))}
+        return data
 
 
 class OutputSpec(_Strict):

@@ -19,6 +19,7 @@ import numpy as np
 
 from rules import Rulebook, RuleInputError, get_rulebook
 from rules.errors import show
+from rules.money import to_cents_array
 from udfs import _coerce
 
 from .xlsxio import SheetData, XlsxError, read_sheet, sheet_names
@@ -186,6 +187,21 @@ def input_columns(rb: Rulebook, cols: dict[str, int], header: list[str]) -> list
     return out
 
 
+def check_input_columns(sheet: str, rb: Rulebook, in_cols: list[int | None]) -> None:
+    """A rulebook input without a column refuses the run (WorkbookError naming the column and
+    the rulebook): a missing column is never a column of zeros. Empty *cells* of an input the
+    rulebook allows to be empty (``empty_is_zero``: 上年度净佣金) still count as 0."""
+    missing = [s for s, c in zip(rb.inputs, in_cols, strict=True) if c is None]
+    if not missing:
+        return
+    names = "、".join(f"“{s.label}”" for s in missing)
+    zero = [s.label for s in missing if s.empty_is_zero]
+    note = (f"（该列中的空单元格按 0 计，但整列缺少不会按 0 计：{'、'.join(zero)}）" if zero else "")
+    raise WorkbookError(
+        f"工作表“{sheet}”缺少规则 {rb.ref}（{rb.title}）需要的列：{names}{note}。"
+        f"请在第 1 行添加该列并填写数据后重新运行；本次未做任何更改。")
+
+
 def read_clients(path: str | os.PathLike[str], rb: Rulebook) -> ClientTable:
     """Read sheet 客户 in one pass and validate every row (see module doc)."""
     sheet = find_sheet(path, CLIENT_SHEET_NAMES)
@@ -200,12 +216,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
     in_cols = input_columns(rb, cols, data.header)
-    # a missing column of an input where empty means 0 (上年度净佣金) is all zeros
-    missing = [s.label for s, c in zip(rb.inputs, in_cols, strict=True)
-               if c is None and not s.empty_is_zero]
-    if missing:
-        raise WorkbookError(
-            f"工作表“{data.name}”缺少规则 {rb.ref} 需要的列：{'、'.join(missing)}。")
+    check_input_columns(data.name, rb, in_cols)
     known = {cols[k] for k in cols} | {c for c in in_cols if c}
     n = data.n_data_rows
     # skip rows with nothing in any column we read (blank lines, totals far below…): a row
@@ -272,9 +283,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     # rulebook inputs
     inputs: list[np.ndarray] = []
     for spec, c in zip(rb.inputs, in_cols, strict=True):
-        if c is None:
-            inputs.append(np.zeros(m))
-            continue
+        assert c is not None  # (check_input_columns)
         header = data.header[c - 1]
         cells = col_values(c)
         arr, problems = _number_column(cells, header)
@@ -291,7 +300,8 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
                 rb.check_value(spec, float(arr[i]))
             except RuleInputError as e:
                 reject(int(i), header, cells[i], e.message)
-        inputs.append(arr)
+        # money at the cent (rules.money): the value the rules compare, logged as such
+        inputs.append(to_cents_array(arr) if spec.money else arr)
 
     def tiers(key: str) -> np.ndarray:
         c = cols.get(key)

@@ -39,8 +39,21 @@ CLIENT_HEADERS: tuple[str, ...] = (
     *(c.header for c in COLUMNS[14:]),
 )
 _DATE_COLS = {"开户日期", "测评日期"}
-_MONEY_COLS = {"资产权益", "上年度净佣金", "日均资产", "上年度管理费"}
+_MONEY_COLS = {"资产权益", "上年度净佣金", "日均资产", "上年度管理费", "年贡献度"}
 _TIER_COLS = ("年度级别", "当前级别", "特别调整级别")
+
+
+def client_headers(rb: Any) -> tuple[str, ...]:
+    """The 客户 headers of a new workbook for rulebook ``rb``: ``CLIENT_HEADERS`` and, after the
+    contract's figures, a column for each input of ``rb`` that no contract column stands for
+    (wealth: 年贡献度), so that a run never finds an input column missing."""
+    from .schema import column_map, input_columns
+
+    base = list(CLIENT_HEADERS)
+    found = input_columns(rb, column_map(base), base)
+    extra = [s.label for s, c in zip(rb.inputs, found, strict=True) if c is None]
+    at = base.index("资产周转率")
+    return (*base[:at], *extra, *base[at:])
 
 
 def cached_tier(rb: Any, assets: Any, commission: Any) -> str:
@@ -117,8 +130,9 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
 
     # 客户
     wc = wb.add_worksheet("客户")
-    hdr = {h: k for k, h in enumerate(CLIENT_HEADERS)}
-    for k, h in enumerate(CLIENT_HEADERS):
+    headers = client_headers(rb)
+    hdr = {h: k for k, h in enumerate(headers)}
+    for k, h in enumerate(headers):
         wc.write_string(0, k, h, bold)
         wc.set_column(k, k, 34 if h == "级别依据" else 13)
     wc.freeze_panes(1, 0)

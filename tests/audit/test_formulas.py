@@ -186,9 +186,10 @@ def test_formulas_reading_job_written_cells_after_a_headless_run(tmp_path: Path)
     p = tmp_path / "v.xlsx"
     wb = xlsxwriter.Workbook(str(p), {"strings_to_formulas": False})
     ws = wb.add_worksheet("客户")
-    for c, h in enumerate(["客户编号", "资产权益", "当前级别", "年拜访"]):
+    for c, h in enumerate(["客户编号", "资产权益", "当前级别", "年拜访", "上年度净佣金"]):
         ws.write_string(0, c, h)
     ws.write_row(1, 0, ["P1", 300_000.0, "普通客户"])
+    ws.write_number(1, 4, 0.0)
     ws.write_formula(1, 3, "=VISITS_PER_YEAR(C2)", None, udfs.VISITS_PER_YEAR("普通客户"))
     wb.close()
     rerate(p, period="2026Q3", mode="quarterly", operator="t", now=dt.datetime(2026, 10, 9))

@@ -265,12 +265,12 @@ def test_files_load_in_openpyxl(tmp_path: Path) -> None:
         wb = openpyxl.load_workbook(f)
         assert wb.sheetnames == ["控制台", "客户", "变更记录", "汇总", "规则"]
         wb.close()
-    plain = plain_branch(tmp_path / "plain.xlsx", [["A", 1e6]], ["客户编号", "资产权益"],
-                         notes_sheet=True)
+    plain = plain_branch(tmp_path / "plain.xlsx", [["A", 1e6, 0]],
+                         ["客户编号", "资产权益", "上年度净佣金"], notes_sheet=True)
     rerate(plain, period="2026Q3", mode="quarterly", operator="t", now=NOW)
     wb = openpyxl.load_workbook(plain)
     assert wb.sheetnames == ["客户", "备注", "变更记录", "汇总"]
-    assert wb["客户"]["C2"].value == "核心客户"
+    assert wb["客户"]["D2"].value == "核心客户"
 
 
 def test_log_explains_every_tier_and_run_row_records_tier_digest(wb: Path) -> None:
@@ -393,12 +393,12 @@ def test_validate_converts_each_distinct_cell_once_but_keeps_true_apart_from_one
     from workbook.grid import sheet_from_grid
     from workbook.schema import validate
 
-    header = ["客户编号", "开户日期", "资产权益", "当前级别", "风险测评得分"]
+    header = ["客户编号", "开户日期", "资产权益", "当前级别", "风险测评得分", "上年度净佣金"]
     grid = [header,
-            ["A", 1.0, 100.0, "核心", 50.0],
-            ["B", True, 100.0, "核心客户", True],
-            ["C", 1.0, 100.0, "黄金客户", 101.0],
-            ["D", dt.datetime(2026, 8, 1), 100.0, None, "60"]]
+            ["A", 1.0, 100.0, "核心", 50.0, 0.0],
+            ["B", True, 100.0, "核心客户", True, 0.0],
+            ["C", 1.0, 100.0, "黄金客户", 101.0, 0.0],
+            ["D", dt.datetime(2026, 8, 1), 100.0, None, "60", 0.0]]
     t = validate(sheet_from_grid("客户", grid), get_rulebook("brokerage", dt.date(2026, 9, 30)))
     assert t.open_date[0] == dt.date(1900, 1, 1) and t.open_date[3] == dt.date(2026, 8, 1)
     assert sorted(t.rejected) == [1, 2]
