@@ -83,6 +83,7 @@ KIND_TITLES: dict[str, str] = {
     "product_risk_invalid": "产品风险等级无法识别",
     # 数据有误
     "invalid_row": "重评级会拒绝的行",
+    "invalid_field": "重评级会标记的字段（照常评级）",
 }
 
 

@@ -380,4 +380,11 @@ def check_rejections(t: ClientTable, col_of: Callable[[str], int | None]) -> lis
         out.append(Finding(INFO, CHECK_DATA, "invalid_row", t.data.name, addr, rj.client_id,
                            show(rj.value) if not isinstance(rj.value, str) else rj.value, "",
                            f"{rj.reason}：重评级时该行被拒绝，其单元格保持原样"))
+    for i in sorted(t.flagged):  # a bad secondary field: the row is rated, the field is not
+        fl = t.flagged[i]
+        c = col_of(fl.column)
+        addr = f"{col_letter(c)}{fl.row}" if c else f"A{fl.row}"
+        out.append(Finding(INFO, CHECK_DATA, "invalid_field", t.data.name, addr, fl.client_id,
+                           show(fl.value) if not isinstance(fl.value, str) else fl.value, "",
+                           f"{fl.reason}：重评级时照常评级，该字段被标记"))
     return out

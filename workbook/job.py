@@ -85,6 +85,9 @@ class RunResult:
     after: dict[str, int] = field(default_factory=dict)
     change_counts: dict[str, int] = field(default_factory=dict)
     rejections: list[tuple[int, str, str, Any, str]] = field(default_factory=list)
+    #: rows rated although a secondary field is bad (risk score): (row, 客户编号, column, value,
+    #: reason); the outputs of that field (风险类别) were left as they were
+    flags: list[tuple[int, str, str, Any, str]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     cells_written: int = 0
     written: bool = False
@@ -259,19 +262,20 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     (and rejected) if anything else is on it, as ``validate`` decides."""
     from rules import rulebook_ids, versions
 
+    from .headers import header_name
     from .schema import _INPUT_FALLBACK, column_map
     from .xlsxio.findrows import find_rows
     from .xlsxio.parallel import ParallelRead, start_read
     from .xlsxio.sheetxml import no_gc
 
-    labels = {x.strip().casefold() for rid in rulebook_ids() for v in versions(rid)
+    labels = {header_name(x).casefold() for rid in rulebook_ids() for v in versions(rid)
               for spec in v.inputs for x in (spec.label, spec.name)}
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
                  "override_tier", "override_approver", "override_reason",
                  *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
 
     def inputs(header: list[str]) -> set[int]:
-        return {c for c, h in enumerate(header, 1) if h.strip().casefold() in labels}
+        return {c for c, h in enumerate(header, 1) if header_name(h).casefold() in labels}
 
     def wanted(header: list[str]) -> set[int]:  # the columns a run uses
         cols = column_map(header)
@@ -461,7 +465,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         scope = np.array([d is not None and per.start <= d <= per.end for d in t.open_date], bool)
         od = t.cols.get("open_date")
         for i, rej in t.rejected.items():  # an unreadable 开户日期 cannot be scoped: report it
-            if od is not None and rej.column == data.header[od - 1]:
+            if od is not None and data.header[od - 1] in rej.columns:
                 scope[i] = True
     outcome = apply_mode(rb, m, computed, base, np.where(ok, t.override, -1))
     labels = [o.label for o in rb.outputs]
@@ -648,10 +652,11 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     del ids, befores, defaults, afters, l_kinds, reasons, rid, inputs_used  # (now in the rows)
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
+    res.flags = [t.flagged[i].as_tuple() for i in sorted(t.flagged) if active[i]]
     for rj in rejections:
         log_rows.append(history.make_row(
             记录类型=history.REJECT, **common, 客户编号=rj.client_id, 原因=rj.reason,
-            输入数据=f"{rj.column}={show(rj.value)}"))
+            输入数据=rj.inputs_text))
 
     # counts, and the tiers the sheet will show (for the run row's 级别摘要)
     def counts(ranks: np.ndarray) -> dict[str, int]:  # rank -1 is 无级别

@@ -22,7 +22,9 @@ from rules.errors import show
 from rules.money import to_cents_array
 from udfs import _coerce
 
+from .headers import header_name, unit_factor
 from .xlsxio import SheetData, XlsxError, read_sheet, sheet_names
+from .xlsxio.errors import CellError
 
 
 class WorkbookError(Exception):
@@ -79,6 +81,15 @@ CLIENT_SHEET_NAMES = ("客户", "Clients")
 HISTORY_SHEET_NAMES = ("变更记录", "History")
 SUMMARY_SHEET_NAMES = ("汇总", "Summary")
 
+#: Primary fields: a bad value rejects the row (it is not rated, its cells stay as they are):
+#: 客户编号, the inputs of the tier rulebook, the tiers in force (the base of 就高不就低), the
+#: override and its approver, 开户日期 (new-accounts scope, service product). Secondary fields:
+#: a bad value is flagged (row, column, value in the result and 汇总) and the tier is still
+#: rated; the outputs that depend on the field are left as they were.
+SECONDARY_KEYS: tuple[str, ...] = ("risk_score",)  # -> 风险类别 left as it was
+#: contract columns in 元 (a unit in their header scales them: 资产权益（万元）)
+MONEY_KEYS = frozenset({"assets", "commission", "avg_daily_assets", "fee"})
+
 # input name -> contract column when the rulebook's input label is not a header of its own
 _INPUT_FALLBACK = {"assets": "assets", "commission": "commission", "fee": "fee",
                    "turnover": "turnover", "score": "risk_score"}
@@ -95,10 +106,11 @@ def find_sheet(path: str | os.PathLike[str], names: tuple[str, ...]) -> str | No
 
 
 def column_map(header: list[str]) -> dict[str, int]:
-    """key -> 1-based column for the contract columns and the output columns present."""
+    """key -> 1-based column for the contract columns and the output columns present (a header
+    read by ``workbook.headers.header_name``: 客户号 is 客户编号, 资产权益（万元） is 资产权益)."""
     pos: dict[str, int] = {}
     for c, text in enumerate(header, start=1):
-        h = text.strip().casefold()
+        h = header_name(text).casefold()  # (units off, synonyms: workbook.headers)
         if not h:
             continue
         for col in (*COLUMNS, *OUTPUT_COLUMNS):
@@ -109,13 +121,50 @@ def column_map(header: list[str]) -> dict[str, int]:
 
 @dataclass
 class Rejection:
+    """A row's problems: one message listing every problem of the row. ``column`` and ``value``
+    are the first problem's (the cell to point at); ``problems`` holds (header, value, message)
+    of each, ``reason`` all of them: ``第 7 行「资产权益」：不能为负数：-5；「上年度净佣金」：…``."""
+
     row: int  # Excel row number
     client_id: str
     column: str  # the header as it is in the file
     value: Any
     reason: str  # "第 7 行「资产权益」：不能为负数：-5"
+    problems: list[tuple[str, Any, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.problems:
+            self.problems = [(self.column, self.value, self.reason)]
+
+    @classmethod
+    def of(cls, row: int, client_id: str, header: str, value: Any, message: str) -> Rejection:
+        return cls(row, client_id, header, value, reason_text(row, header, message),
+                   [(header, value, message)])
+
+    def add(self, header: str, value: Any, message: str) -> None:
+        """One more problem of the row (the reason then lists it too); a repeat is ignored."""
+        if any(h == header and m == message for h, _v, m in self.problems):
+            return
+        self.problems.append((header, value, message))
+        self.reason += f"；「{header}」：{_strip_field(message, header)}"
+
+    @property
+    def columns(self) -> list[str]:
+        """The headers of every problem, first first (once each)."""
+        return list(dict.fromkeys(h for h, _v, _m in self.problems))
+
+    @property
+    def inputs_text(self) -> str:
+        """``资产权益=-5；上年度净佣金='abc'``: the values of every problem (变更记录 输入数据)."""
+        return "；".join(f"{h}={show(v)}" for h, v, _m in
+                        dict.fromkeys((h, _hashable(v), "") for h, v, _m in self.problems))
 
     def as_tuple(self) -> tuple[int, str, str, Any, str]:
+        """(row, 客户编号, column(s), value(s), reason): several problems give the headers
+        joined by 、 and the values by ；."""
+        if len(self.problems) > 1:
+            return (self.row, self.client_id, "、".join(self.columns),
+                    "；".join(show(v) for _h, v, _m in self.problems), self.reason)
         return (self.row, self.client_id, self.column, self.value, self.reason)
 
 
@@ -136,8 +185,10 @@ class ClientTable:
     approver: list[str | None]
     override_reason: list[str | None]
     open_date: list[dt.date | None]
-    risk_score: np.ndarray  # NaN where empty
-    rejected: dict[int, Rejection] = field(default_factory=dict)  # index -> first problem
+    risk_score: np.ndarray  # NaN where empty or flagged
+    rejected: dict[int, Rejection] = field(default_factory=dict)  # index -> its problems
+    #: rows rated although a secondary field is bad (SECONDARY_KEYS): index -> the problems
+    flagged: dict[int, Rejection] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -173,7 +224,7 @@ def reason_text(row: int, header: str, message: str) -> str:
 
 def input_columns(rb: Rulebook, cols: dict[str, int], header: list[str]) -> list[int | None]:
     """1-based column of each rulebook input: its label as a header, else the contract column."""
-    folded = [h.strip().casefold() for h in header]
+    folded = [header_name(h).casefold() for h in header]
     out: list[int | None] = []
     for spec in rb.inputs:
         c = None
@@ -248,12 +299,32 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     rejected: dict[int, Rejection] = {}
     ids: list[str] = []
 
-    def reject(i: int, header: str, value: Any, message: str) -> None:
-        if i not in rejected:
-            rejected[i] = Rejection(int(rows[i]), ids[i] if i < len(ids) else "", header,
-                                    value, reason_text(int(rows[i]), header, message))
+    flagged: dict[int, Rejection] = {}
 
-    # 客户编号: text, unique, required
+    def note(into: dict[int, Rejection], i: int, header: str, value: Any, message: str) -> None:
+        got = into.get(i)
+        if got is None:
+            into[i] = Rejection.of(int(rows[i]), ids[i] if i < len(ids) else "", header, value,
+                                   message)
+        else:
+            got.add(header, value, message)
+
+    def reject(i: int, header: str, value: Any, message: str) -> None:
+        """A problem of a primary field: the row is not rated (every problem is listed)."""
+        note(rejected, i, header, value, message)
+
+    def flag(i: int, header: str, value: Any, message: str) -> None:
+        """A problem of a secondary field (SECONDARY_KEYS): the row is rated, the field is not."""
+        note(flagged, i, header, value, message)
+
+    # units: only money columns take one (资产权益（万元）); 客户编号（万元） is refused
+    for key, c in cols.items():
+        unit, _f = unit_factor(data.header[c - 1])
+        if unit and key not in MONEY_KEYS and c not in in_cols:
+            raise WorkbookError(f"工作表“{data.name}”的列标题“{data.header[c - 1]}”带有金额单位"
+                                f"“{unit}”，但该列不是金额：请删去标题中的单位。")
+
+    # 客户编号: text, unique, required, never an Excel error value
     id_header = data.header[cols["client_id"] - 1]
     raw_ids = col_values(cols["client_id"])
     try:  # all texts (the usual case)
@@ -267,9 +338,18 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
                 ids.append("")
             else:
                 ids.append(str(v).strip())
+    bad_ids: set[int] = set()
+    for i in [i for i, cid in enumerate(ids) if cid[:1] == "#"]:
+        v = raw_ids[i]
+        if isinstance(v, CellError) or _coerce.is_error_text(ids[i]):
+            ids[i] = ""  # (never a client "#REF!", in the result or the log)
+            bad_ids.add(i)
+            reject(i, id_header, v, f"客户编号单元格为错误值：{ids_text(v)}（请更正该单元格）")
     if "" in ids or len(set(ids)) != len(ids):
         seen: dict[str, list[int]] = defaultdict(list)
         for i, cid in enumerate(ids):
+            if i in bad_ids:
+                continue
             if not cid:
                 reject(i, id_header, raw_ids[i], "客户编号为空")
             else:
@@ -287,6 +367,16 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         header = data.header[c - 1]
         cells = col_values(c)
         arr, problems = _number_column(cells, header)
+        unit, factor = unit_factor(header)
+        if unit and not spec.money:
+            raise WorkbookError(f"工作表“{data.name}”的列标题“{header}”带有金额单位“{unit}”，"
+                                f"但{spec.label}不是金额（规则 {rb.ref}）：请删去标题中的单位。")
+        if factor != 1:  # 资产权益（万元） 25 -> 250,000 元
+            arr = arr * factor
+            for i, v in enumerate(cells):
+                if isinstance(v, str) and ("万" in v or "亿" in v) and i not in problems:
+                    reject(i, header, v, f"单元格自带单位，而列标题已注明单位“{unit}”：{show(v)}"
+                                         "（请只填数字）")
         for i, p in problems.items():
             if p is None:
                 if spec.empty_is_zero:
@@ -299,7 +389,8 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
             try:
                 rb.check_value(spec, float(arr[i]))
             except RuleInputError as e:
-                reject(int(i), header, cells[i], e.message)
+                msg = e.message if factor == 1 else f"{e.message}（{show(cells[i])} {unit}）"
+                reject(int(i), header, cells[i], msg)
         # money at the cent (rules.money): the value the rules compare, logged as such
         inputs.append(to_cents_array(arr) if spec.money else arr)
 
@@ -382,7 +473,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         arr, problems = _number_column(values, h)
         for i, p in problems.items():
             if p is not None:
-                reject(i, h, values[i], p.message)
+                flag(i, h, values[i], f"{p.message}（未评定风险类别）")
         risk_score = np.where(np.isfinite(arr), arr, np.nan)
         for i in problems:
             risk_score[i] = np.nan
@@ -390,16 +481,33 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
             try:
                 risk_rb.check_value(spec, float(risk_score[i]))
             except RuleInputError as e:
-                reject(i, h, values[i], e.message)
+                flag(i, h, values[i], f"{e.message}（未评定风险类别）")
             risk_score[i] = np.nan
 
+    # a rejected row lists its secondary problems too (every problem of the row, once)
+    for i in [i for i in flagged if i in rejected]:
+        for hd, v, msg in flagged.pop(i).problems:
+            rejected[i].add(hd, v, msg)
     for i in rejected:
         for arr in inputs:
             arr[i] = 0.0
     return ClientTable(
         sheet=data.name, data=data, cols=cols, rulebook=rb, rows=rows, client_id=ids,
         inputs=inputs, current=current, annual=annual, override=override, approver=approver,
-        override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected)
+        override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected,
+        flagged=flagged)
+
+
+def _hashable(v: Any) -> Any:
+    try:
+        hash(v)
+    except TypeError:
+        return repr(v)
+    return v
+
+
+def ids_text(v: Any) -> str:
+    return v.text if isinstance(v, CellError) else str(v).strip()
 
 
 def _outside(arr: np.ndarray, spec: Any) -> list[int]:

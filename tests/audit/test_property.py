@@ -43,7 +43,8 @@ RUNS = {
     "a": ("2026", "annual", dt.datetime(2027, 1, 6, 9, 30)),
 }
 ORDER = ("q3", "m11", "q4", "a")
-ALLOWED_INFO = {"formula_not_computed", "invalid_row", "tier_never_rated", "figures_changed",
+ALLOWED_INFO = {"formula_not_computed", "invalid_row", "invalid_field", "tier_never_rated",
+                "figures_changed",
                 "formula_missing", "overwritten_formula", "risk_class_missing",
                 "risk_class_mismatch"}
 

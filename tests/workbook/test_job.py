@@ -212,7 +212,9 @@ def test_history_chain_verifies_and_detects_tampering(wb: Path) -> None:
 def test_demo_end_to_end(tmp_path: Path) -> None:
     res = run_demo(300, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
     assert res.written and res.period == "2026Q3" and res.exit_code == 3
-    assert len(res.rejections) == 6
+    assert len(res.rejections) == 5
+    # the risk score 120 is a secondary field: the row is rated, the field flagged (issue 17)
+    assert [(f[2], f[3]) for f in res.flags] == [("风险测评得分", 120.0)]
     assert previous_quarter(dt.date(2026, 2, 1)) == "2025Q4"
     clients = make_demo_clients(300, 7, today=dt.date(2026, 11, 21))
     assert any(c.get("资产权益") == "25万" for c in clients)
@@ -416,8 +418,9 @@ def test_row_with_a_name_but_no_id_is_rejected_not_skipped(tmp_path: Path) -> No
                          [None, None, None, None], ["C2", "丙", 6_000_000, 0]],
                         ["客户编号", "客户名称", "资产权益", "上年度净佣金"], notes_sheet=True)
     res = rerate(path, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
-    assert res.exit_code == 3 and [r[:3] for r in res.rejections] == [(3, "", "客户编号")]
-    assert res.rejections[0][4] == "第 3 行「客户编号」：为空"
+    # every problem of the row: no 客户编号, and 资产权益 empty (issue 17)
+    assert res.exit_code == 3 and [r[:3] for r in res.rejections] == [(3, "", "客户编号、资产权益")]
+    assert res.rejections[0][4] == "第 3 行「客户编号」：为空；「资产权益」：为空（必填）"
     assert res.n_clients == 3  # C1, the row of 乙, C2 (row 4 is blank)
     tiers = _by_id(path)
     assert tiers["C2"]["当前级别"] == "核心客户" and tiers["C2"]["客户名称"] == "丙"

@@ -107,3 +107,139 @@ def test_new_workbooks_have_every_column_their_rulebook_needs(tmp_path: Path, mo
     assert res.exit_code == 0 and res.written
     top = {"brokerage": "VIP客户", "private-fund": "VIP客户", "wealth": "钻石"}[rulebook]
     assert _by_id(wb)["A1"]["当前级别"] == top
+
+
+# ------------------------------------------------------------- 客户编号 holding an error value
+
+def _error_id_branch(path: Path) -> Path:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
+                                         "strings_to_numbers": False})
+    ws = wb.add_worksheet("客户")
+    ws.write_row(0, 0, ["客户编号", "资产权益", "上年度净佣金"])
+    ws.write_formula(1, 0, "=#REF!", None, "#REF!")  # an error cell (t="e")
+    ws.write_row(1, 1, [500_000.0, 0.0])
+    ws.write_string(2, 0, "#N/A")  # the error as text (pasted values)
+    ws.write_row(2, 1, [500_000.0, 0.0])
+    ws.write_string(3, 0, "#VALUE! 参数错误")  # another function's error text
+    ws.write_row(3, 1, [500_000.0, 0.0])
+    ws.write_row(4, 0, ["OK1", 500_000.0, 0.0])
+    wb.close()
+    return path
+
+
+def test_client_id_holding_an_error_value_is_rejected_never_rated_or_logged(tmp_path: Path):
+    wb = _error_id_branch(tmp_path / "b.xlsx")
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    assert res.exit_code == 3
+    got = {r[0]: r for r in res.rejections}
+    assert sorted(got) == [2, 3, 4]
+    assert got[2][1:4] == ("", "客户编号", got[2][3]) and str(got[2][3]) == "#REF!"
+    assert got[2][4] == "第 2 行「客户编号」：单元格为错误值：#REF!（请更正该单元格）"
+    assert got[3][3] == "#N/A" and "错误值：#N/A" in got[3][4]
+    assert "错误值：#VALUE! 参数错误" in got[4][4]
+    d = read_sheet(wb, "客户")
+    tier_col = d.header.index("当前级别") + 1
+    assert [d.value(r, tier_col) for r in range(2, 6)] == [None, None, None, "核心客户"]
+    ids = {r["客户编号"] for r in _log(wb)}
+    assert not any(i and i.startswith("#") for i in ids)
+    assert ids >= {"OK1"}
+
+
+def test_client_id_error_read_through_excel_is_rejected():
+    from rules import get_rulebook
+    from workbook.grid import sheet_from_grid
+    from workbook.schema import validate
+
+    grid = [["客户编号", "资产权益", "上年度净佣金"], ["#REF!", 1.0, 0.0], ["#N/A", 1.0, 0.0],
+            ["A", 1.0, 0.0]]
+    t = validate(sheet_from_grid("客户", grid), get_rulebook("brokerage"))
+    assert sorted(t.rejected) == [0, 1]
+    assert t.client_id == ["", "", "A"]
+    assert "单元格为错误值：#REF!" in t.rejected[0].reason
+    assert "重复" not in t.rejected[0].reason + t.rejected[1].reason
+
+
+# ----------------------------------------------------------------- headers: synonyms, units
+
+def test_header_synonym_and_unit_scale_the_values(tmp_path: Path):
+    from workbook.audit import audit_file
+
+    wb = plain_branch(tmp_path / "b.xlsx",
+                      [["A1", 25.0, 0.0], ["A2", "9.5", 6000.0], ["A3", "25万", 0.0],
+                       ["A4", 1001.0, 0.0]],
+                      ["客户号", "资产权益（万元）", "上年度净佣金(元)"])
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    after = _by_id(wb)
+    assert after["A1"]["当前级别"] == "核心客户"
+    assert after["A1"]["级别依据"].startswith("资产权益 250,000 元 ≥ 250,000")
+    assert after["A2"]["当前级别"] == "普通客户"  # 95,000 元, under 10万
+    assert after["A4"]["当前级别"] == "VIP客户"  # 10,010,000 元
+    # "25万" under a header that says 万元 is ambiguous: the row is rejected, not guessed
+    [(row, cid, col, val, why)] = res.rejections
+    assert (row, cid, col, val) == (4, "A3", "资产权益（万元）", "25万")
+    assert "列标题已注明单位“万元”" in why
+    logged = {r["客户编号"]: r for r in _log(wb) if r["记录类型"] == "变更"}
+    assert logged["A1"]["输入数据"] == "资产权益=250,000；上年度净佣金=0"
+    # the audit reads the sheet the same way: no tier it cannot prove
+    found = audit_file(wb, as_of=dt.date(2026, 10, 9))
+    assert not [f for f in found.findings if f.severity == "严重"]
+
+
+@pytest.mark.parametrize(("header", "name", "unit"), [
+    ("资产权益（万元）", "资产权益", "万元"), ("资产权益 (万元)", "资产权益", "万元"),
+    ("资产权益万元", "资产权益", "万元"), ("资产权益（元）", "资产权益", "元"),
+    ("资产权益\n[亿元]", "资产权益", "亿元"), ("客户号", "客户编号", ""),
+    ("上年度净佣金", "上年度净佣金", ""), ("ＣＬＩＥＮＴ＿ＩＤ", "CLIENT_ID", ""),
+])
+def test_header_names_and_units(header: str, name: str, unit: str):
+    from workbook.headers import header_name, split_unit
+
+    assert header_name(header) == name
+    assert split_unit(header)[1] == unit
+
+
+def test_a_unit_on_a_column_that_is_not_money_is_refused(tmp_path: Path):
+    wb = plain_branch(tmp_path / "b.xlsx", [["A1", 50.0, 1.0, 0.0]],
+                      ["客户编号", "风险测评得分（万元）", "资产权益", "上年度净佣金"])
+    with pytest.raises(WorkbookError, match=r"风险测评得分（万元）.*不是金额"):
+        rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+
+
+# ---------------------------------------------------- every problem; secondary fields flagged
+
+def test_one_message_lists_every_problem_of_a_row(tmp_path: Path):
+    wb = plain_branch(tmp_path / "b.xlsx",
+                      [["A1", -5.0, "abc", "五类", "85分"], ["A2", 300_000.0, 0.0, None, 50.0]],
+                      ["客户编号", "资产权益", "上年度净佣金", "当前级别", "风险测评得分"])
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    [(row, cid, cols, vals, why)] = res.rejections
+    assert (row, cid) == (2, "A1")
+    assert cols == "资产权益、上年度净佣金、当前级别、风险测评得分"
+    assert why == ("第 2 行「资产权益」：不能为负数：-5；「上年度净佣金」：不是数字：'abc'；"
+                   "「当前级别」：未知的级别：'五类'（brokerage@2009.1 可用：VIP客户、核心客户、潜力客户、"
+                   "普通客户）；「风险测评得分」：不是数字：'85分'（未评定风险类别）")
+    assert vals == "-5；'abc'；'五类'；'85分'"
+    [logged] = [r for r in _log(wb) if r["记录类型"] == "拒绝"]
+    assert logged["原因"] == why
+    assert logged["输入数据"] == "资产权益=-5；上年度净佣金='abc'；当前级别='五类'；风险测评得分='85分'"
+    assert res.flags == []
+
+
+def test_a_bad_secondary_field_is_flagged_and_the_tier_still_rated(tmp_path: Path):
+    wb = plain_branch(tmp_path / "b.xlsx",
+                      [["A1", 300_000.0, 0.0, "85分", "稳健型"], ["A2", 300_000.0, 0.0, 120.0, None],
+                       ["A3", 300_000.0, 0.0, 80.0, None]],
+                      ["客户编号", "资产权益", "上年度净佣金", "风险测评得分", "风险类别"])
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    assert res.rejections == [] and res.exit_code == 0
+    after = _by_id(wb)
+    assert [after[c]["当前级别"] for c in ("A1", "A2", "A3")] == ["核心客户"] * 3
+    assert after["A1"]["风险类别"] == "稳健型"  # left as it was
+    assert after["A2"]["风险类别"] is None
+    assert after["A3"]["风险类别"] == "进取型"
+    assert [f[:4] for f in res.flags] == [(2, "A1", "风险测评得分", "85分"),
+                                          (3, "A2", "风险测评得分", 120.0)]
+    assert res.flags[0][4] == "第 2 行「风险测评得分」：不是数字：'85分'（未评定风险类别）"
+    assert "须在 9–100 之间：120" in res.flags[1][4]
