@@ -356,6 +356,16 @@ def summary_text(plan: Plan, max_rejections: int = 5) -> str:
         n_changes = len(plan.history_new) - 1 - len(res.rejections)
         first = plan.history_first_new_row + 1 + n_changes
         lines.append(f"全部原因见“变更记录”第 {first}–{first + len(res.rejections) - 1} 行（记录类型“拒绝”）。")
+    if res.gaps:
+        lines.append(f"\n数据落在规则缺口、按兜底规则评级 {len(res.gaps)} 位（全部见“汇总”）：")
+        lines += [f"· 第 {row} 行 {cid}：{what}" for row, cid, _tier, what in res.gaps[:max_rejections]]
+        if len(res.gaps) > max_rejections:
+            lines.append(f"· ……另有 {len(res.gaps) - max_rejections} 位")
+    if res.flags:
+        lines.append(f"\n已评级、但有字段待更正 {len(res.flags)} 行（该字段的结果保持原样，全部见“汇总”）：")
+        lines += [f"· {why}" for *_, why in res.flags[:max_rejections]]
+        if len(res.flags) > max_rejections:
+            lines.append(f"· ……另有 {len(res.flags) - max_rejections} 行")
     for w in res.warnings[:3]:
         lines.append(f"\n警告：{w}")
     lines.append("\n变更明细见“变更记录”，汇总与图表见“汇总”。请保存工作簿。")

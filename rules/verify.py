@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +123,28 @@ def _cells(rb: Rulebook, k: int) -> list[_Cell]:
 
 def check(rb: Rulebook) -> list[Finding]:
     """All findings for one rulebook version (parameters resolved)."""
+    return _analyse(rb)[0]
+
+
+def _holes(rb: Rulebook, axes: list[list[_Cell]], match: np.ndarray
+           ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(input k, cell i along it, grid mask with axis k of length 1) of every hole: grid points
+    only the catch-all covers while explicit rules cover the cells on both sides along k."""
+    explicit = np.zeros(match.shape[1:], bool)
+    for r in rb.rules:
+        if not r.default:
+            explicit |= match[r.order]
+    for k, axis in enumerate(axes):
+        for i in range(1, len(axis) - 1):
+            hole = (~np.take(explicit, [i], axis=k) & np.take(explicit, [i - 1], axis=k)
+                    & np.take(explicit, [i + 1], axis=k))
+            if hole.any():
+                yield k, i, hole
+
+
+def _analyse(rb: Rulebook) -> tuple[list[Finding], list[tuple[int, int, np.ndarray, Finding]],
+                                    list[list[_Cell]]]:
+    """(findings, the holes with their finding, the cells of each input)."""
     axes = [_cells(rb, k) for k in range(len(rb.inputs))]
     shape = tuple(len(a) for a in axes)
     reps = [np.array([c.rep(rb.inputs[k].integer) for c in a]) for k, a in enumerate(axes)]
@@ -152,6 +175,7 @@ def check(rb: Rulebook) -> list[Finding]:
         return "，".join(f"{s.label} {show(w[s.name])}" for s in rb.inputs)
 
     findings: list[Finding] = []
+    holes: list[tuple[int, int, np.ndarray, Finding]] = []
     default_ids = {r.order for r in rb.rules if r.default}
 
     # gaps: nothing matches
@@ -166,37 +190,31 @@ def check(rb: Rulebook) -> list[Finding]:
                                 witness=w))
     # holes: only the catch-all covers, explicit rules on both sides along some input
     if default_ids:
-        explicit = np.zeros(shape, bool)
-        for r in rb.rules:
-            if not r.default:
-                explicit |= match[r.order]
-        for k, axis in enumerate(axes):
-            for i in range(1, len(axis) - 1):
-                hole = (~np.take(explicit, [i], axis=k) & np.take(explicit, [i - 1], axis=k)
-                        & np.take(explicit, [i + 1], axis=k))
-                if not hole.any():
-                    continue
-                first = [int(j) for j in np.argwhere(hole)[0]]
-                first[k] = i
-                idx = tuple(first)
-                spec = rb.inputs[k]
-                lo_v = axis[i - 1].near("hi", spec.integer)
-                hi_v = axis[i + 1].near("lo", spec.integer)
-                w = point(idx, {k: axis[i].rep(spec.integer)})
-                below_rule = rb.rules[winner[(*idx[:k], i - 1, *idx[k + 1:])]]
-                above_rule = rb.rules[winner[(*idx[:k], i + 1, *idx[k + 1:])]]
-                here_rule = rb.rules[winner[idx]]
-                cell = axis[i]
-                where = (f"{spec.label} 恰为 {show(cell.lo)}" if cell.is_point
-                         else f"{spec.label} 在 {show(cell.lo)}–{show(cell.hi)} 之间")
-                msg = (f"{where}（例：{show_point(w)}）时只落入兜底规则 {here_rule.id}"
-                       f"（{rb.outputs[here_rule.output].label}），而 {spec.label} {show(lo_v)} 属 "
-                       f"{below_rule.id}（{rb.outputs[below_rule.output].label}），{show(hi_v)} 属 "
-                       f"{above_rule.id}（{rb.outputs[above_rule.output].label}）")
-                findings.append(Finding(
-                    "gap", rb.ref, msg, (here_rule.id, below_rule.id, above_rule.id), w,
-                    {"input": spec.name, "below": lo_v, "above": hi_v, "catch_all": True,
-                     "points": int(hole.sum())}))
+        for k, i, hole in _holes(rb, axes, match):
+            axis = axes[k]
+            first = [int(j) for j in np.argwhere(hole)[0]]
+            first[k] = i
+            idx = tuple(first)
+            spec = rb.inputs[k]
+            lo_v = axis[i - 1].near("hi", spec.integer)
+            hi_v = axis[i + 1].near("lo", spec.integer)
+            w = point(idx, {k: axis[i].rep(spec.integer)})
+            below_rule = rb.rules[winner[(*idx[:k], i - 1, *idx[k + 1:])]]
+            above_rule = rb.rules[winner[(*idx[:k], i + 1, *idx[k + 1:])]]
+            here_rule = rb.rules[winner[idx]]
+            cell = axis[i]
+            where = (f"{spec.label} 恰为 {show(cell.lo)}" if cell.is_point
+                     else f"{spec.label} 在 {show(cell.lo)}–{show(cell.hi)} 之间")
+            msg = (f"{where}（例：{show_point(w)}）时只落入兜底规则 {here_rule.id}"
+                   f"（{rb.outputs[here_rule.output].label}），而 {spec.label} {show(lo_v)} 属 "
+                   f"{below_rule.id}（{rb.outputs[below_rule.output].label}），{show(hi_v)} 属 "
+                   f"{above_rule.id}（{rb.outputs[above_rule.output].label}）")
+            found = Finding(
+                "gap", rb.ref, msg, (here_rule.id, below_rule.id, above_rule.id), w,
+                {"input": spec.name, "below": lo_v, "above": hi_v, "catch_all": True,
+                 "points": int(hole.sum())})
+            findings.append(found)
+            holes.append((k, i, hole, found))
     # overlaps that matter under the hit policy
     seen.clear()
     n_match = match.sum(axis=0)
@@ -277,7 +295,48 @@ def check(rb: Rulebook) -> list[Finding]:
         if j not in produced:
             findings.append(Finding("no_rule_output", rb.ref,
                                     f"级别 {o.label} 没有任何规则（原文未给出标准）"))
-    return findings
+    return findings, holes, axes
+
+
+def known_gaps(rb: Rulebook, columns: Sequence[np.ndarray]) -> dict[int, Finding]:
+    """The rows of ``columns`` (one float array per input, in input order, values as the rules
+    compare them: money at the cent) whose figures fall into a gap :func:`check` reports —
+    a hole only the catch-all rule covers (brokerage: 资产权益 exactly 10,000,000 → 普通客户) —
+    as {row index: the finding}. Rows a rule does not cover at all are the engine's errors."""
+    _findings, holes, axes = _analyse_cached(rb)
+    if not holes or not len(columns) or not len(columns[0]):
+        return {}
+    n = len(columns[0])
+    where = []  # cell index of each row along each input (-1: outside the domain)
+    for k, axis in enumerate(axes):
+        x = np.asarray(columns[k], dtype=np.float64)
+        at = np.full(n, -1, np.intp)
+        for j, cell in enumerate(axis):
+            m = (x == cell.lo) if cell.is_point else ((x > cell.lo) & (x < cell.hi))
+            at[m] = j
+        where.append(at)
+    inside = np.all([w >= 0 for w in where], axis=0)
+    out: dict[int, Finding] = {}
+    for k, i, hole, finding in holes:
+        rows = np.flatnonzero(inside & (where[k] == i))
+        if not len(rows):
+            continue
+        pos = tuple(np.zeros(len(rows), np.intp) if q == k else where[q][rows]
+                    for q in range(len(axes)))
+        for r in rows[hole[pos]].tolist():
+            out.setdefault(int(r), finding)
+    return out
+
+
+_CACHE: dict[tuple[str, tuple], tuple] = {}
+
+
+def _analyse_cached(rb: Rulebook) -> tuple:
+    key = (rb.ref, tuple(sorted(rb.parameters.items())), str(rb.path))
+    got = _CACHE.get(key)
+    if got is None:
+        got = _CACHE[key] = _analyse(rb)
+    return got
 
 
 def check_versions(files: list[RulebookFile]) -> list[Finding]:

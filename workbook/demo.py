@@ -150,6 +150,22 @@ def print_result(res: RunResult, console: Console | None = None, *, max_rows: in
         for row, cid, col, val, why in res.rejections[:max_rows]:
             r.add_row(str(row), cid, col, show(val), why)
         console.print(r)
+    if res.gaps:
+        g = Table(title=f"落在规则缺口的客户（共 {len(res.gaps)} 位，按兜底规则评级）")
+        for h in ("行", "客户编号", "本次级别", "说明"):
+            g.add_column(h)
+        for row, cid, tier, what in res.gaps[:max_rows]:
+            g.add_row(str(row), cid, tier, what)
+        console.print(g)
+        if len(res.gaps) > max_rows:
+            console.print(f"……另有 {len(res.gaps) - max_rows} 位，全部见“汇总”。")
+    if res.flags:
+        f = Table(title=f"已评级、但有字段待更正（共 {len(res.flags)} 行，该字段的结果保持原样）")
+        for h in ("行", "客户编号", "列", "值", "原因"):
+            f.add_column(h)
+        for row, cid, col, val, why in res.flags[:max_rows]:
+            f.add_row(str(row), cid, col, show(val), why)
+        console.print(f)
     for w in res.warnings:
         console.print(f"[yellow]警告：{w}[/yellow]")
     console.print(res.message)

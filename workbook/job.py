@@ -34,6 +34,7 @@ from rules.rerating import (
     parse_mode,
 )
 from rules.schedule import Period, parse_period, run_window
+from rules.verify import known_gaps
 
 from . import history, summary
 from .schema import (
@@ -85,6 +86,9 @@ class RunResult:
     after: dict[str, int] = field(default_factory=dict)
     change_counts: dict[str, int] = field(default_factory=dict)
     rejections: list[tuple[int, str, str, Any, str]] = field(default_factory=list)
+    #: processed clients whose figures fall into a gap the verifier knows (rules.verify):
+    #: (row, 客户编号, tier after the run, what: figures, clauses, catch-all rule, outcome)
+    gaps: list[tuple[int, str, str, str]] = field(default_factory=list)
     #: rows rated although a secondary field is bad (risk score): (row, 客户编号, column, value,
     #: reason); the outputs of that field (风险类别) were left as they were
     flags: list[tuple[int, str, str, Any, str]] = field(default_factory=list)
@@ -93,6 +97,7 @@ class RunResult:
     written: bool = False
     dry_run: bool = False
     already_applied: bool = False
+    noop: bool = False  # already applied and not forced: nothing was done (the message says so)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
@@ -403,6 +408,35 @@ def _timing_warnings(per: Period, today: dt.date) -> list[str]:
             f"{window.last.isoformat()}，上交所工作日）内：本次为{late}。"]
 
 
+def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label: list[str],
+                kind_act: list[str]) -> list[tuple[int, str, str, str]]:
+    """The processed clients whose figures fall into a gap ``client-rating rules check``
+    reports (brokerage: 资产权益 exactly 10,000,000 is neither > 1000万 nor < 1000万 and only the
+    catch-all rule takes it), with the clauses that leave the gap and the outcome."""
+    if not len(act):
+        return []
+    try:
+        hits = known_gaps(rb, [col[act] for col in t.inputs])
+    except RuleError:  # (a rulebook the verifier cannot analyse: nothing known)
+        return []
+    by_id = {r.id: r for r in rb.rules}
+    out = []
+    for j in sorted(hits):
+        f = hits[j]
+        i = int(act[j])
+        here, *sides = (by_id[x] for x in f.rule_ids)
+        figures = "，".join(f"{s.label} {show(float(t.inputs[q][i]))}{' ' + s.unit if s.unit else ''}"
+                           for q, s in enumerate(rb.inputs))
+        clauses = " 与 ".join(f"{r.id}「{r.text}」" for r in sides)
+        calc = rb.outputs[here.output].label
+        outcome = f"{new_label[j]}（{kind_act[j]}）"
+        out.append((int(t.rows[i]), t.client_id[i], new_label[j],
+                    f"{figures} 落在规则缺口：{clauses}都不含该值，只落入兜底规则 {here.id}（{calc}）"
+                    f"（{rb.ref}，{rb.source.article}；client-rating rules check 所列）；本次为 "
+                    f"{outcome}"))
+    return out
+
+
 def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
              operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
@@ -506,6 +540,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         else:
             special_basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc}"
     basis = _Basis(batch, act, special_basis)
+    res.gaps = _known_gaps(rb, t, act, batch, new_label, kind_act)
     year = per.end.year
     opened = np.array([d is not None and d.year == year for d in t.open_date], bool)
 
@@ -706,12 +741,17 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             ("客户数", n), ("本次处理", res.n_in_scope),
             (summary.TAIL_LABEL, hist_new[-1][history.N_FIELDS])]
     sum_rows = summary.rows(labels, res.before, res.after, res.change_counts, len(rejections),
-                            info)
+                            info, sections=summary.run_sections(res.gaps, res.flags))
+    if res.gaps:
+        res.warnings.append(f"{len(res.gaps)} 位客户的数据落在规则 {rb.ref} 的已知缺口上"
+                            "（client-rating rules check 所列），按兜底规则评级：逐一列在“汇总”。")
 
     noop = res.already_applied and not force
     if noop:
+        # (how to force is the front end's to say: --force, or the button's 是否强制重跑)
         res.message = (f"{per.label} 的{MODE_LABELS[m]}已执行过（运行编号 {done[-1]}），"
-                       "本次未做任何更改；如确需重跑，请使用 --force。")
+                       "本次未做任何更改。")
+        res.noop = True
         res.exit_code = EXIT_OK
     elif n and res.n_in_scope == 0 and rejections:
         res.exit_code = EXIT_FATAL

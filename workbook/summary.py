@@ -37,9 +37,35 @@ def chart_spec(labels: Sequence[str]) -> ChartSpec:
                      [("B1", f"B{first}:B{last}"), ("C1", f"C{first}:C{last}")], ("E2", "M20"))
 
 
+#: the lists below the run's identity (titles in column A)
+GAPS_TITLE = "落在规则缺口的客户（按兜底规则评级，见 client-rating rules check）"
+FLAGS_TITLE = "已评级、但有字段待更正的客户（该字段的结果保持原样）"
+
+
+def run_sections(gaps: Sequence[tuple[int, str, str, str]],
+                 flags: Sequence[tuple[int, str, str, Any, str]]
+                 ) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """(title, header, rows) of the lists a run adds to 汇总: every client whose figures fall
+    into a known gap of the rules, every rated row with a flagged field."""
+    from rules.errors import show
+
+    out: list[tuple[str, list[str], list[list[Any]]]] = []
+    if gaps:
+        out.append((GAPS_TITLE, ["行", "客户编号", "本次级别", "说明"],
+                    [[float(r), cid, tier, what] for r, cid, tier, what in gaps]))
+    if flags:
+        out.append((FLAGS_TITLE, ["行", "客户编号", "列", "值", "原因"],
+                    [[float(r), cid, col, show(v) if not isinstance(v, str) else v, why]
+                     for r, cid, col, v, why in flags]))
+    return out
+
+
 def rows(labels: Sequence[str], before: dict[str, int], after: dict[str, int],
-         changes: dict[str, int], rejected: int, info: Sequence[tuple[str, Any]]) -> list[list[Any]]:
-    """The sheet's rows (row 1 first)."""
+         changes: dict[str, int], rejected: int, info: Sequence[tuple[str, Any]], *,
+         sections: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]] = ()
+         ) -> list[list[Any]]:
+    """The sheet's rows (row 1 first); ``sections`` (title, header, rows) go below the run's
+    identity, one empty row before each."""
     out: list[list[Any]] = [["级别", "评级前", "评级后"]]
     for lab in labels:
         out.append([lab, float(before.get(lab, 0)), float(after.get(lab, 0))])
@@ -53,6 +79,11 @@ def rows(labels: Sequence[str], before: dict[str, int], after: dict[str, int],
     out.append(["项目", "内容"])
     for k, v in info:
         out.append([k, "" if v is None else str(v)])
+    for title, header, lines in sections:
+        out.append([])
+        out.append([title])
+        out.append(list(header))
+        out.extend(list(r) for r in lines)
     return out
 
 

@@ -243,3 +243,75 @@ def test_a_bad_secondary_field_is_flagged_and_the_tier_still_rated(tmp_path: Pat
                                           (3, "A2", "风险测评得分", 120.0)]
     assert res.flags[0][4] == "第 2 行「风险测评得分」：不是数字：'85分'（未评定风险类别）"
     assert "须在 9–100 之间：120" in res.flags[1][4]
+
+
+# --------------------------------------------------------------- known gaps named at run time
+
+def _summary_rows(path: Path) -> list[list]:
+    d = read_sheet(path, "汇总")
+    return [[d.value(r, c) for c in range(1, d.n_cols + 1)] for r in range(1, d.n_rows + 1)]
+
+
+def test_the_1000wan_gap_is_named_at_run_time_in_the_result_cli_and_summary(tmp_path: Path,
+                                                                          capsys):
+    wb = plain_branch(tmp_path / "b.xlsx",
+                      [["G1", 10_000_000.0, 0.0, "VIP客户"], ["G2", 1.0, 50_000.0, None],
+                       ["N1", 10_000_000.01, 0.0, None], ["N2", 9_999_999.99, 0.0, None]],
+                      ["客户编号", "资产权益", "上年度净佣金", "年度级别"])
+    _set(wb, {(3, 2): 9_999_999.995})  # 10,000,000.00 元 at the cent (half-even)
+    code = main(["rerate", str(wb), "--period", "2026", "--mode", "annual", "--operator", "测试"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "落在规则缺口的客户" in out and "G1" in out and "G2" in out
+    after = _by_id(wb)
+    assert after["G1"]["当前级别"] == "普通客户" and after["N1"]["当前级别"] == "VIP客户"
+    rows = _summary_rows(wb)
+    title = next(k for k, r in enumerate(rows) if r and str(r[0]).startswith("落在规则缺口的客户"))
+    listed = rows[title + 2:title + 4]
+    assert [r[1] for r in listed] == ["G1", "G2"]
+    assert [r[2] for r in listed] == ["普通客户", "普通客户"]
+    what = listed[0][3]
+    assert what.startswith("资产权益 10,000,000 元，上年度净佣金 0 元 落在规则缺口")
+    assert "BRK-VIP-1「客户资产权益大于1000万元」" in what
+    assert "BRK-CORE-1「客户资产权益大于25万元（含）小于1000万元」" in what
+    assert "只落入兜底规则 BRK-ORD-1（普通客户）" in what and "brokerage@2009.1" in what
+    assert what.endswith("本次为 普通客户（降级）")
+    assert len(rows) == title + 4  # N1, N2 are not in a gap
+
+
+def test_a_gap_client_kept_by_upgrade_only_is_named_with_the_outcome(tmp_path: Path):
+    wb = plain_branch(tmp_path / "b.xlsx", [["G1", 10_000_000.0, 0.0, "VIP客户"]],
+                      ["客户编号", "资产权益", "上年度净佣金", "当前级别"])
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    [(row, cid, tier, what)] = res.gaps
+    assert (row, cid, tier) == (2, "G1", "VIP客户")
+    assert what.endswith("本次为 VIP客户（保留 (就高不就低)）")
+    assert any("已知缺口" in w for w in res.warnings)
+
+
+def test_the_private_fund_500wan_gap_is_named(tmp_path: Path):
+    wb = plain_branch(tmp_path / "b.xlsx", [["P1", 5_000_000.0, 0.0], ["P2", 5_000_000.0, 20_000.0]],
+                      ["客户编号", "日均资产", "上年度管理费"])
+    res = rerate(wb, period="2026", mode="annual", rulebook="private-fund", operator="测试",
+                 now=NOW)
+    assert [(g[1], g[2]) for g in res.gaps] == [("P1", "普通客户")]
+    assert "PF-VIP-1「上年度或本年度日均客户资产大于500万元」" in res.gaps[0][3]
+
+
+# ------------------------------------------------------------------------ the no-op rerun
+
+def test_a_noop_rerun_says_so_without_the_result_tables(tmp_path: Path, capsys):
+    wb = plain_branch(tmp_path / "b.xlsx", [["A1", 300_000.0, 0.0]],
+                      ["客户编号", "资产权益", "上年度净佣金"])
+    args = ["rerate", str(wb), "--period", "2026Q3", "--mode", "quarterly", "--operator", "测试"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "级别变动" in first and "评级前" in first  # a real run prints its tables
+    data = wb.read_bytes()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "已执行过" in out and "--force" in out
+    assert "级别变动" not in out and "评级前" not in out and "被拒绝" not in out
+    assert wb.read_bytes() == data
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试")
+    assert res.noop and "--force" not in res.message  # the front ends say how to force
