@@ -427,7 +427,7 @@ def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label:
         here, *sides = (by_id[x] for x in f.rule_ids)
         figures = "，".join(f"{s.label} {show(float(t.inputs[q][i]))}{' ' + s.unit if s.unit else ''}"
                            for q, s in enumerate(rb.inputs))
-        clauses = " 与 ".join(f"{r.id}「{r.text}」" for r in sides)
+        clauses = "与 ".join(f"{r.id}「{r.text}」" for r in sides)
         calc = rb.outputs[here.output].label
         outcome = f"{new_label[j]}（{kind_act[j]}）"
         out.append((int(t.rows[i]), t.client_id[i], new_label[j],
