@@ -93,8 +93,9 @@ def cmd_rerate(args: argparse.Namespace) -> int:
         else:
             res = _rerate(args, operator, None)
         if res.noop:  # nothing changed: say so, and how to force, without the tables
-            for w in res.warnings:
-                console.print(f"[yellow]警告：{w}[/yellow]")
+            for w in res.warnings:  # (a damaged log still matters; the run's timing does not)
+                if w.startswith("变更记录"):
+                    console.print(f"[yellow]警告：{w}[/yellow]")
             console.print(f"{res.message}如确需重跑，请加 --force（会在变更记录中记为强制重跑）。")
             return res.exit_code
         print_result(res, console)

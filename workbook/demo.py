@@ -148,7 +148,8 @@ def print_result(res: RunResult, console: Console | None = None, *, max_rows: in
         for h in ("行", "客户编号", "列", "值", "原因"):
             r.add_column(h)
         for row, cid, col, val, why in res.rejections[:max_rows]:
-            r.add_row(str(row), cid, col, show(val), why)
+            several = "、" in col and isinstance(val, str)  # (values already shown, joined by ；)
+            r.add_row(str(row), cid, col, val if several else show(val), why)
         console.print(r)
     if res.gaps:
         g = Table(title=f"落在规则缺口的客户（共 {len(res.gaps)} 位，按兜底规则评级）")

@@ -742,7 +742,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             (summary.TAIL_LABEL, hist_new[-1][history.N_FIELDS])]
     sum_rows = summary.rows(labels, res.before, res.after, res.change_counts, len(rejections),
                             info, sections=summary.run_sections(res.gaps, res.flags))
-    if res.gaps:
+    if res.gaps and not (res.already_applied and not force):  # (said by a run that runs)
         res.warnings.append(f"{len(res.gaps)} 位客户的数据落在规则 {rb.ref} 的已知缺口上"
                             "（client-rating rules check 所列），按兜底规则评级：逐一列在“汇总”。")
 

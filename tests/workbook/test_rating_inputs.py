@@ -312,6 +312,8 @@ def test_a_noop_rerun_says_so_without_the_result_tables(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "已执行过" in out and "--force" in out
     assert "级别变动" not in out and "评级前" not in out and "被拒绝" not in out
+    assert "补跑" not in out  # (nothing ran: no word about when it ran)
+    assert out.count("\n") == 1  # one line: nothing changed, and how to force it
     assert wb.read_bytes() == data
     res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试")
     assert res.noop and "--force" not in res.message  # the front ends say how to force
