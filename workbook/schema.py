@@ -156,8 +156,11 @@ class Rejection:
     @property
     def inputs_text(self) -> str:
         """``资产权益=-5；上年度净佣金='abc'``: the values of every problem (变更记录 输入数据)."""
-        return "；".join(f"{h}={show(v)}" for h, v, _m in
-                        dict.fromkeys((h, _hashable(v), "") for h, v, _m in self.problems))
+        seen: list[tuple[str, str]] = []  # (a cell with two problems is shown once)
+        for h, v, _m in self.problems:
+            if (h, show(v)) not in seen:
+                seen.append((h, show(v)))
+        return "；".join(f"{h}={v}" for h, v in seen)
 
     def as_tuple(self) -> tuple[int, str, str, Any, str]:
         """(row, 客户编号, column(s), value(s), reason): several problems give the headers
@@ -344,7 +347,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         if isinstance(v, CellError) or _coerce.is_error_text(ids[i]):
             ids[i] = ""  # (never a client "#REF!", in the result or the log)
             bad_ids.add(i)
-            reject(i, id_header, v, f"客户编号单元格为错误值：{ids_text(v)}（请更正该单元格）")
+            reject(i, id_header, v, f"客户编号单元格为错误值：{_id_text(v)}（请更正该单元格）")
     if "" in ids or len(set(ids)) != len(ids):
         seen: dict[str, list[int]] = defaultdict(list)
         for i, cid in enumerate(ids):
@@ -498,15 +501,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         flagged=flagged)
 
 
-def _hashable(v: Any) -> Any:
-    try:
-        hash(v)
-    except TypeError:
-        return repr(v)
-    return v
-
-
-def ids_text(v: Any) -> str:
+def _id_text(v: Any) -> str:
     return v.text if isinstance(v, CellError) else str(v).strip()
 
 
