@@ -490,6 +490,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             header = t.header_of("assets") if err.field is None else err.field
             t.rejected[i] = Rejection(int(t.rows[i]), t.client_id[i], header, err.value,
                                       reason_text(int(t.rows[i]), header, err.message))
+            for hd, v, msg in (t.flagged.pop(i).problems if i in t.flagged else ()):
+                t.rejected[i].add(hd, v, msg)  # (every problem of the row in its message)
     ok = t.ok
     computed = np.where(ok & (batch.rule_index >= 0), batch.output_index, -1).astype(np.int32)
     b_rank = np.where(t.current >= 0, t.current, t.annual).astype(np.int32)

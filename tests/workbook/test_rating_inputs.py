@@ -317,3 +317,25 @@ def test_a_noop_rerun_says_so_without_the_result_tables(tmp_path: Path, capsys):
     assert wb.read_bytes() == data
     res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试")
     assert res.noop and "--force" not in res.message  # the front ends say how to force
+
+
+def test_a_row_no_rule_covers_lists_its_flagged_field_too(tmp_path: Path, monkeypatch):
+    """A firm rulebook with a true gap (no catch-all): the engine rejects the row, and the one
+    message still names the bad risk score of the same row."""
+    import shutil
+
+    from rules.registry import DATA_DIR
+
+    d = tmp_path / "rules" / "brokerage"
+    shutil.copytree(DATA_DIR / "brokerage", d)
+    f = next(d.glob("2*.toml"))
+    text = f.read_text(encoding="utf-8")
+    assert "default = true" in text
+    f.write_text(text.replace("default = true", "when.assets = { lt = 10_000 }"), encoding="utf-8")
+    monkeypatch.setenv("CLIENT_RATING_RULES_DIR", str(tmp_path / "rules"))
+    wb = plain_branch(tmp_path / "b.xlsx", [["A1", 50_000.0, 0.0, "85分"]],
+                      ["客户编号", "资产权益", "上年度净佣金", "风险测评得分"])
+    res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    [(_row, _cid, cols, _vals, why)] = res.rejections
+    assert "规则缺口" in why and "「风险测评得分」：不是数字：'85分'" in why
+    assert cols.endswith("、风险测评得分") and res.flags == []
