@@ -354,12 +354,17 @@ def RERATING_WINDOW(period):
 @xw.arg("as_of", doc="日期，可省略（默认今天）", **CELL)
 @cells()
 def RULES_VERSION(rulebook="brokerage", as_of=None):
-    """规则版本：在该日期生效的规则编号@版本及生效期间；含重构假设的规则会注明。"""
+    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。"""
+    from rules import in_force_until
+
     rid = _rate.rulebook_id(rulebook, "brokerage")
     day = _coerce.date(as_of, "日期") or _today()
     data, _ = version_in_force(rid, day)
-    to = data.effective_to.isoformat() if data.effective_to else "今"
-    note = "（含重构假设，须公司确认）" if data.assumption else ""
+    until, successor = in_force_until(data)
+    to = until.isoformat() if until else "今"
+    note = (f"（{successor.effective_from.isoformat()} 起由 {successor.id}@{successor.version} 取代）"
+            if successor else "")
+    note += "（含重构假设，须公司确认）" if data.assumption else ""
     if data.example:
         note += "（示例参数）"
     return fit(f"{data.id}@{data.version}，{data.effective_from.isoformat()} 至 {to} 有效{note}")
