@@ -18,7 +18,7 @@ import xlwings as xw
 from rules import RuleInputError, get_rulebook, version_in_force
 
 from . import _coerce, _rate
-from ._shape import as_grid, cells, fit, grid_shape, safe
+from ._shape import as_grid, cells, error_text, fit, flat, grid_shape, safe
 
 CATEGORY = "客户分级"
 #: Options of every argument: a range as a 2-D list; error cells as their text.
@@ -99,13 +99,40 @@ def QUARTER_TIER(tier_in_force, assets, revenue, rulebook="brokerage"):
     return _rate.upgrade_only(rb, computed, tier_in_force)
 
 
+def _not_questionnaire_points(v: Any) -> None:
+    """RISK_CLASS speaks seed 001's 9–100 score; RISK_SCORE's points (seed 002, 12–48 by default)
+    carry their scale in the text, so that they are refused here instead of read as a score."""
+    from rules import questionnaire
+
+    if questionnaire.untag(v) is not None:
+        q = questionnaire.load_questionnaire()
+        raise RuleInputError(
+            f"{v.strip()} 是 RISK_SCORE 的{questionnaire.SCALE_NAME}问卷分（002，{q.min_score}–"
+            f"{q.max_score}，分极低/低/中/高，请用 RISK_LEVEL），不是 RISK_CLASS 所用的 001 "
+            "风险测评得分（9–100）", field="风险测评得分", value=v)
+
+
+def _risk_class_vector(shape, score, rulebook):  # type: ignore[no-untyped-def]
+    out = _rate.rate_many(shape, rulebook, [score], _rate.labels,
+                          lambda v: _rate.rulebook(v, "risk-class"))
+    cols = shape[1]
+    for i, v in enumerate(flat(score, shape)):
+        if isinstance(v, str):
+            try:
+                _not_questionnaire_points(v)
+            except RuleInputError as e:
+                out[i // cols][i % cols] = error_text(e)
+    return out
+
+
 @xw.func(category=CATEGORY)
-@xw.arg("score", doc="风险测评问卷得分，9–100 的整数", **CELL)
+@xw.arg("score", doc="风险测评得分（001 私募基金细则第五条的问卷），9–100 的整数；"
+                     "RISK_SCORE 的风险承受力调查表问卷分不是这个得分，会被拒绝", **CELL)
 @xw.arg("rulebook", doc="规则编号，可省略（默认 risk-class）", **CELL)
-@cells(vector=lambda shape, score, rulebook: _rate.rate_many(
-    shape, rulebook, [score], _rate.labels, lambda v: _rate.rulebook(v, "risk-class")))
+@cells(vector=_risk_class_vector)
 def RISK_CLASS(score, rulebook="risk-class"):
-    """风险类别：问卷得分 9–40 保守型，41–75 稳健型，76–100 进取型（积极型）。"""
+    """风险类别（001 第五条，得分 9–100）：9–40 保守型，41–75 稳健型，76–100 进取型（积极型）。不接受 RISK_SCORE 的调查表问卷分（002，极低/低/中/高，用 RISK_LEVEL）。"""
+    _not_questionnaire_points(score)
     rb = _rate.rulebook(rulebook, "risk-class")
     return _rate.decide(rb, score).label
 
@@ -113,19 +140,19 @@ def RISK_CLASS(score, rulebook="risk-class"):
 # --------------------------------------------------------------------------- questionnaire
 
 
-def _answers_score(answers: list[Any]) -> int:
+def _answers_score(answers: list[Any]) -> str:
     from rules import questionnaire
 
     for k, a in enumerate(answers, start=1):
         if _coerce.is_error_text(a):
             raise _coerce.error_cell(a, f"第{k}题答案")
-    return questionnaire.score(answers)
+    return questionnaire.tagged(questionnaire.score(answers))
 
 
 @xw.func(category=CATEGORY)
 @xw.arg("answers", doc="12 道题的答案（A–E 或 1–5；第 9 题多选可写 ACD），一个区域或逐个单元格", **CELL)
 def RISK_SCORE(*answers):
-    """风险承受力问卷总分（默认分值，须公司确认）。传入一个多行区域时每行为一位客户，逐行返回得分。"""
+    """002《客户投资风险承受力评估调查表》12 题总分（默认分值 12–48，须公司确认），如“30分（风险承受力调查表）”，供 RISK_LEVEL 用；不是 RISK_CLASS 的 9–100 得分。多行区域逐行返回。"""
     grids = [as_grid(a) for a in answers]
     if len(grids) == 1 and grid_shape(grids[0])[0] > 1:
         return [[safe(_answers_score, list(row))] for row in grids[0]]
@@ -134,13 +161,14 @@ def RISK_SCORE(*answers):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("score", doc="问卷总分（RISK_SCORE 的结果）", **CELL)
+@xw.arg("score", doc="风险承受力调查表问卷总分：RISK_SCORE 的结果（如 30分（风险承受力调查表））或整数", **CELL)
 @cells()
 def RISK_LEVEL(score):
-    """风险承受力档次：问卷总分 → 极低 / 低 / 中 / 高（默认分数线，须公司确认）。"""
+    """风险承受力档次（002 第八条）：调查表问卷总分 → 极低 / 低 / 中 / 高（默认分数线，须公司确认）。001 的 9–100 风险测评得分请用 RISK_CLASS。"""
     from rules import questionnaire
 
-    return questionnaire.level(_coerce.integer(score, "问卷总分"))
+    points = questionnaire.untag(score)
+    return questionnaire.level(_coerce.integer(score, "问卷总分") if points is None else points)
 
 
 # --------------------------------------------------------------------------- suitability

@@ -223,12 +223,16 @@ ALL_A = ["A"] * 12                                              # 12 × 1 point 
 ALL_MAX = list("EDEDCDCCEDCE")                                 # 5+4+5+4+3+4+3+3+5+4+3+5 = 48
 
 
+def _pts(n: int) -> str:  # RISK_SCORE's result carries its scale (seed 002's questionnaire)
+    return f"{n}分（风险承受力调查表）"
+
+
 def test_risk_score_and_level():
-    assert udfs.RISK_SCORE(*ALL_A) == 12
-    assert udfs.RISK_SCORE([ALL_MAX]) == 48                      # one row range A2:L2
-    assert udfs.RISK_SCORE([ALL_A, ALL_MAX]) == [[12], [48]]     # one client per row
+    assert udfs.RISK_SCORE(*ALL_A) == _pts(12)
+    assert udfs.RISK_SCORE([ALL_MAX]) == _pts(48)                      # one row range A2:L2
+    assert udfs.RISK_SCORE([ALL_A, ALL_MAX]) == [[_pts(12)], [_pts(48)]]  # one client per row
     # question 9 is multiple choice: ACD counts its highest option, D = 4 points -> 11 + 4
-    assert udfs.RISK_SCORE(*ALL_A[:8], "ACD", *ALL_A[:3]) == 15
+    assert udfs.RISK_SCORE(*ALL_A[:8], "ACD", *ALL_A[:3]) == _pts(15)
     assert udfs.RISK_SCORE(*ALL_A[:11], "ACD").startswith("#VALUE! 第12题的答案 'ACD' 无效")
     assert udfs.RISK_SCORE(*ALL_A[:11]).startswith("#VALUE! 问卷应有 12 个答案，收到 11 个")
     assert udfs.RISK_SCORE(*ALL_A[:10], "D", "A").startswith("#VALUE! 第11题的答案 'D' 无效")
@@ -238,6 +242,25 @@ def test_risk_score_and_level():
     assert udfs.RISK_LEVEL(11).startswith("#VALUE! 问卷总分 11 超出可能范围 12–48")
     assert udfs.RISK_LEVEL(30.5) == "#VALUE! 问卷总分须为整数：30.5"
     assert udfs.RISK_LEVEL([[12.0], [48.0]]) == [["极低"], ["高"]]
+
+
+def test_risk_class_refuses_the_questionnaire_points_of_risk_score():
+    # issue 17: all highest answers of seed 002's questionnaire -> 48 points, which RISK_CLASS
+    # read as a seed 001 score 48 -> 稳健型. The two scales overlap (12–48 lies in 9–100).
+    points = udfs.RISK_SCORE(*ALL_MAX)
+    refused = udfs.RISK_CLASS(points)
+    assert refused.startswith("#VALUE! 48分（风险承受力调查表） 是 RISK_SCORE 的风险承受力调查表问卷分"
+                              "（002，12–48")
+    assert "请用 RISK_LEVEL" in refused and "9–100" in refused
+    assert udfs.RISK_LEVEL(points) == "高"  # the function that speaks that scale
+    assert udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_A)) == "极低"
+    # whole columns: the same refusal per cell, a bare number is a seed 001 score
+    assert udfs.RISK_CLASS([[points], [48.0], [" 30分(风险承受力调查表) "]]) == [
+        [refused], ["稳健型"], [udfs.RISK_CLASS(" 30分(风险承受力调查表) ")]]
+    assert udfs.RISK_CLASS(" 30分(风险承受力调查表) ").startswith("#VALUE! 30分(风险承受力调查表) 是")
+    # the other way round: a 9–100 score outside 12–48 is named as such by RISK_LEVEL
+    assert udfs.RISK_LEVEL(60) == ("#VALUE! 问卷总分 60 超出可能范围 12–48（9–100 分的风险测评得分属"
+                                   "另一套问卷，对应 保守型/稳健型/进取型）")
 
 
 # ------------------------------------------------------------------------------ suitability

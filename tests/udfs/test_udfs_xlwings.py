@@ -215,7 +215,10 @@ def test_dates_and_optional_arguments(xl):
 
 def test_param_array(xl):
     # RISK_SCORE(A2:L2) — one range — and RISK_SCORE(A2, B2, …) — twelve cells
-    assert call(xl, "RISK_SCORE", (tuple("EDEDCDCCEDCE"),)) == [[48]]
-    assert call(xl, "RISK_SCORE", *["A"] * 12) == [[12]]
-    assert call(xl, "RISK_SCORE", (tuple("A" * 12), tuple("EDEDCDCCEDCE"))) == [[12], [48]]
+    p12, p48 = "12分（风险承受力调查表）", "48分（风险承受力调查表）"
+    assert call(xl, "RISK_SCORE", (tuple("EDEDCDCCEDCE"),)) == [[p48]]
+    assert call(xl, "RISK_SCORE", *["A"] * 12) == [[p12]]
+    assert call(xl, "RISK_SCORE", (tuple("A" * 12), tuple("EDEDCDCCEDCE"))) == [[p12], [p48]]
     assert call(xl, "RISK_LEVEL", 39.0) == [["高"]]
+    assert call(xl, "RISK_LEVEL", p48) == [["高"]]
+    assert call(xl, "RISK_CLASS", p48, MISSING)[0][0].startswith("#VALUE! 48分（风险承受力调查表） 是")
