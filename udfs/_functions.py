@@ -185,12 +185,16 @@ def CLIENT_CLASS(tier, risk_class):
     return suitability.client_class(_need_text(tier, "客户级别"), _need_text(risk_class, "风险类别"))
 
 
+DOC_CLIENT_RISK = ("客户风险类别：保守型/稳健型/进取型（001 第十九条），或风险承受能力 极低/低/中/高"
+                   "（002 第八条，RISK_LEVEL 的结果）")
+
+
 @xw.func(category=CATEGORY)
-@xw.arg("risk_class", doc="客户风险类别：保守型/稳健型/进取型", **CELL)
-@xw.arg("product_risk", doc="产品风险等级：高/中/低", **CELL)
+@xw.arg("risk_class", doc=DOC_CLIENT_RISK, **CELL)
+@xw.arg("product_risk", doc="产品（基金）风险等级：高/中/低，如 FUND_RISK 的结果", **CELL)
 @cells()
 def SUITABLE(risk_class, product_risk):
-    """适当性：客户可否购买该风险等级的产品（保守型仅低；稳健型低、中；进取型全部）→ TRUE/FALSE。"""
+    """适当性 → TRUE/FALSE。001：保守型仅低；稳健型低、中；进取型全部。002：极低、低 → 低风险基金；中 → 低、中；高 → 全部（同名档次相应出自原文，其余为默认匹配，须公司确认）。"""
     from rules import suitability
 
     return suitability.suitable(_need_text(risk_class, "风险类别"),
@@ -198,11 +202,11 @@ def SUITABLE(risk_class, product_risk):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("risk_class", doc="客户风险类别：保守型/稳健型/进取型", **CELL)
-@xw.arg("product_risk", doc="产品风险等级：高/中/低", **CELL)
+@xw.arg("risk_class", doc=DOC_CLIENT_RISK, **CELL)
+@xw.arg("product_risk", doc="产品（基金）风险等级：高/中/低", **CELL)
 @cells()
 def SUITABILITY_NOTE(risk_class, product_risk):
-    """适当性提示：匹配时简短说明；不匹配时给出须提示风险并留痕的警示文字（第十九条）。"""
+    """适当性提示：匹配时简短说明；不匹配时给出警示文字（001 第十九条：须提示风险并留痕；002 第八条：应提供相适应的产品，默认匹配处注明）。"""
     from rules import suitability
 
     return suitability.suitability_note(_need_text(risk_class, "风险类别"),

@@ -287,6 +287,30 @@ def test_suitable(rc, pr, ok):
 def test_suitable_errors():
     assert udfs.SUITABLE("保守型", "R3").startswith("#N/A 产品风险等级 'R3' 无法识别")
     assert udfs.SUITABLE([["保守型"], ["进取型"]], "高") == [[False], [True]]
+    assert udfs.SUITABLE("大胆", "高").startswith(
+        "#N/A 客户风险类别 '大胆' 无法识别：应为 保守型、稳健型、进取型（001 第十九条），或风险承受能力 极低、低、中、高")
+
+
+def test_suitable_for_seed_002_risk_tolerance_and_fund_risk():
+    # issue 17: SUITABLE("极低","低") was refused. Seed 002 第八条: 极低/低/中/高 clients, 高/中/低
+    # funds, "销售相应风险等级的基金产品"; the shipped matching: 极低、低 -> 低; 中 -> 低、中; 高 -> all
+    levels, funds = ("极低", "低", "中", "高"), ("低", "中", "高")
+    got = {lv: [udfs.SUITABLE(lv, f) for f in funds] for lv in levels}
+    assert got == {"极低": [True, False, False], "低": [True, False, False],
+                   "中": [True, True, False], "高": [True, True, True]}
+    # straight from the questionnaire and the fund type
+    lv = udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_MAX))
+    assert udfs.SUITABLE(lv, udfs.FUND_RISK("股票型")) is True
+    assert udfs.SUITABLE(udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_A)), udfs.FUND_RISK("偏债型")) is False
+    assert udfs.SUITABILITY_NOTE("低", "高") == (
+        "风险不匹配：风险承受能力低的客户仅适合低风险基金，拟购买高风险基金，"
+        "应提供与其风险承受能力相适应的产品（002 第八条）")
+    # where the matching is the shipped default rather than the text, the note says so
+    assert udfs.SUITABILITY_NOTE("极低", "低") == (
+        "风险匹配：风险承受能力极低的客户可购买低风险基金（002 第八条；默认匹配，须公司确认）")
+    assert udfs.SUITABILITY_NOTE("高", "中").endswith("（002 第八条；默认匹配，须公司确认）")
+    assert udfs.SUITABILITY_NOTE("中", "中") == "风险匹配：风险承受能力中的客户可购买中风险基金（002 第八条）"
+    assert udfs.SUITABLE([["极低"], ["保守型"], ["高"]], "中") == [[False], [False], [True]]
 
 
 @pytest.mark.parametrize(("fund", "level"), [
