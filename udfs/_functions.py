@@ -329,10 +329,10 @@ def RFM(recency_days, frequency, monetary, style="R5F3M4"):
 
 @xw.func(category=CATEGORY)
 @xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户）或 大客户/重要客户", **CELL)
-@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品", **CELL)
+@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品（产品户由管理人凭法人授权委托书办理，按机构客户）", **CELL)
 @cells()
 def TRANSFER_APPROVAL(tier, client_type):
-    """转销户审批流程：普通客户 柜台与客户经理；大/重要客户 营销总监；机构及核心客户 营销总监→总经理（须提前一天预约）。"""
+    """转销户审批流程（003 第九、十、十七、十八条）：普通客户 柜台与客户经理；大/重要客户 +营销总监；机构（含产品户）及核心客户 +营销总监→总经理（须提前一天预约）。"""
     from rules import retention
 
     t, c = _need_text(tier, "客户级别"), _need_text(client_type, "客户性质")
@@ -402,11 +402,116 @@ def RULES_VERSION(rulebook="brokerage", as_of=None):
     return fit(f"{data.id}@{data.version}，{data.effective_from.isoformat()} 至 {to} 有效{note}")
 
 
+# --------------------------------------------------------------------------- retention (seed 003)
+
+DOC_YES_NO = "：是/否（TRUE/FALSE、1/0）；空单元格按 否"
+
+
+def _yes(v: Any, field: str) -> bool:
+    return bool(_coerce.flag(v, field))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("order_today", doc="当天有委托（已成交或未成交）" + DOC_YES_NO, **CELL)
+@xw.arg("repo_not_matured", doc="国债回购未到期" + DOC_YES_NO, **CELL)
+@xw.arg("repo_registration_not_revoked", doc="国债回购登记未撤销" + DOC_YES_NO, **CELL)
+@xw.arg("ipo_funds_frozen", doc="新股申购资金未解冻" + DOC_YES_NO, **CELL)
+@xw.arg("agreement_unfulfilled", doc="与营业部签订的协议未履行完毕" + DOC_YES_NO, **CELL)
+@xw.arg("registrar_refuses", doc="可省略。中国结算上海分公司认为不能撤销或深圳分公司认为不能转托管"
+                                 + DOC_YES_NO, **CELL)
+@cells()
+def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revoked,
+                      ipo_funds_frozen, agreement_unfulfilled, registrar_refuses=None):
+    """转销户前检查（003 第十六条）：有任一情形即“不能办理”并列出原因与条款；都没有则“可以办理”。"""
+    from rules import retention
+
+    flags = dict(zip(retention.blocker_flags(), (
+        order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
+        agreement_unfulfilled, registrar_refuses), strict=True))
+    texts = {b.flag: b.text for b in retention._data().blockers}
+    found = retention.transfer_blockers(**{k: _yes(v, texts[k]) for k, v in flags.items()})
+    if not found:
+        return "可以办理：第十六条所列不能办理的情形均不存在"
+    return "不能办理：" + "；".join(f.removeprefix("不能办理转销户：") for f in found)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户）或 重要客户/中大客户", **CELL)
+@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品（产品户按机构客户）", **CELL)
+@xw.arg("left_on", doc="转出（销户）日期", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天）：返回此日及以后最近的一步", **CELL)
+@cells()
+def FOLLOW_UP(tier, client_type, left_on, as_of=None):
+    """流失客户回访（003 第三十–三十二条）：统计日起最近一步的期限与内容，如转出当周回访、此后每月至少交流一次、机构一年内上门回访。"""
+    from rules import retention
+
+    t, c = _need_text(tier, "客户级别"), _need_text(client_type, "客户性质")
+    left = _need_date(left_on, "转出日期")
+    today = _coerce.date(as_of, "统计日期") or _today()
+    steps = retention.follow_up_plan(t, c, left)
+    due = [s for s in steps if s.due_by is not None and s.due_by >= today]
+    if due:
+        first = [s for s in due if s.due_by == due[0].due_by]
+        later = len(due) - len(first)
+        more = f"（其后还有 {later} 步）" if later else ""
+        return f"{due[0].due_by.isoformat()} 前：" + "；".join(s.text_zh for s in first) + more
+    open_ended = [s for s in steps if s.due_by is None]
+    if open_ended:
+        return open_ended[0].text_zh
+    return f"回访计划各步期限均已过（最后一步 {steps[-1].due_by.isoformat()}）：{steps[-1].text_zh}"
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("sh_designation_revoked", doc="已办理上海撤销指定交易" + DOC_YES_NO, **CELL)
+@xw.arg("sz_transferred", doc="已办理深圳转托管" + DOC_YES_NO, **CELL)
+@xw.arg("interest_withdrawn", doc="已办理资金结息取款" + DOC_YES_NO, **CELL)
+@xw.arg("agreements_fulfilled", doc="与营业部签定的各种协议已履行完毕" + DOC_YES_NO, **CELL)
+@xw.arg("no_other_links", doc="无其他对应关系" + DOC_YES_NO, **CELL)
+@cells()
+def ACCOUNT_CLOSING(sh_designation_revoked, sz_transferred, interest_withdrawn,
+                    agreements_fulfilled, no_other_links):
+    """资金帐户销户条件（003 第十九条）：五项均已办理 → “应及时销户”；否则列出尚未满足的条件。"""
+    from rules import retention
+
+    conds = retention._data().closing_conditions
+    values = (sh_designation_revoked, sz_transferred, interest_withdrawn, agreements_fulfilled,
+              no_other_links)
+    left = retention.closing_check(**{c.flag: _yes(v, c.text)
+                                      for c, v in zip(conds, values, strict=True)})
+    if not left:
+        return "应及时销户：第十九条所列事项均已办理完毕"
+    return "暂不能销户，尚未满足：" + "、".join(left) + "（第十九条）"
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("reason", doc="流失原因：003 第二十–二十八条原文（如 行业内竞争、佣金费率水平较高），或 其他", **CELL)
+@xw.arg("detail", doc="原因说明，可省略；原因为“其他”时必填", **CELL)
+@cells()
+def LEAVING_REASON(reason, detail=None):
+    """流失原因的记录文字（003 第三十条备忘录）：只接受制度原文列出的原因，返回原文写法；“其他”须写说明，记为“其他：说明”。"""
+    from rules import retention
+
+    return retention.record_leaving_reason(_need_text(reason, "流失原因"),
+                                           _coerce.text(detail, "原因说明"))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("reason", doc="流失原因（制度原文，如 佣金费率水平较高；或 LEAVING_REASON 的结果）", **CELL)
+@cells()
+def RETENTION_ADVICE(reason):
+    """挽留应对要点（003 第二十–二十九条）：按流失原因给出营业部应采取的措施及条款。"""
+    from rules import retention
+
+    return retention.leaving_reason_response(_need_text(reason, "流失原因"))
+
+
 CATALOGUE = (
     "CLIENT_TIER", "TIER_EXPLAIN", "QUARTER_TIER", "RISK_CLASS", "RISK_SCORE", "RISK_LEVEL",
     "CLIENT_CLASS", "SUITABLE", "SUITABILITY_NOTE", "FUND_RISK", "SERVICE_PACKAGE",
     "VISITS_PER_YEAR", "ASSET_TURNOVER_CLASS", "HOLDING_STYLE", "VALUE_SEGMENT", "RFM",
     "TRANSFER_APPROVAL", "REVIEW_DUE", "RERATING_WINDOW", "RULES_VERSION",
+    # seed 003 retention (i17-fn)
+    "TRANSFER_BLOCKERS", "FOLLOW_UP", "ACCOUNT_CLOSING", "LEAVING_REASON", "RETENTION_ADVICE",
 )
 
 __all__ = list(CATALOGUE)

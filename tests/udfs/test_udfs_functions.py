@@ -380,6 +380,65 @@ def test_asset_turnover_threshold_and_column():
         ["A+"], ["#N/A 资产周转率为空"], ["#VALUE! 资产量不能为负数：-1"]]
 
 
+# ------------------------------------------------------------------------------ retention (003)
+
+def test_transfer_approval_for_product_accounts():
+    # issue 17: 产品 (WORKBOOK.md's third client type) failed. A product account is opened in the
+    # product's name by its manager acting under a legal person's authorisation: the seed's 机构客户
+    # procedure (003 第八条第2项), hence 营销总监 → 总经理 with an appointment a day ahead.
+    top = "柜台人员（或营业部指定人员） → 客户经理 → 营销总监 → 总经理（须提前一天预约）"
+    assert udfs.TRANSFER_APPROVAL("普通客户", "产品") == top
+    assert udfs.TRANSFER_APPROVAL([["普通客户"], ["普通客户"]], [["产品"], ["个人"]]) == [
+        [top], ["柜台人员（或营业部指定人员） → 客户经理"]]
+    assert udfs.TRANSFER_APPROVAL("普通客户", "合伙").startswith("#N/A 客户类型 '合伙' 无法识别：应为 个人、机构 或 产品")
+
+
+def test_transfer_blockers():
+    assert udfs.TRANSFER_BLOCKERS(None, None, None, None, None) == "可以办理：第十六条所列不能办理的情形均不存在"
+    assert udfs.TRANSFER_BLOCKERS("否", False, 0, "否", None, "否").startswith("可以办理")
+    assert udfs.TRANSFER_BLOCKERS("是", None, None, True, None) == (
+        "不能办理：当天有委托（已成交或未成交）（第十六条第1项）；新股申购资金未解冻（第十六条第4项）")
+    assert udfs.TRANSFER_BLOCKERS("也许", None, None, None, None) == (
+        "#VALUE! 当天有委托（已成交或未成交）应为 是/否（TRUE/FALSE）：'也许'")
+    assert udfs.TRANSFER_BLOCKERS("#N/A", None, None, None, None).startswith("#N/A 当天有委托")
+    assert udfs.TRANSFER_BLOCKERS([["是"], ["否"]], None, None, None, None) == [
+        ["不能办理：当天有委托（已成交或未成交）（第十六条第1项）"],
+        ["可以办理：第十六条所列不能办理的情形均不存在"]]
+
+
+def test_follow_up():
+    left = dt.date(2026, 12, 2)  # a Wednesday
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, left) == (
+        "2026-12-02 前：填写《客户转销户工作备忘录》，记载转销户主要原因及联系电话（第三十条）（其后还有 13 步）")
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, "2026-12-03").startswith(
+        "2026-12-06 前：转出当周内通过上门、电话或其他方式回访")
+    assert udfs.FOLLOW_UP("重要客户", "个人", left, "2027-01-10") == (
+        "2027-01-31 前：2027年1月内至少与客户交流一次（第三十一条）（其后还有 11 步）")
+    assert udfs.FOLLOW_UP("普通客户", "产品", left, "2027-12-01").startswith(
+        "2027-12-02 前：机构客户一年内至少上门回访一次")
+    assert udfs.FOLLOW_UP("普通客户", "个人", left, "2026-12-03") == (
+        "做好后续跟踪服务，定期回访（第三十条；制度未规定频次）")
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, "2028-01-01").startswith("回访计划各步期限均已过")
+    assert udfs.FOLLOW_UP("核心客户", "个人", None) == "#N/A 转出日期为空"
+
+
+def test_account_closing():
+    assert udfs.ACCOUNT_CLOSING("是", "是", "是", "是", "是") == "应及时销户：第十九条所列事项均已办理完毕"
+    assert udfs.ACCOUNT_CLOSING("是", None, "是", "否", True) == (
+        "暂不能销户，尚未满足：已办理深圳转托管、与营业部签定的各种协议已履行完毕（第十九条）")
+
+
+def test_leaving_reason_and_advice():
+    assert udfs.LEAVING_REASON("行业内竞争") == "行业内竞争"
+    assert udfs.LEAVING_REASON("住址搬迁、交通不便利") == "住址搬迁，交通不便利"
+    assert udfs.LEAVING_REASON("其他", "家人要求") == "其他：家人要求"
+    assert udfs.LEAVING_REASON("其他").startswith("#N/A 流失原因为“其他”时须写明具体原因")
+    assert udfs.LEAVING_REASON("佣金太高").startswith("#N/A 流失原因 '佣金太高' 不是制度列出的原因")
+    assert udfs.RETENTION_ADVICE("佣金费率水平较高").endswith("（第二十七条）")
+    assert udfs.RETENTION_ADVICE(udfs.LEAVING_REASON("其他", "家人要求")).endswith("（第二十九条）")
+    assert udfs.RETENTION_ADVICE("佣金太高").startswith("#N/A 流失原因 '佣金太高' 不是制度列出的原因")
+
+
 @pytest.mark.parametrize(("days", "freq", "style"), [
     (29, False, "短线"), (30, False, "波段"), (90, None, "波段"), (91, False, "价值"),
     (200, True, "短线"), (200, "是", "短线"),

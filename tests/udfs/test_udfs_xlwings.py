@@ -125,6 +125,13 @@ EXPECTED_SIGNATURES = {
     "REVIEW_DUE": "assessed_on, Optional as_of",
     "RERATING_WINDOW": "period",
     "RULES_VERSION": "Optional rulebook, Optional as_of",
+    "TRANSFER_BLOCKERS": ("order_today, repo_not_matured, repo_registration_not_revoked, "
+                          "ipo_funds_frozen, agreement_unfulfilled, Optional registrar_refuses"),
+    "FOLLOW_UP": "tier, client_type, left_on, Optional as_of",
+    "ACCOUNT_CLOSING": ("sh_designation_revoked, sz_transferred, interest_withdrawn, "
+                        "agreements_fulfilled, no_other_links"),
+    "LEAVING_REASON": "reason, Optional detail",
+    "RETENTION_ADVICE": "reason",
 }
 
 
@@ -211,6 +218,21 @@ def test_dates_and_optional_arguments(xl):
     assert call(xl, "RULES_VERSION", MISSING, MISSING) == [["brokerage@2009.1，2009-01-01 至 今 有效"]]
     assert call(xl, "HOLDING_STYLE", 200.0, True) == [["短线"]]
     assert call(xl, "ASSET_TURNOVER_CLASS", 5000000.0, 2.5, MISSING) == [["B+"]]
+
+
+def test_retention_functions_through_xlwings(xl):
+    # an empty cell arrives as None (= 否), an omitted optional argument as its default
+    assert call(xl, "TRANSFER_BLOCKERS", "是", None, None, None, None, MISSING) == [
+        ["不能办理：当天有委托（已成交或未成交）（第十六条第1项）"]]
+    assert call(xl, "TRANSFER_BLOCKERS", False, False, False, False, False, True)[0][0].startswith(
+        "不能办理：中国证券登记结算有限责任公司上海分公司认为不能撤销")
+    assert call(xl, "TRANSFER_APPROVAL", "普通客户", "产品") == [
+        ["柜台人员（或营业部指定人员） → 客户经理 → 营销总监 → 总经理（须提前一天预约）"]]
+    assert call(xl, "FOLLOW_UP", "核心客户", "个人", dt.datetime(2026, 12, 2),
+                dt.datetime(2026, 12, 3))[0][0].startswith("2026-12-06 前：转出当周内")
+    assert call(xl, "LEAVING_REASON", "其他", MISSING)[0][0].startswith("#N/A 流失原因为“其他”时须写明")
+    assert call(xl, "ACCOUNT_CLOSING", True, True, True, True, None) == [
+        ["暂不能销户，尚未满足：无其他对应关系（第十九条）"]]
 
 
 def test_param_array(xl):
