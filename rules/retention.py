@@ -155,6 +155,11 @@ def approval_chain(tier_or_importance: str, client_type: str) -> list[str]:
     return list(_chain(tier_or_importance, client_type).approvers)
 
 
+def approval_clause(tier_or_importance: str, client_type: str) -> str:
+    """The clauses of the approval chain (e.g. "第十条、第十七条、第十八条")."""
+    return _chain(tier_or_importance, client_type).clause
+
+
 def appointment_required(tier_or_importance: str, client_type: str) -> bool:
     """是否须提前一天预约（第十八条：机构客户、核心客户实行转销户预约制）。"""
     return _chain(tier_or_importance, client_type).appointment_days > 0
