@@ -120,7 +120,7 @@ def version_in_force(rulebook_id: str, as_of: dt.date) -> tuple[RulebookFile, Pa
     candidates = [(v, p) for v, p in _versions(rid, tuple(data_dirs()))
                   if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
     if not candidates:
-        spans = "、".join(f"{v.version}（{v.effective_from}–{v.effective_to or '至今'}）"
+        spans = "、".join(f"{v.version}（{v.effective_from}–{in_force_until(v)[0] or '至今'}）"
                          for v, _ in _versions(rid, tuple(data_dirs())))
         raise RuleInputError(f"规则 {rid} 在 {as_of} 没有生效的版本（已有：{spans}）",
                              field="日期", value=as_of, kind="na")

@@ -165,6 +165,16 @@ def appointment_required(tier_or_importance: str, client_type: str) -> bool:
     return _chain(tier_or_importance, client_type).appointment_days > 0
 
 
+def blockers() -> tuple[Blocker, ...]:
+    """第十六条的六种情形（flag、原文、条款），按原文顺序。"""
+    return _data().blockers
+
+
+def closing_conditions() -> tuple[Blocker, ...]:
+    """第十九条的销户条件（flag、原文、条款），按原文顺序。"""
+    return _data().closing_conditions
+
+
 def blocker_flags() -> tuple[str, ...]:
     """``transfer_blockers`` 接受的参数名。"""
     return tuple(b.flag for b in _data().blockers)

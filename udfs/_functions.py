@@ -428,7 +428,7 @@ def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revok
     flags = dict(zip(retention.blocker_flags(), (
         order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
         agreement_unfulfilled, registrar_refuses), strict=True))
-    texts = {b.flag: b.text for b in retention._data().blockers}
+    texts = {b.flag: b.text for b in retention.blockers()}
     found = retention.transfer_blockers(**{k: _yes(v, texts[k]) for k, v in flags.items()})
     if not found:
         return "可以办理：第十六条所列不能办理的情形均不存在"
@@ -473,7 +473,7 @@ def ACCOUNT_CLOSING(sh_designation_revoked, sz_transferred, interest_withdrawn,
     """资金帐户销户条件（003 第十九条）：五项均已办理 → “应及时销户”；否则列出尚未满足的条件。"""
     from rules import retention
 
-    conds = retention._data().closing_conditions
+    conds = retention.closing_conditions()
     values = (sh_designation_revoked, sz_transferred, interest_withdrawn, agreements_fulfilled,
               no_other_links)
     left = retention.closing_check(**{c.flag: _yes(v, c.text)

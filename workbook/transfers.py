@@ -96,7 +96,7 @@ def check_transfers(header: Sequence[str], columns: Sequence[Sequence[Any]]
     at = {k: _find(header, names) for k, names in COLUMNS.items()}
     blocker_at = {f: _find(header, names) for f, names in BLOCKER_COLUMNS.items()}
     approver_at = {a: _find(header, (a, *names)) for a, names in APPROVER_COLUMNS.items()}
-    blockers = {b.flag: b for b in retention._data().blockers}
+    blockers = {b.flag: b for b in retention.blockers()}
     out: list[TransferFinding] = []
     for key in ("client_id", "tier", "client_type", "date", "reason"):
         if at[key] is None:
