@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rules import RuleInputError, retention
@@ -60,6 +60,8 @@ class TransferFinding:
     column: str
     value: Any
     message: str
+    col: int = 0  # 1-based column of the cell; 0 when the sheet has no such column
+    client_id: str = ""  # the row's 客户编号
 
     def text(self) -> str:
         where = f"第 {self.row} 行 {self.column}" if self.row > 1 else f"列“{self.column}”"
@@ -119,7 +121,14 @@ def check_transfers(header: Sequence[str], columns: Sequence[Sequence[Any]]
         found = _check_row(row, lambda c, i=i: cell(c, i), header, at, blocker_at, approver_at,
                            blockers)
         out += found
-    return out
+    def where(f: TransferFinding) -> TransferFinding:
+        if f.row == 1:
+            return f
+        cid = cell(at["client_id"], f.row - 2)
+        return replace(f, col=header.index(f.column) + 1 if f.column in header else 0,
+                       client_id="" if _empty(cid) else str(cid).strip())
+
+    return [where(f) for f in out]
 
 
 def _check_row(row: int, value: Any, header: list[str], at: dict[str, int | None],

@@ -139,3 +139,16 @@ def test_yes_in_any_spelling_is_a_blocker(value):
     row[HEADER.index("国债回购未到期")] = value
     found = check_transfers(HEADER, _columns([row]))
     assert [(f.row, f.column) for f in found] == [(2, "国债回购未到期")]
+
+
+def test_the_audit_reports_the_same_findings_with_cell_addresses(tmp_path: Path):
+    from workbook.audit import audit_file
+
+    p = _book(tmp_path / "b.xlsx", GOOD + BAD)
+    res = audit_file(p, as_of=dt.date(2026, 10, 9))
+    got = [(f.cell, f.client_id, f.severity) for f in res.findings if f.kind == "transfer_breach"]
+    assert set(got) == {("G5", "T4", "警告"), ("O6", "T5", "警告"), ("F6", "T5", "警告"),
+                        ("P6", "T5", "警告"), ("J7", "T6", "警告"), ("N7", "T6", "警告"),
+                        ("O7", "T6", "警告"), ("Q7", "T6", "警告")}
+    first = next(f for f in res.findings if f.kind == "transfer_breach")
+    assert first.sheet == "转销户" and first.found == "是" and "第十六条第1项" in first.explanation
