@@ -80,8 +80,8 @@ def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookF
                     if data == first:  # a plain copy: the same text, nothing is replaced
                         continue
                     raise RulebookError(
-                        f"规则文件 {p} 与 {first_path} 都是 {data.id}@{data.version}，内容不同："
-                        f"同一版本号只能对应一份规则。请给公司修订的规则一个新的版本号"
+                        f"规则 {data.id}@{data.version} 有两个内容不同的文件：{p} 与 {first_path}。"
+                        f"同一版本号只能对应一份规则：请给公司修订的规则一个新的版本号"
                         f"（version）和生效日期（effective_from），或删除其中一个文件")
                 found[data.version] = (data, p)
     return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))

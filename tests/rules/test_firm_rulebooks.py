@@ -36,7 +36,7 @@ def test_a_firm_file_with_a_shipped_id_and_version_is_refused_naming_both(tmp_pa
     assert str(firm) in msg and str(SHIPPED) in msg and "brokerage@2009.1" in msg
     assert "新的版本号" in msg
     # never a tier computed by the firm's 200,000 under the shipped name
-    assert udfs.CLIENT_TIER(220_000, 0).startswith("#N/A 规则文件")
+    assert udfs.CLIENT_TIER(220_000, 0).startswith("#N/A 规则 brokerage@2009.1 有两个内容不同的文件：")
     assert main(["rules", "list"]) == 1
     assert str(firm) in capsys.readouterr().err
 
@@ -75,5 +75,5 @@ def test_two_firm_directories_with_the_same_version_are_refused(tmp_path, monkey
         (tmp_path / name / "brokerage" / "2026.1.toml").write_text(t, encoding="utf-8")
     monkeypatch.setenv("CLIENT_RATING_RULES_DIR",
                        os.pathsep.join(str(tmp_path / n) for n in ("a", "b")))
-    with pytest.raises(RulebookError, match=r"brokerage@2026\.1，内容不同"):
+    with pytest.raises(RulebookError, match=r"brokerage@2026\.1 有两个内容不同的文件"):
         get_rulebook("brokerage")
