@@ -47,15 +47,22 @@ def _params(args: argparse.Namespace, rid: str) -> dict[str, float] | None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     t = Table(title="规则 (rulebooks)")
-    for col in ("id", "版本", "生效", "名称", "来源", "说明"):
+    for col in ("id", "版本", "生效", "名称", "来源"):
         t.add_column(col)
+    t.add_column("说明", overflow="fold")  # a firm file's path in full
     for rid in rules.rulebook_ids():
         for v in rules.versions(rid):
-            note = "需公司参数" if any(p.value is None for p in v.parameters.values()) else ""
+            notes = ["需公司参数"] if any(p.value is None for p in v.parameters.values()) else []
             if v.assumption:
-                note = (note + "；" if note else "") + "含重构/默认值"
-            t.add_row(rid, v.version, f"{v.effective_from}–{v.effective_to or '至今'}", v.title,
-                      f"seed {v.source.seed} {v.source.article}", note)
+                notes.append("含重构/默认值")
+            until, successor = rules.in_force_until(v)
+            if successor is not None:
+                notes.append(f"{successor.effective_from} 起由 {successor.version} 取代")
+            path, firm = rules.source_file(rid, v.version)
+            if firm:
+                notes.append(f"公司文件 {path}")
+            t.add_row(rid, v.version, f"{v.effective_from}–{until or '至今'}", v.title,
+                      f"seed {v.source.seed} {v.source.article}", "；".join(notes))
     _console().print(t)
     return 0
 
@@ -75,7 +82,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     c = _console()
     c.print(f"[bold]{rb.ref}[/bold]  {rb.title}")
     c.print(f"来源：{rb.source.document} {rb.source.article}（seed {rb.source.seed}）")
-    c.print(f"生效：{rb.effective_from} – {rb.effective_to or '至今'}；命中策略：{rb.hit_policy}；"
+    until, successor = rules.in_force_until(rb.data)
+    then = f"（{successor.effective_from} 起由 {successor.version} 取代）" if successor else ""
+    c.print(f"生效：{rb.effective_from} – {until or '至今'}{then}；命中策略：{rb.hit_policy}；"
             f"就高不就低：{'是' if rb.upgrade_only else '否'}")
     if rb.assumption:
         c.print(f"[yellow]假设：{rb.assumption}[/yellow]")

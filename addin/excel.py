@@ -37,6 +37,7 @@ from workbook.schema import (
     WorkbookError,
     column_map,
 )
+from workbook.transfers import TRANSFER_SHEET_NAMES
 from workbook.xlsxio import KEEP, SheetData, XlsxError
 from workbook.xlsxio.errors import CellError
 
@@ -171,11 +172,13 @@ def read_book(book: Any) -> BookData:
         raise WorkbookError("工作簿中没有“客户”工作表（也可命名为 Clients）。")
     hist = find_sheet(book, HISTORY_SHEET_NAMES)
     summ = find_sheet(book, SUMMARY_SHEET_NAMES)
+    transfers = find_sheet(book, TRANSFER_SHEET_NAMES)  # optional, checked (workbook.transfers)
     return BookData(clients=sheet_data(sheet, _output_columns),
                     history_sheet=hist.name if hist else None,
                     log=history.state_of(read_rows(hist)) if hist else history.LogState(),
                     summary_sheet=summ.name if summ else None,
-                    summary_rows=read_rows(summ) if summ else [])
+                    summary_rows=read_rows(summ) if summ else [],
+                    transfers=sheet_data(transfers, lambda _h: []) if transfers else None)
 
 
 def read_console(book: Any) -> dict[str, str]:

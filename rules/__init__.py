@@ -13,9 +13,11 @@ from .registry import (
     DEFAULT_RULEBOOK,
     EXAMPLE_PARAMETERS,
     get_rulebook,
+    in_force_until,
     load_file,
     load_parameter_file,
     rulebook_ids,
+    source_file,
     version_in_force,
     versions,
 )
@@ -31,9 +33,11 @@ __all__ = [
     "Rulebook",
     "RulebookError",
     "get_rulebook",
+    "in_force_until",
     "load_file",
     "load_parameter_file",
     "rulebook_ids",
+    "source_file",
     "version_in_force",
     "versions",
 ]

@@ -233,10 +233,36 @@ def score(answers: Sequence[str | int], id: str = DEFAULT_ID) -> int:
     return sum(_question_points(quest, q, a) for q, a in zip(quest.questions, answers, strict=True))
 
 
-def level(score: int, id: str = DEFAULT_ID) -> str:
-    """总分 → 风险承受力 极低/低/中/高（默认分数线）。不可能出现的总分抛出 ``RuleInputError``。"""
+# --------------------------------------------------------------------------- the scale
+
+#: 本问卷总分的“量纲”名称。RISK_SCORE 的结果带此标记（如 "30分（风险承受力调查表）"），以免被当作
+#: seed 001 的风险测评得分（9–100，保守型/稳健型/进取型）：两者数值范围重叠（12–48 在 9–100 之内），
+#: 单看数字无法区分。
+SCALE_NAME = "风险承受力调查表"
+_TAGGED_RE = re.compile(r"([+-]?\d+)分\(" + SCALE_NAME + r"\)")
+
+
+def tagged(points: int) -> str:
+    """问卷总分连同其量纲，如 ``tagged(30)`` → "30分（风险承受力调查表）"。"""
+    return f"{points}分（{SCALE_NAME}）"
+
+
+def untag(v: Any) -> int | None:
+    """``tagged`` 的结果 → 总分；其他值（数字、别的文字）→ ``None``。全角/半角括号、空格均可。"""
+    if not isinstance(v, str):
+        return None
+    m = _TAGGED_RE.fullmatch("".join(unicodedata.normalize("NFKC", v).split()))
+    return int(m.group(1)) if m else None
+
+
+def level(score: int | str, id: str = DEFAULT_ID) -> str:
+    """总分 → 风险承受力 极低/低/中/高（默认分数线）。不可能出现的总分抛出 ``RuleInputError``。
+
+    ``score`` 为整数，或 ``tagged`` 的结果（"30分（风险承受力调查表）"）。
+    """
     quest = load_questionnaire(id)
-    v = score
+    v = untag(score)
+    v = score if v is None else v
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
@@ -246,5 +272,6 @@ def level(score: int, id: str = DEFAULT_ID) -> str:
         if band.min <= v <= band.max:
             return band.level
     raise RuleInputError(
-        f"问卷总分 {show(score)} 超出可能范围 {quest.min_score}–{quest.max_score}",
+        f"问卷总分 {show(score)} 超出可能范围 {quest.min_score}–{quest.max_score}"
+        "（9–100 分的风险测评得分属另一套问卷，对应 保守型/稳健型/进取型）",
         field="问卷总分", value=score)

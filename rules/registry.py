@@ -1,8 +1,11 @@
 """Finding, validating and choosing rulebook versions.
 
 Rulebook files live in ``rules/data/rulebooks/<id>/<version>.toml``; a firm may add directories of its own
-(``CLIENT_RATING_RULES_DIR``, ``os.pathsep``-separated), whose files add versions or replace
-shipped ones with the same id and version. Firm parameters (e.g. the wealth thresholds the policy
+(``CLIENT_RATING_RULES_DIR``, ``os.pathsep``-separated), whose files add versions. A file with the
+id and version of another one (shipped or firm) is refused at load, naming both files, unless its
+content is the same: "brokerage@2009.1" in a decision must name one text, the one an auditor
+reads (a firm that changes a rule publishes a new version; the one in force is chosen by date).
+Firm parameters (e.g. the wealth thresholds the policy
 leaves as "[X]") come from a TOML file named by ``CLIENT_RATING_PARAMS``, one table per rulebook.
 """
 
@@ -63,7 +66,7 @@ def load_file(path: Path) -> RulebookFile:
 @functools.cache
 def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookFile, Path], ...]:
     found: dict[str, tuple[RulebookFile, Path]] = {}
-    for d in reversed(dirs):  # later (shipped) first, so firm directories override
+    for d in reversed(dirs):  # shipped first, then the firm directories
         folder = d / rulebook_id
         if not folder.is_dir():
             continue
@@ -72,6 +75,14 @@ def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookF
                 data = load_file(p)
                 if data.id != rulebook_id:
                     raise RulebookError(f"规则文件 {p} 的 id 为 {data.id!r}，与目录 {rulebook_id!r} 不符")
+                if data.version in found:
+                    first, first_path = found[data.version]
+                    if data == first:  # a plain copy: the same text, nothing is replaced
+                        continue
+                    raise RulebookError(
+                        f"规则 {data.id}@{data.version} 有两个内容不同的文件：{p} 与 {first_path}。"
+                        f"同一版本号只能对应一份规则：请给公司修订的规则一个新的版本号"
+                        f"（version）和生效日期（effective_from），或删除其中一个文件")
                 found[data.version] = (data, p)
     return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))
 
@@ -109,12 +120,37 @@ def version_in_force(rulebook_id: str, as_of: dt.date) -> tuple[RulebookFile, Pa
     candidates = [(v, p) for v, p in _versions(rid, tuple(data_dirs()))
                   if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
     if not candidates:
-        spans = "、".join(f"{v.version}（{v.effective_from}–{v.effective_to or '至今'}）"
+        spans = "、".join(f"{v.version}（{v.effective_from}–{in_force_until(v)[0] or '至今'}）"
                          for v, _ in _versions(rid, tuple(data_dirs())))
         raise RuleInputError(f"规则 {rid} 在 {as_of} 没有生效的版本（已有：{spans}）",
                              field="日期", value=as_of, kind="na")
     # Overlapping versions are a finding of the verifier; the latest start wins here.
     return max(candidates, key=lambda t: t[0].effective_from)
+
+
+def in_force_until(data: RulebookFile) -> tuple[dt.date | None, RulebookFile | None]:
+    """The last day ``data`` is in force (``None``: open) and the version that supersedes it.
+
+    A version ends on its ``effective_to``, or the day before a later version starts (the one
+    in force is the one with the latest start, ``version_in_force``), whichever comes first.
+    """
+    later = [v for v, _ in _versions(_check_id(data.id), tuple(data_dirs()))
+             if v.effective_from > data.effective_from
+             and (data.effective_to is None or v.effective_from <= data.effective_to)]
+    if not later:
+        return data.effective_to, None
+    nxt = min(later, key=lambda v: v.effective_from)
+    return nxt.effective_from - dt.timedelta(days=1), nxt
+
+
+def source_file(rulebook_id: str, version: str) -> tuple[Path, bool]:
+    """The file of ``rulebook_id@version`` and whether it is a firm file
+    (``CLIENT_RATING_RULES_DIR``) rather than a shipped one."""
+    for v, p in _versions(_check_id(rulebook_id), tuple(data_dirs())):
+        if v.version == version:
+            return p, not p.is_relative_to(DATA_DIR)
+    raise RuleInputError(f"规则 {rulebook_id} 没有版本 {version}", field="版本", value=version,
+                         kind="na")
 
 
 @functools.cache

@@ -9,7 +9,12 @@
   第 6 项“中国结算认为不能撤销/转托管”也一并收录）。
 * ``follow_up_plan``：第三十–三十二条的回访计划。“当周”按自然周（周一至周日）计，
   “每月至少一次”默认列 12 个月（**假设**，数据文件 ``follow_up.monthly_months``）。
-* ``LEAVING_REASONS``：第二十–二十八条的流失原因（外加“其他”），``leaving_reason_response`` 给出应对要点。
+* ``LEAVING_REASONS``：第二十–二十八条的流失原因（原文措辞，外加“其他”），``leaving_reason_response``
+  给出应对要点；``record_leaving_reason`` 只接受这些文字（“其他”须另写说明），供《客户转销户工作备忘录》。
+* ``closing_check``：第十九条的销户条件（撤销指定交易、转托管、结息取款、协议履行完毕、无其他对应关系）。
+* ``missing_approvers``：一笔转销户已签字的审批人中缺了谁（第九、十、十七条）。
+* 客户性质“产品”（产品户）按机构客户办理：原文只分个人与机构，产品户由管理人凭法人授权委托书办理
+  （第八条第2项），见 ``rules/data/retention.toml`` ``[client_type_aliases]``。
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ class RetentionData(BaseModel):
     importance_aliases: dict[str, Importance]
     client_type_aliases: dict[str, ClientType]
     blockers: tuple[Blocker, ...] = Field(min_length=1)
+    closing_conditions: tuple[Blocker, ...] = Field(min_length=1)
     follow_up: FollowUpConfig
     reasons: tuple[Reason, ...] = Field(min_length=1)
 
@@ -89,7 +95,7 @@ class RetentionData(BaseModel):
                 raise ValueError(f"{hi.importance} 层级的审批人应在 {lo.importance} 层级基础上增加")
         return chains
 
-    @field_validator("blockers")
+    @field_validator("blockers", "closing_conditions")
     @classmethod
     def _unique_flags(cls, blockers: tuple[Blocker, ...]) -> tuple[Blocker, ...]:
         flags = [b.flag for b in blockers]
@@ -115,10 +121,10 @@ def _key(v: Any) -> str | None:
 
 
 def normalize_client_type(client_type: str) -> ClientType:
-    """客户类型 → 个人 / 机构。无法识别抛出 ``RuleInputError``（kind="na"）。"""
+    """客户类型 → 个人 / 机构（产品户按机构，见模块说明）。无法识别抛出 ``RuleInputError``（kind="na"）。"""
     t = _data().client_type_aliases.get(_key(client_type) or "")
     if t is None:
-        raise RuleInputError(f"客户类型 {show(client_type)} 无法识别：应为 个人 或 机构",
+        raise RuleInputError(f"客户类型 {show(client_type)} 无法识别：应为 个人、机构 或 产品",
                              field="客户类型", value=client_type, kind="na")
     return t
 
@@ -149,9 +155,24 @@ def approval_chain(tier_or_importance: str, client_type: str) -> list[str]:
     return list(_chain(tier_or_importance, client_type).approvers)
 
 
+def approval_clause(tier_or_importance: str, client_type: str) -> str:
+    """The clauses of the approval chain (e.g. "第十条、第十七条、第十八条")."""
+    return _chain(tier_or_importance, client_type).clause
+
+
 def appointment_required(tier_or_importance: str, client_type: str) -> bool:
     """是否须提前一天预约（第十八条：机构客户、核心客户实行转销户预约制）。"""
     return _chain(tier_or_importance, client_type).appointment_days > 0
+
+
+def blockers() -> tuple[Blocker, ...]:
+    """第十六条的六种情形（flag、原文、条款），按原文顺序。"""
+    return _data().blockers
+
+
+def closing_conditions() -> tuple[Blocker, ...]:
+    """第十九条的销户条件（flag、原文、条款），按原文顺序。"""
+    return _data().closing_conditions
 
 
 def blocker_flags() -> tuple[str, ...]:
@@ -178,6 +199,47 @@ def transfer_blockers(**flags: bool) -> list[str]:
                 f"转销户检查项 {name}（{known[name].text}）的值 {show(value)} 无效：应为 TRUE 或 FALSE",
                 field=known[name].text, value=value)
     return [f"不能办理转销户：{b.text}（{b.clause}）" for b in known.values() if flags.get(b.flag)]
+
+
+def missing_approvers(tier_or_importance: str, client_type: str, signed: Any) -> list[str]:
+    """审批链中尚未签字的审批人（按审批顺序），空列表表示审批齐全（第九、十、十七条）。
+
+    ``signed``：已签字的审批人，``approval_chain`` 中的名称（“柜台人员（或营业部指定人员）”也可写
+    “柜台人员”或“营业部指定人员”）。多签（如普通客户由总经理签字）不算错。
+    """
+    have = {_APPROVER_ALIASES.get(_key(x) or "", x) for x in signed}
+    return [a for a in approval_chain(tier_or_importance, client_type) if a not in have]
+
+
+_APPROVER_ALIASES = {"柜台人员": "柜台人员（或营业部指定人员）",
+                     "营业部指定人员": "柜台人员（或营业部指定人员）",
+                     "柜台人员（或营业部指定人员）": "柜台人员（或营业部指定人员）"}
+_APPROVER_ALIASES = {_key(k) or k: v for k, v in _APPROVER_ALIASES.items()}
+
+
+def closing_flags() -> tuple[str, ...]:
+    """``closing_check`` 接受的参数名。"""
+    return tuple(c.flag for c in _data().closing_conditions)
+
+
+def closing_check(**flags: bool) -> list[str]:
+    """第十九条的销户条件中尚未满足的（原文措辞），空列表表示应及时销户。
+
+    参数（bool，未给出的按 False = 尚未办理）：``sh_designation_revoked`` 已办理上海撤销指定交易、
+    ``sz_transferred`` 已办理深圳转托管、``interest_withdrawn`` 已办理资金结息取款、
+    ``agreements_fulfilled`` 与营业部签定的各种协议已履行完毕、``no_other_links`` 无其他对应关系。
+    """
+    known = {c.flag: c for c in _data().closing_conditions}
+    for name, value in flags.items():
+        if name not in known:
+            raise RuleInputError(
+                f"销户条件 {show(name)} 无法识别：应为 {'、'.join(known)} 之一",
+                field="销户条件", value=name, kind="na")
+        if not isinstance(value, bool):
+            raise RuleInputError(
+                f"销户条件 {name}（{known[name].text}）的值 {show(value)} 无效：应为 TRUE 或 FALSE",
+                field=known[name].text, value=value)
+    return [c.text for c in known.values() if not flags.get(c.flag)]
 
 
 # --------------------------------------------------------------------------- follow-up
@@ -232,13 +294,61 @@ def follow_up_plan(tier: str, client_type: str, left_on: date) -> list[FollowUpS
 
 
 def leaving_reason_response(reason: str) -> str:
-    """某一流失原因的应对要点（第二十–二十九条）。原因须为 ``LEAVING_REASONS`` 之一。"""
+    """某一流失原因的应对要点（第二十–二十九条）。原因须为 ``LEAVING_REASONS`` 之一，
+    或 ``record_leaving_reason`` 记录的写法（“其他：说明”、“原因（说明）”）。"""
+    key = _reason_key(reason)
+    if key is not None:
+        key = key.split(":", 1)[0] if key.startswith(OTHER_REASON) else key.split("(", 1)[0]
     for r in _data().reasons:
-        if _key(r.text) == _key(reason):
+        if _reason_key(r.text) == key:
             return f"{r.response}（{r.clause}）"
-    raise RuleInputError(f"流失原因 {show(reason)} 不在列表中：应为 {'、'.join(LEAVING_REASONS)} 之一",
-                         field="流失原因", value=reason, kind="na")
+    raise _unlisted(reason)
 
 
-#: 客户流失原因（第二十–二十八条，外加“其他”），记入《客户转销户工作备忘录》。
+def _unlisted(reason: Any) -> RuleInputError:
+    return RuleInputError(
+        f"流失原因 {show(reason)} 不是制度列出的原因（003 第二十–二十八条原文，如“行业内竞争”"
+        "“佣金费率水平较高”）：请照原文填写，或填“其他”并写明说明",
+        field="流失原因", value=reason, kind="na")
+
+
+OTHER_REASON = "其他"
+_SEPARATORS = str.maketrans({",": "、", "，": "、", ";": "、", "；": "、"})
+
+
+def _reason_key(v: Any) -> str | None:
+    k = _key(v)
+    return None if k is None else k.translate(_SEPARATORS)
+
+
+def record_leaving_reason(reason: Any, detail: Any = None) -> str:
+    """流失原因的记录文字（《客户转销户工作备忘录》，第三十条）：只接受 ``LEAVING_REASONS`` 的原文措辞
+    （空格、全角/半角、顿号与逗号不区分），返回原文写法；“其他”须有说明，记为“其他：说明”
+    （说明也可直接写在原因里：“其他：家人要求”）。列出的原因再写说明时记为“原因（说明）”。
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise RuleInputError("流失原因为空", field="流失原因", value=reason, kind="na")
+    text = reason.strip()
+    note = detail.strip() if isinstance(detail, str) else ""
+    if detail is not None and not isinstance(detail, str):
+        raise RuleInputError(f"原因说明应为文字：{show(detail)}", field="原因说明", value=detail)
+    head, sep, rest = unicodedata.normalize("NFKC", text).partition(":")
+    if sep and _key(head) == OTHER_REASON:
+        if note:
+            raise RuleInputError(f"流失原因 {show(reason)} 已含说明，原因说明应留空",
+                                 field="原因说明", value=detail)
+        text, note = OTHER_REASON, rest.strip()
+    key = _reason_key(text)
+    for r in _data().reasons:
+        if _reason_key(r.text) == key:
+            if r.text == OTHER_REASON:
+                if not note:
+                    raise RuleInputError("流失原因为“其他”时须写明具体原因（原因说明）",
+                                         field="原因说明", value=detail, kind="na")
+                return f"{OTHER_REASON}：{note}"
+            return f"{r.text}（{note}）" if note else r.text
+    raise _unlisted(reason)
+
+
+#: 客户流失原因（第二十–二十八条原文措辞，外加“其他”），记入《客户转销户工作备忘录》。
 LEAVING_REASONS: list[str] = [r.text for r in _data().reasons]

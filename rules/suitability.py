@@ -10,16 +10,26 @@ Seed 001（私募基金客户分类与服务分级实施细则）, POLICY.md R2:
 * 四级十二类（第六条）：VIP客户/核心客户/潜力客户/普通客户 × 三个风险类别，如“核心客户·稳健型”。
 * 复评（第十一条第2项）：客户分类每两年评估一次；满两年当日到期（2 月 29 日的两年后取 2 月 28 日），
   超过即逾期。
+
+Seed 002 第八条（POLICY.md R3）：风险承受能力 极低/低/中/高 的客户与 高/中/低 风险基金的匹配。
+原文只写“销售相应风险等级的基金产品”：同名档次相应是推出的，其余（可否买更低风险、极低档买什么）
+是配置 ``rules/data/risk-tolerance-funds.toml`` 中标明的假设。``suitable`` 与 ``suitability_note``
+两套都接受：保守型/稳健型/进取型 按 001 第十九条，极低/低/中/高 按 002 第八条。
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from rules._common import add_years, as_date
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rules._common import add_years, as_date, load_toml_model
 from rules.errors import RuleInputError, show
 
 RISK_CLASSES: tuple[str, ...] = ("保守型", "稳健型", "进取型")
@@ -88,21 +98,128 @@ def normalize_product_risk(text: str) -> str:
     return label
 
 
-def suitable(risk_class: str, product_risk: str) -> bool:
-    """客户风险类别是否适合该产品风险等级（第十九条第2项）。
+# --------------------------------------------------------------------------- seed 002 第八条
 
-    保守型 → 仅低风险；稳健型 → 低、中风险；进取型 → 全部。
-    """
-    rc = normalize_risk_class(risk_class)
-    pr = normalize_product_risk(product_risk)
+TOLERANCE_LEVELS: tuple[str, ...] = ("极低", "低", "中", "高")
+TOLERANCE_FUNDS_FILE = Path(__file__).parent / "data" / "risk-tolerance-funds.toml"
+_TOLERANCE_ALIASES: dict[str, str] = {
+    "极低": "极低", "风险承受能力极低": "极低", "低": "低", "风险承受能力低": "低",
+    "中": "中", "风险承受能力中": "中", "高": "高", "风险承受能力高": "高",
+}
+
+
+class _ToleranceLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: Literal["极低", "低", "中", "高"]
+    funds: tuple[Literal["低", "中", "高"], ...]
+    assumption: str = ""
+
+
+class _ToleranceMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    source: str
+    clause: str = Field(min_length=1)
+
+
+class ToleranceFunds(BaseModel):
+    """risk-tolerance-funds.toml：每一档风险承受能力可购买的基金风险等级。"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    meta: _ToleranceMeta
+    levels: tuple[_ToleranceLevel, ...]
+
+    @field_validator("levels")
+    @classmethod
+    def _ordered_and_growing(cls, levels: tuple[_ToleranceLevel, ...]
+                             ) -> tuple[_ToleranceLevel, ...]:
+        if tuple(x.level for x in levels) != TOLERANCE_LEVELS:
+            raise ValueError(f"应依次给出 {'、'.join(TOLERANCE_LEVELS)} 四档")
+        for lo, hi in itertools.pairwise(levels):
+            if not set(lo.funds) <= set(hi.funds):
+                raise ValueError(f"{hi.level} 档可购买的基金应不少于 {lo.level} 档")
+        return levels
+
+    def funds(self, level: str) -> tuple[str, ...]:
+        got = next(x for x in self.levels if x.level == level).funds
+        return tuple(p for p in PRODUCT_RISKS if p in got)
+
+    def assumption(self, level: str) -> str:
+        return next(x for x in self.levels if x.level == level).assumption
+
+
+def load_tolerance_funds(path: Path | str = TOLERANCE_FUNDS_FILE) -> ToleranceFunds:
+    """读取并校验匹配表；格式错误抛出 ``RulebookError``（指明文件与字段）。"""
+    return load_toml_model(path, ToleranceFunds, "风险承受能力与基金匹配表")
+
+
+@functools.cache
+def _tolerance_funds() -> ToleranceFunds:
+    return load_tolerance_funds()
+
+
+def normalize_tolerance(text: str) -> str:
+    """风险承受能力（002 第八条）→ 极低 / 低 / 中 / 高；无法识别抛出 ``RuleInputError``（kind="na"）。"""
+    label = _TOLERANCE_ALIASES.get(_key(text) or "")
+    if label is None:
+        raise RuleInputError(f"风险承受能力 {show(text)} 无法识别：应为 极低、低、中、高 之一",
+                             field="风险承受能力", value=text, kind="na")
+    return label
+
+
+def _client_risk(text: str) -> tuple[str, str]:
+    """("001", 保守型/稳健型/进取型) or ("002", 极低/低/中/高)."""
+    key = _key(text) or ""
+    if key in _RISK_ALIASES:
+        return "001", _RISK_ALIASES[key]
+    if key in _TOLERANCE_ALIASES:
+        return "002", _TOLERANCE_ALIASES[key]
+    raise RuleInputError(
+        f"客户风险类别 {show(text)} 无法识别：应为 保守型、稳健型、进取型（001 第十九条），"
+        "或风险承受能力 极低、低、中、高（002 第八条）", field="风险类别", value=text, kind="na")
+
+
+def _suitable(scale: str, rc: str, pr: str) -> bool:
+    if scale == "002":
+        return pr in _tolerance_funds().funds(rc)
     return PRODUCT_RISKS.index(pr) <= PRODUCT_RISKS.index(_MAX_PRODUCT_RISK[rc])
 
 
+def suitable(risk_class: str, product_risk: str) -> bool:
+    """客户风险类别是否适合该产品风险等级。
+
+    001 第十九条第2项：保守型 → 仅低风险；稳健型 → 低、中风险；进取型 → 全部。
+    002 第八条：风险承受能力 极低/低/中/高 → ``risk-tolerance-funds.toml`` 的匹配表（默认 极低、低 →
+    低；中 → 低、中；高 → 全部，部分为假设）。
+    """
+    scale, rc = _client_risk(risk_class)
+    return _suitable(scale, rc, normalize_product_risk(product_risk))
+
+
+def _tolerance_note(level: str, pr: str) -> str:
+    table = _tolerance_funds()
+    clause = table.meta.clause
+    allowed = table.funds(level)
+    # the same-name level (and nothing higher) is the text's "相应风险等级"; a lower-risk fund
+    # for a marked level, and anything for 极低, is the file's assumption
+    assumed = bool(table.assumption(level)) and (
+        level not in PRODUCT_RISKS or PRODUCT_RISKS.index(pr) < PRODUCT_RISKS.index(level))
+    default = "；默认匹配，须公司确认" if assumed else ""
+    if pr in allowed:
+        return f"风险匹配：风险承受能力{level}的客户可购买{pr}风险基金（{clause}{default}）"
+    only = f"仅适合{'、'.join(allowed)}风险基金" if allowed else "不宜购买基金"
+    return (f"风险不匹配：风险承受能力{level}的客户{only}，拟购买{pr}风险基金，"
+            f"应提供与其风险承受能力相适应的产品（{clause}{default}）")
+
+
 def suitability_note(risk_class: str, product_risk: str) -> str:
-    """适当性提示文字。不匹配时引用第十九条，要求提示风险并留痕；匹配时给出简短说明。"""
-    rc = normalize_risk_class(risk_class)
+    """适当性提示文字。不匹配时引用第十九条，要求提示风险并留痕；匹配时给出简短说明。
+    风险承受能力 极低/低/中/高 引用 002 第八条，匹配表为默认值时注明。"""
+    scale, rc = _client_risk(risk_class)
     pr = normalize_product_risk(product_risk)
-    if suitable(rc, pr):
+    if scale == "002":
+        return _tolerance_note(rc, pr)
+    if _suitable(scale, rc, pr):
         return f"风险匹配：{rc}客户可购买{pr}风险产品（第十九条）"
     return (f"风险不匹配：{rc}客户仅适合{_ALLOWED_TEXT[rc]}产品，拟购买{pr}风险产品，"
             "须提示风险并留痕（第十九条）")

@@ -5,13 +5,17 @@ xlwings' "Import Functions" exports only them; helpers live in underscore module
 """
 
 from ._functions import (
+    ACCOUNT_CLOSING,
     ASSET_TURNOVER_CLASS,
     CLIENT_CLASS,
     CLIENT_TIER,
+    FOLLOW_UP,
     FUND_RISK,
     HOLDING_STYLE,
+    LEAVING_REASON,
     QUARTER_TIER,
     RERATING_WINDOW,
+    RETENTION_ADVICE,
     REVIEW_DUE,
     RFM,
     RISK_CLASS,
@@ -23,18 +27,23 @@ from ._functions import (
     SUITABLE,
     TIER_EXPLAIN,
     TRANSFER_APPROVAL,
+    TRANSFER_BLOCKERS,
     VALUE_SEGMENT,
     VISITS_PER_YEAR,
 )
 
 __all__ = [
+    "ACCOUNT_CLOSING",
     "ASSET_TURNOVER_CLASS",
     "CLIENT_CLASS",
     "CLIENT_TIER",
+    "FOLLOW_UP",
     "FUND_RISK",
     "HOLDING_STYLE",
+    "LEAVING_REASON",
     "QUARTER_TIER",
     "RERATING_WINDOW",
+    "RETENTION_ADVICE",
     "REVIEW_DUE",
     "RFM",
     "RISK_CLASS",
@@ -46,6 +55,7 @@ __all__ = [
     "SUITABLE",
     "TIER_EXPLAIN",
     "TRANSFER_APPROVAL",
+    "TRANSFER_BLOCKERS",
     "VALUE_SEGMENT",
     "VISITS_PER_YEAR",
 ]

@@ -18,7 +18,7 @@ import xlwings as xw
 from rules import RuleInputError, get_rulebook, version_in_force
 
 from . import _coerce, _rate
-from ._shape import as_grid, cells, fit, grid_shape, safe
+from ._shape import as_grid, cells, error_text, fit, flat, grid_shape, safe
 
 CATEGORY = "客户分级"
 #: Options of every argument: a range as a 2-D list; error cells as their text.
@@ -99,13 +99,40 @@ def QUARTER_TIER(tier_in_force, assets, revenue, rulebook="brokerage"):
     return _rate.upgrade_only(rb, computed, tier_in_force)
 
 
+def _not_questionnaire_points(v: Any) -> None:
+    """RISK_CLASS speaks seed 001's 9–100 score; RISK_SCORE's points (seed 002, 12–48 by default)
+    carry their scale in the text, so that they are refused here instead of read as a score."""
+    from rules import questionnaire
+
+    if questionnaire.untag(v) is not None:
+        q = questionnaire.load_questionnaire()
+        raise RuleInputError(
+            f"{v.strip()} 是 RISK_SCORE 的{questionnaire.SCALE_NAME}问卷分（002，{q.min_score}–"
+            f"{q.max_score}，分极低/低/中/高，请用 RISK_LEVEL），不是 RISK_CLASS 所用的 001 "
+            "风险测评得分（9–100）", field="风险测评得分", value=v)
+
+
+def _risk_class_vector(shape, score, rulebook):  # type: ignore[no-untyped-def]
+    out = _rate.rate_many(shape, rulebook, [score], _rate.labels,
+                          lambda v: _rate.rulebook(v, "risk-class"))
+    cols = shape[1]
+    for i, v in enumerate(flat(score, shape)):
+        if isinstance(v, str):
+            try:
+                _not_questionnaire_points(v)
+            except RuleInputError as e:
+                out[i // cols][i % cols] = error_text(e)
+    return out
+
+
 @xw.func(category=CATEGORY)
-@xw.arg("score", doc="风险测评问卷得分，9–100 的整数", **CELL)
+@xw.arg("score", doc="风险测评得分（001 私募基金细则第五条的问卷），9–100 的整数；"
+                     "RISK_SCORE 的风险承受力调查表问卷分不是这个得分，会被拒绝", **CELL)
 @xw.arg("rulebook", doc="规则编号，可省略（默认 risk-class）", **CELL)
-@cells(vector=lambda shape, score, rulebook: _rate.rate_many(
-    shape, rulebook, [score], _rate.labels, lambda v: _rate.rulebook(v, "risk-class")))
+@cells(vector=_risk_class_vector)
 def RISK_CLASS(score, rulebook="risk-class"):
-    """风险类别：问卷得分 9–40 保守型，41–75 稳健型，76–100 进取型（积极型）。"""
+    """风险类别（001 第五条，得分 9–100）：9–40 保守型，41–75 稳健型，76–100 进取型（积极型）。不接受 RISK_SCORE 的调查表问卷分（002，极低/低/中/高，用 RISK_LEVEL）。"""
+    _not_questionnaire_points(score)
     rb = _rate.rulebook(rulebook, "risk-class")
     return _rate.decide(rb, score).label
 
@@ -113,19 +140,19 @@ def RISK_CLASS(score, rulebook="risk-class"):
 # --------------------------------------------------------------------------- questionnaire
 
 
-def _answers_score(answers: list[Any]) -> int:
+def _answers_score(answers: list[Any]) -> str:
     from rules import questionnaire
 
     for k, a in enumerate(answers, start=1):
         if _coerce.is_error_text(a):
             raise _coerce.error_cell(a, f"第{k}题答案")
-    return questionnaire.score(answers)
+    return questionnaire.tagged(questionnaire.score(answers))
 
 
 @xw.func(category=CATEGORY)
 @xw.arg("answers", doc="12 道题的答案（A–E 或 1–5；第 9 题多选可写 ACD），一个区域或逐个单元格", **CELL)
 def RISK_SCORE(*answers):
-    """风险承受力问卷总分（默认分值，须公司确认）。传入一个多行区域时每行为一位客户，逐行返回得分。"""
+    """002《客户投资风险承受力评估调查表》12 题总分（默认分值 12–48，须公司确认），如“30分（风险承受力调查表）”，供 RISK_LEVEL 用；不是 RISK_CLASS 的 9–100 得分。多行区域逐行返回。"""
     grids = [as_grid(a) for a in answers]
     if len(grids) == 1 and grid_shape(grids[0])[0] > 1:
         return [[safe(_answers_score, list(row))] for row in grids[0]]
@@ -134,13 +161,14 @@ def RISK_SCORE(*answers):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("score", doc="问卷总分（RISK_SCORE 的结果）", **CELL)
+@xw.arg("score", doc="风险承受力调查表问卷总分：RISK_SCORE 的结果（如 30分（风险承受力调查表））或整数", **CELL)
 @cells()
 def RISK_LEVEL(score):
-    """风险承受力档次：问卷总分 → 极低 / 低 / 中 / 高（默认分数线，须公司确认）。"""
+    """风险承受力档次（002 第八条）：调查表问卷总分 → 极低 / 低 / 中 / 高（默认分数线，须公司确认）。001 的 9–100 风险测评得分请用 RISK_CLASS。"""
     from rules import questionnaire
 
-    return questionnaire.level(_coerce.integer(score, "问卷总分"))
+    points = questionnaire.untag(score)
+    return questionnaire.level(_coerce.integer(score, "问卷总分") if points is None else points)
 
 
 # --------------------------------------------------------------------------- suitability
@@ -157,12 +185,16 @@ def CLIENT_CLASS(tier, risk_class):
     return suitability.client_class(_need_text(tier, "客户级别"), _need_text(risk_class, "风险类别"))
 
 
+DOC_CLIENT_RISK = ("客户风险类别：保守型/稳健型/进取型（001 第十九条），或风险承受能力 极低/低/中/高"
+                   "（002 第八条，RISK_LEVEL 的结果）")
+
+
 @xw.func(category=CATEGORY)
-@xw.arg("risk_class", doc="客户风险类别：保守型/稳健型/进取型", **CELL)
-@xw.arg("product_risk", doc="产品风险等级：高/中/低", **CELL)
+@xw.arg("risk_class", doc=DOC_CLIENT_RISK, **CELL)
+@xw.arg("product_risk", doc="产品（基金）风险等级：高/中/低，如 FUND_RISK 的结果", **CELL)
 @cells()
 def SUITABLE(risk_class, product_risk):
-    """适当性：客户可否购买该风险等级的产品（保守型仅低；稳健型低、中；进取型全部）→ TRUE/FALSE。"""
+    """适当性 → TRUE/FALSE。001：保守型仅低；稳健型低、中；进取型全部。002：极低、低 → 低风险基金；中 → 低、中；高 → 全部（同名档次相应出自原文，其余为默认匹配，须公司确认）。"""
     from rules import suitability
 
     return suitability.suitable(_need_text(risk_class, "风险类别"),
@@ -170,11 +202,11 @@ def SUITABLE(risk_class, product_risk):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("risk_class", doc="客户风险类别：保守型/稳健型/进取型", **CELL)
-@xw.arg("product_risk", doc="产品风险等级：高/中/低", **CELL)
+@xw.arg("risk_class", doc=DOC_CLIENT_RISK, **CELL)
+@xw.arg("product_risk", doc="产品（基金）风险等级：高/中/低", **CELL)
 @cells()
 def SUITABILITY_NOTE(risk_class, product_risk):
-    """适当性提示：匹配时简短说明；不匹配时给出须提示风险并留痕的警示文字（第十九条）。"""
+    """适当性提示：匹配时简短说明；不匹配时给出警示文字（001 第十九条：须提示风险并留痕；002 第八条：应提供相适应的产品，默认匹配处注明）。"""
     from rules import suitability
 
     return suitability.suitability_note(_need_text(risk_class, "风险类别"),
@@ -297,10 +329,10 @@ def RFM(recency_days, frequency, monetary, style="R5F3M4"):
 
 @xw.func(category=CATEGORY)
 @xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户）或 大客户/重要客户", **CELL)
-@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品", **CELL)
+@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品（产品户由管理人凭法人授权委托书办理，按机构客户）", **CELL)
 @cells()
 def TRANSFER_APPROVAL(tier, client_type):
-    """转销户审批流程：普通客户 柜台与客户经理；大/重要客户 营销总监；机构及核心客户 营销总监→总经理（须提前一天预约）。"""
+    """转销户审批流程（003 第九、十、十七、十八条）：普通客户 柜台与客户经理；大/重要客户 +营销总监；机构（含产品户）及核心客户 +营销总监→总经理（须提前一天预约）。"""
     from rules import retention
 
     t, c = _need_text(tier, "客户级别"), _need_text(client_type, "客户性质")
@@ -354,15 +386,123 @@ def RERATING_WINDOW(period):
 @xw.arg("as_of", doc="日期，可省略（默认今天）", **CELL)
 @cells()
 def RULES_VERSION(rulebook="brokerage", as_of=None):
-    """规则版本：在该日期生效的规则编号@版本及生效期间；含重构假设的规则会注明。"""
+    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。"""
+    from rules import in_force_until
+
     rid = _rate.rulebook_id(rulebook, "brokerage")
     day = _coerce.date(as_of, "日期") or _today()
     data, _ = version_in_force(rid, day)
-    to = data.effective_to.isoformat() if data.effective_to else "今"
-    note = "（含重构假设，须公司确认）" if data.assumption else ""
+    until, successor = in_force_until(data)
+    to = until.isoformat() if until else "今"
+    note = (f"（{successor.effective_from.isoformat()} 起由 {successor.id}@{successor.version} 取代）"
+            if successor else "")
+    note += "（含重构假设，须公司确认）" if data.assumption else ""
     if data.example:
         note += "（示例参数）"
     return fit(f"{data.id}@{data.version}，{data.effective_from.isoformat()} 至 {to} 有效{note}")
+
+
+# --------------------------------------------------------------------------- retention (seed 003)
+
+DOC_YES_NO = "：是/否（TRUE/FALSE、1/0）；空单元格按 否"
+
+
+def _yes(v: Any, field: str) -> bool:
+    return bool(_coerce.flag(v, field))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("order_today", doc="当天有委托（已成交或未成交）" + DOC_YES_NO, **CELL)
+@xw.arg("repo_not_matured", doc="国债回购未到期" + DOC_YES_NO, **CELL)
+@xw.arg("repo_registration_not_revoked", doc="国债回购登记未撤销" + DOC_YES_NO, **CELL)
+@xw.arg("ipo_funds_frozen", doc="新股申购资金未解冻" + DOC_YES_NO, **CELL)
+@xw.arg("agreement_unfulfilled", doc="与营业部签订的协议未履行完毕" + DOC_YES_NO, **CELL)
+@xw.arg("registrar_refuses", doc="可省略。中国结算上海分公司认为不能撤销或深圳分公司认为不能转托管"
+                                 + DOC_YES_NO, **CELL)
+@cells()
+def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revoked,
+                      ipo_funds_frozen, agreement_unfulfilled, registrar_refuses=None):
+    """转销户前检查（003 第十六条）：有任一情形即“不能办理”并列出原因与条款；都没有则“可以办理”。"""
+    from rules import retention
+
+    flags = dict(zip(retention.blocker_flags(), (
+        order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
+        agreement_unfulfilled, registrar_refuses), strict=True))
+    texts = {b.flag: b.text for b in retention.blockers()}
+    found = retention.transfer_blockers(**{k: _yes(v, texts[k]) for k, v in flags.items()})
+    if not found:
+        return "可以办理：第十六条所列不能办理的情形均不存在"
+    return "不能办理：" + "；".join(f.removeprefix("不能办理转销户：") for f in found)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户）或 重要客户/中大客户", **CELL)
+@xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品（产品户按机构客户）", **CELL)
+@xw.arg("left_on", doc="转出（销户）日期", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天）：返回此日及以后最近的一步", **CELL)
+@cells()
+def FOLLOW_UP(tier, client_type, left_on, as_of=None):
+    """流失客户回访（003 第三十–三十二条）：统计日起最近一步的期限与内容，如转出当周回访、此后每月至少交流一次、机构一年内上门回访。"""
+    from rules import retention
+
+    t, c = _need_text(tier, "客户级别"), _need_text(client_type, "客户性质")
+    left = _need_date(left_on, "转出日期")
+    today = _coerce.date(as_of, "统计日期") or _today()
+    steps = retention.follow_up_plan(t, c, left)
+    due = [s for s in steps if s.due_by is not None and s.due_by >= today]
+    if due:
+        first = [s for s in due if s.due_by == due[0].due_by]
+        later = len(due) - len(first)
+        more = f"（其后还有 {later} 步）" if later else ""
+        return f"{due[0].due_by.isoformat()} 前：" + "；".join(s.text_zh for s in first) + more
+    open_ended = [s for s in steps if s.due_by is None]
+    if open_ended:
+        return open_ended[0].text_zh
+    return f"回访计划各步期限均已过（最后一步 {steps[-1].due_by.isoformat()}）：{steps[-1].text_zh}"
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("sh_designation_revoked", doc="已办理上海撤销指定交易" + DOC_YES_NO, **CELL)
+@xw.arg("sz_transferred", doc="已办理深圳转托管" + DOC_YES_NO, **CELL)
+@xw.arg("interest_withdrawn", doc="已办理资金结息取款" + DOC_YES_NO, **CELL)
+@xw.arg("agreements_fulfilled", doc="与营业部签定的各种协议已履行完毕" + DOC_YES_NO, **CELL)
+@xw.arg("no_other_links", doc="无其他对应关系" + DOC_YES_NO, **CELL)
+@cells()
+def ACCOUNT_CLOSING(sh_designation_revoked, sz_transferred, interest_withdrawn,
+                    agreements_fulfilled, no_other_links):
+    """资金帐户销户条件（003 第十九条）：五项均已办理 → “应及时销户”；否则列出尚未满足的条件。"""
+    from rules import retention
+
+    conds = retention.closing_conditions()
+    values = (sh_designation_revoked, sz_transferred, interest_withdrawn, agreements_fulfilled,
+              no_other_links)
+    left = retention.closing_check(**{c.flag: _yes(v, c.text)
+                                      for c, v in zip(conds, values, strict=True)})
+    if not left:
+        return "应及时销户：第十九条所列事项均已办理完毕"
+    return "暂不能销户，尚未满足：" + "、".join(left) + "（第十九条）"
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("reason", doc="流失原因：003 第二十–二十八条原文（如 行业内竞争、佣金费率水平较高），或 其他", **CELL)
+@xw.arg("detail", doc="原因说明，可省略；原因为“其他”时必填", **CELL)
+@cells()
+def LEAVING_REASON(reason, detail=None):
+    """流失原因的记录文字（003 第三十条备忘录）：只接受制度原文列出的原因，返回原文写法；“其他”须写说明，记为“其他：说明”。"""
+    from rules import retention
+
+    return retention.record_leaving_reason(_need_text(reason, "流失原因"),
+                                           _coerce.text(detail, "原因说明"))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("reason", doc="流失原因（制度原文，如 佣金费率水平较高；或 LEAVING_REASON 的结果）", **CELL)
+@cells()
+def RETENTION_ADVICE(reason):
+    """挽留应对要点（003 第二十–二十九条）：按流失原因给出营业部应采取的措施及条款。"""
+    from rules import retention
+
+    return retention.leaving_reason_response(_need_text(reason, "流失原因"))
 
 
 CATALOGUE = (
@@ -370,6 +510,8 @@ CATALOGUE = (
     "CLIENT_CLASS", "SUITABLE", "SUITABILITY_NOTE", "FUND_RISK", "SERVICE_PACKAGE",
     "VISITS_PER_YEAR", "ASSET_TURNOVER_CLASS", "HOLDING_STYLE", "VALUE_SEGMENT", "RFM",
     "TRANSFER_APPROVAL", "REVIEW_DUE", "RERATING_WINDOW", "RULES_VERSION",
+    # seed 003 retention (i17-fn)
+    "TRANSFER_BLOCKERS", "FOLLOW_UP", "ACCOUNT_CLOSING", "LEAVING_REASON", "RETENTION_ADVICE",
 )
 
 __all__ = list(CATALOGUE)

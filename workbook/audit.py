@@ -190,6 +190,21 @@ def _rulebook_id(sheets: Mapping[str, SheetData], clients: SheetData, runs: list
     return "brokerage"
 
 
+def transfer_findings(sheets: Mapping[str, SheetData]) -> list[Finding]:
+    """The optional sheet 转销户 checked against seed 003 (workbook.transfers), as 警告."""
+    from .audit_model import CHECK_POLICY
+    from .transfers import TRANSFER_SHEET_NAMES, check_sheet
+
+    name = _find(sheets, TRANSFER_SHEET_NAMES)
+    if name is None:
+        return []
+    return [Finding(WARN, CHECK_POLICY, "transfer_breach", name,
+                    cell=f"{col_letter(f.col)}{f.row}" if f.col else "",
+                    client_id=f.client_id,
+                    found=f.value, explanation=f.message, rule="003")
+            for f in check_sheet(sheets[name])]
+
+
 def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
                rulebook: str | None = None, path: str | None = None,
                recalc_pending: bool = False) -> AuditResult:
@@ -274,6 +289,7 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
     res.findings += check_policy(table, as_of, skip_cells=skip_cells, logged=logged)
     res.findings += [f for f in check_rejections(table, clients.col_of)
                      if (f.row, f.cell) not in reported]
+    res.findings += transfer_findings(sheets)
 
     res.stats.update({
         "clients": len(table),

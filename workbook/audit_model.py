@@ -81,6 +81,7 @@ KIND_TITLES: dict[str, str] = {
     "suitability_breach": "适当性不匹配",
     "suitability_no_class": "无风险类别却有产品",
     "product_risk_invalid": "产品风险等级无法识别",
+    "transfer_breach": "转销户不符合规范（003）",
     # 数据有误
     "invalid_row": "重评级会拒绝的行",
     "invalid_field": "重评级会标记的字段（照常评级）",

@@ -22,6 +22,7 @@ from rules.rerating import MODE_LABELS
 
 from .job import RunResult, rerate
 from .template import new_workbook
+from .transfers import shown as transfers_shown
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程"
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉"
@@ -167,6 +168,16 @@ def print_result(res: RunResult, console: Console | None = None, *, max_rows: in
         for row, cid, col, val, why in res.flags[:max_rows]:
             f.add_row(str(row), cid, col, show(val), why)
         console.print(f)
+    if res.transfer_findings:
+        tf = Table(title=f"“转销户”不合规（共 {len(res.transfer_findings)} 项，工作表未改动）")
+        for h in ("行", "列", "值", "问题"):
+            tf.add_column(h)
+        for f in res.transfer_findings[:max_rows]:
+            tf.add_row(str(f.row), f.column, "" if f.row == 1 else transfers_shown(f.value),
+                       f.message)
+        console.print(tf)
+        if len(res.transfer_findings) > max_rows:
+            console.print(f"……另有 {len(res.transfer_findings) - max_rows} 项")
     for w in res.warnings:
         console.print(f"[yellow]警告：{w}[/yellow]")
     console.print(res.message)

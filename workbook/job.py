@@ -36,7 +36,7 @@ from rules.rerating import (
 from rules.schedule import Period, parse_period, run_window
 from rules.verify import known_gaps
 
-from . import history, summary
+from . import history, summary, transfers
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
@@ -102,6 +102,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     tier_labels: list[str] = field(default_factory=list)
+    #: problems of the optional sheet 转销户 (workbook.transfers), listed, nothing written there
+    transfer_findings: list[Any] = field(default_factory=list)
 
     @property
     def upgrades(self) -> int:
@@ -252,6 +254,7 @@ class BookData:
     log: history.LogState = field(default_factory=history.LogState)
     summary_sheet: str | None = None
     summary_rows: list[list[Any]] = field(default_factory=list)
+    transfers: SheetData | None = None  # the optional sheet 转销户 (workbook.transfers)
 
 
 def read_book(path: str | os.PathLike[str]) -> BookData:
@@ -337,8 +340,10 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
         if started is not None:
             started.cancel()
         raise
+    tr_name = find_sheet(path, transfers.TRANSFER_SHEET_NAMES)
     return BookData(clients=clients(sheet, started), history_sheet=hist_name, log=log_state,
-                    summary_sheet=sum_name, summary_rows=summary_rows)
+                    summary_sheet=sum_name, summary_rows=summary_rows,
+                    transfers=read_sheet(path, tr_name) if tr_name else None)
 
 
 @dataclass
@@ -481,6 +486,13 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     done = [rid for rid, md, pd in applied if md == m and pd == per.label]
     res.already_applied = bool(done)
     res.warnings += _timing_warnings(per, now.date())
+    if book.transfers is not None:
+        res.transfer_findings = transfers.check_sheet(book.transfers)
+        if res.transfer_findings:
+            first = "；".join(f.text() for f in res.transfer_findings[:2])
+            more = "……" if len(res.transfer_findings) > 2 else ""
+            res.warnings.append(f"“{book.transfers.name}”工作表有 {len(res.transfer_findings)} 项"
+                                f"不符合 003《营业部客户流失应对规范》：{first}{more}")
 
     n = len(t)
     say(f"评级 {n} 位客户")

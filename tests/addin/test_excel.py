@@ -261,3 +261,19 @@ def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
     finally:
         excel._caller = original
     assert len(_rows(book.sheets["审计"])) == len(rows)
+
+
+def test_the_button_lists_transfer_findings_of_sheet_转销户() -> None:
+    header = ["客户编号", "客户级别", "客户性质", "办理日期", "预约日期", "当天有委托", "国债回购未到期",
+              "国债回购登记未撤销", "新股申购资金未解冻", "协议未履行完毕", "柜台人员", "客户经理",
+              "营销总监", "总经理", "流失原因", "原因说明"]
+    row = ["T1", "核心客户", "个人", dt.datetime(2026, 9, 2), dt.datetime(2026, 9, 1), "是", "否", "否",
+           "否", "否", "张", "李", "王", None, "行业内竞争", None]
+    book = memxl.new_book({"客户": [["客户编号", "资产权益", "上年度净佣金"], ["A1", 300_000.0, 0.0]],
+                           "转销户": [header, row],
+                           "控制台": [["模式", "季度重评级"], ["评级期间", "2026Q3"],
+                                   ["操作员", "李"]]}, name="plain.xlsx")
+    _press(book, None)
+    message = memxl.alerts(book.app)[-1][1]
+    assert "“转销户”工作表有 2 项不符合 003《营业部客户流失应对规范》：转销户 第 2 行 当天有委托='是'" in message
+    assert _rows(book.sheets["转销户"])[1][5] == "是"  # nothing written there

@@ -41,6 +41,10 @@ COUNTER, MANAGER, DIRECTOR, GM = "柜台人员（或营业部指定人员）", "
     ("普通客户", "机构", [COUNTER, MANAGER, DIRECTOR, GM]),
     ("潜力客户", "机构客户", [COUNTER, MANAGER, DIRECTOR, GM]),
     ("重要客户", "institution", [COUNTER, MANAGER, DIRECTOR, GM]),
+    # 产品 (WORKBOOK.md's third client type): opened by a manager acting under a legal person's
+    # authorisation, the seed's 机构客户 procedure (第八条第2项): the top chain
+    ("普通客户", "产品", [COUNTER, MANAGER, DIRECTOR, GM]),
+    ("潜力客户", "产品户", [COUNTER, MANAGER, DIRECTOR, GM]),
 ])
 def test_approval_chain(tier, ctype, chain):
     assert approval_chain(tier, ctype) == chain
@@ -62,7 +66,7 @@ def test_chain_monotone_in_tier():
 
 @pytest.mark.parametrize(("tier", "ctype", "shown", "field"), [
     ("钻石", "个人", "'钻石'", "客户级别"), ("", "个人", "''", "客户级别"),
-    ("普通客户", "产品", "'产品'", "客户类型"), (None, "个人", "（空）", "客户级别"),
+    ("普通客户", "合伙", "'合伙'", "客户类型"), (None, "个人", "（空）", "客户级别"),
     ("普通客户", None, "（空）", "客户类型"),
 ])
 def test_approval_chain_invalid(tier, ctype, shown, field):
@@ -179,12 +183,59 @@ def test_follow_up_accepts_datetime_and_rejects_non_dates():
 
 
 def test_leaving_reasons():
+    # the seed's own words (第二十–二十八条: "因……引起的转销户"), not paraphrases
     assert len(LEAVING_REASONS) == 10
-    assert LEAVING_REASONS[0] == "住址搬迁、交通不便"
+    assert LEAVING_REASONS[0] == "住址搬迁，交通不便利"
     assert LEAVING_REASONS[-1] == "其他"
-    assert "佣金费率较高" in LEAVING_REASONS
-    assert "行业竞争" in LEAVING_REASONS
-    assert "第二十七条" in leaving_reason_response("佣金费率较高")
+    assert "佣金费率水平较高" in LEAVING_REASONS
+    assert "行业内竞争" in LEAVING_REASONS
+    assert "设备老化、系统故障率高、交易速度较慢" in LEAVING_REASONS
+    assert "第二十七条" in leaving_reason_response("佣金费率水平较高")
+
+
+@pytest.mark.parametrize(("reason", "detail", "recorded"), [
+    ("佣金费率水平较高", None, "佣金费率水平较高"),
+    (" 住址搬迁、交通不便利 ", None, "住址搬迁，交通不便利"),  # 、 or ， alike
+    ("员工或外聘经纪人流动", "客户经理离职", "员工或外聘经纪人流动（客户经理离职）"),
+    ("其他", "家人要求", "其他：家人要求"),
+    ("其他：家人要求", None, "其他：家人要求"),
+    ("其他:家人要求", "", "其他：家人要求"),
+])
+def test_record_leaving_reason_keeps_the_seed_text(reason, detail, recorded):
+    assert retention.record_leaving_reason(reason, detail) == recorded
+
+
+@pytest.mark.parametrize(("reason", "detail", "message"), [
+    ("佣金费率较高", None, "不是制度列出的原因"),   # a paraphrase is not the text
+    ("太贵了", None, "不是制度列出的原因"),
+    ("其他", None, "须写明具体原因"),
+    ("其他：", "  ", "须写明具体原因"),
+    ("", None, "流失原因为空"),
+    (None, None, "流失原因为空"),
+    ("其他：搬家", "又写了一遍", "原因说明应留空"),
+])
+def test_record_leaving_reason_refuses_other_texts(reason, detail, message):
+    with pytest.raises(RuleInputError, match=message):
+        retention.record_leaving_reason(reason, detail)
+
+
+def test_closing_check_seed_003_article_19():
+    flags = retention.closing_flags()
+    assert retention.closing_check(**dict.fromkeys(flags, True)) == []
+    assert retention.closing_check() == ["已办理上海撤销指定交易", "已办理深圳转托管", "已办理资金结息取款",
+                                         "与营业部签定的各种协议已履行完毕", "无其他对应关系"]
+    left = retention.closing_check(**dict.fromkeys(flags, True) | {"sz_transferred": False})
+    assert left == ["已办理深圳转托管"]
+    with pytest.raises(RuleInputError, match="无法识别"):
+        retention.closing_check(closed=True)
+    with pytest.raises(RuleInputError, match="应为 TRUE 或 FALSE"):
+        retention.closing_check(sz_transferred="是")
+
+
+def test_missing_approvers():
+    assert retention.missing_approvers("核心客户", "个人", [COUNTER, MANAGER, GM]) == [DIRECTOR]
+    assert retention.missing_approvers("普通客户", "个人", ["柜台人员", MANAGER, GM]) == []
+    assert retention.missing_approvers("普通客户", "产品", ["营业部指定人员", MANAGER]) == [DIRECTOR, GM]
 
 
 def test_leaving_reason_unknown():

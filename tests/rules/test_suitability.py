@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.errors import RuleInputError
+from rules.errors import RulebookError, RuleInputError
 from rules.suitability import (
     ALL_CLIENT_CLASSES,
     PRODUCT_RISKS,
     RISK_CLASSES,
+    TOLERANCE_LEVELS,
     client_class,
+    load_tolerance_funds,
     normalize_product_risk,
     normalize_risk_class,
     normalize_tier,
@@ -83,6 +85,38 @@ def test_suitable_monotone(rc1, rc2, pr1, pr2):
         assert suitable(rc2, pr1)
     if PRODUCT_RISKS.index(pr1) <= PRODUCT_RISKS.index(pr2) and suitable(rc1, pr2):
         assert suitable(rc1, pr1)
+
+
+@given(st.sampled_from(TOLERANCE_LEVELS), st.sampled_from(TOLERANCE_LEVELS),
+       st.sampled_from(PRODUCT_RISKS), st.sampled_from(PRODUCT_RISKS))
+def test_seed_002_matching_is_monotone(a, b, pr1, pr2):
+    if TOLERANCE_LEVELS.index(a) <= TOLERANCE_LEVELS.index(b) and suitable(a, pr1):
+        assert suitable(b, pr1)
+    if PRODUCT_RISKS.index(pr1) <= PRODUCT_RISKS.index(pr2) and suitable(a, pr2):
+        assert suitable(a, pr1)
+
+
+def test_seed_002_same_name_levels_correspond():
+    # 第八条 "销售相应风险等级的基金产品": 低/中/高 clients may buy funds of their own level, no higher
+    for lv in ("低", "中", "高"):
+        assert suitable(lv, lv) and suitable(f"风险承受能力{lv}", lv)
+    assert not suitable("低", "中") and not suitable("中", "高")
+
+
+def test_seed_002_matching_file_is_validated(tmp_path):
+    from rules.suitability import TOLERANCE_FUNDS_FILE
+
+    text = TOLERANCE_FUNDS_FILE.read_text(encoding="utf-8")
+    bad = tmp_path / "m.toml"
+    bad.write_text(text.replace('level = "中"\nfunds = ["低", "中"]', 'level = "中"\nfunds = []'),
+                   encoding="utf-8")
+    with pytest.raises(RulebookError, match="中 档可购买的基金应不少于 低 档"):
+        load_tolerance_funds(bad)
+    bad.write_text(text.replace('funds = ["低"]\nassumption = ""', 'funds = ["R1"]\nassumption = ""'),
+                   encoding="utf-8")
+    with pytest.raises(RulebookError, match="levels"):
+        load_tolerance_funds(bad)
+    assert load_tolerance_funds().funds("极低") == ("低",)
 
 
 def test_low_risk_always_suitable():

@@ -223,12 +223,16 @@ ALL_A = ["A"] * 12                                              # 12 × 1 point 
 ALL_MAX = list("EDEDCDCCEDCE")                                 # 5+4+5+4+3+4+3+3+5+4+3+5 = 48
 
 
+def _pts(n: int) -> str:  # RISK_SCORE's result carries its scale (seed 002's questionnaire)
+    return f"{n}分（风险承受力调查表）"
+
+
 def test_risk_score_and_level():
-    assert udfs.RISK_SCORE(*ALL_A) == 12
-    assert udfs.RISK_SCORE([ALL_MAX]) == 48                      # one row range A2:L2
-    assert udfs.RISK_SCORE([ALL_A, ALL_MAX]) == [[12], [48]]     # one client per row
+    assert udfs.RISK_SCORE(*ALL_A) == _pts(12)
+    assert udfs.RISK_SCORE([ALL_MAX]) == _pts(48)                      # one row range A2:L2
+    assert udfs.RISK_SCORE([ALL_A, ALL_MAX]) == [[_pts(12)], [_pts(48)]]  # one client per row
     # question 9 is multiple choice: ACD counts its highest option, D = 4 points -> 11 + 4
-    assert udfs.RISK_SCORE(*ALL_A[:8], "ACD", *ALL_A[:3]) == 15
+    assert udfs.RISK_SCORE(*ALL_A[:8], "ACD", *ALL_A[:3]) == _pts(15)
     assert udfs.RISK_SCORE(*ALL_A[:11], "ACD").startswith("#VALUE! 第12题的答案 'ACD' 无效")
     assert udfs.RISK_SCORE(*ALL_A[:11]).startswith("#VALUE! 问卷应有 12 个答案，收到 11 个")
     assert udfs.RISK_SCORE(*ALL_A[:10], "D", "A").startswith("#VALUE! 第11题的答案 'D' 无效")
@@ -238,6 +242,25 @@ def test_risk_score_and_level():
     assert udfs.RISK_LEVEL(11).startswith("#VALUE! 问卷总分 11 超出可能范围 12–48")
     assert udfs.RISK_LEVEL(30.5) == "#VALUE! 问卷总分须为整数：30.5"
     assert udfs.RISK_LEVEL([[12.0], [48.0]]) == [["极低"], ["高"]]
+
+
+def test_risk_class_refuses_the_questionnaire_points_of_risk_score():
+    # issue 17: all highest answers of seed 002's questionnaire -> 48 points, which RISK_CLASS
+    # read as a seed 001 score 48 -> 稳健型. The two scales overlap (12–48 lies in 9–100).
+    points = udfs.RISK_SCORE(*ALL_MAX)
+    refused = udfs.RISK_CLASS(points)
+    assert refused.startswith("#VALUE! 48分（风险承受力调查表） 是 RISK_SCORE 的风险承受力调查表问卷分"
+                              "（002，12–48")
+    assert "请用 RISK_LEVEL" in refused and "9–100" in refused
+    assert udfs.RISK_LEVEL(points) == "高"  # the function that speaks that scale
+    assert udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_A)) == "极低"
+    # whole columns: the same refusal per cell, a bare number is a seed 001 score
+    assert udfs.RISK_CLASS([[points], [48.0], [" 30分(风险承受力调查表) "]]) == [
+        [refused], ["稳健型"], [udfs.RISK_CLASS(" 30分(风险承受力调查表) ")]]
+    assert udfs.RISK_CLASS(" 30分(风险承受力调查表) ").startswith("#VALUE! 30分(风险承受力调查表) 是")
+    # the other way round: a 9–100 score outside 12–48 is named as such by RISK_LEVEL
+    assert udfs.RISK_LEVEL(60) == ("#VALUE! 问卷总分 60 超出可能范围 12–48（9–100 分的风险测评得分属"
+                                   "另一套问卷，对应 保守型/稳健型/进取型）")
 
 
 # ------------------------------------------------------------------------------ suitability
@@ -264,6 +287,30 @@ def test_suitable(rc, pr, ok):
 def test_suitable_errors():
     assert udfs.SUITABLE("保守型", "R3").startswith("#N/A 产品风险等级 'R3' 无法识别")
     assert udfs.SUITABLE([["保守型"], ["进取型"]], "高") == [[False], [True]]
+    assert udfs.SUITABLE("大胆", "高").startswith(
+        "#N/A 客户风险类别 '大胆' 无法识别：应为 保守型、稳健型、进取型（001 第十九条），或风险承受能力 极低、低、中、高")
+
+
+def test_suitable_for_seed_002_risk_tolerance_and_fund_risk():
+    # issue 17: SUITABLE("极低","低") was refused. Seed 002 第八条: 极低/低/中/高 clients, 高/中/低
+    # funds, "销售相应风险等级的基金产品"; the shipped matching: 极低、低 -> 低; 中 -> 低、中; 高 -> all
+    levels, funds = ("极低", "低", "中", "高"), ("低", "中", "高")
+    got = {lv: [udfs.SUITABLE(lv, f) for f in funds] for lv in levels}
+    assert got == {"极低": [True, False, False], "低": [True, False, False],
+                   "中": [True, True, False], "高": [True, True, True]}
+    # straight from the questionnaire and the fund type
+    lv = udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_MAX))
+    assert udfs.SUITABLE(lv, udfs.FUND_RISK("股票型")) is True
+    assert udfs.SUITABLE(udfs.RISK_LEVEL(udfs.RISK_SCORE(*ALL_A)), udfs.FUND_RISK("偏债型")) is False
+    assert udfs.SUITABILITY_NOTE("低", "高") == (
+        "风险不匹配：风险承受能力低的客户仅适合低风险基金，拟购买高风险基金，"
+        "应提供与其风险承受能力相适应的产品（002 第八条）")
+    # where the matching is the shipped default rather than the text, the note says so
+    assert udfs.SUITABILITY_NOTE("极低", "低") == (
+        "风险匹配：风险承受能力极低的客户可购买低风险基金（002 第八条；默认匹配，须公司确认）")
+    assert udfs.SUITABILITY_NOTE("高", "中").endswith("（002 第八条；默认匹配，须公司确认）")
+    assert udfs.SUITABILITY_NOTE("中", "中") == "风险匹配：风险承受能力中的客户可购买中风险基金（002 第八条）"
+    assert udfs.SUITABLE([["极低"], ["保守型"], ["高"]], "中") == [[False], [False], [True]]
 
 
 @pytest.mark.parametrize(("fund", "level"), [
@@ -331,6 +378,65 @@ def test_asset_turnover_threshold_and_column():
     assert udfs.ASSET_TURNOVER_CLASS(5_000_000, 2.5) == "B+"
     assert udfs.ASSET_TURNOVER_CLASS([[5e6], [1e6], [-1.0]], [[3.0], [None], [0.0]]) == [
         ["A+"], ["#N/A 资产周转率为空"], ["#VALUE! 资产量不能为负数：-1"]]
+
+
+# ------------------------------------------------------------------------------ retention (003)
+
+def test_transfer_approval_for_product_accounts():
+    # issue 17: 产品 (WORKBOOK.md's third client type) failed. A product account is opened in the
+    # product's name by its manager acting under a legal person's authorisation: the seed's 机构客户
+    # procedure (003 第八条第2项), hence 营销总监 → 总经理 with an appointment a day ahead.
+    top = "柜台人员（或营业部指定人员） → 客户经理 → 营销总监 → 总经理（须提前一天预约）"
+    assert udfs.TRANSFER_APPROVAL("普通客户", "产品") == top
+    assert udfs.TRANSFER_APPROVAL([["普通客户"], ["普通客户"]], [["产品"], ["个人"]]) == [
+        [top], ["柜台人员（或营业部指定人员） → 客户经理"]]
+    assert udfs.TRANSFER_APPROVAL("普通客户", "合伙").startswith("#N/A 客户类型 '合伙' 无法识别：应为 个人、机构 或 产品")
+
+
+def test_transfer_blockers():
+    assert udfs.TRANSFER_BLOCKERS(None, None, None, None, None) == "可以办理：第十六条所列不能办理的情形均不存在"
+    assert udfs.TRANSFER_BLOCKERS("否", False, 0, "否", None, "否").startswith("可以办理")
+    assert udfs.TRANSFER_BLOCKERS("是", None, None, True, None) == (
+        "不能办理：当天有委托（已成交或未成交）（第十六条第1项）；新股申购资金未解冻（第十六条第4项）")
+    assert udfs.TRANSFER_BLOCKERS("也许", None, None, None, None) == (
+        "#VALUE! 当天有委托（已成交或未成交）应为 是/否（TRUE/FALSE）：'也许'")
+    assert udfs.TRANSFER_BLOCKERS("#N/A", None, None, None, None).startswith("#N/A 当天有委托")
+    assert udfs.TRANSFER_BLOCKERS([["是"], ["否"]], None, None, None, None) == [
+        ["不能办理：当天有委托（已成交或未成交）（第十六条第1项）"],
+        ["可以办理：第十六条所列不能办理的情形均不存在"]]
+
+
+def test_follow_up():
+    left = dt.date(2026, 12, 2)  # a Wednesday
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, left) == (
+        "2026-12-02 前：填写《客户转销户工作备忘录》，记载转销户主要原因及联系电话（第三十条）（其后还有 13 步）")
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, "2026-12-03").startswith(
+        "2026-12-06 前：转出当周内通过上门、电话或其他方式回访")
+    assert udfs.FOLLOW_UP("重要客户", "个人", left, "2027-01-10") == (
+        "2027-01-31 前：2027年1月内至少与客户交流一次（第三十一条）（其后还有 11 步）")
+    assert udfs.FOLLOW_UP("普通客户", "产品", left, "2027-12-01").startswith(
+        "2027-12-02 前：机构客户一年内至少上门回访一次")
+    assert udfs.FOLLOW_UP("普通客户", "个人", left, "2026-12-03") == (
+        "做好后续跟踪服务，定期回访（第三十条；制度未规定频次）")
+    assert udfs.FOLLOW_UP("核心客户", "个人", left, "2028-01-01").startswith("回访计划各步期限均已过")
+    assert udfs.FOLLOW_UP("核心客户", "个人", None) == "#N/A 转出日期为空"
+
+
+def test_account_closing():
+    assert udfs.ACCOUNT_CLOSING("是", "是", "是", "是", "是") == "应及时销户：第十九条所列事项均已办理完毕"
+    assert udfs.ACCOUNT_CLOSING("是", None, "是", "否", True) == (
+        "暂不能销户，尚未满足：已办理深圳转托管、与营业部签定的各种协议已履行完毕（第十九条）")
+
+
+def test_leaving_reason_and_advice():
+    assert udfs.LEAVING_REASON("行业内竞争") == "行业内竞争"
+    assert udfs.LEAVING_REASON("住址搬迁、交通不便利") == "住址搬迁，交通不便利"
+    assert udfs.LEAVING_REASON("其他", "家人要求") == "其他：家人要求"
+    assert udfs.LEAVING_REASON("其他").startswith("#N/A 流失原因为“其他”时须写明具体原因")
+    assert udfs.LEAVING_REASON("佣金太高").startswith("#N/A 流失原因 '佣金太高' 不是制度列出的原因")
+    assert udfs.RETENTION_ADVICE("佣金费率水平较高").endswith("（第二十七条）")
+    assert udfs.RETENTION_ADVICE(udfs.LEAVING_REASON("其他", "家人要求")).endswith("（第二十九条）")
+    assert udfs.RETENTION_ADVICE("佣金太高").startswith("#N/A 流失原因 '佣金太高' 不是制度列出的原因")
 
 
 @pytest.mark.parametrize(("days", "freq", "style"), [

@@ -125,6 +125,13 @@ EXPECTED_SIGNATURES = {
     "REVIEW_DUE": "assessed_on, Optional as_of",
     "RERATING_WINDOW": "period",
     "RULES_VERSION": "Optional rulebook, Optional as_of",
+    "TRANSFER_BLOCKERS": ("order_today, repo_not_matured, repo_registration_not_revoked, "
+                          "ipo_funds_frozen, agreement_unfulfilled, Optional registrar_refuses"),
+    "FOLLOW_UP": "tier, client_type, left_on, Optional as_of",
+    "ACCOUNT_CLOSING": ("sh_designation_revoked, sz_transferred, interest_withdrawn, "
+                        "agreements_fulfilled, no_other_links"),
+    "LEAVING_REASON": "reason, Optional detail",
+    "RETENTION_ADVICE": "reason",
 }
 
 
@@ -213,9 +220,27 @@ def test_dates_and_optional_arguments(xl):
     assert call(xl, "ASSET_TURNOVER_CLASS", 5000000.0, 2.5, MISSING) == [["B+"]]
 
 
+def test_retention_functions_through_xlwings(xl):
+    # an empty cell arrives as None (= 否), an omitted optional argument as its default
+    assert call(xl, "TRANSFER_BLOCKERS", "是", None, None, None, None, MISSING) == [
+        ["不能办理：当天有委托（已成交或未成交）（第十六条第1项）"]]
+    assert call(xl, "TRANSFER_BLOCKERS", False, False, False, False, False, True)[0][0].startswith(
+        "不能办理：中国证券登记结算有限责任公司上海分公司认为不能撤销")
+    assert call(xl, "TRANSFER_APPROVAL", "普通客户", "产品") == [
+        ["柜台人员（或营业部指定人员） → 客户经理 → 营销总监 → 总经理（须提前一天预约）"]]
+    assert call(xl, "FOLLOW_UP", "核心客户", "个人", dt.datetime(2026, 12, 2),
+                dt.datetime(2026, 12, 3))[0][0].startswith("2026-12-06 前：转出当周内")
+    assert call(xl, "LEAVING_REASON", "其他", MISSING)[0][0].startswith("#N/A 流失原因为“其他”时须写明")
+    assert call(xl, "ACCOUNT_CLOSING", True, True, True, True, None) == [
+        ["暂不能销户，尚未满足：无其他对应关系（第十九条）"]]
+
+
 def test_param_array(xl):
     # RISK_SCORE(A2:L2) — one range — and RISK_SCORE(A2, B2, …) — twelve cells
-    assert call(xl, "RISK_SCORE", (tuple("EDEDCDCCEDCE"),)) == [[48]]
-    assert call(xl, "RISK_SCORE", *["A"] * 12) == [[12]]
-    assert call(xl, "RISK_SCORE", (tuple("A" * 12), tuple("EDEDCDCCEDCE"))) == [[12], [48]]
+    p12, p48 = "12分（风险承受力调查表）", "48分（风险承受力调查表）"
+    assert call(xl, "RISK_SCORE", (tuple("EDEDCDCCEDCE"),)) == [[p48]]
+    assert call(xl, "RISK_SCORE", *["A"] * 12) == [[p12]]
+    assert call(xl, "RISK_SCORE", (tuple("A" * 12), tuple("EDEDCDCCEDCE"))) == [[p12], [p48]]
     assert call(xl, "RISK_LEVEL", 39.0) == [["高"]]
+    assert call(xl, "RISK_LEVEL", p48) == [["高"]]
+    assert call(xl, "RISK_CLASS", p48, MISSING)[0][0].startswith("#VALUE! 48分（风险承受力调查表） 是")
