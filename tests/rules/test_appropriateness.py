@@ -307,3 +307,52 @@ def test_regime_not_in_force_before_2017():
     with pytest.raises(RuleInputError):
         a.get_regime(as_of=D(2017, 6, 30))
     assert a.get_regime(as_of=D(2017, 7, 1)).ref == "csrc-2017@2017.1"
+
+
+# --------------------------------------------------------------------------- rules check
+
+
+def _firm_regime(tmp_path, monkeypatch, edit):
+    """A firm directory with a later csrc-2017 version whose text ``edit`` changed."""
+    src = (a.DATA_DIR / "csrc-2017" / "2017.1.toml").read_text(encoding="utf-8")
+    text = edit(src.replace('version = "2017.1"', 'version = "2026.1"')
+                .replace("effective_from = 2017-07-01", "effective_from = 2026-01-01"))
+    folder = tmp_path / "suitability" / "csrc-2017"
+    folder.mkdir(parents=True)
+    (folder / "2026.1.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CLIENT_RATING_RULES_DIR", str(tmp_path))
+
+
+def test_shipped_regime_has_no_findings(capsys):
+    from addin.cli import main
+    from rules.verify import check_regime
+
+    assert check_regime(a.get_regime(as_of=D(2026, 12, 1))) == []
+    assert main(["rules", "check", "--rulebook", "csrc-2017"]) == 0
+    assert "未发现问题" in capsys.readouterr().out
+
+
+def test_broken_firm_regime_is_reported(tmp_path, monkeypatch, capsys):
+    from addin.cli import main
+
+    _firm_regime(tmp_path, monkeypatch, lambda s: s.replace(
+        "income_min = 300_000", "income_min = 600_000").replace('C3 = "R3"', 'C3 = "R1"')
+        .replace('"稳健型" = "C3"', '"稳健型" = "C5"').replace('"进取型" = "C5"', '"进取型" = "C4"')
+        .replace('lowest_max = "R1"', 'lowest_max = "R2"'))
+    assert main(["rules", "check", "--rulebook", "csrc-2017", "--as-of", "2026-06-30"]) == 1
+    out = capsys.readouterr().out
+    assert "个人转化为专业投资者的门槛 income_min = 600,000 高于成为专业投资者的门槛 500,000" in out
+    assert "C4 只可购买至 R4" not in out and "C3 只可购买至 R1，低于 C2 的 R2" in out
+    assert "最低类别可购买至 R2，高于 C1 的 R1" in out
+    assert "进取型 → C4 低于 稳健型 → C5" in out
+    assert "版本 2017.1" in out  # the shipped version has no end date: overlap of versions
+
+
+def test_rules_list_and_show_the_regime(capsys):
+    from addin.cli import main
+
+    assert main(["rules", "list"]) == 0
+    assert "csrc-2017" in capsys.readouterr().out
+    assert main(["rules", "show", "csrc-2017"]) == 0
+    out = capsys.readouterr().out
+    assert "20,000,000" in out and "C1（最低类别）" in out and "办法第十九条" in out
