@@ -103,11 +103,13 @@ class _Thresholds(_Strict):
 
 class _Article(_Strict):
     article: str
+    note: str = ""
 
 
 class _ToOrdinary(_Strict):
     article: str
     from_categories: tuple[str, ...]
+    note: str = ""
 
 
 class _ProductLevel(_Strict):

@@ -125,6 +125,11 @@ EXPECTED_SIGNATURES = {
     "REVIEW_DUE": "assessed_on, Optional as_of",
     "RERATING_WINDOW": "period",
     "RULES_VERSION": "Optional rulebook, Optional as_of",
+    "INVESTOR_TYPE": "client_type, Optional financial_assets, Optional income, "
+                     "Optional investment_years, Optional net_assets, Optional category, "
+                     "Optional work_years, Optional qualified, Optional request",
+    "INVESTOR_LEVEL": "score, Optional lowest",
+    "PRODUCT_MATCH": "investor_level, product_level, Optional warned",
 }
 
 
