@@ -218,3 +218,39 @@ def test_cli_option(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["rerate", str(p), "--period", "2026Q3", "--mode", "quarterly", "--operator",
                  "测试", "--suitability", "nope", "--force"]) == 1
     assert "未知的适当性规则" in capsys.readouterr().err
+
+
+def test_console_setting_in_excel_gives_what_the_headless_run_gives(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "addin"))
+    import memxl
+
+    from addin import excel
+    from workbook.template import new_workbook
+
+    clients = [{"客户编号": "A1", "客户性质": "个人", "资产权益": 300_000, "风险测评得分": 85,
+                "测评日期": D(2026, 1, 5)},
+               {"客户编号": "A2", "客户性质": "机构", "资产权益": 300_000, "风险测评得分": 10,
+                "测评日期": D(2023, 1, 5)}]
+    branch = new_workbook(tmp_path / "分行.xlsx", clients=clients)
+    assert "适当性规则" in [read_sheet(branch, "控制台").value(r, 1) for r in range(1, 9)]
+    book = memxl.from_file(branch, name="分行.xlsm")
+    sheet = book.sheets["控制台"]
+    labels = [r[0] for r in sheet.range((1, 1), (30, 1)).options(ndim=2).value]
+    for label, v in (("评级期间", "2026Q3"), ("操作员", "张经理"), ("适当性规则", "csrc-2017")):
+        sheet.range((labels.index(label) + 1, 2)).value = v
+    plan = excel.run_rerate(book, "quarterly", now=NOW)
+    assert plan.result.written
+    rows = memxl.to_rows(book.sheets["客户"])
+    header = [str(h) for h in rows[0]]
+    got = {r[0]: dict(zip(header, r, strict=False)) for r in rows[1:] if r and r[0]}
+    assert (got["A1"]["投资者类别"], got["A1"]["风险等级"]) == ("普通投资者", "C5")
+    assert got["A2"]["风险等级"] == "测评过期"
+    headless = tmp_path / "headless.xlsx"
+    rerate(branch, period="2026Q3", mode="quarterly", operator="张经理", now=NOW,
+           out=headless, suitability="csrc-2017")
+    want = by_id(headless)
+    for cid in ("A1", "A2"):
+        for h in ("投资者类别", "风险等级", "适当性依据"):
+            assert got[cid][h] == want[cid][h], (cid, h)
