@@ -439,6 +439,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
+    if s17 is not None:  # the regime and what it read (its figures are in 适当性依据)
+        in_hash = hashlib.sha256("\x1f".join(
+            [in_hash, s17.ref, *map(str, s17.basis), *map(str, s17.problems)]).encode()).hexdigest()
     run_id = f"{now:%Y%m%d-%H%M%S}-{in_hash[:6]}"
     path = path or Path(data.name)
     res = RunResult(run_id=run_id, path=path, out_path=out_path or path, period=per.label,
