@@ -249,19 +249,26 @@ def get_regime(regime_id: str = DEFAULT_REGIME, as_of: dt.date | None = None,
     (``CLIENT_RATING_PARAMS`` table ``[<id>]``, then ``settings``) applied."""
     as_of = as_of or dt.date.today()
     rid = _check_id(regime_id)
-    found = [(v, p) for v, p in _versions(rid, tuple(regime_dirs()))
+    return _regime(rid, as_of, os.environ.get("CLIENT_RATING_PARAMS", ""),
+                   tuple(sorted((settings or {}).items())), tuple(regime_dirs()))
+
+
+@functools.lru_cache(maxsize=64)
+def _regime(rid: str, as_of: dt.date, params_file: str, settings: tuple[tuple[str, float], ...],
+            dirs: tuple[Path, ...]) -> Regime:
+    """One Regime per day, firm file and settings (an Excel range calls it once per cell)."""
+    found = [(v, p) for v, p in _versions(rid, dirs)
              if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
     if not found:
         raise RuleInputError(f"适当性规则 {rid} 在 {as_of} 没有生效的版本", field="日期",
                              value=as_of, kind="na")
     data, path = max(found, key=lambda t: t[0].effective_from)
     firm: dict[str, float] = {}
-    params_file = os.environ.get("CLIENT_RATING_PARAMS", "")
     if params_file:
         from .registry import load_parameter_file
 
         firm.update(load_parameter_file(Path(params_file)).get(rid, {}))
-    firm.update(settings or {})
+    firm.update(dict(settings))
     return Regime(data, path, as_of, firm)
 
 
