@@ -425,16 +425,25 @@ def INVESTOR_TYPE(client_type, financial_assets=None, income=None, investment_ye
 @xw.func(category=CATEGORY)
 @xw.arg("score", doc="风险测评问卷得分（默认 0–100 分；分数线为公司配置）", **CELL)
 @xw.arg("lowest", doc="是否属风险承受能力最低类别（不具有完全民事行为能力或不愿承受任何损失），TRUE/FALSE，可省略", **CELL)
+@xw.arg("assessed_on", doc="测评日期，可省略；超过有效期（公司设置，默认 2 年）返回 测评过期", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天）", **CELL)
 @cells()
-def INVESTOR_LEVEL(score, lowest=False):
-    """普通投资者风险承受能力等级：问卷得分 → C1–C5（默认每 20 分一档，公司可配置）；最低类别为 C1（最低类别）。"""
+def INVESTOR_LEVEL(score, lowest=False, assessed_on=None, as_of=None):
+    """普通投资者风险承受能力等级：问卷得分 → C1–C5（默认每 20 分一档，公司可配置）；最低类别为 C1（最低类别）；给出测评日期时，过期的测评返回 测评过期。"""
     from rules import appropriateness
 
     low = bool(_coerce.flag(lowest, "最低类别"))
     x = _coerce.integer(score, "风险测评得分")
     if x is None and not low:
         raise RuleInputError("风险测评得分为空", field="风险测评得分", value=score, kind="na")
-    return appropriateness.investor_level(x, low, _regime()).label
+    rg = _regime()
+    level = appropriateness.investor_level(x, low, rg).label
+    done = _coerce.date(assessed_on, "测评日期")
+    if done is not None:
+        day = _coerce.date(as_of, "统计日期") or _today()
+        if not appropriateness.assessment_status(done, day, rg).valid:
+            return "测评过期"
+    return level
 
 
 @xw.func(category=CATEGORY)

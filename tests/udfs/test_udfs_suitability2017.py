@@ -53,6 +53,16 @@ def test_investor_level_cells_and_ranges():
     assert udfs.INVESTOR_LEVEL([[10], [50], [90]]) == [["C1"], ["C3"], ["C5"]]
 
 
+def test_investor_level_expired_assessment_is_not_used():
+    import datetime as dt
+
+    done = dt.datetime(2024, 6, 30)
+    assert udfs.INVESTOR_LEVEL(c(59), c(None), c(done), c(dt.datetime(2026, 6, 30))) == "C3"
+    assert udfs.INVESTOR_LEVEL(c(59), c(None), c(done), c(dt.datetime(2026, 7, 1))) == "测评过期"
+    assert udfs.INVESTOR_LEVEL(c(59), c(None), c(done), c(dt.datetime(2024, 1, 1))).startswith(
+        "#VALUE! 测评日期 2024-06-30 晚于统计日期")
+
+
 def test_product_match_table_in_one_range():
     levels = [["C1"], ["C2"], ["C3"], ["C4"], ["C5"]]
     for p in range(1, 6):
