@@ -356,3 +356,15 @@ def test_rules_list_and_show_the_regime(capsys):
     assert main(["rules", "show", "csrc-2017"]) == 0
     out = capsys.readouterr().out
     assert "20,000,000" in out and "C1（最低类别）" in out and "办法第十九条" in out
+
+
+def test_rules_check_reports_firm_bands_out_of_order(tmp_path, capsys):
+    from addin.cli import main
+
+    p = tmp_path / "firm.toml"
+    p.write_text("[investor-level]\nc2_min = 20\nc3_min = 60\nc4_min = 40\nc5_min = 80\n",
+                 encoding="utf-8")
+    assert main(["rules", "check", "--rulebook", "investor-level", "--params", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert "investor-level@2017.1" in out and ("规则缺口" in out or "不可达" in out)
+    assert main(["rules", "check", "--rulebook", "investor-level"]) == 0
