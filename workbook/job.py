@@ -684,7 +684,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         for f in zip(ids, befores, afters, l_kinds, reasons, rid, inputs_used, strict=True)]
     del ids, befores, defaults, afters, l_kinds, reasons, rid, inputs_used  # (now in the rows)
     if s17 is not None:  # cells of the regime's inputs that could not be read, and 产品购买
-        res.warnings += [msg for _r, _h, _v, msg in s17.problems] + s17.notes
+        in_scope = set(rows_arr.tolist())
+        res.warnings += [msg for r, _h, _v, msg in s17.problems if r in in_scope] + s17.notes
         if book.purchases is not None:
             res.purchase_findings = suit17.check_purchases(book.purchases, s17)
             res.warnings += suit17.purchase_warnings(res.purchase_findings, book.purchases.name)
