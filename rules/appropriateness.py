@@ -440,6 +440,10 @@ def investor_type(regime: Regime | None = None, *, client_type: Any, category: A
                 f"专业投资者类别 {show(category)} 无法识别：应为第八条第（{codes}）项之一"
                 "（如 金融机构、理财产品、养老基金、QFII），不属于时留空", field="专业投资者类别",
                 value=category, kind="na")
+        if client_type is not None and _client_kind(client_type) == "个人":
+            raise RuleInputError(
+                f"专业投资者类别 {show(category)}：第八条第（一）–（三）项是机构、产品和基金，"
+                "个人客户不属于（个人按第（五）项）", field="专业投资者类别", value=category)
         clause = f"办法第八条第（{cat.code}）项"
         note = ""
         if req == TO_ORDINARY:

@@ -107,6 +107,12 @@ def test_category_a_cannot_elect_ordinary(rg):
     assert d.label == a.PRO_A and "不适用" in d.reason
 
 
+def test_an_individual_is_never_category_a(rg):
+    with pytest.raises(RuleInputError) as e:
+        a.investor_type(rg, client_type="个人", category="金融机构")
+    assert e.value.field == "专业投资者类别" and "第（五）项" in e.value.message
+
+
 def test_unknown_category_is_an_error_not_ordinary(rg):
     with pytest.raises(RuleInputError) as e:
         a.investor_type(rg, client_type="机构", category="大公司")
