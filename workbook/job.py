@@ -490,9 +490,11 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
 
     # risk class of every processed row with a score
     risk = np.full(n, None, dtype=object)
+    risk_ref = ""  # the scheme that rated 风险类别, named in 变更记录
     has_score = np.isfinite(t.risk_score) & ok
     if has_score.any():
         rc = get_rulebook("risk-class", per.end)
+        risk_ref = rc.ref
         rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
         good = has_score & (rbatch.rule_index >= 0)
         risk[good] = rbatch.labels[good]
@@ -659,7 +661,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     for k in np.flatnonzero(risk_changed[logged_idx]).tolist():
         old_risk = old_risks[lp[k]]
         reasons[k] += (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→"
-                       f"{risk[li[k]]}")
+                       f"{risk[li[k]]}（{risk_ref}）")
     if s17 is not None:  # which scheme rated the row: the regime, and score / 2009 class / 最低类别
         for key in ("investor_type", "risk_level"):
             c = cols[key]

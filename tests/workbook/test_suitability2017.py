@@ -109,6 +109,8 @@ def test_history_shows_which_scheme_rated_each_row(tmp_path: Path) -> None:
     assert "风险等级 （空）→C3（csrc-2017@2017.1，2009 年风险类别对照）" in why["A4"]
     assert "风险等级 （空）→C1（最低类别）（csrc-2017@2017.1，最低类别）" in why["A3"]
     assert "投资者类别 （空）→专业投资者B（csrc-2017@2017.1）" in why["A1"]
+    # the 2009 class keeps being rated by its own rulebook, and says so
+    assert "风险类别 （空）→稳健型（risk-class@2024.1）" in why["A1"]
 
 
 def test_levels_follow_the_latest_assessment_both_ways(tmp_path: Path) -> None:
