@@ -63,12 +63,27 @@ def cmd_list(args: argparse.Namespace) -> int:
                 notes.append(f"公司文件 {path}")
             t.add_row(rid, v.version, f"{v.effective_from}–{until or '至今'}", v.title,
                       f"seed {v.source.seed} {v.source.article}", "；".join(notes))
+    _list_regimes(t)
     _console().print(t)
     return 0
 
 
+def _list_regimes(t: Table) -> None:
+    """The suitability regimes (rules/data/suitability, docs/suitability.md) as rows too."""
+    from rules import appropriateness
+
+    for rid in appropriateness.regime_ids():
+        for v in appropriateness.versions(rid):
+            t.add_row(rid, v.version, f"{v.effective_from}–{v.effective_to or '至今'}", v.title,
+                      v.source.article, "适当性；" + v.source.note)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     rid = args.rulebook
+    from rules import appropriateness
+
+    if isinstance(rid, str) and rid.strip().lower() in appropriateness.regime_ids():
+        return _show_regime(appropriateness.get_regime(rid, args.as_of))
     try:
         rb = rules.get_rulebook(rid, args.as_of, _params(args, rid))
     except ParameterMissingError as e:
@@ -112,9 +127,55 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_regime(rg) -> int:  # type: ignore[no-untyped-def]
+    d = rg.data
+    c = _console()
+    c.print(f"[bold]{rg.ref}[/bold]  {d.title}")
+    c.print(f"来源：{d.source.document} {d.source.article}")
+    c.print(f"[yellow]核实情况：{d.source.note}[/yellow]")
+    t = Table(title="投资者分类（元 / 年）")
+    for col in ("类别", "条件", "条款"):
+        t.add_column(col)
+    for cat in d.professional_a.categories:
+        t.add_row("专业投资者A", f"第（{cat.code}）项：{cat.label}", d.professional_a.article)
+    pi, pp = d.professional_b.institution, d.professional_b.individual
+    t.add_row("专业投资者B", f"机构：净资产 ≥ {show(pi.net_assets_min)} 且 金融资产 ≥ "
+              f"{show(pi.financial_assets_min)} 且 投资经历 ≥ {show(pi.investment_years_min)}", pi.article)
+    t.add_row("专业投资者B", f"个人：(金融资产 ≥ {show(pp.financial_assets_min)} 或 年均收入 ≥ "
+              f"{show(pp.income_min)}) 且 (投资经历 ≥ {show(pp.investment_years_min)} 或 工作经历 ≥ "
+              f"{show(pp.work_years_min)} 或 高管/持证会计师律师)", pp.article)
+    ci, cp = d.to_professional.institution, d.to_professional.individual
+    t.add_row("可申请转化", f"机构：净资产 ≥ {show(ci.net_assets_min)} 且 金融资产 ≥ "
+              f"{show(ci.financial_assets_min)} 且 投资经历 ≥ {show(ci.investment_years_min)}", ci.article)
+    t.add_row("可申请转化", f"个人：(金融资产 ≥ {show(cp.financial_assets_min)} 或 年均收入 ≥ "
+              f"{show(cp.income_min)}) 且 (投资经历 ≥ {show(cp.investment_years_min)} 或 工作经历 ≥ "
+              f"{show(cp.work_years_min)})", cp.article)
+    c.print(t)
+    m = Table(title="匹配表")
+    for col in ("投资者", "可购买", "条款"):
+        m.add_column(col)
+    for lv, top in rg.max_product.items():
+        m.add_row(lv, "R1" if top == "R1" else f"R1–{top}", d.matching.article)
+    m.add_row("C1（最低类别）", d.warning.lowest_max, d.warning.ban_article)
+    c.print(m)
+    c.print(f"高于等级：须特别的书面风险警示并经客户确认（{d.warning.article}）；最低类别不得销售。")
+    c.print(f"测评有效期：{rg.valid_years} 年（公司设置）；2009 年对照：" +
+            "，".join(f"{k}→{v}" for k, v in rg.legacy.items()) + "（公司配置）")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    ids = [args.rulebook] if args.rulebook else rules.rulebook_ids()
+    from rules import appropriateness
+    from rules.verify import check_regime
+
+    regimes = appropriateness.regime_ids()
+    asked = args.rulebook.strip().lower() if args.rulebook else None
     findings = []
+    if asked is None or asked in regimes:
+        for rid in [asked] if asked else regimes:
+            findings += check_versions(appropriateness.versions(rid))
+            findings += check_regime(appropriateness.get_regime(rid, args.as_of))
+    ids = [] if asked in regimes else [args.rulebook] if args.rulebook else rules.rulebook_ids()
     for rid in ids:
         findings += check_versions(rules.versions(rid))
         try:

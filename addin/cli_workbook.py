@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="试运行：只报告，不写文件")
     p.add_argument("--force", action="store_true", help="该期间已执行过时仍重跑")
     p.add_argument("--out", default=None, help="写到另一个文件（默认覆盖原文件）")
+    p.add_argument("--suitability", default=None, metavar="REGIME",
+                   help="适当性规则，如 csrc-2017：另填投资者类别、风险等级并核对“产品购买”（默认不启用）")
     p.set_defaults(func=cmd_rerate)
 
     d = sub.add_parser("demo", help="生成演示工作簿并执行上一完整季度的重评级")
@@ -111,7 +113,7 @@ def _rerate(args: argparse.Namespace, operator: str, progress: Callable[[str], N
 
     return rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
                   operator=operator, dry_run=args.dry_run, force=args.force, out=args.out,
-                  progress=progress)
+                  progress=progress, suitability=args.suitability)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from workbook.schema import (
     WorkbookError,
     column_map,
 )
+from workbook.suitability2017 import OUTPUT_HEADERS, PURCHASE_SHEET_NAMES, find_columns
 from workbook.transfers import TRANSFER_SHEET_NAMES
 from workbook.xlsxio import KEEP, SheetData, XlsxError
 from workbook.xlsxio.errors import CellError
@@ -44,7 +45,8 @@ from workbook.xlsxio.errors import CellError
 TITLE = "客户分级"
 CONSOLE_SHEET_NAMES = ("控制台", "Control")
 #: labels in column A of 控制台 (values in column B), as the template writes them
-CONSOLE_FIELDS = {"模式": "mode", "评级期间": "period", "规则": "rulebook", "操作员": "operator"}
+CONSOLE_FIELDS = {"模式": "mode", "评级期间": "period", "规则": "rulebook", "操作员": "operator",
+                  "适当性规则": "suitability"}
 _PRODUCT_ERRORS = (WorkbookError, XlsxError, RuleError)
 LOG_PATH = Path(tempfile.gettempdir()) / "client-rating-excel.log"
 
@@ -162,7 +164,9 @@ def sheet_data(sheet: Any,
 def _output_columns(header: list[str]) -> list[int]:
     """The columns a run writes (their formula cells must be left alone)."""
     cols = column_map(header)
-    return sorted(c for k, c in cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier")
+    ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})  # suitability2017
+    return sorted({c for k, c in cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+                  | set(ours.values()))
 
 
 def read_book(book: Any) -> BookData:
@@ -173,12 +177,14 @@ def read_book(book: Any) -> BookData:
     hist = find_sheet(book, HISTORY_SHEET_NAMES)
     summ = find_sheet(book, SUMMARY_SHEET_NAMES)
     transfers = find_sheet(book, TRANSFER_SHEET_NAMES)  # optional, checked (workbook.transfers)
+    buy = find_sheet(book, PURCHASE_SHEET_NAMES)
     return BookData(clients=sheet_data(sheet, _output_columns),
                     history_sheet=hist.name if hist else None,
                     log=history.state_of(read_rows(hist)) if hist else history.LogState(),
                     summary_sheet=summ.name if summ else None,
                     summary_rows=read_rows(summ) if summ else [],
-                    transfers=sheet_data(transfers, lambda _h: []) if transfers else None)
+                    transfers=sheet_data(transfers, lambda _h: []) if transfers else None,
+                    purchases=sheet_from_grid(buy.name, read_rows(buy)) if buy else None)
 
 
 def read_console(book: Any) -> dict[str, str]:
@@ -317,11 +323,12 @@ def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = 
         raise WorkbookError("请在“控制台”的“操作员”中填写姓名。")
     _status(app, "读取工作簿")
     data = read_book(book)
+    suitability = read_console(book).get("suitability") or None  # docs/suitability.md
 
     def plan(force: bool) -> Plan:
         return plan_run(data, period=period, mode=m, rulebook=rulebook, operator=operator,
                         force=force, now=now, path=Path(book.fullname),
-                        progress=lambda msg: _status(app, msg))
+                        progress=lambda msg: _status(app, msg), suitability=suitability)
 
     p = plan(False)
     res = p.result

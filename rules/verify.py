@@ -26,6 +26,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,10 +43,12 @@ KIND_TITLES = {
     "no_rule_output": "无规则的级别",
     "version_overlap": "版本生效期重叠",
     "version_gap": "版本生效期空档",
+    "threshold_order": "门槛顺序",
+    "matching": "匹配表",
 }
 SEVERITY = {"gap": "警告", "overlap": "警告", "non_monotone": "警告", "masked": "警告",
             "unreachable": "警告", "no_rule_output": "提示", "version_overlap": "错误",
-            "version_gap": "警告"}
+            "version_gap": "警告", "threshold_order": "错误", "matching": "错误"}
 
 
 @dataclass(frozen=True)
@@ -359,3 +362,48 @@ def check_versions(files: list[RulebookFile]) -> list[Finding]:
                 detail={"from": first.isoformat(), "to": last.isoformat()}))
     return findings
 
+
+
+def check_regime(regime: Any) -> list[Finding]:
+    """Findings for a suitability regime (``rules.appropriateness.Regime``): the thresholds of
+    conversion to professional (第十一条) above those of 第八条, a matching table where a
+    higher C-level allows less, 最低类别 allowed more than C1, a 2009 map out of order or
+    incomplete. The C-level score bands are a decision table of their own (``investor-level``),
+    checked by :func:`check` for gaps and overlaps."""
+    d = regime.data
+    out: list[Finding] = []
+    for who, pro, conv in (("机构", d.professional_b.institution, d.to_professional.institution),
+                           ("个人", d.professional_b.individual, d.to_professional.individual)):
+        for name in type(conv).model_fields:
+            if name == "article":
+                continue
+            p, c = getattr(pro, name), getattr(conv, name)
+            if c > p:
+                out.append(Finding(
+                    "threshold_order", regime.ref,
+                    f"{who}转化为专业投资者的门槛 {name} = {show(c)} 高于成为专业投资者的门槛 "
+                    f"{show(p)}（{conv.article} 应低于 {pro.article}）",
+                    detail={"who": who, "field": name, "conversion": c, "professional": p}))
+    levels = ("C1", "C2", "C3", "C4", "C5")
+    tops = [int(regime.max_product[lv][1]) for lv in levels]
+    for (la, ta), (lb, tb) in itertools.pairwise(zip(levels, tops, strict=True)):
+        if tb < ta:
+            out.append(Finding("non_monotone", regime.ref,
+                               f"匹配表中 {lb} 只可购买至 R{tb}，低于 {la} 的 R{ta}：等级越高可购买的反而越少",
+                               detail={"from": la, "to": lb}))
+    low = int(d.warning.lowest_max[1])
+    if low > tops[0]:
+        out.append(Finding("matching", regime.ref,
+                           f"最低类别可购买至 R{low}，高于 C1 的 R{tops[0]}（{d.warning.ban_article}）"))
+    order = ("保守型", "稳健型", "进取型")
+    missing = [c for c in order if c not in regime.legacy]
+    if missing:
+        out.append(Finding("matching", regime.ref,
+                           f"2009 年风险类别 {'、'.join(missing)} 没有对应的 C 级别（[legacy]）"))
+    else:
+        got = [int(regime.legacy[c][1]) for c in order]
+        for (ca, a), (cb, b) in itertools.pairwise(zip(order, got, strict=True)):
+            if b < a:
+                out.append(Finding("non_monotone", regime.ref,
+                                   f"2009 年对照：{cb} → C{b} 低于 {ca} → C{a}"))
+    return out

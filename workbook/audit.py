@@ -35,7 +35,7 @@ from typing import Any
 from rules import RuleError, get_rulebook, rulebook_ids
 from rules.errors import show
 
-from . import summary
+from . import suitability2017, summary
 from .audit_formulas import (
     TIER_FORMULA_HEADER,
     TIER_FUNCTIONS,
@@ -287,6 +287,9 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
                   if name == cname and fc.status == "mismatch"}
     skip_cells |= {(f.row, _col_of_cell(f.cell)) for f in over if f.sheet == cname and f.row}
     res.findings += check_policy(table, as_of, skip_cells=skip_cells, logged=logged)
+    found, notes = suitability2017.audit_findings(sheets, table, as_of, runs)  # 产品购买 etc.
+    res.findings += found
+    res.notes += notes
     res.findings += [f for f in check_rejections(table, clients.col_of)
                      if (f.row, f.cell) not in reported]
     res.findings += transfer_findings(sheets)

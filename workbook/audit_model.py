@@ -82,6 +82,17 @@ KIND_TITLES: dict[str, str] = {
     "suitability_no_class": "无风险类别却有产品",
     "product_risk_invalid": "产品风险等级无法识别",
     "transfer_breach": "转销户不符合规范（003）",
+    # 5 制度检查：投资者适当性 2017（workbook/suitability2017.py）
+    "purchase_unsuitable": "高于风险等级且未确认特别风险警示",
+    "purchase_forbidden": "向最低类别销售高于 R1 的产品",
+    "purchase_no_level": "无有效风险等级的购买",
+    "purchase_unknown_client": "购买记录的客户不在客户表",
+    "purchase_bad_value": "购买记录无法识别",
+    "purchase_missing_column": "产品购买缺少列",
+    "investor_type_mismatch": "投资者类别与规则不符",
+    "risk_level_mismatch": "风险等级与规则不符",
+    "suitability_regime": "适当性规则无法使用",
+    "suitability_cell_invalid": "适当性数据无法识别",
     # 数据有误
     "invalid_row": "重评级会拒绝的行",
     "invalid_field": "重评级会标记的字段（照常评级）",

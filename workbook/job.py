@@ -37,6 +37,7 @@ from rules.schedule import Period, parse_period, run_window
 from rules.verify import known_gaps
 
 from . import history, summary, transfers
+from . import suitability2017 as suit17
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
@@ -100,6 +101,7 @@ class RunResult:
     noop: bool = False  # already applied and not forced: nothing was done (the message says so)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    purchase_findings: list[Any] = field(default_factory=list)  # suitability2017.PurchaseFinding
     exit_code: int = EXIT_OK
     tier_labels: list[str] = field(default_factory=list)
     #: problems of the optional sheet 转销户 (workbook.transfers), listed, nothing written there
@@ -255,6 +257,7 @@ class BookData:
     summary_sheet: str | None = None
     summary_rows: list[list[Any]] = field(default_factory=list)
     transfers: SheetData | None = None  # the optional sheet 转销户 (workbook.transfers)
+    purchases: SheetData | None = None  # 产品购买 (suitability2017), when the sheet exists
 
 
 def read_book(path: str | os.PathLike[str]) -> BookData:
@@ -277,7 +280,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     from .xlsxio.sheetxml import no_gc
 
     labels = {header_name(x).casefold() for rid in rulebook_ids() for v in versions(rid)
-              for spec in v.inputs for x in (spec.label, spec.name)}
+              for spec in v.inputs for x in (spec.label, spec.name)} | suit17.headers_read()
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
                  "override_tier", "override_approver", "override_reason",
                  *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
@@ -341,9 +344,11 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
             started.cancel()
         raise
     tr_name = find_sheet(path, transfers.TRANSFER_SHEET_NAMES)
+    buy = find_sheet(path, suit17.PURCHASE_SHEET_NAMES)
     return BookData(clients=clients(sheet, started), history_sheet=hist_name, log=log_state,
                     summary_sheet=sum_name, summary_rows=summary_rows,
-                    transfers=read_sheet(path, tr_name) if tr_name else None)
+                    transfers=read_sheet(path, tr_name) if tr_name else None,
+                    purchases=read_sheet(path, buy) if buy else None)
 
 
 @dataclass
@@ -446,8 +451,12 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
              operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
              out_path: Path | None = None,
-             progress: Callable[[str], None] | None = None, consume: bool = False) -> Plan:
+             progress: Callable[[str], None] | None = None, consume: bool = False,
+             suitability: str | None = None) -> Plan:
     """Compute a run (see module doc) on data already read; nothing is written here.
+
+    ``suitability``: a suitability regime id (``csrc-2017``) — the run also fills 投资者类别,
+    风险等级 and 适当性依据 and checks 产品购买 (``workbook.suitability2017``); None: not.
 
     ``consume``: the caller does not use ``book.clients`` afterwards, so each column is let
     go once the run is done with it (the memory of a 1M-client run).
@@ -465,10 +474,17 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     say(f"检查“客户”工作表（规则 {rb.ref}）")
     t = validate(book.clients, rb)
     data = t.data
+    s17 = suit17.rate_clients(data, t.rows, t.client_id, per.end, suitability,
+                              skip=~t.ok) if suitability else None
+    s17_cols = suit17.find_columns(data.header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
         outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+        outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
+    if s17 is not None:  # the regime and what it read (its figures are in 适当性依据)
+        in_hash = hashlib.sha256("\x1f".join(
+            [in_hash, s17.ref, *map(str, s17.basis), *map(str, s17.problems)]).encode()).hexdigest()
     run_id = f"{now:%Y%m%d-%H%M%S}-{in_hash[:6]}"
     path = path or Path(data.name)
     res = RunResult(run_id=run_id, path=path, out_path=out_path or path, period=per.label,
@@ -526,9 +542,11 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
 
     # risk class of every processed row with a score
     risk = np.full(n, None, dtype=object)
+    risk_ref = ""  # the scheme that rated 风险类别, named in 变更记录
     has_score = np.isfinite(t.risk_score) & ok
     if has_score.any():
         rc = get_rulebook("risk-class", per.end)
+        risk_ref = rc.ref
         rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
         good = has_score & (rbatch.rule_index >= 0)
         risk[good] = rbatch.labels[good]
@@ -584,19 +602,25 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         "period": [per.label] * len(act),
         "rulebook_ref": [rb.ref] * len(act),
     }
+    if s17 is not None:  # 投资者类别, 风险等级, 适当性依据 (suitability2017)
+        act_l = act.tolist()
+        values["investor_type"] = [s17.investor_type[i] for i in act_l]
+        values["risk_level"] = [s17.risk_level[i] for i in act_l]
+        values["suitability_basis"] = [s17.basis[i] for i in act_l]
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
         keys.insert(0, "annual_tier")
 
     # columns to write: only the cells whose value changes, never a formula cell
-    cols = dict(t.cols)
+    cols = {**t.cols, **s17_cols}
     headers: dict[int, str] = {}
     for k in keys:
         if k not in cols:
             c = data.n_cols + 1 + len(headers)
             cols[k] = c
-            headers[c] = OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY else "年度级别"
+            headers[c] = (OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY
+                          else suit17.OUTPUT_HEADERS.get(k, "年度级别"))
     masks: dict[int, np.ndarray] = {}
 
     def formula_mask(c: int) -> np.ndarray:  # [row number] -> holds a formula
@@ -665,6 +689,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     common = {"运行编号": run_id, "时间": res.time, "操作员": operator, "模式": m,
               "评级期间": per.label, "规则版本": rb.ref}
     logged = tier_changed | risk_changed
+    if s17 is not None:
+        logged |= changed["investor_type"] | changed["risk_level"]
     for kind in _LOGGED_KINDS:
         logged |= kinds_act == kind
     logged_idx = np.flatnonzero(logged)
@@ -688,7 +714,20 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     for k in np.flatnonzero(risk_changed[logged_idx]).tolist():
         old_risk = old_risks[lp[k]]
         reasons[k] += (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→"
-                       f"{risk[li[k]]}")
+                       f"{risk[li[k]]}（{risk_ref}）")
+    if s17 is not None:  # which scheme rated the row: the regime, and score / 2009 class / 最低类别
+        for key in ("investor_type", "risk_level"):
+            c = cols[key]
+            olds = data.columns[c - 1] if c <= data.n_cols else None
+            for k in np.flatnonzero(changed[key][logged_idx]).tolist():
+                old = _cell_text(olds[lp[k]]) if olds is not None else ""
+                i = int(li[k])
+                new = s17.investor_type[i] if key == "investor_type" else s17.risk_level[i]
+                how = f"，{s17.scheme[i]}" if key == "risk_level" and s17.scheme[i] else ""
+                reasons[k] += (f"；{suit17.OUTPUT_HEADERS[key]} {old or '（空）'}→{new}"
+                               f"（{s17.ref}{how}）")
+                if key == "risk_level" and np.isfinite(t.risk_score[i]) and not has_risk[k]:
+                    inputs_used[k] += f"；风险测评得分={_exact(float(t.risk_score[i]))}"
     rid = np.where(batch.rule_index[li] >= 0, rule_ids[li], "").astype(str).tolist() \
         if len(li) else []
     res.changes = list(map(Change, (p + 2 for p in lp), ids, befores, afters, l_kinds, reasons,
@@ -699,6 +738,12 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         [*head[:a], *f, *head[b:]]
         for f in zip(ids, befores, afters, l_kinds, reasons, rid, inputs_used, strict=True)]
     del ids, befores, defaults, afters, l_kinds, reasons, rid, inputs_used  # (now in the rows)
+    if s17 is not None:  # cells of the regime's inputs that could not be read, and 产品购买
+        in_scope = set(rows_arr.tolist())
+        res.warnings += [msg for r, _h, _v, msg in s17.problems if r in in_scope] + s17.notes
+        if book.purchases is not None:
+            res.purchase_findings = suit17.check_purchases(book.purchases, s17)
+            res.warnings += suit17.purchase_warnings(res.purchase_findings, book.purchases.name)
     rejections = [t.rejected[i] for i in sorted(t.rejected) if scope[i]]
     res.rejections = [rj.as_tuple() for rj in rejections]
     res.flags = [t.flagged[i].as_tuple() for i in sorted(t.flagged) if active[i]]
@@ -737,6 +782,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                       "评级前=" + "，".join(f"{k}:{v}" for k, v in res.before.items()),
                       "评级后=" + "，".join(f"{k}:{v}" for k, v in res.after.items()),
                       *(["强制重跑=是"] if force and done else []),
+                      *([f"{suit17.STAT_KEY}={s17.ref}"] if s17 is not None else []),
                       f"{history.TIER_DIGEST}={history.tier_digest(t.client_id, shown_tiers)}"])
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[m], 统计=stats,
                                输入哈希=in_hash)
@@ -788,7 +834,8 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
            rulebook: str = "brokerage", operator: str, dry_run: bool = False,
            force: bool = False, out: str | os.PathLike[str] | None = None,
            now: dt.datetime | None = None,
-           progress: Callable[[str], None] | None = None) -> RunResult:
+           progress: Callable[[str], None] | None = None,
+           suitability: str | None = None) -> RunResult:
     """Re-rate the clients of a workbook file (see module doc). Raises WorkbookError,
     XlsxError or RuleError (Chinese messages) when nothing can be done."""
     say = progress or (lambda _msg: None)
@@ -802,7 +849,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     book = read_book(path)
     plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
                     force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
-                    progress=say, consume=True)
+                    progress=say, consume=True, suitability=suitability)
     del book  # (its columns are not needed to write: free them before the patch)
     res = plan.result
     if not plan.writes:

@@ -109,6 +109,13 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     ws.data_validation(4, 1, 4, 1, {"validate": "list", "source": rulebook_ids()})
     ws.data_validation(3, 1, 3, 1, {"validate": "any", "input_title": "评级期间",
                                     "input_message": "季度 2026Q3；年度 2026；新开户 2026-11"})
+    # optional: the 2017 suitability regime (docs/suitability.md); empty = not used
+    from rules.appropriateness import regime_ids
+
+    ws.write(6, 0, "适当性规则", bold)
+    ws.data_validation(6, 1, 6, 1, {"validate": "list", "source": regime_ids(),
+                                    "input_title": "适当性规则（可空）",
+                                    "input_message": "填 csrc-2017：另填投资者类别、风险等级并核对“产品购买”"})
     ws.write(1, 3, "按钮", bold)
     ws.write(1, 4, "说明", bold)
     with_macros = path.suffix.lower() == ".xlsm"

@@ -132,6 +132,11 @@ EXPECTED_SIGNATURES = {
                         "agreements_fulfilled, no_other_links"),
     "LEAVING_REASON": "reason, Optional detail",
     "RETENTION_ADVICE": "reason",
+    "INVESTOR_TYPE": "client_type, Optional financial_assets, Optional income, "
+                     "Optional investment_years, Optional net_assets, Optional category, "
+                     "Optional work_years, Optional qualified, Optional request",
+    "INVESTOR_LEVEL": "score, Optional lowest, Optional assessed_on, Optional as_of",
+    "PRODUCT_MATCH": "investor_level, product_level, Optional warned",
 }
 
 
