@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from . import chart as chartxml
-from . import colpatch
+from . import colpatch, ooxml
 from .append import append_part, last_row_flush
 from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
-    REL_NS,
     T_CALCCHAIN,
     WorkbookInfo,
     read_workbook_info,
@@ -602,7 +601,7 @@ _NEW_SHEET_HEAD = (
 
 
 def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
-                   drawing_rid: str | None = None) -> bytes:
+                   drawing_rid: str | None = None, strict: bool = False) -> bytes:
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=0)
     dim = f"A1:{col_letter(n_cols)}{n_rows}" if n_rows and n_cols else "A1"
@@ -618,7 +617,7 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
         if n_rows > 1 else b""
     )
     return (
-        _NEW_SHEET_HEAD
+        (ooxml.to_strict(_NEW_SHEET_HEAD) if strict else _NEW_SHEET_HEAD)
         + f'<dimension ref="{dim}"/>'.encode()
         + b'<sheetViews><sheetView workbookViewId="0">' + pane + b"</sheetView></sheetViews>"
         + b'<sheetFormatPr defaultRowHeight="15"/>'
@@ -632,7 +631,7 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
 
 # ----------------------------------------------------------------------------- package parts
 
-WS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+WS_KIND = "worksheet"
 WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _BAD_SHEET_CHARS = set('[]:*?/\\')
 
@@ -831,8 +830,8 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
     if touched and (part_edits or part_rows or part_appends) and info.calcchain_part:
         drop.add(info.calcchain_part)
         rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
-        small[wb_rels_name] = _remove_rel(rels_xml, lambda a: a.get(b"Type", b"").endswith(
-            T_CALCCHAIN.encode()))
+        small[wb_rels_name] = _remove_rel(
+            rels_xml, lambda a: ooxml.rel_type_is(a.get(b"Type", b""), T_CALCCHAIN))
         if ct_name:
             ct = read_xml_part(zf, ct_name)
             pn = ("/" + info.calcchain_part).encode()
@@ -849,8 +848,7 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         ids |= {int(x) for x in re.findall(rb'\ssheetId="([0-9]+)"', wb_xml)}
         rids = {r.id for r in info.rels}
         wb_dir = posixpath.dirname(info.workbook_part)
-        m = re.search(rb'xmlns:(\w+)="' + REL_NS.encode() + b'"', wb_xml)
-        rpre = m.group(1) if m else None
+        rpre = ooxml.rel_prefix(wb_xml)
         ns_m = re.search(rb"<(\w+:)?sheets\b", wb_xml)
         ns = (ns_m.group(1) or b"") if ns_m else b""
         k = 1
@@ -869,11 +867,12 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             rel_target = posixpath.relpath(part, wb_dir) if wb_dir else part
             rels_xml = _insert_before_close(
                 rels_xml, b"Relationships",
-                f'<Relationship Id="{rid}" Type="{WS_TYPE}" Target="{rel_target}"/>'.encode())
+                f'<Relationship Id="{rid}" Type="{ooxml.rel_type(WS_KIND, info.strict)}" '
+                f'Target="{rel_target}"/>'.encode())
             if rpre:
                 rattr = rpre + f':id="{rid}"'.encode()
             else:
-                rattr = f'xmlns:r="{REL_NS}" r:id="{rid}"'.encode()
+                rattr = f'xmlns:r="{ooxml.rel_ns(info.strict)}" r:id="{rid}"'.encode()
             item = (b"<" + ns + b'sheet name="' + escape_attr(name).encode() + b'" sheetId="'
                     + str(sid).encode() + b'" ' + rattr + b"/>")
             wb_xml = _insert_before_close(wb_xml, b"sheets", item)
@@ -883,20 +882,24 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
                     f'<Override PartName="/{part}" ContentType="{WS_CT}"/>'.encode())
             spec = add_charts.get(name)
             if spec is None:
-                new_parts.append((part, _new_sheet_xml(rows, w, styles)))
+                new_parts.append((part, _new_sheet_xml(rows, w, styles, strict=info.strict)))
                 if name in append_rows:  # a log: ready for the next append
                     flush_parts.add(part)
                 continue
             taken = set(info.names) | {p for p, _ in new_parts}
             drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
             chart = _free_part(taken, posixpath.join(wb_dir, "charts/chart%d.xml"))
-            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1")))
-            new_parts.append((rels_path(part), chartxml.rels_xml(
-                chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))))
-            new_parts.append((drawing, chartxml.drawing_xml(spec)))
-            new_parts.append((rels_path(drawing), chartxml.rels_xml(
-                chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))))
-            new_parts.append((chart, chartxml.chart_xml(spec, name, rows)))
+            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1",
+                                                   strict=info.strict)))
+            chart_parts = [
+                (rels_path(part), chartxml.rels_xml(
+                    chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))),
+                (drawing, chartxml.drawing_xml(spec)),
+                (rels_path(drawing), chartxml.rels_xml(
+                    chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))),
+                (chart, chartxml.chart_xml(spec, name, rows))]
+            new_parts += [(pn, ooxml.to_strict(x) if info.strict else x)
+                          for pn, x in chart_parts]
             if ct is not None:
                 for pn, ctype in ((drawing, chartxml.DRAWING_CT), (chart, chartxml.CHART_CT)):
                     ct = _insert_before_close(
