@@ -263,8 +263,8 @@ def VALUE_SEGMENT(current, future):
     """价值评估：高/高 黄金客户；低/高 明日之星；高/低 维护型；低/低 自由型。"""
     from rules import segments
 
-    cur = _coerce.flag(current, "当前价值")
-    fut = _coerce.flag(future, "未来价值")
+    cur = _coerce.flag(current, "当前价值", true_words=("高",), false_words=("低",))
+    fut = _coerce.flag(future, "未来价值", true_words=("高",), false_words=("低",))
     for name, v in (("当前价值", cur), ("未来价值", fut)):
         if v is None:
             raise RuleInputError(f"{name}为空", field=name, kind="na")
