@@ -420,7 +420,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     now = (now or dt.datetime.now()).replace(microsecond=0)
     rb = get_rulebook(rulebook, per.end)
     say(f"检查“客户”工作表（规则 {rb.ref}）")
-    t = validate(book.clients, rb)
+    t = validate(book.clients, rb, as_of=per.end)
     data = t.data
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
         outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}

@@ -195,7 +195,9 @@ def read_clients(path: str | os.PathLike[str], rb: Rulebook) -> ClientTable:
     return validate(data, rb)
 
 
-def validate(data: SheetData, rb: Rulebook) -> ClientTable:
+def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> ClientTable:
+    """``as_of``: the date whose risk-class rulebook checks 风险测评得分 — the period's end for
+    a run, the audit date for an audit (today only for a caller that has no such date)."""
     cols = column_map(data.header)
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
@@ -366,7 +368,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
-        risk_rb = get_rulebook("risk-class", dt.date.today())
+        risk_rb = get_rulebook("risk-class", as_of or dt.date.today())
         spec = risk_rb.inputs[0]
         values = col_values(cols["risk_score"])
         arr, problems = _number_column(values, h)
