@@ -32,7 +32,7 @@ from .package import (
     rels_path,
 )
 from .reader import datetime_to_serial
-from .safety import _open_zip, check_not_locked, check_zip
+from .safety import _open_zip, check_not_locked, check_writable, check_zip
 from .sheetxml import (
     REF_RE,
     ROW_R_RE,
@@ -739,6 +739,9 @@ def patch_workbook(
     against).
     """
     src, dst = Path(src), Path(dst)
+    if dst.is_symlink():  # write the file the link points to: the link stays a link
+        dst = dst.resolve()
+    check_writable(dst)
     edits = edits or {}
     replace_sheets = replace_sheets or {}
     add_sheets = add_sheets or {}
@@ -751,10 +754,11 @@ def patch_workbook(
         check_not_locked(dst)
     tmp = _tmp_path(dst)
     try:
-        with _open_zip(src) as zf, open(tmp, "wb") as out:
+        # the source is closed whatever happens (on Windows an open handle keeps it locked)
+        with _open_zip(src) as zf, open(tmp, "wb") as out, open(src, "rb") as src_fh:
             check_zip(zf)
             _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
-                   add_charts, _fast, append_rows)
+                   add_charts, _fast, append_rows, src_fh=src_fh)
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(OSError):
@@ -785,7 +789,7 @@ def _free_part(names: set[str], pattern: str) -> str:
 
 
 def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
-           add_charts=None, fast: bool = True, append_rows=None) -> None:
+           add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
     add_charts = add_charts or {}
     append_rows = append_rows or {}
     flush_parts: set[str] = set()
@@ -913,8 +917,6 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
 
     writer = RawZipWriter(out)
-    assert zf.filename is not None
-    src_fh = open(zf.filename, "rb")  # noqa: SIM115 - closed below
     deferred_styles = None
     for zi in zf.infolist():
         name = zi.filename
@@ -950,4 +952,3 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         else:
             writer.copy_raw(src_fh, deferred_styles)
     writer.close()
-    src_fh.close()
