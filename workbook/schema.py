@@ -106,6 +106,22 @@ def column_map(header: list[str]) -> dict[str, int]:
     return pos
 
 
+def _refuse_duplicate_columns(data: SheetData) -> None:
+    """Two columns naming the same field (资产权益 twice, or 资产权益 and assets): which one
+    holds the figures is not ours to guess."""
+    seen: dict[str, list[int]] = {}
+    for c, text in enumerate(data.header, start=1):
+        for key in column_map([text]):
+            seen.setdefault(key, []).append(c)
+    for where in seen.values():
+        if len(where) > 1:
+            from .xlsxio import col_letter
+
+            names = "、".join(f"{col_letter(c)} 列“{data.header[c - 1].strip()}”" for c in where)
+            raise WorkbookError(f"工作表“{data.name}”第 1 行有多列表示同一项（{names}），"
+                                f"无法确定用哪一列：请删去或改名多余的列。")
+
+
 @dataclass
 class Rejection:
     row: int  # Excel row number
@@ -199,6 +215,7 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
     """``as_of``: the date whose risk-class rulebook checks 风险测评得分 — the period's end for
     a run, the audit date for an audit (today only for a caller that has no such date)."""
     cols = column_map(data.header)
+    _refuse_duplicate_columns(data)
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
     in_cols = input_columns(rb, cols, data.header)

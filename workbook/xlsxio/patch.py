@@ -160,7 +160,8 @@ class _Edits:
         self.by_row: dict[int, dict[int, Any]] = {}
         for (r, c), v in edit.cells.items():
             if r < 1 or c < 1 or c > 16384 or r > 1_048_576:
-                raise XlsxError(f"单元格坐标超出范围：行 {r} 列 {c}")
+                raise XlsxError(f"单元格坐标超出 Excel 的范围（最多 1048576 行、16384 列，即 XFD）："
+                                f"行 {r} 列 {c}")
             self.by_row.setdefault(r, {})[c] = v
         self.columns = {c: seq for c, seq in edit.columns.items() if len(seq)}
         for c in self.columns:
