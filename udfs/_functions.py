@@ -329,7 +329,7 @@ def _period_arg(v: Any) -> str | int:
                                  field="评级周期", value=v)
         return f"{v.year}-{v.month:02d}"
     if isinstance(v, float | int) and not isinstance(v, bool):
-        if float(v) != int(v):
+        if not np.isfinite(v) or float(v) != int(v):
             raise RuleInputError(f"评级周期 {v} 无法识别：请写 2026Q4、2026 或 2026-11",
                                  field="评级周期", value=v)
         return int(v)
