@@ -11,8 +11,8 @@ import numbers
 import os
 import posixpath
 import re
+import secrets
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -707,9 +707,12 @@ def cleanup_temp_files(folder: str | os.PathLike[str], older_than_s: float = 360
 
 
 def _tmp_path(dst: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TMP_SUFFIX, dir=dst.parent)
-    os.close(fd)
-    return Path(name)
+    """A fresh temp name beside ``dst``, not created yet: the caller creates it (mode "xb")
+    inside its try, so an interrupt (Ctrl+C) at any moment leaves no temp file behind."""
+    while True:
+        p = dst.parent / f".{dst.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        if not p.exists():
+            return p
 
 
 def patch_workbook(
@@ -756,7 +759,7 @@ def patch_workbook(
     tmp = _tmp_path(dst)
     try:
         # the source is closed whatever happens (on Windows an open handle keeps it locked)
-        with _open_zip(src) as zf, open(tmp, "wb") as out, open(src, "rb") as src_fh:
+        with _open_zip(src) as zf, open(tmp, "xb") as out, open(src, "rb") as src_fh:
             check_zip(zf)
             _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
                    add_charts, _fast, append_rows, src_fh=src_fh)
