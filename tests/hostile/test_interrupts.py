@@ -72,6 +72,11 @@ def test_sigkill_and_sigint_at_random_moments(tmp_path: Path) -> None:
                 _saver(src)
             finally:
                 os._exit(130)
+        if i == 0:  # the first kill waits for a completed save (a loaded machine is slow)
+            mtime = src.stat().st_mtime_ns
+            deadline = time.monotonic() + 60
+            while src.stat().st_mtime_ns == mtime and time.monotonic() < deadline:
+                time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 1.5 * save))
         os.kill(pid, sig)
         _, status = os.waitpid(pid, 0)
