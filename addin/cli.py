@@ -21,14 +21,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="client-rating",
         description="客户分级：按公司制度对客户分级分类（规则、重评级、演示、审计、Excel 加载项）。")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    missing = []
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
+        except ImportError as e:  # the module, or a dependency of it, cannot be imported
+            missing.append(f"{name}（{type(e).__name__}: {e}）")
             continue
         module.register(sub)
+    if missing:
+        parser.epilog = ("注意：以下命令组无法加载，其命令暂不可用：" + "；".join(missing)
+                         + "。请检查安装（pip install -e .）。")
     return parser
 
 

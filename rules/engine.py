@@ -360,7 +360,8 @@ class Rulebook:
         hits = [r for r in self.rules if r.matches(values)]
         if not hits:
             raise self._no_rule(values)
-        if len({r.output for r in hits}) > 1:
+        # UNIQUE: at most one rule may match; ANY: several may, if they agree
+        if len(hits) > 1 and (self.hit_policy == "UNIQUE" or len({r.output for r in hits}) > 1):
             raise self._overlap(values, hits)
         return hits[0]
 
@@ -371,8 +372,10 @@ class Rulebook:
 
     def _overlap(self, values: Sequence[float], hits: Sequence[CompiledRule]) -> RuleInputError:
         ids = "、".join(r.id for r in hits)
+        what = ("重叠（UNIQUE：只能命中一条）" if self.hit_policy == "UNIQUE"
+                else "重叠且结论不同")
         return RuleInputError(
-            f"{self._show_inputs(values)}：{self.ref} 的规则 {ids} 重叠且结论不同（{self.hit_policy}）",
+            f"{self._show_inputs(values)}：{self.ref} 的规则 {ids} {what}（{self.hit_policy}）",
             field=None, value=tuple(values))
 
     # -- vectorised --------------------------------------------------------------------------
@@ -423,7 +426,7 @@ class Rulebook:
                 else:
                     idx[m] = r.order
         else:
-            count = np.zeros(n, np.int8)
+            count = np.zeros(n, np.int16)
             first_out = np.full(n, -1, np.int16)
             conflict = np.zeros(n, bool)
             for r in reversed(self.rules):
@@ -433,7 +436,7 @@ class Rulebook:
                 count += m
                 conflict |= m & (first_out >= 0) & (first_out != r.output)
                 first_out[m] = r.output
-            bad |= conflict
+            bad |= (count > 1) if self.hit_policy == "UNIQUE" else conflict
         errors: dict[int, RuleInputError] = {}
         unmatched = (idx == none) & ~bad
         if bad.any() or unmatched.any():

@@ -34,3 +34,74 @@ def plain_branch(path: Path, rows: list[list[Any]], header: list[str], *, sheet:
         wb.add_worksheet("备注").write_string(0, 0, "不要动我")
     wb.close()
     return path
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def excel_branch(path: Path, rows: list[list[Any]], header: list[str], *,
+                 source: str = "SampleSS.strict.xlsx") -> Path:
+    """A branch workbook made from a file saved by Excel (tests/data/README.md): its first
+    sheet renamed 客户 and its cells replaced by ``header`` and ``rows`` the way Excel writes
+    them (shared strings; in a Strict file dates as ISO ``t="d"`` cells, else serial numbers);
+    every other part (the other sheets, theme, calcChain...) is left byte for byte."""
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    with zipfile.ZipFile(DATA / source) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    strict = b"purl.oclc.org/ooxml/spreadsheetml/main" in parts["xl/workbook.xml"]
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b'name="First Sheet"', 'name="客户"'.encode())
+    sst = parts["xl/sharedStrings.xml"]
+    strings = re.findall(rb"<si>", sst)
+    n0 = len(strings)
+    new: list[str] = []
+    styles = parts["xl/styles.xml"]
+    n_xf = int(re.search(rb'<cellXfs count="(\d+)"', styles).group(1))
+    styles = styles.replace(b"</cellXfs>", b'<xf numFmtId="14" fontId="0" fillId="0" '
+                            b'borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>')
+    parts["xl/styles.xml"] = re.sub(rb'<cellXfs count="\d+"',
+                                    f'<cellXfs count="{n_xf + 1}"'.encode(), styles)
+
+    def cell(ref: str, v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, str):
+            new.append(v)
+            return f'<c r="{ref}" t="s"><v>{n0 + len(new) - 1}</v></c>'
+        if isinstance(v, dt.date):
+            if strict:
+                return f'<c r="{ref}" s="{n_xf}" t="d"><v>{v.isoformat()}</v></c>'
+            return f'<c r="{ref}" s="{n_xf}"><v>{(v - dt.date(1899, 12, 30)).days}</v></c>'
+        return f'<c r="{ref}"><v>{v!r}</v></c>'
+
+    def col(i: int) -> str:
+        s = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            s = chr(65 + r) + s
+        return s
+
+    body = []
+    for r, row in enumerate([header, *rows], start=1):
+        cells = "".join(cell(f"{col(c)}{r}", v) for c, v in enumerate(row))
+        body.append(f'<row r="{r}">{cells}</row>')
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    sheet = re.sub(rb"<sheetData>.*</sheetData>",
+                   ("<sheetData>" + "".join(body) + "</sheetData>").encode(), sheet, flags=re.S)
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb'<dimension ref="[^"]*"/>',
+        f'<dimension ref="A1:{col(len(header) - 1)}{len(rows) + 1}"/>'.encode(), sheet)
+    sis = "".join(f"<si><t>{escape(s)}</t></si>" for s in new).encode()
+    sst = sst.replace(b"</sst>", sis + b"</sst>")
+    total = n0 + len(new)
+    parts["xl/sharedStrings.xml"] = re.sub(
+        rb'count="\d+" uniqueCount="\d+"',
+        f'count="{total}" uniqueCount="{total}"'.encode(), sst)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    return path

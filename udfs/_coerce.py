@@ -38,6 +38,8 @@ _DATE_TEXT = (
     re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
 )
+_DATE_TIME_TEXT = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2}) \d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -123,8 +125,10 @@ def date(v: Any, field: str) -> dt.date | None:
             return None
         if is_error_text(v):
             raise error_cell(v, field)
-        for pattern in _DATE_TEXT:
-            m = pattern.fullmatch(s)
+        # whitespace is dropped ("2024 年 3 月 31 日"), except before a time of day, where a
+        # single space separates it ("2024-03-31 10:00", "2024/3/31 9:30")
+        spaced = " ".join(unicodedata.normalize("NFKC", v).split())
+        for m in [p.fullmatch(s) for p in _DATE_TEXT] + [_DATE_TIME_TEXT.fullmatch(spaced)]:
             if m:
                 try:
                     return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -151,13 +155,15 @@ def text(v: Any, field: str) -> str | None:
     raise RuleInputError(f"{field}应为文字，而不是：{show(v)}", field=field, value=v)
 
 
-_TRUE = {"TRUE", "是", "Y", "YES", "高", "1", "真", "√"}
-_FALSE = {"FALSE", "否", "N", "NO", "低", "0", "假", "×"}
+# 高/低 are not yes/no: only a caller that means high/low passes them (true_words=("高",)...)
+_TRUE = {"TRUE", "是", "Y", "YES", "1", "真", "√"}
+_FALSE = {"FALSE", "否", "N", "NO", "0", "假", "×"}
 
 
 def flag(v: Any, field: str, *, true_words: tuple[str, ...] = (),
          false_words: tuple[str, ...] = ()) -> bool | None:
-    """A yes/no cell: TRUE/FALSE, 1/0, 是/否, 高/低 (``None`` when empty)."""
+    """A yes/no cell: TRUE/FALSE, 1/0, 是/否 (``None`` when empty); ``true_words`` and
+    ``false_words`` add words of the caller's question (高/低 for "high value?")."""
     if v is None:
         return None
     if isinstance(v, bool | np.bool_):

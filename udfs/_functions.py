@@ -296,8 +296,8 @@ def VALUE_SEGMENT(current, future):
     """价值评估：高/高 黄金客户；低/高 明日之星；高/低 维护型；低/低 自由型。"""
     from rules import segments
 
-    cur = _coerce.flag(current, "当前价值")
-    fut = _coerce.flag(future, "未来价值")
+    cur = _coerce.flag(current, "当前价值", true_words=("高",), false_words=("低",))
+    fut = _coerce.flag(future, "未来价值", true_words=("高",), false_words=("低",))
     for name, v in (("当前价值", cur), ("未来价值", fut)):
         if v is None:
             raise RuleInputError(f"{name}为空", field=name, kind="na")
@@ -362,7 +362,7 @@ def _period_arg(v: Any) -> str | int:
                                  field="评级周期", value=v)
         return f"{v.year}-{v.month:02d}"
     if isinstance(v, float | int) and not isinstance(v, bool):
-        if float(v) != int(v):
+        if not np.isfinite(v) or float(v) != int(v):
             raise RuleInputError(f"评级周期 {v} 无法识别：请写 2026Q4、2026 或 2026-11",
                                  field="评级周期", value=v)
         return int(v)

@@ -230,7 +230,7 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
 
     rid = _rulebook_id(sheets, clients, runs, rulebook)
     rb = get_rulebook(rid, as_of)
-    table = validate(clients, rb)
+    table = validate(clients, rb, as_of=as_of)
     res = AuditResult(as_of=as_of, rulebook=rb.ref, path=path)
     row_ids = {int(r): cid for r, cid in zip(table.rows.tolist(), table.client_id, strict=True)}
 

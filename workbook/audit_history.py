@@ -662,7 +662,7 @@ def _computed_now(tc: TierContext, runs: list[Run], rows: list[int], rbs: _Ruleb
         by_rb.setdefault(rb.ref, []).append((i, run, rb))
     for group in by_rb.values():
         rb = group[0][2]
-        tt = t if rb.id == t.rulebook.id else validate(t.data, rb)
+        tt = t if rb.id == t.rulebook.id else validate(t.data, rb, as_of=rbs.as_of)
         idx = np.array([i for i, _, _ in group], dtype=np.intp)
         batch = rb.evaluate_many([col[idx] for col in tt.inputs])
         ok = (tt.ok[idx] & batch.ok).tolist()

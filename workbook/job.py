@@ -472,7 +472,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     now = (now or dt.datetime.now()).replace(microsecond=0)
     rb = get_rulebook(rulebook, per.end)
     say(f"检查“客户”工作表（规则 {rb.ref}）")
-    t = validate(book.clients, rb)
+    t = validate(book.clients, rb, as_of=per.end)
     data = t.data
     s17 = suit17.rate_clients(data, t.rows, t.client_id, per.end, suitability,
                               skip=~t.ok) if suitability else None

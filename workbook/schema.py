@@ -119,6 +119,22 @@ def column_map(header: list[str]) -> dict[str, int]:
     return pos
 
 
+def _refuse_duplicate_columns(data: SheetData) -> None:
+    """Two columns naming the same field (资产权益 twice, or 资产权益 and assets): which one
+    holds the figures is not ours to guess."""
+    seen: dict[str, list[int]] = {}
+    for c, text in enumerate(data.header, start=1):
+        for key in column_map([text]):
+            seen.setdefault(key, []).append(c)
+    for where in seen.values():
+        if len(where) > 1:
+            from .xlsxio import col_letter
+
+            names = "、".join(f"{col_letter(c)} 列“{data.header[c - 1].strip()}”" for c in where)
+            raise WorkbookError(f"工作表“{data.name}”第 1 行有多列表示同一项（{names}），"
+                                f"无法确定用哪一列：请删去或改名多余的列。")
+
+
 @dataclass
 class Rejection:
     """A row's problems: one message listing every problem of the row. ``column`` and ``value``
@@ -265,8 +281,11 @@ def read_clients(path: str | os.PathLike[str], rb: Rulebook) -> ClientTable:
     return validate(data, rb)
 
 
-def validate(data: SheetData, rb: Rulebook) -> ClientTable:
+def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> ClientTable:
+    """``as_of``: the date whose risk-class rulebook checks 风险测评得分 — the period's end for
+    a run, the audit date for an audit (today only for a caller that has no such date)."""
     cols = column_map(data.header)
+    _refuse_duplicate_columns(data)
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
     in_cols = input_columns(rb, cols, data.header)
@@ -470,7 +489,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
-        risk_rb = get_rulebook("risk-class", dt.date.today())
+        risk_rb = get_rulebook("risk-class", as_of or dt.date.today())
         spec = risk_rb.inputs[0]
         values = col_values(cols["risk_score"])
         arr, problems = _number_column(values, h)

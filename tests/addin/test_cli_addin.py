@@ -90,3 +90,22 @@ def test_file_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["addin", "install", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "请先关闭 Excel" in err[0]
+
+
+def test_command_group_that_cannot_be_imported_is_noted_in_help(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A group whose module is missing, or whose dependency is, is left out and --help says
+    so (not dropped silently, not a traceback); the other groups still work."""
+    from addin import cli
+
+    (tmp_path / "broken_group_i15.py").write_text("import not_installed_dependency_i15\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMAND_MODULES",
+                        (*cli.COMMAND_MODULES, "broken_group_i15", "addin.cli_not_built_i15"))
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "无法加载" in out and "broken_group_i15" in out and "not_installed_dependency_i15" in out
+    assert "addin.cli_not_built_i15" in out
+    assert "rerate" in out and "audit" in out  # the groups that load are still there

@@ -176,3 +176,28 @@ def test_unique_policy_reports_overlap_instead_of_choosing(tmp_path, monkeypatch
     b = rb.evaluate_many([np.array([40.0, 41.0])])
     assert list(b.labels) == [None, "稳健型"]
     assert "重叠" in b.errors[0].message
+
+
+@pytest.mark.parametrize("policy", ["UNIQUE", "ANY"])
+def test_unique_refuses_any_overlap_any_only_a_disagreeing_one(policy: str) -> None:
+    """UNIQUE (as the verifier reads it): a value matched by two rules is an error even when
+    they give the same tier; ANY accepts agreeing rules. Scalar and vectorised paths agree."""
+    import tomllib
+
+    from rules.engine import Rulebook as Compiled
+    from rules.model import RulebookFile
+
+    raw = tomllib.loads((DATA_DIR / "rfm-recency" / "2024.1.toml").read_text(encoding="utf-8"))
+    raw["hit_policy"] = policy
+    # a second rule for "5" overlapping RFM-R5 on 5..7 days, same output
+    raw["rules"].append({"id": "RFM-R5-DUP", "output": "5", "when": {"days": {"ge": 5, "le": 7}}})
+    rb = Compiled(RulebookFile.model_validate(raw), {}, None)
+    assert rb.evaluate(3).label == "5"
+    batch = rb.evaluate_many([np.array([3.0, 6.0])])
+    if policy == "UNIQUE":
+        with pytest.raises(RuleInputError, match=r"RFM-R5.*RFM-R5-DUP.*UNIQUE"):
+            rb.evaluate(6)
+        assert set(batch.errors) == {1} and "UNIQUE" in batch.errors[1].message
+    else:
+        assert rb.evaluate(6).label == "5"
+        assert batch.errors == {}

@@ -74,10 +74,29 @@ def test_date_refuses(cell):
         _coerce.date(cell, "测评日期")
 
 
+@pytest.mark.parametrize("cell", ["2024-03-31 10:00", "2024/3/31 9:30", " 2024-03-31  10:00:05 ",
+                                  "2024-03-31T10:00", "２０２４－０３－３１　１０：００"])
+def test_date_with_a_time_of_day(cell):
+    assert _coerce.date(cell, "测评日期") == dt.date(2024, 3, 31)
+
+
+@pytest.mark.parametrize("cell", ["2024-03-31 垃圾", "2024-03-31 10", "2024-03-31 1000"])
+def test_date_with_junk_after_it_is_refused(cell):
+    with pytest.raises(RuleInputError):
+        _coerce.date(cell, "测评日期")
+
+
+@pytest.mark.parametrize("word", ["高", "低"])
+def test_flag_does_not_read_high_low_as_yes_no(word):
+    # "高" is not "yes": HOLDING_STYLE(…, "高") must not mean "trades derivatives frequently"
+    with pytest.raises(RuleInputError):
+        _coerce.flag(word, "频繁衍生品交易")
+
+
 def test_flag_and_text():
     assert _coerce.flag("是", "x") is True
     assert _coerce.flag(0.0, "x") is False
-    assert _coerce.flag("低", "x") is False
+    assert _coerce.flag("低", "x", false_words=("低",)) is False
     assert _coerce.flag(None, "x") is None
     with pytest.raises(RuleInputError):
         _coerce.flag("也许", "x")

@@ -449,6 +449,10 @@ def test_holding_style(days, freq, style):
 
 def test_holding_style_errors():
     assert udfs.HOLDING_STYLE(None) == "#N/A 平均持有天数为空"
+    # 高/低 is not a yes/no answer to "trades derivatives frequently?"
+    assert udfs.HOLDING_STYLE(200, "高").startswith("#VALUE! 频繁衍生品交易应为")
+    assert udfs.HOLDING_STYLE(200, "低").startswith("#VALUE! 频繁衍生品交易应为")
+    assert udfs.HOLDING_STYLE(200, "否") == udfs.HOLDING_STYLE(200, False)
     assert udfs.HOLDING_STYLE(-1).startswith("#VALUE! 平均持有天数 -1 无效")
 
 

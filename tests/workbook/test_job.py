@@ -519,3 +519,32 @@ def test_chain_fast_path_is_row_hash() -> None:
     assert history.chain("prev", copies, in_place=True) == got
     assert len(copies[0]) == history.N_FIELDS + 1  # a row of texts got its hash appended
     assert copies[2] == rows[2]  # the others are copied, as without in_place
+
+
+def test_risk_score_checked_with_the_rulebook_of_the_period_not_of_today(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """风险测评得分 is checked against the risk-class version in force at the period's end,
+    the one the job rates with — not the one in force on the day it runs."""
+    from rules.registry import DATA_DIR
+
+    d = tmp_path / "rules" / "risk-class"
+    shutil.copytree(DATA_DIR / "risk-class", d)
+    text = (d / "2024.1.toml").read_text(encoding="utf-8")
+    (d / "2024.1.toml").write_text(text.replace(
+        "effective_from = 2009-01-01", "effective_from = 2009-01-01\neffective_to = 2025-12-31"),
+        encoding="utf-8")
+    (d / "2026.1.toml").write_text(text.replace('version = "2024.1"', 'version = "2026.1"')
+                                   .replace("effective_from = 2009-01-01",
+                                            "effective_from = 2026-01-01")
+                                   .replace("min = 9\n", "min = 30\n"), encoding="utf-8")
+    import rules.registry  # edited copies used as the shipped data (a firm file may not replace one)
+    for other in DATA_DIR.iterdir():
+        if other.is_dir() and not (tmp_path / "rules" / other.name).exists():
+            shutil.copytree(other, tmp_path / "rules" / other.name)
+    monkeypatch.setattr(rules.registry, "DATA_DIR", tmp_path / "rules")
+    p = plain_branch(tmp_path / "b.xlsx", [["R1", 300_000.0, 0.0, 20.0]],
+                     ["客户编号", "资产权益", "上年度净佣金", "风险测评得分"])
+    res = rerate(p, period="2025Q4", mode="quarterly", operator="t",
+                 now=dt.datetime(2026, 1, 9, 10, 0))
+    assert res.exit_code == 0 and not res.rejections  # 20 is a valid score in 2025
+    assert _by_id(p)["R1"]["风险类别"] == "保守型"

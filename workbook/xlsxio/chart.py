@@ -16,15 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import ooxml
 from .errors import XlsxError
 from .sheetxml import REF_RE, col_index
 from .xmltext import escape_text
 
 DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_CT = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-DRAWING_REL = REL + "/drawing"
-CHART_REL = REL + "/chart"
+REL = ooxml.REL_NS  # transitional; a Strict package gets ooxml.to_strict of these parts
+DRAWING_REL = ooxml.rel_type("drawing", False)
+CHART_REL = ooxml.rel_type("chart", False)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ class UnsafeWorkbookError(XlsxError):
     """The file is not a workbook we agree to open: not a zip, too big, zip bomb, DTD..."""
 
 
+class CellRefError(XlsxError, ValueError):
+    """A cell reference outside Excel's grid (beyond column XFD = 16384 or row 1048576)."""
+
+
 class CellError:
     """A cached Excel error value (``#N/A``, ``#DIV/0!``...) read from or written to a cell."""
 

@@ -12,17 +12,19 @@ from xml.etree import ElementTree as ET
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
 from .errors import UnsafeWorkbookError, XlsxError
+from .ooxml import CT_NS as CT_NS
+from .ooxml import PKG_REL_NS as PKG_REL_NS
+from .ooxml import REL_NS as REL_NS
+from .ooxml import is_strict_root, rel_id, rel_type_is
 from .safety import check_xml_prolog
 from .xmltext import unescape
 
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-T_OFFICE_DOC = "/officeDocument"
-T_WORKSHEET = "/worksheet"
-T_SST = "/sharedStrings"
-T_STYLES = "/styles"
-T_CALCCHAIN = "/calcChain"
+# relationship kinds (transitional or Strict: ooxml.rel_type_is)
+T_OFFICE_DOC = "officeDocument"
+T_WORKSHEET = "worksheet"
+T_SST = "sharedStrings"
+T_STYLES = "styles"
+T_CALCCHAIN = "calcChain"
 
 # Built-in number formats that are dates in East-Asian locales (zh-CN: 年/月/日, 时/分).
 _CJK_DATE_IDS = set(range(27, 37)) | set(range(50, 59))
@@ -99,6 +101,8 @@ class WorkbookInfo:
     sst_part: str | None
     calcchain_part: str | None
     names: set[str] = field(default_factory=set)
+    #: Strict Open XML (ISO/IEC 29500 Strict): parts we add are written in Strict namespaces.
+    strict: bool = False
 
     def sheet(self, name: str) -> SheetInfo:
         for s in self.sheets:
@@ -133,7 +137,7 @@ def read_workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
     names = set(zf.namelist())
     wb_part = None
     for rel in read_rels(zf, "", names):
-        if rel.type.endswith(T_OFFICE_DOC):
+        if rel_type_is(rel.type, T_OFFICE_DOC):
             wb_part = _find_ci(names, rel.target)
             break
     if wb_part is None:
@@ -153,9 +157,9 @@ def read_workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
             date1904 = el.get("date1904", "0").lower() in ("1", "true")
         elif tag == "sheets":
             for sh in el:
-                rid = sh.get(f"{{{REL_NS}}}id", "")
+                rid = rel_id(sh)
                 rel = by_id.get(rid)
-                if rel is None or not rel.type.endswith(T_WORKSHEET):
+                if rel is None or not rel_type_is(rel.type, T_WORKSHEET):
                     # chartsheets, dialog sheets, macro sheets: not worksheets
                     continue
                 part = _find_ci(names, rel.target) or rel.target
@@ -163,7 +167,7 @@ def read_workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
 
     def first(t: str) -> str | None:
         for r in rels:
-            if r.type.endswith(t) and not r.external:
+            if rel_type_is(r.type, t) and not r.external:
                 return _find_ci(names, r.target)
         return None
 
@@ -176,6 +180,7 @@ def read_workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
         sst_part=first(T_SST),
         calcchain_part=first(T_CALCCHAIN) or _find_ci(names, "xl/calcChain.xml"),
         names=names,
+        strict=is_strict_root(root.tag),
     )
 
 

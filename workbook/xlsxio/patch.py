@@ -11,8 +11,8 @@ import numbers
 import os
 import posixpath
 import re
+import secrets
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from . import chart as chartxml
-from . import colpatch
+from . import colpatch, ooxml
 from .append import append_part, last_row_flush
 from .chart import ChartSpec
 from .errors import CellError, XlsxError
 from .package import (
-    REL_NS,
     T_CALCCHAIN,
     WorkbookInfo,
     read_workbook_info,
@@ -33,7 +32,7 @@ from .package import (
     rels_path,
 )
 from .reader import datetime_to_serial
-from .safety import _open_zip, check_not_locked, check_zip
+from .safety import _open_zip, check_not_locked, check_writable, check_zip
 from .sheetxml import (
     REF_RE,
     ROW_R_RE,
@@ -161,7 +160,8 @@ class _Edits:
         self.by_row: dict[int, dict[int, Any]] = {}
         for (r, c), v in edit.cells.items():
             if r < 1 or c < 1 or c > 16384 or r > 1_048_576:
-                raise XlsxError(f"单元格坐标超出范围：行 {r} 列 {c}")
+                raise XlsxError(f"单元格坐标超出 Excel 的范围（最多 1048576 行、16384 列，即 XFD）："
+                                f"行 {r} 列 {c}")
             self.by_row.setdefault(r, {})[c] = v
         self.columns = {c: seq for c, seq in edit.columns.items() if len(seq)}
         for c in self.columns:
@@ -602,7 +602,7 @@ _NEW_SHEET_HEAD = (
 
 
 def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
-                   drawing_rid: str | None = None) -> bytes:
+                   drawing_rid: str | None = None, strict: bool = False) -> bytes:
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=0)
     dim = f"A1:{col_letter(n_cols)}{n_rows}" if n_rows and n_cols else "A1"
@@ -618,7 +618,7 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
         if n_rows > 1 else b""
     )
     return (
-        _NEW_SHEET_HEAD
+        (ooxml.to_strict(_NEW_SHEET_HEAD) if strict else _NEW_SHEET_HEAD)
         + f'<dimension ref="{dim}"/>'.encode()
         + b'<sheetViews><sheetView workbookViewId="0">' + pane + b"</sheetView></sheetViews>"
         + b'<sheetFormatPr defaultRowHeight="15"/>'
@@ -632,7 +632,7 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
 
 # ----------------------------------------------------------------------------- package parts
 
-WS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+WS_KIND = "worksheet"
 WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _BAD_SHEET_CHARS = set('[]:*?/\\')
 
@@ -707,9 +707,12 @@ def cleanup_temp_files(folder: str | os.PathLike[str], older_than_s: float = 360
 
 
 def _tmp_path(dst: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TMP_SUFFIX, dir=dst.parent)
-    os.close(fd)
-    return Path(name)
+    """A fresh temp name beside ``dst``, not created yet: the caller creates it (mode "xb")
+    inside its try, so an interrupt (Ctrl+C) at any moment leaves no temp file behind."""
+    while True:
+        p = dst.parent / f".{dst.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        if not p.exists():
+            return p
 
 
 def patch_workbook(
@@ -740,6 +743,9 @@ def patch_workbook(
     against).
     """
     src, dst = Path(src), Path(dst)
+    if dst.is_symlink():  # write the file the link points to: the link stays a link
+        dst = dst.resolve()
+    check_writable(dst)
     edits = edits or {}
     replace_sheets = replace_sheets or {}
     add_sheets = add_sheets or {}
@@ -752,10 +758,11 @@ def patch_workbook(
         check_not_locked(dst)
     tmp = _tmp_path(dst)
     try:
-        with _open_zip(src) as zf, open(tmp, "wb") as out:
+        # the source is closed whatever happens (on Windows an open handle keeps it locked)
+        with _open_zip(src) as zf, open(tmp, "xb") as out, open(src, "rb") as src_fh:
             check_zip(zf)
             _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
-                   add_charts, _fast, append_rows)
+                   add_charts, _fast, append_rows, src_fh=src_fh)
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(OSError):
@@ -786,7 +793,7 @@ def _free_part(names: set[str], pattern: str) -> str:
 
 
 def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
-           add_charts=None, fast: bool = True, append_rows=None) -> None:
+           add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
     add_charts = add_charts or {}
     append_rows = append_rows or {}
     flush_parts: set[str] = set()
@@ -831,8 +838,8 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
     if touched and (part_edits or part_rows or part_appends) and info.calcchain_part:
         drop.add(info.calcchain_part)
         rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
-        small[wb_rels_name] = _remove_rel(rels_xml, lambda a: a.get(b"Type", b"").endswith(
-            T_CALCCHAIN.encode()))
+        small[wb_rels_name] = _remove_rel(
+            rels_xml, lambda a: ooxml.rel_type_is(a.get(b"Type", b""), T_CALCCHAIN))
         if ct_name:
             ct = read_xml_part(zf, ct_name)
             pn = ("/" + info.calcchain_part).encode()
@@ -849,8 +856,7 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         ids |= {int(x) for x in re.findall(rb'\ssheetId="([0-9]+)"', wb_xml)}
         rids = {r.id for r in info.rels}
         wb_dir = posixpath.dirname(info.workbook_part)
-        m = re.search(rb'xmlns:(\w+)="' + REL_NS.encode() + b'"', wb_xml)
-        rpre = m.group(1) if m else None
+        rpre = ooxml.rel_prefix(wb_xml)
         ns_m = re.search(rb"<(\w+:)?sheets\b", wb_xml)
         ns = (ns_m.group(1) or b"") if ns_m else b""
         k = 1
@@ -869,11 +875,12 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             rel_target = posixpath.relpath(part, wb_dir) if wb_dir else part
             rels_xml = _insert_before_close(
                 rels_xml, b"Relationships",
-                f'<Relationship Id="{rid}" Type="{WS_TYPE}" Target="{rel_target}"/>'.encode())
+                f'<Relationship Id="{rid}" Type="{ooxml.rel_type(WS_KIND, info.strict)}" '
+                f'Target="{rel_target}"/>'.encode())
             if rpre:
                 rattr = rpre + f':id="{rid}"'.encode()
             else:
-                rattr = f'xmlns:r="{REL_NS}" r:id="{rid}"'.encode()
+                rattr = f'xmlns:r="{ooxml.rel_ns(info.strict)}" r:id="{rid}"'.encode()
             item = (b"<" + ns + b'sheet name="' + escape_attr(name).encode() + b'" sheetId="'
                     + str(sid).encode() + b'" ' + rattr + b"/>")
             wb_xml = _insert_before_close(wb_xml, b"sheets", item)
@@ -883,20 +890,24 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
                     f'<Override PartName="/{part}" ContentType="{WS_CT}"/>'.encode())
             spec = add_charts.get(name)
             if spec is None:
-                new_parts.append((part, _new_sheet_xml(rows, w, styles)))
+                new_parts.append((part, _new_sheet_xml(rows, w, styles, strict=info.strict)))
                 if name in append_rows:  # a log: ready for the next append
                     flush_parts.add(part)
                 continue
             taken = set(info.names) | {p for p, _ in new_parts}
             drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
             chart = _free_part(taken, posixpath.join(wb_dir, "charts/chart%d.xml"))
-            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1")))
-            new_parts.append((rels_path(part), chartxml.rels_xml(
-                chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))))
-            new_parts.append((drawing, chartxml.drawing_xml(spec)))
-            new_parts.append((rels_path(drawing), chartxml.rels_xml(
-                chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))))
-            new_parts.append((chart, chartxml.chart_xml(spec, name, rows)))
+            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1",
+                                                   strict=info.strict)))
+            chart_parts = [
+                (rels_path(part), chartxml.rels_xml(
+                    chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))),
+                (drawing, chartxml.drawing_xml(spec)),
+                (rels_path(drawing), chartxml.rels_xml(
+                    chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))),
+                (chart, chartxml.chart_xml(spec, name, rows))]
+            new_parts += [(pn, ooxml.to_strict(x) if info.strict else x)
+                          for pn, x in chart_parts]
             if ct is not None:
                 for pn, ctype in ((drawing, chartxml.DRAWING_CT), (chart, chartxml.CHART_CT)):
                     ct = _insert_before_close(
@@ -910,8 +921,6 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
 
     writer = RawZipWriter(out)
-    assert zf.filename is not None
-    src_fh = open(zf.filename, "rb")  # noqa: SIM115 - closed below
     deferred_styles = None
     for zi in zf.infolist():
         name = zi.filename
@@ -947,4 +956,3 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
         else:
             writer.copy_raw(src_fh, deferred_styles)
     writer.close()
-    src_fh.close()

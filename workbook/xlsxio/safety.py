@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 from pathlib import Path
 
-from .errors import UnsafeWorkbookError, WorkbookLockedError
+from .errors import UnsafeWorkbookError, WorkbookLockedError, XlsxError
 
 #: Total uncompressed size of all entries. A branch of 1,000,000 clients is about 2 GB once
 #: rated (客户 ~0.95 GB, 变更记录 ~1.1 GB after the first run, +~55 MB a quarter); parts are
@@ -89,6 +90,9 @@ def check_zip(
         if info.filename in seen:
             raise UnsafeWorkbookError(f"{name} 内部有重名的条目 {info.filename}，文件可能被篡改。")
         seen.add(info.filename)
+        if not _plain_entry_name(info.filename):
+            raise UnsafeWorkbookError(
+                f"{name} 内部条目名称异常（{info.filename}），文件可能被篡改，拒绝处理。")
         if info.flag_bits & 0x1:
             raise UnsafeWorkbookError(f"{name} 的内部条目已加密，无法处理。")
         size = info.file_size
@@ -107,6 +111,26 @@ def check_zip(
         )
     if "[Content_Types].xml" not in seen:
         raise UnsafeWorkbookError(f"{name} 不是有效的 Excel 工作簿（缺少 [Content_Types].xml）。")
+
+
+def _plain_entry_name(n: str) -> bool:
+    """A zip entry name that stays inside the package: relative, '/'-separated, no '..'
+    (part names of Open Packaging Conventions; we never extract, but we copy entries on)."""
+    return bool(n) and not n.startswith("/") and "\\" not in n and ".." not in n.split("/")
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse to replace a read-only file (renaming over it would succeed on Linux, while the
+    user marked it read-only) or something that is not a regular file."""
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeWorkbookError(f"{p.name} 不是普通文件（是文件夹或设备），未写入。")
+    if not st.st_mode & stat.S_IWUSR:
+        raise XlsxError(f"{p.name} 是只读文件，未写入：请取消文件的“只读”属性后重试。")
 
 
 def check_safe(path: str | os.PathLike[str], **limits: float) -> None:

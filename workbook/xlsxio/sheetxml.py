@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .errors import XlsxError
+from .errors import CellRefError, XlsxError
 from .inflate import EntryReader
 from .package import check_utf8
 from .safety import check_xml_prolog
@@ -49,10 +49,11 @@ def col_index(letters: str | bytes) -> int:
     n = 0
     for ch in letters.upper():
         if not 65 <= ch <= 90:
-            raise ValueError(f"bad column letters: {letters!r}")
+            raise CellRefError(f"单元格列号 {letters.decode('ascii', 'replace')} 无效，文件可能已损坏。")
         n = n * 26 + (ch - 64)
     if not 1 <= n <= 16384:
-        raise ValueError(f"column out of range: {letters!r}")
+        raise CellRefError(f"单元格列号 {letters.decode('ascii', 'replace')} 超出 Excel 的最后一列 "
+                           "XFD（第 16384 列），文件可能已损坏。")
     _COL_CACHE[bytes(letters)] = n
     return n
 
@@ -79,7 +80,7 @@ def row_pieces(chunk: bytes, end_row: bytes, size: int) -> Iterator[bytes]:
 def col_letter(n: int) -> str:
     """1 -> 'A', 27 -> 'AA'."""
     if not 1 <= n <= 16384:
-        raise ValueError(f"column out of range: {n}")
+        raise CellRefError(f"第 {n} 列超出 Excel 的最后一列 XFD（第 16384 列）。")
     s = ""
     while n:
         n, r = divmod(n - 1, 26)
