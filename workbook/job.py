@@ -383,20 +383,24 @@ def _release(data: SheetData, which: Callable[[int], bool]) -> None:
             data.columns[c - 1] = UnreadColumn(data.n_data_rows, c)  # type: ignore[call-overload]
 
 
-def _timing_warnings(per: Period, today: dt.date) -> list[str]:
-    """A run before its period ends, or outside the policy's run window (第十条), is allowed but
-    said (a late run is a 补跑); a window the trading calendar cannot tell is said too."""
+def _timing_warnings(per: Period, today: dt.date, rb: Any) -> list[str]:
+    """A run before its period ends, or outside the run window its rulebook's policy sets
+    (``[schedule]``: seed 000 第六条（二）, seed 001 第十条), is allowed but said (a late run is a
+    补跑). A day between the window's first and last working day (a weekend inside it) is on
+    time. A year the trading calendar does not hold is counted Monday to Friday, and said."""
     if today <= per.end:
         return [f"评级期间 {per.label} 尚未结束（数据应截至 {per.end.isoformat()}），本次为提前运行。"]
     try:
-        window = run_window(per)
+        window = run_window(per, rb, assume_weekdays=True)
     except RuleError as e:
         return [f"无法核对 {per.label} 的运行窗口：{getattr(e, 'message', e)}"]
-    if today in window.days:
-        return []
+    said = [f"{per.label} 的运行窗口：{window.note_zh}。"] if window.note_zh else []
+    if window.covers(today):
+        return said
     late = "补跑" if today > window.last else "提前运行"
     return [f"运行日期 {today.isoformat()} 不在 {per.label} 的运行窗口（{window.first.isoformat()} 至 "
-            f"{window.last.isoformat()}，上交所工作日）内：本次为{late}。"]
+            f"{window.last.isoformat()}，上交所工作日）内：本次为{late}（{window.rulebook_ref} "
+            f"{window.clause}：前 {len(window.days)} 个工作日）。", *said]
 
 
 def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
@@ -442,7 +446,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         applied = history.applied_runs(log.foreign)
     done = [rid for rid, md, pd in applied if md == m and pd == per.label]
     res.already_applied = bool(done)
-    res.warnings += _timing_warnings(per, now.date())
+    res.warnings += _timing_warnings(per, now.date(), rb)
 
     n = len(t)
     say(f"评级 {n} 位客户")
