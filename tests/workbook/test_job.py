@@ -334,40 +334,6 @@ def test_window_the_calendar_cannot_tell_is_counted_on_weekdays_and_said(wb: Pat
     assert any("交易日历未维护 2027 年" in w for w in on_time.warnings)
 
 
-@pytest.mark.parametrize(("rulebook", "now", "late"), [
-    # issue 17: new accounts of 2026-11 run on Saturday 2026-12-05
-    ("private-fund", dt.datetime(2026, 12, 5, 10), None),  # window 12-01 .. 12-07: inside it
-    ("brokerage", dt.datetime(2026, 12, 5, 10), "补跑"),  # window 12-01 .. 12-03: after it
-    ("brokerage", dt.datetime(2026, 12, 3, 16), None),
-    ("private-fund", dt.datetime(2026, 12, 8, 9), "补跑"),
-])
-def test_new_account_window_is_the_rulebooks_and_a_weekend_inside_it_is_on_time(
-        tmp_path: Path, rulebook, now, late) -> None:
-    clients = [{"客户编号": "N1", "资产权益": 300_000, "日均资产": 300_000,
-                "开户日期": dt.date(2026, 11, 3)}]
-    path = new_workbook(tmp_path / "b.xlsx", rulebook, clients=clients)
-    res = rerate(path, period="2026-11", mode="new-accounts", rulebook=rulebook, operator="t",
-                 now=now, dry_run=True)
-    timing = [w for w in res.warnings if "窗口" in w]
-    if late is None:
-        assert timing == [], timing
-    else:
-        clause = {"brokerage": "brokerage@2009.1 第六条（二）3项：前 3 个工作日",
-                  "private-fund": "private-fund@2024.1 第十条第3项：前 5 个工作日"}[rulebook]
-        assert len(timing) == 1 and f"本次为{late}（{clause}）" in timing[0], timing
-    assert not any("提前运行" in w for w in res.warnings)
-
-
-def test_a_rulebook_without_run_times_is_not_timed_and_says_so(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CLIENT_RATING_PARAMS", str(Path(__file__).parents[2] / "rules" / "data"
-                                                   / "rulebooks" / "wealth" / "example-parameters.toml"))
-    path = plain_branch(tmp_path / "w.xlsx", [["W1", 100, 0]], ["客户编号", "资产规模", "年贡献度"])
-    res = rerate(path, period="2026Q3", mode="quarterly", rulebook="wealth", operator="t",
-                 now=NOW, dry_run=True)
-    assert any(w.startswith("无法核对 2026Q3 的运行窗口：规则 wealth@2024.1") and "没有规定季度评级的运行时间" in w
-               for w in res.warnings), res.warnings
-
-
 def test_run_checks_the_log_rows_it_reads(wb: Path) -> None:
     """A run reads only the run rows, the row before each and the last rows of 变更记录; on
     those it sees an edited run row, rows deleted or inserted between runs, and a cut tail."""
