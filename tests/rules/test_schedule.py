@@ -426,3 +426,17 @@ def test_period_of_cell_refuses(value, shown):
     with pytest.raises(RuleInputError) as e:
         schedule.period_of_cell(value)
     assert shown in e.value.message
+
+
+@pytest.mark.parametrize(("rulebook", "line"), [
+    ("brokerage", "运行窗口：年度评级前 10 个工作日（第六条（二）1项）；季度评级前 3 个工作日（第六条（二）2项）；"
+                  "新开户评级前 3 个工作日（第六条（二）3项）"),
+    ("private-fund", "运行窗口：年度评级前 10 个工作日（第十条第1项）；季度评级前 3 个工作日（第十条第2项）；"
+                     "新开户评级前 5 个工作日（第十条第3项）"),
+    ("asset-turnover", "运行窗口：制度未规定（不核对运行日期）"),
+])
+def test_rules_show_names_the_run_windows(rulebook, line, capsys):
+    from addin.cli import main
+
+    assert main(["rules", "show", rulebook]) == 0
+    assert line in capsys.readouterr().out.replace("\n", "")
