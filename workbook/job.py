@@ -460,9 +460,9 @@ def _later_rows(per: Period, data: SheetData, col: int | None, t: ClientTable,
     later = set()
     for v in values:
         try:
-            if parse_period(v.strip() if isinstance(v, str) else v).end > per.end:
+            if period_of_cell(v).end > per.end:
                 later.add(v)
-        except (RuleError, TypeError, AttributeError):
+        except RuleError:  # (not a period: not ours to judge here)
             continue
     if not later:
         return ""
