@@ -101,6 +101,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     then = f"（{successor.effective_from} 起由 {successor.version} 取代）" if successor else ""
     c.print(f"生效：{rb.effective_from} – {until or '至今'}{then}；命中策略：{rb.hit_policy}；"
             f"就高不就低：{'是' if rb.upgrade_only else '否'}")
+    sched = rb.data.schedule  # run windows (rules.schedule.run_window)
+    windows = [f"{name}前 {w.days} 个工作日（{w.source.partition('：')[0]}）" for name, w in (
+        ("年度评级", sched.annual), ("季度评级", sched.quarterly), ("新开户评级", sched.monthly))
+        if w is not None] if sched is not None else []
+    c.print("运行窗口：" + ("；".join(windows) if windows else "制度未规定（不核对运行日期）"))
     if rb.assumption:
         c.print(f"[yellow]假设：{rb.assumption}[/yellow]")
     if rb.parameters:

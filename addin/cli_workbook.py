@@ -109,11 +109,15 @@ def cmd_rerate(args: argparse.Namespace) -> int:
 
 
 def _rerate(args: argparse.Namespace, operator: str, progress: Callable[[str], None] | None):
-    from workbook.job import rerate
+    from workbook.job import PeriodOrderError, rerate
 
-    return rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
-                  operator=operator, dry_run=args.dry_run, force=args.force, out=args.out,
-                  progress=progress, suitability=args.suitability)
+    try:
+        return rerate(args.file, period=args.period, mode=args.mode, rulebook=args.rulebook,
+                      operator=operator, dry_run=args.dry_run, force=args.force, out=args.out,
+                      progress=progress, suitability=args.suitability)
+    except PeriodOrderError as e:  # (how to go on anyway is this front end's to say)
+        raise PeriodOrderError(f"{e}如确需按该期间补跑，请加 --force（变更记录会记下“期间倒退=强制执行”）。") \
+            from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
 from workbook import history, summary
 from workbook.grid import cell_value, formulas_from_grid, sheet_from_grid
-from workbook.job import BookData, Plan, plan_run
+from workbook.job import BookData, PeriodOrderError, Plan, plan_run
 from workbook.schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
@@ -197,9 +197,24 @@ def read_console(book: Any) -> dict[str, str]:
         label = str(row[0]).strip() if row[0] is not None else ""
         if label in CONSOLE_FIELDS and row[1] not in (None, ""):
             v = row[1]
+            if CONSOLE_FIELDS[label] == "period":  # 2026 as a number or in a date-formatted
+                out["period"] = console_period(v)  # cell, 2026-11 turned into a date
+                continue
             out[CONSOLE_FIELDS[label]] = str(int(v)) if isinstance(v, float) and v.is_integer() \
                 else (f"{v:%Y-%m}" if isinstance(v, dt.date) else str(v).strip())
     return out
+
+
+def console_period(value: Any) -> str:
+    """控制台's 评级期间 as the period label (rules.schedule.period_of_cell: the number 2026 or
+    2026.0, 2026 typed into a date-formatted cell, 2026-11 that Excel turned into a date); a
+    value that is no period is said, naming the cell's value."""
+    from rules.schedule import period_of_cell
+
+    try:
+        return period_of_cell(value).label
+    except RuleError as e:
+        raise WorkbookError(f"“控制台”的“评级期间”：{getattr(e, 'message', e)}") from None
 
 
 # --------------------------------------------------------------------------- writing sheets
@@ -315,8 +330,9 @@ def _login() -> str:
 
 
 def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = None,
-               confirm_rerun: bool = True) -> Plan:
-    """The re-rating of the open workbook: settings from 控制台, the job's plan, written back."""
+               confirm_rerun: bool = True) -> Plan | None:
+    """The re-rating of the open workbook: settings from 控制台, the job's plan, written back.
+    None when the user declined to run an earlier period than one already applied."""
     app = book.app
     m, period, rulebook, operator = _settings(book, mode)
     if not operator:
@@ -330,7 +346,16 @@ def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = 
                         force=force, now=now, path=Path(book.fullname),
                         progress=lambda msg: _status(app, msg), suitability=suitability)
 
-    p = plan(False)
+    try:
+        p = plan(False)
+    except PeriodOrderError as e:  # an earlier period than one applied: ask, as for a rerun
+        answer = _alert(book, f"{e}\n\n是否仍要执行？（会在变更记录中记为“期间倒退=强制执行”）",
+                        buttons="yes_no") if confirm_rerun else None
+        if answer != "yes":
+            if not confirm_rerun:
+                raise
+            return None
+        p = plan(True)
     res = p.result
     if res.already_applied and not p.writes and confirm_rerun:
         answer = _alert(book, f"{res.message}\n\n是否强制重跑？（会在变更记录中记为强制重跑）",

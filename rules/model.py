@@ -109,6 +109,22 @@ class Parameter(_Strict):
     note: str = ""
 
 
+class WindowSpec(_Strict):
+    """One mode's run window: the first ``days`` working days after the period, as a clause says."""
+
+    days: int = Field(ge=1, le=20)
+    source: str = Field(min_length=1)  # the clause, e.g. "第六条（二）3项：每个月的月初前三个工作日"
+
+
+class RunSchedule(_Strict):
+    """When a policy says to run each mode (rules.schedule.run_window). A mode the document does
+    not schedule is left out; a rulebook without ``[schedule]`` has no run windows."""
+
+    annual: WindowSpec | None = None
+    quarterly: WindowSpec | None = None
+    monthly: WindowSpec | None = None  # the new-accounts run
+
+
 class RulebookFile(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: str
@@ -121,6 +137,7 @@ class RulebookFile(_Strict):
     assumption: str = ""  # non-empty: parts of this rulebook are a reconstruction, said here
     example: bool = False  # demo parameters, never for production
     new_account_service: str = ""
+    schedule: RunSchedule | None = None  # run windows of the document (rules.schedule)
     inputs: tuple[InputSpec, ...]
     outputs: tuple[OutputSpec, ...]
     parameters: dict[str, Parameter] = Field(default_factory=dict)

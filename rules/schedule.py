@@ -1,22 +1,24 @@
-"""评级周期与运行窗口 —— periods and run windows (seed 001 第十条–第十二条, POLICY.md R2).
+"""评级周期与运行窗口 —— periods and run windows (seed 000 第六条（二）, seed 001 第十条; POLICY.md).
 
 * 周期 (``Period``)：季度 "2026Q4"、年度 "2026"、月份 "2026-11"（新开户动态分级）。
   ``end`` 是数据截止日（as-of date）：2026Q4 → 2026-12-31，2026 → 2026-12-31，2026-11 → 2026-11-30。
 * 工作日：上海证券交易所 (SSE, "XSHG") 的交易日 —— 周末、法定节假日及其调休安排均不开市
   （调休上班的周六/周日交易所也不开市）。休市表取自 ``exchange-calendars`` 包，另可在
   ``rules/data/extra_holidays.toml`` 补录包里还没有的年份。
-* 超出休市表维护范围的日期 **不会** 被当作平日工作日，而是抛出 ``RuleInputError``。
-* 运行窗口（第十条）：年度评级 = 新年度初前十个工作日；季度评级 = 每季度初前三个工作日；
-  新开户动态分级 = 每月前五个工作日。
+* 超出休市表维护范围的日期 **不会** 被当作平日工作日，而是抛出 ``RuleInputError``；只有
+  ``run_window(..., assume_weekdays=True)``（Excel 函数与评级运行）按周一至周五推算，并说明。
+* 运行窗口属于规则：每个规则文件的 ``[schedule]`` 写明各模式的工作日数及条款，例如种子 000
+  第六条（二）：年度 10、季度 3、新开户 3 个工作日；种子 001 第十条：10、3、5 个工作日。
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,9 +34,6 @@ Mode = Literal["quarterly", "annual", "new-accounts"]
 FIRST_CALENDAR_YEAR = 2000
 #: 补充休市日文件。
 EXTRA_HOLIDAYS_FILE = Path(__file__).parent / "data" / "extra_holidays.toml"
-
-#: 各模式的窗口长度（工作日数），第十条第1–3项。
-WINDOW_DAYS: dict[str, int] = {"annual": 10, "quarterly": 3, "new-accounts": 5}
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
@@ -122,6 +121,49 @@ def parse_period(text: str | int) -> Period:
     raise RuleInputError(
         f"评级周期 {show(text)} 无法识别：请填写 2026Q4（季度）、2026（年度）或 2026-11（月份）",
         field="评级周期", value=text)
+
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's (Windows) date serials, as xlwings reads them
+_YEAR_NUMBER = re.compile(r"(\d{4})\.0*")
+
+
+def period_of_cell(value: Any) -> Period:
+    """The period a cell holds, as Excel and its readers hand it over (控制台's 评级期间, an Excel
+    function's argument, a value read from a file), for every front end alike.
+
+    Besides :func:`parse_period`'s texts and integers: a whole number as float (Excel stores
+    ``2026`` typed into a cell as the number 2026.0) is that year; a date on the 1st of a month
+    is that month (Excel turns ``2026-11`` typed into a cell into the date 2026-11-01); a date
+    whose Excel serial is a year 1990–2100 (``2026`` typed into a date-formatted cell reads as
+    1905-07-18, serial 2026) is that year. Any other date is refused (a day is not a period), as
+    are fractions, NaN, infinity, TRUE/FALSE and empty cells.
+    """
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, date):  # (datetime too)
+        d = value.date() if isinstance(value, datetime) else value
+        serial = (d - _EXCEL_EPOCH).days
+        if _MIN_YEAR <= serial <= _MAX_YEAR and not (isinstance(value, datetime)
+                                                     and value.time() != datetime.min.time()):
+            return parse_period(serial)
+        if d.day != 1 or (isinstance(value, datetime) and value.time() != datetime.min.time()):
+            raise RuleInputError(
+                f"评级周期不能是具体日期：{value:%Y-%m-%d}（请写 2026Q4、2026 或 2026-11；"
+                "单元格若被 Excel 设成了日期格式，请先改为“文本”再输入）",
+                field="评级周期", value=value)
+        return parse_period(f"{d.year}-{d.month:02d}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            shown = repr(value) if math.isfinite(value) else show(value)
+            raise RuleInputError(f"评级周期 {shown} 无法识别：请写 2026Q4、2026 或 2026-11",
+                                 field="评级周期", value=value)
+        return parse_period(int(value))
+    if isinstance(value, str) and (m := _YEAR_NUMBER.fullmatch(value.strip())):
+        return parse_period(int(m.group(1)))  # "2026.0": a number cell passed on as text
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RuleInputError("评级周期为空：请填写 2026Q4（季度）、2026（年度）或 2026-11（月份）",
+                             field="评级周期", value=value, kind="na")
+    return parse_period(value)
 
 
 def _check_year(year: int, original: Any) -> None:
@@ -271,45 +313,108 @@ def nth_working_day(year: int, month: int, n: int) -> date:
 
 # --------------------------------------------------------------------------- run windows
 
+#: the rulebook whose run windows a caller gets when it names none (the product's default)
+DEFAULT_WINDOW_RULEBOOK = "brokerage"
+_SCHEDULE_KEY = {"annual": "annual", "quarterly": "quarterly", "new-accounts": "monthly"}
+_MODE_ZH = {"annual": "年度评级", "quarterly": "季度评级", "new-accounts": "新开户评级"}
+
 
 @dataclass(frozen=True)
 class RunWindow:
-    """一次评级的运行窗口：``days`` 为窗口内全部工作日，``first``/``last`` 为首末日。"""
+    """一次评级的运行窗口：``days`` 为窗口内全部工作日，``first``/``last`` 为首末日。
+
+    ``assumed_years``：交易日历未维护、按周一至周五推算的年份（``note_zh`` 说明），只在
+    ``run_window(..., assume_weekdays=True)`` 时出现。"""
 
     first: date
     last: date
     days: tuple[date, ...]
     rule_text_zh: str
+    assumed_years: tuple[int, ...] = ()
+    note_zh: str = ""
+    rulebook_ref: str = ""  # the rulebook version whose schedule this is
+    clause: str = ""  # its clause, e.g. "第六条（二）3项"
+
+    def covers(self, d: date) -> bool:
+        """``d`` 是否在窗口的起止之间（含两端）：窗口第一个工作日之后、最后一个工作日之前的
+        周末或节假日也在窗口内——那天运行既不算提前，也不算补跑。"""
+        return self.first <= as_date(d) <= self.last
 
 
-_RULE_TEXT = {
-    "annual": "年度评级：对上一年度末（{asof}）的已开户客户，于新年度初的前十个工作日评级一次"
-              "（第十条第1项）",
-    "quarterly": "季度评级：于每个季度初的前三个工作日，对上一个季度末（{asof}）的所有客户评级一次，"
-                 "级别调整就高不就低（第十条第2项）",
-    "new-accounts": "新开户动态分级：于每个月的前五个工作日，对截至 {asof} 的新开户客户评级，"
-                    "级别调整就高不就低（第十条第3项）",
-}
+def window_spec(period: Period, rulebook: Any = DEFAULT_WINDOW_RULEBOOK) -> tuple[str, Any]:
+    """``(rulebook id@version, WindowSpec)``：规则在 ``period`` 截止日生效的版本为该模式规定的
+    运行窗口（规则文件的 ``[schedule]``，附条款）。``rulebook``：规则编号、规则文件
+    （``RulebookFile``）或规则（``Rulebook``）。制度没有规定时抛出 ``RuleInputError``（kind
+    ``na``）。"""
+    if isinstance(rulebook, str):
+        from .registry import version_in_force  # (registry imports the engine: only when used)
+
+        data, _ = version_in_force(rulebook, period.end)
+    else:
+        data = getattr(rulebook, "data", rulebook)
+    ref = f"{data.id}@{data.version}"
+    spec = getattr(data.schedule, _SCHEDULE_KEY[period.mode], None) if data.schedule else None
+    if spec is None:
+        raise RuleInputError(
+            f"规则 {ref}（{data.source.document}）没有规定{_MODE_ZH[period.mode]}的运行时间，"
+            "无法给出运行窗口", field="规则", value=ref, kind="na")
+    return ref, spec
 
 
-def run_window(period: Period) -> RunWindow:
-    """周期 ``period`` 的评级运行窗口（种子 001 第十条；分类与特殊调整见第十一、十二条）。
+def _first_working_days(start: date, end: date, n: int,
+                        assume_weekdays: bool) -> tuple[list[date], set[int]]:
+    cal = trading_calendar()
+    out: list[date] = []
+    assumed: set[int] = set()
+    d = start
+    while d <= end and len(out) < n:
+        if assume_weekdays and d.year >= FIRST_CALENDAR_YEAR and d.year not in cal.covered_years:
+            assumed.add(d.year)
+            working = d.weekday() < 5
+        else:
+            working = cal.is_working_day(d)  # (outside the calendar: RuleInputError)
+        if working:
+            out.append(d)
+        d += timedelta(days=1)
+    return out, assumed
 
-    年度 2026 → 2027 年 1 月前十个工作日；季度 2026Q3 → 2026 年 10 月前三个工作日
-    （10 月 1–7 日国庆休市，故为 10-08、10-09、10-12）；月份 2026-11 → 2026 年 12 月前五个工作日。
+
+def run_window(period: Period, rulebook: Any = DEFAULT_WINDOW_RULEBOOK, *,
+               assume_weekdays: bool = False) -> RunWindow:
+    """周期 ``period`` 的评级运行窗口：规则 ``rulebook``（默认 brokerage）在该周期截止日生效的版本
+    所规定的、截止日之后的前 N 个上交所工作日（N 与条款见规则文件的 ``[schedule]``）。
+
+    brokerage（种子 000 第六条（二））：年度 10、季度 3、新开户 3 个工作日；private-fund（种子
+    001 第十条）：年度 10、季度 3、新开户 5 个工作日。例：季度 2026Q3 → 2026 年 10 月前三个工作日
+    （10 月 1–7 日国庆休市，故为 10-08、10-09、10-12）。
+
+    交易日历没有维护的年份：默认抛出 ``RuleInputError``；``assume_weekdays=True`` 时按周一至周五
+    推算，并在 ``assumed_years``/``note_zh`` 中说明（Excel 函数与评级运行用它：给出带提示的窗口，
+    而不是错误）。
     """
     if not isinstance(period, Period):
         raise RuleInputError(f"{show(period)} 不是评级周期（请先用 parse_period 解析）",
                              field="评级周期", value=period)
-    n = WINDOW_DAYS[period.mode]
+    ref, spec = window_spec(period, rulebook)
+    n = spec.days
     nxt = period.end + timedelta(days=1)
-    days = tuple(working_days(nxt, month_end(nxt.year, nxt.month))[:n])
-    text = (f"{_RULE_TEXT[period.mode].format(asof=period.end.isoformat())}："
-            f"{period.label} 的窗口为 {days[0].isoformat()} 至 {days[-1].isoformat()}"
-            f"（{n} 个上交所工作日）。依据《客户分类与服务分级实施细则》第十条–第十二条。")
-    return RunWindow(days[0], days[-1], days, text)
+    days, assumed = _first_working_days(nxt, month_end(nxt.year, nxt.month), n, assume_weekdays)
+    if not days:  # (no month has no working day; a firm calendar file could say so)
+        raise RuleInputError(f"{nxt:%Y 年 %m 月}没有工作日，无法给出 {period.label} 的运行窗口",
+                             field="评级周期", value=period.label)
+    text = (f"{_MODE_ZH[period.mode]}（{ref}，{spec.source}）：{period.label}（数据截至 "
+            f"{period.end.isoformat()}）的运行窗口为 {days[0].isoformat()} 至 "
+            f"{days[-1].isoformat()}（{len(days)} 个上交所工作日）。")
+    note = ""
+    if assumed:
+        years = "、".join(str(y) for y in sorted(assumed))
+        note = (f"交易日历未维护 {years} 年的休市安排，窗口按周一至周五推算，未扣除法定节假日"
+                f"（请在 rules/data/extra_holidays.toml 补录 {years} 年休市日或升级 "
+                "exchange-calendars）")
+    return RunWindow(days[0], days[-1], tuple(days), text, tuple(sorted(assumed)), note, ref,
+                     spec.source.partition("：")[0])
 
 
-def in_window(period: Period, d: date) -> bool:
-    """``d`` 是否落在 ``period`` 的运行窗口内（窗口内的工作日）。"""
-    return as_date(d) in run_window(period).days
+def in_window(period: Period, d: date, rulebook: Any = DEFAULT_WINDOW_RULEBOOK) -> bool:
+    """``d`` 是否为 ``period`` 运行窗口内的工作日（规则 ``rulebook`` 的窗口）。"""
+    return as_date(d) in run_window(period, rulebook).days

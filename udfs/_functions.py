@@ -354,32 +354,20 @@ def REVIEW_DUE(assessed_on, as_of=None):
     return suitability.reassessment_due(done, today).text_zh
 
 
-def _period_arg(v: Any) -> str | int:
-    if isinstance(v, dt.datetime | dt.date):
-        # Excel turns a typed "2026-11" into the date 2026-11-01: read it as that month.
-        if v.day != 1:
-            raise RuleInputError(f"评级周期不能是具体日期：{v:%Y-%m-%d}（请写 2026Q4、2026 或 2026-11）",
-                                 field="评级周期", value=v)
-        return f"{v.year}-{v.month:02d}"
-    if isinstance(v, float | int) and not isinstance(v, bool):
-        if not np.isfinite(v) or float(v) != int(v):
-            raise RuleInputError(f"评级周期 {v} 无法识别：请写 2026Q4、2026 或 2026-11",
-                                 field="评级周期", value=v)
-        return int(v)
-    return _need_text(v, "评级周期")
-
-
 @xw.func(category=CATEGORY)
 @xw.arg("period", doc="评级周期：2026Q4（季度）、2026（年度）或 2026-11（新开户月份）", **CELL)
+@xw.arg("rulebook", doc=DOC_RULEBOOK, **CELL)
 @cells()
-def RERATING_WINDOW(period):
-    """评级运行窗口（上交所工作日）：年度评级新年度前十个工作日；季度评级季初前三个；新开户次月前五个。"""
+def RERATING_WINDOW(period, rulebook="brokerage"):
+    """评级运行窗口（上交所工作日，天数按规则：brokerage 年度10/季度3/新开户3；private-fund 10/3/5）；日历未维护的年份按周一至周五推算并注明。"""
     from rules import schedule
 
-    p = schedule.parse_period(_period_arg(period))
-    w = schedule.run_window(p)
+    p = schedule.period_of_cell(period)
+    rid = _rate.rulebook_id(rulebook, "brokerage")
+    w = schedule.run_window(p, rid, assume_weekdays=True)
     kind = {"annual": "年度评级", "quarterly": "季度评级", "new-accounts": "新开户评级"}[p.mode]
-    return f"{p.label} {kind}：{w.first.isoformat()} 至 {w.last.isoformat()}（{len(w.days)} 个工作日）"
+    text = f"{p.label} {kind}：{w.first.isoformat()} 至 {w.last.isoformat()}（{len(w.days)} 个工作日）"
+    return fit(f"{text}；注意：{w.note_zh}" if w.note_zh else text)
 
 
 @xw.func(category=CATEGORY)

@@ -27,6 +27,7 @@ _STATS = HEADER.index("统计")
 _MODE = HEADER.index("模式")
 _PERIOD = HEADER.index("评级期间")
 _RUN_ID = HEADER.index("运行编号")
+_TIME = HEADER.index("时间")
 N_FIELDS = len(HEADER) - 1  # without the hash
 _HASH_MISMATCH = "哈希不符：本行或其前一行被修改、插入、删除或调换了顺序"
 _TAIL_MISMATCH = "末行哈希与“汇总”中记录的不符：最后的记录被删除或替换"
@@ -278,3 +279,25 @@ def sheet_rows(old: Sequence[Sequence[Any]], new: list[list[str]]) -> list[list[
     """The whole sheet after appending ``new`` (fields without hash) to the old log rows."""
     old_rows = data_rows(old)
     return [list(HEADER), *old_rows, *chain(tail_hash(old_rows), new)]
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """A run header of 变更记录: what was applied, when, and where it is logged (``row``: the
+    Excel row, 0 where not known)."""
+
+    run_id: str
+    time: str
+    mode: str
+    period: str
+    row: int = 0
+
+
+def runs_applied(log: LogState) -> list[AppliedRun]:
+    """Every run header of a log read by a run (``LogState``, ours or a foreign sheet), in log
+    order."""
+    if log.foreign is not None:
+        return [AppliedRun(r[_RUN_ID], r[_TIME], r[_MODE], r[_PERIOD])
+                for r in data_rows(log.foreign) if r[_KIND] == RUN]
+    return [AppliedRun(f[_RUN_ID], f[_TIME], f[_MODE], f[_PERIOD], r)
+            for r, f in ((r, log.rows[r]) for r in log.runs)]

@@ -33,7 +33,7 @@ from rules.rerating import (
     apply_mode,
     parse_mode,
 )
-from rules.schedule import Period, parse_period, run_window
+from rules.schedule import Period, parse_period, period_of_cell, run_window
 from rules.verify import known_gaps
 
 from . import history, summary, transfers
@@ -99,6 +99,9 @@ class RunResult:
     dry_run: bool = False
     already_applied: bool = False
     noop: bool = False  # already applied and not forced: nothing was done (the message says so)
+    #: an annual run: the clients opened after the data date, left to the new-accounts run
+    #: (row, 客户编号, 开户日期); untouched and not counted in n_in_scope
+    opened_after: list[tuple[int, str, dt.date]] = field(default_factory=list)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     purchase_findings: list[Any] = field(default_factory=list)  # suitability2017.PurchaseFinding
@@ -402,20 +405,24 @@ def _release(data: SheetData, which: Callable[[int], bool]) -> None:
             data.columns[c - 1] = UnreadColumn(data.n_data_rows, c)  # type: ignore[call-overload]
 
 
-def _timing_warnings(per: Period, today: dt.date) -> list[str]:
-    """A run before its period ends, or outside the policy's run window (第十条), is allowed but
-    said (a late run is a 补跑); a window the trading calendar cannot tell is said too."""
+def _timing_warnings(per: Period, today: dt.date, rb: Any) -> list[str]:
+    """A run before its period ends, or outside the run window its rulebook's policy sets
+    (``[schedule]``: seed 000 第六条（二）, seed 001 第十条), is allowed but said (a late run is a
+    补跑). A day between the window's first and last working day (a weekend inside it) is on
+    time. A year the trading calendar does not hold is counted Monday to Friday, and said."""
     if today <= per.end:
         return [f"评级期间 {per.label} 尚未结束（数据应截至 {per.end.isoformat()}），本次为提前运行。"]
     try:
-        window = run_window(per)
+        window = run_window(per, rb, assume_weekdays=True)
     except RuleError as e:
         return [f"无法核对 {per.label} 的运行窗口：{getattr(e, 'message', e)}"]
-    if today in window.days:
-        return []
+    said = [f"{per.label} 的运行窗口：{window.note_zh}。"] if window.note_zh else []
+    if window.covers(today):
+        return said
     late = "补跑" if today > window.last else "提前运行"
     return [f"运行日期 {today.isoformat()} 不在 {per.label} 的运行窗口（{window.first.isoformat()} 至 "
-            f"{window.last.isoformat()}，上交所工作日）内：本次为{late}。"]
+            f"{window.last.isoformat()}，上交所工作日）内：本次为{late}（{window.rulebook_ref} "
+            f"{window.clause}：前 {len(window.days)} 个工作日）。", *said]
 
 
 def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label: list[str],
@@ -447,8 +454,95 @@ def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label:
     return out
 
 
-def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
-             operator: str, force: bool = False, dry_run: bool = False,
+class PeriodOrderError(WorkbookError):
+    """A run whose data date is earlier than that of a run already applied to the same clients
+    (评级期间 would go back): refused, nothing written, unless forced (``--force``; the Excel
+    button asks)."""
+
+
+def _rates_same_clients(mode: str, other: str) -> bool:
+    """Whether an ``other`` run rated clients a ``mode`` run rates: quarterly and annual runs
+    rate the whole sheet, a new-accounts run only the accounts opened in its month (a
+    new-accounts run of another month rates none of them)."""
+    return not (mode == "new-accounts" and other == "new-accounts")
+
+
+def _later_run(per: Period, m: str, runs: list[history.AppliedRun]) -> str:
+    """Why a run of ``per`` would go back (the latest applied run of the same clients with a
+    later data date, with its period, mode and time), or ""."""
+    best: tuple[history.AppliedRun, Period] | None = None
+    for r in runs:
+        try:
+            p = parse_period(r.period)
+        except RuleError:  # (not a period of ours: a foreign or edited row)
+            continue
+        if r.mode not in MODE_LABELS or not _rates_same_clients(m, r.mode) or p.end <= per.end:
+            continue
+        if best is None or (p.end, r.time) >= (best[1].end, best[0].time):
+            best = (r, p)
+    if best is None:
+        return ""
+    r, p = best
+    where = f"，变更记录第 {r.row} 行" if r.row else ""
+    return (f"已执行过{MODE_LABELS[r.mode]} {r.period}（数据截至 {p.end.isoformat()}；运行时间 "
+            f"{r.time}，运行编号 {r.run_id}{where}），本次{MODE_LABELS[m]} {per.label} 的数据截至 "
+            f"{per.end.isoformat()}，更早：执行会把按较新数据评出的级别和“评级期间”改回 "
+            f"{per.label}。")
+
+
+def _later_rows(per: Period, data: SheetData, col: int | None, t: ClientTable,
+                act: np.ndarray) -> str:
+    """Why a run of ``per`` would put 评级期间 back on rows it rates (their 评级期间 names a
+    period with a later data date, e.g. a run missing from 变更记录), or ""."""
+    if col is None or col > data.n_cols or not len(act):
+        return ""
+    old = data.columns[col - 1]
+    if isinstance(old, HashedColumn | UnreadColumn):
+        return ""
+    pos = (t.rows[act] - 2).tolist()
+    olds = old if len(act) == data.n_data_rows else list(map(old.__getitem__, pos))
+    try:
+        values = set(olds) - {None, ""}
+    except TypeError:  # (an unhashable cell value: nothing to say)
+        return ""
+    later = set()
+    for v in values:
+        try:
+            if period_of_cell(v).end > per.end:
+                later.add(v)
+        except RuleError:  # (not a period: not ours to judge here)
+            continue
+    if not later:
+        return ""
+    hits = [k for k, v in enumerate(olds) if v in later]  # (olds[k] is row act[k]'s)
+    k = hits[0]
+    i = int(act[k])
+    return (f"“{data.name}”中 {len(hits)} 位本次要评级的客户的“评级期间”已是比 {per.label}"
+            f"（数据截至 {per.end.isoformat()}）更晚的期间（如第 {int(t.rows[i])} 行 "
+            f"{t.client_id[i]}：{_cell_text(olds[k])}）：执行会把它改回 {per.label}。")
+
+
+def _annual_scope(per: Period, t: ClientTable) -> np.ndarray:
+    """The clients an annual run rates: those opened on or before the data date (上一年度末的
+    已开户客户, seed 000 第六条（二）1项, seed 001 第十条第1项). An empty 开户日期 counts as an
+    account that existed (the sheet lists it); the others are left to the new-accounts run."""
+    end = per.end
+    return np.fromiter((d is None or d <= end for d in t.open_date), bool, count=len(t))
+
+
+def _opened_after_note(per: Period, rb: Any, after: list[tuple[int, str, dt.date]]) -> str:
+    sched = rb.data.schedule
+    spec = sched.annual if sched is not None else None
+    clause = (f"{rb.ref} {spec.source.partition('：')[0]}：" if spec is not None else "")
+    shown = "、".join(f"第 {r} 行 {cid}（开户 {d.isoformat()}）" for r, cid, d in after[:5])
+    more = f" 等 {len(after)} 位" if len(after) > 5 else ""
+    return (f"{len(after)} 位客户的开户日期晚于数据截止日 {per.end.isoformat()}，不参加 {per.label} "
+            f"年度评级（{clause}年度评级只评上一年度末的已开户客户），留给新开户评级，本次未改动："
+            f"{shown}{more}。")
+
+
+def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mode: str,
+             rulebook: str = "brokerage", operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
              out_path: Path | None = None,
              progress: Callable[[str], None] | None = None, consume: bool = False,
@@ -463,7 +557,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     Raises WorkbookError or RuleError (Chinese messages) when the run cannot be done."""
     say = progress or (lambda _msg: None)
     m: Mode = parse_mode(mode)
-    per = period if isinstance(period, Period) else parse_period(period)
+    per = period_of_cell(period)  # (a text, or a cell's number or date as 控制台 holds it)
     if per.mode != m:
         raise WorkbookError(f"评级周期 {per.label} 不适用于{MODE_LABELS[m]}：请填写{_PERIOD_HINT[m]}。")
     operator = (operator or "").strip()
@@ -501,7 +595,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         applied = history.applied_runs(log.foreign)
     done = [rid for rid, md, pd in applied if md == m and pd == per.label]
     res.already_applied = bool(done)
-    res.warnings += _timing_warnings(per, now.date())
+    backwards = "" if done and not force else _later_run(per, m, history.runs_applied(log))
+    if backwards and not force:
+        raise PeriodOrderError(f"评级期间不能倒退：{backwards}本次未做任何更改。")
+    res.warnings += _timing_warnings(per, now.date(), rb)
     if book.transfers is not None:
         res.transfer_findings = transfers.check_sheet(book.transfers)
         if res.transfer_findings:
@@ -531,11 +628,23 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         for i, rej in t.rejected.items():  # an unreadable 开户日期 cannot be scoped: report it
             if od is not None and data.header[od - 1] in rej.columns:
                 scope[i] = True
+    elif m == "annual":
+        scope = _annual_scope(per, t)
+        res.opened_after = [(int(t.rows[i]), t.client_id[i], t.open_date[i])
+                            for i in np.flatnonzero(~scope).tolist()]
     outcome = apply_mode(rb, m, computed, base, np.where(ok, t.override, -1))
     labels = [o.label for o in rb.outputs]
     label_of = np.array([*labels, summary.NO_TIER], dtype=object)  # rank -1 -> 无级别
     active = scope & ok
     act = np.flatnonzero(active)
+    if not backwards and not (done and not force):
+        backwards = _later_rows(per, data, t.cols.get("period"), t, act)
+        if backwards and not force:
+            raise PeriodOrderError(f"评级期间不能倒退：{backwards}本次未做任何更改。")
+    if backwards:
+        res.warnings.append(f"强制执行：{backwards}")
+    if res.opened_after:
+        res.warnings.append(_opened_after_note(per, rb, res.opened_after))
     new_rank = outcome.rank.astype(np.int32)
     after_rank = np.where(active, new_rank, b_rank)
     kinds = outcome.change
@@ -783,6 +892,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                       "评级后=" + "，".join(f"{k}:{v}" for k, v in res.after.items()),
                       *(["强制重跑=是"] if force and done else []),
                       *([f"{suit17.STAT_KEY}={s17.ref}"] if s17 is not None else []),
+                      *(["期间倒退=强制执行"] if backwards else []),
+                      *([f"开户晚于截止日={len(res.opened_after)}"] if res.opened_after else []),
                       f"{history.TIER_DIGEST}={history.tier_digest(t.client_id, shown_tiers)}"])
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[m], 统计=stats,
                                输入哈希=in_hash)
@@ -830,8 +941,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                 writes=not (dry_run or noop or res.exit_code == EXIT_FATAL))
 
 
-def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
-           rulebook: str = "brokerage", operator: str, dry_run: bool = False,
+def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date | Period,
+           mode: str, rulebook: str = "brokerage", operator: str, dry_run: bool = False,
            force: bool = False, out: str | os.PathLike[str] | None = None,
            now: dt.datetime | None = None,
            progress: Callable[[str], None] | None = None,

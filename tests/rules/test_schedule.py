@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules import schedule
+from rules import schedule, version_in_force
 from rules.errors import RulebookError, RuleInputError
 from rules.schedule import (
     ExtraHolidays,
@@ -255,11 +255,12 @@ def test_empty_extra_file_is_empty():
 
 def test_quarter_window_skips_national_day():
     # 2026Q3 -> first 3 working days of October 2026; 10-01..10-07 closed (10-03/04 weekend).
-    w = run_window(parse_period("2026Q3"))
+    w = run_window(parse_period("2026Q3"), "private-fund")
     assert w.days == (D(2026, 10, 8), D(2026, 10, 9), D(2026, 10, 12))
     assert (w.first, w.last) == (D(2026, 10, 8), D(2026, 10, 12))
-    assert "第十条" in w.rule_text_zh and "第十二条" in w.rule_text_zh
+    assert "第十条第2项" in w.rule_text_zh and "private-fund@2024.1" in w.rule_text_zh
     assert "2026-09-30" in w.rule_text_zh
+    assert w.assumed_years == () and w.note_zh == ""
 
 
 @pytest.mark.parametrize(("period", "days"), [
@@ -274,9 +275,12 @@ def test_quarter_windows(period, days):
 
 def test_annual_window_first_ten_working_days_of_next_year():
     # 2025 annual -> January 2026: 5–9, 12–16
-    w = run_window(parse_period("2025"))
+    w = run_window(parse_period("2025"), "private-fund")
     assert w.days == tuple(D(2026, 1, d) for d in (5, 6, 7, 8, 9, 12, 13, 14, 15, 16))
     assert "前十个工作日" in w.rule_text_zh and "第十条第1项" in w.rule_text_zh
+    # seed 000 says the same for brokerage, in its own clause
+    b = run_window(parse_period("2025"))
+    assert b.days == w.days and "第六条（二）1项" in b.rule_text_zh
 
 
 @pytest.mark.parametrize(("period", "days"), [
@@ -288,9 +292,13 @@ def test_annual_window_first_ten_working_days_of_next_year():
 def test_new_account_windows(period, days):
     p = parse_period(period)
     nxt_month = p.end.month % 12 + 1
-    w = run_window(p)
+    w = run_window(p, "private-fund")  # seed 001 第十条第3项: the first five working days
     assert w.days == tuple(D(p.end.year, nxt_month, d) for d in days)
     assert "前五个工作日" in w.rule_text_zh
+    # seed 000 第六条（二）3项: the first three working days of the month
+    b = run_window(p, "brokerage")
+    assert b.days == w.days[:3]
+    assert "前三个工作日" in b.rule_text_zh and "第六条（二）3项" in b.rule_text_zh
 
 
 def test_windows_beyond_coverage_raise():
@@ -314,15 +322,121 @@ def test_in_window():
     assert in_window(p, dt.datetime(2026, 10, 9, 9, 0))
 
 
+_PRIVATE_FUND = version_in_force("private-fund", D(2026, 1, 1))[0]
+
+
 @given(st.integers(2001, 2026), st.integers(1, 12))
 def test_month_window_properties(year, month):
     p = parse_period(f"{year}-{month:02d}")
     if p.end.year + (p.end.month == 12) > 2026:
         return
-    w = run_window(p)
+    w = run_window(p, _PRIVATE_FUND)  # (the file itself: no version is in force before 2009)
     assert len(w.days) == 5
     assert all(d.weekday() < 5 for d in w.days)
     assert list(w.days) == sorted(w.days)
     assert all(d > p.end for d in w.days)
     # nothing skipped: every working day between as-of and window end is in the window
     assert list(w.days) == working_days(p.end + dt.timedelta(days=1), w.last)
+
+
+# ----------------------------------------------------------------------------- windows by rulebook
+
+
+def test_window_lengths_are_the_rulebooks_data():
+    from rules import version_in_force
+
+    data, _ = version_in_force("brokerage", D(2026, 11, 30))
+    assert (data.schedule.annual.days, data.schedule.quarterly.days,
+            data.schedule.monthly.days) == (10, 3, 3)
+    assert data.schedule.monthly.source.startswith("第六条（二）3项")
+    pf, _ = version_in_force("private-fund", D(2026, 11, 30))
+    assert (pf.schedule.annual.days, pf.schedule.quarterly.days, pf.schedule.monthly.days) \
+        == (10, 3, 5)
+    assert pf.schedule.monthly.source.startswith("第十条第3项")
+    # a version with other numbers (a firm's own rulebook file) gets its own window: not code
+    firm = data.model_copy(update={"schedule": data.schedule.model_copy(update={
+        "monthly": data.schedule.monthly.model_copy(update={"days": 4, "source": "第九条"})})})
+    w = run_window(parse_period("2026-11"), firm)
+    assert w.days == (D(2026, 12, 1), D(2026, 12, 2), D(2026, 12, 3), D(2026, 12, 4))
+    assert "第九条" in w.rule_text_zh
+
+
+def test_a_rulebook_without_run_times_has_no_window():
+    with pytest.raises(RuleInputError) as e:
+        run_window(parse_period("2026Q3"), "wealth")
+    assert e.value.kind == "na"
+    assert "wealth@2024.1" in e.value.message and "没有规定季度评级的运行时间" in e.value.message
+
+
+def test_saturday_between_window_days_is_inside_the_span():
+    # issue 17: a new-accounts run on Saturday 2026-12-05 for 2026-11
+    p = parse_period("2026-11")
+    five = run_window(p, "private-fund")  # 12-01 .. 12-07 (seed 001: five working days)
+    assert five.covers(D(2026, 12, 5)) and five.covers(D(2026, 12, 6))
+    assert not in_window(p, D(2026, 12, 5), "private-fund")  # (not a working day itself)
+    assert not five.covers(D(2026, 11, 30)) and not five.covers(D(2026, 12, 8))
+    three = run_window(p, "brokerage")  # 12-01 .. 12-03 (seed 000: three working days)
+    assert not three.covers(D(2026, 12, 5))
+
+
+# ----------------------------------------------------------------------------- years not maintained
+
+
+@pytest.mark.parametrize(("text", "days"), [
+    ("2026Q4", (D(2027, 1, 1), D(2027, 1, 4), D(2027, 1, 5))),
+    ("2026-12", (D(2027, 1, 1), D(2027, 1, 4), D(2027, 1, 5))),
+    ("2026", tuple(D(2027, 1, d) for d in (1, 4, 5, 6, 7, 8, 11, 12, 13, 14))),
+])
+def test_a_year_not_maintained_falls_back_to_weekdays_with_a_note(text, days):
+    w = run_window(parse_period(text), assume_weekdays=True)
+    assert w.days == days
+    assert w.assumed_years == (2027,)
+    assert "交易日历未维护 2027 年" in w.note_zh and "周一至周五" in w.note_zh
+    assert "未扣除法定节假日" in w.note_zh and "extra_holidays.toml" in w.note_zh
+    with pytest.raises(RuleInputError, match="只维护到 2026 年"):  # strict unless asked
+        run_window(parse_period(text))
+
+
+def test_a_year_added_to_the_holiday_file_is_used_not_assumed(fake_2027):
+    w = run_window(parse_period("2026Q4"), assume_weekdays=True)
+    assert w.days == (D(2027, 1, 5), D(2027, 1, 6), D(2027, 1, 7))
+    assert w.assumed_years == () and w.note_zh == ""
+
+
+# ----------------------------------------------------------------------------- periods in cells
+
+
+@pytest.mark.parametrize(("value", "label"), [
+    (2026, "2026"), (2026.0, "2026"), ("2026.0", "2026"), ("2026Q4", "2026Q4"),
+    (dt.datetime(2026, 11, 1), "2026-11"), (D(2026, 11, 1), "2026-11"),
+    # 2026 typed into a date-formatted cell: serial 2026 = 1905-07-18
+    (dt.datetime(1905, 7, 18), "2026"), (D(1905, 7, 18), "2026"),
+])
+def test_period_of_cell(value, label):
+    assert schedule.period_of_cell(value).label == label
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (dt.datetime(2026, 11, 15), "不能是具体日期：2026-11-15"),
+    (dt.datetime(2026, 11, 1, 9, 30), "不能是具体日期"),
+    (2026.5, "2026.5"), (float("nan"), "NaN"), (float("inf"), "无穷大"), (True, "TRUE"),
+    (None, "为空"), ("  ", "为空"), (1899.0, "1899"),
+])
+def test_period_of_cell_refuses(value, shown):
+    with pytest.raises(RuleInputError) as e:
+        schedule.period_of_cell(value)
+    assert shown in e.value.message
+
+
+@pytest.mark.parametrize(("rulebook", "line"), [
+    ("brokerage", "运行窗口：年度评级前 10 个工作日（第六条（二）1项）；季度评级前 3 个工作日（第六条（二）2项）；"
+                  "新开户评级前 3 个工作日（第六条（二）3项）"),
+    ("private-fund", "运行窗口：年度评级前 10 个工作日（第十条第1项）；季度评级前 3 个工作日（第十条第2项）；"
+                     "新开户评级前 5 个工作日（第十条第3项）"),
+    ("asset-turnover", "运行窗口：制度未规定（不核对运行日期）"),
+])
+def test_rules_show_names_the_run_windows(rulebook, line, capsys):
+    from addin.cli import main
+
+    assert main(["rules", "show", rulebook]) == 0
+    assert line in capsys.readouterr().out.replace("\n", "")

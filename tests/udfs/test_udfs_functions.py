@@ -514,10 +514,40 @@ def test_rerating_window():
     # 2026Q3: first 3 SSE working days of October; 10-01..10-07 National Day holiday
     assert udfs.RERATING_WINDOW("2026Q3") == "2026Q3 季度评级：2026-10-08 至 2026-10-12（3 个工作日）"
     # "2026-11" typed into a cell becomes the date 2026-11-01: read as that month
-    assert udfs.RERATING_WINDOW(dt.datetime(2026, 11, 1)) == (
+    assert udfs.RERATING_WINDOW(dt.datetime(2026, 11, 1), "private-fund") == (
         "2026-11 新开户评级：2026-12-01 至 2026-12-07（5 个工作日）")
     assert udfs.RERATING_WINDOW("2026Q5").startswith("#VALUE! 评级周期 '2026Q5' 的季度 5 无效")
     assert udfs.RERATING_WINDOW(dt.datetime(2026, 11, 15)).startswith("#VALUE! 评级周期不能是具体日期")
+
+
+def test_rerating_window_is_the_rulebooks():
+    # seed 000 第六条（二）3项: new accounts in the first 3 working days; seed 001 第十条第3项: 5
+    assert udfs.RERATING_WINDOW("2026-11") == "2026-11 新开户评级：2026-12-01 至 2026-12-03（3 个工作日）"
+    assert udfs.RERATING_WINDOW("2026-11", "brokerage") == udfs.RERATING_WINDOW("2026-11")
+    assert udfs.RERATING_WINDOW("2026-11", "私募") == (
+        "2026-11 新开户评级：2026-12-01 至 2026-12-07（5 个工作日）")
+    assert udfs.RERATING_WINDOW("2026Q3", "wealth").startswith(
+        "#N/A 规则 wealth@2024.1（财富管理客户服务管理制度）没有规定季度评级的运行时间")
+
+
+@pytest.mark.parametrize(("period", "window"), [
+    ("2026Q4", "2026Q4 季度评级：2027-01-01 至 2027-01-05（3 个工作日）"),
+    ("2026", "2026 年度评级：2027-01-01 至 2027-01-14（10 个工作日）"),
+    ("2026-12", "2026-12 新开户评级：2027-01-01 至 2027-01-05（3 个工作日）"),
+])
+def test_rerating_window_beyond_the_calendar_is_an_answer_with_a_warning(period, window):
+    # issue 17: these gave "#VALUE! 交易日历只维护到 2026 年"
+    got = udfs.RERATING_WINDOW(period)
+    assert got.startswith(window + "；注意：交易日历未维护 2027 年的休市安排，窗口按周一至周五推算")
+    assert "未扣除法定节假日" in got and "extra_holidays.toml" in got
+    assert not got.startswith("#")
+
+
+@pytest.mark.parametrize("cell", [2026, 2026.0, dt.datetime(1905, 7, 18)])
+def test_rerating_window_year_as_a_number(cell):
+    # 2026 typed into a cell: the number 2026, or the date 1905-07-18 in a date-formatted cell
+    assert udfs.RERATING_WINDOW(cell, "private-fund") == udfs.RERATING_WINDOW("2026", "private-fund")
+    assert udfs.RERATING_WINDOW(cell).startswith("2026 年度评级：")
 
 
 def test_rules_version():

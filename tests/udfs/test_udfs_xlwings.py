@@ -123,7 +123,7 @@ EXPECTED_SIGNATURES = {
     "RFM": "recency_days, frequency, monetary, Optional style",
     "TRANSFER_APPROVAL": "tier, client_type",
     "REVIEW_DUE": "assessed_on, Optional as_of",
-    "RERATING_WINDOW": "period",
+    "RERATING_WINDOW": "period, Optional rulebook",
     "RULES_VERSION": "Optional rulebook, Optional as_of",
     "TRANSFER_BLOCKERS": ("order_today, repo_not_matured, repo_registration_not_revoked, "
                           "ipo_funds_frozen, agreement_unfulfilled, Optional registrar_refuses"),

@@ -318,12 +318,22 @@ def test_run_outside_the_policy_window_is_allowed_and_said(wb: Path, now, said) 
     assert res.exit_code == 3  # the run itself is not refused (C3's bad assets are)
 
 
-def test_window_the_calendar_cannot_tell_is_said_not_fatal(wb: Path) -> None:
-    # 2026Q4's window lies in January 2027, beyond the SSE holidays the calendar package knows
+def test_window_the_calendar_cannot_tell_is_counted_on_weekdays_and_said(wb: Path) -> None:
+    # 2026Q4's window lies in January 2027, beyond the SSE holidays the calendar package knows:
+    # counted Monday to Friday (01-01, 01-04, 01-05), with a warning that says so
     res = rerate(wb, period="2026Q4", mode="quarterly", operator="t",
                  now=dt.datetime(2027, 1, 6, 10), dry_run=True)
-    assert any(w.startswith("无法核对 2026Q4 的运行窗口") for w in res.warnings), res.warnings
+    assert "2026Q4 的运行窗口：交易日历未维护 2027 年的休市安排，窗口按周一至周五推算，未扣除法定节假日" \
+        "（请在 rules/data/extra_holidays.toml 补录 2027 年休市日或升级 exchange-calendars）。" \
+        in res.warnings, res.warnings
+    assert any("不在 2026Q4 的运行窗口（2027-01-01 至 2027-01-05，上交所工作日）内：本次为补跑" in w
+               for w in res.warnings), res.warnings
+    assert not any(w.startswith("无法核对") for w in res.warnings)
     assert res.exit_code == 3
+    on_time = rerate(wb, period="2026Q4", mode="quarterly", operator="t",
+                     now=dt.datetime(2027, 1, 4, 10), dry_run=True)
+    assert not any("不在" in w for w in on_time.warnings)
+    assert any("交易日历未维护 2027 年" in w for w in on_time.warnings)
 
 
 def test_run_checks_the_log_rows_it_reads(wb: Path) -> None:
