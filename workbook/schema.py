@@ -415,7 +415,7 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
             except RuleInputError:
                 rank[k] = -2
         out = np.fromiter(map(rank.__getitem__, keys), np.int32, count=m)
-        labels = "、".join(o.label for o in rb.outputs)
+        labels = rb.vocabulary.describe()  # (the names it knows: rules.vocabulary)
         for i in np.flatnonzero(out == -2).tolist():
             v = values[i]
             reject(i, header, v, f"未知的级别：{show(v)}（{rb.ref} 可用：{labels}）")
