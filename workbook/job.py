@@ -134,6 +134,9 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     h.update(np.ascontiguousarray(t.rows, np.int64).tobytes())
     for arr in (*t.inputs, t.current, t.annual, t.override, t.risk_score):
         h.update(np.ascontiguousarray(arr).tobytes())
+    for lo in t.larger_of.values():  # (both figures, where an input is the larger of two)
+        for arr in lo.values:
+            h.update(np.ascontiguousarray(arr).tobytes())
     for texts in (t.client_id, t.approver, t.override_reason, t.open_date):
         try:  # all texts (client ids): joined as they are
             joined = "\x1f".join(texts)  # type: ignore[arg-type]
@@ -195,6 +198,21 @@ class _Basis(Sequence):
 
 
 _LAZY_BLOCK = 65536
+
+
+class _Reasons:
+    """The rule's reason of rows (``Batch.reasons``), after the note of each input read as the
+    larger of two columns (``schema.LargerOf``: 日均资产取上年日均资产 … 中的较大者（…）；)."""
+
+    def __init__(self, batch: Any, larger: list[Any]) -> None:
+        self.batch, self.larger = batch, larger
+
+    def reasons(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        out = self.batch.reasons(rows)
+        if self.larger:
+            for k, i in enumerate(np.asarray(rows).tolist()):
+                out[k] = "".join(lo.note(i) for lo in self.larger) + out[k]
+        return out
 
 
 class LazyColumn(Sequence):
@@ -274,7 +292,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     from rules import rulebook_ids, versions
 
     from .headers import header_name
-    from .schema import _INPUT_FALLBACK, column_map
+    from .schema import _INPUT_FALLBACK, _pair_key, column_map
     from .xlsxio.findrows import find_rows
     from .xlsxio.parallel import ParallelRead, start_read
     from .xlsxio.sheetxml import no_gc
@@ -285,8 +303,12 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
                  "override_tier", "override_approver", "override_reason",
                  *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
 
+    pair_keys = {_pair_key(h) for rid in rulebook_ids() for v in versions(rid)
+                 for spec in v.inputs for h in spec.larger_of}  # (上年日均资产, 本年日均资产)
+
     def inputs(header: list[str]) -> set[int]:
-        return {c for c, h in enumerate(header, 1) if header_name(h).casefold() in labels}
+        return {c for c, h in enumerate(header, 1)
+                if header_name(h).casefold() in labels or _pair_key(h) in pair_keys}
 
     def wanted(header: list[str]) -> set[int]:  # the columns a run uses
         cols = column_map(header)
@@ -447,6 +469,42 @@ def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label:
     return out
 
 
+def _class_columns(rb: Any, t: ClientTable, act: np.ndarray, new_rank: np.ndarray,
+                   computed: np.ndarray, base: np.ndarray, kinds_act: np.ndarray, batch: Any,
+                   risk: np.ndarray) -> dict[str, list[Any]]:
+    """细分类别 (the sub-class, where the rulebook's rules name one: private-fund A类核心/B类核心,
+    seed 001 第八条) and 分级分类 (the 12 classes, tier·risk class, where the rulebook says
+    ``client_classes``: seed 001 第六条) of the processed rows; None leaves a cell as it is.
+
+    The sub-class is the computed one where the tier in force is the computed tier; an override
+    or a tier cell naming one (特别调整级别 A类核心) gives it; a tier kept above the computed
+    one (就高不就低) keeps the cell, and a tier without sub-classes clears it."""
+    out: dict[str, list[Any]] = {}
+    labels = [o.label for o in rb.outputs]
+    new = new_rank[act]
+    if rb.vocabulary.sub_classes:
+        sub = np.where(new == computed[act], batch.sub_classes[act], None).astype(object)
+        no_subs = np.array([lab not in rb.vocabulary.sub_classes for lab in labels], bool)
+        held = np.full(len(t), "", dtype=object)
+        for key, ranks in (("annual_tier", t.annual), ("current_tier", t.current)):
+            if key in t.tier_sub:  # (当前级别 before 年度级别: the base's own text)
+                named = np.array(t.tier_sub[key], dtype=object)
+                held = np.where(ranks >= 0, named, held)
+        for j, i in enumerate(act.tolist()):
+            if kinds_act[j] == OVERRIDE:
+                named = t.tier_sub.get("override_tier", [""] * len(t))[i]
+                sub[j] = named or (sub[j] if sub[j] is not None else "")
+            elif sub[j] is None:  # kept above the computed tier (or new accounts' default)
+                sub[j] = held[i] if held[i] and new[j] == base[i] else (
+                    "" if no_subs[new[j]] else None)
+        out["sub_class"] = sub.tolist()
+    if rb.data.client_classes:
+        lab = np.array(labels, dtype=object)[new]
+        r = risk[act]
+        out["client_class"] = [f"{a}·{b}" if b else "" for a, b in zip(lab, r, strict=True)]
+    return out
+
+
 def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str = "brokerage",
              operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
@@ -560,7 +618,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         special |= base[act] < 0
     special_idx = np.flatnonzero(special)
     special_basis: dict[int, str] = {}
-    for k, calc in zip(special_idx.tolist(), batch.reasons(act[special_idx]), strict=True):
+    reasoner = _Reasons(batch, list(t.larger_of.values()))
+    for k, calc in zip(special_idx.tolist(), reasoner.reasons(act[special_idx]), strict=True):
         i = int(act[k])  # (the others' basis is the rule's reason)
         kind = kind_act[k]
         if kind == OVERRIDE:
@@ -571,7 +630,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             special_basis[k] = f"{calc}；就高不就低，保留{label_of[base[i]]}"
         else:
             special_basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc}"
-    basis = _Basis(batch, act, special_basis)
+    basis = _Basis(reasoner, act, special_basis)
     res.gaps = _known_gaps(rb, t, act, batch, new_label, kind_act)
     year = per.end.year
     opened = np.array([d is not None and d.year == year for d in t.open_date], bool)
@@ -607,6 +666,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         values["investor_type"] = [s17.investor_type[i] for i in act_l]
         values["risk_level"] = [s17.risk_level[i] for i in act_l]
         values["suitability_basis"] = [s17.basis[i] for i in act_l]
+    values.update(_class_columns(rb, t, act, new_rank, computed, base, kinds_act, batch, risk))
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
@@ -707,6 +767,9 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
     inputs_used = ["；".join(parts) for parts in zip(
         *([f"{nm}={x}" for x in map(_exact, t.inputs[q][li].tolist())]
           for q, nm in enumerate(in_names)), strict=True)] if in_names else [""] * len(lj)
+    for lo in t.larger_of.values():  # both figures where an input is the larger of two
+        for k, i in enumerate(li.tolist()):
+            inputs_used[k] += f"；{lo.logged(i)}"
     has_risk = risk[li].astype(bool)
     for k in np.flatnonzero(has_risk).tolist():
         inputs_used[k] += f"；风险测评得分={_exact(float(t.risk_score[li[k]]))}"
