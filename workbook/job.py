@@ -36,9 +36,10 @@ from rules.rerating import (
 from rules.schedule import Period, parse_period, run_window
 from rules.verify import known_gaps
 
-from . import history, summary, transfers
+from . import history, overrides, summary, transfers
 from . import suitability2017 as suit17
 from .schema import (
+    BY_KEY,
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
     OUTPUT_BY_KEY,
@@ -137,7 +138,9 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     for lo in t.larger_of.values():  # (both figures, where an input is the larger of two)
         for arr in lo.values:
             h.update(np.ascontiguousarray(arr).tobytes())
-    for texts in (t.client_id, t.approver, t.override_reason, t.open_date):
+    for texts in (t.client_id, t.approver, t.override_reason, t.open_date,
+                  *((t.override_date, t.override_until)
+                    if any(t.override_date) or any(t.override_until) else ())):
         try:  # all texts (client ids): joined as they are
             joined = "\x1f".join(texts)  # type: ignore[arg-type]
         except TypeError:  # None, dates: each distinct value turned into text once
@@ -201,17 +204,20 @@ _LAZY_BLOCK = 65536
 
 
 class _Reasons:
-    """The rule's reason of rows (``Batch.reasons``), after the note of each input read as the
-    larger of two columns (``schema.LargerOf``: 日均资产取上年日均资产 … 中的较大者（…）；)."""
+    """The rule's reason of rows (``Batch.reasons``), after the note of an override not applied
+    (``overrides.OverrideReview.notes``) and of each input read as the larger of two columns
+    (``schema.LargerOf``: 日均资产取上年日均资产 … 中的较大者（…）；)."""
 
-    def __init__(self, batch: Any, larger: list[Any]) -> None:
-        self.batch, self.larger = batch, larger
+    def __init__(self, batch: Any, larger: list[Any], notes: dict[int, str]) -> None:
+        self.batch, self.larger, self.notes = batch, larger, notes
 
     def reasons(self, rows: Sequence[int] | np.ndarray) -> list[str]:
         out = self.batch.reasons(rows)
-        if self.larger:
+        if self.larger or self.notes:
             for k, i in enumerate(np.asarray(rows).tolist()):
-                out[k] = "".join(lo.note(i) for lo in self.larger) + out[k]
+                note = self.notes.get(i)
+                out[k] = (f"{note}；" if note else "") \
+                    + "".join(lo.note(i) for lo in self.larger) + out[k]
         return out
 
 
@@ -300,7 +306,8 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     labels = {header_name(x).casefold() for rid in rulebook_ids() for v in versions(rid)
               for spec in v.inputs for x in (spec.label, spec.name)} | suit17.headers_read()
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
-                 "override_tier", "override_approver", "override_reason",
+                 "override_tier", "override_approver", "override_reason", "override_date",
+                 "override_until",
                  *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
 
     pair_keys = {_pair_key(h) for rid in rulebook_ids() for v in versions(rid)
@@ -536,7 +543,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                               skip=~t.ok) if suitability else None
     s17_cols = suit17.find_columns(data.header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
-        outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+        outs = {c for k, c in t.cols.items()
+                if k in OUTPUT_BY_KEY or k in ("annual_tier", "override_date")}
         outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
@@ -589,7 +597,10 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         for i, rej in t.rejected.items():  # an unreadable 开户日期 cannot be scoped: report it
             if od is not None and data.header[od - 1] in rej.columns:
                 scope[i] = True
-    outcome = apply_mode(rb, m, computed, base, np.where(ok, t.override, -1))
+    # overrides: dates, expiry, the annual rating, self-approval (workbook/overrides.py)
+    ov = overrides.review(t, rb, per, m, operator, now.date(), scope & ok)
+    res.warnings += ov.warnings
+    outcome = apply_mode(rb, m, computed, base, np.where(ok & ov.use, t.override, -1))
     labels = [o.label for o in rb.outputs]
     label_of = np.array([*labels, summary.NO_TIER], dtype=object)  # rank -1 -> 无级别
     active = scope & ok
@@ -618,14 +629,12 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         special |= base[act] < 0
     special_idx = np.flatnonzero(special)
     special_basis: dict[int, str] = {}
-    reasoner = _Reasons(batch, list(t.larger_of.values()))
+    reasoner = _Reasons(batch, list(t.larger_of.values()), ov.notes)
     for k, calc in zip(special_idx.tolist(), reasoner.reasons(act[special_idx]), strict=True):
         i = int(act[k])  # (the others' basis is the rule's reason)
         kind = kind_act[k]
         if kind == OVERRIDE:
-            why = f"特别调整为{new_label[k]}（审批人：{t.approver[i]}"
-            why += f"，原因：{t.override_reason[i]}）" if t.override_reason[i] else "）"
-            special_basis[k] = f"{why}；按规则计算：{calc}"
+            special_basis[k] = f"{ov.basis(t, i, new_label[k], operator)}；按规则计算：{calc}"
         elif kind == KEPT_UP:
             special_basis[k] = f"{calc}；就高不就低，保留{label_of[base[i]]}"
         else:
@@ -667,6 +676,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         values["risk_level"] = [s17.risk_level[i] for i in act_l]
         values["suitability_basis"] = [s17.basis[i] for i in act_l]
     values.update(_class_columns(rb, t, act, new_rank, computed, base, kinds_act, batch, risk))
+    if ov.stamped:  # 调整日期 of overrides applied without one: this run's date
+        values["override_date"] = [ov.stamped.get(i) for i in act.tolist()]
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
@@ -680,6 +691,7 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
             c = data.n_cols + 1 + len(headers)
             cols[k] = c
             headers[c] = (OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY
+                          else BY_KEY[k].header if k in BY_KEY
                           else suit17.OUTPUT_HEADERS.get(k, "年度级别"))
     masks: dict[int, np.ndarray] = {}
 
@@ -753,6 +765,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         logged |= changed["investor_type"] | changed["risk_level"]
     for kind in _LOGGED_KINDS:
         logged |= kinds_act == kind
+    if ov.notes:  # an override not applied (expired, lapsed, not yet in force) is logged
+        logged[np.isin(act, list(ov.notes))] = True
     logged_idx = np.flatnonzero(logged)
     # the fields of the 变更 rows, a column at a time (a first run logs every client)
     li = act[logged_idx]  # rows of the table

@@ -63,6 +63,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("override_tier", "特别调整级别", "override_tier"),
     Column("override_approver", "调整审批人", "override_approver"),
     Column("override_reason", "调整原因", "override_reason"),
+    # when the override was approved (a run writes its own date where empty) and its last day
+    # in force (empty: until removed; an annual run keeps it only if the rulebook says so)
+    Column("override_date", "调整日期", "override_date"),
+    Column("override_until", "调整有效期至", "override_until"),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 
@@ -203,6 +207,9 @@ class ClientTable:
     #: the sub-class a tier cell names (A类核心 in 当前级别), by key (current_tier…); a key is
     #: here only when some cell of its column names one
     tier_sub: dict[str, list[str]] = field(default_factory=dict)
+    #: 调整日期 / 调整有效期至 of the rows with an override (None where empty or no override)
+    override_date: list[dt.date | None] = field(default_factory=list)
+    override_until: list[dt.date | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -571,6 +578,18 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
                     reject(i, h, values[i], x.message)
                     open_date[i] = None
 
+    # 调整日期 / 调整有效期至: read where an override is given (a bad date rejects that row)
+    override_dates: dict[str, list[dt.date | None]] = {}
+    for key in ("override_date", "override_until"):
+        override_dates[key] = _override_dates(data, cols, key, col_values, override, reject, m)
+    if "override_tier" in cols:
+        oh = data.header[cols["override_tier"] - 1]
+        for i in np.flatnonzero(override >= 0).tolist():
+            start, until = override_dates["override_date"][i], override_dates["override_until"][i]
+            if start and until and until < start:
+                reject(i, oh, col_values(cols["override_tier"])[i],
+                       f"调整有效期至 {until.isoformat()} 早于调整日期 {start.isoformat()}")
+
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
@@ -602,11 +621,30 @@ def validate(data: SheetData, rb: Rulebook) -> ClientTable:
         sheet=data.name, data=data, cols=cols, rulebook=rb, rows=rows, client_id=ids,
         inputs=inputs, current=current, annual=annual, override=override, approver=approver,
         override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected,
-        flagged=flagged, larger_of=larger, tier_sub=tier_sub)
+        flagged=flagged, larger_of=larger, tier_sub=tier_sub,
+        override_date=override_dates["override_date"],
+        override_until=override_dates["override_until"])
 
 
 def _id_text(v: Any) -> str:
     return v.text if isinstance(v, CellError) else str(v).strip()
+
+
+def _override_dates(data: SheetData, cols: dict[str, int], key: str, col_values: Any,
+                    override: np.ndarray, reject: Any, m: int) -> list[dt.date | None]:
+    """调整日期 or 调整有效期至 of the rows with an override (None elsewhere, and where empty)."""
+    out: list[dt.date | None] = [None] * m
+    c = cols.get(key)
+    if c is None:
+        return out
+    h = data.header[c - 1]
+    values = col_values(c)
+    for i in np.flatnonzero(override >= 0).tolist():
+        try:
+            out[i] = _coerce.date(values[i], h)
+        except RuleInputError as e:
+            reject(i, h, values[i], e.message)
+    return out
 
 
 def _larger_of(rb: Rulebook, spec: Any, columns: tuple[int, ...], header: list[str],
