@@ -935,7 +935,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     if _identity(path) != identity:
         raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
-                                   columns=plan.columns)}
+                                   columns=plan.columns, table_columns=plan.headers)}
     replace: dict[str, list[list[Any]]] = {}
     add: dict[str, list[list[Any]]] = {}
     append: dict[str, tuple[int, list[list[Any]]]] = {}
