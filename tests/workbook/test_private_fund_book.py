@@ -63,6 +63,11 @@ def test_the_two_columns_as_headers_vary_and_the_single_column_still_works(tmp_p
                      ["客户编号", " 上年度日均资产 ", "本年度日均资产", "上年度管理费"])
     rerate(p, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t", now=NOW)
     assert _table(p)["P1"]["当前级别"] == "核心客户"
+    p = plain_branch(tmp_path / "u.xlsx", [["P1", 45, 60, 0]],  # a unit in the header scales
+                     ["客户编号", "上年日均资产（万元）", "本年日均资产（万元）", "上年度管理费"])
+    rerate(p, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t", now=NOW)
+    assert _table(p)["P1"]["级别依据"].startswith(
+        "日均资产取上年日均资产（万元） 450,000 元与本年日均资产（万元） 600,000 元中的较大者")
     p = plain_branch(tmp_path / "b.xlsx", [["P1", 600_000, 0]], ["客户编号", "日均资产", "上年度管理费"])
     rerate(p, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t", now=NOW)
     assert _table(p)["P1"]["当前级别"] == "核心客户"
@@ -77,7 +82,7 @@ def test_both_forms_or_half_of_one_refuse_the_run(tmp_path: Path) -> None:
         rerate(p, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t",
                now=NOW)
     p2 = plain_branch(tmp_path / "b.xlsx", [["P1", 2, 0]], ["客户编号", "本年日均资产", "上年度管理费"])
-    with pytest.raises(WorkbookError, match="日均资产（或“上年日均资产”与“本年日均资产”两列）"):
+    with pytest.raises(WorkbookError, match="“日均资产”（或“上年日均资产”与“本年日均资产”两列）"):
         rerate(p2, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t",
                now=NOW)
     assert p.read_bytes() == before
