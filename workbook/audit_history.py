@@ -39,7 +39,8 @@ from rules.schedule import parse_period
 from udfs import _coerce
 
 from . import history, summary
-from .audit_model import CHECK_HISTORY, CHECK_TIER, INFO, SEVERE, WARN, Finding
+from .audit_model import CHECK_HISTORY, CHECK_POLICY, CHECK_TIER, INFO, SEVERE, WARN, Finding
+from .overrides import person_key
 from .schema import ClientTable, validate
 from .xlsxio import SheetData, col_letter
 
@@ -399,6 +400,7 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
                     SEVERE, CHECK_TIER, "entry_unexplained", hist_sheet, f"A{e.row}", cid,
                     e.get("变更后"), computed or "", f"第 {e.row} 行的{e.get('级别变动') or '变更'}"
                     f"不能由规则解释：{problem}", rule_id, ref))
+            findings += _self_approved(e, hist_sheet)
             if prev is not None and prev.run is e.run:
                 findings.append(Finding(
                     SEVERE, CHECK_TIER, "entry_duplicate", hist_sheet, f"A{e.row}", cid,
@@ -637,6 +639,21 @@ def _same_tier(a: str, b: str, rb: Rulebook) -> bool:
         return rb.normalize_label(a) == rb.normalize_label(b)
     except RuleInputError:
         return False
+
+
+def _self_approved(e: Entry, hist_sheet: str) -> list[Finding]:
+    """A 特别调整 whose approver is the operator of the run that applied it (警告: the job flags
+    it, workbook/overrides.py; logs written before it did are caught here too)."""
+    if e.get("级别变动") != OVERRIDE:
+        return []
+    m = re.search(r"审批人：([^，）)]*)", e.get("原因"))
+    operator = e.get("操作员") or e.run.get("操作员")
+    if m is None or not operator or person_key(m.group(1)) != person_key(operator):
+        return []
+    return [Finding(WARN, CHECK_POLICY, "override_self_approved", hist_sheet, f"A{e.row}",
+                    e.client_id, m.group(1).strip(), "",
+                    f"第 {e.row} 行的特别调整（{e.get('变更后')}）由该次运行的操作员 {operator} "
+                    "自己审批：特别调整须经审批并留痕，请由他人复核")]
 
 
 def _entry_rulebook(e: Entry, rbs: _Rulebooks) -> Rulebook | None:

@@ -497,13 +497,16 @@ def _class_columns(rb: Any, t: ClientTable, act: np.ndarray, new_rank: np.ndarra
             if key in t.tier_sub:  # (当前级别 before 年度级别: the base's own text)
                 named = np.array(t.tier_sub[key], dtype=object)
                 held = np.where(ranks >= 0, named, held)
-        for j, i in enumerate(act.tolist()):
-            if kinds_act[j] == OVERRIDE:
-                named = t.tier_sub.get("override_tier", [""] * len(t))[i]
-                sub[j] = named or (sub[j] if sub[j] is not None else "")
-            elif sub[j] is None:  # kept above the computed tier (or new accounts' default)
-                sub[j] = held[i] if held[i] and new[j] == base[i] else (
-                    "" if no_subs[new[j]] else None)
+        over = np.asarray(kinds_act) == OVERRIDE
+        named_ov = t.tier_sub.get("override_tier")
+        for j in np.flatnonzero(over).tolist():
+            named = named_ov[int(act[j])] if named_ov else ""
+            sub[j] = named or (sub[j] if sub[j] is not None else "")
+        kept = np.fromiter((x is None for x in sub), bool, count=len(sub)) & ~over
+        for j in np.flatnonzero(kept).tolist():  # above the computed tier (就高不就低), or
+            i = int(act[j])  # new accounts' default
+            sub[j] = held[i] if held[i] and new[j] == base[i] else (
+                "" if no_subs[new[j]] else None)
         out["sub_class"] = sub.tolist()
     if rb.data.client_classes:
         lab = np.array(labels, dtype=object)[new]

@@ -71,7 +71,8 @@ class OverrideReview:
         return why
 
 
-def _person(name: Any) -> str:
+def person_key(name: Any) -> str:
+    """A person's name as compared for self-approval: NFKC, no spaces, case folded."""
     return "".join(unicodedata.normalize("NFKC", str(name or "")).split()).casefold()
 
 
@@ -86,7 +87,7 @@ def review(t: ClientTable, rulebook: Any, per: Period, mode: str, operator: str,
     policy = rulebook.data.overrides
     dates = t.override_date or [None] * n
     untils = t.override_until or [None] * n
-    me = _person(operator)
+    me = person_key(operator)
     lapsed_rows: list[int] = []
     for i in np.flatnonzero(given).tolist():
         start, until = dates[i], untils[i]
@@ -109,7 +110,7 @@ def review(t: ClientTable, rulebook: Any, per: Period, mode: str, operator: str,
             continue
         if start is None:
             out.stamped[i] = today
-        if me and _person(t.approver[i]) == me:
+        if me and person_key(t.approver[i]) == me:
             out.self_approved.add(i)
 
     def rows_of(idx: list[int]) -> str:
