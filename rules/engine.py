@@ -19,6 +19,7 @@ import numpy as np
 from .errors import RuleInputError, show, show_many
 from .model import InputSpec, OutputSpec, RulebookFile, Source
 from .money import to_cents, to_cents_array
+from .vocabulary import TierVocabulary
 
 INF = math.inf
 
@@ -221,10 +222,8 @@ class Rulebook:
         self._input_pos = {n: k for k, n in enumerate(self.input_names)}
         self._out_pos = {o.label: k for k, o in enumerate(self.outputs)}
         self._templates: dict[str, tuple[str, tuple[int, ...]]] = {}
-        self._aliases: dict[str, str] = {}
-        for o in self.outputs:
-            for name in (o.label, *o.aliases, *([o.code] if o.code else [])):
-                self._aliases[_norm_text(name)] = o.label
+        #: the names of the tiers (labels, aliases, codes, sub-classes): rules.vocabulary
+        self.vocabulary = TierVocabulary.of(data.outputs, data.rules)
         self.rules: tuple[CompiledRule, ...] = tuple(
             CompiledRule(
                 id=r.id, order=k, output=self._out_pos[r.output], sub_class=r.sub_class,
@@ -265,13 +264,17 @@ class Rulebook:
 
     # -- labels ------------------------------------------------------------------------------
     def normalize_label(self, text: Any, field: str = "级别") -> str:
-        """The rulebook label for a label, short form or code (``核心``, ``二类`` → 核心客户)."""
-        if isinstance(text, str):
-            label = self._aliases.get(_norm_text(text))
-            if label is not None:
-                return label
-        known = "、".join(o.label for o in self.outputs)
-        raise RuleInputError(f"未知的{field}：{show(text)}（{self.ref} 可用：{known}）",
+        """The rulebook label for a label, short form, code or sub-class (``核心``, ``二类``,
+        ``ＶＩＰ``, ``A类核心`` → its label; the names are ``self.vocabulary``'s)."""
+        return self.tier_of(text, field)[0]
+
+    def tier_of(self, text: Any, field: str = "级别") -> tuple[str, str]:
+        """(label, sub-class) of a tier text: ``A类核心`` → (核心客户, A类核心), ``核心`` →
+        (核心客户, ""). Unknown text raises RuleInputError (kind "na") naming the labels."""
+        got = self.vocabulary.lookup(text)
+        if got is not None:
+            return got
+        raise RuleInputError(f"未知的{field}：{show(text)}（{self.ref} 可用：{self.vocabulary.describe()}）",
                              field=field, value=text, kind="na")
 
     def output(self, label: str) -> OutputSpec:
@@ -502,10 +505,6 @@ class Rulebook:
 
 def _unit(spec: InputSpec) -> str:
     return f" {spec.unit}" if spec.unit and spec.unit not in ("分",) else ""
-
-
-def _norm_text(s: str) -> str:
-    return "".join(s.split()).upper()
 
 
 def _as_float_array(c: Any) -> np.ndarray:

@@ -44,6 +44,9 @@ class InputSpec(_Strict):
     # "increasing": raising this input never lowers the output ("decreasing": never raises it);
     # the verifier checks it
     monotone: Literal["increasing", "decreasing", "none"] = "increasing"
+    # headers of columns whose larger value is this input when the sheet has no column of its
+    # own (seed 001 第八条: 上年度或本年度日均客户资产 -> 上年日均资产, 本年日均资产)
+    larger_of: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -60,6 +63,14 @@ class OutputSpec(_Strict):
     service: str = ""
     services: tuple[str, ...] = ()
     visits_per_year: int | None = None
+
+
+class OverridePolicy(_Strict):
+    """What the policy says of special adjustments (特别调整级别) beyond being approved and
+    recorded: whether an annual rating keeps an override made before the year it rates ended."""
+
+    annual_keeps: bool = False
+    source: str = ""  # the clauses the setting rests on
 
 
 class Interval(_Strict):
@@ -142,22 +153,33 @@ class RulebookFile(_Strict):
     outputs: tuple[OutputSpec, ...]
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     rules: tuple[Rule, ...]
+    # special adjustments (特别调整): does an annual rating keep them (rules.vocabulary for
+    # the names, workbook.overrides for the dates)
+    overrides: OverridePolicy = OverridePolicy()
+    # seed 001 第六条: the job also writes 分级分类 (四级十二类, tier·risk class, 核心客户·稳健型)
+    client_classes: bool = False
 
     @field_validator("outputs")
     @classmethod
     def _unique_outputs(cls, outputs: tuple[OutputSpec, ...]) -> tuple[OutputSpec, ...]:
+        from .vocabulary import tier_key
+
         seen: set[str] = set()
-        for o in outputs:
+        for o in outputs:  # (compared as cells are read: full-width, spaces and case aside)
             for name in (o.label, *o.aliases, *([o.code] if o.code else [])):
-                if name in seen:
+                if tier_key(name) in seen:
                     raise ValueError(f"输出标签或别名重复：{name}")
-                seen.add(name)
+                seen.add(tier_key(name))
         return outputs
 
     @model_validator(mode="after")
     def _references(self) -> RulebookFile:
+        from .vocabulary import tier_key
+
         inputs = {i.name for i in self.inputs}
         outputs = {o.label for o in self.outputs}
+        names = {tier_key(n): o.label for o in self.outputs
+                 for n in (o.label, *o.aliases, *([o.code] if o.code else []))}
         ids: set[str] = set()
         for r in self.rules:
             if r.id in ids:
@@ -165,6 +187,9 @@ class RulebookFile(_Strict):
             ids.add(r.id)
             if r.output not in outputs:
                 raise ValueError(f"规则 {r.id} 的输出 {r.output!r} 不在 outputs 中")
+            other = names.get(tier_key(r.sub_class)) if r.sub_class else None
+            if other is not None and other != r.output:
+                raise ValueError(f"规则 {r.id} 的细分类别 {r.sub_class!r} 已是{other}的名称")
             for name, iv in r.when.items():
                 if name not in inputs:
                     raise ValueError(f"规则 {r.id} 的条件引用了未定义的输入 {name!r}")

@@ -25,12 +25,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rules._common import add_years, as_date, load_toml_model
 from rules.errors import RuleInputError, show
+
+if TYPE_CHECKING:
+    from rules.engine import Rulebook
 
 RISK_CLASSES: tuple[str, ...] = ("保守型", "稳健型", "进取型")
 PRODUCT_RISKS: tuple[str, ...] = ("低", "中", "高")
@@ -51,15 +54,6 @@ _PRODUCT_ALIASES: dict[str, str] = {
     "中": "中", "中风险": "中", "medium": "中",
     "高": "高", "高风险": "高", "high": "高",
 }
-_TIER_ALIASES: dict[str, str] = {
-    "vip客户": "VIP客户", "vip": "VIP客户", "一类": "VIP客户", "一类客户": "VIP客户",
-    "核心客户": "核心客户", "核心": "核心客户", "二类": "核心客户", "二类客户": "核心客户",
-    "a类核心": "核心客户", "b类核心": "核心客户", "a类核心客户": "核心客户",
-    "b类核心客户": "核心客户",
-    "潜力客户": "潜力客户", "潜力": "潜力客户", "三类": "潜力客户", "三类客户": "潜力客户",
-    "普通客户": "普通客户", "普通": "普通客户", "四类": "普通客户", "四类客户": "普通客户",
-}
-
 #: 四级十二类（第六条），按级别、再按风险类别排列。
 ALL_CLIENT_CLASSES: tuple[str, ...] = tuple(f"{t}·{r}" for t in TIERS for r in RISK_CLASSES)
 
@@ -225,17 +219,27 @@ def suitability_note(risk_class: str, product_risk: str) -> str:
             "须提示风险并留痕（第十九条）")
 
 
-def normalize_tier(text: str) -> str:
+#: the rulebook whose tiers the 12 classes combine (seed 001 第六条、第八条)
+CLASS_RULEBOOK = "private-fund"
+
+
+def normalize_tier(text: str, rulebook: Rulebook | None = None) -> str:
     """客户级别 → VIP客户 / 核心客户 / 潜力客户 / 普通客户。
 
-    接受简称（VIP、核心、潜力、普通）、代码（一类–四类）和 A类核心/B类核心。
+    The names are the rulebook's (``rules.vocabulary``): by default seed 001's (private-fund,
+    the version in force today), whose 12 classes this module combines — short forms (VIP、核心、
+    潜力、普通), codes (一类–四类, 一类客户), sub-classes (A类核心/B类核心), full-width forms
+    (ＶＩＰ). Unknown text raises ``RuleInputError`` (kind "na").
     """
-    label = _TIER_ALIASES.get(_key(text) or "")
-    if label is None:
+    from rules.registry import get_rulebook
+
+    rb = rulebook or get_rulebook(CLASS_RULEBOOK)
+    got = rb.vocabulary.lookup(text)
+    if got is None:
         raise RuleInputError(
-            f"客户级别 {show(text)} 无法识别：应为 VIP客户、核心客户、潜力客户、普通客户之一",
+            f"客户级别 {show(text)} 无法识别：应为 {rb.vocabulary.describe()} 之一（{rb.ref}）",
             field="客户级别", value=text, kind="na")
-    return label
+    return got[0]
 
 
 def client_class(tier_label: str, risk_class: str) -> str:

@@ -39,7 +39,8 @@ from rules.schedule import parse_period
 from udfs import _coerce
 
 from . import history, summary
-from .audit_model import CHECK_HISTORY, CHECK_TIER, INFO, SEVERE, WARN, Finding
+from .audit_model import CHECK_HISTORY, CHECK_POLICY, CHECK_TIER, INFO, SEVERE, WARN, Finding
+from .overrides import person_key
 from .schema import ClientTable, validate
 from .xlsxio import SheetData, col_letter
 
@@ -399,12 +400,14 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
                     SEVERE, CHECK_TIER, "entry_unexplained", hist_sheet, f"A{e.row}", cid,
                     e.get("变更后"), computed or "", f"第 {e.row} 行的{e.get('级别变动') or '变更'}"
                     f"不能由规则解释：{problem}", rule_id, ref))
+            findings += _self_approved(e, hist_sheet)
             if prev is not None and prev.run is e.run:
                 findings.append(Finding(
                     SEVERE, CHECK_TIER, "entry_duplicate", hist_sheet, f"A{e.row}", cid,
                     explanation=f"同一次运行中该客户有两条变更记录（第 {prev.row}、{e.row} 行）："
                                 "插入或重复的记录"))
-            elif prev is not None and not _same_tier(e.get("变更前"), prev.get("变更后")):
+            elif prev is not None and not _same_tier(e.get("变更前"), prev.get("变更后"),
+                                                     _entry_rulebook(e, rbs) or t.rulebook):
                 broken[e.row] = prev.get("变更后")
                 findings.append(Finding(
                     SEVERE, CHECK_TIER, "tier_changed_between_runs", hist_sheet, f"I{e.row}",
@@ -438,7 +441,7 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
         want = last.get("变更后")
         if shown == want:
             continue
-        if shown and _same_tier(shown, want):
+        if shown and _same_tier(shown, want, _entry_rulebook(last, rbs) or t.rulebook):
             findings.append(Finding(
                 INFO, CHECK_TIER, "tier_alias", sheet, f"{col}{r}", cid, shown, want,
                 f"当前级别写作简称 {shown}，最近一条变更记录（第 {last.row} 行）记为 {want}（同一级别）"))
@@ -455,7 +458,9 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
             if run is None and runs and any(ids[i] in rn.rejects for rn in runs):
                 rejected_always.append(i)
                 continue
-            if got is not None and _same_tier(tc.tiers[i], got):
+            if got is not None and _same_tier(tc.tiers[i], got,
+                                              (run and rbs.get(ref, run.get("评级期间")))
+                                              or t.rulebook):
                 continue
             candidates[i] = (got or "", run, rule_id, ref)
     for i in rejected_always:
@@ -621,18 +626,40 @@ def _explain_digest(fixed: list[tuple[str, str]], variables: list[tuple[str, Any
     return None
 
 
-def _same_tier(a: str, b: str) -> bool:
+def _same_tier(a: str, b: str, rb: Rulebook) -> bool:
+    """Two tier texts name the same tier in the names of ``rb`` (the rulebook of the run that
+    wrote them: rules.vocabulary), e.g. 核心 and 核心客户; A类核心 and 核心客户 under
+    private-fund."""
     a, b = a.strip(), b.strip()
     if a == b:
         return True
     if not a or not b or NO_TIER in (a, b):
         return (a or NO_TIER) == (b or NO_TIER)
-    from rules.suitability import normalize_tier
-
     try:
-        return normalize_tier(a) == normalize_tier(b)
+        return rb.normalize_label(a) == rb.normalize_label(b)
     except RuleInputError:
         return False
+
+
+def _self_approved(e: Entry, hist_sheet: str) -> list[Finding]:
+    """A 特别调整 whose approver is the operator of the run that applied it (警告: the job flags
+    it, workbook/overrides.py; logs written before it did are caught here too)."""
+    if e.get("级别变动") != OVERRIDE:
+        return []
+    m = re.search(r"审批人：([^，）)]*)", e.get("原因"))
+    operator = e.get("操作员") or e.run.get("操作员")
+    if m is None or not operator or person_key(m.group(1)) != person_key(operator):
+        return []
+    return [Finding(WARN, CHECK_POLICY, "override_self_approved", hist_sheet, f"A{e.row}",
+                    e.client_id, m.group(1).strip(), "",
+                    f"第 {e.row} 行的特别调整（{e.get('变更后')}）由该次运行的操作员 {operator} "
+                    "自己审批：特别调整须经审批并留痕，请由他人复核")]
+
+
+def _entry_rulebook(e: Entry, rbs: _Rulebooks) -> Rulebook | None:
+    """The rulebook version a 变更 row names (its own 规则版本, else its run's)."""
+    ref = e.get("规则版本") or e.run.get("规则版本")
+    return rbs.get(ref, e.get("评级期间") or e.run.get("评级期间"))
 
 
 def _processed(run: Run, cid: str, open_date: dt.date | None) -> bool:

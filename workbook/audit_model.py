@@ -71,6 +71,7 @@ KIND_TITLES: dict[str, str] = {
     "history_no_tail": "汇总缺少末行哈希",
     # 5 制度检查
     "override_no_approver": "特别调整无审批人",
+    "override_self_approved": "特别调整由操作员自己审批",
     "risk_class_mismatch": "风险类别与得分不符",
     "risk_class_missing": "风险类别为空",
     "questionnaire_overdue": "问卷逾期未重新评估",

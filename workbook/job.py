@@ -36,9 +36,10 @@ from rules.rerating import (
 from rules.schedule import Period, parse_period, period_of_cell, run_window
 from rules.verify import known_gaps
 
-from . import history, summary, transfers
+from . import history, overrides, summary, transfers
 from . import suitability2017 as suit17
 from .schema import (
+    BY_KEY,
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
     OUTPUT_BY_KEY,
@@ -137,7 +138,12 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
     h.update(np.ascontiguousarray(t.rows, np.int64).tobytes())
     for arr in (*t.inputs, t.current, t.annual, t.override, t.risk_score):
         h.update(np.ascontiguousarray(arr).tobytes())
-    for texts in (t.client_id, t.approver, t.override_reason, t.open_date):
+    for lo in t.larger_of.values():  # (both figures, where an input is the larger of two)
+        for arr in lo.values:
+            h.update(np.ascontiguousarray(arr).tobytes())
+    for texts in (t.client_id, t.approver, t.override_reason, t.open_date,
+                  *((t.override_date, t.override_until)
+                    if any(t.override_date) or any(t.override_until) else ())):
         try:  # all texts (client ids): joined as they are
             joined = "\x1f".join(texts)  # type: ignore[arg-type]
         except TypeError:  # None, dates: each distinct value turned into text once
@@ -198,6 +204,24 @@ class _Basis(Sequence):
 
 
 _LAZY_BLOCK = 65536
+
+
+class _Reasons:
+    """The rule's reason of rows (``Batch.reasons``), after the note of an override not applied
+    (``overrides.OverrideReview.notes``) and of each input read as the larger of two columns
+    (``schema.LargerOf``: 日均资产取上年日均资产 … 中的较大者（…）；)."""
+
+    def __init__(self, batch: Any, larger: list[Any], notes: dict[int, str]) -> None:
+        self.batch, self.larger, self.notes = batch, larger, notes
+
+    def reasons(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        out = self.batch.reasons(rows)
+        if self.larger or self.notes:
+            for k, i in enumerate(np.asarray(rows).tolist()):
+                note = self.notes.get(i)
+                out[k] = (f"{note}；" if note else "") \
+                    + "".join(lo.note(i) for lo in self.larger) + out[k]
+        return out
 
 
 class LazyColumn(Sequence):
@@ -277,7 +301,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     from rules import rulebook_ids, versions
 
     from .headers import header_name
-    from .schema import _INPUT_FALLBACK, column_map
+    from .schema import _INPUT_FALLBACK, _pair_key, column_map
     from .xlsxio.findrows import find_rows
     from .xlsxio.parallel import ParallelRead, start_read
     from .xlsxio.sheetxml import no_gc
@@ -285,11 +309,16 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     labels = {header_name(x).casefold() for rid in rulebook_ids() for v in versions(rid)
               for spec in v.inputs for x in (spec.label, spec.name)} | suit17.headers_read()
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
-                 "override_tier", "override_approver", "override_reason",
+                 "override_tier", "override_approver", "override_reason", "override_date",
+                 "override_until",
                  *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
 
+    pair_keys = {_pair_key(h) for rid in rulebook_ids() for v in versions(rid)
+                 for spec in v.inputs for h in spec.larger_of}  # (上年日均资产, 本年日均资产)
+
     def inputs(header: list[str]) -> set[int]:
-        return {c for c, h in enumerate(header, 1) if header_name(h).casefold() in labels}
+        return {c for c, h in enumerate(header, 1)
+                if header_name(h).casefold() in labels or _pair_key(h) in pair_keys}
 
     def wanted(header: list[str]) -> set[int]:  # the columns a run uses
         cols = column_map(header)
@@ -454,6 +483,45 @@ def _known_gaps(rb: Any, t: ClientTable, act: np.ndarray, batch: Any, new_label:
     return out
 
 
+def _class_columns(rb: Any, t: ClientTable, act: np.ndarray, new_rank: np.ndarray,
+                   computed: np.ndarray, base: np.ndarray, kinds_act: np.ndarray, batch: Any,
+                   risk: np.ndarray) -> dict[str, list[Any]]:
+    """细分类别 (the sub-class, where the rulebook's rules name one: private-fund A类核心/B类核心,
+    seed 001 第八条) and 分级分类 (the 12 classes, tier·risk class, where the rulebook says
+    ``client_classes``: seed 001 第六条) of the processed rows; None leaves a cell as it is.
+
+    The sub-class is the computed one where the tier in force is the computed tier; an override
+    or a tier cell naming one (特别调整级别 A类核心) gives it; a tier kept above the computed
+    one (就高不就低) keeps the cell, and a tier without sub-classes clears it."""
+    out: dict[str, list[Any]] = {}
+    labels = [o.label for o in rb.outputs]
+    new = new_rank[act]
+    if rb.vocabulary.sub_classes:
+        sub = np.where(new == computed[act], batch.sub_classes[act], None).astype(object)
+        no_subs = np.array([lab not in rb.vocabulary.sub_classes for lab in labels], bool)
+        held = np.full(len(t), "", dtype=object)
+        for key, ranks in (("annual_tier", t.annual), ("current_tier", t.current)):
+            if key in t.tier_sub:  # (当前级别 before 年度级别: the base's own text)
+                named = np.array(t.tier_sub[key], dtype=object)
+                held = np.where(ranks >= 0, named, held)
+        over = np.asarray(kinds_act) == OVERRIDE
+        named_ov = t.tier_sub.get("override_tier")
+        for j in np.flatnonzero(over).tolist():
+            named = named_ov[int(act[j])] if named_ov else ""
+            sub[j] = named or (sub[j] if sub[j] is not None else "")
+        kept = np.fromiter((x is None for x in sub), bool, count=len(sub)) & ~over
+        for j in np.flatnonzero(kept).tolist():  # above the computed tier (就高不就低), or
+            i = int(act[j])  # new accounts' default
+            sub[j] = held[i] if held[i] and new[j] == base[i] else (
+                "" if no_subs[new[j]] else None)
+        out["sub_class"] = sub.tolist()
+    if rb.data.client_classes:
+        lab = np.array(labels, dtype=object)[new]
+        r = risk[act]
+        out["client_class"] = [f"{a}·{b}" if b else "" for a, b in zip(lab, r, strict=True)]
+    return out
+
+
 class PeriodOrderError(WorkbookError):
     """A run whose data date is earlier than that of a run already applied to the same clients
     (评级期间 would go back): refused, nothing written, unless forced (``--force``; the Excel
@@ -572,7 +640,8 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
                               skip=~t.ok) if suitability else None
     s17_cols = suit17.find_columns(data.header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
-        outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+        outs = {c for k, c in t.cols.items()
+                if k in OUTPUT_BY_KEY or k in ("annual_tier", "override_date")}
         outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
@@ -632,7 +701,10 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
         scope = _annual_scope(per, t)
         res.opened_after = [(int(t.rows[i]), t.client_id[i], t.open_date[i])
                             for i in np.flatnonzero(~scope).tolist()]
-    outcome = apply_mode(rb, m, computed, base, np.where(ok, t.override, -1))
+    # overrides: dates, expiry, the annual rating, self-approval (workbook/overrides.py)
+    ov = overrides.review(t, rb, per, m, operator, now.date(), scope & ok)
+    res.warnings += ov.warnings
+    outcome = apply_mode(rb, m, computed, base, np.where(ok & ov.use, t.override, -1))
     labels = [o.label for o in rb.outputs]
     label_of = np.array([*labels, summary.NO_TIER], dtype=object)  # rank -1 -> 无级别
     active = scope & ok
@@ -669,18 +741,17 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
         special |= base[act] < 0
     special_idx = np.flatnonzero(special)
     special_basis: dict[int, str] = {}
-    for k, calc in zip(special_idx.tolist(), batch.reasons(act[special_idx]), strict=True):
+    reasoner = _Reasons(batch, list(t.larger_of.values()), ov.notes)
+    for k, calc in zip(special_idx.tolist(), reasoner.reasons(act[special_idx]), strict=True):
         i = int(act[k])  # (the others' basis is the rule's reason)
         kind = kind_act[k]
         if kind == OVERRIDE:
-            why = f"特别调整为{new_label[k]}（审批人：{t.approver[i]}"
-            why += f"，原因：{t.override_reason[i]}）" if t.override_reason[i] else "）"
-            special_basis[k] = f"{why}；按规则计算：{calc}"
+            special_basis[k] = f"{ov.basis(t, i, new_label[k], operator)}；按规则计算：{calc}"
         elif kind == KEPT_UP:
             special_basis[k] = f"{calc}；就高不就低，保留{label_of[base[i]]}"
         else:
             special_basis[k] = f"新开户默认{labels[-1]}，就高不就低：{calc}"
-    basis = _Basis(batch, act, special_basis)
+    basis = _Basis(reasoner, act, special_basis)
     res.gaps = _known_gaps(rb, t, act, batch, new_label, kind_act)
     year = per.end.year
     opened = np.array([d is not None and d.year == year for d in t.open_date], bool)
@@ -716,6 +787,9 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
         values["investor_type"] = [s17.investor_type[i] for i in act_l]
         values["risk_level"] = [s17.risk_level[i] for i in act_l]
         values["suitability_basis"] = [s17.basis[i] for i in act_l]
+    values.update(_class_columns(rb, t, act, new_rank, computed, base, kinds_act, batch, risk))
+    if ov.stamped:  # 调整日期 of overrides applied without one: this run's date
+        values["override_date"] = [ov.stamped.get(i) for i in act.tolist()]
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
@@ -729,6 +803,7 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
             c = data.n_cols + 1 + len(headers)
             cols[k] = c
             headers[c] = (OUTPUT_BY_KEY[k].header if k in OUTPUT_BY_KEY
+                          else BY_KEY[k].header if k in BY_KEY
                           else suit17.OUTPUT_HEADERS.get(k, "年度级别"))
     masks: dict[int, np.ndarray] = {}
 
@@ -802,6 +877,8 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
         logged |= changed["investor_type"] | changed["risk_level"]
     for kind in _LOGGED_KINDS:
         logged |= kinds_act == kind
+    if ov.notes:  # an override not applied (expired, lapsed, not yet in force) is logged
+        logged[np.isin(act, list(ov.notes))] = True
     logged_idx = np.flatnonzero(logged)
     # the fields of the 变更 rows, a column at a time (a first run logs every client)
     li = act[logged_idx]  # rows of the table
@@ -816,6 +893,9 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     inputs_used = ["；".join(parts) for parts in zip(
         *([f"{nm}={x}" for x in map(_exact, t.inputs[q][li].tolist())]
           for q, nm in enumerate(in_names)), strict=True)] if in_names else [""] * len(lj)
+    for lo in t.larger_of.values():  # both figures where an input is the larger of two
+        for k, i in enumerate(li.tolist()):
+            inputs_used[k] += f"；{lo.logged(i)}"
     has_risk = risk[li].astype(bool)
     for k in np.flatnonzero(has_risk).tolist():
         inputs_used[k] += f"；风险测评得分={_exact(float(t.risk_score[li[k]]))}"
@@ -969,7 +1049,7 @@ def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date 
     if _identity(path) != identity:
         raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
-                                   columns=plan.columns)}
+                                   columns=plan.columns, table_columns=plan.headers)}
     replace: dict[str, list[list[Any]]] = {}
     add: dict[str, list[list[Any]]] = {}
     append: dict[str, tuple[int, list[list[Any]]]] = {}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from rules.errors import show
 from rules.money import to_cents_array
 from udfs import _coerce
 
-from .headers import header_name, unit_factor
+from .headers import header_name, split_unit, unit_factor
 from .xlsxio import SheetData, XlsxError, read_sheet, sheet_names
 from .xlsxio.errors import CellError
 
@@ -61,6 +63,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("override_tier", "特别调整级别", "override_tier"),
     Column("override_approver", "调整审批人", "override_approver"),
     Column("override_reason", "调整原因", "override_reason"),
+    # when the override was approved (a run writes its own date where empty) and its last day
+    # in force (empty: until removed; an annual run keeps it only if the rulebook says so)
+    Column("override_date", "调整日期", "override_date"),
+    Column("override_until", "调整有效期至", "override_until"),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 
@@ -74,6 +80,10 @@ OUTPUT_COLUMNS: tuple[Column, ...] = (
     Column("risk_class", "风险类别", "risk_class"),
     Column("period", "评级期间", "period"),
     Column("rulebook_ref", "规则版本", "rulebook_ref"),
+    # written when the rulebook has sub-classes (private-fund: A类核心/B类核心, seed 001 第八条)
+    Column("sub_class", "细分类别", "sub_class"),
+    # written when the rulebook says so (client_classes: seed 001 第六条 四级十二类)
+    Column("client_class", "分级分类", "client_class"),
 )
 OUTPUT_BY_KEY = {c.key: c for c in OUTPUT_COLUMNS}
 
@@ -208,6 +218,14 @@ class ClientTable:
     rejected: dict[int, Rejection] = field(default_factory=dict)  # index -> its problems
     #: rows rated although a secondary field is bad (SECONDARY_KEYS): index -> the problems
     flagged: dict[int, Rejection] = field(default_factory=dict)
+    #: inputs read as the larger of two columns (InputSpec.larger_of): input index -> LargerOf
+    larger_of: dict[int, LargerOf] = field(default_factory=dict)
+    #: the sub-class a tier cell names (A类核心 in 当前级别), by key (current_tier…); a key is
+    #: here only when some cell of its column names one
+    tier_sub: dict[str, list[str]] = field(default_factory=dict)
+    #: 调整日期 / 调整有效期至 of the rows with an override (None where empty or no override)
+    override_date: list[dt.date | None] = field(default_factory=list)
+    override_until: list[dt.date | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -257,19 +275,98 @@ def input_columns(rb: Rulebook, cols: dict[str, int], header: list[str]) -> list
     return out
 
 
-def check_input_columns(sheet: str, rb: Rulebook, in_cols: list[int | None]) -> None:
+def check_input_columns(sheet: str, rb: Rulebook, in_cols: list[int | None],
+                        pairs: Collection[int] = ()) -> None:
     """A rulebook input without a column refuses the run (WorkbookError naming the column and
     the rulebook): a missing column is never a column of zeros. Empty *cells* of an input the
-    rulebook allows to be empty (``empty_is_zero``: 上年度净佣金) still count as 0."""
-    missing = [s for s, c in zip(rb.inputs, in_cols, strict=True) if c is None]
+    rulebook allows to be empty (``empty_is_zero``: 上年度净佣金) still count as 0. ``pairs``:
+    inputs read from the columns of their ``larger_of`` instead (``larger_of_columns``)."""
+    missing = [s for k, (s, c) in enumerate(zip(rb.inputs, in_cols, strict=True))
+               if c is None and k not in pairs]
     if not missing:
         return
-    names = "、".join(f"“{s.label}”" for s in missing)
+    names = "、".join(f"“{s.label}”" + (f"（或“{'”与“'.join(s.larger_of)}”两列）" if s.larger_of
+                                       else "") for s in missing)
     zero = [s.label for s in missing if s.empty_is_zero]
     note = (f"（该列中的空单元格按 0 计，但整列缺少不会按 0 计：{'、'.join(zero)}）" if zero else "")
     raise WorkbookError(
         f"工作表“{sheet}”缺少规则 {rb.ref}（{rb.title}）需要的列：{names}{note}。"
         f"请在第 1 行添加该列并填写数据后重新运行；本次未做任何更改。")
+
+
+def _pair_key(header: str) -> str:
+    """How a column of ``InputSpec.larger_of`` is recognised: NFKC, no spaces, case folded,
+    年度 read as 年 (上年度日均资产 is 上年日均资产), a unit taken off (上年日均资产（万元）)."""
+    name = split_unit(header)[0]
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold().replace("年度", "年")
+
+
+def larger_of_columns(rb: Rulebook, header: list[str]) -> dict[int, tuple[int, ...]]:
+    """input index -> the 1-based columns it is the larger of, for each input that has no
+    column of its own (its label or name) and whose ``larger_of`` columns are all there.
+    Both forms present is refused: which figure was rated would not be clear."""
+    own = {h.strip().casefold() for h in header}
+    keys = [_pair_key(h) for h in header]
+    out: dict[int, tuple[int, ...]] = {}
+    for k, spec in enumerate(rb.inputs):
+        if not spec.larger_of:
+            continue
+        found = [keys.index(_pair_key(h)) + 1 for h in spec.larger_of if _pair_key(h) in keys]
+        if len(found) != len(spec.larger_of):
+            continue
+        if spec.label.casefold() in own or spec.name.casefold() in own:
+            names = "”“".join(header[c - 1] for c in found)
+            raise WorkbookError(
+                f"第 1 行既有“{spec.label}”列，又有“{names}”列：规则 {rb.ref} 的{spec.label}取"
+                f"{'与'.join(spec.larger_of)}中的较大者（{rb.source.article.split('、')[0]}），"
+                f"请只保留一种（删去或改名“{spec.label}”列，或删去那两列）后重新运行。")
+        out[k] = tuple(found)
+    return out
+
+
+@dataclass(frozen=True)
+class LargerOf:
+    """An input read as the larger of columns (``InputSpec.larger_of``; seed 001 第八条: 日均资产
+    is 上年度或本年度日均客户资产, the larger): per row the figures read (NaN where empty or
+    bad) and which column was used (-1: none, the row is rejected)."""
+
+    label: str
+    unit: str
+    headers: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    used: np.ndarray
+
+    def value(self) -> np.ndarray:
+        """The input per row: the figure of the column used (0 where none)."""
+        got = np.zeros(len(self.used))
+        for k, v in enumerate(self.values):
+            got[self.used == k] = v[self.used == k]
+        return got
+
+    def note(self, i: int) -> str:
+        """``日均资产取上年日均资产 600,000 元与本年日均资产 450,000 元中的较大者（上年日均资产）；``"""
+        u = f" {self.unit}" if self.unit else ""
+        k = int(self.used[i])
+        if k < 0:
+            return ""
+        have = [(h, float(v[i])) for h, v in zip(self.headers, self.values, strict=True)
+                if np.isfinite(v[i])]
+        empty = [h for h, v in zip(self.headers, self.values, strict=True) if not np.isfinite(v[i])]
+        if len(have) == 1:
+            h, v = have[0]
+            return f"{self.label}取{h} {show(v)}{u}（{'、'.join(empty)}为空）；"
+        figures = "与".join(f"{h} {show(v)}{u}" for h, v in have)
+        which = ("两者相等" if len({v for _h, v in have}) == 1 else self.headers[k])
+        return f"{self.label}取{figures}中的较大者（{which}）；"
+
+    def logged(self, i: int) -> str:
+        """The figures for 变更记录's 输入数据: ``上年日均资产=600,000；本年日均资产=（空）``."""
+        return "；".join(f"{h}={_exact_text(float(v[i])) if np.isfinite(v[i]) else '（空）'}"
+                        for h, v in zip(self.headers, self.values, strict=True))
+
+
+def _exact_text(x: float) -> str:
+    return f"{int(x):,}" if x.is_integer() and abs(x) < 1e15 else f"{x:,}"
 
 
 def read_clients(path: str | os.PathLike[str], rb: Rulebook) -> ClientTable:
@@ -289,8 +386,12 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
     if "client_id" not in cols:
         raise WorkbookError(f"工作表“{data.name}”第 1 行没有“客户编号”列（或 client_id）。")
     in_cols = input_columns(rb, cols, data.header)
-    check_input_columns(data.name, rb, in_cols)
-    known = {cols[k] for k in cols} | {c for c in in_cols if c}
+    pairs = larger_of_columns(rb, data.header)  # 日均资产 as 上年/本年日均资产: the larger
+    for k in pairs:
+        in_cols[k] = None  # (not the contract column it would fall back to)
+    check_input_columns(data.name, rb, in_cols, pairs)
+    known = {cols[k] for k in cols} | {c for c in in_cols if c} \
+        | {c for cs in pairs.values() for c in cs}
     n = data.n_data_rows
     # skip rows with nothing in any column we read (blank lines, totals far below…): a row
     # with a 客户编号 is used; only the others are looked at in the other columns
@@ -384,7 +485,12 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
 
     # rulebook inputs
     inputs: list[np.ndarray] = []
-    for spec, c in zip(rb.inputs, in_cols, strict=True):
+    larger: dict[int, LargerOf] = {}
+    for k, (spec, c) in enumerate(zip(rb.inputs, in_cols, strict=True)):
+        if k in pairs:
+            larger[k] = _larger_of(rb, spec, pairs[k], data.header, col_values, reject, m)
+            inputs.append(to_cents_array(larger[k].value()) if spec.money else larger[k].value())
+            continue
         assert c is not None  # (check_input_columns)
         header = data.header[c - 1]
         cells = col_values(c)
@@ -424,23 +530,28 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
         values = col_values(c)
         keys = _typed(values)
         rank: dict[Any, int] = {}  # each distinct cell once (a column holds a few labels)
+        sub: dict[Any, str] = {}  # and the sub-class it names (A类核心), if any
         for k in dict.fromkeys(keys):
             v = k[1]
             if v is None or (isinstance(v, str) and not v.strip()):
                 rank[k] = -1
                 continue
             try:
-                rank[k] = rb.rank(v if isinstance(v, str) else show(v))
+                label, sub[k] = rb.tier_of(v if isinstance(v, str) else show(v))
+                rank[k] = rb.rank(label)
             except RuleInputError:
                 rank[k] = -2
         out = np.fromiter(map(rank.__getitem__, keys), np.int32, count=m)
-        labels = "、".join(o.label for o in rb.outputs)
+        if any(sub.values()):
+            tier_sub[key] = [sub.get(k, "") for k in keys]
+        labels = rb.vocabulary.describe()  # (the names it knows: rules.vocabulary)
         for i in np.flatnonzero(out == -2).tolist():
             v = values[i]
             reject(i, header, v, f"未知的级别：{show(v)}（{rb.ref} 可用：{labels}）")
         out[out == -2] = -1
         return out
 
+    tier_sub: dict[str, list[str]] = {}
     current = tiers("current_tier")
     annual = tiers("annual_tier")
     override = tiers("override_tier")
@@ -486,6 +597,18 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
                     reject(i, h, values[i], x.message)
                     open_date[i] = None
 
+    # 调整日期 / 调整有效期至: read where an override is given (a bad date rejects that row)
+    override_dates: dict[str, list[dt.date | None]] = {}
+    for key in ("override_date", "override_until"):
+        override_dates[key] = _override_dates(data, cols, key, col_values, override, reject, m)
+    if "override_tier" in cols:
+        oh = data.header[cols["override_tier"] - 1]
+        for i in np.flatnonzero(override >= 0).tolist():
+            start, until = override_dates["override_date"][i], override_dates["override_until"][i]
+            if start and until and until < start:
+                reject(i, oh, col_values(cols["override_tier"])[i],
+                       f"调整有效期至 {until.isoformat()} 早于调整日期 {start.isoformat()}")
+
     risk_score = np.full(m, np.nan)
     if "risk_score" in cols:
         h = data.header[cols["risk_score"] - 1]
@@ -517,11 +640,68 @@ def validate(data: SheetData, rb: Rulebook, *, as_of: dt.date | None = None) -> 
         sheet=data.name, data=data, cols=cols, rulebook=rb, rows=rows, client_id=ids,
         inputs=inputs, current=current, annual=annual, override=override, approver=approver,
         override_reason=reasons, open_date=open_date, risk_score=risk_score, rejected=rejected,
-        flagged=flagged)
+        flagged=flagged, larger_of=larger, tier_sub=tier_sub,
+        override_date=override_dates["override_date"],
+        override_until=override_dates["override_until"])
 
 
 def _id_text(v: Any) -> str:
     return v.text if isinstance(v, CellError) else str(v).strip()
+
+
+def _override_dates(data: SheetData, cols: dict[str, int], key: str, col_values: Any,
+                    override: np.ndarray, reject: Any, m: int) -> list[dt.date | None]:
+    """调整日期 or 调整有效期至 of the rows with an override (None elsewhere, and where empty)."""
+    out: list[dt.date | None] = [None] * m
+    c = cols.get(key)
+    if c is None:
+        return out
+    h = data.header[c - 1]
+    values = col_values(c)
+    for i in np.flatnonzero(override >= 0).tolist():
+        try:
+            out[i] = _coerce.date(values[i], h)
+        except RuleInputError as e:
+            reject(i, h, values[i], e.message)
+    return out
+
+
+def _larger_of(rb: Rulebook, spec: Any, columns: tuple[int, ...], header: list[str],
+               col_values: Any, reject: Any, m: int) -> LargerOf:
+    """Read an input as the larger of ``columns``: each cell a number ≥ the input's minimum or
+    empty (a row rejected naming the cell otherwise); an empty cell leaves the other figure;
+    all empty is a missing figure (0 where the input allows it)."""
+    values: list[np.ndarray] = []
+    raw = [col_values(c) for c in columns]
+    for c, cells in zip(columns, raw, strict=True):
+        h = header[c - 1]
+        arr, problems = _number_column(cells, h)
+        _unit, factor = unit_factor(h)  # 上年日均资产（万元）
+        if factor != 1:
+            arr = arr * factor
+        for i, p in problems.items():
+            if p is not None:
+                reject(i, h, cells[i], p.message)
+            arr[i] = np.nan
+        for i in _outside(arr, spec):
+            try:
+                rb.check_value(spec, float(arr[i]))
+            except RuleInputError as e:
+                reject(int(i), h, cells[i], e.message.replace(spec.label, h, 1))
+            arr[i] = np.nan
+        values.append(np.where(np.isfinite(arr), arr, np.nan))
+    stacked = np.vstack(values) if m else np.zeros((len(columns), 0))
+    some = np.isfinite(stacked).any(axis=0)
+    used = np.where(some, np.argmax(np.where(np.isfinite(stacked), stacked, -np.inf), axis=0), -1)
+    headers = tuple(header[c - 1] for c in columns)
+    for i in np.flatnonzero(~some).tolist():
+        if spec.empty_is_zero:
+            continue
+        if all(v[i] is None or (isinstance(v[i], str) and not v[i].strip()) for v in raw):
+            reject(i, headers[0], None,
+                   "与" + "、".join(f"「{h}」" for h in headers[1:])
+                   + f"均为空（必填：{spec.label}取两者中的较大者）")
+    return LargerOf(spec.label, spec.unit, headers, tuple(values), used.astype(np.int32))
 
 
 def _outside(arr: np.ndarray, spec: Any) -> list[int]:

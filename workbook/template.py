@@ -38,7 +38,7 @@ CLIENT_HEADERS: tuple[str, ...] = (
     "服务产品", "年拜访次数", "风险类别", "评级期间", "规则版本",
     *(c.header for c in COLUMNS[14:]),
 )
-_DATE_COLS = {"开户日期", "测评日期"}
+_DATE_COLS = {"开户日期", "测评日期", "调整日期", "调整有效期至"}
 _MONEY_COLS = {"资产权益", "上年度净佣金", "日均资产", "上年度管理费", "年贡献度"}
 _TIER_COLS = ("年度级别", "当前级别", "特别调整级别")
 
@@ -139,13 +139,15 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     wc = wb.add_worksheet("客户")
     headers = client_headers(rb)
     hdr = {h: k for k, h in enumerate(headers)}
+    # 客户编号 is Text ("@") for the whole column, so that Excel keeps 000123 as typed
+    id_fmt = wb.add_format({"num_format": "@"})
     for k, h in enumerate(headers):
         wc.write_string(0, k, h, bold)
-        wc.set_column(k, k, 34 if h == "级别依据" else 13)
+        wc.set_column(k, k, 34 if h == "级别依据" else 13, id_fmt if h == "客户编号" else None)
     wc.freeze_panes(1, 0)
     _print_setup(wc, repeat_header=True)
     rows = list(clients or [])
-    last = max(len(rows), 1) + 1000
+    last = 1_048_575  # the drop-downs cover the whole column (to Excel's last row)
     for h in _TIER_COLS:
         wc.data_validation(1, hdr[h], last, hdr[h], {"validate": "list", "source": labels,
                                                       "error_type": "warning"})
@@ -159,7 +161,9 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
             if h not in hdr or v is None:
                 continue
             c = hdr[h]
-            if isinstance(v, dt.date):
+            if h == "客户编号":  # text, even when given as a number (123 -> "123")
+                wc.write_string(r, c, _coerce_id(v), id_fmt)
+            elif isinstance(v, dt.date):
                 d = v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day)
                 wc.write_datetime(r, c, d, date_fmt)
             elif isinstance(v, bool):
@@ -227,6 +231,12 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
         _add_button_macros(wb)
     wb.close()
     return path
+
+
+def _coerce_id(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _add_button_macros(wb: xlsxwriter.Workbook) -> None:

@@ -44,6 +44,7 @@ from .sheetxml import (
     parse_attrs,
 )
 from .styles import StylesEditor
+from .tables import extend_tables
 from .xmltext import escape_attr, escape_text, unescape_attr
 from .zipwriter import RawZipWriter
 
@@ -77,11 +78,15 @@ class SheetEdit:
       that says so with ``slices_to_lists = True`` (then it is sliced as the patch goes, never
       made whole).
     * ``column_styles[col]`` -> cellXfs index for cells created in that column.
+    * ``table_columns[col]`` -> header of a column added just right of an Excel Table
+      (ListObject) that should join it (``tables.extend_tables``; the header cell itself is
+      written through ``cells``).
     """
 
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)
     column_styles: dict[int, int] = field(default_factory=dict)
     columns: dict[int, Sequence[Any]] = field(default_factory=dict)
+    table_columns: dict[int, str] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- cell writing
@@ -833,6 +838,10 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
     touched = bool(part_edits or part_rows or add_sheets or part_appends)
     drop: set[str] = set()
     small: dict[str, bytes] = {}
+    for name, edit in edits.items():  # Excel Tables the new columns extend
+        if edit.table_columns and info.sheet(name).part in part_edits:
+            small.update(extend_tables(zf, info.names, info.sheet(name).part,
+                                       edit.table_columns))
     ct_name = next((n for n in info.names if n.lower() == "[content_types].xml"), None)
     wb_rels_name = rels_path(info.workbook_part)
     if touched and (part_edits or part_rows or part_appends) and info.calcchain_part:
