@@ -227,14 +227,14 @@ def FUND_RISK(fund_type):
 # --------------------------------------------------------------------------- services
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户，或简称、一类–四类）", **CELL)
 @xw.arg("open_date", doc="开户日期，可省略；当年开户的客户至少享受财路通", **CELL)
 @xw.arg("rulebook", doc=DOC_RULEBOOK, **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天），用于判断是否当年开户", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天），用于判断是否当年开户", **CELL)
 @cells()
 def SERVICE_PACKAGE(tier, open_date=None, rulebook="brokerage", as_of=None):
-    """服务产品：VIP客户 财务通；核心客户 财富通；潜力客户及当年开户 财路通；普通客户 基础服务。"""
+    """服务产品：VIP客户 财务通；核心客户 财富通；潜力客户及当年开户 财路通；普通客户 基础服务。省略统计日期按今天算（易失函数，每次重算更新）。"""
     rb = _rate.labels_rulebook(rulebook, "brokerage")
     label = rb.normalize_label(_need_text(tier, "客户级别"), "客户级别")
     opened = _coerce.date(open_date, "开户日期")
@@ -341,12 +341,12 @@ def TRANSFER_APPROVAL(tier, client_type):
     return chain + ("（须提前一天预约）" if retention.appointment_required(t, c) else "")
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("assessed_on", doc="风险测评日期", **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天）", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天）", **CELL)
 @cells()
 def REVIEW_DUE(assessed_on, as_of=None):
-    """问卷复评：每两年重新评估一次，返回到期日、是否逾期及剩余天数的说明。"""
+    """问卷复评：每两年重新评估一次，返回到期日、是否逾期及剩余天数的说明。省略统计日期按今天算（易失函数，每次重算更新）。"""
     from rules import suitability
 
     done = _need_date(assessed_on, "评估日期")
@@ -382,12 +382,12 @@ def RERATING_WINDOW(period):
     return f"{p.label} {kind}：{w.first.isoformat()} 至 {w.last.isoformat()}（{len(w.days)} 个工作日）"
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("rulebook", doc=DOC_RULEBOOK, **CELL)
-@xw.arg("as_of", doc="日期，可省略（默认今天）", **CELL)
+@xw.arg("as_of", doc="日期，可省略（默认今天：每次重算按当天）", **CELL)
 @cells()
 def RULES_VERSION(rulebook="brokerage", as_of=None):
-    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。"""
+    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。省略日期按今天算（易失函数，每次重算更新）。"""
     from rules import in_force_until
 
     rid = _rate.rulebook_id(rulebook, "brokerage")
