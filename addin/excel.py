@@ -165,7 +165,8 @@ def _output_columns(header: list[str]) -> list[int]:
     """The columns a run writes (their formula cells must be left alone)."""
     cols = column_map(header)
     ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})  # suitability2017
-    return sorted({c for k, c in cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+    return sorted({c for k, c in cols.items()
+                   if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
                   | set(ours.values()))
 
 

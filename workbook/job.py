@@ -38,6 +38,7 @@ from rules.verify import known_gaps
 
 from . import history, summary, transfers
 from . import suitability2017 as suit17
+from .recalc import needs_full_recalc
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
@@ -283,7 +284,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
               for spec in v.inputs for x in (spec.label, spec.name)} | suit17.headers_read()
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
                  "override_tier", "override_approver", "override_reason",
-                 *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
+                 *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY, "computed_tier"}
 
     def inputs(header: list[str]) -> set[int]:
         return {c for c, h in enumerate(header, 1) if header_name(h).casefold() in labels}
@@ -478,7 +479,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
                               skip=~t.ok) if suitability else None
     s17_cols = suit17.find_columns(data.header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
-        outs = {c for k, c in t.cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+        outs = {c for k, c in t.cols.items()
+                if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
         outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
@@ -607,6 +609,8 @@ def plan_run(book: BookData, *, period: str | Period, mode: str, rulebook: str =
         values["investor_type"] = [s17.investor_type[i] for i in act_l]
         values["risk_level"] = [s17.risk_level[i] for i in act_l]
         values["suitability_basis"] = [s17.basis[i] for i in act_l]
+    if "computed_tier" in t.cols:  # 计算级别 where the sheet has it (a value, not a formula)
+        values["computed_tier"] = np.array([*labels, None], dtype=object)[computed[act]].tolist()
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
@@ -875,8 +879,10 @@ def rerate(path: str | os.PathLike[str], *, period: str | Period, mode: str,
     else:  # a new 汇总 gets the template's chart
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
         charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(res.tier_labels)
+    # a full recalculation on open only where a formula may read what the run wrote
+    recalc = needs_full_recalc(path, plan.sheet, set(plan.columns) | set(plan.headers))
     patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add,
-                   add_charts=charts, append_rows=append)
+                   add_charts=charts, append_rows=append, recalc_on_open=recalc)
     res.written = True
     return res
 
