@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=_Help, add_help=False,
         description=(
             "生成 client_rating.xlam（功能区“客户分级”：季度重评级、年度评级、新开户评级、\n"
-            "按控制台设置运行、审计检查、导入函数），其中写入本 Python 解释器与 UDF 模块 udfs。\n"
+            "按控制台设置运行、审计检查、导入函数、自检；工作表函数随加载项提供），\n"
+            "其中写入本 Python 解释器与 UDF 模块 udfs。\n"
             "Windows：复制到 %APPDATA%\\Microsoft\\Excel\\XLSTART，并列出需要在 Excel 中点击的步骤。\n"
             "其他系统：只生成文件（默认 out/addin），因为 Excel 不在本机运行。"))
     opts = i.add_argument_group("选项")
@@ -130,17 +131,21 @@ def _windows_steps(path: Path, config: dict[str, str], *, in_xlstart: bool) -> s
         "接下来在 Excel 中：",
         "1. 关闭所有 Excel 窗口，再打开 Excel。",
         "2. 功能区最右侧出现“客户分级”选项卡：重评级（季度重评级、年度评级、新开户评级、"
-        "按控制台设置运行）、审计（审计检查）、函数（导入函数）。",
+        "按控制台设置运行）、审计（审计检查）、函数（导入函数、自检）。"
+        "CLIENT_TIER 等工作表函数已随加载项提供，可直接使用，无需任何信任设置。",
         "3. 若没有该选项卡，或出现黄色“安全警告 宏已被禁用”：点击“启用内容”；仍不行时："
         "文件 → 选项 → 信任中心 → 信任中心设置… → 受信任位置 → 添加新位置…，"
         f"选择 {path.parent}，确定，再重启 Excel。",
         "   （英文版：File → Options → Trust Center → Trust Center Settings… → Trusted Locations）",
-        "4. “导入函数”（CLIENT_TIER 等工作表函数）还需要：文件 → 选项 → 信任中心 → "
-        "信任中心设置… → 宏设置 → 勾选“信任对 VBA 工程对象模型的访问”，确定；"
-        "然后点击 客户分级 → 导入函数。",
-        "   （英文版：Macro Settings → Trust access to the VBA project object model）",
-        "5. 打开营业部工作簿，在“控制台”工作表填写模式、评级期间、操作员，"
+        "4. 打开营业部工作簿，在“控制台”工作表填写模式、评级期间、操作员，"
         "再点击“客户分级”选项卡或控制台上的按钮。",
+        "5. 检查安装（可选，建议 IT 做一次）：client-rating addin selftest，"
+        "把生成的两个报告文件发给 IT。",
+        "",
+        "仅当公司在加载项的 client_rating.conf 中加入了自己的函数模块时才需要“导入函数”："
+        "文件 → 选项 → 信任中心 → 信任中心设置… → 宏设置 → 勾选“信任对 VBA 工程对象模型的访问”，"
+        "确定；然后点击 客户分级 → 导入函数。",
+        "   （英文版：Macro Settings → Trust access to the VBA project object model）",
         "",
         "按钮通过 xlwings 启动 Python 子进程；若点击后提示无法启动进程，可能是 Microsoft Defender "
         "规则“阻止 Office 应用程序创建子进程”所致，请联系 IT。",
