@@ -54,9 +54,18 @@ def _cells_with_formulas(zf: zipfile.ZipFile, part: str) -> Iterator[re.Match[by
                 return
 
 
-def _harmless(text: str, row: int, col: int, sheet: str, written: set[int]) -> bool:
-    """A call of one of our functions reading only unwritten columns of ``sheet``."""
+def _harmless(text: str, row: int, col: int, sheet: str, written: set[int],
+              last: dict[int, tuple[str, bool]]) -> bool:
+    """A call of one of our functions reading only unwritten columns of ``sheet``. ``last``
+    keeps, per column, the last formula with its row number blanked out and its verdict: a
+    column filled with one formula (``CLIENT_TIER(F7,G7)`` in row 7) is tokenized once. (Only
+    formulas naming no sheet: the verdict depends on the columns read, which blanking the row
+    number does not change.)"""
     f = plain_form(text)
+    key = f.replace(str(row), "\0") if "!" not in f else None
+    prev = last.get(col)
+    if key is not None and prev is not None and prev[0] == key:
+        return prev[1]
     if not calls_ours(f):
         return False
     skeleton, refs = relative(f, row, col)
@@ -64,6 +73,13 @@ def _harmless(text: str, row: int, col: int, sheet: str, written: set[int]) -> b
         parse(skeleton, refs)
     except Complex:
         return False
+    ok = _reads_unwritten(refs, row, col, sheet, written)
+    if key is not None:
+        last[col] = (key, ok)
+    return ok
+
+
+def _reads_unwritten(refs: tuple, row: int, col: int, sheet: str, written: set[int]) -> bool:
     for ref in refs:
         if ref.sheet is not None and ref.sheet.strip().casefold() != sheet.strip().casefold():
             return False
@@ -83,15 +99,30 @@ def needs_full_recalc(path: str | os.PathLike[str], sheet: str, written: set[int
             if s.part not in zf.namelist():
                 continue
             shared: dict[bytes, tuple[bool, int]] = {}  # si -> (harmless, master column)
+            last: dict[int, tuple[str, bool]] = {}
+            raw: dict[int, bytes] = {}  # column -> last harmless formula, row number blanked
+            cols: dict[bytes, int] = {}
             for m in _cells_with_formulas(zf, s.part):
                 if s.name != sheet:
                     return True
                 ref = _REF.search(m.group(1))
                 if ref is None:
                     return True
-                col, row = col_index(ref.group(1).decode().upper()), int(ref.group(2))
-                attrs = dict(_ATTR.findall(m.group(2)))
+                letters, rowb = ref.group(1), ref.group(2)
+                col = cols.get(letters)
+                if col is None:
+                    col = cols[letters] = col_index(letters.decode().upper())
                 body = m.group(3)
+                fattrs = m.group(2)
+                if body and not fattrs.strip() and b"&" not in body \
+                        and body.count(b"!") == body.count(b"]!"):  # (no sheet named)
+                    key = body.replace(rowb, b"\0")  # a column of one formula: seen already
+                    if raw.get(col) == key:
+                        continue
+                else:
+                    key = None
+                row = int(rowb)
+                attrs = dict(_ATTR.findall(fattrs))
                 if body is None or not body.strip():
                     si = attrs.get(b"si")
                     if attrs.get(b"t") != b"shared" or si not in shared:
@@ -101,9 +132,11 @@ def needs_full_recalc(path: str | os.PathLike[str], sheet: str, written: set[int
                         return True
                     continue
                 text = unescape(body.decode("utf-8"), _ENTITIES)
-                ok = _harmless(text, row, col, s.name, written)
+                ok = _harmless(text, row, col, s.name, written, last)
                 if attrs.get(b"t") == b"shared" and b"si" in attrs:
                     shared[attrs[b"si"]] = (ok, col)
                 if not ok:
                     return True
+                if key is not None:
+                    raw[col] = key
     return False

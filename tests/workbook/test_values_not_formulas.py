@@ -192,3 +192,45 @@ def test_libreoffice_shows_the_values_not_name_errors(tmp_path: Path) -> None:
         old_rows = shown["old"]
         k = old_rows[0].index("计算级别")
         assert any(r[k] == "#NAME?" for r in old_rows[1:]) == recalc
+
+
+def test_a_run_writes_the_computed_tier_only_where_the_column_is(tmp_path: Path) -> None:
+    from branch_files import plain_branch
+
+    header = ["客户编号", "资产权益", "上年度净佣金"]
+    path = plain_branch(tmp_path / "plain.xlsx", [["A1", 300_000.0, 0.0], ["A2", 50.0, 0.0]],
+                        header)
+    rerate(path, period="2026Q3", mode="quarterly", operator="测试员", now=NOW)
+    assert "计算级别" not in read_sheet(path, "客户").header  # never created
+    path = plain_branch(tmp_path / "with.xlsx", [["A1", 300_000.0, 0.0, "旧值"]],
+                        [*header, "计算级别"])
+    rerate(path, period="2026Q3", mode="quarterly", operator="测试员", now=NOW)
+    assert _column(path, "计算级别") == ["核心客户"]
+
+
+@pytest.mark.parametrize(("master", "child_col", "needs"), [
+    ("CLIENT_TIER(F2,G2)", "O", False),  # a column of our call over inputs, as Excel shares it
+    ("CLIENT_TIER(F2,G2)", "T", True),  # shared across columns: another column reads others
+    ("RISK_CLASS(N2)", "O", True),  # reads 当前级别 (N), which the run writes
+])
+def test_shared_formulas(tmp_path: Path, master: str, child_col: str, needs: bool) -> None:
+    from workbook.recalc import needs_full_recalc
+
+    path = new_workbook(tmp_path / "s.xlsx", clients=CLIENTS)
+    with zipfile.ZipFile(path) as zf:
+        part = read_workbook_info(zf).sheet("客户").part
+
+    def plant(xml: str) -> str:
+        xml = re.sub(r'<c r="O2"[^>]*?(?:/>|>.*?</c>)',
+                     f'<c r="O2" t="str"><f t="shared" ref="O2:{child_col}3" si="0">{master}'
+                     "</f><v>x</v></c>", xml, count=1, flags=re.S)
+        return re.sub(rf'<c r="{child_col}3"[^>]*?(?:/>|>.*?</c>)',
+                      f'<c r="{child_col}3" t="str"><f t="shared" si="0"/><v>x</v></c>', xml,
+                      count=1, flags=re.S)
+
+    _edit_part(path, part, plant)
+    from workbook.xlsxio import col_index
+
+    planted = read_sheet(path, "客户").formulas
+    assert (2, 15) in planted and (3, col_index(child_col)) in planted
+    assert needs_full_recalc(path, "客户", {14, 17}) is needs
