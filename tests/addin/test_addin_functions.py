@@ -35,7 +35,8 @@ _mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_mod)
 xl = _mod.xl  # module-scoped fixture: (xlwings.udfs, conversion, udfs decorated by xlwings)
 
-VOLATILE = {"REVIEW_DUE", "SERVICE_PACKAGE", "RULES_VERSION"}  # as_of defaults to today
+#: the functions whose as_of defaults to today (FOLLOW_UP, INVESTOR_LEVEL: added since)
+VOLATILE = {"REVIEW_DUE", "SERVICE_PACKAGE", "RULES_VERSION", "FOLLOW_UP", "INVESTOR_LEVEL"}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,10 @@ def test_the_add_in_carries_xlwings_wrappers_for_every_function(modules, xlwings
 
 
 def test_functions_defaulting_to_today_are_volatile(modules) -> None:
+    import udfs
+
+    dated = {n for n in CATALOGUE if "as_of" in inspect.signature(getattr(udfs, n)).parameters}
+    assert dated == VOLATILE  # a new function with a date defaulting to today must be too
     stored = modules[WRAPPER_MODULE]
     for name in CATALOGUE:
         body = re.search(rf"Function {name}\(.*?End Function", stored, re.S)
