@@ -73,7 +73,8 @@ _CALL = re.compile(r"\s*(?:_xludf\.)?([^\W\d][\w.]*)\s*\((.*)\)\s*", re.S | re.I
 
 #: functions whose result depends on the day of calculation when their date argument is
 #: omitted (position of that argument)
-DATE_ARGS = {"SERVICE_PACKAGE": 3, "REVIEW_DUE": 1, "RULES_VERSION": 1, "FOLLOW_UP": 3}
+DATE_ARGS = {"SERVICE_PACKAGE": 3, "REVIEW_DUE": 1, "RULES_VERSION": 1, "FOLLOW_UP": 3,
+             "INVESTOR_LEVEL": 3}
 #: rulebook argument position and default rulebook of the functions that rate with a rulebook
 RULEBOOK_ARG = {"CLIENT_TIER": (2, "brokerage"), "TIER_EXPLAIN": (2, "brokerage"),
                 "QUARTER_TIER": (3, "brokerage"), "RISK_CLASS": (1, "risk-class"),
