@@ -22,6 +22,8 @@ ADDIN_FILENAME = "client_rating.xlam"
 XLWINGS_PROJECT_NAME = "client_rating"
 #: The VBA module of the add-in holding the macros below and the ribbon callback.
 ADDIN_MODULE = "ClientRating"
+#: Written into the add-in's ClientRatingPing (the self-test reads it back).
+ADDIN_BUILD = "build 2"
 #: The VBA module of a macro-enabled branch workbook holding its button macros.
 WORKBOOK_MODULE = "ClientRatingButtons"
 
@@ -54,11 +56,18 @@ BUTTONS: tuple[Button, ...] = (
            "import addin.excel; addin.excel.audit_button()",
            "FileDocumentInspect", "审计：重算公式、查找被改写的公式与级别、核对变更记录哈希链与制度要求，结果写入“审计”工作表"),
     Button("import-functions", "导入函数", "函数", "ClientRatingImportFunctions", None,
-           "FunctionWizard", "把 udfs 模块中的函数（CLIENT_TIER 等）导入加载项；需信任对 VBA 工程对象模型的访问"),
+           "FunctionWizard", "CLIENT_TIER 等函数已随加载项提供，无需导入。仅当公司在“UDF Modules”中"
+                             "加入了自己的函数模块时使用：重新生成函数并保存加载项；需信任对 VBA 工程对象模型的访问"),
+    Button("selftest", "自检", "函数", "ClientRatingSelftest",
+           "import addin.selftest; addin.selftest.selftest_button()",
+           "AcceptInvitation", "检查本机安装：加载项、函数与 Python 结果是否一致、按钮、保存后重新打开、"
+                               "整列计算耗时；报告写入“自检”工作表和一个 JSON 文件，可发给 IT"),
 )
 BY_KEY = {b.key: b for b in BUTTONS}
 
 _NO_WORKBOOK = "请先打开营业部工作簿，再点击客户分级按钮。"
+_SAVE_FAILED = ("函数已导入，但加载项未能保存，Excel 重启后新导入的函数会丢失。请确认加载项文件未被占用、"
+                "所在文件夹可写，然后再点一次“导入函数”。原因：")
 _NO_ADDIN = ("未能运行客户分级加载项 client_rating.xlam 的宏。请先运行 client-rating addin install，"
              "按提示启用宏、重启 Excel，确认功能区有“客户分级”选项卡。")
 
@@ -92,6 +101,14 @@ def addin_module_source() -> str:
         "",
         *_text_function("NoWorkbookText", _NO_WORKBOOK),
         "",
+        *_text_function("SaveFailedText", _SAVE_FAILED),
+        "",
+        "' What the self-test (client-rating addin selftest) asks first: that this add-in is",
+        "' loaded, its VBA runs and which version of the build it is.",
+        "Public Function ClientRatingPing() As String",
+        f'    ClientRatingPing = "client-rating " & ThisWorkbook.Name & " {ADDIN_BUILD}"',
+        "End Function",
+        "",
         "Private Function HasWorkbook() As Boolean",
         "    HasWorkbook = Not ActiveWorkbook Is Nothing",
         "    If Not HasWorkbook Then MsgBox NoWorkbookText(), vbExclamation, \"client-rating\"",
@@ -101,15 +118,21 @@ def addin_module_source() -> str:
         lines += ["", f"Public Sub {b.macro}()", f"    ' {b.key}"]
         if b.python is None:
             lines += [
-                "    ' xlwings: import the UDF modules of config 'UDF Modules' into this add-in",
+                "    ' only for a firm's own functions: the catalogue's wrappers are built into",
+                "    ' this add-in (module xlwings_udfs). xlwings imports the modules of config",
+                "    ' 'UDF Modules' again, replacing xlwings_udfs (needs trust in the VBA project)",
                 "    ImportPythonUDFsToAddin",
-                "    ' keep the imported functions across Excel restarts",
-                "    On Error Resume Next",
+                "    ' keep the imported functions across Excel restarts; a failed save is said",
+                "    On Error GoTo save_failed",
                 "    ThisWorkbook.Save",
+                "    Exit Sub",
+                "save_failed:",
+                '    MsgBox SaveFailedText() & Err.Description, vbCritical, "client-rating"',
             ]
         else:
-            lines += ["    If Not HasWorkbook() Then Exit Sub",
-                      f'    RunPython "{b.python}"']
+            if b.key != "selftest":  # (the self-test makes its own scratch workbooks)
+                lines.append("    If Not HasWorkbook() Then Exit Sub")
+            lines.append(f'    RunPython "{b.python}"')
         lines.append("End Sub")
     return "\n".join(lines) + "\n"
 

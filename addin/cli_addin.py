@@ -28,13 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=_Help, add_help=False)
     p.add_argument_group("选项").add_argument("-h", "--help", action="help", help="显示本帮助并退出")
     p.set_defaults(func=lambda args: _usage(p))
-    asub = p.add_subparsers(dest="addin_command", metavar="install", title="命令")
+    asub = p.add_subparsers(dest="addin_command", metavar="install | selftest", title="命令")
     i = asub.add_parser(
         "install", help="生成加载项并安装到 Excel 启动文件夹（Windows）",
         formatter_class=_Help, add_help=False,
         description=(
             "生成 client_rating.xlam（功能区“客户分级”：季度重评级、年度评级、新开户评级、\n"
-            "按控制台设置运行、审计检查、导入函数），其中写入本 Python 解释器与 UDF 模块 udfs。\n"
+            "按控制台设置运行、审计检查、导入函数、自检；工作表函数随加载项提供），\n"
+            "其中写入本 Python 解释器与 UDF 模块 udfs。\n"
             "Windows：复制到 %APPDATA%\\Microsoft\\Excel\\XLSTART，并列出需要在 Excel 中点击的步骤。\n"
             "其他系统：只生成文件（默认 out/addin），因为 Excel 不在本机运行。"))
     opts = i.add_argument_group("选项")
@@ -43,6 +44,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="加载项写到此文件夹（Windows 默认 Excel 启动文件夹 XLSTART；"
                            "其他系统默认 out/addin）")
     i.set_defaults(func=cmd_install)
+    t = asub.add_parser(
+        "selftest", help="在本机 Excel 中检查安装（Windows），报告可发给 IT",
+        formatter_class=_Help, add_help=False,
+        description=(
+            "启动 Excel（不可见），打开加载项，依次检查：加载项与宏、每个函数的结果与 Python 一致、\n"
+            "各按钮在 1,000 位客户的工作簿上与命令行结果一致、保存后重新打开（公式、外部链接）、\n"
+            "10,000 行整列计算的耗时。报告（JSON 与文字）写到 --out 文件夹。约 1–3 分钟。\n"
+            "退出码：0 全部通过；1 有未通过的检查；2 本机无法启动 Excel。"))
+    topts = t.add_argument_group("选项")
+    topts.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    topts.add_argument("--addin", default=None, metavar="文件",
+                       help="要检查的加载项（默认 Excel 启动文件夹 XLSTART 中的 client_rating.xlam）")
+    topts.add_argument("--out", default=".", metavar="目录", help="报告写到此文件夹（默认当前文件夹）")
+    topts.add_argument("--clients", type=int, default=1000, metavar="N",
+                       help="按钮检查所用工作簿的客户数（默认 1000）")
+    topts.add_argument("--rows", type=int, default=10_000, metavar="N",
+                       help="整列计算检查的行数（默认 10000）")
+    t.set_defaults(func=cmd_selftest)
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
@@ -112,17 +131,21 @@ def _windows_steps(path: Path, config: dict[str, str], *, in_xlstart: bool) -> s
         "接下来在 Excel 中：",
         "1. 关闭所有 Excel 窗口，再打开 Excel。",
         "2. 功能区最右侧出现“客户分级”选项卡：重评级（季度重评级、年度评级、新开户评级、"
-        "按控制台设置运行）、审计（审计检查）、函数（导入函数）。",
+        "按控制台设置运行）、审计（审计检查）、函数（导入函数、自检）。"
+        "CLIENT_TIER 等工作表函数已随加载项提供，可直接使用，无需任何信任设置。",
         "3. 若没有该选项卡，或出现黄色“安全警告 宏已被禁用”：点击“启用内容”；仍不行时："
         "文件 → 选项 → 信任中心 → 信任中心设置… → 受信任位置 → 添加新位置…，"
         f"选择 {path.parent}，确定，再重启 Excel。",
         "   （英文版：File → Options → Trust Center → Trust Center Settings… → Trusted Locations）",
-        "4. “导入函数”（CLIENT_TIER 等工作表函数）还需要：文件 → 选项 → 信任中心 → "
-        "信任中心设置… → 宏设置 → 勾选“信任对 VBA 工程对象模型的访问”，确定；"
-        "然后点击 客户分级 → 导入函数。",
-        "   （英文版：Macro Settings → Trust access to the VBA project object model）",
-        "5. 打开营业部工作簿，在“控制台”工作表填写模式、评级期间、操作员，"
+        "4. 打开营业部工作簿，在“控制台”工作表填写模式、评级期间、操作员，"
         "再点击“客户分级”选项卡或控制台上的按钮。",
+        "5. 检查安装（可选，建议 IT 做一次）：client-rating addin selftest，"
+        "把生成的两个报告文件发给 IT。",
+        "",
+        "仅当公司在加载项的 client_rating.conf 中加入了自己的函数模块时才需要“导入函数”："
+        "文件 → 选项 → 信任中心 → 信任中心设置… → 宏设置 → 勾选“信任对 VBA 工程对象模型的访问”，"
+        "确定；然后点击 客户分级 → 导入函数。",
+        "   （英文版：Macro Settings → Trust access to the VBA project object model）",
         "",
         "按钮通过 xlwings 启动 Python 子进程；若点击后提示无法启动进程，可能是 Microsoft Defender "
         "规则“阻止 Office 应用程序创建子进程”所致，请联系 IT。",
@@ -144,3 +167,27 @@ def _elsewhere(path: Path, platform: str) -> str:
             "请在 Windows 电脑上、已安装本项目的 Python 环境中运行 client-rating addin install。",
         ]
     return "\n".join(lines)
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from .selftest import EXIT_FAILED, EXIT_NO_EXCEL, EXIT_OK, NoExcel, default_addin_path, selftest
+
+    if not _platform().startswith("win"):
+        print(f"无法自检：本机（{_platform()}）没有 Microsoft Excel。自检须在安装了 Excel 的 Windows 电脑上、"
+              "已安装本项目的 Python 环境中运行：client-rating addin selftest", file=sys.stderr)
+        return EXIT_NO_EXCEL
+    addin = Path(args.addin) if args.addin else default_addin_path()
+    if addin is None or not addin.is_file():
+        print(f"错误：找不到加载项 {addin or '（XLSTART 中没有 ' + ADDIN_FILENAME + '）'}；"
+              "请先运行 client-rating addin install，或用 --addin 指定文件。", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"自检：启动 Excel，打开 {addin} …", file=sys.stderr)
+    try:
+        report, j, t = selftest(addin, Path(args.out), n_clients=args.clients, n_rows=args.rows,
+                                progress=lambda name: print(f"  检查 {name} …", file=sys.stderr))
+    except NoExcel as e:
+        print(f"无法自检：{e}", file=sys.stderr)
+        return EXIT_NO_EXCEL
+    print(report.text())
+    print(f"报告：{t}\n      {j}\n请把这两个文件发给 IT。")
+    return EXIT_OK if report.ok else EXIT_FAILED

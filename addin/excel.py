@@ -95,7 +95,11 @@ def _log_exception() -> None:
 
 
 def _alert(book: Any, prompt: str, *, critical: bool = False, buttons: str = "ok") -> str | None:
+    """A message box; none (answer None: "no" to a question) while Excel's DisplayAlerts is
+    off, as Excel's own prompts — the self-test runs the buttons so."""
     if book is None:
+        return None
+    if book.app.display_alerts is False:
         return None
     return book.app.alert(prompt, title=TITLE, buttons=buttons,
                           mode="critical" if critical else "info")
@@ -165,7 +169,8 @@ def _output_columns(header: list[str]) -> list[int]:
     """The columns a run writes (their formula cells must be left alone)."""
     cols = column_map(header)
     ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})  # suitability2017
-    return sorted({c for k, c in cols.items() if k in OUTPUT_BY_KEY or k == "annual_tier"}
+    return sorted({c for k, c in cols.items()
+                   if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
                   | set(ours.values()))
 
 

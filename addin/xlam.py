@@ -37,13 +37,14 @@ from .buttons import (
     addin_module_source,
     ribbon_id,
 )
+from .udf_wrappers import REGISTER_MODULE, macro_options_source, wrapper_source
 from .vba import Module, build_vba_project
 
 CONF_SHEET = XLWINGS_PROJECT_NAME + ".conf"
 CONF_SHEET_CODE_NAME = "Sheet1"
 VBA_PROJECT_NAME = "ClientRatingAddin"  # must differ from every module name
 RIBBON_TAB = "客户分级"
-GROUPS = ("重评级", "审计", "函数")
+GROUPS = ("重评级", "审计", "函数")  # 函数: 导入函数 (a firm's own functions) and 自检
 #: The xlwings VBA files of quickstart_addin_ribbon.xlam, in the installed xlwings package.
 XLWINGS_VBA_FILES = ("xlwings_custom_addin.bas", "addin/Dictionary.cls")
 
@@ -90,11 +91,92 @@ def xlwings_modules() -> list[Module]:
     return [Module.from_export(bas), Module.from_export(texts["addin/Dictionary.cls"])]
 
 
+EVENTS_CLASS = "ClientRatingEvents"  # Application events: a workbook opens
+LINKS_MODULE = "ClientRatingLinks"  # repoint links to another user's client_rating.xlam
+
+#: ThisWorkbook of the add-in: when it opens, the functions get their Function Wizard texts
+#: (MacroOptions), links of the open workbooks are repointed, Application events are hooked.
+THIS_WORKBOOK_SOURCE = f"""Option Explicit
+
+' client-rating: written by addin/xlam.py - change it there, not here.
+Private appEvents As {EVENTS_CLASS}
+
+Private Sub Workbook_Open()
+    On Error Resume Next
+    {REGISTER_MODULE}.RegisterFunctions
+    Set appEvents = New {EVENTS_CLASS}
+    Set appEvents.App = Application
+    Dim wb As Workbook
+    For Each wb In Application.Workbooks
+        {LINKS_MODULE}.RepointLinks wb
+    Next wb
+End Sub
+"""
+
+EVENTS_SOURCE = f"""Option Explicit
+
+' client-rating: Application events of the add-in (hooked in ThisWorkbook.Workbook_Open).
+Public WithEvents App As Application
+
+Private Sub App_WorkbookOpen(ByVal Wb As Workbook)
+    {LINKS_MODULE}.RepointLinks Wb
+End Sub
+"""
+
+LINKS_SOURCE = f"""' client-rating: a formula calling a function of this add-in is saved by Excel with the
+' add-in's path ('C:\\Users\\<user>\\...\\client_rating.xlam'!CLIENT_TIER(...)). On another PC that
+' path is another user's: repoint every such link at this add-in, silently.
+' Written by addin/xlam.py - change it there, not here.
+Option Explicit
+
+Private Const ADDIN_FILE As String = "{ADDIN_FILENAME}"
+
+Public Function RepointLinks(ByVal Wb As Workbook) As Long
+    ' returns how many links were repointed
+    Dim links As Variant, k As Long, n As Long, wasSaved As Boolean
+    On Error GoTo done
+    If Wb Is Nothing Then Exit Function
+    If Wb Is ThisWorkbook Or Wb.IsAddin Then Exit Function
+    links = Wb.LinkSources(xlExcelLinks)
+    If IsEmpty(links) Then Exit Function
+    wasSaved = Wb.Saved
+    For k = LBound(links) To UBound(links)
+        If IsOurAddin(CStr(links(k))) Then
+            If StrComp(CStr(links(k)), ThisWorkbook.FullName, vbTextCompare) <> 0 Then
+                Wb.ChangeLink Name:=CStr(links(k)), NewName:=ThisWorkbook.FullName, _
+                    Type:=xlExcelLinks
+                n = n + 1
+            End If
+        End If
+    Next k
+    ' only the path of our own add-in changed: do not ask "save changes?" for it
+    If n > 0 And wasSaved Then Wb.Saved = True
+done:
+    RepointLinks = n
+End Function
+
+Public Function IsOurAddin(ByVal path As String) As Boolean
+    Dim p As Long, fileName As String
+    p = InStrRev(path, "\\")
+    If InStrRev(path, "/") > p Then p = InStrRev(path, "/")
+    fileName = Mid$(path, p + 1)
+    IsOurAddin = StrComp(fileName, ADDIN_FILE, vbTextCompare) = 0 _
+        Or StrComp(fileName, ThisWorkbook.Name, vbTextCompare) = 0
+End Function
+"""
+
+
 def addin_modules() -> list[Module]:
-    """All VBA modules of the add-in, in project order."""
-    return [Module.document("ThisWorkbook", workbook=True),
+    """All VBA modules of the add-in, in project order: the document modules, xlwings' own,
+    the functions' wrappers (xlwings' generate_vba_wrapper, module ``xlwings_udfs``) and their
+    Function Wizard texts, the link repointing, and the ribbon's macros."""
+    return [Module.document("ThisWorkbook", THIS_WORKBOOK_SOURCE, workbook=True),
             Module.document(CONF_SHEET_CODE_NAME),
             *xlwings_modules(),
+            Module.from_export(wrapper_source()),
+            Module.standard(REGISTER_MODULE, macro_options_source()),
+            Module.class_module(EVENTS_CLASS, EVENTS_SOURCE),
+            Module.standard(LINKS_MODULE, LINKS_SOURCE),
             Module.standard(ADDIN_MODULE, addin_module_source())]
 
 

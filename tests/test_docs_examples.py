@@ -14,8 +14,10 @@ DOCS = Path(__file__).parents[1] / "docs"
 
 def test_the_first_client_tier_example_points_at_the_templates_columns() -> None:
     text = (DOCS / "functions.md").read_text(encoding="utf-8")
-    step = text[text.index("5. Type `=CLIENT_TIER("):]
-    a, c = re.match(r"5\. Type `=CLIENT_TIER\((\w+)2, (\w+)2\)`", step).groups()
+    m = re.search(r"\n\d\. Type `=CLIENT_TIER\((\w+)2, (\w+)2\)`", text)  # the install steps
+    assert m is not None
+    a, c = m.groups()
+    step = text[m.start():]
     col = {h: get_column_letter(k + 1) for k, h in enumerate(CLIENT_HEADERS)}
     assert (a, c) == (col["资产权益"], col["上年度净佣金"])
     assert f"资产权益 is column **{a}** and 上年度净佣金 column **{c}**" in step

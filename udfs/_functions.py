@@ -227,14 +227,14 @@ def FUND_RISK(fund_type):
 # --------------------------------------------------------------------------- services
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户，或简称、一类–四类）", **CELL)
 @xw.arg("open_date", doc="开户日期，可省略；当年开户的客户至少享受财路通", **CELL)
 @xw.arg("rulebook", doc=DOC_RULEBOOK, **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天），用于判断是否当年开户", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天），用于判断是否当年开户", **CELL)
 @cells()
 def SERVICE_PACKAGE(tier, open_date=None, rulebook="brokerage", as_of=None):
-    """服务产品：VIP客户 财务通；核心客户 财富通；潜力客户及当年开户 财路通；普通客户 基础服务。"""
+    """服务产品：VIP客户 财务通；核心客户 财富通；潜力客户及当年开户 财路通；普通客户 基础服务。省略统计日期按今天算（易失函数，每次重算更新）。"""
     rb = _rate.labels_rulebook(rulebook, "brokerage")
     label = rb.normalize_label(_need_text(tier, "客户级别"), "客户级别")
     opened = _coerce.date(open_date, "开户日期")
@@ -341,12 +341,12 @@ def TRANSFER_APPROVAL(tier, client_type):
     return chain + ("（须提前一天预约）" if retention.appointment_required(t, c) else "")
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("assessed_on", doc="风险测评日期", **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天）", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天）", **CELL)
 @cells()
 def REVIEW_DUE(assessed_on, as_of=None):
-    """问卷复评：每两年重新评估一次，返回到期日、是否逾期及剩余天数的说明。"""
+    """问卷复评：每两年重新评估一次，返回到期日、是否逾期及剩余天数的说明。省略统计日期按今天算（易失函数，每次重算更新）。"""
     from rules import suitability
 
     done = _need_date(assessed_on, "评估日期")
@@ -370,12 +370,12 @@ def RERATING_WINDOW(period, rulebook="brokerage"):
     return fit(f"{text}；注意：{w.note_zh}" if w.note_zh else text)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("rulebook", doc=DOC_RULEBOOK, **CELL)
-@xw.arg("as_of", doc="日期，可省略（默认今天）", **CELL)
+@xw.arg("as_of", doc="日期，可省略（默认今天：每次重算按当天）", **CELL)
 @cells()
 def RULES_VERSION(rulebook="brokerage", as_of=None):
-    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。"""
+    """规则版本：在该日期生效的规则编号@版本及生效期间（已被新版本取代的写明止日与新版本）；含重构假设的规则会注明。省略日期按今天算（易失函数，每次重算更新）。"""
     from rules import in_force_until
 
     rid = _rate.rulebook_id(rulebook, "brokerage")
@@ -424,14 +424,14 @@ def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revok
     return "不能办理：" + "；".join(f.removeprefix("不能办理转销户：") for f in found)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("tier", doc="客户级别（VIP客户/核心客户/潜力客户/普通客户）或 重要客户/中大客户", **CELL)
 @xw.arg("client_type", doc="客户性质：个人 / 机构 / 产品（产品户按机构客户）", **CELL)
 @xw.arg("left_on", doc="转出（销户）日期", **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天）：返回此日及以后最近的一步", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天）：返回此日及以后最近的一步", **CELL)
 @cells()
 def FOLLOW_UP(tier, client_type, left_on, as_of=None):
-    """流失客户回访（003 第三十–三十二条）：统计日起最近一步的期限与内容，如转出当周回访、此后每月至少交流一次、机构一年内上门回访。"""
+    """流失客户回访（003 第三十–三十二条）：统计日起最近一步的期限与内容，如转出当周回访、此后每月至少交流一次、机构一年内上门回访。省略统计日期按今天算（易失函数，每次重算更新）。"""
     from rules import retention
 
     t, c = _need_text(tier, "客户级别"), _need_text(client_type, "客户性质")
@@ -552,14 +552,14 @@ def INVESTOR_TYPE(client_type, financial_assets=None, income=None, investment_ye
     return fit(f"{d.label}（{d.clause}）")
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, volatile=True)  # as_of defaults to today: recalculated daily
 @xw.arg("score", doc="风险测评问卷得分（默认 0–100 分；分数线为公司配置）", **CELL)
 @xw.arg("lowest", doc="是否属风险承受能力最低类别（不具有完全民事行为能力或不愿承受任何损失），TRUE/FALSE，可省略", **CELL)
 @xw.arg("assessed_on", doc="测评日期，可省略；超过有效期（公司设置，默认 2 年）返回 测评过期", **CELL)
-@xw.arg("as_of", doc="统计日期，可省略（默认今天）", **CELL)
+@xw.arg("as_of", doc="统计日期，可省略（默认今天：每次重算按当天）", **CELL)
 @cells()
 def INVESTOR_LEVEL(score, lowest=False, assessed_on=None, as_of=None):
-    """普通投资者风险承受能力等级：问卷得分 → C1–C5（默认每 20 分一档，公司可配置）；最低类别为 C1（最低类别）；给出测评日期时，过期的测评返回 测评过期。"""
+    """普通投资者风险承受能力等级：问卷得分 → C1–C5（默认每 20 分一档，公司可配置）；最低类别为 C1（最低类别）；给出测评日期时，过期的测评返回 测评过期。省略统计日期按今天算（易失函数，每次重算更新）。"""
     from rules import appropriateness
 
     low = bool(_coerce.flag(lowest, "最低类别"))

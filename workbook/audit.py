@@ -46,6 +46,7 @@ from .audit_formulas import (
     evaluate,
     explain_tier,
     parse,
+    plain_form,
     relative,
     same,
 )
@@ -241,14 +242,17 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
     ctx = Context(sheets, as_of)
     if recalc_pending:
         ctx.job_columns = {(cname, c) for k, c in table.cols.items()
-                           if k in OUTPUT_BY_KEY or k == "annual_tier"}
+                           if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
     rep = check_formulas(ctx, set(), client_of)
     res.findings += rep.findings
     res.not_checked += rep.not_checked
     client_rows = {cname: [r for r, cid in row_ids.items() if cid]}
     defaults: dict[tuple[str, int], str] = {}
     tcol = clients.col_of(TIER_FORMULA_HEADER)
-    if tcol is not None and any(v is not None and v != "" for v in clients.columns[tcol - 1]):
+    # the per-row layout of earlier templates: its 计算级别 formulas are checked even where all
+    # were overwritten by constants; today's template (and the job) write 计算级别 as values
+    per_row = tcol is not None and any(c == tcol for (_r, c) in clients.formulas)
+    if per_row and any(v is not None and v != "" for v in clients.columns[tcol - 1]):
         ins = input_columns(rb, table.cols, clients.header)
         if ins and ins[0]:
             second = ins[1] if len(ins) > 1 and ins[1] else None
@@ -395,7 +399,7 @@ def explain_cell(sheets: Mapping[str, SheetData], address: str, *,
     if f is None:
         return CellAudit(data.name, cell, "", shown_value(cached), None, "no_formula")
     try:
-        call = parse(*relative(f, r, c))
+        call = parse(*relative(plain_form(f), r, c))
         result, _dated = evaluate(call, data, ctx, r, c)
     except Complex as e:
         return CellAudit(data.name, cell, "=" + f, shown_value(cached), None, "not_checked",

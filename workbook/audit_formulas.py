@@ -48,6 +48,15 @@ from .audit_model import (
 from .xlsxio import CellError, SheetData, col_index, col_letter
 
 _OURS = frozenset(CATALOGUE)
+#: how Excel may save a call of an add-in function besides ``NAME(``: ``[1]!NAME(`` (an
+#: external-link part, in the file), ``'C:\\…\\client_rating.xlam'!NAME(`` (the add-in's path,
+#: as Excel shows and returns it when that file is not loaded), ``client_rating.xlam!NAME(``,
+#: and ``_xludf.NAME(`` (a function unknown when the file was saved)
+_SAVED_FORM = re.compile(
+    r"(?i)(?<![\w.'\]!])(?:\[\d+\]!|'(?:[^']|'')*\.xl(?:am|a|sm|sb|s)'!"
+    r"|[^\s'!(),;=+\-*/&<>^%{}\[\]\"]+\.xl(?:am|a|sm|sb|s)!)?(?:_xludf\.)?"
+    r"(?P<name>" + "|".join(CATALOGUE) + r")(?=\s*\()")
+_STRING = re.compile(r'("(?:[^"]|"")*")')
 _OUR_CALL = re.compile(r"(?i)(?<![\w.])(?:_xludf\.)?(?:" + "|".join(CATALOGUE) + r")\s*\(")
 _TOKEN = re.compile(r"""
  (?P<str>"(?:[^"]|"")*")
@@ -64,7 +73,8 @@ _CALL = re.compile(r"\s*(?:_xludf\.)?([^\W\d][\w.]*)\s*\((.*)\)\s*", re.S | re.I
 
 #: functions whose result depends on the day of calculation when their date argument is
 #: omitted (position of that argument)
-DATE_ARGS = {"SERVICE_PACKAGE": 3, "REVIEW_DUE": 1, "RULES_VERSION": 1, "FOLLOW_UP": 3}
+DATE_ARGS = {"SERVICE_PACKAGE": 3, "REVIEW_DUE": 1, "RULES_VERSION": 1, "FOLLOW_UP": 3,
+             "INVESTOR_LEVEL": 3}
 #: rulebook argument position and default rulebook of the functions that rate with a rulebook
 RULEBOOK_ARG = {"CLIENT_TIER": (2, "brokerage"), "TIER_EXPLAIN": (2, "brokerage"),
                 "QUARTER_TIER": (3, "brokerage"), "RISK_CLASS": (1, "risk-class"),
@@ -168,6 +178,20 @@ def relative(formula: str, row: int, col: int) -> tuple[str, tuple[Ref, ...]]:
         parts.append(f"\x01{len(refs)}\x02")
         refs.append(ref)
     return "".join(parts), tuple(refs)
+
+
+def plain_form(formula: str) -> str:
+    """The formula with every call of our functions in plain form ``NAME(``, whichever form
+    Excel saved it in (``[1]!NAME(``, ``'path\\client_rating.xlam'!NAME(``, ``_xludf.NAME(``);
+    text in string literals is left alone. ``[n]`` is not resolved to its file: a call of a
+    same-named function of another workbook would be recomputed with ours (and, if its values
+    differ, reported — never passed)."""
+    if "!" not in formula and "_xludf" not in formula.lower():
+        return formula
+    parts = _STRING.split(formula)
+    for k in range(0, len(parts), 2):
+        parts[k] = _SAVED_FORM.sub(lambda m: m.group("name"), parts[k])
+    return "".join(parts)
 
 
 def calls_ours(formula: str) -> bool:
@@ -483,6 +507,7 @@ def check_formulas(ctx: Context, skip: set[str],
         last: dict[int, tuple[tuple[str, tuple[Ref, ...]], Callable[[int, int], str], bool]] = {}
         for (r, c), f in data.formulas.items():
             rep.stats["formulas"] += 1
+            f = plain_form(f)
             prev = last.get(c)
             if prev is not None and prev[1](r, c) == f:
                 key, ours = prev[0], prev[2]

@@ -38,6 +38,7 @@ from rules.verify import known_gaps
 
 from . import history, overrides, summary, transfers
 from . import suitability2017 as suit17
+from .recalc import needs_full_recalc
 from .schema import (
     BY_KEY,
     CLIENT_SHEET_NAMES,
@@ -311,7 +312,7 @@ def read_book(path: str | os.PathLike[str]) -> BookData:
     used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
                  "override_tier", "override_approver", "override_reason", "override_date",
                  "override_until",
-                 *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY}
+                 *_INPUT_FALLBACK.values(), *OUTPUT_BY_KEY, "computed_tier"}
 
     pair_keys = {_pair_key(h) for rid in rulebook_ids() for v in versions(rid)
                  for spec in v.inputs for h in spec.larger_of}  # (上年日均资产, 本年日均资产)
@@ -641,7 +642,7 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     s17_cols = suit17.find_columns(data.header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
     if consume:  # what validate read is in ``t`` now; only the output columns' old values stay
         outs = {c for k, c in t.cols.items()
-                if k in OUTPUT_BY_KEY or k in ("annual_tier", "override_date")}
+                if k in OUTPUT_BY_KEY or k in ("annual_tier", "override_date", "computed_tier")}
         outs |= set(s17_cols.values())
         _release(data, lambda c: c not in outs)
     in_hash = input_hash(t, m, per.label)
@@ -790,6 +791,8 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     values.update(_class_columns(rb, t, act, new_rank, computed, base, kinds_act, batch, risk))
     if ov.stamped:  # 调整日期 of overrides applied without one: this run's date
         values["override_date"] = [ov.stamped.get(i) for i in act.tolist()]
+    if "computed_tier" in t.cols:  # 计算级别 where the sheet has it (a value, not a formula)
+        values["computed_tier"] = np.array([*labels, None], dtype=object)[computed[act]].tolist()
     keys = list(values)
     if m == "annual":
         values["annual_tier"] = new_label
@@ -1066,8 +1069,10 @@ def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date 
     else:  # a new 汇总 gets the template's chart
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
         charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(res.tier_labels)
+    # a full recalculation on open only where a formula may read what the run wrote
+    recalc = needs_full_recalc(path, plan.sheet, set(plan.columns) | set(plan.headers))
     patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add,
-                   add_charts=charts, append_rows=append)
+                   add_charts=charts, append_rows=append, recalc_on_open=recalc)
     res.written = True
     return res
 

@@ -86,6 +86,9 @@ OUTPUT_COLUMNS: tuple[Column, ...] = (
     Column("client_class", "分级分类", "client_class"),
 )
 OUTPUT_BY_KEY = {c.key: c for c in OUTPUT_COLUMNS}
+#: Columns a run writes only where the sheet has them (never created): 计算级别, the tier the
+#: rules give for the row's figures (before 就高不就低 and 特别调整), a value like the others.
+OPTIONAL_OUTPUT_COLUMNS: tuple[Column, ...] = (Column("computed_tier", "计算级别", "computed_tier"),)
 
 CLIENT_SHEET_NAMES = ("客户", "Clients")
 HISTORY_SHEET_NAMES = ("变更记录", "History")
@@ -123,7 +126,7 @@ def column_map(header: list[str]) -> dict[str, int]:
         h = header_name(text).casefold()  # (units off, synonyms: workbook.headers)
         if not h:
             continue
-        for col in (*COLUMNS, *OUTPUT_COLUMNS):
+        for col in (*COLUMNS, *OUTPUT_COLUMNS, *OPTIONAL_OUTPUT_COLUMNS):
             if h in (col.header.casefold(), col.alias.casefold()) and col.key not in pos:
                 pos[col.key] = c
     return pos

@@ -1,7 +1,12 @@
 """A new client workbook built with XlsxWriter: 控制台, 客户, 变更记录, 汇总 (native chart), 规则.
 
-Formula columns (计算级别 ``=CLIENT_TIER(..)``, 风险类别 ``=RISK_CLASS(..)``) carry a cached value
-computed by rules/, so the file shows the right values before the add-in recalculates.
+计算级别 and 风险类别 hold values — what ``=CLIENT_TIER(..)`` / ``=RISK_CLASS(..)`` give, by calling
+those functions here — and each run of the job writes them again: no cell calls our functions,
+so a PC without the add-in (or LibreOffice) shows the values, never ``#NAME?``, and Excel makes
+no Python call when the file opens (nor is a full recalculation on open asked for).
+``formulas="per-row"`` writes the layout of workbooks made before (one formula a row, cached
+values, full recalculation on open), which branches still hold: the audit and the job are
+tested on it.
 
 Buttons (``BUTTONS``): a ``.xlsm`` path gets form buttons on 控制台 and a small VBA project whose
 macros call the add-in client_rating.xlam by its file name (addin/buttons.py), so a renamed copy
@@ -77,8 +82,13 @@ def _print_setup(ws: Any, *, repeat_header: bool = False) -> None:
 
 def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                  clients: Iterable[Mapping[str, Any]] | None = None, *,
-                 as_of: dt.date | None = None) -> Path:
-    """Write a new workbook at ``path`` (clients: dicts keyed by 客户 headers)."""
+                 as_of: dt.date | None = None, formulas: str = "values") -> Path:
+    """Write a new workbook at ``path`` (clients: dicts keyed by 客户 headers).
+
+    ``formulas``: "values" (计算级别 and 风险类别 as values) or "per-row" (the earlier layout:
+    ``=CLIENT_TIER(F2,G2)`` and ``=RISK_CLASS(K2)`` on every row, see the module doc)."""
+    if formulas not in ("values", "per-row"):
+        raise ValueError(f"formulas must be 'values' or 'per-row', not {formulas!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rb = get_rulebook(rulebook, as_of or dt.date.today())
@@ -92,6 +102,8 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     money = wb.add_format({"num_format": "#,##0.00"})
     note = wb.add_format({"italic": True, "font_color": "#595959"})
     button = wb.add_format({"bold": True, "border": 2, "align": "center", "bg_color": "#FFF2CC"})
+    # XlsxWriter asks Excel for a full recalculation on open; only the per-row layout needs one
+    wb.calc_on_load = formulas == "per-row"
 
     # 控制台
     ws = wb.add_worksheet("控制台")
@@ -172,13 +184,21 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                 wc.write_number(r, c, float(v), money if h in _MONEY_COLS else None)
             else:
                 wc.write_string(r, c, str(v))  # text stays text, even "=HYPERLINK(...)"
-        a_ref = xl_rowcol_to_cell(r, a_col)
-        c_ref = xl_rowcol_to_cell(r, c_col)
-        wc.write_formula(r, hdr["计算级别"], f"=CLIENT_TIER({a_ref},{c_ref}{rb_arg})", None,
-                         cached_tier(rb, *(client.get(h) for h in in_headers)))
-        s_ref = xl_rowcol_to_cell(r, s_col)
-        wc.write_formula(r, hdr["风险类别"], f"=RISK_CLASS({s_ref})", None,
-                         cached_risk(client.get("风险测评得分")))
+        tier = cached_tier(rb, *(client.get(h) for h in in_headers))
+        risk = cached_risk(client.get("风险测评得分"))
+        if formulas == "per-row":
+            a_ref = xl_rowcol_to_cell(r, a_col)
+            c_ref = xl_rowcol_to_cell(r, c_col)
+            wc.write_formula(r, hdr["计算级别"], f"=CLIENT_TIER({a_ref},{c_ref}{rb_arg})", None,
+                             tier)
+            s_ref = xl_rowcol_to_cell(r, s_col)
+            wc.write_formula(r, hdr["风险类别"], f"=RISK_CLASS({s_ref})", None, risk)
+            continue
+        # values, as the job writes them: 计算级别 what the function shows (an error text
+        # names the bad input); 风险类别 only a class (the job leaves it empty without one)
+        wc.write_string(r, hdr["计算级别"], str(tier))
+        if not str(risk).startswith("#"):
+            wc.write_string(r, hdr["风险类别"], str(risk))
 
     # 变更记录
     wh = wb.add_worksheet("变更记录")

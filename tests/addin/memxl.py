@@ -53,6 +53,13 @@ API
 ``charts(sheet) -> list[dict]``; ``chart_info(chart) -> dict``
     name, chart_type, source ("Sheet!$A$1:$C$4"), plot_by, left, top, width, height, title,
     style.
+``load_addin(app, name="client_rating.xlam", *, functions=None, macros=None)``
+    An add-in in ``app``: ``app.books[name]`` finds it (not enumerated, as in Excel), its
+    ``macros`` run through ``app.macro("'name'!Name")()`` (App.run), its ``functions`` are
+    calculated in formulas calling them (any saved form), ranges as 2-D lists, results spilled.
+``books.open(path)`` / ``book.save(path)``
+    Open an .xlsx/.xlsm (what ``from_file`` reads); save as .xlsx (values, formulas with cached
+    values, dates) through XlsxWriter.
 ``ComError``: raised where Excel would refuse the call (pywintypes.com_error on Windows).
 ``XlError("#N/A")``: an error value in ``cells()`` / planted contents.
 Arguments named ``sheet`` / ``app`` take the xlwings object (or a Book for ``app``).
@@ -111,10 +118,10 @@ Excel behaviours modelled (Value and Formula assignments, one cell at a time)
 
 Not modelled (NotImplementedError with the member's name, or simply not simulated)
 ------------------------------------------------------------------------------------
-Calculation of formulas (UDFs included) and recalculation; formula normalisation (Excel
+Calculation of formulas (except calls of an add-in's functions, ``load_addin``); formula normalisation (Excel
 upper-cases "=a1" to "=A1"); defined names and tables; fonts, colours, borders, column widths
 (range geometry is a fixed 48 x 15 pt grid), autofit, merge, notes, pictures, shapes,
-saving/opening files; locale variants (day-before-month, "," decimals, localized TRUE);
+saving and opening files other than the above (links, charts and formats are not saved); locale variants (day-before-month, "," decimals, localized TRUE);
 currency-formatted cells returning Decimal; hours >= 24 in typed times; strings longer than
 32767 chars; writing arrays whose shape differs from the target range through ``raw_value``.
 
@@ -788,6 +795,9 @@ class _App(base_classes.App):
         self.alerts: list[tuple[str, str, str | None, str | None]] = []
         self.answers: list[str] = []
         self.log: list[tuple[str, Any]] = []
+        self.macros: dict[str, Any] = {}  # "'book.xlam'!Name" -> callable (load_addin)
+        self.functions: dict[str, Any] = {}  # NAME -> Python function (load_addin)
+        self.addins: list[_Book] = []
 
     @property
     def engine(self) -> _Engine:
@@ -865,6 +875,19 @@ class _App(base_classes.App):
 
     def calculate(self) -> None:
         self._set("calculate", None)
+        for book in self._books:
+            for sheet in book.sheets:
+                _recalculate(sheet)
+
+    def run(self, macro: str, args: Any) -> Any:
+        """Application.Run: a macro of an add-in loaded with ``load_addin``."""
+        self._set("run", macro)
+        fn = self.macros.get(macro) or next(
+            (f for k, f in self.macros.items() if k.casefold() == macro.casefold()), None)
+        if fn is None:  # Excel's error 1004 "Cannot run the macro ..."
+            raise ComError(f"Cannot run the macro {macro!r}. The macro may not be available "
+                           "in this workbook or all macros may be disabled.")
+        return fn(*args)
 
     def alert(self, prompt: Any, title: Any, buttons: Any, mode: Any, callback: Any) -> str:
         if buttons not in _BUTTON_ANSWERS:
@@ -910,8 +933,8 @@ class _Books(base_classes.Books):
         if isinstance(name_or_index, int):
             if 1 <= name_or_index <= len(self._books):
                 return self._books[name_or_index - 1]
-        else:
-            for b in self._books:
+        else:  # (an add-in is found by name, as Workbooks("x.xlam"), but not enumerated)
+            for b in [*self._books, *self.app.addins]:
                 if b.name.casefold() == str(name_or_index).casefold():
                     return b
         raise KeyError(name_or_index)  # _xlwindows turns the com_error into KeyError
@@ -942,8 +965,12 @@ class _Books(base_classes.Books):
         self._active = book
         return book
 
-    def open(self, *args: Any, **kwargs: Any) -> _Book:
-        raise NotImplementedError("memxl does not open files: use memxl.from_file(path)")
+    def open(self, fullname: Any = None, *args: Any, **kwargs: Any) -> _Book:
+        """Workbooks.Open of an .xlsx/.xlsm file: what ``memxl.from_file`` holds of it."""
+        if not str(fullname).lower().endswith((".xlsx", ".xlsm")):
+            raise NotImplementedError("memxl opens only .xlsx/.xlsm files "
+                                      "(as memxl.from_file(path) reads them)")
+        return from_file(fullname, app=xw.App(impl=self.app)).impl
 
 
 @_explain_missing
@@ -985,7 +1012,13 @@ class _Book(base_classes.Book):
             books._active = books._books[-1] if books._books else None
 
     def save(self, path: Any = None, password: Any = None) -> None:
-        raise NotImplementedError("memxl does not save workbooks")
+        """SaveAs an .xlsx (values, formulas with their cached values, date formats), written
+        by XlsxWriter; the book takes the file's name."""
+        if path is None or not str(path).lower().endswith(".xlsx") or password:
+            raise NotImplementedError("memxl saves only as .xlsx to a given path")
+        _save_xlsx(self, os.fspath(path))
+        self._fullname = os.path.abspath(os.fspath(path))
+        self._name = os.path.basename(self._fullname)
 
 
 _BAD_SHEET_CHARS = set(":\\/?*[]")
@@ -1515,6 +1548,7 @@ class _Range(base_classes.Range):
             for i, row in enumerate(rows):
                 for j, x in enumerate(row):
                     sheet.enter(self._row + i, self._col + j, x)
+            self._after_write()
             return
         if data is None or (isinstance(data, str) and data == ""):
             for k in sheet.keys_in(*self._box()):
@@ -1523,6 +1557,12 @@ class _Range(base_classes.Range):
         origin = (self._row, self._col)
         for r, c in self._cells():
             sheet.enter(r, c, data, origin=origin)
+        self._after_write()
+
+    def _after_write(self) -> None:
+        app = self.sheet.book.app
+        if app.functions and app.calculation == "automatic":
+            _recalculate(self.sheet)
 
     formula = _contents("formula", "com_formula")
     formula2 = property(formula.fget, _contents("formula2", "com_formula").fset)  # (read as formula)
@@ -1914,3 +1954,161 @@ def charts(sheet: Any) -> list[dict[str, Any]]:
 
 def chart_info(chart: Any) -> dict[str, Any]:
     return _impl(chart, _Chart, "chart").info()
+
+
+# ------------------------------------------------------------------------------ add-ins
+
+def load_addin(app: Any, name: str = "client_rating.xlam", *,
+               functions: dict[str, Any] | None = None,
+               macros: dict[str, Any] | None = None) -> xw.Book:
+    """An add-in loaded into ``app``: found by name (``app.books[name]``) but not enumerated,
+    as Excel's Workbooks; ``macros`` {Name: callable} run by ``app.macro("'name'!Name")``;
+    ``functions`` {NAME: Python function} calculated in formulas ``=NAME(args)`` (also in the
+    forms Excel saves: ``[1]!NAME(``, ``'path\\name'!NAME(``, ``_xludf.NAME(``) as xlwings
+    calls a UDF declared ``ndim=2, err_to_str=True``: each argument a 2-D list, an omitted
+    one its default; a 2-D result spills (``#SPILL!`` where cells are in the way).
+    Recalculation: on every write in automatic mode, and ``app.calculate()``."""
+    a = _app(app)
+    book = _Book(a, name, name)
+    book.sheets._append("Sheet1")
+    a.addins.append(book)
+    a.functions.update({k.upper(): f for k, f in (functions or {}).items()})
+    a.macros.update({f"'{name}'!{k}": f for k, f in (macros or {}).items()})
+    return xw.Book(impl=book)
+
+
+_MISSING = object()
+_FN_CALL = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\((.*)\)\s*", re.S)
+_ARG_REF = re.compile(r"(?:(?:'((?:[^']|'')+)'|([^\s'!]+))!)?(\$?[A-Za-z]{1,3}\$?\d+"
+                      r"(?::\$?[A-Za-z]{1,3}\$?\d+)?)")
+
+
+def _split_args(text: str) -> list[str]:
+    out, cur, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [] if out == [""] else out
+
+
+def _arg_value(sheet: _Sheet, a: str) -> Any:
+    a = a.strip()
+    if not a:
+        return _MISSING
+    if len(a) >= 2 and a[0] == a[-1] == '"':
+        return [[a[1:-1].replace('""', '"')]]
+    if a.upper() in ("TRUE", "FALSE"):
+        return [[a.upper() == "TRUE"]]
+    num = _parse_number(a)
+    if num is not None:
+        return [[num[0]]]
+    m = _ARG_REF.fullmatch(a)
+    if m is None:
+        raise ValueError(a)
+    target = sheet
+    other = m.group(1) or m.group(2)
+    if other:
+        target = sheet.book.sheets(other.replace("''", "'"))
+    r1, c1, r2, c2 = target._parse_address(m.group(3))
+
+    def cell(r: int, c: int) -> Any:
+        v = target.com_value(r, c)
+        if isinstance(v, int) and not isinstance(v, bool):  # an error code: err_to_str
+            return next(t for t, code in {**ERROR_CODES, **EXTRA_ERROR_CODES}.items()
+                        if code == v)
+        return v
+
+    return [[cell(r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+
+
+def _result_value(v: Any) -> Any:
+    if np is not None and isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool | str):
+        return v
+    if isinstance(v, int | float):
+        return float(v)
+    return None if v is None else str(v)
+
+
+def _evaluate(sheet: _Sheet, r: int, c: int, spills: dict[tuple[int, int], tuple[int, int]]
+              ) -> None:
+    from workbook.audit_formulas import plain_form
+
+    content = sheet.store.get((r, c))
+    app = sheet.book.app
+    m = _FN_CALL.fullmatch(plain_form(content.formula[1:]))
+    if m is None or m.group(1).upper() not in app.functions:
+        return  # not one of the add-in's functions: not calculated (see module doc)
+    fn = app.functions[m.group(1).upper()]
+    try:
+        given = [_arg_value(sheet, a) for a in _split_args(m.group(2))]
+    except (ValueError, ComError):
+        content.value = XlError("#NAME?")
+        return
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    args = [(params[k].default if k < len(params) else None) if v is _MISSING else v
+            for k, v in enumerate(given)]
+    result = fn(*args)
+    for (rr, cc) in [(r + i, c + j) for i in range(spills.get((r, c), (1, 1))[0])
+                     for j in range(spills.get((r, c), (1, 1))[1])][1:]:
+        sheet.store.pop((rr, cc), None)  # the previous spill
+    spills.pop((r, c), None)
+    if isinstance(result, list) and result and isinstance(result[0], list) \
+            and (len(result), len(result[0])) != (1, 1):
+        n, k = len(result), len(result[0])
+        blocked = any((rr, cc) in sheet.store for rr in range(r, r + n)
+                      for cc in range(c, c + k) if (rr, cc) != (r, c))
+        if blocked:
+            content.value = XlError("#SPILL!")
+            return
+        for i, row in enumerate(result):
+            for j, v in enumerate(row):
+                if (i, j) != (0, 0):
+                    sheet.store[(r + i, c + j)] = _Content(_result_value(v))
+        spills[(r, c)] = (n, k)
+        result = result[0][0]
+    elif isinstance(result, list):
+        result = result[0][0] if result and result[0] else None
+    content.value = _result_value(result)
+
+
+def _recalculate(sheet: _Sheet) -> None:
+    """Calculate every formula cell of ``sheet`` that calls an add-in function."""
+    if not sheet.book.app.functions:
+        return
+    spills = sheet.__dict__.setdefault("_spills", {})
+    for key in sorted(k for k, v in sheet.store.items() if v.formula is not None):
+        _evaluate(sheet, *key, spills)
+
+
+def _save_xlsx(book: _Book, path: str) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                    "strings_to_urls": False})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for sheet in book.sheets:
+        ws = wb.add_worksheet(sheet.name)
+        for (r, c), content in sorted(sheet.store.items()):
+            v = content.value
+            if isinstance(v, XlError):
+                raise NotImplementedError("memxl: saving error values is not modelled")
+            if content.formula is not None:
+                ws.write_formula(r - 1, c - 1, content.formula, None, "" if v is None else v)
+            elif isinstance(v, bool):
+                ws.write_boolean(r - 1, c - 1, v)
+            elif isinstance(v, float) and _fmt_kind(sheet.fmt(r, c)) == "date":
+                ws.write_datetime(r - 1, c - 1, _from_serial(v), date_fmt)
+            elif isinstance(v, float):
+                ws.write_number(r - 1, c - 1, v)
+            elif v is not None:
+                ws.write_string(r - 1, c - 1, str(v))
+    wb.close()

@@ -68,7 +68,8 @@ def test_windows_installs_into_xlstart(tmp_path: Path, capsys: pytest.CaptureFix
     assert f"已安装：{path}" in out
     for click in ("关闭所有 Excel 窗口，再打开 Excel", "“客户分级”选项卡", "启用内容",
                   "受信任位置", "信任对 VBA 工程对象模型的访问", "Trust access to the VBA project "
-                  "object model", "导入函数", str(scripts / "pythonw.exe")):
+                  "object model", "导入函数", str(scripts / "pythonw.exe"),
+                  "工作表函数已随加载项提供", "client-rating addin selftest"):
         assert click in out, click
 
 

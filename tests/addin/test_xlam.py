@@ -92,7 +92,7 @@ def test_ribbon(built: Path) -> None:
     groups = {g.get("label"): [b.get("label") for b in g.findall("ui:button", NS)]
               for g in tabs[0].findall("ui:group", NS)}
     assert groups == {"重评级": ["季度重评级", "年度评级", "新开户评级", "按控制台设置运行"],
-                      "审计": ["审计检查"], "函数": ["导入函数"]}
+                      "审计": ["审计检查"], "函数": ["导入函数", "自检"]}
     source = _modules(built)["ClientRating"]
     for b in root.iter(f"{{{NS['ui']}}}button"):
         assert b.get("onAction") == "ClientRating.OnRibbonAction"
@@ -101,7 +101,9 @@ def test_ribbon(built: Path) -> None:
 
 def test_vba_modules_read_back_by_olevba(built: Path) -> None:
     mods = _modules(built)
-    assert set(mods) == {"ThisWorkbook", "Sheet1", "xlwings", "Dictionary", "ClientRating"}
+    assert set(mods) == {"ThisWorkbook", "Sheet1", "xlwings", "Dictionary", "ClientRating",
+                         "xlwings_udfs", "ClientRatingFunctions", "ClientRatingEvents",
+                         "ClientRatingLinks"}
     assert mods == {m.name: m.source for m in xlam.addin_modules()}  # exact source, every module
     bas = _crlf((XLWINGS / "xlwings_custom_addin.bas").read_text("cp1252"))
     assert mods["xlwings"] == bas.replace('PROJECT_NAME As String = "myaddin"',
@@ -204,7 +206,9 @@ def test_libreoffice_imports_the_addin_vba(built: Path, tmp_path: Path) -> None:
         basic = {n.split("/")[-1]: z.read(n).decode() for n in z.namelist()
                  if n.startswith(f"Basic/{xlam.VBA_PROJECT_NAME}/")}
     assert {"xlwings.xml", "Dictionary.xml", "ClientRating.xml", "ThisWorkbook.xml",
-            "Sheet1.xml"} <= set(basic)
+            "Sheet1.xml", "xlwings_udfs.xml", "ClientRatingFunctions.xml",
+            "ClientRatingEvents.xml", "ClientRatingLinks.xml"} <= set(basic)
+    assert "Function CLIENT_TIER(assets, revenue, Optional rulebook)" in basic["xlwings_udfs.xml"]
     assert "Public Sub ClientRatingQuarterly()" in basic["ClientRating.xml"]
     assert "rerate_button(&apos;quarterly&apos;)" in basic["ClientRating.xml"]
     assert "Public Function RunPython(PythonCommand As String)" in basic["xlwings.xml"]

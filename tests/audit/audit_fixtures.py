@@ -62,11 +62,13 @@ def clean_clients(n: int, seed: int, *, as_of: dt.date = AS_OF, today: dt.date =
 
 
 def build_branch(path: Path, n: int = 40, seed: int = 5, *, runs: tuple[str, ...] = ("q", "a"),
-                 keep_bad_rows: bool = True) -> Path:
+                 keep_bad_rows: bool = True, formulas: str = "per-row") -> Path:
     """A template workbook re-rated by the job: q = 2026Q3 quarterly, a = 2026 annual,
-    m = 2026-11 new accounts (in that order)."""
+    m = 2026-11 new accounts (in that order). ``formulas``: the template's layout — by default
+    the per-row formulas of workbooks made before issue 10, which the tampering corpus plants
+    into; "values" is today's template."""
     new_workbook(path, "brokerage", clean_clients(n, seed, keep_bad_rows=keep_bad_rows),
-                 as_of=TODAY)
+                 as_of=TODAY, formulas=formulas)
     for kind in runs:
         if kind == "q":
             rerate(path, period="2026Q3", mode="quarterly", operator="测试员", now=RUN1)

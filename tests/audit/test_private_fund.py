@@ -20,7 +20,8 @@ def test_private_fund_branch(tmp_path: Path) -> None:
     clients = [{"客户编号": f"PF{k}", "日均资产": a, "上年度管理费": f, "风险测评得分": 50,
                 "测评日期": dt.date(2026, 5, 1), "当前级别": t}
                for k, (a, f, t) in enumerate(ROWS)]
-    p = new_workbook(tmp_path / "pf.xlsx", "private-fund", clients, as_of=dt.date(2026, 9, 1))
+    p = new_workbook(tmp_path / "pf.xlsx", "private-fund", clients, as_of=dt.date(2026, 9, 1),
+                     formulas="per-row")  # (the layout of earlier workbooks: formulas audited)
     rerate(p, period="2026Q3", mode="quarterly", rulebook="private-fund", operator="t",
            now=dt.datetime(2026, 10, 9))
     res = audit_file(p, as_of=dt.date(2026, 11, 21))

@@ -77,6 +77,8 @@ def _staff_edits(path: Path, rng: np.random.Generator, n_edits: int, new_id: lis
             if d.formulas.get((r, col["风险类别"])) is not None:
                 set_formula_xml(path, f"{col_letter(col['风险类别'])}{r}", None,
                                 udfs.RISK_CLASS(score))
+            else:  # a value column (today's template): the class of the new questionnaire
+                set_cells_rc(path, {(r, col["风险类别"]): udfs.RISK_CLASS(score)})
         elif what == 2:  # an approved special adjustment
             set_cells_rc(path, {(r, col["特别调整级别"]): str(rng.choice(["VIP客户", "核心客户"])),
                              (r, col["调整审批人"]): "分管副总 王某",
@@ -104,15 +106,16 @@ def set_cells_rc(path: Path, cells: dict[tuple[int, int], object]) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(n=st.integers(20, 70), seed=st.integers(0, 100_000),
        runs=st.lists(st.sampled_from(ORDER), min_size=1, max_size=4, unique=True),
-       keep_bad=st.booleans(), edits=st.integers(0, 4), append=st.booleans())
-def test_product_made_branches_have_no_findings(n, seed, runs, keep_bad, edits, append):
+       keep_bad=st.booleans(), edits=st.integers(0, 4), append=st.booleans(),
+       layout=st.sampled_from(("values", "per-row")))
+def test_product_made_branches_have_no_findings(n, seed, runs, keep_bad, edits, append, layout):
     runs = sorted(runs, key=ORDER.index)
     rng = np.random.default_rng(seed)
     new_id = [0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "branch.xlsx"
         new_workbook(path, "brokerage", clean_clients(n, seed, keep_bad_rows=keep_bad),
-                     as_of=TODAY)
+                     as_of=TODAY, formulas=layout)
         for k, name in enumerate(runs):
             _staff_edits(path, rng, edits, new_id, append and name == "m11")
             period, mode, now = RUNS[name]
