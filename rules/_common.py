@@ -19,7 +19,7 @@ def load_toml_model(path: Path | str, model: type[M], what: str) -> M:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise RulebookError(f"无法读取{what} {path}：{exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError(f"{what} {path} 不是有效的 TOML：{exc}") from exc

@@ -26,7 +26,6 @@ import functools
 import math
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._common import add_years, as_date
+from ._common import add_years, as_date, load_toml_model
 from .engine import Rulebook
 from .errors import RulebookError, RuleInputError, show
 from .registry import get_rulebook
@@ -191,16 +190,7 @@ def regime_dirs() -> list[Path]:
 
 
 def _load(path: Path) -> RegimeFile:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise RulebookError(f"适当性规则文件 {path} 无法读取：{e}") from e
-    try:
-        return RegimeFile.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "（文件）"
-        raise RulebookError(f"适当性规则文件 {path} 的字段 {where} 有误：{err['msg']}") from e
+    return load_toml_model(path, RegimeFile, "适当性规则文件")
 
 
 @functools.cache

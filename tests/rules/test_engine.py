@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shipped_rules import use_as_shipped
 
 import rules
 import rules.registry
@@ -114,15 +115,6 @@ def _copy_rulebook(tmp_path: Path, rid: str) -> Path:
     return d
 
 
-def _as_shipped(monkeypatch, root: Path) -> None:
-    """Use ``root`` (edited copies of shipped rulebooks) as the shipped data, the other shipped
-    rulebooks copied beside them: a firm directory may no longer replace a shipped id@version."""
-    for d in DATA_DIR.iterdir():
-        if d.is_dir() and not (root / d.name).exists():
-            shutil.copytree(d, root / d.name)
-    monkeypatch.setattr(rules.registry, "DATA_DIR", root)
-
-
 def test_version_in_force_is_chosen_by_date(tmp_path, monkeypatch):
     d = _copy_rulebook(tmp_path, "brokerage")
     text = (d / "2009.1.toml").read_text(encoding="utf-8")
@@ -133,7 +125,7 @@ def test_version_in_force_is_chosen_by_date(tmp_path, monkeypatch):
         "effective_from = 2009-01-01", "effective_from = 2026-01-01").replace(
         "when.assets = { ge = 250_000, lt = 10_000_000 }", "when.assets = { ge = 300_000, lt = 10_000_000 }")
     (d / "2026.1.toml").write_text(new, encoding="utf-8")
-    _as_shipped(monkeypatch, tmp_path)
+    use_as_shipped(monkeypatch, tmp_path)
     d25 = get_rulebook("brokerage", dt.date(2025, 12, 31)).evaluate(299_999, 0)
     assert (d25.label, d25.rulebook_ref) == ("核心客户", "brokerage@2009.1")
     # 2026.1 moves 核心's lower bound to 300,000: 299,999 is then neither 核心 nor 潜力 (< 250,000)
@@ -169,7 +161,7 @@ def test_unique_policy_reports_overlap_instead_of_choosing(tmp_path, monkeypatch
     f = d / "2024.1.toml"
     f.write_text(f.read_text(encoding="utf-8").replace("{ ge = 41, le = 75 }", "{ ge = 40, le = 75 }"),
                  encoding="utf-8")
-    _as_shipped(monkeypatch, tmp_path)
+    use_as_shipped(monkeypatch, tmp_path)
     rb = get_rulebook("risk-class")
     with pytest.raises(RuleInputError, match="RISK-BAL、RISK-CON 重叠"):
         rb.evaluate(40)

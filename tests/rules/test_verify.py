@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import pytest
+from shipped_rules import use_as_shipped
 
-import rules.registry
 from rules import get_rulebook, versions
 from rules.registry import DATA_DIR
 from rules.verify import check, check_versions
@@ -52,15 +51,6 @@ def test_clean_tables_have_no_findings(rid):
     assert check(get_rulebook(rid)) == []
 
 
-def _as_shipped(monkeypatch, root: Path) -> None:
-    """Use ``root`` (edited copies of shipped rulebooks) as the shipped data, the other shipped
-    rulebooks copied beside them: a firm directory may no longer replace a shipped id@version."""
-    for d in DATA_DIR.iterdir():
-        if d.is_dir() and not (root / d.name).exists():
-            shutil.copytree(d, root / d.name)
-    monkeypatch.setattr(rules.registry, "DATA_DIR", root)
-
-
 def _edited(tmp_path, monkeypatch, rid, old, new):
     d = tmp_path / rid
     shutil.copytree(DATA_DIR / rid, d)
@@ -68,7 +58,7 @@ def _edited(tmp_path, monkeypatch, rid, old, new):
     text = f.read_text(encoding="utf-8")
     assert old in text
     f.write_text(text.replace(old, new), encoding="utf-8")
-    _as_shipped(monkeypatch, tmp_path)
+    use_as_shipped(monkeypatch, tmp_path)
     return get_rulebook(rid)
 
 
@@ -108,7 +98,7 @@ def test_first_policy_overlap_that_hides_a_higher_tier(tmp_path, monkeypatch):
     head, rules_ = t.split("[[rules]]", 1)
     blocks = ["[[rules]]" + b for b in rules_.split("[[rules]]")]
     f.write_text(head + "".join(reversed(blocks)), encoding="utf-8")
-    _as_shipped(monkeypatch, tmp_path)
+    use_as_shipped(monkeypatch, tmp_path)
     fs = check(get_rulebook("risk-class"))
     assert "overlap" in _kinds(fs)
     assert "masked" in _kinds(fs)  # RISK-BAL (41–75) always loses to RISK-CON (9–80)

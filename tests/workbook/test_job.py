@@ -547,11 +547,9 @@ def test_risk_score_checked_with_the_rulebook_of_the_period_not_of_today(
                                    .replace("effective_from = 2009-01-01",
                                             "effective_from = 2026-01-01")
                                    .replace("min = 9\n", "min = 30\n"), encoding="utf-8")
-    import rules.registry  # edited copies used as the shipped data (a firm file may not replace one)
-    for other in DATA_DIR.iterdir():
-        if other.is_dir() and not (tmp_path / "rules" / other.name).exists():
-            shutil.copytree(other, tmp_path / "rules" / other.name)
-    monkeypatch.setattr(rules.registry, "DATA_DIR", tmp_path / "rules")
+    from shipped_rules import use_as_shipped
+
+    use_as_shipped(monkeypatch, tmp_path / "rules")
     p = plain_branch(tmp_path / "b.xlsx", [["R1", 300_000.0, 0.0, 20.0]],
                      ["客户编号", "资产权益", "上年度净佣金", "风险测评得分"])
     res = rerate(p, period="2025Q4", mode="quarterly", operator="t",

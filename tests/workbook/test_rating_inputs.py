@@ -332,11 +332,9 @@ def test_a_row_no_rule_covers_lists_its_flagged_field_too(tmp_path: Path, monkey
     text = f.read_text(encoding="utf-8")
     assert "default = true" in text
     f.write_text(text.replace("default = true", "when.assets = { lt = 10_000 }"), encoding="utf-8")
-    import rules.registry  # an edited copy used as the shipped data (a firm file may not replace it)
-    for other in DATA_DIR.iterdir():
-        if other.is_dir() and not (tmp_path / "rules" / other.name).exists():
-            shutil.copytree(other, tmp_path / "rules" / other.name)
-    monkeypatch.setattr(rules.registry, "DATA_DIR", tmp_path / "rules")
+    from shipped_rules import use_as_shipped
+
+    use_as_shipped(monkeypatch, tmp_path / "rules")
     wb = plain_branch(tmp_path / "b.xlsx", [["A1", 50_000.0, 0.0, "85分"]],
                       ["客户编号", "资产权益", "上年度净佣金", "风险测评得分"])
     res = rerate(wb, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
