@@ -280,7 +280,9 @@ def audit_book(sheets: Mapping[str, SheetData], *, as_of: dt.date | None = None,
     # 3: tiers in force
     tc = tier_context(table)
     if tc is not None:
-        found, notes = check_tiers(tc, runs, hname or "变更记录", as_of, chain_ok)
+        edited = frozenset(int(f.cell[1:]) for f in res.findings
+                           if f.kind == "history_edited" and f.cell[1:].isdigit())
+        found, notes = check_tiers(tc, runs, hname or "变更记录", as_of, chain_ok, edited)
         res.findings += found
         res.notes += notes
     else:

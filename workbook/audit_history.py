@@ -371,7 +371,12 @@ def tier_context(table: ClientTable) -> TierContext | None:
 
 
 def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.date,
-                chain_ok: bool) -> tuple[list[Finding], list[str]]:
+                chain_ok: bool, edited: frozenset[int] = frozenset()
+                ) -> tuple[list[Finding], list[str]]:
+    """``edited``: rows of 变更记录 whose hash says they were changed (check_chain): no
+    expectation is taken from them — where the last run's 级别摘要 shows the client's tier cell
+    as that run left it, the edited record is what was altered, not the cell; without a digest
+    to tell, the cell is not blamed (the record itself is reported already)."""
     t = tc.table
     data = t.data
     sheet = data.name
@@ -406,6 +411,8 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
                     SEVERE, CHECK_TIER, "entry_duplicate", hist_sheet, f"A{e.row}", cid,
                     explanation=f"同一次运行中该客户有两条变更记录（第 {prev.row}、{e.row} 行）："
                                 "插入或重复的记录"))
+            elif prev is not None and (prev.row in edited or e.row in edited):
+                pass  # (an edited record supports nothing: it is reported as edited)
             elif prev is not None and not _same_tier(e.get("变更前"), prev.get("变更后"),
                                                      _entry_rulebook(e, rbs) or t.rulebook):
                 broken[e.row] = prev.get("变更后")
@@ -513,11 +520,15 @@ def check_tiers(tc: TierContext, runs: list[Run], hist_sheet: str, as_of: dt.dat
             e = flagged[i]
             where = (f"最近一条变更记录（“{hist_sheet}”第 {e.row} 行，{e.get('评级期间')} "
                      f"{e.get('级别变动')}）记为 {alt}")
-            if chosen is not None and not took_alt and e.run is last_run:
+            if chosen is not None and not took_alt and (e.run is last_run or e.row in edited):
                 findings.append(Finding(
                     SEVERE, CHECK_TIER, "entry_altered", hist_sheet, f"J{e.row}", cid, alt, shown,
                     f"{last_note}证明运行后该客户的当前级别是 {shown or '（空）'}，而第 {e.row} 行记为 "
                     f"{alt}：这条记录在运行后被改动（客户表中的级别未被改动）"))
+                continue
+            if chosen is None and e.row in edited:
+                notes.append(f"{cid} 的最近一条变更记录（第 {e.row} 行）已被改动，且没有级别摘要可核对："
+                             f"不据此判断其当前级别 {shown or '（空）'}。")
                 continue
             proof = (f"；换回 {alt} 后与{last_note}一致" if took_alt else
                      f"；{last_note}证明它在最近一次运行后未再改动：改动发生在第 {e.row} 行的运行"

@@ -456,3 +456,27 @@ def test_every_planted_kind_is_a_distinct_check() -> None:
              "risk_class_mismatch", "suitability_breach"}
     assert len(kinds) >= 8
     assert udfs.CLIENT_TIER(10_000_000, 0) == "普通客户"  # the gap the corpus plants
+
+
+def test_an_edited_old_record_is_not_the_expectation_for_the_tier_cell(wb: Path) -> None:
+    """The 变更后 of a row of an earlier run is edited (the chain breaks there): the audit names
+    the edited row, and does not blame the client's untouched tier cell with the forged tier as
+    what it should be (issue 17)."""
+    rows = log(wb)
+    runs = [j for j, r in enumerate(rows) if r[0] == history.RUN]
+    assert len(runs) > 1  # (the fixture has two runs)
+    later = {r[H["客户编号"]] for r in rows[runs[-1]:] if r[0] == history.CHANGE}
+    j = next(j for j in range(runs[0] + 1, runs[1])
+             if rows[j][0] == history.CHANGE and rows[j][H["客户编号"]] in valid_clients(wb)
+             and rows[j][H["客户编号"]] not in later
+             and rows[j][H["变更后"]] == tier(wb, rows[j][H["客户编号"]]))
+    cid, logged_as = rows[j][H["客户编号"]], rows[j][H["变更后"]]
+    rows[j][H["变更后"]] = other_tier(logged_as)
+    replace_log(wb, rows)
+    res = audit(wb)
+    find(res, "history_edited", f"变更记录!A{j + 2}")
+    altered = find(res, "entry_altered", f"变更记录!J{j + 2}")  # the record, with what it said
+    assert (altered.found, altered.supported) == (other_tier(logged_as), logged_as)
+    on_cell = [f for f in res.findings if f.sheet == "客户" and f.client_id == cid]
+    assert not [f for f in on_cell if f.supported == other_tier(logged_as)], on_cell
+    assert not [f for f in on_cell if f.severity == SEVERE], on_cell
