@@ -189,16 +189,22 @@ def transfer_blockers(**flags: bool) -> list[str]:
     ``registrar_refuses`` 中国结算认为不能撤销/转托管。未知参数名或非布尔值抛出 ``RuleInputError``。
     """
     known = {b.flag: b for b in _data().blockers}
+    _check_flags(known, flags, "转销户检查项")
+    return [f"不能办理转销户：{b.text}（{b.clause}）" for b in known.values() if flags.get(b.flag)]
+
+
+def _check_flags(known: dict[str, Any], flags: dict[str, Any], what: str) -> None:
+    """Every flag is one of ``known`` (items with a ``text``) and a bool, else a RuleInputError
+    naming ``what`` (转销户检查项, 销户条件), the flag and its text."""
     for name, value in flags.items():
         if name not in known:
             raise RuleInputError(
-                f"转销户检查项 {show(name)} 无法识别：应为 {'、'.join(known)} 之一",
-                field="转销户检查项", value=name, kind="na")
+                f"{what} {show(name)} 无法识别：应为 {'、'.join(known)} 之一",
+                field=what, value=name, kind="na")
         if not isinstance(value, bool):
             raise RuleInputError(
-                f"转销户检查项 {name}（{known[name].text}）的值 {show(value)} 无效：应为 TRUE 或 FALSE",
+                f"{what} {name}（{known[name].text}）的值 {show(value)} 无效：应为 TRUE 或 FALSE",
                 field=known[name].text, value=value)
-    return [f"不能办理转销户：{b.text}（{b.clause}）" for b in known.values() if flags.get(b.flag)]
 
 
 def missing_approvers(tier_or_importance: str, client_type: str, signed: Any) -> list[str]:
@@ -230,15 +236,7 @@ def closing_check(**flags: bool) -> list[str]:
     ``agreements_fulfilled`` 与营业部签定的各种协议已履行完毕、``no_other_links`` 无其他对应关系。
     """
     known = {c.flag: c for c in _data().closing_conditions}
-    for name, value in flags.items():
-        if name not in known:
-            raise RuleInputError(
-                f"销户条件 {show(name)} 无法识别：应为 {'、'.join(known)} 之一",
-                field="销户条件", value=name, kind="na")
-        if not isinstance(value, bool):
-            raise RuleInputError(
-                f"销户条件 {name}（{known[name].text}）的值 {show(value)} 无效：应为 TRUE 或 FALSE",
-                field=known[name].text, value=value)
+    _check_flags(known, flags, "销户条件")
     return [c.text for c in known.values() if not flags.get(c.flag)]
 
 
