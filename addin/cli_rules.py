@@ -143,18 +143,15 @@ def _show_regime(rg) -> int:  # type: ignore[no-untyped-def]
         t.add_column(col)
     for cat in d.professional_a.categories:
         t.add_row("专业投资者A", f"第（{cat.code}）项：{cat.label}", d.professional_a.article)
-    pi, pp = d.professional_b.institution, d.professional_b.individual
-    t.add_row("专业投资者B", f"机构：净资产 ≥ {show(pi.net_assets_min)} 且 金融资产 ≥ "
-              f"{show(pi.financial_assets_min)} 且 投资经历 ≥ {show(pi.investment_years_min)}", pi.article)
-    t.add_row("专业投资者B", f"个人：(金融资产 ≥ {show(pp.financial_assets_min)} 或 年均收入 ≥ "
-              f"{show(pp.income_min)}) 且 (投资经历 ≥ {show(pp.investment_years_min)} 或 工作经历 ≥ "
-              f"{show(pp.work_years_min)} 或 高管/持证会计师律师)", pp.article)
-    ci, cp = d.to_professional.institution, d.to_professional.individual
-    t.add_row("可申请转化", f"机构：净资产 ≥ {show(ci.net_assets_min)} 且 金融资产 ≥ "
-              f"{show(ci.financial_assets_min)} 且 投资经历 ≥ {show(ci.investment_years_min)}", ci.article)
-    t.add_row("可申请转化", f"个人：(金融资产 ≥ {show(cp.financial_assets_min)} 或 年均收入 ≥ "
-              f"{show(cp.income_min)}) 且 (投资经历 ≥ {show(cp.investment_years_min)} 或 工作经历 ≥ "
-              f"{show(cp.work_years_min)})", cp.article)
+    for kind, rule, quals in (("专业投资者B", d.professional_b, " 或 高管/持证会计师律师"),
+                              ("可申请转化", d.to_professional, "")):
+        pi, pp = rule.institution, rule.individual
+        t.add_row(kind, f"机构：净资产 ≥ {show(pi.net_assets_min)} 且 金融资产 ≥ "
+                  f"{show(pi.financial_assets_min)} 且 投资经历 ≥ {show(pi.investment_years_min)}",
+                  pi.article)
+        t.add_row(kind, f"个人：(金融资产 ≥ {show(pp.financial_assets_min)} 或 年均收入 ≥ "
+                  f"{show(pp.income_min)}) 且 (投资经历 ≥ {show(pp.investment_years_min)} 或 工作经历 ≥ "
+                  f"{show(pp.work_years_min)}{quals})", pp.article)
     c.print(t)
     m = Table(title="匹配表")
     for col in ("投资者", "可购买", "条款"):
