@@ -14,24 +14,30 @@ def plain_branch(path: Path, rows: list[list[Any]], header: list[str], *, sheet:
                  notes_sheet: bool = False) -> Path:
     """A workbook without formulas (the job writes 风险类别 etc. as values): texts stay texts,
     dates get a date format; ``notes_sheet`` adds a sheet 备注 no run may touch."""
+    sheets = [(sheet, [header, *rows])]
+    if notes_sheet:
+        sheets.append(("备注", [["不要动我"]]))
+    return plain_book(path, sheets)
+
+
+def plain_book(path: Path, sheets: list[tuple[str, list[list[Any]]]]) -> Path:
+    """A workbook of plain sheets (name, rows; no formulas): texts stay texts, dates get a date
+    format, None leaves a cell empty."""
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                          "strings_to_numbers": False})
-    ws = wb.add_worksheet(sheet)
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for c, h in enumerate(header):
-        ws.write_string(0, c, h)
-    for r, row in enumerate(rows, start=1):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, str):
-                ws.write_string(r, c, v)
-            elif isinstance(v, dt.date):
-                ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), date_fmt)
-            else:
-                ws.write_number(r, c, v)
-    if notes_sheet:
-        wb.add_worksheet("备注").write_string(0, 0, "不要动我")
+    for name, rows in sheets:
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if v is None:
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(r, c, v)
+                elif isinstance(v, dt.date):
+                    ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), date_fmt)
+                else:
+                    ws.write_number(r, c, v)
     wb.close()
     return path
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from branch_files import plain_book
 
 from addin.cli import main
 from workbook.audit import audit_file
@@ -42,26 +43,10 @@ PURCHASES = [
 
 
 def book(path: Path, clients: list[list], purchases: list[list] | None = PURCHASES) -> Path:
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
-                                         "strings_to_numbers": False})
-    fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     sheets = [("客户", [H, *clients])]
     if purchases is not None:
         sheets.append(("产品购买", [PURCHASE_HEADER, *purchases]))
-    for name, rows in sheets:
-        ws = wb.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                if v is None:
-                    continue
-                if isinstance(v, str):
-                    ws.write_string(r, c, v)
-                elif isinstance(v, dt.date):
-                    ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), fmt)
-                else:
-                    ws.write_number(r, c, v)
-    wb.close()
-    return path
+    return plain_book(path, sheets)
 
 
 def by_id(path: Path) -> dict[str, dict]:
