@@ -111,3 +111,32 @@ def excel_branch(path: Path, rows: list[list[Any]], header: list[str], *,
         for name, data in parts.items():
             out.writestr(name, data)
     return path
+
+
+def numbers_workbook(path: Path, rows: int, id_digits: int = 7) -> None:
+    """A large plain sheet 客户 (headers h0..h9, ids C0000001…, numbers), written with
+    XlsxWriter's constant memory: the file the save and kill tests rewrite."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("客户")
+    ws.write_row(0, 0, [f"h{c}" for c in range(10)])
+    for r in range(1, rows + 1):
+        ws.write_string(r, 0, f"C{r:0{id_digits}d}")
+        for c in range(1, 10):
+            ws.write_number(r, c, r * c * 1.5)
+    wb.close()
+
+
+def edit_part(path: Path, part: str, fn: Any) -> None:
+    """Rewrite one zip part of ``path`` through ``fn`` (text in, text out), the others as
+    they are: a workbook edited as another program would."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in items:
+            if info.filename == part:
+                data = fn(data.decode("utf-8")).encode("utf-8")
+            out.writestr(info, data)
+    tmp.replace(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from branch_files import edit_part
 
 from rules import get_rulebook
 from udfs import _coerce
@@ -155,14 +156,7 @@ def replace_log(path: Path, rows: list[list[str]]) -> None:
 def _rewrite_part(path: Path, sheet: str, fn) -> None:
     with zipfile.ZipFile(path) as zf:
         part = read_workbook_info(zf).sheet(sheet).part
-        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-        for info, data in items:
-            if info.filename == part:
-                data = fn(data.decode("utf-8")).encode("utf-8")
-            out.writestr(info, data)
-    tmp.replace(path)
+    edit_part(path, part, fn)
 
 
 def _cell_re(addr: str) -> re.Pattern[str]:

@@ -14,23 +14,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from branch_files import numbers_workbook
 
 from workbook.xlsxio import SheetEdit, cleanup_temp_files, patch_workbook, read_sheet
 
 ROWS = 3_000
-
-
-def _big(path: Path) -> None:
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    ws = wb.add_worksheet("客户")
-    ws.write_row(0, 0, [f"h{c}" for c in range(10)])
-    for r in range(1, ROWS + 1):
-        ws.write_string(r, 0, f"C{r:06d}")
-        for c in range(1, 10):
-            ws.write_number(r, c, r * c * 1.5)
-    wb.close()
 
 
 def _saver(src: Path) -> None:
@@ -60,16 +48,17 @@ def test_sigkill_and_sigint_at_random_moments(tmp_path: Path) -> None:
     import sys
 
     here = Path(__file__).resolve().parent
-    code = ("import sys; from pathlib import Path; sys.path[:0] = [sys.argv[1], sys.argv[2]]; "
-            "from test_interrupts import run_kills; run_kills(Path(sys.argv[3]))")
-    done = subprocess.run([sys.executable, "-c", code, str(here), str(here.parents[1]),
-                           str(tmp_path)], capture_output=True, text=True, timeout=280)
+    code = ("import sys; from pathlib import Path; sys.path[:0] = sys.argv[1:4]; "
+            "from test_interrupts import run_kills; run_kills(Path(sys.argv[4]))")
+    done = subprocess.run([sys.executable, "-c", code, str(here), str(here.parent),
+                           str(here.parents[1]), str(tmp_path)],
+                          capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
 def run_kills(tmp_path: Path) -> None:
     src = tmp_path / "big.xlsx"
-    _big(src)
+    numbers_workbook(src, ROWS, id_digits=6)
     probe = tmp_path / "probe.xlsx"
     t0 = time.perf_counter()
     patch_workbook(src, probe, {"客户": SheetEdit(columns={2: ["p"] * ROWS})})

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from branch_files import edit_part
 
 import udfs
 from workbook.audit import recalc_on_open
@@ -74,24 +75,12 @@ def test_a_formula_reading_what_the_run_wrote_asks_for_recalculation(wb: Path) -
     n = d.col_of("当前级别")
     with zipfile.ZipFile(wb) as zf:
         part = read_workbook_info(zf).sheet("控制台").part
-    _edit_part(wb, part, lambda x: x.replace(
+    edit_part(wb, part, lambda x: x.replace(
         "</sheetData>",
         f'<row r="20"><c r="A20"><f>COUNTIF(客户!{col_letter(n)}2:{col_letter(n)}30,"VIP客户")'
         "</f><v>0</v></c></row></sheetData>", 1))
     rerate(wb, period="2026Q3", mode="quarterly", operator="测试员", now=NOW)
     assert recalc_on_open(wb)
-
-
-def _edit_part(path: Path, part: str, fn) -> None:
-    with zipfile.ZipFile(path) as zf:
-        items = [(i, zf.read(i.filename)) for i in zf.infolist()]
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-        for info, data in items:
-            if info.filename == part:
-                data = fn(data.decode("utf-8")).encode("utf-8")
-            out.writestr(info, data)
-    tmp.replace(path)
 
 
 def _saved_by_excel(path: Path, form: str) -> None:
@@ -100,8 +89,8 @@ def _saved_by_excel(path: Path, form: str) -> None:
     with zipfile.ZipFile(path) as zf:
         info = read_workbook_info(zf)
         wb_part, part = info.workbook_part, info.sheet("客户").part
-    _edit_part(path, wb_part, lambda x: re.sub(r'\sfullCalcOnLoad="1"', "", x))
-    _edit_part(path, part, lambda x: re.sub(r"<f>(CLIENT_TIER|RISK_CLASS)\(",
+    edit_part(path, wb_part, lambda x: re.sub(r'\sfullCalcOnLoad="1"', "", x))
+    edit_part(path, part, lambda x: re.sub(r"<f>(CLIENT_TIER|RISK_CLASS)\(",
                                             lambda m: f"<f>{form}{m.group(1)}(", x))
 
 
@@ -128,7 +117,7 @@ def test_a_foreign_call_in_saved_form_still_asks_for_recalculation(tmp_path: Pat
     with zipfile.ZipFile(path) as zf:
         part = read_workbook_info(zf).sheet("客户").part
     # a function of another add-in over 当前级别 (column N), which the run writes
-    _edit_part(path, part, lambda x: x.replace("<f>[1]!RISK_CLASS(K2)", "<f>[1]!MY_TOTAL(N2)", 1))
+    edit_part(path, part, lambda x: x.replace("<f>[1]!RISK_CLASS(K2)", "<f>[1]!MY_TOTAL(N2)", 1))
     rerate(path, period="2026Q3", mode="quarterly", operator="测试员", now=NOW)
     assert recalc_on_open(path)
 
@@ -228,7 +217,7 @@ def test_shared_formulas(tmp_path: Path, master: str, child_col: str, needs: boo
                       f'<c r="{child_col}3" t="str"><f t="shared" si="0"/><v>x</v></c>', xml,
                       count=1, flags=re.S)
 
-    _edit_part(path, part, plant)
+    edit_part(path, part, plant)
     from workbook.xlsxio import col_index
 
     planted = read_sheet(path, "客户").formulas

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from branch_files import numbers_workbook
 
 from workbook.xlsxio import (
     SheetEdit,
@@ -104,23 +105,10 @@ def test_bad_value_type_leaves_file(workbook_path: Path):
     assert workbook_path.read_bytes() == before
 
 
-def _big_workbook(path: Path, rows: int) -> None:
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    ws = wb.add_worksheet("客户")
-    ws.write_row(0, 0, [f"h{c}" for c in range(10)])
-    for r in range(1, rows + 1):
-        ws.write_string(r, 0, f"C{r:07d}")
-        for c in range(1, 10):
-            ws.write_number(r, c, r * c * 1.5)
-    wb.close()
-
-
 def test_atomic_under_sigkill(tmp_path: Path):
     """SIGKILL during a large in-place save: the file stays the original, complete workbook."""
     src = tmp_path / "big.xlsx"
-    _big_workbook(src, 60_000)
+    numbers_workbook(src, 60_000)
     original = src.read_bytes()
     script = textwrap.dedent(f"""
         import sys
