@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 #: contract header -> other headers that mean it (branch lists, back-office exports). Small on
 #: purpose: only names that cannot mean anything else in a client list.
@@ -58,3 +59,14 @@ def unit_factor(text: str) -> tuple[str, int]:
     """(unit, factor to 元) of a header: ``("万元", 10000)``; ``("", 1)`` without a unit."""
     _name, unit = split_unit(text)
     return unit, UNITS.get(unit, 1)
+
+
+def find_header(header: Sequence[str], names: Sequence[str]) -> int | None:
+    """0-based index of the first of ``names`` among ``header`` (trimmed, case-insensitive; no
+    unit or synonym taken off: the optional sheets' columns, 转销户 and 产品购买, and the 2017
+    regime's columns of 客户, are read under their own names), or None."""
+    folded = [h.strip().casefold() for h in header]
+    for n in names:
+        if n.casefold() in folded:
+            return folded.index(n.casefold())
+    return None

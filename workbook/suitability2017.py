@@ -28,6 +28,7 @@ from rules import appropriateness as ap
 from rules.errors import RuleError, RuleInputError, show
 from udfs import _coerce
 
+from .headers import find_header
 from .schema import reason_text
 from .xlsxio import SheetData
 
@@ -62,14 +63,8 @@ _MONEY = {"financial_assets", "net_assets", "income", "investment_years", "work_
 
 def find_columns(header: Sequence[str], spec: dict[str, tuple[str, str]]) -> dict[str, int]:
     """key -> 1-based column for the headers of ``spec`` present (trimmed, case-insensitive)."""
-    folded = [h.strip().casefold() for h in header]
-    out: dict[str, int] = {}
-    for key, names in spec.items():
-        for n in names:
-            if n.casefold() in folded:
-                out[key] = folded.index(n.casefold()) + 1
-                break
-    return out
+    at = {key: find_header(header, names) for key, names in spec.items()}
+    return {key: c + 1 for key, c in at.items() if c is not None}
 
 
 def headers_read() -> set[str]:

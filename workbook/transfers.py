@@ -20,6 +20,8 @@ from rules import RuleInputError, retention
 from rules.errors import show
 from udfs import _coerce
 
+from .headers import find_header
+
 TRANSFER_SHEET_NAMES = ("转销户", "Transfers")
 
 #: the columns the check reads: key -> accepted headers (the first is the one to write)
@@ -82,22 +84,14 @@ def _empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _find(header: Sequence[str], names: tuple[str, ...]) -> int | None:
-    folded = [h.strip().casefold() for h in header]
-    for n in names:
-        if n.casefold() in folded:
-            return folded.index(n.casefold())
-    return None
-
-
 def check_transfers(header: Sequence[str], columns: Sequence[Sequence[Any]]
                     ) -> list[TransferFinding]:
     """The findings of sheet 转销户 given its header (row 1) and its columns (rows 2, 3, …),
     as ``workbook.xlsxio.SheetData`` has them (``check_sheet``)."""
     header = [str(h or "").strip() for h in header]
-    at = {k: _find(header, names) for k, names in COLUMNS.items()}
-    blocker_at = {f: _find(header, names) for f, names in BLOCKER_COLUMNS.items()}
-    approver_at = {a: _find(header, (a, *names)) for a, names in APPROVER_COLUMNS.items()}
+    at = {k: find_header(header, names) for k, names in COLUMNS.items()}
+    blocker_at = {f: find_header(header, names) for f, names in BLOCKER_COLUMNS.items()}
+    approver_at = {a: find_header(header, (a, *names)) for a, names in APPROVER_COLUMNS.items()}
     blockers = {b.flag: b for b in retention.blockers()}
     out: list[TransferFinding] = []
     for key in ("client_id", "tier", "client_type", "date", "reason"):
