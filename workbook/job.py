@@ -791,7 +791,11 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     values.update(_class_columns(rb, t, act, new_rank, computed, base, kinds_act, batch, risk))
     if ov.stamped:  # 调整日期 of overrides applied without one: this run's date
         values["override_date"] = [ov.stamped.get(i) for i in act.tolist()]
-    if "computed_tier" in t.cols:  # 计算级别 where the sheet has it (a value, not a formula)
+    ct = t.cols.get("computed_tier")
+    if ct is not None and not (ct <= data.n_cols and data.formula_mask(ct).any()):
+        # 计算级别 where the sheet has it as values; a column of formulas (the earlier per-row
+        # layout) is Excel's to compute: a value in a row it has no formula on would go stale
+        # when the figures change
         values["computed_tier"] = np.array([*labels, None], dtype=object)[computed[act]].tolist()
     keys = list(values)
     if m == "annual":

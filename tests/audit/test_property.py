@@ -27,7 +27,7 @@ from audit_fixtures import (
     clean_clients,
     set_formula_xml,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import udfs
@@ -108,6 +108,8 @@ def set_cells_rc(path: Path, cells: dict[tuple[int, int], object]) -> None:
        runs=st.lists(st.sampled_from(ORDER), min_size=1, max_size=4, unique=True),
        keep_bad=st.booleans(), edits=st.integers(0, 4), append=st.booleans(),
        layout=st.sampled_from(("values", "per-row")))
+@example(n=20, seed=1613, runs=["m11", "q4"], keep_bad=False, edits=3, append=True,
+         layout="per-row")  # a new account below per-row formulas (once got a 计算级别 value)
 def test_product_made_branches_have_no_findings(n, seed, runs, keep_bad, edits, append, layout):
     runs = sorted(runs, key=ORDER.index)
     rng = np.random.default_rng(seed)

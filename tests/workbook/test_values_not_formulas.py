@@ -197,6 +197,28 @@ def test_a_run_writes_the_computed_tier_only_where_the_column_is(tmp_path: Path)
     assert _column(path, "计算级别") == ["核心客户"]
 
 
+def test_a_column_of_formulas_gets_no_computed_tier_value(tmp_path: Path) -> None:
+    """The earlier per-row layout: 计算级别 holds =CLIENT_TIER(…) on every client row. A client
+    typed in at the bottom (no formula there) is rated, but its 计算级别 is left to Excel: a
+    value written there would not follow the figures, and the audit would take it for a
+    formula typed over."""
+    from workbook.audit import audit_file
+
+    path = new_workbook(tmp_path / "old.xlsx", clients=CLIENTS, formulas="per-row")
+    d = read_sheet(path, "客户")
+    r = d.n_rows + 1
+    patch_workbook(path, path, {"客户": SheetEdit(cells={
+        (r, d.col_of("客户编号")): "XK00001", (r, d.col_of("资产权益")): 600_000.0})})
+    res = rerate(path, period="2026Q3", mode="quarterly", operator="测试员", now=NOW)
+    assert res.written
+    d = read_sheet(path, "客户")
+    assert d.value(r, d.col_of("当前级别")) == "核心客户"
+    assert d.value(r, d.col_of("计算级别")) is None and (r, d.col_of("计算级别")) not in d.formulas
+    patch_workbook(path, path, {"客户": SheetEdit(cells={(r, d.col_of("资产权益")): 50_000.0})})
+    res = audit_file(path, as_of=NOW.date())
+    assert not [f for f in res.findings if f.kind == "overwritten_formula"], res.findings
+
+
 @pytest.mark.parametrize(("master", "child_col", "needs"), [
     ("CLIENT_TIER(F2,G2)", "O", False),  # a column of our call over inputs, as Excel shares it
     ("CLIENT_TIER(F2,G2)", "T", True),  # shared across columns: another column reads others
