@@ -71,8 +71,9 @@ def _guard(fn: Callable[[], int]) -> int:
 
 
 def cmd_rerate(args: argparse.Namespace) -> int:
-    from workbook.demo import print_result
     from workbook.job import PROGRESS_STEPS
+
+    from .report import print_result
 
     console = _console()
     operator = args.operator
@@ -123,8 +124,13 @@ def _rerate(args: argparse.Namespace, operator: str, progress: Callable[[str], N
 def cmd_demo(args: argparse.Namespace) -> int:
     from workbook.demo import run_demo
 
+    from .report import print_result
+
     def run() -> int:
-        res = run_demo(args.clients, args.out, seed=args.seed, console=_console())
+        console = _console()
+        res = run_demo(args.clients, args.out, seed=args.seed, console=console)
+        print_result(res, console)
+        console.print(f"文件：{res.out_path.resolve()}（工作表：客户、变更记录、汇总（含图表）、规则、控制台）")
         return 0 if res.written else 1
 
     return _guard(run)

@@ -2,7 +2,7 @@
 
 ``client-rating demo`` (README command 1) = ``run_demo()``: build the workbook with the template,
 set 当前级别 from a previous quarter for most clients, run the quarterly re-rating through the same
-job the Excel button calls, and print the summary.
+job the Excel button calls. The command prints the result (``addin.report.print_result``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,11 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
 from rules import get_rulebook
-from rules.errors import show
-from rules.rerating import MODE_LABELS
 
 from .job import RunResult, rerate
 from .template import new_workbook
-from .transfers import shown as transfers_shown
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程"
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉"
@@ -127,66 +123,11 @@ def _previous_tiers(clients: list[dict[str, Any]], seed: int, as_of: dt.date) ->
             c["年度级别"] = str(labels[k])
 
 
-def print_result(res: RunResult, console: Console | None = None, *, max_rows: int = 12) -> None:
-    """The run's summary as rich tables (used by the demo and ``client-rating rerate``)."""
-    console = console or Console()
-    t = Table(title=f"{MODE_LABELS.get(res.mode, res.mode)} {res.period} — {res.rulebook_ref}")
-    t.add_column("级别")
-    t.add_column("评级前", justify="right")
-    t.add_column("评级后", justify="right")
-    for k in res.before:
-        t.add_row(k, str(res.before[k]), str(res.after.get(k, 0)))
-    console.print(t)
-    c = Table(title="级别变动")
-    c.add_column("变动")
-    c.add_column("客户数", justify="right")
-    for k, v in res.change_counts.items():
-        c.add_row(k, str(v))
-    c.add_row("数据有误未处理", str(len(res.rejections)))
-    console.print(c)
-    if res.rejections:
-        r = Table(title=f"被拒绝的行（共 {len(res.rejections)} 行，单元格保持原样）")
-        for h in ("行", "客户编号", "列", "值", "原因"):
-            r.add_column(h)
-        for row, cid, col, val, why in res.rejections[:max_rows]:
-            several = "、" in col and isinstance(val, str)  # (values already shown, joined by ；)
-            r.add_row(str(row), cid, col, val if several else show(val), why)
-        console.print(r)
-    if res.gaps:
-        g = Table(title=f"落在规则缺口的客户（共 {len(res.gaps)} 位，按兜底规则评级）")
-        for h in ("行", "客户编号", "本次级别", "说明"):
-            g.add_column(h)
-        for row, cid, tier, what in res.gaps[:max_rows]:
-            g.add_row(str(row), cid, tier, what)
-        console.print(g)
-        if len(res.gaps) > max_rows:
-            console.print(f"……另有 {len(res.gaps) - max_rows} 位，全部见“汇总”。")
-    if res.flags:
-        f = Table(title=f"已评级、但有字段待更正（共 {len(res.flags)} 行，该字段的结果保持原样）")
-        for h in ("行", "客户编号", "列", "值", "原因"):
-            f.add_column(h)
-        for row, cid, col, val, why in res.flags[:max_rows]:
-            f.add_row(str(row), cid, col, show(val), why)
-        console.print(f)
-    if res.transfer_findings:
-        tf = Table(title=f"“转销户”不合规（共 {len(res.transfer_findings)} 项，工作表未改动）")
-        for h in ("行", "列", "值", "问题"):
-            tf.add_column(h)
-        for f in res.transfer_findings[:max_rows]:
-            tf.add_row(str(f.row), f.column, "" if f.row == 1 else transfers_shown(f.value),
-                       f.message)
-        console.print(tf)
-        if len(res.transfer_findings) > max_rows:
-            console.print(f"……另有 {len(res.transfer_findings) - max_rows} 项")
-    for w in res.warnings:
-        console.print(f"[yellow]警告：{w}[/yellow]")
-    console.print(res.message)
-
-
 def run_demo(n: int = 2000, out_dir: str | os.PathLike[str] = "out", *, seed: int = 7,
              today: dt.date | None = None, console: Console | None = None,
              quiet: bool = False) -> RunResult:
-    """Build the demo workbook and re-rate the last complete quarter headless."""
+    """Build the demo workbook and re-rate the last complete quarter headless (the caller shows
+    the result: ``addin.report.print_result``)."""
     today = today or dt.date.today()
     console = console or Console()
     period = previous_quarter(today)
@@ -200,7 +141,4 @@ def run_demo(n: int = 2000, out_dir: str | os.PathLike[str] = "out", *, seed: in
     new_workbook(path, "brokerage", clients)
     res = rerate(path, period=period, mode="quarterly", operator="演示", force=True,
                  now=dt.datetime.combine(today, dt.datetime.now().time()))
-    if not quiet:
-        print_result(res, console)
-        console.print(f"文件：{path.resolve()}（工作表：客户、变更记录、汇总（含图表）、规则、控制台）")
     return res
