@@ -33,7 +33,8 @@ _HASH_MISMATCH = "哈希不符：本行或其前一行被修改、插入、删�
 _TAIL_MISMATCH = "末行哈希与“汇总”中记录的不符：最后的记录被删除或替换"
 
 
-def _text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A log cell as the text it stands for (None is "", 3.0 is "3"): what is hashed."""
     if v.__class__ is str:
         return v
     if v is None:
@@ -43,9 +44,13 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+#: the earlier name, still imported by workbook/audit_history.py (the audit's room switches it)
+_text = cell_text
+
+
 def canonical(fields: Sequence[Any]) -> str:
     """The text hashed for a row: its fields (without the hash) joined by U+001F."""
-    vals = [_text(v) for v in fields[:N_FIELDS]]
+    vals = [cell_text(v) for v in fields[:N_FIELDS]]
     vals += [""] * (N_FIELDS - len(vals))
     return "\x1f".join(v.replace("\x1f", " ") for v in vals)
 
@@ -68,7 +73,7 @@ def chain(prev: str, rows: list[list[str]], *, in_place: bool = False) -> list[l
         except TypeError:
             text = None
         if text is None or text.count("\x1f") != N_FIELDS - 1:
-            fields = [_text(v) for v in fields] + [""] * (N_FIELDS - len(fields))
+            fields = [cell_text(v) for v in fields] + [""] * (N_FIELDS - len(fields))
             text = canonical(fields)
             own = False
         prev = sha((prev + text).encode("utf-8")).hexdigest()
@@ -84,7 +89,7 @@ def make_row(**kw: Any) -> list[str]:
     """A row (without hash) from keyword fields named by HEADER."""
     row = [""] * N_FIELDS
     for k, v in kw.items():
-        row[HEADER.index(k)] = _text(v)
+        row[HEADER.index(k)] = cell_text(v)
     return row
 
 
@@ -98,7 +103,7 @@ def data_rows(sheet_rows: Sequence[Sequence[Any]]) -> LogRows:
     if isinstance(sheet_rows, LogRows):
         return sheet_rows
     width = len(HEADER)
-    rows = [[_text(v) for v in r] for r in sheet_rows]
+    rows = [[cell_text(v) for v in r] for r in sheet_rows]
     if rows and rows[0] and rows[0][0] == HEADER[0]:
         rows = rows[1:]
     while rows and not any(rows[-1]):
@@ -107,7 +112,7 @@ def data_rows(sheet_rows: Sequence[Sequence[Any]]) -> LogRows:
 
 
 def tail_hash(rows: Sequence[Sequence[Any]]) -> str:
-    return _text(rows[-1][N_FIELDS]) if rows else ""
+    return cell_text(rows[-1][N_FIELDS]) if rows else ""
 
 
 def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None,
@@ -125,8 +130,8 @@ def verify_chain(rows: Sequence[Sequence[Any]], expected_tail: str | None = None
     run_row = 0
     for k, r in enumerate(rows):
         excel_row = first_row + k
-        fields = [_text(v) for v in r[:N_FIELDS]]
-        stored = _text(r[N_FIELDS]) if len(r) > N_FIELDS else ""
+        fields = [cell_text(v) for v in r[:N_FIELDS]]
+        stored = cell_text(r[N_FIELDS]) if len(r) > N_FIELDS else ""
         want = row_hash(prev, fields)
         if stored != want:
             problems.append((excel_row, _HASH_MISMATCH))
@@ -209,7 +214,7 @@ class LogState:
 
 def state_of(sheet_rows: Sequence[Sequence[Any]]) -> LogState:
     """The LogState of a whole sheet already read (the Excel front end, tests)."""
-    raw = [[_text(v) for v in r] for r in sheet_rows]
+    raw = [[cell_text(v) for v in r] for r in sheet_rows]
     while raw and not any(raw[-1]):
         raw.pop()
     if raw and raw[0][: len(HEADER)] != list(HEADER):

@@ -103,8 +103,8 @@ SECONDARY_KEYS: tuple[str, ...] = ("risk_score",)  # -> 风险类别 left as it 
 #: contract columns in 元 (a unit in their header scales them: 资产权益（万元）)
 MONEY_KEYS = frozenset({"assets", "commission", "avg_daily_assets", "fee"})
 
-# input name -> contract column when the rulebook's input label is not a header of its own
-_INPUT_FALLBACK = {"assets": "assets", "commission": "commission", "fee": "fee",
+#: input name -> contract column when the rulebook's input label is not a header of its own
+INPUT_FALLBACK = {"assets": "assets", "commission": "commission", "fee": "fee",
                    "turnover": "turnover", "score": "risk_score"}
 
 
@@ -272,8 +272,8 @@ def input_columns(rb: Rulebook, cols: dict[str, int], header: list[str]) -> list
             c = folded.index(spec.label.casefold()) + 1
         elif spec.name.casefold() in folded:
             c = folded.index(spec.name.casefold()) + 1
-        elif _INPUT_FALLBACK.get(spec.name) in cols:
-            c = cols[_INPUT_FALLBACK[spec.name]]
+        elif INPUT_FALLBACK.get(spec.name) in cols:
+            c = cols[INPUT_FALLBACK[spec.name]]
         out.append(c)
     return out
 
@@ -297,7 +297,7 @@ def check_input_columns(sheet: str, rb: Rulebook, in_cols: list[int | None],
         f"请在第 1 行添加该列并填写数据后重新运行；本次未做任何更改。")
 
 
-def _pair_key(header: str) -> str:
+def pair_key(header: str) -> str:
     """How a column of ``InputSpec.larger_of`` is recognised: NFKC, no spaces, case folded,
     年度 read as 年 (上年度日均资产 is 上年日均资产), a unit taken off (上年日均资产（万元）)."""
     name = split_unit(header)[0]
@@ -309,12 +309,12 @@ def larger_of_columns(rb: Rulebook, header: list[str]) -> dict[int, tuple[int, .
     column of its own (its label or name) and whose ``larger_of`` columns are all there.
     Both forms present is refused: which figure was rated would not be clear."""
     own = {h.strip().casefold() for h in header}
-    keys = [_pair_key(h) for h in header]
+    keys = [pair_key(h) for h in header]
     out: dict[int, tuple[int, ...]] = {}
     for k, spec in enumerate(rb.inputs):
         if not spec.larger_of:
             continue
-        found = [keys.index(_pair_key(h)) + 1 for h in spec.larger_of if _pair_key(h) in keys]
+        found = [keys.index(pair_key(h)) + 1 for h in spec.larger_of if pair_key(h) in keys]
         if len(found) != len(spec.larger_of):
             continue
         if spec.label.casefold() in own or spec.name.casefold() in own:

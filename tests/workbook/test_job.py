@@ -521,7 +521,7 @@ def test_chain_fast_path_is_row_hash() -> None:
     got = history.chain("prev", rows)
     prev = "prev"
     for r, g in zip(rows, got, strict=True):
-        fields = [history._text(v) for v in r[:history.N_FIELDS]]
+        fields = [history.cell_text(v) for v in r[:history.N_FIELDS]]
         fields += [""] * (history.N_FIELDS - len(fields))
         prev = history.row_hash(prev, fields)
         assert g == [*fields, prev]
