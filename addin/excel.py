@@ -26,19 +26,12 @@ from typing import Any
 
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
-from workbook import history, summary
+from workbook import summary
 from workbook.grid import cell_value, formulas_from_grid, sheet_from_grid
 from workbook.job import BookData, PeriodOrderError, Plan, plan_run
-from workbook.schema import (
-    CLIENT_SHEET_NAMES,
-    HISTORY_SHEET_NAMES,
-    OUTPUT_BY_KEY,
-    SUMMARY_SHEET_NAMES,
-    WorkbookError,
-    column_map,
-)
-from workbook.suitability2017 import OUTPUT_HEADERS, PURCHASE_SHEET_NAMES, find_columns
-from workbook.transfers import TRANSFER_SHEET_NAMES
+from workbook.schema import HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES, WorkbookError
+from workbook.source import BookSource, ColumnPick
+from workbook.source import read_book as read_source
 from workbook.xlsxio import KEEP, SheetData, XlsxError
 from workbook.xlsxio.errors import CellError
 
@@ -165,31 +158,33 @@ def sheet_data(sheet: Any,
     return sheet_from_grid(sheet.name, values, formulas)
 
 
-def _output_columns(header: list[str]) -> list[int]:
-    """The columns a run writes (their formula cells must be left alone)."""
-    cols = column_map(header)
-    ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})  # suitability2017
-    return sorted({c for k, c in cols.items()
-                   if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
-                  | set(ours.values()))
+class ExcelSource(BookSource):
+    """The open workbook as a ``workbook.source.BookSource``: a sheet's values in one call
+    (every column: no column pick, no hashes — Excel hands a whole range over at once), the
+    formulas of the columns asked for (one call a column); ``read_rows`` in one call; no
+    search (``find_rows``: the log is read whole) and no read ahead (``start_read``)."""
+
+    label: str | None = None  # (messages say 工作簿中…)
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.book.sheets]
+
+    def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
+                   hashed: ColumnPick | None = None,
+                   formulas: ColumnPick | None = None) -> SheetData:
+        return sheet_data(find_sheet(self.book, (sheet,)), formulas or (lambda _h: []))
+
+    def read_rows(self, sheet: str) -> list[list[Any]]:
+        return read_rows(find_sheet(self.book, (sheet,)))
 
 
 def read_book(book: Any) -> BookData:
-    """What a run needs from the open workbook (cf. ``workbook.job.read_book`` for files)."""
-    sheet = find_sheet(book, CLIENT_SHEET_NAMES)
-    if sheet is None:
-        raise WorkbookError("工作簿中没有“客户”工作表（也可命名为 Clients）。")
-    hist = find_sheet(book, HISTORY_SHEET_NAMES)
-    summ = find_sheet(book, SUMMARY_SHEET_NAMES)
-    transfers = find_sheet(book, TRANSFER_SHEET_NAMES)  # optional, checked (workbook.transfers)
-    buy = find_sheet(book, PURCHASE_SHEET_NAMES)
-    return BookData(clients=sheet_data(sheet, _output_columns),
-                    history_sheet=hist.name if hist else None,
-                    log=history.state_of(read_rows(hist)) if hist else history.LogState(),
-                    summary_sheet=summ.name if summ else None,
-                    summary_rows=read_rows(summ) if summ else [],
-                    transfers=sheet_data(transfers, lambda _h: []) if transfers else None,
-                    purchases=sheet_from_grid(buy.name, read_rows(buy)) if buy else None)
+    """What a run needs from the open workbook: ``workbook.source.read_book`` through an
+    ``ExcelSource`` (the same sheets and checks as for a file)."""
+    return read_source(ExcelSource(book))
 
 
 def read_console(book: Any) -> dict[str, str]:

@@ -1,0 +1,339 @@
+"""The port a front end reads a workbook through (``BookSource``), and the one ``read_book``.
+
+A run needs the same things of a workbook whatever holds it — a file, a book open in Excel, and
+later a LibreOffice Calc document or a head-office table: the sheets 客户 (only the columns a
+run uses), 变更记录 (what ``history.LogState`` holds), 汇总, and the optional 转销户 and 产品购买.
+Which sheets, which columns, when to read 客户 again with every contract column, how the log
+is found: that logic is here, once, in ``read_book(source) -> BookData``. An engine only says
+how to get a sheet's cells (pandas' ``BaseExcelReader`` with its engines is the model):
+
+==================  =========================================================================
+engine              where
+==================  =========================================================================
+``FileSource``      here: an .xlsx/.xlsm file (``workbook.xlsxio``; 客户 parsed by two
+                    processes while the log is searched, 级别依据 read as hashes, the log's run
+                    rows found without parsing the rest)
+``ExcelSource``     ``addin/excel.py``: the open workbook, through xlwings (one call a sheet)
+==================  =========================================================================
+
+What an engine must give, and what it may skip (``BookSource``'s methods say it again):
+
+* ``label`` — how a message names the workbook (``工作簿 {label} 中没有…``); None: ``工作簿中``.
+* ``sheet_names()`` — every sheet's name, in the book's order. Required.
+* ``read_sheet(sheet, columns=, hashed=, formulas=)`` — a ``SheetData`` (values by column,
+  ``header``, ``n_rows``, the places of formula cells). Required. Each pick is a function of
+  the trimmed header texts of row 1 returning 1-based columns, or None:
+  ``columns`` the columns the caller will read (an engine may read more: every column —
+  ``SheetData.selected`` None says it did); ``hashed`` columns whose values the caller only
+  compares (an engine may keep ``hash(value)`` — ``HashedColumn`` — or the values);
+  ``formulas`` the columns whose formula cells the caller must leave alone (an engine must
+  give at least their places, ``SheetData.formula_mask``; it may give more, or the texts).
+* ``read_rows(sheet)`` — the sheet's values as rows from A1 (for 变更记录 and 汇总). The
+  default builds them from ``read_sheet``; an engine with a cheaper whole-sheet read overrides.
+* ``start_read(sheet, …)`` — begin reading a sheet (same picks) while the caller reads others;
+  the handle's ``result()`` gives the ``SheetData``, ``cancel()`` drops it. The default reads
+  when ``result()`` is called; an engine may start work at once (``FileSource``: processes).
+* ``find_rows(sheet, col=, text=, before=, last=)`` — the rows whose cell in column ``col`` is
+  ``text``, the ``before`` rows before each and the last ``last`` rows, as
+  ``xlsxio.findrows.FoundRows``; None when the engine cannot search (the default): the whole
+  sheet is then read with ``read_rows``. Used for 变更记录's run rows.
+
+Errors: an engine raises ``WorkbookError`` / ``XlsxError`` with a Chinese message (a sheet that
+cannot be read); ``read_book`` raises ``WorkbookError`` when there is no 客户.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import history
+from .schema import CLIENT_SHEET_NAMES, HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES, WorkbookError
+from .suitability2017 import PURCHASE_SHEET_NAMES
+from .transfers import TRANSFER_SHEET_NAMES
+from .xlsxio import SheetData
+
+#: which columns (1-based) of a sheet, decided from the trimmed header texts of row 1
+ColumnPick = Callable[[list[str]], Collection[int]]
+
+
+@dataclass
+class BookData:
+    """What a run reads from a workbook, whichever front end (file or open Excel book) read it:
+    the 客户 sheet, what it needs of 变更记录 (``history.LogState``) and the rows of 汇总 (the
+    sheet names are None where a sheet does not exist)."""
+
+    clients: SheetData
+    history_sheet: str | None = None
+    log: history.LogState = field(default_factory=history.LogState)
+    summary_sheet: str | None = None
+    summary_rows: list[list[Any]] = field(default_factory=list)
+    transfers: SheetData | None = None  # the optional sheet 转销户 (workbook.transfers)
+    purchases: SheetData | None = None  # 产品购买 (suitability2017), when the sheet exists
+
+
+class PendingSheet(Protocol):
+    """A sheet being read (``BookSource.start_read``)."""
+
+    def result(self) -> SheetData: ...
+
+    def cancel(self) -> None: ...
+
+
+class _Deferred:
+    """A read done when its result is asked for (the default ``start_read``)."""
+
+    def __init__(self, read: Callable[[], SheetData]) -> None:
+        self._read = read
+
+    def result(self) -> SheetData:
+        return self._read()
+
+    def cancel(self) -> None:
+        pass
+
+
+class BookSource(Protocol):
+    """The port a front end reads a workbook through (see the module doc). An engine subclasses
+    it to take the defaults of the methods it may skip (``read_rows``, ``start_read``,
+    ``find_rows``) and implements ``label``, ``sheet_names`` and ``read_sheet``."""
+
+    label: str | None
+
+    def sheet_names(self) -> list[str]:
+        """Every sheet's name, in the book's order."""
+        ...
+
+    def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
+                   hashed: ColumnPick | None = None,
+                   formulas: ColumnPick | None = None) -> SheetData:
+        """The sheet as ``SheetData``; ``columns`` None: every column. See the module doc for
+        what an engine may read more of than asked."""
+        ...
+
+    def read_rows(self, sheet: str) -> list[list[Any]]:
+        """The sheet's values as rows from A1 (rows of equal length; ``[]`` rows where a row
+        is empty and the sheet has no columns)."""
+        return rows_of(self.read_sheet(sheet))
+
+    def start_read(self, sheet: str, *, columns: ColumnPick | None = None,
+                   hashed: ColumnPick | None = None,
+                   formulas: ColumnPick | None = None) -> PendingSheet:
+        """Begin ``read_sheet`` (same arguments); the default reads when asked for the result."""
+        return _Deferred(lambda: self.read_sheet(sheet, columns=columns, hashed=hashed,
+                                                 formulas=formulas))
+
+    def find_rows(self, sheet: str, *, col: int, text: str, before: int = 1,
+                  last: int = 2) -> Any | None:
+        """``xlsxio.findrows.FoundRows`` of the rows whose column ``col`` holds ``text``; None
+        (the default): this engine cannot search, the caller reads the whole sheet."""
+        return None
+
+
+def rows_of(data: SheetData) -> list[list[Any]]:
+    """A sheet already read as rows from A1 (header row first)."""
+    from .xlsxio.sheetxml import no_gc
+
+    if not data.n_cols:
+        return [[] for _ in range(data.n_rows)]
+    with no_gc():  # 1M new lists: the cyclic GC would walk the whole heap (5.5 s -> 0.6 s)
+        return [list(data.header_values), *map(list, zip(*data.columns, strict=True))]
+
+
+def pick_sheet(existing: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first of ``names`` among the sheets ``existing`` (trimmed, case-insensitive), as
+    the book spells it."""
+    folded = {n.strip().casefold(): n for n in existing}
+    for n in names:
+        if n.casefold() in folded:
+            return folded[n.casefold()]
+    return None
+
+
+# ----------------------------------------------------------------- the columns of 客户 a run uses
+
+class ClientColumns:
+    """Which columns of 客户 a run reads: 客户编号, the tiers, overrides, 开户日期 and 风险测评得分,
+    the output columns, and every column headed like an input (label or name) of any rulebook
+    or standing for one (``schema.INPUT_FALLBACK``), so that ``validate`` finds the inputs of
+    whichever rulebook the run uses; ``every`` adds the other contract columns (read only when
+    a row has no 客户编号). 级别依据 is ``hashed`` (whether it changes is all a run needs of it);
+    ``formulas`` are the columns a run writes (their formula cells are left alone)."""
+
+    def __init__(self) -> None:
+        from rules import rulebook_ids, versions
+
+        from . import suitability2017 as suit17
+        from .headers import header_name
+        from .schema import INPUT_FALLBACK, OUTPUT_BY_KEY, pair_key
+
+        specs = [spec for rid in rulebook_ids() for v in versions(rid) for spec in v.inputs]
+        self._name = header_name
+        self._pair_key = pair_key
+        self.labels = {header_name(x).casefold() for spec in specs
+                       for x in (spec.label, spec.name)} | suit17.headers_read()
+        self.used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
+                          "override_tier", "override_approver", "override_reason",
+                          "override_date", "override_until",
+                          *INPUT_FALLBACK.values(), *OUTPUT_BY_KEY, "computed_tier"}
+        # (上年日均资产, 本年日均资产: an input read as the larger of two columns)
+        self.pair_keys = {pair_key(h) for spec in specs for h in spec.larger_of}
+
+    def inputs(self, header: list[str]) -> set[int]:
+        return {c for c, h in enumerate(header, 1)
+                if self._name(h).casefold() in self.labels or self._pair_key(h) in self.pair_keys}
+
+    def wanted(self, header: list[str]) -> set[int]:
+        """The columns a run uses."""
+        from .schema import column_map
+
+        cols = column_map(header)
+        return {c for k, c in cols.items() if k in self.used_keys} | self.inputs(header)
+
+    def every(self, header: list[str]) -> set[int]:
+        """And the other contract columns."""
+        from .schema import column_map
+
+        return set(column_map(header).values()) | self.inputs(header)
+
+    @staticmethod
+    def basis(header: list[str]) -> set[int]:
+        from .schema import column_map
+
+        c = column_map(header).get("basis")
+        return set() if c is None else {c}
+
+    @staticmethod
+    def formulas(header: list[str]) -> list[int]:
+        """The columns a run writes (their formula cells must be left alone)."""
+        from .schema import OUTPUT_BY_KEY, column_map
+        from .suitability2017 import OUTPUT_HEADERS, find_columns
+
+        cols = column_map(header)
+        ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})
+        return sorted({c for k, c in cols.items()
+                       if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
+                      | set(ours.values()))
+
+
+def _read_clients(source: BookSource, sheet: str, pending: PendingSheet,
+                  pick: ClientColumns) -> SheetData:
+    """客户 in the columns a run uses; again with every contract column when some row has no
+    客户编号 (so that such a row is kept, and rejected, if anything else is on it, as
+    ``validate`` decides) — unless the engine read every column already."""
+    from .schema import column_map
+
+    data = pending.result()
+    c = column_map(data.header).get("client_id")
+    ids = data.columns[c - 1] if c is not None else []
+    if data.selected is not None and (None in ids or "" in ids):
+        data = source.read_sheet(sheet, columns=pick.every, hashed=pick.basis,
+                                 formulas=pick.formulas)
+    return data
+
+
+def read_log(source: BookSource, sheet: str) -> history.LogState:
+    """What a run needs of 变更记录: the run rows, the row before each and the last rows, where
+    the engine can find them (``find_rows``); the whole sheet when it cannot, or when they
+    cannot be found on their own (rows without numbers, a first row that is not our header)."""
+    found = source.find_rows(sheet, col=1, text=history.RUN, before=1, last=2)
+    if found is None or not found.complete or (
+            found.header and [history.cell_text(v) for v in found.header]
+            [:len(history.HEADER)] != list(history.HEADER)):
+        return history.state_of(source.read_rows(sheet))
+    width = len(history.HEADER)
+    texts = {r: ([history.cell_text(v) for v in vals] + [""] * width)[:width]
+             for r, vals in found.rows.items()}
+    return history.LogState(n_rows=found.n_rows, runs=found.matches, rows=texts)
+
+
+def read_book(source: BookSource) -> BookData:
+    """Read what a run needs from a workbook through its engine (see the module doc): 客户 in
+    the columns a run uses (started first: an engine may read it while the log is searched),
+    变更记录's ``LogState``, 汇总's rows, and 转销户 and 产品购买 whole where they exist."""
+    names = source.sheet_names()
+    sheet = pick_sheet(names, CLIENT_SHEET_NAMES)
+    if sheet is None:
+        where = f"工作簿 {source.label} 中" if source.label else "工作簿中"
+        raise WorkbookError(f"{where}没有“客户”工作表（也可命名为 Clients）。")
+    hist_name = pick_sheet(names, HISTORY_SHEET_NAMES)
+    sum_name = pick_sheet(names, SUMMARY_SHEET_NAMES)
+    pick = ClientColumns()
+    pending = source.start_read(sheet, columns=pick.wanted, hashed=pick.basis,
+                                formulas=pick.formulas)
+    try:
+        log_state = read_log(source, hist_name) if hist_name else history.LogState()
+        summary_rows = source.read_rows(sum_name) if sum_name else []
+    except BaseException:
+        pending.cancel()
+        raise
+    tr_name = pick_sheet(names, TRANSFER_SHEET_NAMES)
+    buy = pick_sheet(names, PURCHASE_SHEET_NAMES)
+    return BookData(clients=_read_clients(source, sheet, pending, pick), history_sheet=hist_name,
+                    log=log_state, summary_sheet=sum_name, summary_rows=summary_rows,
+                    transfers=source.read_sheet(tr_name) if tr_name else None,
+                    purchases=source.read_sheet(buy) if buy else None)
+
+
+# ------------------------------------------------------------------------------- the file engine
+
+class _FileRead:
+    """``FileSource.start_read``: two processes parsing a big sheet, or a read in one pass
+    when that is not worth it (a small part) or the workers gave up."""
+
+    def __init__(self, source: FileSource, sheet: str, kw: dict[str, Any]) -> None:
+        from .xlsxio.parallel import start_read
+
+        self.source, self.sheet, self.kw = source, sheet, kw
+        # parsing holds the GIL: threads would take turns, processes do not
+        self.started = start_read(source.path, sheet, columns=kw["columns"],
+                                  hashed=kw["hashed"], workers=2)
+
+    def result(self) -> SheetData:
+        data = self.started.result() if self.started is not None else None
+        return data if data is not None else self.source.read_sheet(self.sheet, **self.kw)
+
+    def cancel(self) -> None:
+        if self.started is not None:
+            self.started.cancel()
+
+
+class FileSource(BookSource):
+    """An .xlsx/.xlsm file (``workbook.xlsxio``). ``read_sheet`` with a column pick reads only
+    those columns and keeps formula cells by place (every column read: values and formula
+    texts); hashed columns as ``hash(value)``; a big 客户 (64 MB of XML or more) is parsed by two
+    processes (``start_read``); ``find_rows`` searches a sheet's XML for a text without parsing
+    the other rows."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+        self.label: str | None = os.fspath(path)
+
+    def sheet_names(self) -> list[str]:
+        from .xlsxio import sheet_names
+
+        return list(sheet_names(self.path))
+
+    def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
+                   hashed: ColumnPick | None = None,
+                   formulas: ColumnPick | None = None) -> SheetData:
+        from .xlsxio import read_sheet
+
+        if columns is None and hashed is None:
+            return read_sheet(self.path, sheet)
+        # (formula cells of every column read are kept by place: more than ``formulas``)
+        return read_sheet(self.path, sheet, columns=columns, hashed=hashed, formula_text=False)
+
+    def start_read(self, sheet: str, *, columns: ColumnPick | None = None,
+                   hashed: ColumnPick | None = None,
+                   formulas: ColumnPick | None = None) -> PendingSheet:
+        return _FileRead(self, sheet, {"columns": columns, "hashed": hashed,
+                                       "formulas": formulas})
+
+    def find_rows(self, sheet: str, *, col: int, text: str, before: int = 1,
+                  last: int = 2) -> Any | None:
+        from .xlsxio.findrows import find_rows
+
+        return find_rows(self.path, sheet, col=col, text=text, before=before, last=last)
