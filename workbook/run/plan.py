@@ -88,6 +88,20 @@ def suitability_checks(book: BookData, table: Table, dec: Decision, res: RunResu
         res.warnings += suit17.purchase_warnings(res.purchase_findings, book.purchases.name)
 
 
+def new_result(spec: RunSpec, table: Table, path: Path, out_path: Path | None) -> RunResult:
+    """The result of the run, before any step has filled it."""
+    return RunResult(run_id=table.run_id(spec.now), path=path, out_path=out_path or path,
+                     period=spec.period.label, mode=spec.mode, rulebook_ref=spec.rulebook.ref,
+                     operator=spec.operator, time=spec.now.isoformat(sep=" "),
+                     dry_run=spec.dry_run, tier_labels=spec.labels)
+
+
+def run_fields(res: RunResult, spec: RunSpec) -> dict[str, str]:
+    """The fields every 变更记录 row of the run holds."""
+    return {"运行编号": res.run_id, "时间": res.time, "操作员": spec.operator, "模式": spec.mode,
+            "评级期间": spec.period.label, "规则版本": spec.rulebook.ref}
+
+
 def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mode: str,
              rulebook: str = "brokerage", operator: str, force: bool = False, dry_run: bool = False,
              now: dt.datetime | None = None, path: Path | None = None,
@@ -108,11 +122,7 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     say(f"检查“客户”工作表（规则 {spec.rulebook.ref}）")
     table = read_table(book.clients, spec, consume=consume)
     t, data = table.t, table.data
-    path = path or Path(data.name)
-    res = RunResult(run_id=table.run_id(spec.now), path=path, out_path=out_path or path,
-                    period=spec.period.label, mode=spec.mode, rulebook_ref=spec.rulebook.ref,
-                    operator=spec.operator, time=spec.now.isoformat(sep=" "), dry_run=dry_run,
-                    tier_labels=spec.labels)
+    res = new_result(spec, table, path or Path(data.name), out_path)
     done, backwards, res.warnings = check_log(book, spec)
     res.already_applied = bool(done)
     res.warnings += timing_warnings(spec.period, spec.now.date(), spec.rulebook)
@@ -134,13 +144,12 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     diff = diff_columns(data, {**t.cols, **table.s17_cols}, t.rows, dec.act, vals)
     say("整理变更记录")
 
-    common = {"运行编号": res.run_id, "时间": res.time, "操作员": spec.operator,
-              "模式": spec.mode, "评级期间": spec.period.label, "规则版本": spec.rulebook.ref}
+    common = run_fields(res, spec)
     res.changes, log_rows = change_rows(rating, dec, vals, diff, spec, common, table.s17)
     if table.s17 is not None:
         suitability_checks(book, table, dec, res)
     rejections = [t.rejected[i] for i in sorted(t.rejected) if dec.scope[i]]
-    res.rejections = [rj.as_tuple() for rj in rejections]
+    res.rejections = [rj.as_tuple() for rj in rejections]  # (rows in the mode's scope)
     res.flags = [t.flagged[i].as_tuple() for i in sorted(t.flagged) if dec.active[i]]
     log_rows += reject_rows(rejections, common)
     count_result(res, rating, dec, vals, spec)
