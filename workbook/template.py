@@ -147,7 +147,23 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     ws.write(7, 0, "命令行：client-rating rerate 文件 --period 2026Q3 --mode quarterly "
                    "--operator 姓名", note)
 
-    # 客户
+    formats = {"bold": bold, "title": title, "date": date_fmt, "money": money, "note": note}
+    _client_sheet(wb, formats, rb, list(clients or []), formulas)
+    _history_sheet(wb, bold)
+    _summary_sheet(wb, bold, labels)
+    _rules_sheet(wb, formats, rb)
+    if with_macros:
+        _add_button_macros(wb)
+    wb.close()
+    return path
+
+
+def _client_sheet(wb: Any, f: dict[str, Any], rb: Any, rows: list[Mapping[str, Any]],
+                  formulas: str) -> None:
+    """客户: the headers of ``client_headers(rb)`` (客户编号 a Text column), tier drop-downs on the
+    whole column, the clients, and 计算级别 / 风险类别 as values or per-row formulas."""
+    bold, date_fmt, money = f["bold"], f["date"], f["money"]
+    labels = [o.label for o in rb.outputs]
     wc = wb.add_worksheet("客户")
     headers = client_headers(rb)
     hdr = {h: k for k, h in enumerate(headers)}
@@ -158,7 +174,6 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
         wc.set_column(k, k, 34 if h == "级别依据" else 13, id_fmt if h == "客户编号" else None)
     wc.freeze_panes(1, 0)
     _print_setup(wc, repeat_header=True)
-    rows = list(clients or [])
     last = 1_048_575  # the drop-downs cover the whole column (to Excel's last row)
     for h in _TIER_COLS:
         wc.data_validation(1, hdr[h], last, hdr[h], {"validate": "list", "source": labels,
@@ -200,7 +215,10 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
         if not str(risk).startswith("#"):
             wc.write_string(r, hdr["风险类别"], str(risk))
 
-    # 变更记录
+
+
+def _history_sheet(wb: Any, bold: Any) -> None:
+    """变更记录: the header row (history.HEADER), frozen, printed on every page."""
     wh = wb.add_worksheet("变更记录")
     for k, h in enumerate(history.HEADER):
         wh.write_string(0, k, h, bold)
@@ -211,7 +229,10 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     for k, h in enumerate(history.HEADER):
         wh.set_column(k, k, wide.get(h, 10))
 
-    # 汇总 with its native chart
+
+
+def _summary_sheet(wb: Any, bold: Any, labels: list[str]) -> None:
+    """汇总 before any run, with its native chart (tiers × 评级前/评级后)."""
     wsum = wb.add_worksheet("汇总")
     _print_setup(wsum)
     empty = {lab: 0 for lab in [*labels, summary.NO_TIER]}
@@ -232,7 +253,12 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     chart.set_y_axis({"name": "客户数"})
     wsum.insert_chart("E2", chart)
 
-    # 规则
+
+
+def _rules_sheet(wb: Any, f: dict[str, Any], rb: Any) -> None:
+    """规则: every rule of the rulebook (id, tier, condition, text); the sheet protected."""
+    bold, title, note = f["bold"], f["title"], f["note"]
+    labels = [o.label for o in rb.outputs]
     wr = wb.add_worksheet("规则")
     _print_setup(wr)
     wr.write(0, 0, f"{rb.title}（{rb.ref}，生效 {rb.effective_from}）", title)
@@ -247,10 +273,6 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     wr.set_column(0, 1, 14)
     wr.set_column(2, 3, 50)
     wr.protect()
-    if with_macros:
-        _add_button_macros(wb)
-    wb.close()
-    return path
 
 
 def _coerce_id(v: Any) -> str:
