@@ -56,7 +56,8 @@ class FormulaMask:
     """[row number] -> the cell of column ``c`` holds a formula (False below the sheet)."""
 
     def __init__(self, data: SheetData) -> None:
-        self.data, self._masks = data, {}  # type: ignore[var-annotated]
+        self.data = data
+        self._masks: dict[int, np.ndarray] = {}
 
     def __call__(self, c: int) -> np.ndarray:
         if c not in self._masks:
