@@ -18,13 +18,11 @@ from workbook.template import new_workbook
 from workbook.xlsxio import SheetData, read_sheet, sheet_names
 
 NOW = dt.datetime(2026, 10, 9, 10, 0, 0)
-CLIENTS = [
-    {"客户编号": "C1", "资产权益": 300_000, "上年度净佣金": 0, "当前级别": "普通客户",
-     "风险测评得分": 50},
-    {"客户编号": "C2", "资产权益": "25万", "当前级别": "VIP"},
-    {"客户编号": "C3", "资产权益": -5, "当前级别": "潜力客户"},
-    {"客户编号": None, "客户名称": "乙", "资产权益": 120_000},  # no 客户编号: rejected, not skipped
-    {"客户编号": "C5", "资产权益": 2e7, "开户日期": dt.date(2026, 8, 3)},
+CLIENTS = [  # (a row without 客户编号 is rejected, not skipped)
+    {"客户编号": "S1", "资产权益": 2e7, "开户日期": dt.date(2026, 8, 3)},
+    {"客户名称": "乙", "资产权益": 120_000},
+    {"客户编号": "S3", "资产权益": "25万", "当前级别": "VIP", "风险测评得分": 50},
+    {"客户编号": "S4", "资产权益": -5, "当前级别": "潜力客户"},
 ]
 
 
@@ -65,7 +63,7 @@ def test_a_minimal_engine_reads_what_the_file_engine_reads(tmp_path: Path) -> No
     a, b = _plan(mine), _plan(theirs)
     assert a.result.exit_code == b.result.exit_code == 3
     assert [r[:3] for r in a.result.rejections] == [r[:3] for r in b.result.rejections] == \
-        [(4, "C3", "资产权益"), (5, "", "客户编号")]
+        [(3, "", "客户编号"), (5, "S4", "资产权益")]
     assert a.history_new == b.history_new and a.summary_rows == b.summary_rows
     assert a.headers == b.headers and a.columns.keys() == b.columns.keys()
     assert all(list(a.columns[c]) == list(b.columns[c]) for c in a.columns)
