@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,14 +120,19 @@ INPUT_FALLBACK = {"assets": "assets", "commission": "commission", "fee": "fee",
                    "turnover": "turnover", "score": "risk_score"}
 
 
-def find_sheet(path: str | os.PathLike[str], names: tuple[str, ...]) -> str | None:
-    """The first sheet whose name (trimmed, case-insensitive) is one of ``names``."""
-    existing = sheet_names(path)
+def pick_sheet(existing: Sequence[str], names: Sequence[str]) -> str | None:
+    """The first of ``names`` among the sheet names ``existing`` (trimmed, case-insensitive),
+    as the book spells it."""
     folded = {n.strip().casefold(): n for n in existing}
     for n in names:
         if n.casefold() in folded:
             return folded[n.casefold()]
     return None
+
+
+def find_sheet(path: str | os.PathLike[str], names: tuple[str, ...]) -> str | None:
+    """The first sheet of the file whose name (trimmed, case-insensitive) is one of ``names``."""
+    return pick_sheet(sheet_names(path), names)
 
 
 def column_map(header: list[str]) -> dict[str, int]:
@@ -386,6 +391,7 @@ __all__ = [
     "XlsxError",
     "column_map",
     "find_sheet",
+    "pick_sheet",
     "read_clients",
     "reason_text",
     "validate",

@@ -45,12 +45,18 @@ cannot be read); ``read_book`` raises ``WorkbookError`` when there is no 客户.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import history
-from .schema import CLIENT_SHEET_NAMES, HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES, WorkbookError
+from .schema import (
+    CLIENT_SHEET_NAMES,
+    HISTORY_SHEET_NAMES,
+    SUMMARY_SHEET_NAMES,
+    WorkbookError,
+    pick_sheet,
+)
 from .suitability2017 import PURCHASE_SHEET_NAMES
 from .transfers import TRANSFER_SHEET_NAMES
 from .xlsxio import SheetData
@@ -140,16 +146,6 @@ def rows_of(data: SheetData) -> list[list[Any]]:
         return [[] for _ in range(data.n_rows)]
     with no_gc():  # 1M new lists: the cyclic GC would walk the whole heap (5.5 s -> 0.6 s)
         return [list(data.header_values), *map(list, zip(*data.columns, strict=True))]
-
-
-def pick_sheet(existing: Sequence[str], names: Sequence[str]) -> str | None:
-    """The first of ``names`` among the sheets ``existing`` (trimmed, case-insensitive), as
-    the book spells it."""
-    folded = {n.strip().casefold(): n for n in existing}
-    for n in names:
-        if n.casefold() in folded:
-            return folded[n.casefold()]
-    return None
 
 
 # ----------------------------------------------------------------- the columns of 客户 a run uses
