@@ -95,12 +95,24 @@ def test_annual_scope_leaves_accounts_opened_after_the_data_date() -> None:
     assert dec.after_rank.tolist() == [1, -1, 1]  # C2 shows what it held (nothing)
 
 
+def test_new_accounts_rate_the_month_and_report_an_unreadable_open_date() -> None:
+    _s, table, _r, dec = rated([["C1", 300_000, 0, None, None, dt.datetime(2026, 9, 10)],
+                                ["C2", 300_000, 0, None, None, OLD],
+                                ["C3", 300_000, 0, None, None, "上月"]],
+                               mode="new-accounts", period="2026-09")
+    assert dec.scope.tolist() == [True, False, True] and dec.act.tolist() == [0]
+    assert table.t.rejected[2].columns == ["开户日期"]  # in scope so that it is listed
+    assert dec.new_rank.tolist()[0] == 1  # 核心客户 (25万–1000万)
+
+
 def test_an_approved_override_wins_and_is_noted() -> None:
     header = [*HEADER, "特别调整级别", "调整审批人", "调整日期"]
-    _s, _t, rating, dec = rated([["C1", 50_000, 0, None, None, OLD, "VIP客户", "王总",
-                                  dt.datetime(2026, 9, 1)]], header=header)
+    spec, _t, rating, dec = rated([["C1", 50_000, 0, None, None, OLD, "VIP客户", "王总",
+                                    dt.datetime(2026, 9, 1)]], header=header)
     assert dec.new_rank.tolist() == [0] and dec.kinds.tolist() == ["特别调整"]
     assert rating.computed.tolist() == [3]  # the rules alone: 普通客户
+    basis = new_values(rating, dec, spec).values["basis"][0]
+    assert basis.startswith("特别调整为VIP客户（审批人：王总，调整日期：2026-09-01）；按规则计算：")
 
 
 # ------------------------------------------------------------------------------ new_values
