@@ -49,12 +49,20 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rules import rulebook_ids, versions
+
 from . import history
+from . import suitability2017 as suit17
+from .headers import header_name
 from .schema import (
     CLIENT_SHEET_NAMES,
     HISTORY_SHEET_NAMES,
+    INPUT_FALLBACK,
+    OUTPUT_BY_KEY,
     SUMMARY_SHEET_NAMES,
     WorkbookError,
+    column_map,
+    pair_key,
     pick_sheet,
 )
 from .suitability2017 import PURCHASE_SHEET_NAMES
@@ -159,15 +167,7 @@ class ClientColumns:
     ``formulas`` are the columns a run writes (their formula cells are left alone)."""
 
     def __init__(self) -> None:
-        from rules import rulebook_ids, versions
-
-        from . import suitability2017 as suit17
-        from .headers import header_name
-        from .schema import INPUT_FALLBACK, OUTPUT_BY_KEY, pair_key
-
         specs = [spec for rid in rulebook_ids() for v in versions(rid) for spec in v.inputs]
-        self._name = header_name
-        self._pair_key = pair_key
         self.labels = {header_name(x).casefold() for spec in specs
                        for x in (spec.label, spec.name)} | suit17.headers_read()
         self.used_keys = {"client_id", "open_date", "risk_score", "annual_tier", "current_tier",
@@ -179,36 +179,27 @@ class ClientColumns:
 
     def inputs(self, header: list[str]) -> set[int]:
         return {c for c, h in enumerate(header, 1)
-                if self._name(h).casefold() in self.labels or self._pair_key(h) in self.pair_keys}
+                if header_name(h).casefold() in self.labels or pair_key(h) in self.pair_keys}
 
     def wanted(self, header: list[str]) -> set[int]:
         """The columns a run uses."""
-        from .schema import column_map
-
         cols = column_map(header)
         return {c for k, c in cols.items() if k in self.used_keys} | self.inputs(header)
 
     def every(self, header: list[str]) -> set[int]:
         """And the other contract columns."""
-        from .schema import column_map
-
         return set(column_map(header).values()) | self.inputs(header)
 
     @staticmethod
     def basis(header: list[str]) -> set[int]:
-        from .schema import column_map
-
         c = column_map(header).get("basis")
         return set() if c is None else {c}
 
     @staticmethod
     def formulas(header: list[str]) -> list[int]:
         """The columns a run writes (their formula cells must be left alone)."""
-        from .schema import OUTPUT_BY_KEY, column_map
-        from .suitability2017 import OUTPUT_HEADERS, find_columns
-
         cols = column_map(header)
-        ours = find_columns(header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})
+        ours = suit17.find_columns(header, {k: (h,) for k, h in suit17.OUTPUT_HEADERS.items()})
         return sorted({c for k, c in cols.items()
                        if k in OUTPUT_BY_KEY or k in ("annual_tier", "computed_tier")}
                       | set(ours.values()))
@@ -219,8 +210,6 @@ def _read_clients(source: BookSource, sheet: str, pending: PendingSheet,
     """客户 in the columns a run uses; again with every contract column when some row has no
     客户编号 (so that such a row is kept, and rejected, if anything else is on it, as
     ``validate`` decides) — unless the engine read every column already."""
-    from .schema import column_map
-
     data = pending.result()
     c = column_map(data.header).get("client_id")
     ids = data.columns[c - 1] if c is not None else []
