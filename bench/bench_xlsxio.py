@@ -76,15 +76,29 @@ def build(path: Path, rows: int) -> None:
     wb.close()
 
 
-def rezip(src: Path, dst: Path) -> None:
-    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zw:
-        for info in zf.infolist():
-            with zf.open(info) as fin, zw.open(info.filename, "w", force_zip64=True) as fout:
-                while True:
-                    buf = fin.read(1 << 20)
-                    if not buf:
-                        break
-                    fout.write(buf)
+def rezip(src: Path, dst: Path, deflate=None, level: int = 6) -> None:
+    """zipfile's plain re-zip, single-threaded: inflate every entry and deflate it again at
+    ``level``; ``deflate`` (a ``zipwriter.Deflate``) swaps zipfile's compressor for the one
+    xlsxio writes with (same level mapping), so both sides use the same deflate."""
+    real = zipfile._get_compressor
+    if deflate is not None:
+        def compressor(compress_type, compresslevel=None):
+            if compress_type == zipfile.ZIP_DEFLATED:
+                return deflate.compressobj(level)
+            return real(compress_type, compresslevel)
+        zipfile._get_compressor = compressor
+    try:
+        with (zipfile.ZipFile(src) as zf,
+              zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zw):
+            for info in zf.infolist():
+                with zf.open(info) as fin, zw.open(info.filename, "w", force_zip64=True) as fout:
+                    while True:
+                        buf = fin.read(1 << 20)
+                        if not buf:
+                            break
+                        fout.write(buf)
+    finally:
+        zipfile._get_compressor = real
 
 
 def main() -> None:
