@@ -485,7 +485,7 @@ def main() -> None:
         if "xlsxwriter" not in skip:
             e = run_phase("xlsxwriter", tmp, n, None)
             print(f"(e) XlsxWriter constant_memory {e['time']:7.1f} s  {e['size'] / 1e6:7.1f} MB  "
-                  f"peak {e['peak']:5.0f} MB  (of which unpickling the rows alone: "
+                  f"peak {e['peak']:5.0f} MB  (rows streamed from the dump: unpickling them alone takes "
                   f"{e['unpickle']:.1f} s)")
             print(f"    ratio d/e {d['time'] / e['time']:5.2f}; size d/e "
                   f"{d['size'] / e['size']:.3f}", flush=True)
