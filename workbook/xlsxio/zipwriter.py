@@ -3,6 +3,12 @@
 zipfile cannot copy an entry without decompressing and recompressing it; here the local
 header is rewritten from the central-directory ``ZipInfo`` and the compressed data is copied
 as is, so every untouched part keeps its exact bytes, CRC and compression method.
+
+New entries are deflated with zlib-ng (``zlib-ng`` on PyPI: the same raw deflate format, any
+inflater reads it) when it is installed, else with the standard library's zlib: ``DEFLATE``.
+The bytes of a rewritten part depend on which one (and on its version), so a rerun is
+byte-identical to the run before on the same installation; untouched parts are copied as they
+are either way.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 import zipfile
 import zlib
 from dataclasses import dataclass
+from types import ModuleType
 from typing import BinaryIO
 
 from .errors import XlsxError
@@ -26,6 +33,36 @@ COPY_BLOCK = 1024 * 1024
 #: Bytes handed to the compressing thread at a time (it keeps the GIL released ~20 ms per call).
 DEFLATE_BLOCK = 2 * 1024 * 1024
 _END = object()
+
+
+@dataclass(frozen=True)
+class Deflate:
+    """The deflate implementation new entries are compressed with. ``levels`` maps the level a
+    caller asks for (zlib's scale: 6 is zipfile's default) to the level given to ``module``."""
+
+    name: str
+    module: ModuleType
+    levels: dict[int, int]
+
+    def compressobj(self, level: int):
+        return self.module.compressobj(self.levels.get(level, level), self.module.DEFLATED, -15)
+
+
+ZLIB = Deflate("zlib", zlib, {})
+
+
+def _zlib_ng() -> Deflate | None:
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return None
+    # zlib-ng's levels are not zlib's: on sheet XML its level 4 writes within ~4 % of zlib 6's
+    # size at ~3x the speed (bench/bench_deflate.py, docs/workbook.md "Speed").
+    return Deflate("zlib-ng", zlib_ng, {6: 4})
+
+
+#: What ``RawZipWriter.write_stream`` deflates with: zlib-ng when importable, else zlib.
+DEFLATE: Deflate = _zlib_ng() or ZLIB
 #: A chunk of ``write_stream``: a full flush point there (the output is byte-aligned and no
 #: later data refers back across it), so the entry's compressed bytes up to it can later be
 #: copied as they are and new data deflated after them (``raw_prefix``).
@@ -36,9 +73,11 @@ class _Deflater:
     """crc32 + deflate + write of the blocks ``put`` to it, in one background thread."""
 
     def __init__(self, fh: BinaryIO, level: int, crc: int = 0, usize: int = 0,
-                 csize: int = 0) -> None:
+                 csize: int = 0, deflate: Deflate | None = None) -> None:
         self.fh = fh
-        self.comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+        deflate = deflate or DEFLATE
+        self.comp = deflate.compressobj(level)
+        self._crc32 = deflate.module.crc32  # (the same CRC-32; zlib-ng's is faster)
         self.crc = crc
         self.usize = usize
         self.csize = csize
@@ -56,11 +95,11 @@ class _Deflater:
                 continue  # drain
             try:
                 if data is FLUSH:
-                    out = self.comp.flush(zlib.Z_FULL_FLUSH)
+                    out = self.comp.flush(zlib.Z_FULL_FLUSH)  # (3 in every zlib)
                     self.csize += len(out)
                     self.fh.write(out)
                     continue
-                self.crc = zlib.crc32(data, self.crc)
+                self.crc = self._crc32(data, self.crc)
                 self.usize += len(data)
                 out = self.comp.compress(data)
                 self.csize += len(out)
@@ -218,9 +257,9 @@ class RawZipWriter:
         """Write a new deflated entry from an iterable of bytes chunks (and ``FLUSH``).
 
         The chunks are gathered into blocks of ``DEFLATE_BLOCK`` bytes that a background
-        thread compresses (one zlib stream, so the output is the same as a single-threaded
-        ``compressobj(level, DEFLATED, -15)``; zlib releases the GIL, so compression runs on
-        another core while the caller produces the next chunks).
+        thread compresses (one deflate stream of ``DEFLATE``, so the output is the same as a
+        single-threaded ``DEFLATE.compressobj(level)``; zlib and zlib-ng release the GIL, so
+        compression runs on another core while the caller produces the next chunks).
 
         ``raw_prefix``: the entry starts with compressed bytes copied from another file as they
         are (a deflate stream cut at a ``FLUSH`` point), the chunks being deflated after them."""
