@@ -13,7 +13,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: Runtime dependencies the product does not import itself, and who uses them.
 INDIRECT = {"pandas": "exchange-calendars, xlwings' converters", "defusedxml": "openpyxl"}
 IMPORT_NAME = {"exchange-calendars": "exchange_calendars", "XlsxWriter": "xlsxwriter",
-               "python-calamine": "python_calamine"}
+               "python-calamine": "python_calamine", "zlib-ng": "zlib_ng"}
 
 
 def test_every_package_data_pattern_matches_a_file() -> None:
