@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import memxl
 
-from addin import excel
+from addin import excel, xlwings_port
 from workbook import history
 from workbook.demo import HYPERLINK_NAME
 from workbook.job import rerate
@@ -218,9 +218,10 @@ def test_segments_cut_around_formula_and_error_cells() -> None:
     values = [K, "a", K, "b", K, "c", "d", K]
     old = ["x", "y", "z", "w", CellError("#N/A"), "v", "u", "t"]
     # row offset 2 holds a formula: the run stops before it; the error cell at 4 too
-    assert excel._segments(values, old, {2}) == [(1, ["'a"]), (3, ["'b"]), (5, ["'c", "'d"])]
+    assert excel._segments(values, old, {2}) == [(1, ["a"]), (3, ["b"]), (5, ["c", "d"])]
     assert excel._segments([K, K], ["x", "y"], set()) == []
-    assert excel.excel_value("") is None and excel.excel_value(3.0) == 3.0
+    # written through Excel, text keeps its quote prefix ("'a" stays the text a)
+    assert [xlwings_port.excel_value(v) for v in ("a", "", 3.0)] == ["'a", None, 3.0]
 
 
 def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
