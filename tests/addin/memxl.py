@@ -64,66 +64,44 @@ API
 ``XlError("#N/A")``: an error value in ``cells()`` / planted contents.
 Arguments named ``sheet`` / ``app`` take the xlwings object (or a Book for ``app``).
 
-Excel behaviours modelled (Value and Formula assignments, one cell at a time)
--------------------------------------------------------------------------------
-* str "" or None -> cell emptied (number format kept).
-* str starting with "'" -> text of the rest, quote-prefix flag set. ``.formula`` then returns
-  the text WITHOUT the apostrophe (as Range.Formula does), so writing it back re-parses it.
-* str starting with "=" -> formula; its value stays None (nothing is calculated). Obviously
-  broken formulas ("=>", "=SUM(A1", "=A1+", "=IF(A1;1;0)" with ";" separators, longer than
-  8192 chars) raise ComError like Excel's error 1004. A scalar formula written to a
-  multi-cell range fills every cell with relative references adjusted (openpyxl Translator).
-* str "-..."/"+..." that is not a number or date -> formula "=-..."/"=+..." (Excel takes a
-  leading sign for the start of a formula; in practice it evaluates to #NAME?); ComError if
-  it is not a valid formula ("--"). "-" and "+" alone stay text.
-* "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!" (any case) -> error.
-* "TRUE"/"FALSE" (any case, surrounding spaces ignored) -> bool.
-* numbers, after trimming ASCII spaces (not NBSP/full-width): "123", "-1.5", ".5", "1.",
-  "00123" (zeros lost), "1,234" / "1,234,567.8" (correct 3-digit groups only; "1,23" stays
-  text), "1e5"/"1.5E-3", "12%" -> 0.12, "(12)" -> -12, "$12"/"¥12"/"￥12", "1 1/2" -> 1.5.
-  More than 15 significant digits are truncated to 15 ("110101199001011234" ->
-  110101199001011000.0), as Excel does.
-* dates (month before day, as en-US and zh-CN): "2026-11-03", "2026/11/3", "2026-11" and
-  "2026/11" (-> 1st of month), "11/3/2026", "11/3/26", "11/3" and "11-3" (-> this year;
-  "1/50" -> 1950-01-01 when the day cannot be a day), "2026年11月3日", "2026年11月",
-  "11月3日", "3-Nov-2026", "3 Nov 2026", "Nov 3, 2026", "3-Nov", "Nov-26"; times "9:30",
-  "9:30:15", "9:30 PM"; a date followed by a time. Invalid dates ("2026-02-30") stay text.
-* datetime/date written -> date serial; the cell gets the default short date format unless it
-  already has a date/time format (documented Excel rule); read back as datetime (ms
-  precision; tzinfo dropped without conversion, as _xlwindows does).
-* int/float/Decimal -> float; bool -> bool; NaN/None written via ``.value`` -> "" -> empty
-  (xlwings' own prepare step); inf, or any other type, raises (COM could not convert it).
-* Number format "@" (text): strings are stored as typed, nothing is parsed (not even "=").
-  Numbers written to it stay numbers. A number in a date/time-formatted cell reads back as
-  datetime (formats stick after clear_contents; ``clear()`` removes them).
-* ``Range.Value`` of one cell is a scalar, of several a tuple of row tuples; errors come as
-  COM's int codes (-2146826246 for #N/A ...) which xlwings' Windows cleaning turns into None,
-  or into the text with ``err_to_str=True``. ``Range.Formula`` is a str for one cell and a
-  tuple of row tuples of str for several: formula text, the constant as text ("300000",
-  "0.1", "TRUE", "#N/A", dates as "11/3/2026"), "" for empty.
-* UsedRange: bounding box of cells with contents or a non-General per-cell number format (so
-  cleared cells that once held dates still count, as in Excel); $A$1 on an empty sheet; it
-  does not have to start at A1. ``Range.end`` follows Excel's Ctrl+arrow rules.
-* Sheets: names case-insensitive, Excel's naming rules (31 chars, no ``:\\/?*[]``, no leading
-  or trailing apostrophe, not "History", unique) -> ComError; ``sheets.add()`` without
-  before/after inserts before the active sheet; the new sheet becomes active; a missing sheet
-  raises ComError (not KeyError), as on Windows.
-* App: status_bar (False = Excel's own text), screen_updating, display_alerts,
-  enable_events, interactive, calculation ("automatic"/"manual"/"semiautomatic", else
-  KeyError as on Windows), calculate(), alert (KeyError for unknown buttons/mode and
-  TypeError for a non-str prompt/title, as win32api.MessageBox).
-* Charts: add (Excel names "Chart 1", "Chart 2", ... per sheet), set_source_data, chart_type
-  (a new chart reports "column_clustered"), style, title, name, position, delete; plot_by
-  defaults to columns when the source has at least as many rows as columns.
+What memxl is for
+-----------------
+The buttons' logic is tested on a fake of its port (tests/addin/fakeport.py). memxl remains
+so that ``addin.xlwings_port.XlwingsPort`` (and the self-test, addin/selftest.py) run through
+xlwings' own ``xlwings.main`` and ``xlwings.conversion`` code on Linux. It pins the facts of
+how values cross between Excel and xlwings, each with its source:
 
-Not modelled (NotImplementedError with the member's name, or simply not simulated)
-------------------------------------------------------------------------------------
-Calculation of formulas (except calls of an add-in's functions, ``load_addin``); formula normalisation (Excel
-upper-cases "=a1" to "=A1"); defined names and tables; fonts, colours, borders, column widths
-(range geometry is a fixed 48 x 15 pt grid), autofit, merge, notes, pictures, shapes,
-saving and opening files other than the above (links, charts and formats are not saved); locale variants (day-before-month, "," decimals, localized TRUE);
-currency-formatted cells returning Decimal; hours >= 24 in typed times; strings longer than
-32767 chars; writing arrays whose shape differs from the target range through ``raw_value``.
+* Read conversion: a number comes as float, text as str, a date cell as datetime, an empty
+  cell as None; ``options(ndim=2)`` gives a list of row lists even for one cell
+  (xlwings docs/converters.rst, "Default converter"). memxl answers ``Range.Value`` as COM
+  does — a scalar for one cell, a tuple of row tuples for several — and xlwings' converters
+  do the rest (``_xlwindows.Engine.clean_value_data`` / ``_clean_value_data_element``,
+  mirrored line by line below).
+* Errors: COM hands an error cell over as an int code; xlwings turns the seven classic ones
+  into None, or into their text with ``err_to_str=True``, and passes others (#SPILL!, …) as
+  raw ints (``xlwings/_xlwindows.py`` ``cell_errors``; test_memxl compares the table with it).
+* Dates: a datetime/date written becomes a date serial with a date format and reads back as
+  datetime, tzinfo dropped without conversion (``_xlwindows._datetime_to_com_time``;
+  FIELD-NOTES.md); a number in a date-formatted cell reads back as a datetime (Excel's
+  ``Range.Value`` returns Date for date-formatted cells).
+* Writes: None and NaN become "" (``_xlwindows.Engine.prepare_xl_data_element``), which
+  empties the cell; a 2-D list is one write of its shape from the anchor; xlwings itself
+  chunks writes above 100,000 cells (``xlwings.main.Range.value`` setter,
+  ``max_cells_per_write``).
+* Text: an entry starting with an apostrophe is text, shown without it (Excel's quote prefix,
+  ``Range.PrefixCharacter``); an entry starting with "=" is a formula, not calculated (except
+  the functions of an add-in loaded with ``load_addin``). How Excel parses other entries
+  (numbers, dates, TRUE, errors, a leading sign) is NOT modelled: such unquoted text is
+  refused with NotImplementedError, so code under test must quote text (as XlwingsPort does).
+* ``Range.Formula``: a str for one cell, a tuple of row tuples for several; "" for empty, the
+  constant as text otherwise (Excel's object model reference, Range.Formula).
+* App settings, alerts, status bar, sheets, charts: kept as set, so that tests can read back
+  what the code set; a sheet name must be unique (case-insensitive), a missing sheet raises.
+
+Not modelled: Excel's parsing of entries, formula syntax and calculation (beyond an add-in's
+functions), formula normalisation, defined names and tables, formats other than dates,
+geometry (a fixed 48 x 15 pt grid), locales, Excel's sheet-name rules. Nothing here was
+compared with a real Excel.
 
 xlwings code paths worth knowing (0.37.8)
 -----------------------------------------
@@ -764,9 +742,6 @@ class _Book(base_classes.Book):
         self._name = os.path.basename(self._fullname)
 
 
-_BAD_SHEET_CHARS = set(":\\/?*[]")
-
-
 class _Sheets(base_classes.Sheets):
     # No __contains__ on purpose: like _xlwindows.Sheets, so `"x" in book.sheets` is False.
     def __init__(self, book: _Book) -> None:
@@ -801,11 +776,8 @@ class _Sheets(base_classes.Sheets):
         return iter(list(self._sheets))
 
     def _check_name(self, name: Any, sheet: _Sheet | None = None) -> str:
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name:
             raise ComError(f"memxl: sheet name must be text, got {name!r}")
-        if not name or len(name) > 31 or _BAD_SHEET_CHARS & set(name) \
-                or name.startswith("'") or name.endswith("'") or name.casefold() == "history":
-            raise ComError(f"memxl: Excel refuses the sheet name {name!r}")
         for s in self._sheets:
             if s is not sheet and s.name.casefold() == name.casefold():
                 raise ComError(f"memxl: a sheet named {name!r} already exists")

@@ -345,9 +345,6 @@ def test_add_sheets(book):
     assert book.sheets[0].name == "汇总"
     with pytest.raises(ValueError):  # xlwings checks duplicates itself
         book.sheets.add("变更记录")
-    for bad in ("a/b", "x" * 32, "History", "'x"):
-        with pytest.raises(memxl.ComError):
-            book.sheets.add(bad)
     hist.name = "记录"
     assert hist.name == "记录"
     with pytest.raises(memxl.ComError):
