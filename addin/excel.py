@@ -2,7 +2,8 @@
 workbook's buttons): the re-rating job and the audit, on the calling workbook.
 
 The logic is the headless job's (``workbook.job.plan_run``); this module only moves data between
-the open workbook and it: one read per sheet, one write per changed column (split only around
+the open workbook and it, through the port ``addin.port.WorkbookPort`` (in Excel
+``addin.xlwings_port.XlwingsPort``; in tests a fake):  one read per sheet, one write per changed column (split only around
 formula cells), the 变更记录 rows appended in one call, progress in the status bar, and a message
 box at the end. Errors become a dialog, never a traceback (the details go to a log file).
 
@@ -14,7 +15,6 @@ Entry points (names fixed: the VBA of the add-in calls them)::
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import getpass
 import logging
@@ -27,7 +27,7 @@ from typing import Any
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
 from workbook import summary
-from workbook.grid import cell_value, formulas_from_grid, sheet_from_grid
+from workbook.grid import ERROR_TEXTS, cell_value, formulas_from_grid, sheet_from_grid
 from workbook.job import BookData, PeriodOrderError, Plan, plan_run
 from workbook.schema import HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES, WorkbookError
 from workbook.source import BookSource, ColumnPick
@@ -35,7 +35,10 @@ from workbook.source import read_book as read_source
 from workbook.xlsxio import KEEP, SheetData, XlsxError
 from workbook.xlsxio.errors import CellError
 
-TITLE = "客户分级"
+from .port import PortSource, WorkbookPort, find, find_or_add
+from .port import sheet_data as port_sheet_data
+from .xlwings_port import XlwingsPort
+
 CONSOLE_SHEET_NAMES = ("控制台", "Control")
 #: labels in column A of 控制台 (values in column B), as the template writes them
 CONSOLE_FIELDS = {"模式": "mode", "评级期间": "period", "规则": "rulebook", "操作员": "operator",
@@ -62,21 +65,26 @@ def _caller() -> Any:
     return xw.Book.caller()
 
 
-def _run_button(action: Callable[[Any], Any]) -> None:
-    book = None
+def as_port(book: Any) -> WorkbookPort:
+    """A ``WorkbookPort`` as it is, an xlwings ``Book`` through ``XlwingsPort``."""
+    return book if isinstance(book, WorkbookPort) else XlwingsPort(book)
+
+
+def _run_button(action: Callable[[WorkbookPort], Any]) -> None:
+    port = None
     try:
-        book = _caller()
-        action(book)
+        port = as_port(_caller())
+        action(port)
     except _PRODUCT_ERRORS as e:
-        _alert(book, f"{getattr(e, 'message', None) or e}", critical=True)
+        _alert(port, f"{getattr(e, 'message', None) or e}", critical=True)
     except Exception as e:  # never a traceback in front of the user: log it, say where
         _log_exception()
-        _alert(book, f"内部错误：{type(e).__name__}: {e}\n\n详细信息已写入 {LOG_PATH}，请联系技术支持。"
+        _alert(port, f"内部错误：{type(e).__name__}: {e}\n\n详细信息已写入 {LOG_PATH}，请联系技术支持。"
                      "\n如已有单元格被改动，请不要保存：关闭工作簿（不保存）后重新打开。",
                critical=True)
     finally:
-        if book is not None:
-            _restore(book.app)
+        if port is not None:
+            port.restore()
 
 
 def _log_exception() -> None:
@@ -87,26 +95,12 @@ def _log_exception() -> None:
         logging.getLogger(__name__).exception("client-rating Excel button failed")
 
 
-def _alert(book: Any, prompt: str, *, critical: bool = False, buttons: str = "ok") -> str | None:
-    """A message box; none (answer None: "no" to a question) while Excel's DisplayAlerts is
-    off, as Excel's own prompts — the self-test runs the buttons so."""
-    if book is None:
+def _alert(port: WorkbookPort | None, prompt: str, *, critical: bool = False,
+           buttons: str = "ok") -> str | None:
+    """A message box (None: none could be shown, "no" to a question)."""
+    if port is None:
         return None
-    if book.app.display_alerts is False:
-        return None
-    return book.app.alert(prompt, title=TITLE, buttons=buttons,
-                          mode="critical" if critical else "info")
-
-
-def _status(app: Any, text: str) -> None:
-    app.status_bar = f"{TITLE}：{text}…"
-
-
-def _restore(app: Any) -> None:
-    for attr, value in (("screen_updating", True), ("calculation", "automatic"),
-                        ("status_bar", False)):
-        with contextlib.suppress(Exception):  # a dead Excel must not hide the message shown
-            setattr(app, attr, value)
+    return port.alert(prompt, critical=critical, buttons=buttons)
 
 
 # --------------------------------------------------------------------------- reading sheets
@@ -188,15 +182,17 @@ def read_book(book: Any) -> BookData:
 
 
 def read_console(book: Any) -> dict[str, str]:
-    """The run settings on 控制台 (labels in column A, values in column B); {} without it."""
-    sheet = find_sheet(book, CONSOLE_SHEET_NAMES)
+    """The run settings on 控制台 (labels in column A, values in column B, rows 1–30); {}
+    without it. ``book``: a ``WorkbookPort`` (or an xlwings Book)."""
+    port = as_port(book)
+    sheet = find(port, CONSOLE_SHEET_NAMES)
     if sheet is None:
         return {}
     out: dict[str, str] = {}
-    for row in sheet.range((1, 1), (30, 2)).options(ndim=2).value:
-        label = str(row[0]).strip() if row[0] is not None else ""
-        if label in CONSOLE_FIELDS and row[1] not in (None, ""):
-            v = row[1]
+    for row in port.values(sheet)[:30]:
+        label = str(row[0]).strip() if row and row[0] is not None else ""
+        v = row[1] if len(row) > 1 else None
+        if label in CONSOLE_FIELDS and v not in (None, "") and v not in ERROR_TEXTS:
             if CONSOLE_FIELDS[label] == "period":  # 2026 as a number or in a date-formatted
                 out["period"] = console_period(v)  # cell, 2026-11 turned into a date
                 continue
@@ -218,14 +214,6 @@ def console_period(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- writing sheets
-
-def excel_value(v: Any) -> Any:
-    """A value as written through Excel: text always stays text (a leading apostrophe keeps
-    ``=HYPERLINK(…)``, ``2026-11`` or ``000123`` from becoming a formula, date or number)."""
-    if isinstance(v, str):
-        return "'" + v if v else None
-    return v
-
 
 def _segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list[tuple[int, list]]:
     """Runs of cells to write for one column: ``(offset, values)``, from the first to the last
@@ -252,7 +240,7 @@ def _segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list
             continue
         if start is None:
             start = k
-        buf.append(excel_value(v))
+        buf.append(v)
     if buf:
         out.append((start, _trim(buf, values, start)))
     return [(s, b) for s, b in out if b]
@@ -267,70 +255,49 @@ def _trim(buf: list[Any], values: Sequence[Any], start: int) -> list[Any]:
 
 
 def write_plan(book: Any, plan: Plan, data: SheetData) -> None:
-    """Write a plan into the open workbook (screen updating and calculation off meanwhile)."""
-    app = book.app
-    app.screen_updating = False
-    app.calculation = "manual"
-    sheet = find_sheet(book, (plan.sheet,))
+    """Write a plan into the open workbook (screen updating and calculation off meanwhile):
+    the new headers, each changed column (one write a run of cells, cut only around formulas
+    and error cells), the 变更记录 rows in one write, then 汇总."""
+    port = as_port(book)
+    port.pause()
+    sheet = find(port, (plan.sheet,)) or plan.sheet
     for c, h in plan.headers.items():
-        sheet.range((1, c)).value = excel_value(h)
-    extend_tables(sheet, plan.headers)
+        port.write(sheet, 1, c, [[h]])
+    if plan.headers:
+        port.extend_tables(sheet, min(plan.headers), max(plan.headers))
     for c, values in sorted(plan.columns.items()):
-        _status(app, f"写入“{plan.sheet}”第 {c} 列")
+        port.status(f"写入“{plan.sheet}”第 {c} 列")
         values = values if isinstance(values, list) else list(values)  # (a LazyColumn)
         old = data.columns[c - 1] if c <= data.n_cols else []
         skip = {r - 2 for (r, cc) in data.formulas if cc == c}
         for start, seg in _segments(values, old, skip):
-            sheet.range((start + 2, c)).options(transpose=True).value = seg
-    _status(app, "写入变更记录")
-    hist = find_sheet(book, (plan.history_sheet,)) if plan.history_sheet else None
-    if hist is None:
-        hist = book.sheets.add(HISTORY_SHEET_NAMES[0], after=book.sheets[len(book.sheets) - 1])
+            port.write(sheet, start + 2, c, [[v] for v in seg])
+    port.status("写入变更记录")
+    hist = find_or_add(port, plan.history_sheet, HISTORY_SHEET_NAMES[0])
     if plan.history_rows:
-        hist.range((plan.history_first_row, 1)).value = [[excel_value(v) for v in r]
-                                                         for r in plan.history_rows]
-    _status(app, "更新汇总")
-    _write_summary(book, plan)
+        port.write(hist, plan.history_first_row, 1, plan.history_rows)
+    port.status("更新汇总")
+    _write_summary(port, plan)
 
 
-def extend_tables(sheet: Any, headers: dict[int, str]) -> None:
-    """An Excel Table (ListObject) whose right edge the new columns continue takes them, as
-    ``workbook.xlsxio.tables`` does in a file (sorting then keeps rows together): resized to
-    its header row 1 and last row, through the new columns. Not run in Excel yet."""
-    if not headers:
-        return
-    first, last = min(headers), max(headers)
-    try:
-        tables = list(sheet.tables)
-    except (AttributeError, NotImplementedError):  # (an engine without tables)
-        return
-    for table in tables:
-        rng = table.range
-        end = rng.last_cell
-        if rng.row == 1 and end.column + 1 == first:
-            table.resize(sheet.range((1, rng.column), (end.row, last)))
-
-
-def _write_summary(book: Any, plan: Plan) -> None:
-    summ = find_sheet(book, (plan.summary_sheet,)) if plan.summary_sheet else None
-    if summ is None:
-        summ = book.sheets.add(SUMMARY_SHEET_NAMES[0], after=book.sheets[len(book.sheets) - 1])
-    n_rows, n_cols = _last_cell(summ)
+def _write_summary(port: WorkbookPort, plan: Plan) -> None:
+    """汇总 rewritten from A1 (old rows below cleared); a chart of tiers × 评级前/评级后 if the
+    sheet has none (the template's)."""
+    summ = find_or_add(port, plan.summary_sheet, SUMMARY_SHEET_NAMES[0])
+    n_rows, n_cols = port.used_shape(summ)
     width = max(3, max(len(r) for r in plan.summary_rows), n_cols)
-    rows = [[excel_value(v) for v in r] + [None] * (width - len(r)) for r in plan.summary_rows]
+    rows = [[*r] + [None] * (width - len(r)) for r in plan.summary_rows]
     rows += [[None] * width for _ in range(max(0, n_rows - len(rows)))]  # clear old leftovers
-    summ.range((1, 1)).value = rows
-    if summ.charts.count == 0:  # the template's chart: tiers × 评级前/评级后
+    port.write(summ, 1, 1, rows)
+    if not port.has_chart(summ):
         _, last = summary.tier_rows_range(plan.result.tier_labels)
-        chart = summ.charts.add(left=300, top=20, width=480, height=300)
-        chart.set_source_data(summ.range((1, 1), (last, 3)))
-        chart.chart_type = "column_clustered"
+        port.add_column_chart(summ, last, 3)
 
 
 # ----------------------------------------------------------------------------------- rerate
 
-def _settings(book: Any, mode: str | None) -> tuple[str, str, str, str]:
-    console = read_console(book)
+def _settings(port: WorkbookPort, mode: str | None) -> tuple[str, str, str, str]:
+    console = read_console(port)
     m = parse_mode(mode or console.get("mode") or "quarterly")
     period = console.get("period", "")
     if not period:
@@ -350,25 +317,26 @@ def _login() -> str:
 
 def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = None,
                confirm_rerun: bool = True) -> Plan | None:
-    """The re-rating of the open workbook: settings from 控制台, the job's plan, written back.
-    None when the user declined to run an earlier period than one already applied."""
-    app = book.app
-    m, period, rulebook, operator = _settings(book, mode)
+    """The re-rating of the open workbook (a ``WorkbookPort`` or an xlwings Book): settings
+    from 控制台, the job's plan, written back. None when the user declined to run an earlier
+    period than one already applied."""
+    port = as_port(book)
+    m, period, rulebook, operator = _settings(port, mode)
     if not operator:
         raise WorkbookError("请在“控制台”的“操作员”中填写姓名。")
-    _status(app, "读取工作簿")
-    data = read_book(book)
-    suitability = read_console(book).get("suitability") or None  # docs/suitability.md
+    port.status("读取工作簿")
+    data = read_source(PortSource(port))
+    suitability = read_console(port).get("suitability") or None  # docs/suitability.md
 
     def plan(force: bool) -> Plan:
         return plan_run(data, period=period, mode=m, rulebook=rulebook, operator=operator,
-                        force=force, now=now, path=Path(book.fullname),
-                        progress=lambda msg: _status(app, msg), suitability=suitability)
+                        force=force, now=now, path=Path(port.path),
+                        progress=port.status, suitability=suitability)
 
     try:
         p = plan(False)
     except PeriodOrderError as e:  # an earlier period than one applied: ask, as for a rerun
-        answer = _alert(book, f"{e}\n\n是否仍要执行？（会在变更记录中记为“期间倒退=强制执行”）",
+        answer = _alert(port, f"{e}\n\n是否仍要执行？（会在变更记录中记为“期间倒退=强制执行”）",
                         buttons="yes_no") if confirm_rerun else None
         if answer != "yes":
             if not confirm_rerun:
@@ -377,18 +345,18 @@ def run_rerate(book: Any, mode: str | None = None, *, now: dt.datetime | None = 
         p = plan(True)
     res = p.result
     if res.already_applied and not p.writes and confirm_rerun:
-        answer = _alert(book, f"{res.message}\n\n是否强制重跑？（会在变更记录中记为强制重跑）",
+        answer = _alert(port, f"{res.message}\n\n是否强制重跑？（会在变更记录中记为强制重跑）",
                         buttons="yes_no")
         if answer != "yes":
             return p
         p = plan(True)
         res = p.result
     if not p.writes:
-        _alert(book, res.message, critical=res.exit_code == 1)
+        _alert(port, res.message, critical=res.exit_code == 1)
         return p
-    write_plan(book, p, data.clients)
+    write_plan(port, p, data.clients)
     res.written = True
-    _alert(book, summary_text(p))
+    _alert(port, summary_text(p))
     return p
 
 
@@ -440,38 +408,37 @@ def run_audit(book: Any, *, as_of: dt.date | None = None) -> Any:
         summary_rows,
     )
 
-    app = book.app
-    _status(app, "读取工作簿")
+    port = as_port(book)
+    port.status("读取工作簿")
     skip = {n.casefold() for n in AUDIT_SHEET_NAMES}
-    sheets = {s.name: sheet_data(s) for s in book.sheets if s.name.strip().casefold() not in skip}
-    _status(app, "审计检查")
-    result = audit_book(sheets, as_of=as_of, path=book.fullname)
+    sheets = {name: port_sheet_data(port, name) for name in port.sheet_names()
+              if name.strip().casefold() not in skip}
+    port.status("审计检查")
+    result = audit_book(sheets, as_of=as_of, path=port.path)
     top = summary_rows(result)
     table = findings_rows(result)
-    _status(app, f"写入“{AUDIT_SHEET}”")
-    app.screen_updating = False
-    sheet = find_sheet(book, AUDIT_SHEET_NAMES)
+    port.status(f"写入“{AUDIT_SHEET}”")
+    port.pause(calculation=False)
+    sheet = find(port, AUDIT_SHEET_NAMES)
     if sheet is None:
-        sheet = book.sheets.add(AUDIT_SHEET, after=book.sheets[len(book.sheets) - 1])
+        sheet = port.add_sheet(AUDIT_SHEET)
     else:
-        n_rows, n_cols = _last_cell(sheet)
-        sheet.range((1, 1), (n_rows, n_cols)).clear_contents()
+        port.clear(sheet)
     width = max(len(r) for r in (*top, *table))
     rows = [*top, [], *table]
-    sheet.range((1, 1)).value = [[excel_value(v) for v in r] + [None] * (width - len(r))
-                                 for r in rows]
+    port.write(sheet, 1, 1, [[*r] + [None] * (width - len(r)) for r in rows])
     # 位置 (column C of the findings) as links to the cells: one formula write for the column
     first = len(top) + 2  # the findings' header row
-    links = [[_link_formula(f.link, f.address) if f.link else excel_value(f.address)]
+    links = [[_link_formula(f.link, f.address) if f.link else f.address]
              for f in result.findings]
     if links:
-        sheet.range((first + 1, 3)).formula = links
+        port.write_formulas(sheet, first + 1, 3, links)
     by_sev = "，".join(f"{sev} {result.count(sev)}" for sev in ("严重", "警告", "提示"))
     verdict = "发现问题" if result.has_findings else "未发现严重或警告级别的问题"
     unchecked = f"\n未能重算的公式 {len(result.not_checked)} 个（已列出，未视为通过）。" \
         if result.not_checked else ""
-    _alert(book, f"审计检查完成：{verdict}。\n{by_sev}。{unchecked}\n"
-                 f"明细见“{sheet.name}”工作表（第 {first} 行起，位置可点击跳转）。",
+    _alert(port, f"审计检查完成：{verdict}。\n{by_sev}。{unchecked}\n"
+                 f"明细见“{sheet}”工作表（第 {first} 行起，位置可点击跳转）。",
            critical=result.has_findings)
     return result
 

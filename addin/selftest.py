@@ -578,22 +578,22 @@ def _direct_macro(book: Any, name: str) -> Any:
 def selftest_button(*, n_clients: int = 1000, n_rows: int = 10_000) -> None:
     """自检 on the ribbon: the checks in this Excel; the report in a new workbook's sheet 自检
     and as files in the temp folder."""
-    from . import excel
+    from . import excel, xlwings_port
 
     book = excel._caller()
     app = book.app
     work = Path(tempfile.mkdtemp(prefix="client-rating-selftest-"))
     run = Run(app, work, n_clients=n_clients, n_rows=n_rows, run_macro=_direct_macro,
               how_macros_run="自检按钮：在本 Excel 中直接调用按钮的 Python（未经 VBA 宏）")
-    report = run_checks(run, progress=lambda name: excel._status(app, f"自检：{name}"))
+    report = run_checks(run, progress=lambda name: xlwings_port.status(app, f"自检：{name}"))
     j, t = write_report(report, Path(tempfile.gettempdir()))
     out = app.books.add()
     sheet = out.sheets[0]
     sheet.name = "自检"
-    sheet.range((1, 1)).value = [[excel.excel_value(line)] for line in report.text().splitlines()]
-    excel._restore(app)
+    sheet.range((1, 1)).value = [[xlwings_port.excel_value(line)] for line in report.text().splitlines()]
+    xlwings_port.restore(app)
     app.alert(("自检全部通过。" if report.ok else "自检有未通过的项目。") +
-              f"\n报告：{t}\n{j}\n（请把这两个文件发给 IT）", title=excel.TITLE,
+              f"\n报告：{t}\n{j}\n（请把这两个文件发给 IT）", title=xlwings_port.TITLE,
               mode="info" if report.ok else "critical")
     shutil.rmtree(work, ignore_errors=True)
 

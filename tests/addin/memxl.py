@@ -64,66 +64,44 @@ API
 ``XlError("#N/A")``: an error value in ``cells()`` / planted contents.
 Arguments named ``sheet`` / ``app`` take the xlwings object (or a Book for ``app``).
 
-Excel behaviours modelled (Value and Formula assignments, one cell at a time)
--------------------------------------------------------------------------------
-* str "" or None -> cell emptied (number format kept).
-* str starting with "'" -> text of the rest, quote-prefix flag set. ``.formula`` then returns
-  the text WITHOUT the apostrophe (as Range.Formula does), so writing it back re-parses it.
-* str starting with "=" -> formula; its value stays None (nothing is calculated). Obviously
-  broken formulas ("=>", "=SUM(A1", "=A1+", "=IF(A1;1;0)" with ";" separators, longer than
-  8192 chars) raise ComError like Excel's error 1004. A scalar formula written to a
-  multi-cell range fills every cell with relative references adjusted (openpyxl Translator).
-* str "-..."/"+..." that is not a number or date -> formula "=-..."/"=+..." (Excel takes a
-  leading sign for the start of a formula; in practice it evaluates to #NAME?); ComError if
-  it is not a valid formula ("--"). "-" and "+" alone stay text.
-* "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!" (any case) -> error.
-* "TRUE"/"FALSE" (any case, surrounding spaces ignored) -> bool.
-* numbers, after trimming ASCII spaces (not NBSP/full-width): "123", "-1.5", ".5", "1.",
-  "00123" (zeros lost), "1,234" / "1,234,567.8" (correct 3-digit groups only; "1,23" stays
-  text), "1e5"/"1.5E-3", "12%" -> 0.12, "(12)" -> -12, "$12"/"¥12"/"￥12", "1 1/2" -> 1.5.
-  More than 15 significant digits are truncated to 15 ("110101199001011234" ->
-  110101199001011000.0), as Excel does.
-* dates (month before day, as en-US and zh-CN): "2026-11-03", "2026/11/3", "2026-11" and
-  "2026/11" (-> 1st of month), "11/3/2026", "11/3/26", "11/3" and "11-3" (-> this year;
-  "1/50" -> 1950-01-01 when the day cannot be a day), "2026年11月3日", "2026年11月",
-  "11月3日", "3-Nov-2026", "3 Nov 2026", "Nov 3, 2026", "3-Nov", "Nov-26"; times "9:30",
-  "9:30:15", "9:30 PM"; a date followed by a time. Invalid dates ("2026-02-30") stay text.
-* datetime/date written -> date serial; the cell gets the default short date format unless it
-  already has a date/time format (documented Excel rule); read back as datetime (ms
-  precision; tzinfo dropped without conversion, as _xlwindows does).
-* int/float/Decimal -> float; bool -> bool; NaN/None written via ``.value`` -> "" -> empty
-  (xlwings' own prepare step); inf, or any other type, raises (COM could not convert it).
-* Number format "@" (text): strings are stored as typed, nothing is parsed (not even "=").
-  Numbers written to it stay numbers. A number in a date/time-formatted cell reads back as
-  datetime (formats stick after clear_contents; ``clear()`` removes them).
-* ``Range.Value`` of one cell is a scalar, of several a tuple of row tuples; errors come as
-  COM's int codes (-2146826246 for #N/A ...) which xlwings' Windows cleaning turns into None,
-  or into the text with ``err_to_str=True``. ``Range.Formula`` is a str for one cell and a
-  tuple of row tuples of str for several: formula text, the constant as text ("300000",
-  "0.1", "TRUE", "#N/A", dates as "11/3/2026"), "" for empty.
-* UsedRange: bounding box of cells with contents or a non-General per-cell number format (so
-  cleared cells that once held dates still count, as in Excel); $A$1 on an empty sheet; it
-  does not have to start at A1. ``Range.end`` follows Excel's Ctrl+arrow rules.
-* Sheets: names case-insensitive, Excel's naming rules (31 chars, no ``:\\/?*[]``, no leading
-  or trailing apostrophe, not "History", unique) -> ComError; ``sheets.add()`` without
-  before/after inserts before the active sheet; the new sheet becomes active; a missing sheet
-  raises ComError (not KeyError), as on Windows.
-* App: status_bar (False = Excel's own text), screen_updating, display_alerts,
-  enable_events, interactive, calculation ("automatic"/"manual"/"semiautomatic", else
-  KeyError as on Windows), calculate(), alert (KeyError for unknown buttons/mode and
-  TypeError for a non-str prompt/title, as win32api.MessageBox).
-* Charts: add (Excel names "Chart 1", "Chart 2", ... per sheet), set_source_data, chart_type
-  (a new chart reports "column_clustered"), style, title, name, position, delete; plot_by
-  defaults to columns when the source has at least as many rows as columns.
+What memxl is for
+-----------------
+The buttons' logic is tested on a fake of its port (tests/addin/fakeport.py). memxl remains
+so that ``addin.xlwings_port.XlwingsPort`` (and the self-test, addin/selftest.py) run through
+xlwings' own ``xlwings.main`` and ``xlwings.conversion`` code on Linux. It pins the facts of
+how values cross between Excel and xlwings, each with its source:
 
-Not modelled (NotImplementedError with the member's name, or simply not simulated)
-------------------------------------------------------------------------------------
-Calculation of formulas (except calls of an add-in's functions, ``load_addin``); formula normalisation (Excel
-upper-cases "=a1" to "=A1"); defined names and tables; fonts, colours, borders, column widths
-(range geometry is a fixed 48 x 15 pt grid), autofit, merge, notes, pictures, shapes,
-saving and opening files other than the above (links, charts and formats are not saved); locale variants (day-before-month, "," decimals, localized TRUE);
-currency-formatted cells returning Decimal; hours >= 24 in typed times; strings longer than
-32767 chars; writing arrays whose shape differs from the target range through ``raw_value``.
+* Read conversion: a number comes as float, text as str, a date cell as datetime, an empty
+  cell as None; ``options(ndim=2)`` gives a list of row lists even for one cell
+  (xlwings docs/converters.rst, "Default converter"). memxl answers ``Range.Value`` as COM
+  does — a scalar for one cell, a tuple of row tuples for several — and xlwings' converters
+  do the rest (``_xlwindows.Engine.clean_value_data`` / ``_clean_value_data_element``,
+  mirrored line by line below).
+* Errors: COM hands an error cell over as an int code; xlwings turns the seven classic ones
+  into None, or into their text with ``err_to_str=True``, and passes others (#SPILL!, …) as
+  raw ints (``xlwings/_xlwindows.py`` ``cell_errors``; test_memxl compares the table with it).
+* Dates: a datetime/date written becomes a date serial with a date format and reads back as
+  datetime, tzinfo dropped without conversion (``_xlwindows._datetime_to_com_time``;
+  FIELD-NOTES.md); a number in a date-formatted cell reads back as a datetime (Excel's
+  ``Range.Value`` returns Date for date-formatted cells).
+* Writes: None and NaN become "" (``_xlwindows.Engine.prepare_xl_data_element``), which
+  empties the cell; a 2-D list is one write of its shape from the anchor; xlwings itself
+  chunks writes above 100,000 cells (``xlwings.main.Range.value`` setter,
+  ``max_cells_per_write``).
+* Text: an entry starting with an apostrophe is text, shown without it (Excel's quote prefix,
+  ``Range.PrefixCharacter``); an entry starting with "=" is a formula, not calculated (except
+  the functions of an add-in loaded with ``load_addin``). How Excel parses other entries
+  (numbers, dates, TRUE, errors, a leading sign) is NOT modelled: such unquoted text is
+  refused with NotImplementedError, so code under test must quote text (as XlwingsPort does).
+* ``Range.Formula``: a str for one cell, a tuple of row tuples for several; "" for empty, the
+  constant as text otherwise (Excel's object model reference, Range.Formula).
+* App settings, alerts, status bar, sheets, charts: kept as set, so that tests can read back
+  what the code set; a sheet name must be unique (case-insensitive), a missing sheet raises.
+
+Not modelled: Excel's parsing of entries, formula syntax and calculation (beyond an add-in's
+functions), formula normalisation, defined names and tables, formats other than dates,
+geometry (a fixed 48 x 15 pt grid), locales, Excel's sheet-name rules. Nothing here was
+compared with a real Excel.
 
 xlwings code paths worth knowing (0.37.8)
 -----------------------------------------
@@ -141,7 +119,6 @@ xlwings code paths worth knowing (0.37.8)
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import decimal
 import inspect
@@ -149,7 +126,6 @@ import itertools
 import math
 import os
 import re
-import textwrap
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -285,63 +261,6 @@ class Read(NamedTuple):
 # "not implemented" with a name: base_classes stubs raise a bare NotImplementedError()
 
 
-def _is_bare_stub(func: Any) -> bool:
-    try:
-        src = textwrap.dedent(inspect.getsource(func))
-    except (OSError, TypeError):
-        return False
-    try:
-        node = ast.parse(src).body[0]
-    except SyntaxError:
-        return False
-    body = getattr(node, "body", [])
-    if len(body) != 1 or not isinstance(body[0], ast.Raise):
-        return False
-    exc = body[0].exc
-    if isinstance(exc, ast.Name):
-        return exc.id == "NotImplementedError"
-    return (isinstance(exc, ast.Call) and isinstance(exc.func, ast.Name)
-            and exc.func.id == "NotImplementedError" and not exc.args)
-
-
-def _explain_missing(cls: type) -> type:
-    """Replace inherited bare base_classes stubs by ones naming the member and this file."""
-    own: set[str] = set()
-    for k in cls.__mro__:
-        if k.__module__ != base_classes.__name__ and k is not object:
-            own.update(vars(k))
-    base_name = next((k.__name__ for k in cls.__mro__ if k.__module__ == base_classes.__name__),
-                     cls.__name__)
-    for k in cls.__mro__:
-        if k.__module__ != base_classes.__name__:
-            continue
-        for name, attr in vars(k).items():
-            dunder = name.startswith("__") and name not in ("__call__", "__len__", "__iter__")
-            if name in own or dunder:
-                continue
-            msg = (f"memxl does not implement {base_name}.{name}: extend "
-                   f"tests/addin/memxl.py if the front end needs it")
-            if isinstance(attr, property):
-                if (attr.fget is None or _is_bare_stub(attr.fget)) and \
-                        (attr.fset is None or _is_bare_stub(attr.fset)):
-                    def _raise(self: Any, *a: Any, _m: str = msg) -> Any:
-                        raise NotImplementedError(_m)
-                    setattr(cls, name, property(_raise, _raise))
-                    own.add(name)
-            elif inspect.isfunction(attr) and not inspect.iscoroutinefunction(attr) \
-                    and _is_bare_stub(attr):
-                def _raise_m(self: Any, *a: Any, _m: str = msg, **kw: Any) -> Any:
-                    raise NotImplementedError(_m)
-                setattr(cls, name, _raise_m)
-                own.add(name)
-            elif isinstance(attr, staticmethod) and _is_bare_stub(attr.__func__):
-                def _raise_s(*a: Any, _m: str = msg, **kw: Any) -> Any:
-                    raise NotImplementedError(_m)
-                setattr(cls, name, staticmethod(_raise_s))
-                own.add(name)
-    return cls
-
-
 class _NoApi:
     """Stands for the native COM object: truthy (xlwings tests ``rng.api``), but unusable."""
 
@@ -390,163 +309,10 @@ def _fmt_kind(fmt: str) -> str:
     return "number"
 
 
-_ERROR_TEXTS = set(ERROR_CODES)
-_MONTHS = {m.lower(): i for i, m in enumerate(
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
-_MONTHS.update({m.lower(): i for i, m in enumerate(
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-     "October", "November", "December"], 1)})
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_NUM_BODY = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
-_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(?:\s*([AaPp])[Mm])?")
-_DATE_PATTERNS = [
-    ("ymd", re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")),
-    ("ym", re.compile(r"(\d{4})[-/](\d{1,2})")),
-    ("mdy", re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4}|\d{2})")),
-    ("md", re.compile(r"(\d{1,2})[-/](\d{1,4})")),
-    ("ymd", re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")),
-    ("ym", re.compile(r"(\d{4})年(\d{1,2})月")),
-    ("md", re.compile(r"(\d{1,2})月(\d{1,2})日")),
-    ("dMy", re.compile(rf"(\d{{1,2}})[- ]({_MONTH_RE})[- ](\d{{4}}|\d{{2}})", re.I)),
-    ("Mdy", re.compile(rf"({_MONTH_RE}) (\d{{1,2}}),? (\d{{4}})", re.I)),
-    ("dM", re.compile(rf"(\d{{1,2}})[- ]({_MONTH_RE})", re.I)),
-    ("My", re.compile(rf"({_MONTH_RE})[- ](\d{{4}}|\d{{2}})", re.I)),
-]
-
-
-def _year2(y: str) -> int:
-    n = int(y)
-    if len(y) == 2:
-        return 2000 + n if n < 30 else 1900 + n
-    return n
-
-
-def _mkdate(y: int, m: int, d: int) -> dt.datetime | None:
-    if not 1900 <= y <= 9999:
-        return None
-    try:
-        return dt.datetime(y, m, d)
-    except ValueError:
-        return None
-
-
-def _parse_date(t: str) -> dt.datetime | None:
-    this_year = dt.date.today().year
-    for kind, rx in _DATE_PATTERNS:
-        m = rx.fullmatch(t)
-        if not m:
-            continue
-        g = m.groups()
-        if kind == "ymd":
-            return _mkdate(int(g[0]), int(g[1]), int(g[2]))
-        if kind == "ym":
-            return _mkdate(int(g[0]), int(g[1]), 1)
-        if kind == "mdy":
-            return _mkdate(_year2(g[2]), int(g[0]), int(g[1]))
-        if kind == "md":
-            if len(g[1]) <= 2:
-                d = _mkdate(this_year, int(g[0]), int(g[1]))
-                if d is not None or "月" in t:
-                    return d
-            if "月" in t:
-                return None
-            return _mkdate(_year2(g[1]), int(g[0]), 1) if len(g[1]) in (2, 4) else None
-        if kind == "dMy":
-            return _mkdate(_year2(g[2]), _MONTHS[g[1].lower()], int(g[0]))
-        if kind == "Mdy":
-            return _mkdate(int(g[2]), _MONTHS[g[0].lower()], int(g[1]))
-        if kind == "dM":
-            return _mkdate(this_year, _MONTHS[g[1].lower()], int(g[0]))
-        if kind == "My":
-            return _mkdate(_year2(g[1]), _MONTHS[g[0].lower()], 1)
-    return None
-
-
-def _parse_time(t: str) -> float | None:
-    m = _TIME_RE.fullmatch(t)
-    if not m:
-        return None
-    h, mi, s, ampm = int(m.group(1)), int(m.group(2)), float(m.group(3) or 0), m.group(4)
-    if ampm:
-        if not 1 <= h <= 12:
-            return None
-        h = h % 12 + (12 if ampm.lower() == "p" else 0)
-    if h > 23 or mi > 59 or s >= 60:
-        return None
-    return (h * 3600 + mi * 60 + s) / 86400
-
-
-def _parse_datetime(t: str) -> tuple[float, str] | None:
-    tm = _parse_time(t)
-    if tm is not None:
-        return tm, "h:mm:ss" if t.count(":") == 2 else "h:mm"
-    d = _parse_date(t)
-    if d is not None:
-        return _to_serial(d), _SHORT_DATE
-    parts = t.rsplit(" ", 2)
-    for cut in (1, 2):  # "2026-11-03 9:30" / "2026-11-03 9:30 PM"
-        if len(parts) > cut:
-            dpart, tpart = " ".join(parts[:-cut]), " ".join(parts[-cut:])
-            d, tm = _parse_date(dpart), _parse_time(tpart)
-            if d is not None and tm is not None:
-                return _to_serial(d) + tm, _SHORT_DATETIME
-    return None
-
-
-def _truncate15(value: decimal.Decimal) -> float:
-    if value.is_zero():
-        return 0.0
-    ctx = decimal.Context(prec=15, rounding=decimal.ROUND_DOWN)
-    return float(ctx.plus(value))
-
-
-def _parse_number(t: str) -> tuple[float, str | None] | None:
-    neg = False
-    fmt: str | None = None
-    s = t
-    if s.startswith("(") and s.endswith(")"):
-        s, neg = s[1:-1], True
-        if s[:1] in "+-":
-            return None
-    elif s[:1] in "+-":
-        neg, s = s[0] == "-", s[1:]
-    if s[:1] in ("$", "¥", "￥"):
-        fmt = f"{s[0]}#,##0.00"
-        s = s[1:]
-        if not neg and s[:1] == "-":
-            neg, s = True, s[1:]
-    pct = s.endswith("%")
-    if pct:
-        s = s[:-1]
-        fmt = "0%"
-    m = _NUM_BODY.fullmatch(s)
-    if not m:
-        frac = re.fullmatch(r"(\d+) (\d+)/(\d+)", s)  # "1 1/2"
-        if frac and int(frac.group(3)) != 0 and not pct and fmt is None:
-            v = int(frac.group(1)) + int(frac.group(2)) / int(frac.group(3))
-            return (-v if neg else v), "# ?/?"
-        return None
-    int_part, frac_part, exp = m.group(1) or "", m.group(2), m.group(3)
-    if not int_part and not frac_part:
-        return None
-    if "," in int_part:
-        if exp:
-            return None
-        fmt = fmt or "#,##0"
-    if exp and fmt is None:
-        fmt = "0.00E+00"
-    text = f"{int_part.replace(',', '') or '0'}.{frac_part or '0'}e{exp or '0'}"
-    try:
-        value = decimal.Decimal(text)
-    except decimal.InvalidOperation:  # pragma: no cover
-        return None
-    if pct:
-        value = value / 100
-    v = _truncate15(value)
-    if math.isinf(v):
-        return None
-    return (-v if neg else v), fmt
-
+#: unquoted text that Excel's entry parsing may turn into something else (a number, a date or
+#: time, TRUE/FALSE, an error, a formula by its sign): refused rather than modelled
+_EXCEL_MAY_PARSE = re.compile(
+    r"\s*([-+#]|(true|false)\s*$|[\d.,:/%$¥￥()\s年月日]*\d[\d.,:/%$¥￥()\s年月日-]*$)", re.I)
 
 # the kinds of stored content
 _TEXT, _NUM, _BOOL, _ERR, _FORMULA = "text", "num", "bool", "err", "formula"
@@ -561,47 +327,6 @@ class _Content:
         self.value = value
         self.formula = formula
         self.prefix = prefix
-
-
-def _check_formula(f: str) -> None:
-    """Raise ComError for a formula Excel would refuse (error 1004). Lenient by design."""
-    from openpyxl.formula.tokenizer import Token, Tokenizer
-
-    def bad(why: str) -> ComError:
-        return ComError(f"memxl: Excel would refuse the formula {f!r} ({why})")
-
-    if len(f) > 8192:
-        raise bad("longer than 8192 characters")
-    if not f[1:].strip():
-        raise bad("empty")
-    try:
-        items = Tokenizer(f).items
-    except Exception as e:
-        raise bad(str(e) or type(e).__name__) from None
-    depth = 0
-    in_array = 0
-    prev = None
-    for tok in items:
-        if tok.type == Token.WSPACE:
-            continue
-        if tok.type in (Token.FUNC, Token.PAREN):
-            depth += 1 if tok.subtype == Token.OPEN else -1
-            if depth < 0:
-                raise bad("unbalanced parentheses")
-        elif tok.type == Token.ARRAY:
-            in_array += 1 if tok.subtype == Token.OPEN else -1
-        elif tok.type == Token.SEP and tok.subtype == Token.ROW and not in_array:
-            raise bad("';' is not an argument separator in Range.Formula (en-US syntax)")
-        elif tok.type == Token.OP_IN and (
-                prev is None or prev.type in (Token.OP_IN, Token.OP_PRE, Token.SEP)
-                or prev.subtype == Token.OPEN):
-            raise bad(f"operator {tok.value!r} without a left operand")
-        prev = tok
-    if depth or in_array:
-        raise bad("unbalanced parentheses")
-    if prev is not None and (prev.type in (Token.OP_IN, Token.OP_PRE, Token.SEP)
-                             or prev.subtype == Token.OPEN):
-        raise bad("ends with an operator")
 
 
 def _format_number(x: float) -> str:
@@ -699,7 +424,6 @@ class _Engine:
                                            err_to_str) for c in row] for row in data]
 
 
-@_explain_missing
 class _Apps(base_classes.Apps):
     def __init__(self, engine: _Engine) -> None:
         self.engine = engine
@@ -778,7 +502,6 @@ def _logged_flag(name: str) -> property:
     return property(get, put)
 
 
-@_explain_missing
 class _App(base_classes.App):
     def __init__(self, engine: _Engine) -> None:
         self._engine = engine
@@ -914,7 +637,6 @@ class _App(base_classes.App):
                              "is queued: call memxl.queue_answers(app, ...)")
 
 
-@_explain_missing
 class _Books(base_classes.Books):
     def __init__(self, app: _App) -> None:
         self.app = app
@@ -973,7 +695,6 @@ class _Books(base_classes.Books):
         return from_file(fullname, app=xw.App(impl=self.app)).impl
 
 
-@_explain_missing
 class _Book(base_classes.Book):
     def __init__(self, app: _App, name: str, fullname: str) -> None:
         self._app = app
@@ -1021,10 +742,6 @@ class _Book(base_classes.Book):
         self._name = os.path.basename(self._fullname)
 
 
-_BAD_SHEET_CHARS = set(":\\/?*[]")
-
-
-@_explain_missing
 class _Sheets(base_classes.Sheets):
     # No __contains__ on purpose: like _xlwindows.Sheets, so `"x" in book.sheets` is False.
     def __init__(self, book: _Book) -> None:
@@ -1059,11 +776,8 @@ class _Sheets(base_classes.Sheets):
         return iter(list(self._sheets))
 
     def _check_name(self, name: Any, sheet: _Sheet | None = None) -> str:
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name:
             raise ComError(f"memxl: sheet name must be text, got {name!r}")
-        if not name or len(name) > 31 or _BAD_SHEET_CHARS & set(name) \
-                or name.startswith("'") or name.endswith("'") or name.casefold() == "history":
-            raise ComError(f"memxl: Excel refuses the sheet name {name!r}")
         for s in self._sheets:
             if s is not sheet and s.name.casefold() == name.casefold():
                 raise ComError(f"memxl: a sheet named {name!r} already exists")
@@ -1094,7 +808,6 @@ class _Sheets(base_classes.Sheets):
         return sheet
 
 
-@_explain_missing
 class _Sheet(base_classes.Sheet):
     def __init__(self, book: _Book, name: str) -> None:
         self._book = book
@@ -1314,54 +1027,23 @@ class _Sheet(base_classes.Sheet):
         if not isinstance(x, str):
             raise TypeError(f"memxl: COM cannot convert {type(x).__name__} ({x!r}) to a cell "
                             "value")
-        if _fmt_kind(self.fmt(r, c)) == "text":
-            self.store[key] = _Content(x)
-            return
         self._enter_text(r, c, x, origin)
 
     def _enter_text(self, r: int, c: int, s: str, origin: tuple[int, int] | None) -> None:
         key = (r, c)
-        if s[0] == "'":
+        if s[0] == "'":  # Excel's quote prefix: the rest is text, shown as typed
             self.store[key] = _Content(s[1:], prefix=True)
             return
         if s[0] == "=":
             f = s
             if origin is not None and origin != key:
                 f = _translate(s, origin, key)
-            _check_formula(f)
             self.store[key] = _Content(None, formula=f)
             return
-        t = s.strip(" ")
-        if not t:
-            self.store[key] = _Content(s)
-            return
-        if t.upper() in _ERROR_TEXTS:
-            self.store[key] = _Content(XlError(t.upper()))
-            return
-        if t.upper() in ("TRUE", "FALSE"):
-            self.store[key] = _Content(t.upper() == "TRUE")
-            return
-        got = _parse_number(t)
-        if got is not None:
-            v, fmt = got
-            if fmt is not None and self.fmt(r, c) == "General":
-                self.formats[key] = fmt
-            self.store[key] = _Content(v)
-            return
-        got_d = _parse_datetime(t)
-        if got_d is not None:
-            v, fmt = got_d
-            if _fmt_kind(self.fmt(r, c)) != "date":
-                self.formats[key] = fmt
-            self.store[key] = _Content(v)
-            return
-        if s[0] in "+-" and len(s) > 1:
-            f = "=" + s
-            if origin is not None and origin != key:
-                f = _translate(f, origin, key)
-            _check_formula(f)
-            self.store[key] = _Content(None, formula=f)
-            return
+        if _EXCEL_MAY_PARSE.match(s):  # (memxl does not model how Excel parses an entry)
+            raise NotImplementedError(
+                f"memxl: Excel may turn the entry {s!r} into a number, date, bool or error; "
+                "write text with a leading apostrophe, other values as Python values")
         self.store[key] = _Content(s)
 
     def plant(self, r: int, c: int, x: Any, formula: str | None = None) -> None:
@@ -1376,8 +1058,6 @@ class _Sheet(base_classes.Sheet):
             return
         if formula is None and isinstance(x, str) and x.startswith("="):
             formula, x = x, None
-        if formula is not None:
-            _check_formula(formula)
         if x is None or (isinstance(x, str) and x == "" and formula is None):
             if formula is None:
                 self.store.pop(key, None)
@@ -1411,12 +1091,6 @@ def _translate(formula: str, origin: tuple[int, int], target: tuple[int, int]) -
         raise ComError(f"memxl: cannot fill {formula!r} from {o} to {t}: {e}") from None
 
 
-_DIRECTIONS = {"d": "down", "down": "down", "u": "up", "up": "up", "l": "left",
-               "left": "left", "r": "right", "right": "right",
-               -4121: "down", -4162: "up", -4159: "left", -4161: "right"}
-
-
-@_explain_missing
 class _Range(base_classes.Range):
     def __init__(self, sheet: _Sheet, row: int, column: int, nrows: int, ncols: int) -> None:
         if row < 1 or column < 1 or (nrows and row + nrows - 1 > MAX_ROWS) \
@@ -1608,36 +1282,11 @@ class _Range(base_classes.Range):
         self._log(self.sheet.write_log, Write, "number_format")
         self.sheet.set_fmt_box(*self._box(), value)
 
-    def end(self, direction: Any) -> _Range:
-        d = _DIRECTIONS[direction]
-        sheet = self.sheet
-        r, c = self._row, self._col
-        if d in ("down", "up"):
-            occupied = sorted(k[0] for k in sheet.store if k[1] == c)
-            pos, limit, step = r, (MAX_ROWS if d == "down" else 1), (1 if d == "down" else -1)
-        else:
-            occupied = sorted(k[1] for k in sheet.store if k[0] == r)
-            pos, limit, step = c, (MAX_COLS if d == "right" else 1), (1 if d == "right" else -1)
-        occ = set(occupied)
-        if pos == limit:
-            target = pos
-        elif pos in occ and pos + step in occ:  # to the end of this block
-            target = pos
-            while target + step in occ:
-                target += step
-        else:  # to the next occupied cell, or the edge
-            ahead = [p for p in occupied if (p - pos) * step > 0]
-            target = (min(ahead) if step > 0 else max(ahead)) if ahead else limit
-        if d in ("down", "up"):
-            return _Range(sheet, target, c, 1, 1)
-        return _Range(sheet, r, target, 1, 1)
-
 
 # ---------------------------------------------------------------------------------------------
 # charts
 
 
-@_explain_missing
 class _Charts(base_classes.Collection, base_classes.Charts):
     def __init__(self, sheet: _Sheet) -> None:
         self.sheet = sheet
@@ -1697,7 +1346,6 @@ class _Charts(base_classes.Collection, base_classes.Charts):
         return chart
 
 
-@_explain_missing
 class _Chart(base_classes.Chart):
     def __init__(self, sheet: _Sheet, name: str, left: float, top: float, width: float,
                  height: float) -> None:
@@ -1798,7 +1446,7 @@ def _app_for(app: Any) -> _App:
 
 def new_book(sheets: dict[str, Any] | Iterable[tuple[str, Any]] | None = None,
              name: str = "Book1.xlsx", *, fullname: str | None = None, app: Any = None,
-             typed: bool = False) -> xw.Book:
+             ) -> xw.Book:
     """A real xlwings Book on a memxl App (see the module docstring)."""
     items = list(sheets.items() if isinstance(sheets, dict) else (sheets or []))
     a = _app_for(app)
@@ -1807,10 +1455,7 @@ def new_book(sheets: dict[str, Any] | Iterable[tuple[str, Any]] | None = None,
         s = book.sheets(sheet_name)
         for i, row in enumerate(rows or [], start=1):
             for j, x in enumerate(row, start=1):
-                if typed:
-                    s.enter(i, j, _Engine.prepare_xl_data_element(x, None))
-                else:
-                    s.plant(i, j, x)
+                s.plant(i, j, x)
     return xw.Book(impl=book)
 
 
@@ -1906,14 +1551,11 @@ def set_formula(sheet: Any, address: str, formula: str, cached: Any = None) -> N
     s.plant(r, c, cached, formula=formula)
 
 
-def set_value(sheet: Any, address: str, value: Any, *, typed: bool = False) -> None:
-    """Plant one value (``typed=True``: parsed as Excel parses an entered value)."""
+def set_value(sheet: Any, address: str, value: Any) -> None:
+    """Plant one value (as ``new_book`` does)."""
     s = _sheet(sheet)
     r, c, _, _ = s._parse_address(address)
-    if typed:
-        s.enter(r, c, _Engine.prepare_xl_data_element(value, None))
-    else:
-        s.plant(r, c, value)
+    s.plant(r, c, value)
 
 
 def writes(sheet: Any, kind: str | None = None) -> list[Write]:
@@ -2005,9 +1647,10 @@ def _arg_value(sheet: _Sheet, a: str) -> Any:
         return [[a[1:-1].replace('""', '"')]]
     if a.upper() in ("TRUE", "FALSE"):
         return [[a.upper() == "TRUE"]]
-    num = _parse_number(a)
-    if num is not None:
-        return [[num[0]]]
+    try:  # a number literal in the formula
+        return [[float(a)]]
+    except ValueError:
+        pass
     m = _ARG_REF.fullmatch(a)
     if m is None:
         raise ValueError(a)

@@ -1,8 +1,6 @@
-"""The Excel front end (addin/excel.py) on in-memory workbooks, through xlwings' own classes.
-
-Only the engine under xlwings is replaced (tests/addin/memxl.py, which mimics how Excel stores
-what is written: "=…" becomes a formula, "2026-11" a date, "000123" a number unless quoted).
-The headless job and the button must leave the same tiers, log and summary.
+"""The buttons' logic (addin/excel.py) on a fake of its port (tests/addin/fakeport.py): the
+headless job and the button must leave the same tiers, log and summary. How the xlwings
+implementation of the port hands values to and from Excel is tested in test_xlwings_port.py.
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import memxl
+import fakeport
 
-from addin import excel
+from addin import excel, xlwings_port
 from workbook import history
 from workbook.demo import HYPERLINK_NAME
 from workbook.job import rerate
@@ -42,10 +40,9 @@ CLIENTS = [
 
 def _console(book, **values) -> None:
     """Fill 控制台 column B next to its labels, as a branch manager types them."""
-    sheet = book.sheets["控制台"]
-    labels = [r[0] for r in sheet.range((1, 1), (30, 1)).options(ndim=2).value]
+    labels = [r[0] for r in book.values("控制台")]
     for label, v in values.items():
-        sheet.range((labels.index(label) + 1, 2)).value = v
+        book.plant("控制台", [[v]], labels.index(label) + 1, 2)
 
 
 @pytest.fixture()
@@ -54,7 +51,7 @@ def branch(tmp_path: Path) -> Path:
 
 
 def _book(path: Path):
-    return memxl.from_file(path, name="任意改名的分行副本.xlsm")
+    return fakeport.from_file(path, name="任意改名的分行副本.xlsm")
 
 
 def _press(book, mode: str | None = "quarterly", **kw):
@@ -67,8 +64,8 @@ def _press(book, mode: str | None = "quarterly", **kw):
         excel._caller = original
 
 
-def _rows(sheet) -> list[list]:
-    return memxl.to_rows(sheet)
+def _rows(book, sheet: str) -> list[list]:
+    return book.values(sheet)
 
 
 def _by_id(rows: list[list]) -> dict[str, dict]:
@@ -90,72 +87,69 @@ def test_button_and_headless_job_leave_the_same_tiers_log_and_summary(branch: Pa
         d = read_sheet(headless, sheet)
         return [[d.value(r, c) for c in range(1, d.n_cols + 1)] for r in range(1, d.n_rows + 1)]
 
-    want, got = _by_id(file_rows("客户")), _by_id(_rows(book.sheets["客户"]))
+    want, got = _by_id(file_rows("客户")), _by_id(_rows(book, "客户"))
     assert set(got) == set(want)
     for cid, row in want.items():
         for h in ("当前级别", "级别变动", "级别依据", "服务产品", "年拜访次数", "评级期间", "规则版本"):
             assert got[cid][h] == row[h], (cid, h)
     # same log, row for row, hash for hash (same inputs -> same run id and input hash)
-    assert _rows(book.sheets["变更记录"]) == file_rows("变更记录")
-    assert history.verify_chain(history.data_rows(_rows(book.sheets["变更记录"]))) == []
-    assert [r[:3] for r in _rows(book.sheets["汇总"])[:6]] == [r[:3] for r in file_rows("汇总")[:6]]
+    assert _rows(book, "变更记录") == file_rows("变更记录")
+    assert history.verify_chain(history.data_rows(_rows(book, "变更记录"))) == []
+    assert [r[:3] for r in _rows(book, "汇总")[:6]] == [r[:3] for r in file_rows("汇总")[:6]]
 
 
 def test_text_stays_text_and_formulas_stay(branch: Path) -> None:
     book = _book(branch)
-    sheet = book.sheets["客户"]
-    before = memxl.cells(sheet)
+    sheet = "客户"
+    before = dict(book.formula_cells[sheet])
     _console(book, 评级期间="2026-11", 操作员="张经理")
     excel.run_rerate(book, "new-accounts", now=NOW)
-    rows = _by_id(_rows(sheet))
-    header = [str(h) for h in _rows(sheet)[0]]
+    rows = _by_id(_rows(book, sheet))
+    header = [str(h) for h in _rows(book, sheet)[0]]
     period_col = header.index("评级期间") + 1
-    r = next(k for k, row in enumerate(_rows(sheet), start=1) if row[0] == "000123")
-    cell = memxl.cells(sheet)[(r, period_col)]
-    assert cell.value == "2026-11" and cell.formula is None  # not turned into a date
+    r = next(k for k, row in enumerate(_rows(book, sheet), start=1) if row[0] == "000123")
+    # written as text (XlwingsPort keeps text text in Excel: test_xlwings_port.py)
+    assert book.sheets[sheet][(r, period_col)] == "2026-11"
+    assert (r, period_col) not in book.formula_cells[sheet]
     assert rows["000123"]["当前级别"] == "核心客户"  # 净佣金 6,000 ≥ 5,000 (BRK-CORE-2)
     assert str(rows["000123"]["规则版本"]) == "brokerage@2009.1"
     assert rows["C5"]["客户名称"] == HYPERLINK_NAME  # untouched text, not a formula
     # the formula columns keep their formulas
-    after = memxl.cells(sheet)
-    for rc, c in before.items():
-        if c.formula:
-            assert after[rc].formula == c.formula, rc
+    assert book.formula_cells[sheet] == before  # (a run never writes a formula cell)
 
 
 def test_each_output_column_is_one_write_and_progress_is_shown(branch: Path) -> None:
     book = _book(branch)
     _console(book, 评级期间="2026Q3", 操作员="张经理")
-    memxl.reset_log(book.sheets["客户"])
     _press(book, "quarterly")
-    writes = memxl.writes(book.sheets["客户"], "value")
+    writes = book.writes("客户", "value")
     cols = [w.column for w in writes if w.row > 1]
     assert len(cols) == len(set(cols)), writes  # no column written twice
     assert all(w.ncols == 1 for w in writes)
-    status = memxl.status_history(book.app)
+    status = book.status_history
     assert any("读取" in s for s in status if isinstance(s, str))
     assert status[-1] is False  # Excel gets its status bar back
-    (title, prompt, buttons, mode), = memxl.alerts(book.app)
-    assert title == "客户分级" and mode == "info" and buttons == "ok"
+    (_, prompt, buttons, mode), = book.alerts
+    assert mode == "info" and buttons == "ok"
     assert "季度重评级 2026Q3 已完成" in prompt
     assert "数据有误、未处理 2 行" in prompt and "第 4 行「资产权益」：不能为负数：-5" in prompt
     assert "“调整审批人”为空" in prompt
     assert "变更记录”第" in prompt  # where to see every reason
-    assert book.app.calculation == "automatic" and book.app.screen_updating
+    assert book.calculation == "automatic" and book.screen_updating
 
 
 def test_second_press_asks_before_running_again(branch: Path) -> None:
     book = _book(branch)
     _console(book, 评级期间="2026Q3", 操作员="张经理")
     excel.run_rerate(book, "quarterly", now=NOW)
-    n_log = len(_rows(book.sheets["变更记录"]))
-    memxl.queue_answers(book.app, "no")
+    n_log = len(_rows(book, "变更记录"))
+    book.answers.append("no")
     _press(book, "quarterly")
-    assert len(_rows(book.sheets["变更记录"])) == n_log  # nothing written
-    assert "已执行过" in memxl.alerts(book.app)[-1][1]
-    memxl.queue_answers(book.app, "yes")
+    assert len(_rows(book, "变更记录")) == n_log  # nothing written
+    assert "已执行过" in book.alerts[-1][1]
+    book.answers.append("yes")
     _press(book, "quarterly")
-    log = history.data_rows(_rows(book.sheets["变更记录"]))
+    log = history.data_rows(_rows(book, "变更记录"))
     runs = [r for r in log if r[0] == history.RUN]
     assert len(runs) == 2 and "强制重跑=是" in runs[-1][history.HEADER.index("统计")]
     assert history.verify_chain(log) == []
@@ -164,15 +158,15 @@ def test_second_press_asks_before_running_again(branch: Path) -> None:
 def test_mode_from_console_and_errors_become_dialogs(branch: Path) -> None:
     book = _book(branch)
     _press(book, None)  # no period on 控制台
-    (_, prompt, _, mode), = memxl.alerts(book.app)
+    (_, prompt, _, mode), = book.alerts
     assert mode == "critical" and "评级期间" in prompt and "Traceback" not in prompt
     _console(book, 模式="年度评级", 评级期间="2026Q3", 操作员="张经理")
     _press(book, None)
-    prompt = memxl.alerts(book.app)[-1][1]
+    prompt = book.alerts[-1][1]
     assert "2026Q3 不适用于年度评级" in prompt
     _console(book, 评级期间="2026")
     _press(book, None)
-    assert "年度评级 2026 已完成" in memxl.alerts(book.app)[-1][1]
+    assert "年度评级 2026 已完成" in book.alerts[-1][1]
 
 
 def test_unexpected_error_is_logged_not_shown_as_traceback(branch: Path, tmp_path: Path,
@@ -186,28 +180,27 @@ def test_unexpected_error_is_logged_not_shown_as_traceback(branch: Path, tmp_pat
 
     monkeypatch.setattr(excel, "plan_run", boom)
     _press(book, "quarterly")
-    (_, prompt, _, mode), = memxl.alerts(book.app)
+    (_, prompt, _, mode), = book.alerts
     assert mode == "critical" and "内部错误" in prompt and str(tmp_path / "err.log") in prompt
     assert "Traceback" not in prompt
     assert "ZeroDivisionError" in (tmp_path / "err.log").read_text(encoding="utf-8")
-    assert memxl.status_history(book.app)[-1] is False
+    assert book.status_history[-1] is False
 
 
 def test_plain_workbook_gets_history_summary_and_chart() -> None:
-    book = memxl.new_book({"客户": [["客户编号", "资产权益", "上年度净佣金", "当前级别"],
+    book = fakeport.FakeBook({"客户": [["客户编号", "资产权益", "上年度净佣金", "当前级别"],
                                    ["A1", 300_000.0, 0.0, "普通客户"],
                                    ["A2", 20_000_000.0, None, None]],
                            "控制台": [["模式", "季度重评级"], ["评级期间", "2026Q3"],
-                                   ["操作员", "李"]]}, name="plain.xlsx")
+                                   ["操作员", "李"]]}, path="plain.xlsx")
     _press(book, None)
-    assert memxl.alerts(book.app)[-1][3] == "info"
-    names = [s.name for s in book.sheets]
+    assert book.alerts[-1][3] == "info"
+    names = book.sheet_names()
     assert "变更记录" in names and "汇总" in names
-    (info,) = memxl.charts(book.sheets["汇总"])
-    assert info["chart_type"] == "column_clustered" and info["source"] == "汇总!$A$1:$C$5"  # tiers x before/after
-    log = history.data_rows(_rows(book.sheets["变更记录"]))
+    assert book.charts["汇总"] == [(5, 3)]  # A1:C5: tiers x before/after
+    log = history.data_rows(_rows(book, "变更记录"))
     assert [r[0] for r in log] == [history.RUN, history.CHANGE, history.CHANGE]
-    assert _by_id(_rows(book.sheets["客户"]))["A2"]["当前级别"] == "VIP客户"
+    assert _by_id(_rows(book, "客户"))["A2"]["当前级别"] == "VIP客户"
 
 
 def test_segments_cut_around_formula_and_error_cells() -> None:
@@ -218,9 +211,10 @@ def test_segments_cut_around_formula_and_error_cells() -> None:
     values = [K, "a", K, "b", K, "c", "d", K]
     old = ["x", "y", "z", "w", CellError("#N/A"), "v", "u", "t"]
     # row offset 2 holds a formula: the run stops before it; the error cell at 4 too
-    assert excel._segments(values, old, {2}) == [(1, ["'a"]), (3, ["'b"]), (5, ["'c", "'d"])]
+    assert excel._segments(values, old, {2}) == [(1, ["a"]), (3, ["b"]), (5, ["c", "d"])]
     assert excel._segments([K, K], ["x", "y"], set()) == []
-    assert excel.excel_value("") is None and excel.excel_value(3.0) == 3.0
+    # written through Excel, text keeps its quote prefix ("'a" stays the text a)
+    assert [xlwings_port.excel_value(v) for v in ("a", "", 3.0)] == ["'a", None, 3.0]
 
 
 def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
@@ -230,27 +224,26 @@ def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
     book = _book(branch)
     _console(book, 评级期间="2026Q3", 操作员="张经理")
     excel.run_rerate(book, "quarterly", now=NOW)
-    sheet = book.sheets["客户"]
-    header = [str(h) for h in _rows(sheet)[0]]
+    sheet = "客户"
+    header = [str(h) for h in _rows(book, sheet)[0]]
     col = header.index("当前级别") + 1
-    row = next(k for k, r in enumerate(_rows(sheet), start=1) if r[0] == "C1")
-    sheet.range((row, col)).value = "VIP客户"  # typed over by hand after the run
+    row = next(k for k, r in enumerate(_rows(book, sheet), start=1) if r[0] == "C1")
+    book.plant(sheet, [["VIP客户"]], row, col)  # typed over by hand after the run
     original = excel._caller
     excel._caller = lambda: book
     try:
         excel.audit_button()
     finally:
         excel._caller = original
-    (_, prompt, _, mode) = memxl.alerts(book.app)[-1]
+    (_, prompt, _, mode) = book.alerts[-1]
     assert mode == "critical" and "发现问题" in prompt and "“审计”工作表" in prompt
-    rows = _rows(book.sheets["审计"])
+    rows = _rows(book, "审计")
     first = next(k for k, r in enumerate(rows) if r[0] == "严重程度")
     addr = f"客户!{chr(64 + col)}{row}"
     k = next(k for k, r in enumerate(rows) if k > first and r[3] == "C1" and r[1] == "当前级别")
     assert rows[k][0] == "严重" and rows[k][4] == "VIP客户" and rows[k][5] == "核心客户"
-    # 位置 is a link to the cell (Excel shows its text; memxl does not calculate formulas)
-    cell = memxl.cells(book.sheets["审计"])[(k + 1, 3)]
-    assert cell.formula == f'=HYPERLINK("#\'客户\'!{chr(64 + col)}{row}","{addr}")'
+    # 位置 is a link to the cell (Excel shows its text; the fake does not calculate formulas)
+    assert book.formula_cells["审计"][(k + 1, 3)] == f'=HYPERLINK("#\'客户\'!{chr(64 + col)}{row}","{addr}")'
     # the same file audited headless (without the typed-over cell) has no such finding
     headless = audit_file(branch)
     assert not any(f.client_id == "C1" and f.address == addr for f in headless.findings)
@@ -260,7 +253,7 @@ def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
         excel.audit_button()
     finally:
         excel._caller = original
-    assert len(_rows(book.sheets["审计"])) == len(rows)
+    assert len(_rows(book, "审计")) == len(rows)
 
 
 def test_the_button_lists_transfer_findings_of_sheet_转销户() -> None:
@@ -269,11 +262,11 @@ def test_the_button_lists_transfer_findings_of_sheet_转销户() -> None:
               "营销总监", "总经理", "流失原因", "原因说明"]
     row = ["T1", "核心客户", "个人", dt.datetime(2026, 9, 2), dt.datetime(2026, 9, 1), "是", "否", "否",
            "否", "否", "张", "李", "王", None, "行业内竞争", None]
-    book = memxl.new_book({"客户": [["客户编号", "资产权益", "上年度净佣金"], ["A1", 300_000.0, 0.0]],
+    book = fakeport.FakeBook({"客户": [["客户编号", "资产权益", "上年度净佣金"], ["A1", 300_000.0, 0.0]],
                            "转销户": [header, row],
                            "控制台": [["模式", "季度重评级"], ["评级期间", "2026Q3"],
-                                   ["操作员", "李"]]}, name="plain.xlsx")
+                                   ["操作员", "李"]]}, path="plain.xlsx")
     _press(book, None)
-    message = memxl.alerts(book.app)[-1][1]
+    message = book.alerts[-1][1]
     assert "“转销户”工作表有 2 项不符合 003《营业部客户流失应对规范》：转销户 第 2 行 当天有委托='是'" in message
-    assert _rows(book.sheets["转销户"])[1][5] == "是"  # nothing written there
+    assert _rows(book, "转销户")[1][5] == "是"  # nothing written there

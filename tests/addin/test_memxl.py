@@ -136,15 +136,6 @@ def test_used_range_and_last_cell(sheet):
     assert empty.used_range.address == "$A$1"
 
 
-def test_end_and_expand_follow_excel(sheet):
-    assert sheet.range("A1").end("down").address == "$A$3"
-    assert sheet.range("A3").end("down").address == "$A$1048576"
-    assert sheet.range("A1").end("right").address == "$C$1"
-    assert sheet.range("C3").end("up").address == "$C$2"
-    assert sheet.range("A1").expand().address == "$A$1:$C$3"
-    assert sheet.range("A1").expand("down").value == ["客户编号", "C1", "C2"]
-
-
 def test_reads_are_logged(sheet):
     memxl.reset_log(sheet)
     sheet.range("A1:C3").options(ndim=2).value  # noqa: B018
@@ -156,101 +147,18 @@ def test_reads_are_logged(sheet):
 # ------------------------------------------------------------------------------ coercion
 
 
-CASES = [  # written str -> (value as COM holds it, formula, quote prefix)
-    ("123", 123.0, None, False),
-    ("-1.5", -1.5, None, False),
-    (".5", 0.5, None, False),
-    ("00123", 123.0, None, False),
-    ("1,234", 1234.0, None, False),
-    ("1,234,567.5", 1234567.5, None, False),
-    ("1,23", "1,23", None, False),
-    (" 12 ", 12.0, None, False),
-    ("\xa012", "\xa012", None, False),  # NBSP is not trimmed
-    ("1e5", 100000.0, None, False),
-    ("1.5E-3", 0.0015, None, False),
-    ("12%", 0.12, None, False),
-    ("(12)", -12.0, None, False),
-    ("$12", 12.0, None, False),
-    ("¥1,000", 1000.0, None, False),
-    ("1 1/2", 1.5, None, False),
-    ("110101199001011234", 110101199001011000.0, None, False),  # 15 significant digits
-    ("TRUE", True, None, False),
-    ("false", False, None, False),
-    ("2026-11", dt.datetime(2026, 11, 1), None, False),
-    ("2026/11", dt.datetime(2026, 11, 1), None, False),
-    ("2026/11/3", dt.datetime(2026, 11, 3), None, False),
-    ("2026-11-03", dt.datetime(2026, 11, 3), None, False),
-    ("11/3/2026", dt.datetime(2026, 11, 3), None, False),
-    ("11/3/26", dt.datetime(2026, 11, 3), None, False),
-    ("1/2", dt.datetime(THIS_YEAR, 1, 2), None, False),
-    ("3-4", dt.datetime(THIS_YEAR, 3, 4), None, False),
-    ("1/50", dt.datetime(1950, 1, 1), None, False),
-    ("2026年11月3日", dt.datetime(2026, 11, 3), None, False),
-    ("2026年11月", dt.datetime(2026, 11, 1), None, False),
-    ("11月3日", dt.datetime(THIS_YEAR, 11, 3), None, False),
-    ("3-Nov-2026", dt.datetime(2026, 11, 3), None, False),
-    ("Nov 3, 2026", dt.datetime(2026, 11, 3), None, False),
-    ("Nov-26", dt.datetime(2026, 11, 1), None, False),
-    ("9:30", dt.datetime(1899, 12, 30, 9, 30), None, False),
-    ("9:30 PM", dt.datetime(1899, 12, 30, 21, 30), None, False),
-    ("2026-11-03 9:30:15", dt.datetime(2026, 11, 3, 9, 30, 15), None, False),
-    ("2026-02-30", "2026-02-30", None, False),  # not a date: stays text
-    ("13/45/2026", "13/45/2026", None, False),
-    ("2026.11.3", "2026.11.3", None, False),
-    ("#N/A", memxl.XlError("#N/A"), None, False),
-    ("#div/0!", memxl.XlError("#DIV/0!"), None, False),
-    ("C1", "C1", None, False),
-    ("客户", "客户", None, False),
-    ("-", "-", None, False),
-    ("   ", "   ", None, False),
-    ("-abc", None, "=-abc", False),  # Excel takes it for a formula (-> #NAME? in Excel)
-    ("'123", "123", None, True),
-    ("'=HYPERLINK(\"x\")", '=HYPERLINK("x")', None, True),
-    ("'2026-11", "2026-11", None, True),
-    ("'", "", None, True),
-    ("=CLIENT_TIER(F2,G2)", None, "=CLIENT_TIER(F2,G2)", False),
-]
-
-
-@pytest.mark.parametrize(("text", "value", "formula", "prefix"), CASES)
-def test_written_text_is_coerced_as_excel_does(text, value, formula, prefix):
-    book = memxl.new_book({"S": None})
-    s = book.sheets["S"]
-    s.range("B2").value = text
-    got = memxl.cell(s, "B2")
-    assert (got.value, got.formula, got.prefix) == (value, formula, prefix)
-    assert type(got.value) is type(value)
-    # and back through xlwings (errors -> None, formulas -> their unknown value None)
-    expected = None if isinstance(value, memxl.XlError) or value == "" else value
-    assert s.range("B2").value == expected
-
-
-@pytest.mark.parametrize("text", ["=>", "=SUM(A1", "=A1+", "=IF(A1>0;1;0)", "=", "=SUM(A1))",
-                                  "--", "=" + "1+" * 5000 + "1"])
-def test_formulas_excel_refuses_raise_com_error(text):
-    s = memxl.new_book({"S": None}).sheets[0]
-    with pytest.raises(memxl.ComError):
-        s.range("A1").value = text
-    assert memxl.cell(s, "A1").value is None
-
-
-def test_the_same_rules_apply_to_the_formula_property():
-    s = memxl.new_book({"S": None}).sheets[0]
-    s.range("A1:C1").formula = [["=B1*2", "123", "'x"]]
-    assert [memxl.cell(s, a) for a in ("A1", "B1", "C1")] == [
-        memxl.Cell(None, "=B1*2"), memxl.Cell(123.0), memxl.Cell("x", prefix=True)]
-    assert [w.kind for w in memxl.writes(s)] == ["formula"]
-
-
-def test_text_format_keeps_text_as_typed():
-    s = memxl.new_book({"S": None}).sheets[0]
-    s.range("A1:A3").number_format = "@"
-    s.range("A1").options(transpose=True).value = ["00123", "=A2", "2026-11"]
-    assert [memxl.cell(s, a).value for a in ("A1", "A2", "A3")] == ["00123", "=A2", "2026-11"]
-    assert memxl.cell(s, "A2").formula is None
-    s.range("A1").value = 5  # numbers stay numbers
-    assert s.range("A1").value == 5.0
-    assert s.range("A1:A3").number_format == "@"
+def test_text_written_is_text_only_when_quoted_or_plain(sheet):
+    # Excel's quote prefix: the rest of the entry is text, Range.Formula hides the apostrophe
+    sheet.range("D1").value = [["'2026-11", "'=HYPERLINK(\"x\")", "'000123", "客户"]]
+    assert sheet.range("D1:G1").value == ["2026-11", '=HYPERLINK("x")', "000123", "客户"]
+    assert [memxl.cell(sheet, a).prefix for a in ("D1", "E1", "F1", "G1")] == [True] * 3 + [False]
+    assert sheet.range("D1").formula == "2026-11"
+    sheet.range("H1").value = "=CLIENT_TIER(F2,G2)"  # "=" starts a formula
+    assert memxl.cell(sheet, "H1").formula == "=CLIENT_TIER(F2,G2)"
+    # what Excel's entry parsing may turn into a number, date, bool or error is not modelled
+    for text in ("2026-11", "000123", "12%", "TRUE", "-5", "#N/A", "2026年11月"):
+        with pytest.raises(NotImplementedError):
+            sheet.range("A9").value = text
 
 
 # ------------------------------------------------------------------------------ values
@@ -310,31 +218,21 @@ def test_cleared_formatted_cells_still_count_in_used_range(sheet):
     assert sheet.used_range.last_cell.row == 3
 
 
-def test_typed_planting_parses_like_excel():
-    s = memxl.new_book({"S": [["2026-11", "'x", "=A1", None]]}, typed=True).sheets[0]
-    assert memxl.to_rows(s) == [[dt.datetime(2026, 11, 1), "x", None]]
-    s2 = memxl.new_book({"S": [["2026-11", "'x", "=A1"]]}).sheets[0]  # planted: text as is
-    assert memxl.to_rows(s2, formulas=True) == [["2026-11", "'x", "=A1"]]
-
-
 def test_planting_helpers():
     s = memxl.new_book({"S": None}).sheets[0]
     memxl.set_value(s, "A1", "2026-11")  # planted: stays text
-    memxl.set_value(s, "A2", "2026-11", typed=True)  # typed: a date
     memxl.set_value(s, "A3", dt.date(2026, 1, 2))
-    assert s.range("A1:A3").value == ["2026-11", dt.datetime(2026, 11, 1), dt.datetime(2026, 1, 2)]
+    assert s.range("A1:A3").value == ["2026-11", None, dt.datetime(2026, 1, 2)]
     assert memxl.writes(s) == []
     with pytest.raises(ValueError):
         memxl.new_book({"S": [[float("nan")]]})
-    with pytest.raises(memxl.ComError):
-        memxl.new_book({"S": [["=SUM("]]})
 
 
 # ------------------------------------------------------------------------------ formulas
 
 
 def test_formula_reads_like_range_formula(sheet):
-    sheet.range("D1").value = [["=CLIENT_TIER(B2,C2)", True, "'007", "0.1"]]
+    sheet.range("D1").value = [["=CLIENT_TIER(B2,C2)", True, "'007", 0.1]]
     memxl.set_error(sheet, "H1", "#N/A")
     assert sheet.range("D1").formula == "=CLIENT_TIER(B2,C2)"
     assert sheet.range("D1").value is None  # nothing is calculated
@@ -363,14 +261,6 @@ def test_set_formula_with_a_cached_value(sheet):
     assert sheet.range("E2:E3").value == ["A", dt.datetime(2026, 11, 3)]
     assert memxl.cell(sheet, "E2") == memxl.Cell("A", "=CLIENT_TIER(B2,C2)")
     assert memxl.writes(sheet) == []  # planting is not a write
-
-
-def test_formula_round_trip_of_a_quote_prefixed_cell_loses_the_prefix():
-    # a real Excel pitfall: Range.Formula hides the apostrophe, writing it back re-parses it
-    s = memxl.new_book({"S": None}).sheets[0]
-    s.range("A1").value = "'2026-11"
-    s.range("A1").formula = s.range("A1").formula
-    assert s.range("A1").value == dt.datetime(2026, 11, 1)
 
 
 # ------------------------------------------------------------------------------ errors
@@ -455,9 +345,6 @@ def test_add_sheets(book):
     assert book.sheets[0].name == "汇总"
     with pytest.raises(ValueError):  # xlwings checks duplicates itself
         book.sheets.add("变更记录")
-    for bad in ("a/b", "x" * 32, "History", "'x"):
-        with pytest.raises(memxl.ComError):
-            book.sheets.add(bad)
     hist.name = "记录"
     assert hist.name == "记录"
     with pytest.raises(memxl.ComError):
@@ -571,19 +458,6 @@ def test_books_work_without_activation():
     assert xw.engines.active is None or xw.engines.active.name != "memxl"
     book = memxl.new_book({"S": [[1]]})
     assert book.sheets[0].range("A1").value == 1.0
-
-
-def test_unmodelled_members_say_so(sheet):
-    with pytest.raises(NotImplementedError, match=r"Sheet\.autofit"):
-        sheet.autofit()
-    with pytest.raises(NotImplementedError, match=r"Range\.font"):
-        sheet.range("A1").font  # noqa: B018
-    with pytest.raises(NotImplementedError, match="COM object"):
-        sheet.api.Cells(1, 1)
-    with pytest.raises(NotImplementedError, match="defined names"):
-        sheet.range("客户编号")
-    with pytest.raises(NotImplementedError, match=r"memxl\.from_file"):
-        sheet.book.app.books.open(__file__)
 
 
 def test_range_indexing_and_resize(sheet):

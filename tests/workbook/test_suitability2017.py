@@ -211,7 +211,7 @@ def test_console_setting_in_excel_gives_what_the_headless_run_gives(tmp_path: Pa
     import sys
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "addin"))
-    import memxl
+    import fakeport
 
     from addin import excel
     from workbook.template import new_workbook
@@ -222,14 +222,13 @@ def test_console_setting_in_excel_gives_what_the_headless_run_gives(tmp_path: Pa
                 "测评日期": D(2023, 1, 5)}]
     branch = new_workbook(tmp_path / "分行.xlsx", clients=clients)
     assert "适当性规则" in [read_sheet(branch, "控制台").value(r, 1) for r in range(1, 9)]
-    book = memxl.from_file(branch, name="分行.xlsm")
-    sheet = book.sheets["控制台"]
-    labels = [r[0] for r in sheet.range((1, 1), (30, 1)).options(ndim=2).value]
+    book = fakeport.from_file(branch, name="分行.xlsm")
+    labels = [r[0] for r in book.values("控制台")]
     for label, v in (("评级期间", "2026Q3"), ("操作员", "张经理"), ("适当性规则", "csrc-2017")):
-        sheet.range((labels.index(label) + 1, 2)).value = v
+        book.plant("控制台", [[v]], labels.index(label) + 1, 2)
     plan = excel.run_rerate(book, "quarterly", now=NOW)
     assert plan.result.written
-    rows = memxl.to_rows(book.sheets["客户"])
+    rows = book.values("客户")
     header = [str(h) for h in rows[0]]
     got = {r[0]: dict(zip(header, r, strict=False)) for r in rows[1:] if r and r[0]}
     assert (got["A1"]["投资者类别"], got["A1"]["风险等级"]) == ("普通投资者", "C5")

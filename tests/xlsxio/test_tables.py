@@ -106,10 +106,10 @@ def test_libreoffice_opens_the_extended_table(tmp_path: Path) -> None:
 
 
 def test_the_excel_button_resizes_the_table_it_extends() -> None:
-    # addin.excel.extend_tables through xlwings' Table API (a stand-in: memxl has no tables)
+    # addin.xlwings_port.extend_tables through xlwings' Table API (a stand-in: memxl has no tables)
     from types import SimpleNamespace as NS
 
-    from addin.excel import extend_tables
+    from addin.xlwings_port import extend_tables
 
     class Table:
         def __init__(self, r1, c1, r2, c2):
