@@ -21,9 +21,13 @@ from workbook.xlsxio import SheetEdit, cleanup_temp_files, patch_workbook, read_
 ROWS = 3_000
 
 
-def _saver(src: Path) -> None:
-    """Child: save again and again; SIGINT -> KeyboardInterrupt -> exit 130."""
+def _saver(src: Path, ready: int) -> None:
+    """Child: save again and again; SIGINT -> KeyboardInterrupt -> exit 130. Writes one byte
+    to ``ready`` once its handler is in place: a SIGINT that lands earlier, in the interpreter's
+    after-fork hooks (``random``'s reseed), is swallowed there ("Exception ignored in:
+    Random.seed") and the child would then save forever — a hang of the test, not of the save."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.write(ready, b"1")
     code = 0
     try:
         k = 0
@@ -69,12 +73,17 @@ def run_kills(tmp_path: Path) -> None:
     for i in range(32):
         sig = signal.SIGKILL if i % 2 == 0 else signal.SIGINT
         temps = {p.name for p in tmp_path.iterdir() if p.name.endswith(".xlsxio-tmp")}
+        ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns into pytest
             try:
-                _saver(src)
+                os.close(ready_r)
+                _saver(src, ready_w)
             finally:
                 os._exit(130)
+        os.close(ready_w)
+        assert os.read(ready_r, 1) == b"1", "the saver died before it started"
+        os.close(ready_r)
         if i == 0:  # the first kill waits for a completed save (a loaded machine is slow)
             mtime = src.stat().st_mtime_ns
             deadline = time.monotonic() + 60
