@@ -27,10 +27,9 @@ from typing import Any
 from rules.errors import RuleError
 from rules.rerating import MODE_LABELS, parse_mode
 from workbook import summary
-from workbook.grid import ERROR_TEXTS, cell_value, formulas_from_grid, sheet_from_grid
+from workbook.grid import ERROR_TEXTS
 from workbook.job import BookData, PeriodOrderError, Plan, plan_run
 from workbook.schema import HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES, WorkbookError
-from workbook.source import BookSource, ColumnPick
 from workbook.source import read_book as read_source
 from workbook.xlsxio import KEEP, SheetData, XlsxError
 from workbook.xlsxio.errors import CellError
@@ -105,80 +104,11 @@ def _alert(port: WorkbookPort | None, prompt: str, *, critical: bool = False,
 
 # --------------------------------------------------------------------------- reading sheets
 
-def find_sheet(book: Any, names: Sequence[str]) -> Any | None:
-    """The first sheet whose name equals one of ``names`` (trimmed, case-insensitive)."""
-    wanted = [n.casefold() for n in names]
-    by_name = {s.name.strip().casefold(): s for s in book.sheets}
-    for w in wanted:
-        if w in by_name:
-            return by_name[w]
-    return None
-
-
-def _last_cell(sheet: Any) -> tuple[int, int]:
-    last = sheet.used_range.last_cell
-    return last.row, last.column
-
-
-def read_rows(sheet: Any) -> list[list[Any]]:
-    """All values of a sheet from A1 to its last used cell, in one call (as the file reader
-    gives them: errors as CellError, numbers as float, dates as datetime)."""
-    return [[cell_value(v) for v in row] for row in _grid(sheet)]
-
-
-def _grid(sheet: Any) -> list[list[Any]]:
-    n_rows, n_cols = _last_cell(sheet)
-    if n_rows == 1 and n_cols == 1 and sheet.range((1, 1)).value is None:
-        return []
-    return sheet.range((1, 1), (n_rows, n_cols)).options(ndim=2, err_to_str=True).value
-
-
-def sheet_data(sheet: Any,
-               formula_cols: Callable[[list[str]], Sequence[int]] | None = None) -> SheetData:
-    """A sheet as the headless reader would give it (``workbook.xlsxio.SheetData``): the values
-    in one call, the formulas in one call for the sheet or one per column of
-    ``formula_cols(header)`` (only those columns' formulas are needed)."""
-    values = _grid(sheet)
-    if formula_cols is None:
-        formulas = formulas_from_grid(
-            sheet.range((1, 1), (len(values), len(values[0]))).formula) if values else {}
-    else:
-        header = sheet_from_grid(sheet.name, values[:1]).header
-        formulas = {}
-        for c in formula_cols(header):
-            if len(values) >= 2 and c <= len(header):
-                formulas.update(formulas_from_grid(
-                    sheet.range((2, c), (len(values), c)).formula, origin=(2, c)))
-    return sheet_from_grid(sheet.name, values, formulas)
-
-
-class ExcelSource(BookSource):
-    """The open workbook as a ``workbook.source.BookSource``: a sheet's values in one call
-    (every column: no column pick, no hashes — Excel hands a whole range over at once), the
-    formulas of the columns asked for (one call a column); ``read_rows`` in one call; no
-    search (``find_rows``: the log is read whole) and no read ahead (``start_read``)."""
-
-    label: str | None = None  # (messages say 工作簿中…)
-
-    def __init__(self, book: Any) -> None:
-        self.book = book
-
-    def sheet_names(self) -> list[str]:
-        return [s.name for s in self.book.sheets]
-
-    def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
-                   hashed: ColumnPick | None = None,
-                   formulas: ColumnPick | None = None) -> SheetData:
-        return sheet_data(find_sheet(self.book, (sheet,)), formulas or (lambda _h: []))
-
-    def read_rows(self, sheet: str) -> list[list[Any]]:
-        return read_rows(find_sheet(self.book, (sheet,)))
-
-
 def read_book(book: Any) -> BookData:
-    """What a run needs from the open workbook: ``workbook.source.read_book`` through an
-    ``ExcelSource`` (the same sheets and checks as for a file)."""
-    return read_source(ExcelSource(book))
+    """What a run needs from the open workbook: ``workbook.source.read_book`` through the port
+    (``addin.port.PortSource``: the same sheets and checks as for a file). ``book``: a
+    ``WorkbookPort`` or an xlwings Book."""
+    return read_source(PortSource(as_port(book)))
 
 
 def read_console(book: Any) -> dict[str, str]:

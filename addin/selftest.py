@@ -291,7 +291,8 @@ def _periods(today: dt.date) -> list[tuple[str, str, str]]:
 
 
 def check_buttons(run: Run) -> CheckResult:
-    from addin.excel import find_sheet, read_rows
+    from addin.port import PortSource, find
+    from addin.xlwings_port import XlwingsPort
     from workbook.audit import audit_file, findings_rows
     from workbook.demo import make_demo_clients
     from workbook.job import rerate
@@ -304,6 +305,7 @@ def check_buttons(run: Run) -> CheckResult:
                  as_of=run.today)
     shutil.copyfile(src, ref)
     book = run.app.books.open(str(src))
+    port = XlwingsPort(book)
     app = run.app
     alerts = app.display_alerts
     app.display_alerts = False  # the buttons then show no message box (addin.excel._alert)
@@ -316,19 +318,19 @@ def check_buttons(run: Run) -> CheckResult:
             res.data[f"{b.label} 秒"] = round(time.perf_counter() - t0, 2)
             mode = {"console": "quarterly"}.get(key, key)
             rerate(ref, period=period, mode=mode, operator=OPERATOR)
-            excel_rows = read_rows(find_sheet(book, ("客户",)))
+            excel_rows = PortSource(port).read_rows(find(port, ("客户",)) or "客户")
             diff = _diff(excel_rows, _rows_of_file(ref, "客户"), "客户")
             res.problems += [f"{b.label} {period}：{d}" for d in diff[:20]]
         b = BY_KEY["audit"]
         t0 = time.perf_counter()
         run.macro(book, b.macro)
         res.data[f"{b.label} 秒"] = round(time.perf_counter() - t0, 2)
-        sheet = find_sheet(book, ("审计",))
+        sheet = find(port, ("审计",))
         headless = findings_rows(audit_file(ref))
         if sheet is None:
             res.problems.append("审计检查没有写出“审计”工作表")
         else:
-            rows = read_rows(sheet)
+            rows = PortSource(port).read_rows(sheet)
             at = next((k for k, r in enumerate(rows) if r and r[0] == headless[0][0]), None)
             table = rows[at:at + len(headless)] if at is not None else []
             if len(table) != len(headless) or len(rows) - (at or 0) != len(headless):

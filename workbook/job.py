@@ -5,7 +5,7 @@ apply the mode (upgrade-only, overrides), then write only the cells that change,
 hash-chained 变更记录 rows and refresh 汇总 — all in one atomic patch of the file.
 
 Where it lives: ``workbook.source`` reads a workbook through a ``BookSource`` (``FileSource``
-here, ``ExcelSource`` in addin/excel.py) into ``BookData``; ``workbook.run.plan.plan_run``
+here, ``addin.port.PortSource`` for an open Excel book) into ``BookData``; ``workbook.run.plan.plan_run``
 computes the run from it (its steps: ``workbook.run.steps`` and ``workbook.run.write``); this
 module is the file front end (``rerate``) and keeps the names other code imports from it.
 """

@@ -13,7 +13,8 @@ engine              where
 ``FileSource``      here: an .xlsx/.xlsm file (``workbook.xlsxio``; 客户 parsed by two
                     processes while the log is searched, 级别依据 read as hashes, the log's run
                     rows found without parsing the rest)
-``ExcelSource``     ``addin/excel.py``: the open workbook, through xlwings (one call a sheet)
+``PortSource``      ``addin/port.py``: an open workbook through the Excel port (xlwings: one
+                    call a sheet)
 ==================  =========================================================================
 
 What an engine must give, and what it may skip (``BookSource``'s methods say it again):
