@@ -1,0 +1,171 @@
+"""Rulebooks from cells: resolving the rulebook argument, rating one client and whole ranges."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from rules import (
+    Batch,
+    Decision,
+    ParameterMissingError,
+    Rulebook,
+    RuleInputError,
+    get_rulebook,
+    version_in_force,
+)
+from rules import cells as coerce
+
+from .shape import Grid, error_text, fit, flat, grid_shape
+
+#: Chinese names accepted for the rulebook argument.
+ALIASES = {
+    "经纪": "brokerage", "经纪业务": "brokerage", "证券经纪": "brokerage",
+    "私募": "private-fund", "私募基金": "private-fund",
+    "财富": "wealth", "财富管理": "wealth",
+    "风险类别": "risk-class", "资产周转": "asset-turnover", "资产周转率": "asset-turnover",
+}
+#: Rulebooks that decide something else than a client tier.
+NOT_TIERS = ("risk-class", "asset-turnover", "rfm-recency", "rfm-frequency", "rfm-monetary")
+
+
+def rulebook_id(v: Any, default: str) -> str:
+    name = coerce.text(v, "规则")
+    if name is None:
+        return default
+    return ALIASES.get(name, name)
+
+
+def rulebook(v: Any, default: str, as_of: dt.date | None = None,
+             parameters: dict[str, float] | None = None) -> Rulebook:
+    return get_rulebook(rulebook_id(v, default), as_of, parameters)
+
+
+def labels_rulebook(v: Any, default: str) -> Rulebook:
+    """A rulebook for its labels, services and visits only: thresholds a firm has not set yet
+    (wealth "[X]") do not matter for those, so they are filled with 0 here, never used to rate."""
+    rid = rulebook_id(v, default)
+    try:
+        return get_rulebook(rid)
+    except ParameterMissingError:
+        data, path = version_in_force(rid, dt.date.today())
+        return Rulebook(data, {k: 0.0 for k in data.parameters}, path)
+
+
+def tier_rulebook(v: Any, default: str = "brokerage") -> Rulebook:
+    rb = rulebook(v, default)
+    if rb.id in NOT_TIERS or len(rb.inputs) != 2:
+        raise RuleInputError(f"规则 {rb.id} 不是客户分级规则（可用：brokerage、private-fund、wealth）",
+                             field="规则", value=v, kind="na")
+    return rb
+
+
+def decide(rb: Rulebook, *cells: Any) -> Decision:
+    """One client: each cell read as a number (text numbers, 万/亿), then the rulebook decides
+    (an empty cell is 0 for ``empty_is_zero`` inputs and an error otherwise)."""
+    values = [coerce.number(c, spec.label) for spec, c in zip(rb.inputs, cells, strict=True)]
+    return rb.evaluate(*values)
+
+
+def _column(rb: Rulebook, k: int, cells: list[Any]) -> tuple[np.ndarray, dict[int, RuleInputError]]:
+    spec = rb.inputs[k]
+    x, errors, empty = coerce.number_column(cells, spec.label)
+    if empty:
+        try:
+            fill = rb.check_value(spec, None)  # 0 for empty_is_zero inputs, else an error
+        except RuleInputError as e:
+            errors.update(dict.fromkeys(empty, e))
+        else:
+            x[empty] = fill
+    return x, errors
+
+
+Finish = Callable[[Rulebook, Batch, list[list[Any]]], np.ndarray]
+
+
+def rate_many(shape: tuple[int, int], rulebook_grid: Grid, inputs: Sequence[Grid],
+              finish: Finish, resolve: Callable[[Any], Rulebook],
+              extra: Sequence[Grid] = ()) -> list[list[Any]]:
+    """Rate a whole range with :meth:`Rulebook.evaluate_many`, one group per distinct rulebook.
+
+    ``finish(rb, batch, extra_cells)`` turns the batch into one result per row (object array);
+    rejected rows get their error text, the same as the scalar path gives.
+    """
+    rows, cols = shape
+    n = rows * cols
+    columns = [flat(g, shape) for g in inputs]
+    extras = [flat(g, shape) for g in extra]
+    if grid_shape(rulebook_grid) == (1, 1):
+        groups: dict[Any, list[int] | None] = {_key(rulebook_grid[0][0]): None}
+        first = {_key(rulebook_grid[0][0]): rulebook_grid[0][0]}
+    else:
+        groups, first = {}, {}
+        for i, v in enumerate(flat(rulebook_grid, shape)):
+            k = _key(v)
+            groups.setdefault(k, []).append(i)
+            first.setdefault(k, v)
+    out = np.empty(n, dtype=object)
+    for key, idx in groups.items():
+        where = slice(None) if idx is None else idx
+        try:
+            rb = resolve(first[key])
+        except Exception as e:
+            out[where] = error_text(e)
+            continue
+        sub = columns if idx is None else [[c[i] for i in idx] for c in columns]
+        sub_extra = extras if idx is None else [[c[i] for i in idx] for c in extras]
+        arrays, errors = [], {}
+        for k, cells in enumerate(sub):
+            x, errs = _column(rb, k, cells)
+            arrays.append(x)
+            for i, e in errs.items():
+                errors.setdefault(i, e)
+        batch = rb.evaluate_many(arrays)
+        for i, e in batch.errors.items():
+            errors.setdefault(i, e)
+        res = finish(rb, batch, sub_extra)
+        for i, e in errors.items():
+            res[i] = error_text(e)
+        out[where] = res
+    return out.reshape(rows, cols).tolist()
+
+
+def _key(v: Any) -> Any:
+    return v.strip().lower() if isinstance(v, str) else v
+
+
+def labels(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
+    return batch.labels.copy()
+
+
+def reasons(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
+    out = np.empty(len(batch), dtype=object)
+    for i in np.flatnonzero(batch.ok):
+        out[i] = fit(batch.reason(int(i)))
+    return out
+
+
+def upgrade_only(rb: Rulebook, computed: str, held: Any) -> str:
+    """The tier in force after a quarterly rating: 就高不就低 when the rulebook says so."""
+    label = coerce.text(held, "现有级别")
+    if label is None or not rb.upgrade_only:
+        return computed
+    return rb.higher(rb.normalize_label(label, "现有级别"), computed)
+
+
+def upgraded(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
+    held = extra[0]
+    out = batch.labels.copy()
+    cache: dict[Any, Any] = {}
+    for i in np.flatnonzero(batch.ok):
+        key = (held[i], out[i])
+        if key not in cache:
+            try:
+                cache[key] = upgrade_only(rb, out[i], held[i])
+            except Exception as e:
+                cache[key] = error_text(e)
+        out[i] = cache[key]
+    return out
