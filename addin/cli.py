@@ -41,11 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from rules.errors import RuleError
+    from rules.errors import ClientRatingError
 
     try:
         return int(args.func(args) or 0)
-    except RuleError as e:
+    except ClientRatingError as e:  # (commands guard their own; this is the last net)
         print(f"错误：{e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -34,34 +34,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _guard(fn: Callable[[], int]) -> int:
-    """Product errors become one Chinese line on stderr and exit 2 (nothing was audited)."""
-    from rules.errors import RuleError
-    from workbook.schema import WorkbookError
-    from workbook.xlsxio import XlsxError
+    """Product and file errors become one Chinese line on stderr and exit 2 (nothing was
+    audited); so does a ValueError of the audit's own input checks (the date)."""
+    from .cli_errors import guard
 
-    try:
-        return fn()
-    except (WorkbookError, XlsxError, RuleError) as e:
-        print(f"错误：{getattr(e, 'message', None) or e}", file=sys.stderr)
-    except FileNotFoundError as e:
-        print(f"错误：找不到文件 {e.filename}", file=sys.stderr)
-    except PermissionError as e:
-        print(f"错误：没有权限读写 {e.filename}（文件是否被占用或只读？）", file=sys.stderr)
-    except IsADirectoryError as e:
-        print(f"错误：{e.filename} 是文件夹，不是工作簿", file=sys.stderr)
-    except OSError as e:
-        print(f"错误：读写文件失败：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
-    except ValueError as e:
-        print(f"错误：{e}", file=sys.stderr)
-    return EXIT_UNREADABLE
+    return guard(fn, EXIT_UNREADABLE, also=(ValueError,))
 
 
 def _as_of(text: str | None) -> dt.date | None:
     if text is None:
         return None
-    from udfs import _coerce
+    from rules import cells
 
-    d = _coerce.date(text, "审计日期")
+    d = cells.date(text, "审计日期")
     if d is None:
         raise ValueError("审计日期为空")
     return d

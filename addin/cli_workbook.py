@@ -49,25 +49,10 @@ def _console() -> Console:
 
 
 def _guard(fn: Callable[[], int]) -> int:
-    """Run a command; product errors become one Chinese line on stderr and exit 1."""
-    from rules.errors import RuleError
-    from workbook.schema import WorkbookError
-    from workbook.xlsxio import XlsxError
+    """Run a command; product and file errors become one Chinese line on stderr and exit 1."""
+    from .cli_errors import guard
 
-    try:
-        return fn()
-    except (WorkbookError, XlsxError, RuleError) as e:
-        print(f"错误：{getattr(e, 'message', None) or e}", file=sys.stderr)
-        return 1
-    except PermissionError as e:
-        print(f"错误：没有权限写入 {e.filename}（文件是否被占用或只读？）", file=sys.stderr)
-        return 1
-    except FileNotFoundError as e:
-        print(f"错误：找不到文件 {e.filename}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"错误：读写文件失败：{e.strerror or e}（{e.filename or ''}）", file=sys.stderr)
-        return 1
+    return guard(fn, 1)
 
 
 def cmd_rerate(args: argparse.Namespace) -> int:

@@ -8,7 +8,13 @@ Typical use::
 """
 
 from .engine import Batch, Decision, Rulebook
-from .errors import ParameterMissingError, RulebookError, RuleError, RuleInputError
+from .errors import (
+    ClientRatingError,
+    ParameterMissingError,
+    RulebookError,
+    RuleError,
+    RuleInputError,
+)
 from .registry import (
     DEFAULT_RULEBOOK,
     EXAMPLE_PARAMETERS,
@@ -26,6 +32,7 @@ __all__ = [
     "DEFAULT_RULEBOOK",
     "EXAMPLE_PARAMETERS",
     "Batch",
+    "ClientRatingError",
     "Decision",
     "ParameterMissingError",
     "RuleError",

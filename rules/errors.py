@@ -1,4 +1,18 @@
-"""The typed errors of rules/. Every message is Chinese, for end users, and names the value."""
+"""The typed errors of rules/, and the root of every error of the product.
+
+Every message is Chinese, for end users, and names the value. One root, as httpx's
+``_exceptions.py`` has ``HTTPError``: a front end catches :class:`ClientRatingError` once and shows
+``str(err)`` as one line; what went wrong is in the subclass::
+
+    ClientRatingError
+    ├── RuleError (also a ValueError)          rules/
+    │   ├── RuleInputError                     a value a rule cannot rate
+    │   └── RulebookError                      a rulebook that cannot be used
+    │       └── ParameterMissingError          firm thresholds not set
+    ├── WorkbookError                          workbook/schema.py: a workbook the job cannot use
+    └── XlsxError                              workbook/xlsxio/errors.py: a file that cannot be read
+                                               or written (WorkbookLockedError, UnsafeWorkbookError…)
+"""
 
 from __future__ import annotations
 
@@ -32,7 +46,12 @@ def show_many(values: list[float]) -> list[str]:
             else show(v) for v in values]
 
 
-class RuleError(ValueError):
+class ClientRatingError(Exception):
+    """Root of every error of the product that has a message for the end user (``str(err)``,
+    in Chinese): a front end catches this once, never a tuple of classes."""
+
+
+class RuleError(ClientRatingError, ValueError):
     """Base of every error raised by rules/."""
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rules import Rulebook
-from rules.errors import show
+from rules.errors import ClientRatingError, show
 
 from .client_cells import (
     LargerOf,
@@ -41,7 +41,7 @@ from .headers import header_name, split_unit, unit_factor
 from .xlsxio import SheetData, XlsxError, read_sheet, sheet_names
 
 
-class WorkbookError(Exception):
+class WorkbookError(ClientRatingError):
     """A workbook the job cannot use (no 客户 sheet, no 客户编号 column…). Chinese message."""
 
     def __init__(self, message: str) -> None:

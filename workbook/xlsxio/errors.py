@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rules.errors import ClientRatingError
 
-class XlsxError(Exception):
+
+class XlsxError(ClientRatingError):
     """A workbook file cannot be read or written. ``str(err)`` is a message for the end user."""
 
     def __init__(self, message: str) -> None:
