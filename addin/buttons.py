@@ -5,13 +5,18 @@ One table drives the ribbon of ``client_rating.xlam`` (addin/xlam.py), the add-i
 (:func:`workbook_vba_project`, used by workbook/template.py for its 控制台 buttons). A workbook
 button calls the add-in by the add-in's file name (``Application.Run
 "'client_rating.xlam'!ClientRatingQuarterly"``), never by its own name, so branches may rename
-their copies. This module imports nothing but addin.vba (no xlwings, no Excel).
+their copies. The captions of the 控制台 buttons are workbook/console.py's (one table for the
+sheet and the ribbon); the template gets the macros from here as an argument
+(:data:`WORKBOOK_MACROS`), so workbook/ never imports addin/. This module imports nothing but
+addin.vba and workbook.console (no xlwings, no Excel).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from workbook.console import CAPTIONS
 
 from .vba import Module, build_vba_project, vba_text
 
@@ -30,7 +35,7 @@ WORKBOOK_MODULE = "ClientRatingButtons"
 
 @dataclass(frozen=True)
 class Button:
-    key: str  # 'quarterly' … as in workbook.template.BUTTONS
+    key: str  # 'quarterly' … as in workbook.console.BUTTONS
     label: str  # caption on the ribbon and on 控制台
     group: str  # ribbon group
     macro: str  # public Sub in the add-in's module ClientRating
@@ -44,15 +49,15 @@ def _rerate(mode: str | None) -> str:
 
 
 BUTTONS: tuple[Button, ...] = (
-    Button("quarterly", "季度重评级", "重评级", "ClientRatingQuarterly", _rerate("quarterly"),
+    Button("quarterly", CAPTIONS["quarterly"], "重评级", "ClientRatingQuarterly", _rerate("quarterly"),
            "MacroPlay", "按季度重评级当前工作簿（就高不就低），期间与操作员取自控制台"),
-    Button("annual", "年度评级", "重评级", "ClientRatingAnnual", _rerate("annual"),
+    Button("annual", CAPTIONS["annual"], "重评级", "ClientRatingAnnual", _rerate("annual"),
            "MacroPlay", "年度评级：年度级别与当前级别按规则重算（可降级）"),
-    Button("new-accounts", "新开户评级", "重评级", "ClientRatingNewAccounts", _rerate("new-accounts"),
+    Button("new-accounts", CAPTIONS["new-accounts"], "重评级", "ClientRatingNewAccounts", _rerate("new-accounts"),
            "MacroPlay", "只评级开户日期在控制台所填月份内的客户"),
     Button("console", "按控制台设置运行", "重评级", "ClientRatingConsole", _rerate(None),
            "MacroPlay", "按控制台所选的模式、期间、规则运行"),
-    Button("audit", "审计检查", "审计", "ClientRatingAudit",
+    Button("audit", CAPTIONS["audit"], "审计", "ClientRatingAudit",
            "import addin.excel; addin.excel.audit_button()",
            "FileDocumentInspect", "审计：重算公式、查找被改写的公式与级别、核对变更记录哈希链与制度要求，结果写入“审计”工作表"),
     Button("import-functions", "导入函数", "函数", "ClientRatingImportFunctions", None,
@@ -177,3 +182,17 @@ def workbook_vba_project(sheet_code_names: Sequence[str], keys: Sequence[str], *
                *(Module.document(n) for n in sheet_code_names),
                Module.standard(WORKBOOK_MODULE, workbook_module_source(keys))]
     return build_vba_project(modules, name="ClientRatingWorkbook")
+
+
+class WorkbookMacros:
+    """The add-in's side of a macro-enabled branch workbook's buttons
+    (:class:`workbook.console.ButtonMacros`, passed to ``workbook.template.new_workbook``)."""
+
+    def macro(self, key: str) -> str:
+        return workbook_macro(key)
+
+    def vba_project(self, sheet_code_names: Sequence[str], keys: Sequence[str]) -> bytes:
+        return workbook_vba_project(sheet_code_names, keys)
+
+
+WORKBOOK_MACROS = WorkbookMacros()

@@ -124,8 +124,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_new_workbook(args: argparse.Namespace) -> int:
     from workbook.template import new_workbook
 
+    from .buttons import WORKBOOK_MACROS
+
     def run() -> int:
-        path = new_workbook(args.path, args.rulebook)
+        path = new_workbook(args.path, args.rulebook, macros=WORKBOOK_MACROS)
         print(f"已新建：{path}")
         return 0
 

@@ -29,13 +29,11 @@ import udfs
 from rules import get_rulebook, rulebook_ids
 from rules.rerating import MODE_LABELS
 
-from . import history, summary
+from . import console, history, summary
 from .schema import COLUMNS
 
-#: (button caption, key) of the 控制台 buttons; key is a re-rating mode or "audit" and names the
-#: macro in addin/buttons.py (also the ribbon's).
-BUTTONS: list[tuple[str, str]] = [("季度重评级", "quarterly"), ("年度评级", "annual"),
-                                  ("新开户评级", "new-accounts"), ("审计检查", "audit")]
+#: (button caption, key) of the 控制台 buttons (workbook/console.py; the ribbon says the same).
+BUTTONS = console.BUTTONS
 
 #: 客户 sheet columns in template order: the contract, then the formula and output columns.
 CLIENT_HEADERS: tuple[str, ...] = (
@@ -82,14 +80,20 @@ def _print_setup(ws: Any, *, repeat_header: bool = False) -> None:
 
 def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                  clients: Iterable[Mapping[str, Any]] | None = None, *,
-                 as_of: dt.date | None = None, formulas: str = "values") -> Path:
+                 as_of: dt.date | None = None, formulas: str = "values",
+                 macros: console.ButtonMacros | None = None) -> Path:
     """Write a new workbook at ``path`` (clients: dicts keyed by 客户 headers).
 
     ``formulas``: "values" (计算级别 and 风险类别 as values) or "per-row" (the earlier layout:
-    ``=CLIENT_TIER(F2,G2)`` and ``=RISK_CLASS(K2)`` on every row, see the module doc)."""
+    ``=CLIENT_TIER(F2,G2)`` and ``=RISK_CLASS(K2)`` on every row, see the module doc).
+    ``macros``: the add-in's button macros (``addin.buttons.WORKBOOK_MACROS``), needed for a
+    .xlsm path: its 控制台 buttons run them."""
     if formulas not in ("values", "per-row"):
         raise ValueError(f"formulas must be 'values' or 'per-row', not {formulas!r}")
     path = Path(path)
+    if path.suffix.lower() == ".xlsm" and macros is None:
+        raise ValueError("a .xlsm workbook needs the add-in's button macros "
+                         "(macros=addin.buttons.WORKBOOK_MACROS)")
     path.parent.mkdir(parents=True, exist_ok=True)
     rb = get_rulebook(rulebook, as_of or dt.date.today())
     labels = [o.label for o in rb.outputs]
@@ -130,15 +134,13 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                                     "input_message": "填 csrc-2017：另填投资者类别、风险等级并核对“产品购买”"})
     ws.write(1, 3, "按钮", bold)
     ws.write(1, 4, "说明", bold)
-    with_macros = path.suffix.lower() == ".xlsm"
+    with_macros = macros is not None and path.suffix.lower() == ".xlsm"
     for k, (caption, key) in enumerate(BUTTONS, start=2):
         what = (f"执行{MODE_LABELS[key]}（{key}），按左侧参数运行" if key in MODE_LABELS
                 else "审计检查（audit）")
         ws.write(k, 3, caption, button)
-        if with_macros:
-            from addin.buttons import workbook_macro
-
-            ws.insert_button(k, 3, {"macro": workbook_macro(key), "caption": caption,
+        if macros is not None and with_macros:
+            ws.insert_button(k, 3, {"macro": macros.macro(key), "caption": caption,
                                     "width": 117, "height": 20})
             ws.write(k, 4, f"点击左侧按钮：{what}（需已安装加载项 client_rating.xlam）", note)
         else:
@@ -152,8 +154,8 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     _history_sheet(wb, bold)
     _summary_sheet(wb, bold, labels)
     _rules_sheet(wb, formats, rb)
-    if with_macros:
-        _add_button_macros(wb)
+    if macros is not None and with_macros:
+        _add_button_macros(wb, macros)
     wb.close()
     return path
 
@@ -281,14 +283,12 @@ def _coerce_id(v: Any) -> str:
     return str(v)
 
 
-def _add_button_macros(wb: xlsxwriter.Workbook) -> None:
+def _add_button_macros(wb: xlsxwriter.Workbook, macros: console.ButtonMacros) -> None:
     """The VBA project of a .xlsm: document modules under fixed code names, button macros."""
-    from addin.buttons import workbook_vba_project
-
     wb.set_vba_name("ThisWorkbook")
     code_names = []
     for k, sheet in enumerate(wb.worksheets(), start=1):
         sheet.set_vba_name(f"Sheet{k}")
         code_names.append(f"Sheet{k}")
-    project = workbook_vba_project(code_names, [key for _, key in BUTTONS])
+    project = macros.vba_project(code_names, [key for _, key in BUTTONS])
     wb.add_vba_project(io.BytesIO(project), is_stream=True)

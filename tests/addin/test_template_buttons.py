@@ -25,7 +25,7 @@ SHEETS = ["控制台", "客户", "变更记录", "汇总", "规则"]
 
 @pytest.fixture(scope="module")
 def xlsm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return new_workbook(tmp_path_factory.mktemp("tpl") / "营业部A.xlsm",
+    return new_workbook(tmp_path_factory.mktemp("tpl") / "营业部A.xlsm", macros=buttons.WORKBOOK_MACROS,
                         clients=[{"客户编号": "C1", "资产权益": 300_000, "当前级别": "普通客户"}])
 
 
@@ -123,3 +123,18 @@ def test_libreoffice_opens_xlsm_and_binds_buttons(xlsm: Path, tmp_path: Path) ->
     bound = re.findall(r"vnd\.sun\.star\.script:ClientRatingWorkbook\.ClientRatingButtons\.(\w+)\?",
                        content)
     assert bound == [buttons.workbook_macro(key) for _, key in BUTTONS]
+
+
+def test_the_console_command_makes_a_xlsm_with_the_add_in_macros(tmp_path: Path) -> None:
+    from addin.cli import main
+
+    path = tmp_path / "营业部B.xlsm"
+    assert main(["new-workbook", str(path)]) == 0
+    assert set(_modules(path)) >= {buttons.WORKBOOK_MODULE}
+
+
+def test_a_xlsm_without_the_add_in_macros_is_refused_not_written(tmp_path: Path) -> None:
+    # workbook/ does not import addin/: the macros come as an argument, and a .xlsm needs them
+    with pytest.raises(ValueError, match="macros"):
+        new_workbook(tmp_path / "x.xlsm")
+    assert not (tmp_path / "x.xlsm").exists()
