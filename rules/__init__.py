@@ -22,8 +22,10 @@ from .registry import (
     in_force_until,
     load_file,
     load_parameter_file,
+    rates_tiers,
     rulebook_ids,
     source_file,
+    tier_rulebook_ids,
     version_in_force,
     versions,
 )
@@ -43,8 +45,10 @@ __all__ = [
     "in_force_until",
     "load_file",
     "load_parameter_file",
+    "rates_tiers",
     "rulebook_ids",
     "source_file",
+    "tier_rulebook_ids",
     "version_in_force",
     "versions",
 ]

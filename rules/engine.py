@@ -284,10 +284,6 @@ class Rulebook:
         """0 for the highest output (VIP客户), larger for lower ones."""
         return self._out_pos[self.normalize_label(label)]
 
-    def higher(self, a: str, b: str) -> str:
-        """The higher of two labels (就高不就低); a tie keeps ``a``."""
-        return a if self.rank(a) <= self.rank(b) else self.normalize_label(b)
-
     def service_product(self, label: str, opened_this_year: bool = False) -> str:
         """Service product for a tier; accounts opened this year get at least the new-account one."""
         out = self.output(label)

@@ -91,6 +91,22 @@ def rulebook_ids() -> list[str]:
     return list(_ids(tuple(data_dirs())))
 
 
+#: Rulebooks that decide something else than a client tier (客户分级), though some of them have
+#: two inputs like the tier rulebooks (asset-turnover: assets × turnover).
+NOT_TIERS = ("risk-class", "asset-turnover", "rfm-recency", "rfm-frequency", "rfm-monetary")
+
+
+def rates_tiers(data: RulebookFile) -> bool:
+    """Whether a rulebook rates client tiers (客户分级: assets and revenue -> VIP客户 …):
+    the one answer the Excel functions' rulebook argument and the lists of tier rulebooks use."""
+    return data.id not in NOT_TIERS and len(data.inputs) == 2
+
+
+def tier_rulebook_ids() -> list[str]:
+    """The ids of the rulebooks that rate client tiers (brokerage, private-fund, wealth …)."""
+    return [rid for rid in rulebook_ids() if rates_tiers(versions(rid)[-1])]
+
+
 @functools.cache
 def _ids(dirs: tuple[Path, ...]) -> tuple[str, ...]:
     """Rulebook ids found in ``dirs``, scanned once per set of directories (as versions are)."""

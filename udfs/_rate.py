@@ -3,7 +3,6 @@
 
 from rules.functions.rate import (
     ALIASES,
-    NOT_TIERS,
     decide,
     labels_rulebook,
     rate_many,
@@ -12,6 +11,7 @@ from rules.functions.rate import (
     tier_rulebook,
     upgrade_only,
 )
+from rules.registry import NOT_TIERS
 
 __all__ = ["ALIASES", "NOT_TIERS", "decide", "labels_rulebook", "rate_many", "rulebook",
            "rulebook_id", "tier_rulebook", "upgrade_only"]

@@ -15,9 +15,12 @@ from rules import (
     Rulebook,
     RuleInputError,
     get_rulebook,
+    rates_tiers,
+    tier_rulebook_ids,
     version_in_force,
 )
 from rules import cells as coerce
+from rules.rerating import quarter_tier
 
 from .shape import Grid, error_text, fit, flat, grid_shape
 
@@ -28,8 +31,6 @@ ALIASES = {
     "财富": "wealth", "财富管理": "wealth",
     "风险类别": "risk-class", "资产周转": "asset-turnover", "资产周转率": "asset-turnover",
 }
-#: Rulebooks that decide something else than a client tier.
-NOT_TIERS = ("risk-class", "asset-turnover", "rfm-recency", "rfm-frequency", "rfm-monetary")
 
 
 def rulebook_id(v: Any, default: str) -> str:
@@ -57,8 +58,8 @@ def labels_rulebook(v: Any, default: str) -> Rulebook:
 
 def tier_rulebook(v: Any, default: str = "brokerage") -> Rulebook:
     rb = rulebook(v, default)
-    if rb.id in NOT_TIERS or len(rb.inputs) != 2:
-        raise RuleInputError(f"规则 {rb.id} 不是客户分级规则（可用：brokerage、private-fund、wealth）",
+    if not rates_tiers(rb.data):
+        raise RuleInputError(f"规则 {rb.id} 不是客户分级规则（可用：{'、'.join(tier_rulebook_ids())}）",
                              field="规则", value=v, kind="na")
     return rb
 
@@ -149,11 +150,11 @@ def reasons(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
 
 
 def upgrade_only(rb: Rulebook, computed: str, held: Any) -> str:
-    """The tier in force after a quarterly rating: 就高不就低 when the rulebook says so."""
+    """The tier in force after a quarterly rating: 就高不就低 when the rulebook says so — the
+    job's rule itself (:func:`rules.rerating.quarter_tier`), for one cell."""
     label = coerce.text(held, "现有级别")
-    if label is None or not rb.upgrade_only:
-        return computed
-    return rb.higher(rb.normalize_label(label, "现有级别"), computed)
+    tier = None if label is None else rb.normalize_label(label, "现有级别")
+    return quarter_tier(rb, tier, computed)[0]
 
 
 def upgraded(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:

@@ -222,3 +222,11 @@ def test_labels_short_forms_and_codes():
 def test_unknown_rulebook():
     with pytest.raises(RuleInputError, match="未知的规则：'nope'"):
         get_rulebook("nope")
+
+
+def test_which_rulebooks_rate_tiers_has_one_answer():
+    from rules import rates_tiers, tier_rulebook_ids, versions
+
+    assert tier_rulebook_ids() == ["brokerage", "private-fund", "wealth"]
+    assert not rates_tiers(versions("asset-turnover")[-1])  # two inputs, but not a tier
+    assert not rates_tiers(versions("risk-class")[-1])

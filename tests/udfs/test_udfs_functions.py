@@ -578,3 +578,15 @@ def test_never_raises_and_fits_a_cell(name):
             assert isinstance(c, str | bool | int | float), (name, v, c)
             assert not isinstance(c, str) or len(c) <= 255
             assert not isinstance(c, str) or "Traceback" not in c
+
+
+def test_quarter_tier_is_the_jobs_rule_an_unknown_tier_in_force_is_never_rated(monkeypatch):
+    # one home for 就高不就低 (rules.rerating): a rulebook that moves both ways (wealth) rates
+    # the computed tier, but an unknown 现有级别 is bad input there too, as in the job
+    from rules import EXAMPLE_PARAMETERS
+
+    monkeypatch.setenv("CLIENT_RATING_PARAMS", str(EXAMPLE_PARAMETERS))
+    assert udfs.QUARTER_TIER("钻石", 10, 0, "wealth") == "普通"  # may go down
+    assert udfs.QUARTER_TIER("垃圾", 1e7, 1e5, "wealth").startswith("#N/A 未知的现有级别：'垃圾'")
+    assert udfs.QUARTER_TIER("普通客户", 300_000, 0) == "核心客户"
+    assert udfs.QUARTER_TIER("VIP客户", 300_000, 0) == "VIP客户"  # kept up
