@@ -14,15 +14,22 @@ from .errors import RulebookError, RuleInputError, show
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_toml_model(path: Path | str, model: type[M], what: str) -> M:
-    """Read a TOML data file and validate it; errors name ``what``, the file and the field."""
+def read_toml(path: Path | str, what: str) -> dict[str, Any]:
+    """The one reader of rules/' TOML data files (rulebooks, parameters, policies): a file that
+    cannot be read or is not TOML is a :class:`RulebookError` naming ``what`` and the file."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise RulebookError(f"无法读取{what} {path}：{exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(f"{what} {path} 不是有效的 TOML：{exc}") from exc
+        raise RulebookError(f"无法读取{what} {path}：不是有效的 TOML（{exc}）") from exc
+
+
+def load_toml_model(path: Path | str, model: type[M], what: str) -> M:
+    """Read a TOML data file and validate it; errors name ``what``, the file and the field."""
+    path = Path(path)
+    raw = read_toml(path, what)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ._common import read_toml
 from .engine import Rulebook
 from .errors import ParameterMissingError, RulebookError, RuleInputError
 from .model import RulebookFile
@@ -41,10 +41,7 @@ def _is_rulebook_file(p: Path) -> bool:
 
 def load_file(path: Path) -> RulebookFile:
     """Parse and validate one rulebook file; errors name the file, the rule and the field."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise RulebookError(f"规则文件 {path} 无法读取：{e}") from e
+    raw = read_toml(path, "规则文件")
     try:
         return RulebookFile.model_validate(raw)
     except ValidationError as e:
@@ -176,10 +173,7 @@ def _firm_parameters(path: str) -> dict[str, dict[str, float]]:
 
 def load_parameter_file(path: Path) -> dict[str, dict[str, float]]:
     """A firm parameter file: ``[rulebook-id]`` tables of ``name = number``."""
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise RulebookError(f"参数文件 {path} 无法读取：{e}") from e
+    raw = read_toml(path, "参数文件")
     out: dict[str, dict[str, float]] = {}
     for rid, table in raw.items():
         if not isinstance(table, dict):

@@ -13,12 +13,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rules.cells import EXCEL_ERRORS
+
 from .xlsxio import SheetData
 from .xlsxio.errors import CellError
 
-ERROR_TEXTS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                         "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
-                         "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+ERROR_TEXTS = frozenset(EXCEL_ERRORS)  # (the one table of Excel's error texts: rules.cells)
 
 
 def cell_value(v: Any) -> Any:

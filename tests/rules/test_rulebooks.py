@@ -230,3 +230,16 @@ def test_which_rulebooks_rate_tiers_has_one_answer():
     assert tier_rulebook_ids() == ["brokerage", "private-fund", "wealth"]
     assert not rates_tiers(versions("asset-turnover")[-1])  # two inputs, but not a tier
     assert not rates_tiers(versions("risk-class")[-1])
+
+
+def test_every_toml_data_file_is_read_by_one_reader_with_one_message(tmp_path):
+    import pytest
+
+    from rules import RulebookError, load_file, load_parameter_file
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("id = [", encoding="utf-8")
+    for load, what in ((load_file, "规则文件"), (load_parameter_file, "参数文件")):
+        with pytest.raises(RulebookError) as e:
+            load(bad)
+        assert str(e.value).startswith(f"无法读取{what} {bad}：不是有效的 TOML")
