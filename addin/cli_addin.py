@@ -17,7 +17,7 @@ from .buttons import ADDIN_FILENAME
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+    def add_usage(self, usage, actions, groups, prefix=None):
         return super().add_usage(usage, actions, groups,
                                  "用法：" if prefix is None else prefix)
 

@@ -132,7 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_regime(rg) -> int:  # type: ignore[no-untyped-def]
+def _show_regime(rg) -> int:
     d = rg.data
     c = _console()
     c.print(f"[bold]{rg.ref}[/bold]  {d.title}")

@@ -457,16 +457,16 @@ def investor_type(regime: Regime | None = None, *, client_type: Any, category: A
         item, art = "四", t.article
         facts = "，".join(checks)
     else:
-        t = b.individual
-        money_ok = _ge_money(fin, t.financial_assets_min) or _ge_money(inc, t.income_min)
-        exp_ok = (_ge(inv, t.investment_years_min) or _ge(work, t.work_years_min)
+        ind = b.individual
+        money_ok = _ge_money(fin, ind.financial_assets_min) or _ge_money(inc, ind.income_min)
+        exp_ok = (_ge(inv, ind.investment_years_min) or _ge(work, ind.work_years_min)
                   or bool(qualified))
         is_pro = money_ok and exp_ok
-        item, art = "五", t.article
-        facts = (f"{_cmp('金融资产', fin, t.financial_assets_min)}，"
-                 f"{_cmp('近三年年均收入', inc, t.income_min)}（二者满足其一）；"
-                 f"{_cmp('投资经历', inv, t.investment_years_min, '年')}，"
-                 f"{_cmp('金融相关工作经历', work, t.work_years_min, '年')}，"
+        item, art = "五", ind.article
+        facts = (f"{_cmp('金融资产', fin, ind.financial_assets_min)}，"
+                 f"{_cmp('近三年年均收入', inc, ind.income_min)}（二者满足其一）；"
+                 f"{_cmp('投资经历', inv, ind.investment_years_min, '年')}，"
+                 f"{_cmp('金融相关工作经历', work, ind.work_years_min, '年')}，"
                  f"{'属' if qualified else '不属'}高级管理人员/持证注册会计师、律师（三者满足其一）")
     if is_pro:
         if req == TO_ORDINARY and item in d.to_ordinary.from_categories:

@@ -27,7 +27,7 @@ EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/
                 "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!",
                 "#BUSY!", "#UNKNOWN!")
 
-_SCALE = {"": 1, "万": 10_000, "亿": 100_000_000, "%": Decimal("0.01")}
+_SCALE: dict[str, int | Decimal] = {"": 1, "万": 10_000, "亿": 100_000_000, "%": Decimal("0.01")}
 _NUMBER = re.compile(
     r"(?P<sign>[+-]?)[¥$]?(?P<int>\d+|\d{1,3}(?:,\d{3})+)?(?P<frac>\.\d*)?"
     r"(?P<exp>[eE][+-]?\d+)?(?P<scale>万|亿|%)?(?:元)?")

@@ -186,8 +186,8 @@ class Batch:
         for r in sorted(set(ri.tolist())):  # (np.unique costs more on the small slices)
             where = np.flatnonzero(ri == r)
             if r < 0:
-                for k in where:
-                    out[k] = self.errors[int(idx[k])].message
+                for j in where.tolist():
+                    out[j] = self.errors[int(idx[j])].message
                 continue
             template, shown = rb._reason_template(rb.rules[int(r)])
             rows_r = idx[where]
@@ -250,8 +250,9 @@ class Rulebook:
         return None if b is None else float(b)
 
     def _compile_cond(self, name: str, iv: Any) -> Cond:
-        lo, lo_incl = -INF, False
-        hi, hi_incl = INF, False
+        lo: float | None = -INF
+        hi: float | None = INF
+        lo_incl = hi_incl = False
         if iv.gt is not None:
             lo = self._bound(iv.gt)
         if iv.ge is not None:
@@ -260,6 +261,7 @@ class Rulebook:
             hi = self._bound(iv.lt)
         if iv.le is not None:
             hi, hi_incl = self._bound(iv.le), True
+        assert lo is not None and hi is not None  # (each bound read was not None)
         return Cond(self._input_pos[name], lo, lo_incl, hi, hi_incl)
 
     # -- labels ------------------------------------------------------------------------------

@@ -255,21 +255,22 @@ def untag(v: Any) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def level(score: int | str, id: str = DEFAULT_ID) -> str:
+def level(score: int | str | None, id: str = DEFAULT_ID) -> str:
     """总分 → 风险承受力 极低/低/中/高（默认分数线）。不可能出现的总分抛出 ``RuleInputError``。
 
     ``score`` 为整数，或 ``tagged`` 的结果（"30分（风险承受力调查表）"）。
     """
     quest = load_questionnaire(id)
-    v = untag(score)
-    v = score if v is None else v
+    tagged_points = untag(score)
+    v: Any = score if tagged_points is None else tagged_points
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise RuleInputError(f"问卷总分 {show(score)} 无效：应为整数", field="问卷总分",
                              value=score)
+    points = int(v)
     for band in quest.bands:
-        if band.min <= v <= band.max:
+        if band.min <= points <= band.max:
             return band.level
     raise RuleInputError(
         f"问卷总分 {show(score)} 超出可能范围 {quest.min_score}–{quest.max_score}"

@@ -142,7 +142,7 @@ def fund_risk(fund_type: str) -> str:
 RfmStyle = Literal["R5F3M4", "534"]
 
 
-def rfm_code(r_score: int, f_score: int, m_score: int, style: RfmStyle = "R5F3M4") -> str:
+def rfm_code(r_score: int, f_score: int, m_score: int, style: RfmStyle | str = "R5F3M4") -> str:
     """RFM 代码（R4）：三个 1–5 的整数分 → "R5F3M4"（``style="R5F3M4"``）或 "534"（``style="534"``）。
 
     分数本身由数值规则手册给出，这里只校验并格式化；非 1–5 的整数（含 4.5、TRUE、NaN）报错。

@@ -26,13 +26,12 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .engine import INF, Rulebook
 from .errors import show
-from .model import RulebookFile
 
 KIND_TITLES = {
     "gap": "规则缺口",
@@ -331,7 +330,7 @@ def known_gaps(rb: Rulebook, columns: Sequence[np.ndarray]) -> dict[int, Finding
     return out
 
 
-_CACHE: dict[tuple[str, tuple], tuple] = {}
+_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
 def _analyse_cached(rb: Rulebook) -> tuple:
@@ -342,8 +341,18 @@ def _analyse_cached(rb: Rulebook) -> tuple:
     return got
 
 
-def check_versions(files: list[RulebookFile]) -> list[Finding]:
-    """Overlapping or gapped effective-date ranges between versions of one rulebook."""
+class Versioned(Protocol):
+    """A versioned data file: a rulebook (:class:`RulebookFile`) or a suitability regime."""
+
+    id: str
+    version: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+
+
+def check_versions(files: Sequence[Versioned]) -> list[Finding]:
+    """Overlapping or gapped effective-date ranges between versions of one rulebook (or of a
+    suitability regime)."""
     findings = []
     ordered = sorted(files, key=lambda f: f.effective_from)
     for a, b in itertools.pairwise(ordered):

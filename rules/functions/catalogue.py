@@ -95,8 +95,8 @@ def _need_number(v: Any, field: str) -> float:
 # --------------------------------------------------------------------------- tiers
 
 
-def _tier_vector(finish: rate.Finish, n_extra: int = 0):  # type: ignore[no-untyped-def]
-    def vector(shape, *grids):  # type: ignore[no-untyped-def]
+def _tier_vector(finish: rate.Finish, n_extra: int = 0):
+    def vector(shape, *grids):
         extra, (assets, revenue, rulebook) = grids[:n_extra], grids[n_extra:]
         return rate.rate_many(shape, rulebook, [assets, revenue], finish,
                                rate.tier_rulebook, extra=extra)
@@ -151,7 +151,7 @@ def _not_questionnaire_points(v: Any) -> None:
             "风险测评得分（9–100）", field="风险测评得分", value=v)
 
 
-def _risk_class_vector(shape, score, rulebook):  # type: ignore[no-untyped-def]
+def _risk_class_vector(shape, score, rulebook):
     out = rate.rate_many(shape, rulebook, [score], rate.labels,
                           lambda v: rate.rulebook(v, "risk-class"))
     cols = shape[1]
@@ -293,7 +293,7 @@ def VISITS_PER_YEAR(tier, rulebook="brokerage"):
 # --------------------------------------------------------------------------- segments
 
 
-def _turnover_rulebook(threshold: Any):  # type: ignore[no-untyped-def]
+def _turnover_rulebook(threshold: Any):
     t = coerce.number(threshold, "资产周转率分界")
     if t is None:
         return get_rulebook("asset-turnover")
@@ -476,16 +476,17 @@ def FOLLOW_UP(tier, client_type, left_on, as_of=None):
     left = _need_date(left_on, "转出日期")
     today = coerce.date(as_of, "统计日期") or _today()
     steps = retention.follow_up_plan(t, c, left)
-    due = [s for s in steps if s.due_by is not None and s.due_by >= today]
+    due = [(s.due_by, s) for s in steps if s.due_by is not None and s.due_by >= today]
     if due:
-        first = [s for s in due if s.due_by == due[0].due_by]
+        first = [s for by, s in due if by == due[0][0]]
         later = len(due) - len(first)
         more = f"（其后还有 {later} 步）" if later else ""
-        return f"{due[0].due_by.isoformat()} 前：" + "；".join(s.text_zh for s in first) + more
+        return f"{due[0][0].isoformat()} 前：" + "；".join(s.text_zh for s in first) + more
     open_ended = [s for s in steps if s.due_by is None]
     if open_ended:
         return open_ended[0].text_zh
-    return f"回访计划各步期限均已过（最后一步 {steps[-1].due_by.isoformat()}）：{steps[-1].text_zh}"
+    last = steps[-1]
+    return f"回访计划各步期限均已过（最后一步 {last.due_by}）：{last.text_zh}"
 
 
 @excel_function()
@@ -532,7 +533,7 @@ def RETENTION_ADVICE(reason):
     return retention.leaving_reason_response(_need_text(reason, "流失原因"))
 
 
-CATALOGUE = (
+CATALOGUE: tuple[str, ...] = (
     "CLIENT_TIER", "TIER_EXPLAIN", "QUARTER_TIER", "RISK_CLASS", "RISK_SCORE", "RISK_LEVEL",
     "CLIENT_CLASS", "SUITABLE", "SUITABILITY_NOTE", "FUND_RISK", "SERVICE_PACKAGE",
     "VISITS_PER_YEAR", "ASSET_TURNOVER_CLASS", "HOLDING_STYLE", "VALUE_SEGMENT", "RFM",
@@ -548,7 +549,7 @@ __all__ = list(CATALOGUE)
 # 证监会《证券期货投资者适当性管理办法》(2017) — rules/appropriateness.py, docs/suitability.md
 
 
-def _regime():  # type: ignore[no-untyped-def]
+def _regime():
     from rules import appropriateness
 
     return appropriateness.get_regime(as_of=_today())

@@ -103,33 +103,36 @@ def rate_many(shape: tuple[int, int], rulebook_grid: Grid, inputs: Sequence[Grid
         groups: dict[Any, list[int] | None] = {_key(rulebook_grid[0][0]): None}
         first = {_key(rulebook_grid[0][0]): rulebook_grid[0][0]}
     else:
-        groups, first = {}, {}
+        lists: dict[Any, list[int]] = {}
+        first = {}
         for i, v in enumerate(flat(rulebook_grid, shape)):
             k = _key(v)
-            groups.setdefault(k, []).append(i)
+            lists.setdefault(k, []).append(i)
             first.setdefault(k, v)
+        groups = dict(lists)
     out = np.empty(n, dtype=object)
     for key, idx in groups.items():
         where = slice(None) if idx is None else idx
         try:
             rb = resolve(first[key])
-        except Exception as e:
-            out[where] = error_text(e)
+        except Exception as failed:
+            out[where] = error_text(failed)
             continue
         sub = columns if idx is None else [[c[i] for i in idx] for c in columns]
         sub_extra = extras if idx is None else [[c[i] for i in idx] for c in extras]
-        arrays, errors = [], {}
+        arrays: list[np.ndarray] = []
+        errors: dict[int, RuleInputError] = {}
         for k, cells in enumerate(sub):
             x, errs = _column(rb, k, cells)
             arrays.append(x)
-            for i, e in errs.items():
-                errors.setdefault(i, e)
+            for i, err in errs.items():
+                errors.setdefault(i, err)
         batch = rb.evaluate_many(arrays)
-        for i, e in batch.errors.items():
-            errors.setdefault(i, e)
+        for i, err in batch.errors.items():
+            errors.setdefault(i, err)
         res = finish(rb, batch, sub_extra)
-        for i, e in errors.items():
-            res[i] = error_text(e)
+        for i, err in errors.items():
+            res[i] = error_text(err)
         out[where] = res
     return out.reshape(rows, cols).tolist()
 

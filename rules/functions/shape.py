@@ -17,7 +17,7 @@ import gc
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def as_grid(v: Any) -> Grid:
     if isinstance(v, np.ndarray):
         if v.ndim == 0:
             return [[v.item()]]
-        return v.reshape(-1, 1) if v.ndim == 1 else v
+        return cast(Grid, v.reshape(-1, 1) if v.ndim == 1 else v)
     if isinstance(v, list | tuple):
         if not v:
             return [[None]]
