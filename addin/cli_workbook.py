@@ -109,11 +109,13 @@ def _rerate(args: argparse.Namespace, operator: str, progress: Callable[[str], N
 def cmd_demo(args: argparse.Namespace) -> int:
     from workbook.demo import run_demo
 
+    from .buttons import WORKBOOK_MACROS
     from .report import print_result
 
     def run() -> int:
         console = _console()
-        res = run_demo(args.clients, args.out, seed=args.seed, console=console)
+        res = run_demo(args.clients, args.out, seed=args.seed, console=console,
+                       macros=WORKBOOK_MACROS)
         print_result(res, console)
         console.print(f"文件：{res.out_path.resolve()}（工作表：客户、变更记录、汇总（含图表）、规则、控制台）")
         return 0 if res.written else 1

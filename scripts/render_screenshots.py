@@ -51,10 +51,11 @@ def main() -> int:
     if not soffice:
         print("需要 LibreOffice（soffice）", file=sys.stderr)
         return 1
+    from addin.buttons import WORKBOOK_MACROS
     from workbook.demo import run_demo
 
     tmp = Path(tempfile.mkdtemp(prefix="shots_"))
-    run_demo(args.clients, tmp, today=dt.date(2026, 11, 21), quiet=True)
+    run_demo(args.clients, tmp, today=dt.date(2026, 11, 21), quiet=True, macros=WORKBOOK_MACROS)
     book = tmp / "demo-branch.xlsm"
     subprocess.run([soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless",
                     "--convert-to", "pdf", "--outdir", str(tmp), str(book)],

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from rules import get_rulebook
 
+from .console import ButtonMacros
 from .job import RunResult, rerate
 from .template import new_workbook
 
@@ -125,9 +126,10 @@ def _previous_tiers(clients: list[dict[str, Any]], seed: int, as_of: dt.date) ->
 
 def run_demo(n: int = 2000, out_dir: str | os.PathLike[str] = "out", *, seed: int = 7,
              today: dt.date | None = None, console: Console | None = None,
-             quiet: bool = False) -> RunResult:
+             quiet: bool = False, macros: ButtonMacros | None = None) -> RunResult:
     """Build the demo workbook and re-rate the last complete quarter headless (the caller shows
-    the result: ``addin.report.print_result``)."""
+    the result: ``addin.report.print_result``). ``macros``: the add-in's button macros
+    (``addin.buttons.WORKBOOK_MACROS``) for the .xlsm's 控制台 buttons."""
     today = today or dt.date.today()
     console = console or Console()
     period = previous_quarter(today)
@@ -138,7 +140,7 @@ def run_demo(n: int = 2000, out_dir: str | os.PathLike[str] = "out", *, seed: in
     _previous_tiers(clients, seed, today)
     if not quiet:
         console.print(f"生成演示工作簿：{len(clients)} 位客户 → {path}")
-    new_workbook(path, "brokerage", clients)
+    new_workbook(path, "brokerage", clients, macros=macros)
     res = rerate(path, period=period, mode="quarterly", operator="演示", force=True,
                  now=dt.datetime.combine(today, dt.datetime.now().time()))
     return res

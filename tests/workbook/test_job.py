@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from branch_files import plain_branch
 
+from addin.buttons import WORKBOOK_MACROS
 from workbook import history, summary
 from workbook.demo import HYPERLINK_NAME, make_demo_clients, previous_quarter, run_demo
 from workbook.job import rerate
@@ -210,7 +211,8 @@ def test_history_chain_verifies_and_detects_tampering(wb: Path) -> None:
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
-    res = run_demo(300, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    res = run_demo(300, tmp_path, today=dt.date(2026, 11, 21), quiet=True,
+                   macros=WORKBOOK_MACROS)
     assert res.written and res.period == "2026Q3" and res.exit_code == 3
     assert len(res.rejections) == 5
     # the risk score 120 is a secondary field: the row is rated, the field flagged (issue 17)
@@ -249,7 +251,8 @@ def _soffice() -> str | None:
 @pytest.mark.skipif(_soffice() is None, reason="LibreOffice (soffice) not on PATH")
 def test_libreoffice_opens_demo_and_rerated_file(tmp_path: Path) -> None:
     blank = new_workbook(tmp_path / "blank.xlsx")
-    run_demo(200, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    run_demo(200, tmp_path, today=dt.date(2026, 11, 21), quiet=True,
+             macros=WORKBOOK_MACROS)
     for f in (blank, tmp_path / "demo-branch.xlsm"):
         out = tmp_path / "pdf"
         subprocess.run([_soffice(), "--headless", "--convert-to", "pdf", "--outdir", str(out),
@@ -262,7 +265,8 @@ def test_files_load_in_openpyxl(tmp_path: Path) -> None:
     import openpyxl
 
     blank = new_workbook(tmp_path / "blank.xlsx")
-    run_demo(120, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    run_demo(120, tmp_path, today=dt.date(2026, 11, 21), quiet=True,
+             macros=WORKBOOK_MACROS)
     for f in (blank, tmp_path / "demo-branch.xlsm"):
         wb = openpyxl.load_workbook(f)
         assert wb.sheetnames == ["控制台", "客户", "变更记录", "汇总", "规则"]
@@ -498,7 +502,8 @@ def test_basis_made_when_written_is_the_basis_made_at_once(wb: Path, tmp_path: P
 def test_libreoffice_reads_a_log_appended_twice(tmp_path: Path) -> None:
     """After two runs the log part is an old deflate stream with new rows spliced on: LibreOffice
     reads every row of it back (converted to .xlsx by it, then read here)."""
-    run_demo(150, tmp_path, today=dt.date(2026, 11, 21), quiet=True)
+    run_demo(150, tmp_path, today=dt.date(2026, 11, 21), quiet=True,
+             macros=WORKBOOK_MACROS)
     path = tmp_path / "demo-branch.xlsm"
     res = rerate(path, period="2026Q4", mode="quarterly", operator="测试",
                  now=dt.datetime(2027, 1, 8, 10, 0))
