@@ -67,8 +67,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("private", "workbook.audit: workbook.audit_formulas._arg_values"): "i11-audit",
     ("private", "workbook.audit_history: workbook.history._text"): "i11-audit",
     ("private", "addin.selftest: addin.excel._caller"): "i11-excel (addin/excel.py behind a port)",
-    ("private", "addin.selftest: addin.excel._restore"): "i11-excel (addin/excel.py behind a port)",
-    ("private", "addin.selftest: addin.excel._status"): "i11-excel (addin/excel.py behind a port)",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.patch._rows_xml"): "i11-xlsxio",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._CTRL_RE"): "i11-xlsxio",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._SURROGATE_RE"): "i11-xlsxio",
