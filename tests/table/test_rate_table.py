@@ -23,15 +23,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     rows = clients(N)
     book = d / "branch.xlsx"
     new_workbook(book, "brokerage", rows)
-    out = d / "rated.xlsx"
-    res = rerate(book, period=PERIOD, mode="quarterly", operator="总部", now=NOW, out=out)
+    res, by_id = _job(book, d / "rated.xlsx", "quarterly", PERIOD)
+    return {"dir": d, "rows": rows, "job": res, "book": by_id, "workbook": book}
+
+
+def _job(book: Path, out: Path, mode: str, period: str) -> tuple:
+    """The workbook job on the same clients, and the outputs it wrote by 客户编号."""
+    res = rerate(book, period=period, mode=mode, operator="总部", now=NOW, out=out)
     sheet = read_sheet(out, "客户")
-    by_id = {}
+    by_id: dict = {}
     col = {h: sheet.columns[k] for k, h in enumerate(sheet.header)}
     for k, cid in enumerate(col["客户编号"]):
         by_id.setdefault(cid, []).append({h: col[h][k] for h in
                                           ("当前级别", "级别变动", "级别依据", "服务产品", "年拜访次数")})
-    return {"dir": d, "rows": rows, "job": res, "book": by_id}
+    return res, by_id
 
 
 def _decisions(out: Path) -> list[dict]:
@@ -123,3 +128,30 @@ def test_two_worker_processes_give_the_same_files(demo: dict) -> None:
     assert pq.read_table(d / "w1" / "rejections.parquet").equals(
         pq.read_table(d / "w2" / "rejections.parquet"))
     assert one.summary() | {"引擎": ""} == two.summary() | {"引擎": ""}
+
+
+@pytest.mark.parametrize(("mode", "period"), [("annual", "2025"), ("new-accounts", "2026-08")])
+def test_modes_as_the_workbook_job(demo: dict, mode: str, period: str) -> None:
+    """Annual (every account opened by the data date, the computed tier) and new accounts (the
+    month's accounts, 就高不就低 from the default): the rows the job rated get the same values;
+    the others are decisions outside the run's scope with the tier they hold."""
+    d = demo["dir"]
+    job, book = _job(demo["workbook"], d / f"rated-{mode}.xlsx", mode, period)
+    src = write_parquet(demo["rows"], d / f"{mode}.parquet")
+    out = d / f"out-{mode}"
+    res = rate_table(src, period=period, mode=mode, out=out, operator="总部", now=NOW,
+                     workers=1, batch_rows=250)
+    decs, rejs = _decisions(out), _rejections(out)
+    assert res.rows_in == N == len(decs) + len(rejs)
+    assert sorted((r["行号"], r["原因"]) for r in rejs if r["在范围"]) == sorted(
+        (row, reason) for row, _cid, _col, _val, reason in job.rejections)
+    rated = [x for x in decs if x["在范围"]]
+    assert rated and len(rated) < len(decs)  # (both kinds are in this data)
+    for dc in rated:
+        (cell,) = book[dc["客户编号"]]
+        assert (dc["当前级别"], dc["级别变动"], dc["级别依据"], dc["服务产品"]) == (
+            cell["当前级别"], cell["级别变动"], cell["级别依据"], cell["服务产品"]), dc
+    for dc in decs:
+        if not dc["在范围"]:
+            assert dc["级别变动"] == "" and dc["当前级别"] == dc["原级别"], dc
+    assert res.in_scope == len(rated)
