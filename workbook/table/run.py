@@ -60,21 +60,23 @@ class TableResult:
     decisions: int = 0
     in_scope: int = 0
     rejected: int = 0
+    blank: int = 0  # rows with nothing in any column read (skipped, as in a sheet)
     changed: dict[str, int] = field(default_factory=dict)  # 级别变动 -> count
     by_branch: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     engine: str = "local"
 
     def check_counts(self) -> None:
-        """rows in = decisions + rejections, or the run fails (nothing is dropped silently)."""
-        if self.rows_in != self.decisions + self.rejected:
+        """rows in = decisions + rejections (+ blank rows), or the run fails (nothing is dropped
+        silently)."""
+        if self.rows_in != self.decisions + self.rejected + self.blank:
             raise WorkbookError(f"行数不符：读入 {self.rows_in} 行，决定 {self.decisions} 行、"
-                                f"拒绝 {self.rejected} 行；本次输出作废。")
+                                f"拒绝 {self.rejected} 行、空行 {self.blank} 行；本次输出作废。")
 
     def summary(self) -> dict[str, Any]:
         return {"评级期间": self.period, "模式": self.mode, "规则版本": self.rulebook_ref,
                 "引擎": self.engine, "读入行数": self.rows_in, "决定行数": self.decisions,
-                "本次评级": self.in_scope, "拒绝行数": self.rejected, "级别变动": self.changed,
+                "本次评级": self.in_scope, "拒绝行数": self.rejected, "空行": self.blank, "级别变动": self.changed,
                 "营业部": self.by_branch}
 
 
@@ -97,12 +99,23 @@ def _init_worker(settings: dict[str, Any], header: list[str], wanted: list[int],
                    duplicates=duplicates)
 
 
-def _rate(batch: pa.RecordBatch, offset: int) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-    """The batch function: Arrow in, Arrow out (decisions, rejections)."""
+def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
+               wanted: list[int], duplicates: dict[str, list[int]]
+               ) -> tuple[pa.RecordBatch, pa.RecordBatch, int]:
+    """The batch function of every engine: the input's columns ``wanted`` (1-based in
+    ``header``) in, (decisions, rejections, blank rows skipped) out, rows numbered from
+    ``offset``."""
+    inp = TableInput(label="", header=header, wanted=wanted, dataset=None)  # type: ignore[arg-type]
+    res = rate_batch(inp.sheet(batch), spec, offset=offset, duplicates=duplicates)
+    return decisions_batch(res), rejections_batch(res), batch.num_rows - res.n_rows
+
+
+def _rate(batch: pa.RecordBatch, offset: int
+          ) -> tuple[pa.RecordBatch, pa.RecordBatch, int, int]:
     w = _WORKER
-    inp = TableInput(label="", header=w["header"], wanted=w["wanted"], dataset=None)  # type: ignore[arg-type]
-    res = rate_batch(inp.sheet(batch), w["spec"], offset=offset, duplicates=w["duplicates"])
-    return decisions_batch(res), rejections_batch(res)
+    dec, rej, blank = rate_arrow(batch, offset, w["spec"], w["header"], w["wanted"],
+                                 w["duplicates"])
+    return dec, rej, blank, batch.num_rows
 
 
 # ------------------------------------------------------------------------ the local engine
@@ -133,10 +146,12 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     try:
         with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA) as dw, \
                 pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
-            for dec, rej in _results(inp, settings, dups, n_workers, batch_rows):
+            for dec, rej, blank, n_in in _results(inp, settings, dups, n_workers, batch_rows):
                 dw.write_batch(dec)
                 rw.write_batch(rej)
                 _count(res, dec, rej, counts)
+                res.rows_in += n_in
+                res.blank += blank
                 if progress:
                     progress(res.rows_in, total)
         res.by_branch = _by_branch(counts)
@@ -152,7 +167,8 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
 
 
 def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int]],
-             n_workers: int, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch]]:
+             n_workers: int, batch_rows: int
+             ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]]:
     """(decisions, rejections) of each batch in order: in this process, or by ``n_workers``
     processes with at most two batches each in flight (memory stays bounded)."""
     offsets = _offsets(inp.batches(batch_rows))
@@ -187,7 +203,6 @@ def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
     """Counts of the run (in Arrow: no per-row Python)."""
     import pyarrow.compute as pc
 
-    res.rows_in += dec.num_rows + rej.num_rows
     res.decisions += dec.num_rows
     res.rejected += rej.num_rows
     scope = dec.column("在范围")
