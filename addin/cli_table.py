@@ -28,7 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="local：本机流式处理（默认）；spark：PySpark")
     p.add_argument("--operator", required=True, help="操作员")
     p.add_argument("--workers", type=int, default=None, help="本机进程数（默认：大表 2 个）")
+    p.add_argument("--force", action="store_true",
+                   help="该评级期间和模式已评过（见输出目录的 history）时仍然重评")
     p.set_defaults(func=cmd_rate_table)
+
+    a = sub.add_parser("audit-table", help="总部：核对 rate-table 输出目录的评级历史是否被改动")
+    a.add_argument("dir", help="rate-table 的输出目录（含 history/）")
+    a.set_defaults(func=cmd_audit_table)
 
 
 def _guard(fn: Any) -> int:
@@ -49,7 +55,7 @@ def cmd_rate_table(args: argparse.Namespace) -> int:
         from workbook.table import rate_table
 
         kw = {"period": args.period, "mode": args.mode, "out": args.out,
-              "rulebook": args.rulebook, "operator": args.operator}
+              "rulebook": args.rulebook, "operator": args.operator, "force": args.force}
         if args.engine == "spark":
             from workbook.table.spark import rate_table_spark
 
@@ -57,6 +63,10 @@ def cmd_rate_table(args: argparse.Namespace) -> int:
         else:
             with _progress() as say:
                 res = rate_table(args.input, workers=args.workers, progress=say, **kw)
+        if res.already_applied:
+            print(f"评级期间 {res.period}（{res.mode}）已评过（运行 {'、'.join(res.already_applied)}），"
+                  f"本次未做任何更改；如需重评请加 --force。")
+            return EXIT_OK
         print(f"评级期间 {res.period}（{res.mode}，{res.rulebook_ref}，引擎 {res.engine}）：读入 "
               f"{res.rows_in} 行，本次评级 {res.in_scope} 位，拒绝 {res.rejected} 行。")
         for k, n in sorted(res.changed.items()):
@@ -89,3 +99,26 @@ class _progress:
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def cmd_audit_table(args: argparse.Namespace) -> int:
+    """Exit 0: the history is as written; 1: edits found (listed); 2: no history."""
+    def run() -> int:
+        from pathlib import Path
+
+        from workbook.table.history import HISTORY, runs, verify
+
+        if not (Path(args.dir) / HISTORY).is_dir():
+            print(f"错误：{args.dir} 中没有评级历史（{HISTORY}/）。", file=sys.stderr)
+            return EXIT_FATAL
+        found = verify(args.dir)
+        n = len(runs(Path(args.dir) / HISTORY))
+        if not found:
+            print(f"评级历史完好：{n} 次运行，各数据文件摘要、Merkle 根与运行间的链接均相符。")
+            return EXIT_OK
+        print(f"评级历史被改动（{len(found)} 处）：")
+        for f in found:
+            print(f"  {f}")
+        return EXIT_REJECTED
+
+    return _guard(run)

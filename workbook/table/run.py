@@ -65,6 +65,8 @@ class TableResult:
     by_branch: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     engine: str = "local"
+    already_applied: list[str] = field(default_factory=list)  # run ids (nothing done)
+    history: dict[str, Any] = field(default_factory=dict)  # this run's manifest
 
     def check_counts(self) -> None:
         """rows in = decisions + rejections (+ blank rows), or the run fails (nothing is dropped
@@ -77,7 +79,9 @@ class TableResult:
         return {"评级期间": self.period, "模式": self.mode, "规则版本": self.rulebook_ref,
                 "引擎": self.engine, "读入行数": self.rows_in, "决定行数": self.decisions,
                 "本次评级": self.in_scope, "拒绝行数": self.rejected, "空行": self.blank, "级别变动": self.changed,
-                "营业部": self.by_branch}
+                "营业部": self.by_branch,
+                "历史摘要": self.history.get("digest", ""),
+                "前次摘要": self.history.get("previous", "")}
 
 
 # ------------------------------------------------------------------ the batch function
@@ -123,20 +127,26 @@ def _rate(batch: pa.RecordBatch, offset: int
 def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, out: str | os.PathLike[str],
                rulebook: str = "brokerage", operator: str, now: dt.datetime | None = None,
                workers: int | None = None, batch_rows: int = BATCH_ROWS,
-               progress: Callable[[int, int], None] | None = None) -> TableResult:
-    """Rate every client of the input (see module doc). Raises WorkbookError or RuleError
-    (Chinese messages) when nothing can be done; nothing is written then."""
+               progress: Callable[[int, int], None] | None = None,
+               force: bool = False) -> TableResult:
+    """Rate every client of the input (see module doc). A period and mode already in the
+    output's history is not done again unless ``force`` (``already_applied`` says so).
+    Raises WorkbookError or RuleError (Chinese messages) when nothing can be done; nothing
+    is written then."""
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
     settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
                 "now": now}
     spec = settle_run(**settings)
+    out_dir = Path(out)
+    done = applied_before(out_dir, spec, force)
+    if done is not None:
+        return done
     inp = open_input(input_path)
     if inp.id_column() is None:
         raise WorkbookError(f"{inp.label} 没有“客户编号”列（或 client_id）。")
     dups = duplicate_ids(inp, batch_rows)
     total = inp.n_rows
-    out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref)
@@ -162,8 +172,34 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     finally:
         for p in tmp.values():
             p.unlink(missing_ok=True)
-    write_summary(res, spec.labels)
+    finish(res, spec, operator, now)
     return res
+
+
+def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
+    """The result of a run not done (its period and mode are in the history), or None."""
+    from . import history
+
+    done = history.applied(out_dir / history.HISTORY, spec.period.label, spec.mode)
+    if not done or force:
+        return None
+    return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
+                       rulebook_ref=spec.rulebook.ref, already_applied=done)
+
+
+def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime) -> None:
+    """Append the run to the history, then write the summary (with the run's digest)."""
+    import hashlib
+
+    from . import history
+
+    tag = hashlib.sha256(json.dumps(res.summary(), ensure_ascii=False, sort_keys=True)
+                         .encode("utf-8")).hexdigest()[:6]
+    common = history.run_fields(f"{now:%Y%m%d-%H%M%S}-{tag}", now, operator, spec.mode,
+                                spec.period.label, spec.rulebook.ref)
+    res.history = history.append_run(res.out_dir, res.summary(), common,
+                                     res.out_dir / DECISIONS, res.out_dir / REJECTIONS)
+    write_summary(res, spec.labels)
 
 
 def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int]],

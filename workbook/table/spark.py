@@ -36,8 +36,9 @@ from .run import (
     REJECTIONS,
     TableResult,
     _by_branch,
+    applied_before,
+    finish,
     rate_arrow,
-    write_summary,
 )
 from .steps import settle_run
 
@@ -101,7 +102,8 @@ def _combine(dec: pa.RecordBatch, rej: pa.RecordBatch, blank: int) -> pa.RecordB
 
 def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
                      out: str | os.PathLike[str], rulebook: str = "brokerage", operator: str,
-                     now: dt.datetime | None = None, spark: Any = None) -> TableResult:
+                     now: dt.datetime | None = None, spark: Any = None,
+                     force: bool = False) -> TableResult:
     """``rate_table`` on Spark (see module doc); the same files in ``out``."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -111,6 +113,9 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
                 "now": now}
     spec = settle_run(**settings)
+    done = applied_before(Path(out), spec, force)
+    if done is not None:
+        return done
     spark = spark or session()
     df = read_frame(spark, os.fspath(source))
     header = list(df.columns)
@@ -195,7 +200,7 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
             shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
         rated.unpersist()
         numbered.unpersist()
-    write_summary(res, spec.labels)
+    finish(res, spec, operator, now)
     return res
 
 
