@@ -14,6 +14,7 @@ if shutil.which("java") is None:
                 allow_module_level=True)
 
 from workbook.table import rate_table
+from workbook.table.history import HISTORY, runs
 from workbook.table.spark import rate_table_spark, session
 
 
@@ -42,5 +43,11 @@ def test_spark_gives_the_local_engines_files(spark, tmp_path, fmt: str) -> None:
     assert res.rows_in == 400 == res.decisions + res.rejected
     for name in ("decisions.parquet", "rejections.parquet"):
         assert _rows(tmp_path / "spark" / name) == _rows(tmp_path / "local" / name)
-    assert res.summary() | {"引擎": ""} == local.summary() | {"引擎": ""}
+    skip = {"引擎": "", "历史摘要": "", "前次摘要": ""}  # (the run ids differ: the engine)
+    assert res.summary() | skip == local.summary() | skip
+    # the same history records, but for the run's id and statistics
+    recs = [[{k: v for k, v in r.items() if k not in ("运行编号", "统计")}
+             for r in pq.read_table(runs(tmp_path / d / HISTORY)[0].path).to_pylist()]
+            for d in ("spark", "local")]
+    assert recs[0] == recs[1] and len(recs[0]) > 1
     assert any("重复" in r["原因"] for r in _rows(tmp_path / "spark" / "rejections.parquet"))
