@@ -155,3 +155,17 @@ def test_modes_as_the_workbook_job(demo: dict, mode: str, period: str) -> None:
         if not dc["在范围"]:
             assert dc["级别变动"] == "" and dc["当前级别"] == dc["原级别"], dc
     assert res.in_scope == len(rated)
+
+
+def test_a_row_without_id_is_rejected_and_a_blank_row_counted(demo: dict) -> None:
+    d = demo["dir"]
+    rows = [dict(r) for r in demo["rows"][:50]]
+    rows[10] = {"客户编号": None, "客户名称": "无编号客户"}  # something on the row: rejected
+    rows[20] = {"客户编号": None}  # nothing in any column read: a blank row, as in a sheet
+    src = write_parquet(rows, d / "blank.parquet")
+    res = rate_table(src, period=PERIOD, mode="quarterly", out=d / "blank", operator="总部",
+                     now=NOW, workers=1)
+    rejs = _rejections(d / "blank")
+    assert "第 12 行「客户编号」：为空；「资产权益」：为空（必填）" in {r["原因"] for r in rejs}
+    assert res.blank == 1 and res.rows_in == 50 == res.decisions + res.rejected + 1
+    assert 22 not in {x["行号"] for x in _decisions(d / "blank")} | {r["行号"] for r in rejs}

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rules.rerating import parse_mode
 
-from ..schema import WorkbookError
+from ..schema import WorkbookError, column_map
 from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input
 from .steps import BatchResult, rate_batch, settle_run
 
@@ -86,8 +87,17 @@ class TableResult:
 
 # ------------------------------------------------------------------ the batch function
 
-def decisions_batch(res: BatchResult) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pydict(res.decisions, schema=DECISION_SCHEMA)
+def decisions_batch(res: BatchResult, branch: pa.Array | None) -> pa.RecordBatch:
+    """The decisions as Arrow; 营业部 taken from the input's column (None: not in the input)."""
+    at = pa.array(res.decisions["营业部"], pa.int64())
+    cols = dict(res.decisions)
+    if branch is None:
+        cols["营业部"] = pa.nulls(len(at), pa.string())
+    else:
+        if not pa.types.is_string(branch.type):
+            branch = pc.cast(branch, pa.string())
+        cols["营业部"] = pc.take(branch, at)
+    return pa.RecordBatch.from_pydict(cols, schema=DECISION_SCHEMA)
 
 
 def rejections_batch(res: BatchResult) -> pa.RecordBatch:
@@ -98,27 +108,30 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(settings: dict[str, Any], header: list[str], wanted: list[int],
-                 duplicates: dict[str, list[int]]) -> None:
-    _WORKER.update(spec=settle_run(**settings), header=header, wanted=wanted,
+                 used: list[int] | None, duplicates: dict[str, list[int]]) -> None:
+    _WORKER.update(spec=settle_run(**settings), header=header, wanted=wanted, used=used,
                    duplicates=duplicates)
 
 
 def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
-               wanted: list[int], duplicates: dict[str, list[int]]
-               ) -> tuple[pa.RecordBatch, pa.RecordBatch, int]:
+               wanted: list[int], duplicates: dict[str, list[int]],
+               used: list[int] | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch, int]:
     """The batch function of every engine: the input's columns ``wanted`` (1-based in
     ``header``) in, (decisions, rejections, blank rows skipped) out, rows numbered from
     ``offset``."""
-    inp = TableInput(label="", header=header, wanted=wanted, dataset=None)  # type: ignore[arg-type]
+    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,  # type: ignore[arg-type]
+                     used=used)
     res = rate_batch(inp.sheet(batch), spec, offset=offset, duplicates=duplicates)
-    return decisions_batch(res), rejections_batch(res), batch.num_rows - res.n_rows
+    c = column_map([h.strip() for h in header]).get("branch")
+    branch = batch.column(wanted.index(c)) if c in wanted else None
+    return decisions_batch(res, branch), rejections_batch(res), batch.num_rows - res.n_rows
 
 
 def _rate(batch: pa.RecordBatch, offset: int
           ) -> tuple[pa.RecordBatch, pa.RecordBatch, int, int]:
     w = _WORKER
     dec, rej, blank = rate_arrow(batch, offset, w["spec"], w["header"], w["wanted"],
-                                 w["duplicates"])
+                                 w["duplicates"], w["used"])
     return dec, rej, blank, batch.num_rows
 
 
@@ -150,7 +163,7 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref)
-    n_workers = workers if workers is not None else (2 if total > 2 * batch_rows else 1)
+    n_workers = workers if workers is not None else 1
     tmp = {k: out_dir / f".{k}.tmp" for k in (DECISIONS, REJECTIONS)}
     counts: dict[tuple[str, str, str], int] = {}
     try:
@@ -209,7 +222,7 @@ def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int
     processes with at most two batches each in flight (memory stays bounded)."""
     offsets = _offsets(inp.batches(batch_rows))
     if n_workers <= 1:
-        _init_worker(settings, inp.header, inp.wanted, dups)
+        _init_worker(settings, inp.header, inp.wanted, inp.used, dups)
         for batch, off in offsets:
             yield _rate(batch, off)
         return
@@ -217,7 +230,7 @@ def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int
 
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(settings, inp.header, inp.wanted, dups)) as pool:
+                             initargs=(settings, inp.header, inp.wanted, inp.used, dups)) as pool:
         pending: deque[Future[Any]] = deque()
         for batch, off in offsets:
             pending.append(pool.submit(_rate, batch, off))
@@ -237,8 +250,6 @@ def _offsets(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch
 def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
            counts: dict[tuple[str, str, str], int]) -> None:
     """Counts of the run (in Arrow: no per-row Python)."""
-    import pyarrow.compute as pc
-
     res.decisions += dec.num_rows
     res.rejected += rej.num_rows
     scope = dec.column("在范围")

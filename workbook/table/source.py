@@ -35,8 +35,9 @@ class TableInput:
 
     label: str
     header: list[str]
-    wanted: list[int]  # 1-based columns read
+    wanted: list[int]  # 1-based columns read from the input
     dataset: pads.Dataset
+    used: list[int] | None = None  # of them, those a run uses (None: all)
 
     @property
     def n_rows(self) -> int:
@@ -49,14 +50,28 @@ class TableInput:
                 yield b
 
     def sheet(self, batch: pa.RecordBatch) -> SheetData:
-        """A batch as the 客户 sheet (the columns not read are ``UnreadColumn``)."""
+        """A batch as the 客户 sheet: the columns a run uses, and every contract column when a
+        row of the batch has no 客户编号 (as ``workbook.source`` reads 客户 again then, so that
+        such a row is kept and rejected if anything else is on it); the others are
+        ``UnreadColumn``."""
         n = batch.num_rows
+        header = [h.strip() for h in self.header]
+        take = set(self.wanted)
+        if self.used is not None:
+            ids = column_map(header).get("client_id")
+            k = self.wanted.index(ids) if ids in self.wanted else None
+            col = batch.column(k) if k is not None else None
+            blank = col is None or col.null_count or (
+                pa.types.is_string(col.type) and pc.any(pc.equal(
+                    pc.utf8_trim_whitespace(col), "")).as_py())
+            if not blank:
+                take = set(self.used)
         cols: list[Any] = [UnreadColumn(n, c) for c in range(1, len(self.header) + 1)]
         for k, c in enumerate(self.wanted):
-            cols[c - 1] = column_values(batch.column(k))
-        return SheetData(name=SHEET, n_rows=n + 1, header=[h.strip() for h in self.header],
-                         columns=cols, header_values=list(self.header),
-                         selected=frozenset(self.wanted))
+            if c in take:
+                cols[c - 1] = column_values(batch.column(k))
+        return SheetData(name=SHEET, n_rows=n + 1, header=header, columns=cols,
+                         header_values=list(self.header), selected=frozenset(take))
 
     def id_column(self) -> str | None:
         c = column_map([h.strip() for h in self.header]).get("client_id")
@@ -87,10 +102,19 @@ def open_input(path: str | os.PathLike[str]) -> TableInput:
     except (pa.ArrowInvalid, OSError) as e:
         raise WorkbookError(f"无法读取 {p}（Parquet 文件或目录、CSV 文件）：{e}") from e
     header = list(ds.schema.names)
+    wanted, used = pick_columns(header)
+    return TableInput(label=os.fspath(p), header=header, wanted=wanted, dataset=ds, used=used)
+
+
+def pick_columns(header: list[str]) -> tuple[list[int], list[int]]:
+    """(the columns read from the input: every contract column, the inputs of any rulebook
+    and 营业部; of them, those a run uses), 1-based (``workbook.source.ClientColumns``)."""
     pick = ClientColumns()
     trimmed = [h.strip() for h in header]
-    wanted = sorted(set(pick.every(trimmed)) | set(pick.wanted(trimmed)))
-    return TableInput(label=os.fspath(p), header=header, wanted=wanted, dataset=ds)
+    used = sorted(pick.wanted(trimmed))
+    branch = column_map(trimmed).get("branch")
+    wanted = sorted(set(pick.every(trimmed)) | set(used) | ({branch} if branch else set()))
+    return wanted, used
 
 
 def _csv_dataset(p: Path) -> pads.Dataset:

@@ -28,7 +28,6 @@ import pyarrow as pa
 from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
-from ..source import ClientColumns
 from .run import (
     DECISION_SCHEMA,
     DECISIONS,
@@ -40,6 +39,7 @@ from .run import (
     finish,
     rate_arrow,
 )
+from .source import pick_columns
 from .steps import settle_run
 
 ROW = "__行号"
@@ -123,9 +123,9 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     cmap = column_map(trimmed)
     if "client_id" not in cmap:
         raise WorkbookError(f"{source} 没有“客户编号”列（或 client_id）。")
-    pick = ClientColumns()
-    wanted = sorted(set(pick.every(trimmed)) | set(pick.wanted(trimmed)))
+    wanted, used = pick_columns(header)
     names = [header[c - 1] for c in wanted]
+    used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
     df = df.select(*[F.col(f"`{n}`") for n in names])
 
     # 1. row numbers: the input's order, the header being row 1
@@ -172,7 +172,7 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
             for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)], strict=True):
                 part = b.slice(lo, hi - lo).select(hdr)
                 dec, rej, blank = rate_arrow(part, int(rows[lo]) - 2, sp, hdr,
-                                             list(range(1, len(hdr) + 1)), duplicates)
+                                             list(range(1, len(hdr) + 1)), duplicates, used_at)
                 yield _combine(dec, rej, blank)
 
     rated = numbered.mapInArrow(rate, from_arrow_schema(out_schema)).cache()

@@ -99,15 +99,13 @@ def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
 
     before = labels[rating.held[keep]]
     before = np.where(rating.held[keep] >= 0, before, None)
-    branch_c = t.cols.get("branch")
-    branch = sheet.columns[branch_c - 1] if branch_c is not None else [None] * len(sheet.columns[0])
     idx_in_sheet = (t.rows - 2)[keep]
     basis = vals.basis.texts(np.arange(len(dec.act))) if len(dec.act) else []
     after = np.where(rated, labels[dec.after_rank[keep]], before)
     decisions = {
         "行号": rows[keep],
         "客户编号": [t.client_id[i] for i in keep.tolist()],
-        "营业部": [_text(branch[i]) for i in idx_in_sheet.tolist()],
+        "营业部": idx_in_sheet,  # (positions in the batch: the caller takes the texts)
         "原级别": before.tolist(),
         "当前级别": after.tolist(),
         "级别变动": spread(vals.kind_act, ""),
