@@ -2,9 +2,8 @@
 the job's steps (``workbook.table.steps``) and write, in the output directory, the decisions
 (Parquet), the rejected rows (Parquet), the run summary (JSON and a small .xlsx with a chart).
 
-Memory stays bounded: one batch at a time per worker (two worker processes when the input has
-several batches: the steps hold the GIL), the outputs streamed to Parquet as each batch is
-done. Files are written under temporary names and renamed at the end: a run that fails leaves
+Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``:
+the steps hold the GIL), the outputs streamed to Parquet as each batch is done. Files are written under temporary names and renamed at the end: a run that fails leaves
 no half-written output.
 """
 
