@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +29,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -101,28 +101,40 @@ def spark(src: str, out: str) -> None:
     s.stop()
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        with contextlib.suppress(OSError):
+            for t in Path(f"/proc/{q}/task").iterdir():
+                todo += map(int, (t / "children").read_text().split())
+    return out
+
+
+def _rss_kb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1])
+    return 0.0
+
+
 def measure(what: str, src: Path, out: Path) -> tuple[float, float]:
     """(seconds, peak MB of the child and its descendants)."""
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, "
             f"{str(ROOT / 'bench')!r}); import bench_table as b; "
             f"b.{what}({str(src)!r}, {str(out)!r})")
     t0 = time.perf_counter()
-    p = psutil.Popen([sys.executable, "-c", code])
+    p = subprocess.Popen([sys.executable, "-c", code])
     peak = 0.0
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.wait(0.1):
-            try:
-                procs = [p, *p.children(recursive=True)]
-                total = 0
-                for q in procs:
-                    with contextlib.suppress(psutil.Error):
-                        total += q.memory_info().rss
-                peak = max(peak, total / 2**20)
-            except psutil.Error:
-                pass
+            peak = max(peak, sum(map(_rss_kb, _tree(p.pid))) / 1024)
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
