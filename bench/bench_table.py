@@ -1,0 +1,177 @@
+"""Benchmark of ``rate-table`` (not a test).
+
+    .venv/bin/python bench/bench_table.py --clients 10000000 [--dir /tmp/bench-table] [--no-spark]
+
+Generates (once, untimed, cached in --dir) a head-office extract of N clients as Parquet: the
+客户 contract's columns (客户编号, 客户名称, 营业部 among 40 branches, 客户性质, 开户日期, 资产权益,
+上年度净佣金, 风险测评得分, 年度级别, 当前级别), with a few bad rows. Then, in one run, times
+(a) a bare pyarrow pass: read the columns rate-table reads, in record batches, and write them to
+    a new Parquet file;
+(b) the local engine (``rate_table``: validation, rules, mode, decisions, rejections, summary,
+    history);
+(c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included).
+Each is run in a child process; its peak memory is the largest sum of RSS over the process and
+all its descendants (worker processes, the JVM), sampled every 100 ms.
+Goals (issue 13): (b) <= 2 x (a); peak of (b) <= 1 GB at 10M; (c) <= 3 x (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PERIOD, NOW = "2026Q3", dt.datetime(2026, 11, 21, 9, 0)
+BRANCHES = [f"第{k:02d}营业部" for k in range(1, 41)]
+TIERS = ["VIP客户", "核心客户", "潜力客户", "普通客户"]
+
+
+def generate(n: int, path: Path, seed: int = 7) -> None:
+    """The extract, written in row groups of 1M (vectorised: no per-row Python)."""
+    rng = np.random.default_rng(seed)
+    with pq.ParquetWriter(path, pa.schema([
+            ("客户编号", pa.string()), ("客户名称", pa.string()), ("营业部", pa.string()),
+            ("客户性质", pa.string()), ("开户日期", pa.date32()), ("资产权益", pa.float64()),
+            ("上年度净佣金", pa.float64()), ("风险测评得分", pa.float64()),
+            ("年度级别", pa.string()), ("当前级别", pa.string())])) as w:
+        for a in range(0, n, 1_000_000):
+            m = min(1_000_000, n - a)
+            ids = np.char.add("KH", np.arange(a + 1, a + m + 1).astype("U12"))
+            assets = np.clip(np.exp(rng.normal(np.log(180_000), 1.35, m)), 2_000, None).round(2)
+            assets[rng.random(m) < 0.0001] = -5.0  # bad rows: rejected with a message
+            comm = (assets * np.exp(rng.normal(np.log(0.012), 0.8, m))).round(2)
+            comm = np.where(rng.random(m) < 0.1, np.nan, np.minimum(comm, 400_000))
+            score = np.where(rng.random(m) < 0.85, rng.integers(9, 101, m), np.nan)
+            days = rng.integers(0, (dt.date(2026, 9, 30) - dt.date(2005, 1, 1)).days, m)
+            opened = (np.datetime64("2005-01-01") + days).astype("datetime64[D]")
+            tier = np.array(TIERS, dtype=object)[rng.integers(0, 4, m)]
+            has = rng.random(m) < 0.85
+            tiers = pa.array(np.where(has, tier, None), pa.string())
+            w.write_table(pa.table({
+                "客户编号": pa.array(ids), "客户名称": pa.array(np.char.add("客户", ids)),
+                "营业部": pa.array(np.array(BRANCHES, dtype=object)[rng.integers(0, 40, m)],
+                                pa.string()),
+                "客户性质": pa.array(np.where(rng.random(m) < 0.93, "个人", "机构")),
+                "开户日期": pa.array(opened, pa.date32()), "资产权益": pa.array(assets),
+                "上年度净佣金": pa.array(comm, from_pandas=True),
+                "风险测评得分": pa.array(score, from_pandas=True),
+                "年度级别": tiers, "当前级别": tiers}))
+
+
+def bare(src: str, out: str) -> None:
+    """(a): the columns rate-table reads, read in batches and written back."""
+    from workbook.table.source import open_input
+
+    inp = open_input(src)
+    names = [inp.header[c - 1] for c in inp.wanted]
+    schema = inp.dataset.schema
+    with pq.ParquetWriter(out, pa.schema([schema.field(n) for n in names])) as w:
+        for b in inp.batches():
+            w.write_batch(b)
+
+
+def local(src: str, out: str) -> None:
+    from workbook.table import rate_table
+
+    rate_table(src, period=PERIOD, mode="quarterly", out=out, operator="bench", now=NOW,
+               force=True)
+
+
+def spark(src: str, out: str) -> None:
+    from workbook.table.spark import rate_table_spark, session
+
+    s = session("local[2]")
+    s.sparkContext.setLogLevel("ERROR")
+    rate_table_spark(src, period=PERIOD, mode="quarterly", out=out, operator="bench", now=NOW,
+                     spark=s, force=True)
+    s.stop()
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        with contextlib.suppress(OSError):
+            for t in Path(f"/proc/{q}/task").iterdir():
+                todo += map(int, (t / "children").read_text().split())
+    return out
+
+
+def _rss_kb(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1])
+    return 0.0
+
+
+def measure(what: str, src: Path, out: Path) -> tuple[float, float]:
+    """(seconds, peak MB of the child and its descendants)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, "
+            f"{str(ROOT / 'bench')!r}); import bench_table as b; "
+            f"b.{what}({str(src)!r}, {str(out)!r})")
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-c", code])
+    peak = 0.0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.1):
+            peak = max(peak, sum(map(_rss_kb, _tree(p.pid))) / 1024)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    rc = p.wait()
+    secs = time.perf_counter() - t0
+    stop.set()
+    th.join()
+    if rc:
+        raise SystemExit(f"{what} failed (exit {rc})")
+    return secs, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=1_000_000)
+    ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "bench-table"))
+    ap.add_argument("--no-spark", action="store_true")
+    args = ap.parse_args()
+    d = Path(args.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    src = d / f"clients-{args.clients}.parquet"
+    if not src.exists():
+        t0 = time.perf_counter()
+        generate(args.clients, src)
+        print(f"generated {src} ({src.stat().st_size / 2**20:.0f} MB) in "
+              f"{time.perf_counter() - t0:.1f} s (untimed)")
+    res = {"clients": args.clients}
+    for what in ("bare", "local", *(() if args.no_spark else ("spark",))):
+        out = d / f"out-{what}"
+        secs, peak = measure(what, src, out if what != "bare" else d / "bare.parquet")
+        res[what] = {"seconds": round(secs, 1), "peak_mb": round(peak)}
+        print(f"{what:6s} {secs:8.1f} s   peak {peak:7.0f} MB", flush=True)
+    res["local/bare"] = round(res["local"]["seconds"] / res["bare"]["seconds"], 2)
+    if "spark" in res:
+        res["spark/local"] = round(res["spark"]["seconds"] / res["local"]["seconds"], 2)
+    print(json.dumps(res, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

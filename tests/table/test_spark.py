@@ -1,0 +1,53 @@
+"""rate-table --engine spark (local[2]): the same files as the local engine."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+from table_clients import NOW, PERIOD, clients, write_csv, write_parquet
+
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless): Spark cannot start",
+                allow_module_level=True)
+
+from workbook.table import rate_table
+from workbook.table.history import HISTORY, runs
+from workbook.table.spark import rate_table_spark, session
+
+
+@pytest.fixture(scope="session")
+def spark():
+    s = session("local[2]")
+    yield s
+    s.stop()
+
+
+def _rows(path) -> list[dict]:
+    return pq.read_table(path).sort_by("行号").to_pylist()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_spark_gives_the_local_engines_files(spark, tmp_path, fmt: str) -> None:
+    rows = clients(400)
+    src = (write_parquet(rows, tmp_path / "c.parquet", row_group_size=150) if fmt == "parquet"
+           else write_csv(rows, tmp_path / "c.csv"))
+    local = rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "local",
+                       operator="总部", now=NOW, workers=1, batch_rows=120)
+    # (several partitions, so that rows are numbered across them)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
+    res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "spark",
+                           operator="总部", now=NOW, spark=spark)
+    assert res.rows_in == 400 == res.decisions + res.rejected
+    for name in ("decisions.parquet", "rejections.parquet"):
+        assert _rows(tmp_path / "spark" / name) == _rows(tmp_path / "local" / name)
+    skip = {"引擎": "", "历史摘要": "", "前次摘要": ""}  # (the run ids differ: the engine)
+    assert res.summary() | skip == local.summary() | skip
+    # the same history records, but for the run's id and statistics
+    recs = [[{k: v for k, v in r.items() if k not in ("运行编号", "统计")}
+             for r in pq.read_table(runs(tmp_path / d / HISTORY)[0].path).to_pylist()]
+            for d in ("spark", "local")]
+    assert recs[0] == recs[1] and len(recs[0]) > 1
+    assert any("重复" in r["原因"] for r in _rows(tmp_path / "spark" / "rejections.parquet"))

@@ -1,0 +1,216 @@
+"""The history of table runs: a Parquet dataset partitioned by run (``history/run=…/``), the
+same record types as 变更记录 (运行, 变更, 拒绝; its columns, ``workbook.history.HEADER``), made
+tamper-evident by digests instead of a hash per row:
+
+* each part file has a sha256 over its rows (the Arrow IPC stream of the part read back,
+  so any edited, added or removed row changes it — computed part by part, in parallel if one
+  wishes);
+* each run's ``_manifest.json`` holds its parts' digests, their Merkle root, the previous
+  run's digest and its own digest over all of that (a chain from run to run).
+
+``verify(dir)`` recomputes every digest and link and says, in Chinese, what was edited: a
+part changed, a part added or removed, a manifest altered, a run removed or reordered. Like
+变更记录, the chain proves edits *between* runs; the last run can only be checked against a
+copy of its digest kept elsewhere (the summary.json of the run holds it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from .. import history as log
+
+HISTORY = "history"
+MANIFEST = "_manifest.json"
+PART_ROWS = 1_000_000
+RECORD_SCHEMA = pa.schema([(h, pa.string()) for h in log.HEADER[:log.N_FIELDS]])
+
+
+def part_digest(table: pa.Table) -> str:
+    """sha256 of a part's rows: its columns as text, in one Arrow IPC stream."""
+    t = table.cast(RECORD_SCHEMA).combine_chunks()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, RECORD_SCHEMA) as w:
+        for b in t.to_batches():
+            w.write_batch(b)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def merkle_root(digests: list[str]) -> str:
+    """The Merkle root of the parts' digests (pairs hashed level by level; an odd one is
+    carried up); the empty root is sha256 of nothing."""
+    level = [bytes.fromhex(d) for d in digests]
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        nxt = [hashlib.sha256(level[i] + level[i + 1]).digest()
+               for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0].hex()
+
+
+def manifest_digest(m: dict[str, Any]) -> str:
+    body = {k: v for k, v in m.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True)
+                          .encode("utf-8")).hexdigest()
+
+
+@dataclass
+class RunEntry:
+    path: Path
+    manifest: dict[str, Any]
+
+
+def runs(hist: Path) -> list[RunEntry]:
+    """The runs of a history directory, in their order (``seq``)."""
+    out = []
+    for d in sorted(hist.glob("run=*")):
+        m = d / MANIFEST
+        data = json.loads(m.read_text(encoding="utf-8")) if m.exists() else {}
+        out.append(RunEntry(d, data))
+    return sorted(out, key=lambda e: (e.manifest.get("seq", 0), e.path.name))
+
+
+def applied(hist: Path, period: str, mode: str) -> list[str]:
+    """Run ids of the history that applied this period and mode."""
+    if not hist.exists():
+        return []
+    return [e.manifest.get("run_id", "") for e in runs(hist)
+            if e.manifest.get("评级期间") == period and e.manifest.get("模式") == mode]
+
+
+def _records(decisions: Path, rejections: Path, common: dict[str, str]
+             ) -> Iterator[pa.RecordBatch]:
+    """变更 rows (a rated client whose tier changed) and 拒绝 rows, as 变更记录 columns."""
+    def fill(n: int, given: dict[str, pa.Array]) -> pa.RecordBatch:
+        cols = []
+        for f in RECORD_SCHEMA:
+            cols.append(given[f.name] if f.name in given
+                        else pa.array([common.get(f.name, "")] * n, pa.string()))
+        return pa.RecordBatch.from_arrays(cols, schema=RECORD_SCHEMA)
+
+    for b in pads.dataset(decisions).to_batches(batch_size=PART_ROWS // 4):
+        before = pc.fill_null(b.column("原级别"), "")
+        after = pc.fill_null(b.column("当前级别"), "")
+        keep = pc.and_(b.column("在范围"), pc.not_equal(before, after))
+        s = b.filter(keep)
+        if s.num_rows:
+            yield fill(s.num_rows, {
+                "记录类型": pa.array([log.CHANGE] * s.num_rows, pa.string()),
+                "客户编号": s.column("客户编号"), "变更前": s.column("原级别"),
+                "变更后": s.column("当前级别"), "级别变动": s.column("级别变动"),
+                "原因": s.column("级别依据"), "规则编号": s.column("规则编号")})
+    for b in pads.dataset(rejections).to_batches(batch_size=PART_ROWS // 4):
+        if b.num_rows:
+            yield fill(b.num_rows, {
+                "记录类型": pa.array([log.REJECT] * b.num_rows, pa.string()),
+                "客户编号": b.column("客户编号"), "原因": b.column("原因"),
+                "输入数据": pc.binary_join_element_wise(b.column("列"), pc.fill_null(
+                    b.column("值"), ""), "=")})
+
+
+def append_run(out_dir: Path, summary: dict[str, Any], common: dict[str, str],
+               decisions: Path, rejections: Path) -> dict[str, Any]:
+    """Append this run to ``out_dir/history`` (see module doc); its manifest is returned."""
+    hist = out_dir / HISTORY
+    hist.mkdir(parents=True, exist_ok=True)
+    before = runs(hist)
+    prev = before[-1].manifest.get("digest", "") if before else ""
+    seq = (before[-1].manifest.get("seq", 0) if before else 0) + 1
+    name = f"run={seq:06d}-{common['运行编号']}"
+    tmp = hist / f".{name}.tmp"
+    tmp.mkdir()
+    run_row = {**common, "记录类型": log.RUN,
+               "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数")},
+                                ensure_ascii=False)}
+    parts: list[dict[str, Any]] = []
+    buf: list[pa.RecordBatch] = [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)]
+    n_buf = 1
+
+    def flush() -> None:
+        nonlocal buf, n_buf
+        if not buf:
+            return
+        t = pa.Table.from_batches(buf, RECORD_SCHEMA)
+        f = f"part-{len(parts):05d}.parquet"
+        pq.write_table(t, tmp / f)
+        parts.append({"file": f, "rows": t.num_rows, "sha256": part_digest(t)})
+        buf, n_buf = [], 0
+
+    for b in _records(decisions, rejections, common):
+        buf.append(b)
+        n_buf += b.num_rows
+        if n_buf >= PART_ROWS:
+            flush()
+    flush()
+    m: dict[str, Any] = {"seq": seq, "run_id": common["运行编号"], "时间": common["时间"],
+                         "操作员": common["操作员"], "模式": common["模式"],
+                         "评级期间": common["评级期间"], "规则版本": common["规则版本"],
+                         "parts": parts, "merkle_root": merkle_root([p["sha256"] for p in parts]),
+                         "previous": prev}
+    m["digest"] = manifest_digest(m)
+    (tmp / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, hist / name)
+    return m
+
+
+def verify(out_dir: str | os.PathLike[str]) -> list[str]:
+    """What was edited in a table run directory's history (Chinese; empty: nothing)."""
+    hist = Path(out_dir) / HISTORY
+    if not hist.is_dir():
+        return [f"{hist} 不存在：没有评级历史。"]
+    found: list[str] = []
+    prev = ""
+    for k, e in enumerate(runs(hist), start=1):
+        m, where = e.manifest, e.path.name
+        if not m:
+            found.append(f"{where}：缺少 {MANIFEST}（运行记录被删除或替换）。")
+            continue
+        if manifest_digest(m) != m.get("digest"):
+            found.append(f"{where}：{MANIFEST} 被修改（其摘要不符）。")
+        if m.get("seq") != k:
+            found.append(f"{where}：运行序号为 {m.get('seq')}，应为 {k}（之前的运行被删除或调换）。")
+        if m.get("previous", "") != prev:
+            found.append(f"{where}：所记前一次运行的摘要与实际不符（之前的运行被删除、替换或调换）。")
+        prev = m.get("digest", "")
+        listed = {p["file"]: p for p in m.get("parts", [])}
+        on_disk = {p.name for p in e.path.glob("*.parquet")}
+        for f in sorted(on_disk - set(listed)):
+            found.append(f"{where}/{f}：多出的数据文件（不属于该次运行）。")
+        digests = []
+        for f, p in listed.items():
+            if f not in on_disk:
+                found.append(f"{where}/{f}：数据文件被删除。")
+                digests.append("")
+                continue
+            t = pq.read_table(e.path / f)
+            d = part_digest(t)
+            digests.append(d)
+            if d != p["sha256"]:
+                n = t.num_rows - p["rows"]
+                more = f"（行数 {p['rows']} → {t.num_rows}）" if n else ""
+                found.append(f"{where}/{f}：记录被修改{more}（摘要不符）。")
+        if merkle_root([p["sha256"] for p in listed.values()]) != m.get("merkle_root"):
+            found.append(f"{where}：各数据文件摘要的 Merkle 根与记录不符。")
+    return found
+
+
+def run_fields(run_id: str, now: dt.datetime, operator: str, mode: str, period: str,
+               ref: str) -> dict[str, str]:
+    """The fields every record of a run holds (as ``workbook.run.plan.run_fields``)."""
+    return {"运行编号": run_id, "时间": now.isoformat(sep=" "), "操作员": operator, "模式": mode,
+            "评级期间": period, "规则版本": ref}

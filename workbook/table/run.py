@@ -1,0 +1,312 @@
+"""``rate_table``: rate a head-office extract (``workbook.table.source``) batch by batch with
+the job's steps (``workbook.table.steps``) and write, in the output directory, the decisions
+(Parquet), the rejected rows (Parquet), the run summary (JSON and a small .xlsx with a chart).
+
+Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``:
+the steps hold the GIL), the outputs streamed to Parquet as each batch is done. Files are written under temporary names and renamed at the end: a run that fails leaves
+no half-written output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rules.rerating import parse_mode
+
+from ..schema import WorkbookError, column_map
+from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input
+from .steps import BatchResult, rate_batch, settle_run
+
+DECISIONS = "decisions.parquet"
+REJECTIONS = "rejections.parquet"
+SUMMARY_JSON = "summary.json"
+SUMMARY_XLSX = "summary.xlsx"
+
+DECISION_SCHEMA = pa.schema([
+    ("行号", pa.int64()), ("客户编号", pa.string()), ("营业部", pa.string()),
+    ("原级别", pa.string()), ("当前级别", pa.string()), ("级别变动", pa.string()),
+    ("规则编号", pa.string()), ("级别依据", pa.string()), ("服务产品", pa.string()),
+    ("年拜访次数", pa.float64()), ("风险类别", pa.string()), ("评级期间", pa.string()),
+    ("规则版本", pa.string()), ("在范围", pa.bool_()),
+])
+REJECTION_SCHEMA = pa.schema([
+    ("行号", pa.int64()), ("客户编号", pa.string()), ("列", pa.string()), ("值", pa.string()),
+    ("原因", pa.string()), ("在范围", pa.bool_()),
+])
+NO_BRANCH = "（未填营业部）"
+
+
+@dataclass
+class TableResult:
+    """What a table run did: counts, where it wrote, and the summary."""
+
+    out_dir: Path
+    period: str
+    mode: str
+    rulebook_ref: str
+    rows_in: int = 0
+    decisions: int = 0
+    in_scope: int = 0
+    rejected: int = 0
+    blank: int = 0  # rows with nothing in any column read (skipped, as in a sheet)
+    changed: dict[str, int] = field(default_factory=dict)  # 级别变动 -> count
+    by_branch: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    engine: str = "local"
+    already_applied: list[str] = field(default_factory=list)  # run ids (nothing done)
+    history: dict[str, Any] = field(default_factory=dict)  # this run's manifest
+
+    def check_counts(self) -> None:
+        """rows in = decisions + rejections (+ blank rows), or the run fails (nothing is dropped
+        silently)."""
+        if self.rows_in != self.decisions + self.rejected + self.blank:
+            raise WorkbookError(f"行数不符：读入 {self.rows_in} 行，决定 {self.decisions} 行、"
+                                f"拒绝 {self.rejected} 行、空行 {self.blank} 行；本次输出作废。")
+
+    def summary(self) -> dict[str, Any]:
+        return {"评级期间": self.period, "模式": self.mode, "规则版本": self.rulebook_ref,
+                "引擎": self.engine, "读入行数": self.rows_in, "决定行数": self.decisions,
+                "本次评级": self.in_scope, "拒绝行数": self.rejected, "空行": self.blank, "级别变动": self.changed,
+                "营业部": self.by_branch,
+                "历史摘要": self.history.get("digest", ""),
+                "前次摘要": self.history.get("previous", "")}
+
+
+# ------------------------------------------------------------------ the batch function
+
+def decisions_batch(res: BatchResult, branch: pa.Array | None) -> pa.RecordBatch:
+    """The decisions as Arrow; 营业部 taken from the input's column (None: not in the input)."""
+    at = pa.array(res.decisions["营业部"], pa.int64())
+    cols = dict(res.decisions)
+    if branch is None:
+        cols["营业部"] = pa.nulls(len(at), pa.string())
+    else:
+        if not pa.types.is_string(branch.type):
+            branch = pc.cast(branch, pa.string())
+        cols["营业部"] = pc.take(branch, at)
+    return pa.RecordBatch.from_pydict(cols, schema=DECISION_SCHEMA)
+
+
+def rejections_batch(res: BatchResult) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(res.rejections, schema=REJECTION_SCHEMA)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(settings: dict[str, Any], header: list[str], wanted: list[int],
+                 used: list[int] | None, duplicates: dict[str, list[int]]) -> None:
+    _WORKER.update(spec=settle_run(**settings), header=header, wanted=wanted, used=used,
+                   duplicates=duplicates)
+
+
+def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
+               wanted: list[int], duplicates: dict[str, list[int]],
+               used: list[int] | None = None) -> tuple[pa.RecordBatch, pa.RecordBatch, int]:
+    """The batch function of every engine: the input's columns ``wanted`` (1-based in
+    ``header``) in, (decisions, rejections, blank rows skipped) out, rows numbered from
+    ``offset``."""
+    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,  # type: ignore[arg-type]
+                     used=used)
+    res = rate_batch(inp.sheet(batch), spec, offset=offset, duplicates=duplicates)
+    c = column_map([h.strip() for h in header]).get("branch")
+    branch = batch.column(wanted.index(c)) if c in wanted else None
+    return decisions_batch(res, branch), rejections_batch(res), batch.num_rows - res.n_rows
+
+
+def _rate(batch: pa.RecordBatch, offset: int
+          ) -> tuple[pa.RecordBatch, pa.RecordBatch, int, int]:
+    w = _WORKER
+    dec, rej, blank = rate_arrow(batch, offset, w["spec"], w["header"], w["wanted"],
+                                 w["duplicates"], w["used"])
+    return dec, rej, blank, batch.num_rows
+
+
+# ------------------------------------------------------------------------ the local engine
+
+def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, out: str | os.PathLike[str],
+               rulebook: str = "brokerage", operator: str, now: dt.datetime | None = None,
+               workers: int | None = None, batch_rows: int = BATCH_ROWS,
+               progress: Callable[[int, int], None] | None = None,
+               force: bool = False) -> TableResult:
+    """Rate every client of the input (see module doc). A period and mode already in the
+    output's history is not done again unless ``force`` (``already_applied`` says so).
+    Raises WorkbookError or RuleError (Chinese messages) when nothing can be done; nothing
+    is written then."""
+    parse_mode(mode)
+    now = (now or dt.datetime.now()).replace(microsecond=0)
+    settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
+                "now": now}
+    spec = settle_run(**settings)
+    out_dir = Path(out)
+    done = applied_before(out_dir, spec, force)
+    if done is not None:
+        return done
+    inp = open_input(input_path)
+    if inp.id_column() is None:
+        raise WorkbookError(f"{inp.label} 没有“客户编号”列（或 client_id）。")
+    dups = duplicate_ids(inp, batch_rows)
+    total = inp.n_rows
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
+                      rulebook_ref=spec.rulebook.ref)
+    n_workers = workers if workers is not None else 1
+    tmp = {k: out_dir / f".{k}.tmp" for k in (DECISIONS, REJECTIONS)}
+    counts: dict[tuple[str, str, str], int] = {}
+    try:
+        with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA) as dw, \
+                pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
+            for dec, rej, blank, n_in in _results(inp, settings, dups, n_workers, batch_rows):
+                dw.write_batch(dec)
+                rw.write_batch(rej)
+                _count(res, dec, rej, counts)
+                res.rows_in += n_in
+                res.blank += blank
+                if progress:
+                    progress(res.rows_in, total)
+        res.by_branch = _by_branch(counts)
+        res.check_counts()
+        for k, p in tmp.items():
+            os.replace(p, out_dir / k)
+            res.files[k] = out_dir / k
+    finally:
+        for p in tmp.values():
+            p.unlink(missing_ok=True)
+    finish(res, spec, operator, now)
+    return res
+
+
+def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
+    """The result of a run not done (its period and mode are in the history), or None."""
+    from . import history
+
+    done = history.applied(out_dir / history.HISTORY, spec.period.label, spec.mode)
+    if not done or force:
+        return None
+    return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
+                       rulebook_ref=spec.rulebook.ref, already_applied=done)
+
+
+def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime) -> None:
+    """Append the run to the history, then write the summary (with the run's digest)."""
+    import hashlib
+
+    from . import history
+
+    tag = hashlib.sha256(json.dumps(res.summary(), ensure_ascii=False, sort_keys=True)
+                         .encode("utf-8")).hexdigest()[:6]
+    common = history.run_fields(f"{now:%Y%m%d-%H%M%S}-{tag}", now, operator, spec.mode,
+                                spec.period.label, spec.rulebook.ref)
+    res.history = history.append_run(res.out_dir, res.summary(), common,
+                                     res.out_dir / DECISIONS, res.out_dir / REJECTIONS)
+    write_summary(res, spec.labels)
+
+
+def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int]],
+             n_workers: int, batch_rows: int
+             ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]]:
+    """(decisions, rejections) of each batch in order: in this process, or by ``n_workers``
+    processes with at most two batches each in flight (memory stays bounded)."""
+    offsets = _offsets(inp.batches(batch_rows))
+    if n_workers <= 1:
+        _init_worker(settings, inp.header, inp.wanted, inp.used, dups)
+        for batch, off in offsets:
+            yield _rate(batch, off)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(settings, inp.header, inp.wanted, inp.used, dups)) as pool:
+        pending: deque[Future[Any]] = deque()
+        for batch, off in offsets:
+            pending.append(pool.submit(_rate, batch, off))
+            if len(pending) >= 2 * n_workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _offsets(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:
+    off = 0
+    for b in batches:
+        yield b, off
+        off += b.num_rows
+
+
+def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
+           counts: dict[tuple[str, str, str], int]) -> None:
+    """Counts of the run (in Arrow: no per-row Python)."""
+    res.decisions += dec.num_rows
+    res.rejected += rej.num_rows
+    scope = dec.column("在范围")
+    res.in_scope += pc.sum(scope).as_py() or 0
+    t = pa.table(dec.select(["行号", "营业部", "原级别", "当前级别", "级别变动"])).filter(scope)
+    for r in t.group_by("级别变动").aggregate([("行号", "count")]).to_pylist():
+        k = r["级别变动"] or ""
+        res.changed[k] = res.changed.get(k, 0) + r["行号_count"]
+    g = t.group_by(["营业部", "原级别", "当前级别"]).aggregate([("行号", "count")])
+    for r in g.to_pylist():
+        key = (r["营业部"] or NO_BRANCH, r["原级别"] or "无级别", r["当前级别"] or "无级别")
+        counts[key] = counts.get(key, 0) + r["行号_count"]
+
+
+def _by_branch(counts: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:
+    """营业部 -> {"before": tier -> n, "after": tier -> n} of the rated clients."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (br, before, after), n in sorted(counts.items()):
+        b = out.setdefault(br, {"before": {}, "after": {}})
+        b["before"][before] = b["before"].get(before, 0) + n
+        b["after"][after] = b["after"].get(after, 0) + n
+    return out
+
+
+def write_summary(res: TableResult, labels: list[str]) -> None:
+    """summary.json and summary.xlsx (per 营业部: clients per tier before and after, a chart)."""
+    import xlsxwriter
+
+    out = res.out_dir
+    tmp = out / f".{SUMMARY_JSON}.tmp"
+    tmp.write_text(json.dumps(res.summary(), ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, out / SUMMARY_JSON)
+    res.files[SUMMARY_JSON] = out / SUMMARY_JSON
+    tiers = [*labels, "无级别"]
+    tmpx = out / f".{SUMMARY_XLSX}.tmp.xlsx"
+    wb = xlsxwriter.Workbook(os.fspath(tmpx))
+    ws = wb.add_worksheet("汇总")
+    bold = wb.add_format({"bold": True})
+    ws.write_row(0, 0, ["评级期间", res.period, "模式", res.mode, "规则版本", res.rulebook_ref])
+    ws.write_row(1, 0, ["读入行数", res.rows_in, "本次评级", res.in_scope, "拒绝行数", res.rejected])
+    head = ["营业部"] + [f"{t}（评级前）" for t in tiers] + [f"{t}（评级后）" for t in tiers]
+    ws.write_row(3, 0, head, bold)
+    branches = list(res.by_branch)
+    for k, br in enumerate(branches, start=4):
+        b = res.by_branch[br]
+        ws.write_row(k, 0, [br, *(b["before"].get(t, 0) for t in tiers),
+                            *(b["after"].get(t, 0) for t in tiers)])
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, len(head), 14)
+    if branches:
+        chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+        last = 3 + len(branches)
+        for j in range(len(tiers)):
+            col = 1 + len(tiers) + j
+            chart.add_series({"name": ["汇总", 3, col], "categories": ["汇总", 4, 0, last, 0],
+                              "values": ["汇总", 4, col, last, col]})
+        chart.set_title({"name": f"{res.period} 评级后各营业部客户级别"})
+        ws.insert_chart(last + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.3})
+    wb.close()
+    os.replace(tmpx, out / SUMMARY_XLSX)
+    res.files[SUMMARY_XLSX] = out / SUMMARY_XLSX

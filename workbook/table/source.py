@@ -1,0 +1,165 @@
+"""A head-office extract read as 客户 is: Parquet (a file or a dataset directory) or CSV,
+streamed in Arrow record batches, its columns found by the 客户 headers and aliases
+(``schema.column_map`` through ``workbook.source.ClientColumns``), each batch handed on as a
+``SheetData`` (header row 1, data from row 2) so the job's validation reads it unchanged.
+
+Only the columns a run uses are read (Parquet: the others are never decoded). CSV cells are
+read as text (as typed in a cell: ``25万``, ``1,234``) and an empty cell is empty.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from ..schema import WorkbookError, column_map
+from ..source import ClientColumns
+from ..xlsxio import SheetData
+from ..xlsxio.reader import UnreadColumn
+
+SHEET = "客户"
+BATCH_ROWS = 131_072
+
+
+@dataclass
+class TableInput:
+    """An input opened: its header (every column, in order), the columns a run reads, and a
+    dataset to stream them from."""
+
+    label: str
+    header: list[str]
+    wanted: list[int]  # 1-based columns read from the input
+    dataset: pads.Dataset
+    used: list[int] | None = None  # of them, those a run uses (None: all)
+
+    @property
+    def n_rows(self) -> int:
+        return self.dataset.count_rows()
+
+    def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        names = [self.header[c - 1] for c in self.wanted]
+        for b in self.dataset.to_batches(columns=names, batch_size=batch_rows):
+            if b.num_rows:
+                yield b
+
+    def sheet(self, batch: pa.RecordBatch) -> SheetData:
+        """A batch as the 客户 sheet: the columns a run uses, and every contract column when a
+        row of the batch has no 客户编号 (as ``workbook.source`` reads 客户 again then, so that
+        such a row is kept and rejected if anything else is on it); the others are
+        ``UnreadColumn``."""
+        n = batch.num_rows
+        header = [h.strip() for h in self.header]
+        take = set(self.wanted)
+        if self.used is not None:
+            ids = column_map(header).get("client_id")
+            k = self.wanted.index(ids) if ids in self.wanted else None
+            col = batch.column(k) if k is not None else None
+            blank = col is None or col.null_count or (
+                pa.types.is_string(col.type) and pc.any(pc.equal(
+                    pc.utf8_trim_whitespace(col), "")).as_py())
+            if not blank:
+                take = set(self.used)
+        cols: list[Any] = [UnreadColumn(n, c) for c in range(1, len(self.header) + 1)]
+        for k, c in enumerate(self.wanted):
+            if c in take:
+                cols[c - 1] = column_values(batch.column(k))
+        return SheetData(name=SHEET, n_rows=n + 1, header=header, columns=cols,
+                         header_values=list(self.header), selected=frozenset(take))
+
+    def id_column(self) -> str | None:
+        c = column_map([h.strip() for h in self.header]).get("client_id")
+        return None if c is None else self.header[c - 1]
+
+
+def column_values(arr: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """A column's values as a sheet holds them: numbers, texts, dates, None where empty
+    (decimals as float, as a cell holds them; a text column's empty text is empty)."""
+    t = arr.type
+    if pa.types.is_decimal(t):
+        arr = arr.cast(pa.float64())
+    elif pa.types.is_dictionary(t):
+        arr = arr.cast(t.value_type)
+    return arr.to_pylist()
+
+
+def open_input(path: str | os.PathLike[str]) -> TableInput:
+    """Open a Parquet file or directory, or a CSV file (WorkbookError, Chinese, otherwise)."""
+    p = Path(path)
+    if not p.exists():
+        raise WorkbookError(f"找不到输入 {p}。")
+    is_csv = p.suffix.lower() in (".csv", ".txt") or (
+        p.is_dir() and any(p.glob("*.csv")) and not any(p.rglob("*.parquet")))
+    try:
+        ds = _csv_dataset(p) if is_csv else pads.dataset(p, format="parquet",
+                                                         partitioning="hive")
+    except (pa.ArrowInvalid, OSError) as e:
+        raise WorkbookError(f"无法读取 {p}（Parquet 文件或目录、CSV 文件）：{e}") from e
+    header = list(ds.schema.names)
+    wanted, used = pick_columns(header)
+    return TableInput(label=os.fspath(p), header=header, wanted=wanted, dataset=ds, used=used)
+
+
+def pick_columns(header: list[str]) -> tuple[list[int], list[int]]:
+    """(the columns read from the input: every contract column, the inputs of any rulebook
+    and 营业部; of them, those a run uses), 1-based (``workbook.source.ClientColumns``)."""
+    pick = ClientColumns()
+    trimmed = [h.strip() for h in header]
+    used = sorted(pick.wanted(trimmed))
+    branch = column_map(trimmed).get("branch")
+    wanted = sorted(set(pick.every(trimmed)) | set(used) | ({branch} if branch else set()))
+    return wanted, used
+
+
+def _csv_dataset(p: Path) -> pads.Dataset:
+    import pyarrow.csv as pacsv
+
+    first = p if p.is_file() else sorted(p.glob("*.csv"))[0]
+    with pacsv.open_csv(first, read_options=pacsv.ReadOptions(block_size=1 << 16)) as r:
+        names = r.schema.names
+    fmt = pads.CsvFileFormat(
+        read_options=pacsv.ReadOptions(block_size=1 << 22),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                             strings_can_be_null=True,
+                                             null_values=[""]))
+    return pads.dataset(p, format=fmt)
+
+
+def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, list[int]]:
+    """客户编号 met on more than one row of the whole input -> the rows (numbered as in the
+    messages: the header is row 1), found in Arrow in one pass over the id column only."""
+    name = inp.id_column()
+    if name is None:
+        return {}
+    ids = pa.chunked_array(
+        [_id_texts(b.column(0)) for b in inp.dataset.to_batches(columns=[name],
+                                                               batch_size=batch_rows)],
+        type=pa.string())
+    counts = ids.value_counts()
+    many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
+    many = many.filter(pc.and_(pc.invert(pc.starts_with(many, "#")),
+                               pc.not_equal(many, "")))  # (error values, empty: per row)
+    if not len(many):
+        return {}
+    where = pc.indices_nonzero(pc.is_in(ids, value_set=many)).to_pylist()
+    found: dict[str, list[int]] = {}
+    for k in where:
+        found.setdefault(ids[k].as_py(), []).append(k + 2)
+    return found
+
+
+def _id_texts(arr: pa.Array) -> pa.Array:
+    """客户编号 as ``read_ids`` reads them: texts trimmed, whole numbers without ``.0``."""
+    t = arr.type
+    if pa.types.is_floating(t):
+        arr = pc.cast(arr, pa.int64(), safe=False) if pc.all(
+            pc.equal(pc.floor(arr), arr)).as_py() else arr
+    if not pa.types.is_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return pc.utf8_trim_whitespace(arr)

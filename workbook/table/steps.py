@@ -1,0 +1,169 @@
+"""The ONE module of ``workbook.table`` that calls the job's logic (``workbook.run.steps``):
+a batch of clients in, the decisions and rejections of that batch out, by the very steps a
+workbook run takes — ``settle``, ``read_table`` (``schema.validate``), ``evaluate``
+(``Rulebook.evaluate_many``), ``apply_mode`` (``rules.rerating.apply_mode``: 就高不就低,
+overrides) and ``new_values`` — on whole columns. Point this module (and only it) at the
+job's steps when they move.
+
+A batch is a ``SheetData`` (header row 1, data from row 2, as 客户 is read); its rows are
+numbered in the messages as the input's rows (``offset`` + the sheet's row), so that
+``第 7 行「资产权益」：不能为负数：-5`` names the 7th line of a CSV and the 6th record of a
+Parquet file (the header counting as row 1, as in a sheet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rules.schedule import Period
+
+from ..client_cells import Rejection
+from ..run.steps import RunSpec, apply_mode, evaluate, new_values, read_table, settle
+from ..xlsxio import SheetData
+
+__all__ = ["BatchResult", "RunSpec", "duplicate_message", "rate_batch", "settle_run"]
+
+#: the message of a 客户编号 met more than once (client_cells.read_ids words it so)
+_DUP = "客户编号重复："
+
+
+def settle_run(period: str | dt.date | Period, mode: str, rulebook: str, operator: str,
+               now: dt.datetime | None = None) -> RunSpec:
+    """The run's settings checked and the rulebook in force taken (``steps.settle``)."""
+    return settle(period, mode, rulebook, operator, now)
+
+
+def duplicate_message(cid: str, others: list[int]) -> str:
+    return f"{_DUP}{cid}（另见第 {'、'.join(map(str, others))} 行）"
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one batch, as columns (index = decision or rejection)."""
+
+    decisions: dict[str, Any]  # column name -> list / array (rows not rejected)
+    rejections: dict[str, list[Any]]  # 行号, 客户编号, 列, 值, 原因, 在范围
+    n_rows: int
+
+
+def _rebuild(rej: Rejection | None, row: int, cid: str, first: tuple[str, Any, str] | None,
+             drop_dup: bool) -> Rejection:
+    """``rej`` (or a new rejection) numbered ``row``; ``first`` put before its problems."""
+    problems = [] if rej is None else [p for p in rej.problems
+                                       if not (drop_dup and p[2].startswith(_DUP))]
+    if first is not None:
+        problems = [first, *problems]
+    h, v, m = problems[0]
+    out = Rejection.of(row, cid, h, v, m)
+    for h, v, m in problems[1:]:
+        out.add(h, v, m)
+    return out
+
+
+def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
+               duplicates: dict[str, list[int]] | None = None) -> BatchResult:
+    """Rate one batch (see module doc). ``duplicates``: 客户编号 met more than once in the
+    whole input -> every row it is on (numbered as in messages); such a row is rejected
+    naming the others, as ``read_ids`` does within one sheet."""
+    table = read_table(sheet, spec)
+    t = table.t
+    if duplicates:
+        _global_duplicates(t, offset, duplicates)
+    rating = evaluate(t, spec)
+    if offset:
+        _renumber(t, offset)
+    dec = apply_mode(rating, spec)
+    vals = new_values(rating, dec, spec, table.s17)
+    labels = vals.label_of
+    rows = t.rows.astype(np.int64) + offset
+    ok = rating.ok
+    keep = np.flatnonzero(ok)
+    in_scope = dec.scope
+    # the rated rows' values (aligned with dec.act), spread over the rows kept
+    pos = np.full(len(t), -1, np.int64)
+    pos[dec.act] = np.arange(len(dec.act))
+    at = pos[keep]
+    rated = at >= 0
+
+    def spread(values: Any, fill: Any = None) -> list[Any]:
+        arr = np.full(len(keep), fill, dtype=object)
+        if len(values):
+            src = np.empty(len(values), dtype=object)
+            src[:] = list(values)
+            arr[rated] = src[at[rated]]
+        return arr.tolist()
+
+    before = labels[rating.held[keep]]
+    before = np.where(rating.held[keep] >= 0, before, None)
+    idx_in_sheet = (t.rows - 2)[keep]
+    basis = vals.basis.texts(np.arange(len(dec.act))) if len(dec.act) else []
+    after = np.where(rated, labels[dec.after_rank[keep]], before)
+    decisions = {
+        "行号": rows[keep],
+        "客户编号": [t.client_id[i] for i in keep.tolist()],
+        "营业部": idx_in_sheet,  # (positions in the batch: the caller takes the texts)
+        "原级别": before.tolist(),
+        "当前级别": after.tolist(),
+        "级别变动": spread(vals.kind_act, ""),
+        "规则编号": np.where(rating.computed[keep] >= 0,
+                         rating.batch.rule_ids[keep], None).tolist(),
+        "级别依据": spread(basis),
+        "服务产品": spread(vals.values["service"]),
+        "年拜访次数": spread(vals.values["visits"]),
+        "风险类别": spread(vals.values["risk_class"]),
+        "评级期间": spread(vals.values["period"]),
+        "规则版本": spread(vals.values["rulebook_ref"]),
+        "在范围": in_scope[keep],
+    }
+    rej_i = sorted(t.rejected)
+    rejs = [t.rejected[i] for i in rej_i]
+    rejections = {
+        "行号": [r.row for r in rejs],
+        "客户编号": [r.client_id for r in rejs],
+        "列": [r.column for r in rejs],
+        "值": [_text(r.value) for r in rejs],
+        "原因": [r.reason for r in rejs],
+        "在范围": [bool(in_scope[i]) for i in rej_i],
+    }
+    return BatchResult(decisions, rejections, len(t))
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _global_duplicates(t: Any, offset: int, duplicates: dict[str, list[int]]) -> None:
+    """Reject the rows whose 客户编号 is met elsewhere in the input, naming every other row
+    (as ``read_ids`` does within one sheet: the first problem of the row, its inputs 0)."""
+    id_header = t.header_of("client_id")
+    for i in [i for i, cid in enumerate(t.client_id) if cid in duplicates]:
+        row = int(t.rows[i])
+        cid = t.client_id[i]
+        others = [r for r in duplicates[cid] if r != row + offset]
+        base = t.rejected.get(i)
+        flagged = t.flagged.pop(i, None)
+        if flagged is not None:  # (settle: a rejected row lists its secondary problems too)
+            if base is None:
+                base = flagged
+            else:
+                for p in flagged.problems:
+                    base.add(*p)
+        t.rejected[i] = _rebuild(base, row, cid, (id_header, cid, duplicate_message(cid, others)),
+                                 True)
+        for arr in t.inputs:
+            arr[i] = 0.0
+
+
+def _renumber(t: Any, offset: int) -> None:
+    """Every rejection and flag numbered as the input's row (``offset`` + the batch's row)."""
+    for into in (t.rejected, t.flagged):
+        for i, r in list(into.items()):
+            into[i] = _rebuild(r, int(t.rows[i]) + offset, t.client_id[i], None, False)
