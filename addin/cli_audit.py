@@ -56,7 +56,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from workbook.audit import audit_file
-    from workbook.audit_report import print_audit, write_report
+    from workbook.audit.report import print_audit, write_report
 
     width = None
     if not sys.stdout.isatty():

@@ -118,7 +118,7 @@ class Report:
 
 
 def _same(a: Any, b: Any) -> bool:
-    from workbook.audit_formulas import same
+    from workbook.audit import same
 
     a = None if a == "" else a
     b = None if b == "" else b
@@ -224,7 +224,7 @@ def _inputs_for(name: str, samples: dict[str, list[Any]]) -> list[Any]:
 
 def _python_result(name: str, inputs: list[Any]) -> Any:
     import udfs
-    from workbook.audit_formulas import shown
+    from workbook.audit import shown
 
     got = getattr(udfs, name)(*[[[v]] for v in inputs])  # as xlwings passes cells (ndim=2)
     while isinstance(got, list) and len(got) == 1:
@@ -369,7 +369,7 @@ def _link_targets(path: Path) -> list[str]:
 
 
 def check_save(run: Run) -> CheckResult:
-    from workbook.audit_formulas import calls_ours, parse, plain_form, relative
+    from workbook.audit import calls_ours, parse, plain_form, relative
     from workbook.xlsxio import read_sheet, sheet_names
 
     res = CheckResult("save", "保存后重新打开：公式、外部链接、数值")

@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from xml.sax.saxutils import unescape
 
-from .audit_formulas import Complex, calls_ours, parse, plain_form, relative
+from .audit import Complex, calls_ours, parse, plain_form, relative
 from .xlsxio import col_index
 from .xlsxio.package import read_workbook_info
 

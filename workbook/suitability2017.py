@@ -360,7 +360,7 @@ def audit_findings(sheets: Mapping[str, SheetData], table: Any, as_of: dt.date,
     * cells the regime cannot read, 提示."""
     from rules.schedule import parse_period
 
-    from .audit_model import CHECK_DATA, CHECK_POLICY, INFO, WARN, Finding
+    from .audit.model import CHECK_DATA, CHECK_POLICY, INFO, WARN, Finding
     from .xlsxio import col_letter
 
     regime_id = selected_regime(runs)

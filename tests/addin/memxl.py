@@ -1682,7 +1682,7 @@ def _result_value(v: Any) -> Any:
 
 def _evaluate(sheet: _Sheet, r: int, c: int, spills: dict[tuple[int, int], tuple[int, int]]
               ) -> None:
-    from workbook.audit_formulas import plain_form
+    from workbook.audit import plain_form
 
     content = sheet.store.get((r, c))
     app = sheet.book.app

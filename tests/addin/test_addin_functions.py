@@ -80,7 +80,7 @@ def test_functions_defaulting_to_today_are_volatile(modules) -> None:
 
     dated = {n for n in CATALOGUE if "as_of" in inspect.signature(getattr(udfs, n)).parameters}
     assert dated == VOLATILE  # a new function with a date defaulting to today must be too
-    from workbook.audit_formulas import DATE_ARGS
+    from workbook.audit import DATE_ARGS
 
     assert set(DATE_ARGS) == VOLATILE  # and the audit recomputes it for the audit date
     stored = modules[WRAPPER_MODULE]

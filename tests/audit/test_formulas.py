@@ -11,8 +11,19 @@ import xlsxwriter
 from audit_fixtures import set_value_xml
 
 import udfs
-from workbook.audit import INFO, SEVERE, audit_book, audit_file, read_workbook
-from workbook.audit_formulas import Complex, Ref, calls_ours, parse, relative, same
+from workbook.audit import (
+    INFO,
+    SEVERE,
+    Complex,
+    Ref,
+    audit_book,
+    audit_file,
+    calls_ours,
+    parse,
+    read_workbook,
+    relative,
+    same,
+)
 from workbook.grid import sheet_from_grid
 from workbook.xlsxio import CellError
 

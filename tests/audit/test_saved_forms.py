@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from audit_fixtures import AS_OF, build_branch, copy, letter, row_of, set_formula_xml
 
-from workbook.audit import SEVERE, WARN, audit_file, explain_cell
-from workbook.audit_formulas import plain_form
+from workbook.audit import SEVERE, WARN, audit_file, explain_cell, plain_form
 from workbook.xlsxio import read_sheet
 from workbook.xlsxio.package import read_workbook_info
 

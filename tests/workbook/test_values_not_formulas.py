@@ -15,8 +15,7 @@ import pytest
 from branch_files import edit_part
 
 import udfs
-from workbook.audit import recalc_on_open
-from workbook.audit_formulas import calls_ours
+from workbook.audit import calls_ours, recalc_on_open
 from workbook.demo import make_demo_clients
 from workbook.job import rerate
 from workbook.template import new_workbook

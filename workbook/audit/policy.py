@@ -26,9 +26,9 @@ from rules import suitability as suit
 from rules.errors import show
 from udfs import _coerce
 
-from .audit_model import CHECK_DATA, CHECK_POLICY, INFO, SEVERE, WARN, Finding
-from .schema import ClientTable
-from .xlsxio import col_letter
+from ..schema import ClientTable
+from ..xlsxio import col_letter
+from .model import CHECK_DATA, CHECK_POLICY, INFO, SEVERE, WARN, Finding
 
 _PRODUCT = re.compile(r"产品风险|product[_ ]?risk", re.I)
 _WARNED = re.compile(r"风险提示|已提示|留痕|risk[_ ]?warn", re.I)
@@ -294,7 +294,7 @@ def _gaps(t: ClientTable) -> list[Finding]:
 
 
 def _input_col(t: ClientTable, k: int) -> int | None:
-    from .schema import input_columns
+    from ..schema import input_columns
 
     got = input_columns(t.rulebook, t.cols, t.data.header)
     return got[k] if k < len(got) else None

@@ -36,7 +36,8 @@ from udfs import _rate
 from udfs._coerce import is_error_text
 from udfs._functions import CATALOGUE
 
-from .audit_model import (
+from ..xlsxio import CellError, SheetData, col_index, col_letter
+from .model import (
     CHECK_FORMULA,
     CHECK_OVERWRITE,
     INFO,
@@ -45,7 +46,6 @@ from .audit_model import (
     Finding,
     NotChecked,
 )
-from .xlsxio import CellError, SheetData, col_index, col_letter
 
 _OURS = frozenset(CATALOGUE)
 #: how Excel may save a call of an add-in function besides ``NAME(``: ``[1]!NAME(`` (an

@@ -38,11 +38,11 @@ from rules.rerating import DOWNGRADE, FIRST, KEEP, KEPT_UP, OVERRIDE, UPGRADE
 from rules.schedule import parse_period
 from udfs import _coerce
 
-from . import history, summary
-from .audit_model import CHECK_HISTORY, CHECK_POLICY, CHECK_TIER, INFO, SEVERE, WARN, Finding
-from .overrides import person_key
-from .schema import ClientTable, validate
-from .xlsxio import SheetData, col_letter
+from .. import history, summary
+from ..overrides import person_key
+from ..schema import ClientTable, validate
+from ..xlsxio import SheetData, col_letter
+from .model import CHECK_HISTORY, CHECK_POLICY, CHECK_TIER, INFO, SEVERE, WARN, Finding
 
 H = {name: k for k, name in enumerate(history.HEADER)}
 NO_TIER = summary.NO_TIER

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .audit import FINDINGS_HEADER, findings_rows, overview, summary_rows
-from .audit_model import CHECKS, INFO, NOT_CHECKED, SEVERE, SEVERITIES, WARN, AuditResult
+from .book import FINDINGS_HEADER, findings_rows, overview, summary_rows
+from .model import CHECKS, INFO, NOT_CHECKED, SEVERE, SEVERITIES, WARN, AuditResult
 
 _STYLE = {SEVERE: "bold red", WARN: "yellow", INFO: "dim", NOT_CHECKED: "magenta"}
 #: Excel keeps at most 65,530 hyperlinks per worksheet.

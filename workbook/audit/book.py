@@ -35,8 +35,18 @@ from typing import Any
 from rules import RuleError, get_rulebook, rulebook_ids
 from rules.errors import show
 
-from . import suitability2017, summary
-from .audit_formulas import (
+from .. import suitability2017, summary
+from ..schema import (
+    CLIENT_SHEET_NAMES,
+    HISTORY_SHEET_NAMES,
+    OUTPUT_BY_KEY,
+    SUMMARY_SHEET_NAMES,
+    WorkbookError,
+    input_columns,
+    validate,
+)
+from ..xlsxio import SheetData, check_safe, col_letter, read_sheet, sheet_names
+from .formula import (
     TIER_FORMULA_HEADER,
     TIER_FUNCTIONS,
     Complex,
@@ -50,19 +60,10 @@ from .audit_formulas import (
     relative,
     same,
 )
-from .audit_formulas import (
+from .formula import (
     shown as shown_value,
 )
-from .audit_history import (
-    check_chain,
-    check_tiers,
-    logged_scores,
-    parse_log,
-    sheet_rows,
-    tail_cell,
-    tier_context,
-)
-from .audit_model import (
+from .model import (
     CHECK_FORMULA,
     CHECK_HISTORY,
     CHECKS,
@@ -76,17 +77,16 @@ from .audit_model import (
     Finding,
     NotChecked,
 )
-from .audit_policy import check_policy, check_rejections, risk_class_verdict
-from .schema import (
-    CLIENT_SHEET_NAMES,
-    HISTORY_SHEET_NAMES,
-    OUTPUT_BY_KEY,
-    SUMMARY_SHEET_NAMES,
-    WorkbookError,
-    input_columns,
-    validate,
+from .policy import check_policy, check_rejections, risk_class_verdict
+from .tiers import (
+    check_chain,
+    check_tiers,
+    logged_scores,
+    parse_log,
+    sheet_rows,
+    tail_cell,
+    tier_context,
 )
-from .xlsxio import SheetData, check_safe, col_letter, read_sheet, sheet_names
 
 #: The sheet the Excel button writes its findings to (never audited itself).
 AUDIT_SHEET = "审计"
@@ -147,7 +147,7 @@ def recalc_on_open(path: str | os.PathLike[str]) -> bool:
     (``<calcPr fullCalcOnLoad="1"/>``, set by every headless save of the re-rating job)."""
     import zipfile
 
-    from .xlsxio.package import parse_xml, read_workbook_info
+    from ..xlsxio.package import parse_xml, read_workbook_info
 
     with zipfile.ZipFile(path) as zf:
         root = parse_xml(zf, read_workbook_info(zf).workbook_part)
@@ -193,8 +193,8 @@ def _rulebook_id(sheets: Mapping[str, SheetData], clients: SheetData, runs: list
 
 def transfer_findings(sheets: Mapping[str, SheetData]) -> list[Finding]:
     """The optional sheet 转销户 checked against seed 003 (workbook.transfers), as 警告."""
-    from .audit_model import CHECK_POLICY
-    from .transfers import TRANSFER_SHEET_NAMES, check_sheet
+    from ..transfers import TRANSFER_SHEET_NAMES, check_sheet
+    from .model import CHECK_POLICY
 
     name = _find(sheets, TRANSFER_SHEET_NAMES)
     if name is None:
@@ -347,7 +347,7 @@ def _job_written_class(f: Finding, table: Any, rb: Any, as_of: dt.date,
 
 
 def _col_of_cell(cell: str) -> int:
-    from .xlsxio import col_index
+    from ..xlsxio import col_index
 
     letters = "".join(ch for ch in cell.split(":")[0] if ch.isalpha())
     return col_index(letters) if letters else 0
@@ -384,7 +384,7 @@ def explain_cell(sheets: Mapping[str, SheetData], address: str, *,
     import udfs
     from udfs import _rate
 
-    from .xlsxio import col_index
+    from ..xlsxio import col_index
 
     m = _ADDR.fullmatch(address)
     if not m:
@@ -410,7 +410,7 @@ def explain_cell(sheets: Mapping[str, SheetData], address: str, *,
         result = result[0][0] if result and result[0] else None
     status = "ok" if same(cached, result) else "mismatch"
     rule = ref = reason = version = ""
-    from .audit_formulas import RULEBOOK_ARG, _arg_values
+    from .formula import RULEBOOK_ARG, _arg_values
 
     values = _arg_values(call, data, ctx, r, c)
     if call.name in TIER_FUNCTIONS:
