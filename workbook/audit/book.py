@@ -26,13 +26,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rules import RuleError, get_rulebook, rulebook_ids
+import numpy as np
+
+from rules import get_rulebook, rulebook_ids
 from rules.errors import show
 
 from .. import suitability2017, summary
@@ -45,12 +48,16 @@ from ..schema import (
     input_columns,
     validate,
 )
-from ..xlsxio import SheetData, check_safe, col_letter, read_sheet, sheet_names
+from ..transfers import TRANSFER_SHEET_NAMES, check_sheet
+from ..xlsxio import SheetData, check_safe, col_index, col_letter, read_sheet, sheet_names
+from ..xlsxio.package import parse_xml, read_workbook_info
 from .formula import (
+    RULEBOOK_ARG,
     TIER_FORMULA_HEADER,
     TIER_FUNCTIONS,
     Complex,
     Context,
+    arg_values,
     check_formulas,
     check_overwritten,
     evaluate,
@@ -63,9 +70,11 @@ from .formula import (
 from .formula import (
     shown as shown_value,
 )
+from .functions import function, risk_class_decision
 from .model import (
     CHECK_FORMULA,
     CHECK_HISTORY,
+    CHECK_POLICY,
     CHECKS,
     INFO,
     KIND_TITLES,
@@ -145,10 +154,6 @@ def read_workbook(path: str | os.PathLike[str]) -> dict[str, SheetData]:
 def recalc_on_open(path: str | os.PathLike[str]) -> bool:
     """Whether the file asks Excel to recalculate every formula when it opens
     (``<calcPr fullCalcOnLoad="1"/>``, set by every headless save of the re-rating job)."""
-    import zipfile
-
-    from ..xlsxio.package import parse_xml, read_workbook_info
-
     with zipfile.ZipFile(path) as zf:
         root = parse_xml(zf, read_workbook_info(zf).workbook_part)
     for el in root:
@@ -193,8 +198,6 @@ def _rulebook_id(sheets: Mapping[str, SheetData], clients: SheetData, runs: list
 
 def transfer_findings(sheets: Mapping[str, SheetData]) -> list[Finding]:
     """The optional sheet 转销户 checked against seed 003 (workbook.transfers), as 警告."""
-    from ..transfers import TRANSFER_SHEET_NAMES, check_sheet
-    from .model import CHECK_POLICY
 
     name = _find(sheets, TRANSFER_SHEET_NAMES)
     if name is None:
@@ -334,7 +337,6 @@ def _job_written_class(f: Finding, table: Any, rb: Any, as_of: dt.date,
     if (f.kind != "overwritten_formula" or f.severity != SEVERE or f.sheet != table.data.name
             or rc_col is None or _col_of_cell(f.cell) != rc_col or f.row is None):
         return f
-    import numpy as np
 
     idx = np.flatnonzero(table.rows == f.row)
     if not len(idx) or not np.isfinite(table.risk_score[idx[0]]):
@@ -347,8 +349,6 @@ def _job_written_class(f: Finding, table: Any, rb: Any, as_of: dt.date,
 
 
 def _col_of_cell(cell: str) -> int:
-    from ..xlsxio import col_index
-
     letters = "".join(ch for ch in cell.split(":")[0] if ch.isalpha())
     return col_index(letters) if letters else 0
 
@@ -381,10 +381,6 @@ _ADDR = re.compile(r"\s*(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Za-z]{1,3})\$?(\d+)\
 def explain_cell(sheets: Mapping[str, SheetData], address: str, *,
                  as_of: dt.date | None = None) -> CellAudit:
     """Audit one cell given as ``客户!O7`` (or ``'客户'!O7``)."""
-    import udfs
-    from udfs import _rate
-
-    from ..xlsxio import col_index
 
     m = _ADDR.fullmatch(address)
     if not m:
@@ -410,23 +406,19 @@ def explain_cell(sheets: Mapping[str, SheetData], address: str, *,
         result = result[0][0] if result and result[0] else None
     status = "ok" if same(cached, result) else "mismatch"
     rule = ref = reason = version = ""
-    from .formula import RULEBOOK_ARG, _arg_values
 
-    values = _arg_values(call, data, ctx, r, c)
+    values = arg_values(call, data, ctx, r, c)
     if call.name in TIER_FUNCTIONS:
         rule, ref, reason = explain_tier(call, values)
     elif call.name == "RISK_CLASS":
-        try:
-            d = _rate.decide(_rate.rulebook(values[1] if len(values) > 1 else None, "risk-class"),
-                             values[0])
+        d = risk_class_decision(values)
+        if d is not None:
             rule, ref, reason = d.rule_id, d.rulebook_ref, d.reason
-        except RuleError:
-            pass
     spec = RULEBOOK_ARG.get(call.name)
     if spec is not None:
         pos, default = spec
         rb_arg = values[pos] if pos is not None and pos < len(values) else default
-        version = str(udfs.RULES_VERSION(rb_arg if rb_arg not in (None, "") else default))
+        version = str(function("RULES_VERSION")(rb_arg if rb_arg not in (None, "") else default))
     return CellAudit(data.name, cell, "=" + f, shown_value(cached), shown_value(result), status,
                      rule, ref, reason, version)
 

@@ -30,13 +30,18 @@ from typing import Any
 
 import numpy as np
 
-import udfs
 from rules import RuleError, rulebook_ids, version_in_force
-from udfs import _rate
-from udfs._coerce import is_error_text
-from udfs._functions import CATALOGUE
 
 from ..xlsxio import CellError, SheetData, col_index, col_letter
+from .functions import (
+    FUNCTION_NAMES,
+    decide,
+    function,
+    is_error_text,
+    risk_class_decision,
+    rulebook_id,
+    tier_rulebook,
+)
 from .model import (
     CHECK_FORMULA,
     CHECK_OVERWRITE,
@@ -47,7 +52,7 @@ from .model import (
     NotChecked,
 )
 
-_OURS = frozenset(CATALOGUE)
+_OURS = frozenset(FUNCTION_NAMES)
 #: how Excel may save a call of an add-in function besides ``NAME(``: ``[1]!NAME(`` (an
 #: external-link part, in the file), ``'C:\\…\\client_rating.xlam'!NAME(`` (the add-in's path,
 #: as Excel shows and returns it when that file is not loaded), ``client_rating.xlam!NAME(``,
@@ -55,9 +60,9 @@ _OURS = frozenset(CATALOGUE)
 _SAVED_FORM = re.compile(
     r"(?i)(?<![\w.'\]!])(?:\[\d+\]!|'(?:[^']|'')*\.xl(?:am|a|sm|sb|s)'!"
     r"|[^\s'!(),;=+\-*/&<>^%{}\[\]\"]+\.xl(?:am|a|sm|sb|s)!)?(?:_xludf\.)?"
-    r"(?P<name>" + "|".join(CATALOGUE) + r")(?=\s*\()")
+    r"(?P<name>" + "|".join(FUNCTION_NAMES) + r")(?=\s*\()")
 _STRING = re.compile(r'("(?:[^"]|"")*")')
-_OUR_CALL = re.compile(r"(?i)(?<![\w.])(?:_xludf\.)?(?:" + "|".join(CATALOGUE) + r")\s*\(")
+_OUR_CALL = re.compile(r"(?i)(?<![\w.])(?:_xludf\.)?(?:" + "|".join(FUNCTION_NAMES) + r")\s*\(")
 _TOKEN = re.compile(r"""
  (?P<str>"(?:[^"]|"")*")
 |(?<![\w.])(?P<ref>(?:(?P<sheet>'(?:[^']|'')+'|[^\s!(),'":;+\-*/&=<>^%{}\[\]\#@]+)!)?
@@ -277,7 +282,7 @@ def same(cached: Any, computed: Any) -> bool:
 def _params(name: str) -> tuple[tuple[Any, ...], bool]:
     """Defaults of a function's parameters (``inspect._empty`` when none) and whether it takes
     ``*args``."""
-    sig = inspect.signature(getattr(udfs, name))
+    sig = inspect.signature(function(name))
     defaults = []
     var = False
     for p in sig.parameters.values():
@@ -334,7 +339,7 @@ def _constant_arg(kind: str, a: Any, p: int, defaults: tuple[Any, ...]) -> Any:
     return None if d is inspect.Parameter.empty else d
 
 
-def _arg_values(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -> list[Any]:
+def arg_values(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -> list[Any]:
     defaults, var = _params(call.name)
     out: list[Any] = []
     for p, (kind, a) in enumerate(call.args):
@@ -378,7 +383,7 @@ def _rulebook_of(call: Call, values: list[Any]) -> str | None:
     pos, default = spec
     v = values[pos] if pos is not None and pos < len(values) else None
     try:
-        return _rate.rulebook_id(v, default)
+        return rulebook_id(v, default)
     except RuleError:
         return None
 
@@ -386,12 +391,12 @@ def _rulebook_of(call: Call, values: list[Any]) -> str | None:
 def evaluate(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -> tuple[Any, bool]:
     """(result, date_dependent) of the call in (row, col), computed by the function itself.
     Raises :class:`Complex` when it cannot be computed faithfully."""
-    values = _arg_values(call, sheet, ctx, row, col)
+    values = arg_values(call, sheet, ctx, row, col)
     dated = _fill_date(call, values, ctx)
     rid = _rulebook_of(call, values)
     if rid is not None and rid in ctx.versions_differ():
         raise Complex(f"审计日 {ctx.as_of} 生效的 {rid} 规则版本与今天不同，Excel 函数按今天的版本计算")
-    return getattr(udfs, call.name)(*values), dated
+    return function(call.name)(*values), dated
 
 
 def explain_tier(call: Call, values: list[Any]) -> tuple[str, str, str]:
@@ -400,9 +405,9 @@ def explain_tier(call: Call, values: list[Any]) -> tuple[str, str, str]:
     k = 1 if call.name == "QUARTER_TIER" else 0
     assets, revenue = values[k], values[k + 1]
     rb_arg = values[k + 2] if len(values) > k + 2 else "brokerage"
-    reason = shown(udfs.TIER_EXPLAIN(assets, revenue, rb_arg))
+    reason = shown(function("TIER_EXPLAIN")(assets, revenue, rb_arg))
     try:
-        d = _rate.decide(_rate.tier_rulebook(rb_arg), cell_value(assets), cell_value(revenue))
+        d = decide(tier_rulebook(rb_arg), cell_value(assets), cell_value(revenue))
     except RuleError:
         return "", "", str(reason)
     return d.rule_id, d.rulebook_ref, str(reason)
@@ -458,13 +463,10 @@ def _mismatch_finding(fc: FormulaCell, cached: Any, computed: Any, dated: bool,
         rule, ref, reason = explain_tier(fc.call, values)
         extra = f"；依据：{reason}"
     elif fc.call is not None and fc.call.name == "RISK_CLASS" and values is not None:
-        try:
-            d = _rate.decide(_rate.rulebook(values[1] if len(values) > 1 else None, "risk-class"),
-                             values[0])
+        d = risk_class_decision(values)
+        if d is not None:
             rule, ref = d.rule_id, d.rulebook_ref
             extra = f"；依据：{d.reason}"
-        except RuleError:
-            pass
     cid = client_of(fc.sheet, fc.row)
     head = f"={fc.formula}{where} 按现行规则重算为 {computed_s!r}，而单元格缓存的值为 {cached_s!r}"
     if dated:
@@ -565,7 +567,7 @@ def _record(rep: FormulaReport, fc: FormulaCell, cached: Any, computed: Any, dat
     values = None
     if fc.call is not None and fc.call.name in (*TIER_FUNCTIONS, "RISK_CLASS"):
         try:
-            values = _arg_values(fc.call, data, ctx, fc.row, fc.col)
+            values = arg_values(fc.call, data, ctx, fc.row, fc.col)
         except Complex:
             values = None
     rep.findings.append(_mismatch_finding(fc, cached, computed, dated, values, client_of,
@@ -649,9 +651,9 @@ def _check_group(rep: FormulaReport, call: Call, cells: list[FormulaCell], data:
                                   "Excel 函数按今天的版本计算")
         return
     if not any(isinstance(c, list) for c in cols):
-        results = [getattr(udfs, call.name)(*cols)] * len(cells)
+        results = [function(call.name)(*cols)] * len(cells)
     else:
-        out = getattr(udfs, call.name)(*cols)
+        out = function(call.name)(*cols)
         results = [row[0] for row in out] if isinstance(out, list) else [out] * len(cells)
     for fc, res in zip(cells, results, strict=True):
         _record(rep, fc, data.value(fc.row, fc.col), res, False, ctx, data, client_of)
@@ -766,7 +768,7 @@ def _basis(ctx: Context, data: SheetData, call: Call | None, r: int, c: int
     if call is None or call.name not in TIER_FUNCTIONS:
         return "", "", ""
     try:
-        rule, ref, reason = explain_tier(call, _arg_values(call, data, ctx, r, c))
+        rule, ref, reason = explain_tier(call, arg_values(call, data, ctx, r, c))
     except Complex:
         return "", "", ""
     return rule, ref, (f"；依据：{reason}" if rule else "")

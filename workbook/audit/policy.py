@@ -24,10 +24,10 @@ import numpy as np
 from rules import Rulebook, RuleError, RuleInputError, get_rulebook, verify
 from rules import suitability as suit
 from rules.errors import show
-from udfs import _coerce
 
-from ..schema import ClientTable
+from ..schema import ClientTable, input_columns
 from ..xlsxio import col_letter
+from .functions import coerce_date, flag
 from .model import CHECK_DATA, CHECK_POLICY, INFO, SEVERE, WARN, Finding
 
 _PRODUCT = re.compile(r"产品风险|product[_ ]?risk", re.I)
@@ -178,7 +178,7 @@ def _questionnaires(t: ClientTable, as_of: dt.date) -> list[Finding]:
         v = t.data.value(r, c)
         addr = f"{col_letter(c)}{r}"
         try:
-            d = _coerce.date(v, header)
+            d = coerce_date(v, header)
         except RuleInputError as e:
             out.append(Finding(INFO, CHECK_POLICY, "assessment_date_invalid", t.data.name, addr,
                                t.client_id[i], _text(v), "", f"测评日期无法识别：{e.message}"))
@@ -294,8 +294,6 @@ def _gaps(t: ClientTable) -> list[Finding]:
 
 
 def _input_col(t: ClientTable, k: int) -> int | None:
-    from ..schema import input_columns
-
     got = input_columns(t.rulebook, t.cols, t.data.header)
     return got[k] if k < len(got) else None
 
@@ -360,7 +358,7 @@ def _client_class(t: ClientTable, i: int, r: int, rc_col: int | None, rc: Rulebo
 def _warned(t: ClientTable, r: int, cols: list[int]) -> bool:
     for c in cols:
         try:
-            if _coerce.flag(t.data.value(r, c), "风险提示"):
+            if flag(t.data.value(r, c), "风险提示"):
                 return True
         except RuleInputError:
             if _text(t.data.value(r, c)):

@@ -25,10 +25,13 @@ computed tier now differs, but whose tier the digest proves untouched, is inform
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -36,12 +39,12 @@ import numpy as np
 from rules import Rulebook, RuleError, RuleInputError, get_rulebook, versions
 from rules.rerating import DOWNGRADE, FIRST, KEEP, KEPT_UP, OVERRIDE, UPGRADE
 from rules.schedule import parse_period
-from udfs import _coerce
 
 from .. import history, summary
 from ..overrides import person_key
 from ..schema import ClientTable, validate
 from ..xlsxio import SheetData, col_letter
+from .functions import parse_number
 from .model import CHECK_HISTORY, CHECK_POLICY, CHECK_TIER, INFO, SEVERE, WARN, Finding
 
 H = {name: k for k, name in enumerate(history.HEADER)}
@@ -206,7 +209,7 @@ def logged_scores(runs: list[Run]) -> dict[str, tuple[float, int]]:
         for e in run.changes:
             m = re.search(r"风险测评得分=([^；;]+)", e.get("输入数据"))
             if m:
-                x = _coerce.parse_number(m.group(1))
+                x = parse_number(m.group(1))
                 if x is not None:
                     out[e.client_id] = (x, e.row)
     return out
@@ -262,7 +265,7 @@ def _inputs(rb: Rulebook, text: str) -> list[float]:
         raw = got.get(spec.label, got.get(spec.name))
         if raw is None:
             raise ValueError(f"输入数据中没有“{spec.label}”")
-        x = _coerce.parse_number(raw)
+        x = parse_number(raw)
         if x is None:
             raise ValueError(f"输入数据“{spec.label}={raw}”不是数字")
         out.append(x)
@@ -602,9 +605,6 @@ def _explain_digest(fixed: list[tuple[str, str]], variables: list[tuple[str, Any
     """The smallest set of ``variables`` taking their alternative value for which the
     (客户编号, 当前级别) pairs give ``digest`` (see ``history.tier_digest``); None if none does
     (or too many would have to be tried). Each variable's id is unique among all pairs."""
-    import bisect
-    import hashlib
-    from itertools import combinations
 
     pairs = sorted((c, t) for c, t in fixed if t)
     keys = [c for c, _t in pairs]
