@@ -7,17 +7,17 @@ from the open workbook), so the CLI (``client-rating audit``) and the Excel butt
 the same checks:
 
 1. formula results recomputed with our functions and compared with Excel's cached values
-   (``workbook.audit_formulas``);
+   (``workbook.audit.formula``);
 2. formulas overwritten by constants (or changed) in a column of formulas (same module);
 3. each client's 当前级别 against the history, every history entry against the rules
-   (``workbook.audit_history``);
+   (``workbook.audit.tiers``);
 4. the hash chain of 变更记录 and the tail hash in 汇总 (same module);
 5. the written policy on the data: overrides without approver, 风险类别 vs the score's class,
    questionnaires older than two years, figures in a rule gap, suitability
-   (``workbook.audit_policy``).
+   (``workbook.audit.policy``).
 
 Nothing here writes to the audited workbook. :func:`findings_rows` gives the rows of the 审计
-sheet the Excel button writes; ``workbook.audit_report`` prints the console report and writes
+sheet the Excel button writes; ``workbook.audit.report`` prints the console report and writes
 the ``--report`` workbook.
 """
 

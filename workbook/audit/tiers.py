@@ -93,7 +93,7 @@ def sheet_rows(data: SheetData) -> list[list[Any]]:
 
 def parse_log(rows: Sequence[Sequence[Any]]) -> tuple[list[list[str]], int, list[Run]]:
     """(data rows, Excel row of the first data row, runs with their rows)."""
-    has_header = bool(rows) and bool(rows[0]) and history._text(rows[0][0]) == history.HEADER[0]
+    has_header = bool(rows) and bool(rows[0]) and history.cell_text(rows[0][0]) == history.HEADER[0]
     data = history.data_rows(rows)
     first = 2 if has_header else 1
     runs: list[Run] = []
@@ -118,9 +118,9 @@ def check_chain(sheet: str, rows: list[list[str]], first: int, tail: str | None,
     findings: list[Finding] = []
     if not problems:
         return findings
-    stored = [history._text(r[history.N_FIELDS]) if len(r) > history.N_FIELDS else ""
+    stored = [history.cell_text(r[history.N_FIELDS]) if len(r) > history.N_FIELDS else ""
               for r in rows]
-    fields = [[history._text(v) for v in r[:history.N_FIELDS]] for r in rows]
+    fields = [[history.cell_text(v) for v in r[:history.N_FIELDS]] for r in rows]
     bad = {r for r, what in problems if what.startswith("哈希不符")}
     missing = {r: what for r, what in problems if "缺少" in what}
     # the run row owning each data row, to tell "row edited" from "rows of its run deleted"
@@ -359,7 +359,7 @@ class TierContext:
 
 
 def _cell_text(v: Any) -> str:
-    return history._text(v).strip()
+    return history.cell_text(v).strip()
 
 
 def tier_context(table: ClientTable) -> TierContext | None:
