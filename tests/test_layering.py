@@ -42,18 +42,6 @@ _UDFS = "i11-audit / i11-job: import rules.cells, rules.functions (see below) in
 ALLOWED: dict[tuple[str, str], str] = {
     # workbook -> udfs (xlwings): the xlwings-free homes are rules.cells (was udfs._coerce),
     # rules.functions.rate (udfs._rate), rules.functions.catalogue (udfs, udfs._functions)
-    ("upward", "workbook.audit: udfs"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit: udfs._rate"): "i11-audit: " + _UDFS,
-    ("private", "workbook.audit: udfs._rate"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_formulas: udfs"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_formulas: udfs._coerce"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_formulas: udfs._functions"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_formulas: udfs._rate"): "i11-audit: " + _UDFS,
-    ("private", "workbook.audit_formulas: udfs._rate"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_history: udfs._coerce"): "i11-audit: " + _UDFS,
-    ("private", "workbook.audit_history: udfs._coerce"): "i11-audit: " + _UDFS,
-    ("upward", "workbook.audit_policy: udfs._coerce"): "i11-audit: " + _UDFS,
-    ("private", "workbook.audit_policy: udfs._coerce"): "i11-audit: " + _UDFS,
     ("upward", "workbook.client_cells: udfs._coerce"): "i11-job: " + _UDFS,
     ("private", "workbook.client_cells: udfs._coerce"): "i11-job: " + _UDFS,
     ("upward", "workbook.demo: udfs._coerce"): "i11-job: " + _UDFS,
@@ -64,8 +52,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("private", "workbook.transfers: udfs._coerce"): "i11-job: " + _UDFS,
     ("upward", "workbook.template: udfs"): "i11-job: " + _UDFS,
     # private names across modules
-    ("private", "workbook.audit: workbook.audit_formulas._arg_values"): "i11-audit",
-    ("private", "workbook.audit_history: workbook.history._text"): "i11-audit",
     ("private", "addin.selftest: addin.excel._caller"): "i11-excel (addin/excel.py behind a port)",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.patch._rows_xml"): "i11-xlsxio",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._CTRL_RE"): "i11-xlsxio",

@@ -1,6 +1,6 @@
 """Checks 1 and 2 of the audit: formula results recomputed, overwritten formulas.
 
-Check 1. Every cell whose formula calls one of our Excel functions (``udfs.CATALOGUE``) is
+Check 1. Every cell whose formula calls one of our Excel functions (``rules.functions.CATALOGUE``) is
 recomputed from its argument cells by calling the function itself — the same Python the cell
 runs in Excel, so the audit and the cell cannot disagree in logic — and compared with the value
 Excel cached. Formulas we can recompute are one call of one of our functions whose arguments are

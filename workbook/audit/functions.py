@@ -1,9 +1,8 @@
 """The Excel functions the audit recomputes cells with, and the cell coercion it shares with
-them — the one module of the audit that imports ``udfs``.
-
-``udfs._rate``, ``udfs._coerce`` and ``udfs._functions`` are private to ``udfs`` (and load
-xlwings); issue 11 moves coercion and the function bodies into an xlwings-free home. The switch
-is the import lines of this module: the rest of the audit uses the public names below.
+them — the one module of the audit that names their homes: the bodies in
+``rules.functions.catalogue`` (the Python each cell runs in Excel; ``udfs`` only registers them
+with xlwings), the rulebook argument in ``rules.functions.rate``, coercion in ``rules.cells``.
+The rest of the audit uses the names below, and never loads xlwings.
 """
 
 from __future__ import annotations
@@ -11,27 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import udfs
-from rules import RuleError
-from udfs import _coerce, _rate
-from udfs._functions import CATALOGUE
+from rules import RuleError, cells
+from rules.functions import CATALOGUE, catalogue, rate
 
 #: The names of our Excel functions (``CLIENT_TIER``, ``RISK_CLASS``, …).
 FUNCTION_NAMES: tuple[str, ...] = tuple(CATALOGUE)
 
-decide = _rate.decide
-rulebook = _rate.rulebook
-rulebook_id = _rate.rulebook_id
-tier_rulebook = _rate.tier_rulebook
-parse_number = _coerce.parse_number
-coerce_date = _coerce.date
-flag = _coerce.flag
-is_error_text = _coerce.is_error_text
+decide = rate.decide
+rulebook = rate.rulebook
+rulebook_id = rate.rulebook_id
+tier_rulebook = rate.tier_rulebook
+parse_number = cells.parse_number
+coerce_date = cells.date
+flag = cells.flag
+is_error_text = cells.is_error_text
 
 
 def function(name: str) -> Callable[..., Any]:
     """Our Excel function ``name`` (the Python the cell runs in Excel)."""
-    return getattr(udfs, name)
+    return getattr(catalogue, name)
 
 
 def risk_class_decision(values: list[Any]) -> Any:
