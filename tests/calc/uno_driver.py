@@ -95,16 +95,21 @@ def op_calc(ctx, values, formulas, formula_range, read_range, arrays=()):
         doc.close(True)
 
 
-def op_macro(ctx, path, url, out, filter_name="Calc MS Excel 2007 XML"):
-    """Open ``path``, run the macro ``url`` on it (as its button would), save as ``out``."""
+def op_macro(ctx, path, url, out, console=None, filter_name="Calc MS Excel 2007 XML"):
+    """Open ``path``, type ``console`` ({label: value}) into column B of 控制台 next to the
+    labels, run the macro ``url`` on it (given the document, as a button's event gives its
+    control), save as ``out``."""
     doc = desktop(ctx).loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0,
                                             props(Hidden=True))
     try:
-        script = doc.getScriptProvider().getScript(url)
-        script.invoke((), (), ())
+        if console:
+            sheet = doc.Sheets.getByName("控制台")
+            labels = [str(r[0]).strip() for r in sheet.getCellRangeByName("A1:A30").getDataArray()]
+            for label, v in console.items():
+                sheet.getCellByPosition(1, labels.index(label)).setString(v)
+        doc.getScriptProvider().getScript(url).invoke((doc,), (), ())
         doc.storeToURL(uno.systemPathToFileUrl(out), props(FilterName=filter_name))
-        status = ""
-        return {"status": status}
+        return None
     finally:
         doc.close(True)
 

@@ -21,13 +21,30 @@ def _root():
     return os.path.dirname(os.path.dirname(os.path.abspath(path)))
 
 
-def _run(mode):
+def _document(args=()):
+    """The document to run on: given (a caller passing it), the one of the button's event
+    (its control's model, up the parents to the document), else the current one (menu and
+    toolbar)."""
+    for a in args:
+        if hasattr(a, "Sheets"):
+            return a
+        node = getattr(getattr(a, "Source", None), "Model", None)
+        for _ in range(8):
+            if node is None:
+                break
+            if hasattr(node, "Sheets"):
+                return node
+            node = getattr(node, "Parent", None)
+    return XSCRIPTCONTEXT.getDocument()  # noqa: F821  (given by the script provider)
+
+
+def _run(mode, args):
     import sys
 
     sys.path.insert(0, os.path.join(_root(), "pythonpath"))
     import client_rating_env
 
-    doc = XSCRIPTCONTEXT.getDocument()  # noqa: F821  (given by the script provider)
+    doc = _document(args)
     problem = client_rating_env.activate(_root())
     if problem:
         _box(doc, problem)
@@ -37,11 +54,11 @@ def _run(mode):
     run_button(doc, mode)
 
 
-def _run_safe(mode):
+def _run_safe(mode, args):
     try:
-        _run(mode)
+        _run(mode, args)
     except Exception as e:  # (run_button shows its own errors; this is loading failing)
-        _box(XSCRIPTCONTEXT.getDocument(), f"无法运行客户分级：{type(e).__name__}: {e}")  # noqa: F821
+        _box(_document(args), f"无法运行客户分级：{type(e).__name__}: {e}")
 
 
 def _box(doc, text):
@@ -53,24 +70,24 @@ def _box(doc, text):
     toolkit.createMessageBox(window, ERRORBOX, 1, "客户分级", text).execute()
 
 
-def rerate_button(*_args):
+def rerate_button(*args):
     """按控制台重评级: the mode chosen on 控制台."""
-    _run_safe(None)
+    _run_safe(None, args)
 
 
-def rerate_quarterly(*_args):
+def rerate_quarterly(*args):
     """季度重评级"""
-    _run_safe("quarterly")
+    _run_safe("quarterly", args)
 
 
-def rerate_annual(*_args):
+def rerate_annual(*args):
     """年度评级"""
-    _run_safe("annual")
+    _run_safe("annual", args)
 
 
-def rerate_new_accounts(*_args):
+def rerate_new_accounts(*args):
     """新开户评级"""
-    _run_safe("new-accounts")
+    _run_safe("new-accounts", args)
 
 
 g_exportedScripts = (rerate_button, rerate_quarterly, rerate_annual, rerate_new_accounts)
