@@ -52,3 +52,15 @@ def test_a_machine_without_the_environment_gets_a_message_not_a_traceback(tmp_pa
     (tmp_path / "old" / "env.json").write_text(json.dumps({"python": "3.9"}), encoding="utf-8")
     assert "项目环境的 Python 为 3.9" in env.activate(str(tmp_path / "old"))
     assert "没有 env.json" in env.activate(str(tmp_path / "nowhere"))
+
+
+def test_the_shipped_type_library_is_what_unoidl_write_makes_of_the_idl(tmp_path: Path) -> None:
+    import pytest
+
+    from addin.calc import build
+
+    if build.unoidl_write() is None or not (build._office_program() / "types.rdb").exists():
+        pytest.skip("unoidl-write (libreoffice-dev) is not installed")
+    out = tmp_path / "XClientRating.rdb"
+    build.build_rdb((EXT / "XClientRating.idl").read_text(encoding="utf-8"), out)
+    assert out.read_bytes() == (EXT / "XClientRating.rdb").read_bytes()
