@@ -2,9 +2,9 @@
 
 Both the extension's UNO component (inside LibreOffice's Python) and the build (the IDL, the
 Function Wizard texts) go through here, so moving the function bodies is a change of the two
-imports below only. Today the catalogue is the package ``udfs`` (the xlwings UDFs: ``@xw.func``
-only marks a function outside Windows, so ``udfs.CLIENT_TIER`` is the plain body, taking cells
-as 2-D lists exactly as xlwings hands them over — ``ndim=2, err_to_str=True``).
+imports below only. The catalogue is ``rules.functions`` (the plain bodies the xlwings UDFs of
+``udfs`` register; no xlwings is imported), taking cells as 2-D lists exactly as xlwings hands
+them over — ``ndim=2, err_to_str=True`` — and its ``SPECS`` (the wizard's argument texts).
 
 Values between Calc and Python (``to_python`` / ``to_calc``): Calc hands a required argument
 (declared a range) as a tuple of row tuples — the 2-D shape xlwings gives with ``ndim=2`` — and
@@ -26,8 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import udfs  # the catalogue's functions (the switch point: see the module doc)
-from udfs._functions import CATALOGUE
+from rules.functions import (  # the catalogue: the one import (module doc)
+    CATALOGUE,
+    SPECS,
+    catalogue,
+)
 
 EPOCH = dt.date(1899, 12, 30)  # day 0 of Calc's and Excel's serial dates
 
@@ -36,7 +39,7 @@ def function(name: str) -> Callable[..., Any]:
     """The catalogue function ``name`` (cells in as 2-D lists, a value or 2-D list out)."""
     if name not in CATALOGUE:
         raise KeyError(name)
-    return getattr(udfs, name)  # type: ignore[no-any-return]
+    return getattr(catalogue, name)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -62,22 +65,15 @@ class Spec:
 
 def specs() -> list[Spec]:
     """Every catalogue function with its parameters (from its signature) and the Chinese texts
-    the Excel add-in registers (``addin.udf_wrappers.function_docs``: description, arguments)."""
-    from addin.udf_wrappers import function_docs
-
-    docs = {d.name: d for d in function_docs()}
+    the Excel add-in registers (the docstring; ``SPECS``: one text per argument)."""
     out = []
     for name in CATALOGUE:
-        sig = inspect.signature(function(name))
-        doc = docs.get(name)
-        arg_docs = list(doc.arguments) if doc else []
-        params = []
-        for k, p in enumerate(sig.parameters.values()):
-            params.append(Param(p.name, p.default is not inspect.Parameter.empty,
-                                p.kind is inspect.Parameter.VAR_POSITIONAL,
-                                arg_docs[k] if k < len(arg_docs) else ""))
-        out.append(Spec(name, doc.description if doc else (function(name).__doc__ or ""),
-                        tuple(params)))
+        f = function(name)
+        docs = dict(SPECS[name].args) if name in SPECS else {}
+        params = tuple(Param(p.name, p.default is not inspect.Parameter.empty,
+                             p.kind is inspect.Parameter.VAR_POSITIONAL, docs.get(p.name, ""))
+                       for p in inspect.signature(f).parameters.values())
+        out.append(Spec(name, (f.__doc__ or "").strip(), params))
     return out
 
 

@@ -8,9 +8,9 @@ import datetime as dt
 import random
 from typing import Any
 
-import udfs
 from addin.calc.build import idl_text
 from addin.calc.functions import CATALOGUE, specs
+from rules.functions import catalogue as udfs  # (the bodies the xlwings UDFs register)
 
 N = 1000
 #: a formula per row on every row for these; the others on the first PER_ROW rows (and all N
