@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from addin.excel import CONSOLE_FIELDS, CONSOLE_SHEET_NAMES, TITLE, console_period, summary_text
+from addin.excel import CONSOLE_FIELDS, CONSOLE_SHEET_NAMES, console_period, summary_text
 from rules.errors import RuleError
 from rules.rerating import parse_mode
 from workbook.job import BookData, PeriodOrderError, Plan, plan_run
@@ -23,6 +23,7 @@ from workbook.xlsxio import XlsxError
 
 from .source import EPOCH, CalcSource, find_sheet, write_plan
 
+TITLE = "客户分级"  # (the dialogs' and the status bar's title, as in Excel)
 LOG_PATH = Path(tempfile.gettempdir()) / "client-rating-calc.log"
 #: the last dialog's text (also when no dialog can be shown: headless)
 last_message: list[str] = []
