@@ -14,7 +14,7 @@ from collections.abc import Sequence
 # Command groups, each a module with ``register(subparsers)``; a group that cannot be imported
 # (not built yet, or a missing optional dependency) is left out with a note on --help.
 COMMAND_MODULES = ("addin.cli_rules", "addin.cli_workbook", "addin.cli_audit", "addin.cli_addin",
-                   "addin.cli_table")
+                   "addin.cli_table", "addin.cli_calc")
 
 
 def build_parser() -> argparse.ArgumentParser:
