@@ -58,7 +58,7 @@ def audit_button() -> None:
     _run_button(run_audit)
 
 
-def _caller() -> Any:
+def caller() -> Any:
     import xlwings as xw
 
     return xw.Book.caller()
@@ -72,7 +72,7 @@ def as_port(book: Any) -> WorkbookPort:
 def _run_button(action: Callable[[WorkbookPort], Any]) -> None:
     port = None
     try:
-        port = as_port(_caller())
+        port = as_port(caller())
         action(port)
     except _PRODUCT_ERRORS as e:
         _alert(port, f"{getattr(e, 'message', None) or e}", critical=True)

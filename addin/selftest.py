@@ -582,7 +582,7 @@ def selftest_button(*, n_clients: int = 1000, n_rows: int = 10_000) -> None:
     and as files in the temp folder."""
     from . import excel, xlwings_port
 
-    book = excel._caller()
+    book = excel.caller()
     app = book.app
     work = Path(tempfile.mkdtemp(prefix="client-rating-selftest-"))
     run = Run(app, work, n_clients=n_clients, n_rows=n_rows, run_macro=_direct_macro,

@@ -38,21 +38,8 @@ XLWINGS_OK = {"udfs", "addin"}
 
 #: Violations on main in files of other rooms of issue 11 (kind, "importer: imported", who removes
 #: it). The lead deletes an entry when the branch that removes it is merged.
-_UDFS = "i11-audit / i11-job: import rules.cells, rules.functions (see below) instead of udfs"
 ALLOWED: dict[tuple[str, str], str] = {
-    # workbook -> udfs (xlwings): the xlwings-free homes are rules.cells (was udfs._coerce),
-    # rules.functions.rate (udfs._rate), rules.functions.catalogue (udfs, udfs._functions)
-    ("upward", "workbook.client_cells: udfs._coerce"): "i11-job: " + _UDFS,
-    ("private", "workbook.client_cells: udfs._coerce"): "i11-job: " + _UDFS,
-    ("upward", "workbook.demo: udfs._coerce"): "i11-job: " + _UDFS,
-    ("private", "workbook.demo: udfs._coerce"): "i11-job: " + _UDFS,
-    ("upward", "workbook.suitability2017: udfs._coerce"): "i11-job: " + _UDFS,
-    ("private", "workbook.suitability2017: udfs._coerce"): "i11-job: " + _UDFS,
-    ("upward", "workbook.transfers: udfs._coerce"): "i11-job: " + _UDFS,
-    ("private", "workbook.transfers: udfs._coerce"): "i11-job: " + _UDFS,
-    ("upward", "workbook.template: udfs"): "i11-job: " + _UDFS,
     # private names across modules
-    ("private", "addin.selftest: addin.excel._caller"): "i11-excel (addin/excel.py behind a port)",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.patch._rows_xml"): "i11-xlsxio",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._CTRL_RE"): "i11-xlsxio",
     ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._SURROGATE_RE"): "i11-xlsxio",
@@ -74,10 +61,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("private", "workbook.xlsxio.reader: workbook.xlsxio.sheetxml._COL_CACHE"): "i11-xlsxio",
     ("cycle", "workbook.xlsxio.colpatch -> workbook.xlsxio.patch"): "i11-xlsxio",
 }
-#: While workbook/ still imports udfs, importing the job or the auditor loads xlwings.
-WORKBOOK_STILL_IMPORTS_UDFS = any(k == "upward" and v.endswith((": udfs", "udfs._coerce",
-                                                                "udfs._rate", "udfs._functions"))
-                                  for k, v in ALLOWED)
 
 
 @dataclass(frozen=True)
@@ -285,8 +268,6 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(WORKBOOK_STILL_IMPORTS_UDFS, strict=True,
-                   reason="workbook/ still imports udfs (ALLOWED): the lead switches the imports")
 def test_the_job_and_the_auditor_load_no_xlwings() -> None:
     code = ("import sys, workbook.job, workbook.audit, workbook.template\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('xlwings', 'udfs')))")

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from rules import Rulebook, RuleInputError, get_rulebook
+from rules import cells as coerce
 from rules.errors import show
 from rules.money import to_cents_array
-from udfs import _coerce
 
 from .headers import unit_factor
 from .xlsxio import SheetData
@@ -180,7 +180,7 @@ def read_ids(cells: RowCells, c: int, notes: Problems) -> list[str]:
     bad_ids: set[int] = set()
     for i in [i for i, cid in enumerate(ids) if cid[:1] == "#"]:
         v = raw_ids[i]
-        if isinstance(v, CellError) or _coerce.is_error_text(ids[i]):
+        if isinstance(v, CellError) or coerce.is_error_text(ids[i]):
             ids[i] = ""  # (never a client "#REF!", in the result or the log)
             bad_ids.add(i)
             notes.reject(i, id_header, v, f"客户编号单元格为错误值：{_id_text(v)}（请更正该单元格）")
@@ -308,7 +308,7 @@ def read_dates(cells: RowCells, c: int | None, notes: Problems) -> list[dt.date 
     got: dict[Any, Any] = {}  # each distinct cell once (dates repeat)
     for k in dict.fromkeys(keys):
         try:
-            got[k] = _coerce.date(k[1], h)
+            got[k] = coerce.date(k[1], h)
         except RuleInputError as e:
             got[k] = e
     out = list(map(got.__getitem__, keys))
@@ -330,7 +330,7 @@ def read_override_dates(cells: RowCells, c: int | None, override: np.ndarray,
     values = cells.values(c)
     for i in np.flatnonzero(override >= 0).tolist():
         try:
-            out[i] = _coerce.date(values[i], h)
+            out[i] = coerce.date(values[i], h)
         except RuleInputError as e:
             notes.reject(i, h, values[i], e.message)
     return out
@@ -471,8 +471,8 @@ def _typed(values: list[Any]) -> list[tuple[type, Any]]:
 
 
 def _number_column(cells: list[Any], header: str) -> tuple[np.ndarray, dict[int, Any]]:
-    """udfs._coerce.number_column as {index: RuleInputError, or None for an empty cell}."""
-    got = _coerce.number_column(cells, header)
+    """rules.cells.number_column as {index: RuleInputError, or None for an empty cell}."""
+    got = coerce.number_column(cells, header)
     if len(got) == 3:  # (values, errors, empty positions)
         arr, errors, empty = got
         problems: dict[int, Any] = dict(errors)

@@ -100,14 +100,14 @@ def make_demo_clients(n: int = 2000, seed: int = 7, *,
 
 def _previous_tiers(clients: list[dict[str, Any]], seed: int, as_of: dt.date) -> None:
     """当前级别 (and 年度级别) from a previous quarter: most clients had a tier already."""
-    from udfs import _coerce
+    from rules import cells as coerce
 
     rb = get_rulebook("brokerage", as_of)
     rng = np.random.default_rng(seed + 1)
     prev_a, prev_c = [], []
     for c in clients:
         try:
-            a = _coerce.number(c.get("资产权益"), "资产权益") or 0.0
+            a = coerce.number(c.get("资产权益"), "资产权益") or 0.0
         except ValueError:
             a = 0.0
         prev_a.append(max(a, 0.0) * float(np.exp(rng.normal(0.0, 0.35))))

@@ -3,7 +3,7 @@
 Columns are found by their trimmed header, Chinese or English alias, in any order; columns the
 product does not know are never touched. Every data row becomes either typed inputs or a
 rejection whose Chinese reason names the row number, the column header and the value, e.g.
-``第 7 行「资产权益」：不能为负数：-5``. Cell coercion is ``udfs._coerce`` — the same code the Excel
+``第 7 行「资产权益」：不能为负数：-5``. Cell coercion is ``rules.cells`` — the same code the Excel
 functions use — so ``"25万"`` means 250,000 both in a cell formula and in a headless run. The
 readers of each kind of column (ids, inputs, tiers, dates, risk scores) are in
 ``workbook.client_cells``; ``validate`` puts them together.

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from rules import appropriateness as ap
+from rules import cells as coerce
 from rules.errors import RuleError, RuleInputError, show
-from udfs import _coerce
 
 from .headers import find_header
 from .schema import reason_text
@@ -177,17 +177,17 @@ def _row_inputs(data: SheetData, r: int, cols: dict[str, int]
         v = data.value(r, c)
         try:
             if key in _MONEY:
-                got[key] = _coerce.number(v, header)
+                got[key] = coerce.number(v, header)
                 if got[key] is not None and got[key] < 0:
                     raise RuleInputError(f"{header}不能为负数：{show(got[key])}", field=header, value=v)
             elif key in ("qualified", "lowest"):
-                got[key] = _coerce.flag(v, header)
+                got[key] = coerce.flag(v, header)
             elif key == "risk_score":
-                got[key] = _coerce.number(v, header)
+                got[key] = coerce.number(v, header)
             elif key == "assessed_on":
-                got[key] = _coerce.date(v, header)
+                got[key] = coerce.date(v, header)
             else:
-                got[key] = _coerce.text(v, header)
+                got[key] = coerce.text(v, header)
         except RuleInputError as e:
             return got, (r, header, v, reason_text(r, header, e.message))
     return got, None
@@ -279,9 +279,9 @@ def check_purchases(sheet: SheetData, rating: Rating) -> list[PurchaseFinding]:
         name = f"{_coerce_text(product) or '（未写产品）'}"
         try:
             prod = ap.parse_product(raw_level if isinstance(raw_level, str) else show(raw_level))
-            warned = False if no_warn_col else bool(_coerce.flag(sheet.value(r, cols["warned"]),
+            warned = False if no_warn_col else bool(coerce.flag(sheet.value(r, cols["warned"]),
                                                                 "风险警示确认"))
-            when = _coerce.date(sheet.value(r, cols["date"]), "日期") if "date" in cols else None
+            when = coerce.date(sheet.value(r, cols["date"]), "日期") if "date" in cols else None
         except RuleInputError as e:
             header = e.field if e.field in ("风险警示确认", "日期") else "产品风险等级"
             value = sheet.value(r, cols[{"风险警示确认": "warned", "日期": "date"}.get(

@@ -25,8 +25,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-import udfs
 from rules import get_rulebook, rulebook_ids
+from rules.functions import catalogue
 from rules.rerating import MODE_LABELS
 
 from . import console, history, summary
@@ -61,12 +61,12 @@ def client_headers(rb: Any) -> tuple[str, ...]:
 
 def cached_tier(rb: Any, assets: Any, commission: Any) -> str:
     """What =CLIENT_TIER(assets, commission[, rulebook]) shows: the function itself, called."""
-    return udfs.CLIENT_TIER(assets, commission, rb.id)
+    return catalogue.CLIENT_TIER(assets, commission, rb.id)
 
 
 def cached_risk(score: Any) -> str:
     """What =RISK_CLASS(score) shows (an empty score too: ``#N/A 风险测评得分为空``)."""
-    return udfs.RISK_CLASS(score)
+    return catalogue.RISK_CLASS(score)
 
 
 def _print_setup(ws: Any, *, repeat_header: bool = False) -> None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rules import RuleInputError, retention
+from rules import cells as coerce
 from rules.errors import show
-from udfs import _coerce
 
 from .headers import find_header
 
@@ -142,7 +142,7 @@ def _check_row(row: int, value: Any, header: list[str], at: dict[str, int | None
             continue
         b = blockers[flag]
         try:
-            yes = _coerce.flag(value(c), b.text)
+            yes = coerce.flag(value(c), b.text)
         except RuleInputError as e:
             bad(c, b.text, f"{e.message}（第十六条的检查结果须为 是/否）")
             continue
@@ -194,12 +194,12 @@ def _appointment(row: int, value: Any, header: list[str], at: dict[str, int | No
     """第十八条: 机构客户、核心客户 make an appointment at least one day before."""
     out: list[TransferFinding] = []
     try:
-        done = _coerce.date(value(at["date"]), "办理日期") if at["date"] is not None else None
+        done = coerce.date(value(at["date"]), "办理日期") if at["date"] is not None else None
     except RuleInputError as e:
         return [TransferFinding(row, header[at["date"]], value(at["date"]), e.message)]
     c = at["appointment"]
     try:
-        booked = _coerce.date(value(c), "预约日期") if c is not None else None
+        booked = coerce.date(value(c), "预约日期") if c is not None else None
     except RuleInputError as e:
         return [TransferFinding(row, header[c], value(c), e.message)]
     rule = f"{tier}（{ctype}）转销户实行预约制，须提前一天与营销总监或总经理沟通（第十八条）"

@@ -56,12 +56,12 @@ def _book(path: Path):
 
 def _press(book, mode: str | None = "quarterly", **kw):
     """What a button does after xw.Book.caller(): run, errors to a dialog, state restored."""
-    original = excel._caller
-    excel._caller = lambda: book
+    original = excel.caller
+    excel.caller = lambda: book
     try:
         excel.rerate_button(mode)
     finally:
-        excel._caller = original
+        excel.caller = original
 
 
 def _rows(book, sheet: str) -> list[list]:
@@ -229,12 +229,12 @@ def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
     col = header.index("当前级别") + 1
     row = next(k for k, r in enumerate(_rows(book, sheet), start=1) if r[0] == "C1")
     book.plant(sheet, [["VIP客户"]], row, col)  # typed over by hand after the run
-    original = excel._caller
-    excel._caller = lambda: book
+    original = excel.caller
+    excel.caller = lambda: book
     try:
         excel.audit_button()
     finally:
-        excel._caller = original
+        excel.caller = original
     (_, prompt, _, mode) = book.alerts[-1]
     assert mode == "critical" and "发现问题" in prompt and "“审计”工作表" in prompt
     rows = _rows(book, "审计")
@@ -248,11 +248,11 @@ def test_audit_button_writes_findings_with_links_and_catches_a_typed_over_tier(
     headless = audit_file(branch)
     assert not any(f.client_id == "C1" and f.address == addr for f in headless.findings)
     # pressing again replaces the sheet's content, it does not pile up
-    excel._caller = lambda: book
+    excel.caller = lambda: book
     try:
         excel.audit_button()
     finally:
-        excel._caller = original
+        excel.caller = original
     assert len(_rows(book, "审计")) == len(rows)
 
 

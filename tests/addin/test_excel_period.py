@@ -70,12 +70,12 @@ def test_month_typed_as_text_becomes_a_date_and_is_the_month(book) -> None:
 
 def test_a_day_is_not_a_period_and_the_dialog_says_so(book) -> None:
     _type_period(book, dt.datetime(2026, 11, 15))
-    original = excel._caller
-    excel._caller = lambda: book
+    original = excel.caller
+    excel.caller = lambda: book
     try:
         excel.rerate_button("new-accounts")
     finally:
-        excel._caller = original
+        excel.caller = original
     (_, prompt, _, mode), = book.alerts
     assert mode == "critical"
     assert prompt.startswith("“控制台”的“评级期间”：评级周期不能是具体日期：2026-11-15")

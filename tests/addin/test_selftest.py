@@ -33,7 +33,7 @@ def _engine():
 
 def _button_macro(app: xw.App, python: str):
     def run() -> None:  # RunPython: the Python string, xw.Book.caller() = the active book
-        with mock.patch.object(excel, "_caller", lambda: app.books.active):
+        with mock.patch.object(excel, "caller", lambda: app.books.active):
             exec(python, {})
     return run
 
@@ -158,7 +158,7 @@ def test_the_ribbon_entry_runs_the_checks_in_its_excel(tmp_path: Path,
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     app = _excel_with_addin()
     caller = app.books.active
-    monkeypatch.setattr(excel, "_caller", lambda: caller)
+    monkeypatch.setattr(excel, "caller", lambda: caller)
     selftest.selftest_button(n_clients=200, n_rows=2_000)
     _title, prompt, _, mode = memxl.alerts(app)[-1]
     assert prompt.startswith("自检全部通过") and mode == "info"

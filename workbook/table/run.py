@@ -176,7 +176,7 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
                 res.blank += blank
                 if progress:
                     progress(res.rows_in, total)
-        res.by_branch = _by_branch(counts)
+        res.by_branch = by_branch_counts(counts)
         res.check_counts()
         for k, p in tmp.items():
             os.replace(p, out_dir / k)
@@ -263,7 +263,7 @@ def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
         counts[key] = counts.get(key, 0) + r["行号_count"]
 
 
-def _by_branch(counts: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:
+def by_branch_counts(counts: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:
     """营业部 -> {"before": tier -> n, "after": tier -> n} of the rated clients."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for (br, before, after), n in sorted(counts.items()):

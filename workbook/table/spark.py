@@ -34,8 +34,8 @@ from .run import (
     REJECTION_SCHEMA,
     REJECTIONS,
     TableResult,
-    _by_branch,
     applied_before,
+    by_branch_counts,
     finish,
     rate_arrow,
 )
@@ -220,4 +220,4 @@ def _spark_counts(res: TableResult, rated: Any, F: Any) -> None:
     counts = {}
     for r in d.groupBy("`d_营业部`", "`d_原级别`", "`d_当前级别`").count().collect():
         counts[(r[0] or "（未填营业部）", r[1] or "无级别", r[2] or "无级别")] = r[3]
-    res.by_branch = _by_branch(counts)
+    res.by_branch = by_branch_counts(counts)
