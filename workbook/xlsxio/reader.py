@@ -9,14 +9,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, pairwise, repeat
+from itertools import chain, compress, pairwise, repeat
 from operator import itemgetter
 from typing import Union
 
 import numpy as np
 from openpyxl.formula.translate import Translator
 
-from .errors import CellError, XlsxError
+from .errors import CellError, CellRefError, XlsxError
 from .package import date_styles, read_workbook_info, rich_text, shared_strings
 from .safety import _open_zip, check_zip
 from .sheetxml import (
@@ -337,6 +337,7 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
     decide_hashed = hashed if callable(hashed) else None
     with SheetStream(zf, sh.part) as stream, no_gc():
         scan = _Scan(ctx, stream.ns)
+        scan.sheet = sh.name
         scan.formula_text = formula_text
         if columns is not None and decide is None:
             scan.select = _as_selection(columns)  # type: ignore[arg-type]
@@ -397,16 +398,17 @@ def _split_rows(chunk: bytes, end_row: bytes) -> Iterator[bytes]:
 def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """(cell regex for ``findall``, row tag regex).
 
-    Cell groups: 1 column letters, 2 attributes after r, 3 simple ``<v>`` text, 4 simple
-    ``<is><t>`` text, 5 ``<f>formula</f>`` without attributes, 6 the ``<v>..</v>`` after it
-    (b"" when none), 7 any other content (shared formulas, rich text, ``xml:space``...). Every
+    Cell groups: 1 column letters, 2 row digits, 3 attributes after r, 4 simple ``<v>`` text,
+    5 simple ``<is><t>`` text, 6 ``<f>formula</f>`` without attributes, 7 the ``<v>..</v>``
+    after it (b"" when none), 8 any other content (shared formulas, rich text,
+    ``xml:space``...). Every
     cell whose ``r`` is its first attribute matches; the caller checks that the number of
     matches equals the number of ``<c`` in the piece, so a cell written otherwise sends the
     piece to the per-cell scanner.
     """
     p = re.escape(ns)
     cell = re.compile(
-        b"<" + p + rb'c r="([A-Z]{1,3})[0-9]+"((?: [a-zA-Z:]+="[^"]*")*)(?:/>|>(?:<' + p
+        b"<" + p + rb'c r="([A-Z]{1,3})([0-9]+)"((?: [a-zA-Z:]+="[^"]*")*)(?:/>|>(?:<' + p
         + rb"v>([^<]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t>([^<]*)</" + p + rb"t></"
         + p + rb"is>|(<" + p + rb"f>[^<]*</" + p + rb"f>)(<" + p + rb"v>[^<]*</" + p
         + rb"v>)?|(.*?))</" + p + rb"c>)",
@@ -417,6 +419,18 @@ def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
 
 
 _ESCAPES = (b"&", b"_x", b"\r")
+
+
+def _rows_agree(tags: list[bytes], counts: list[int], rowds: tuple[bytes, ...]) -> bool:
+    """Does every cell's reference name the row it is in (its digits equal to the row tag's,
+    byte for byte)? ``tags``: each row's ``r`` digits; ``counts``: its number of cells;
+    ``rowds``: each cell's row digits in document order. Compared as tuples of bytes (C loops):
+    a slice per column position when every row has the same number of cells."""
+    k = counts[0]
+    if k and counts.count(k) == len(counts):
+        want = tuple(tags)
+        return all(rowds[j::k] == want for j in range(k))
+    return rowds == tuple(chain.from_iterable(map(repeat, tags, counts)))
 
 
 def _joined(inner: bytes, f: bytes, fv: bytes) -> bytes:
@@ -472,6 +486,18 @@ class _Scan:
         self.fplaces: dict[int, list[np.ndarray]] = {}
         #: columns kept as hash(value) only
         self.hashed: frozenset[int] = frozenset()
+        #: the sheet's name, for messages
+        self.sheet = ""
+
+    def misplaced(self, row: int, letters: bytes, rowd: bytes) -> XlsxError:
+        """The error for a cell whose reference names another row than its ``<row r>`` (a
+        file Excel does not write: read by its column letters, it could overwrite a client
+        id; issue 15)."""
+        ref = (letters + rowd).decode("ascii", "replace")
+        where = f"工作表“{self.sheet}”" if self.sheet else "工作表"
+        return CellRefError(
+            f"{where}第 {row} 行中的单元格 {ref} 的引用指向另一行（第 {int(rowd)} 行），"
+            "文件已损坏或被改动（Excel 不会这样保存）；请在 Excel 中打开并另存后重试。")
 
     def header_texts(self) -> list[str]:
         return [_header_text(self.header.get(c)) for c in range(1, self.ncols + 1)]
@@ -521,6 +547,8 @@ class _Scan:
                 col = c if c is not None else col_index(letters)
             else:
                 col += 1
+            if rowd and int(rowd) != row:
+                raise self.misplaced(row, letters, rowd)
             if select is not None and row > 1 and col not in select:
                 if not (v or inl or (inner and self._used(s or None, t or None, inner, row,
                                                           col, child_re))):
@@ -630,8 +658,11 @@ class _Scan:
         if n == 0:
             self.row = rows[-1]
             return True
-        letters, attrs, vs, inls, fs, fvs, inners = zip(*cells, strict=True)
+        letters, rowds, attrs, vs, inls, fs, fvs, inners = zip(*cells, strict=True)
         del cells
+        if not _rows_agree(tags, counts, rowds):
+            return False  # a cell naming another row: the per-cell scanner refuses it
+        del rowds
         cache = _COL_CACHE
         for lt in set(letters):
             if lt not in cache:
