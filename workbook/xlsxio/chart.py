@@ -69,7 +69,6 @@ def quote_sheet(name: str) -> str:
 
 
 def _abs(ref: str) -> str:
-
     r1, c1, r2, c2 = _range(ref)
     a = f"${col_letter(c1)}${r1}"
     b = f"${col_letter(c2)}${r2}"

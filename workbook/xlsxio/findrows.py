@@ -17,9 +17,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from .book import XlsxBook
 from .errors import XlsxError
-from .package import date_styles, read_workbook_info, shared_strings
-from .safety import check_zip, open_zip
 from .scan import CellContext, CellScan
 from .sheetxml import ROW_R_RE, SheetStream, no_gc
 from .values import Value
@@ -48,23 +47,34 @@ class FoundRows:
 
 def find_rows(path, sheet: str, *, col: int, text: str, before: int = 1,
               last: int = 2) -> FoundRows:
-    """Rows whose cell in 1-based column ``col`` is exactly ``text`` (see module doc)."""
-    with open_zip(path) as zf:
-        check_zip(zf)
-        try:
-            return find_rows_zip(zf, sheet, col=col, text=text, before=before, last=last)
-        except _Unnumbered:
-            return FoundRows(complete=False)
+    """Rows whose cell in 1-based column ``col`` is exactly ``text`` (see module doc).
+    ``path``: a file, or an open ``XlsxBook``."""
+    if isinstance(path, XlsxBook):
+        return _find_rows_book(path, sheet, col=col, text=text, before=before, last=last)
+    with XlsxBook(path) as book:
+        return _find_rows_book(book, sheet, col=col, text=text, before=before, last=last)
+
+
+def _find_rows_book(book: XlsxBook, sheet: str, **how) -> FoundRows:
+    try:
+        return find_rows_book(book, sheet, **how)
+    except _Unnumbered:
+        return FoundRows(complete=False)
 
 
 def find_rows_zip(zf: zipfile.ZipFile, sheet: str, *, col: int, text: str, before: int = 1,
                   last: int = 2) -> FoundRows:
-    info = read_workbook_info(zf)
-    sh = info.sheet(sheet)
-    if sh.part not in info.names:
-        raise XlsxError(f"工作表“{sh.name}”的内容缺失（{sh.part}），文件可能已损坏。")
-    sst = shared_strings(zf, info.sst_part)
-    ctx = CellContext(sst, date_styles(zf, info.styles_part), info.date1904)
+    return find_rows_book(XlsxBook.of_zip(zf), sheet, col=col, text=text, before=before,
+                          last=last)
+
+
+def find_rows_book(book: XlsxBook, sheet: str, *, col: int, text: str, before: int = 1,
+                   last: int = 2) -> FoundRows:
+    """``find_rows`` on an open book (its shared strings parsed once for the run)."""
+    zf = book.zf
+    sh = book.sheet(sheet)
+    sst = book.shared_strings
+    ctx = book.context()
     out = FoundRows()
     with SheetStream(zf, sh.part) as stream, no_gc():
         ns = stream.ns
@@ -187,4 +197,4 @@ def _parse_row(ctx: CellContext, ns: bytes, xml: bytes, sheet: str) -> tuple[int
     return r, values
 
 
-__all__ = ["FoundRows", "find_rows", "find_rows_zip"]
+__all__ = ["FoundRows", "find_rows", "find_rows_book", "find_rows_zip"]

@@ -9,7 +9,6 @@ import posixpath
 import re
 import secrets
 import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,19 @@ from typing import Any
 from . import chart as chartxml
 from . import colpatch, ooxml
 from .append import append_part, last_row_flush
+from .book import XlsxBook
 from .cells import CellWriter, rows_xml
 from .chart import ChartSpec
 from .errors import XlsxError
 from .package import (
     T_CALCCHAIN,
     WorkbookInfo,
-    read_workbook_info,
     read_xml_part,
     rels_path,
 )
 from .rowpatch import KEEP as KEEP
 from .rowpatch import Edits, RowPatcher, SheetEdit, update_dimension
-from .safety import check_not_locked, check_writable, check_zip, open_zip
+from .safety import check_not_locked, check_writable
 from .sheetxml import (
     ROW_R_RE,
     SheetStream,
@@ -253,7 +252,7 @@ def _tmp_path(dst: Path) -> Path:
 
 
 def patch_workbook(
-    src: str | os.PathLike[str],
+    src: str | os.PathLike[str] | XlsxBook,
     dst: str | os.PathLike[str],
     edits: dict[str, SheetEdit] | None = None,
     *,
@@ -278,7 +277,26 @@ def patch_workbook(
     ``add_sheets`` it only marks the new sheet as a log to append to later. ``_fast=False``
     patches row by row only (the reference the column-wise path, ``colpatch``, is tested
     against).
+
+    ``src`` may be an open ``XlsxBook`` of the file (its workbook info is not read again): the
+    patch closes it once the new file is written, before the rename (on Windows an open
+    handle would block it), whatever happens.
     """
+    book = src if isinstance(src, XlsxBook) else None
+    try:
+        _patch_file(book, src, dst, edits, replace_sheets, add_sheets, add_charts, append_rows,
+                    recalc_on_open, compresslevel, _fast)
+    finally:
+        if book is not None:
+            book.close()
+
+
+def _patch_file(book: XlsxBook | None, src, dst, edits, replace_sheets, add_sheets, add_charts,
+                append_rows, recalc_on_open, compresslevel, _fast) -> None:
+    if book is not None:
+        if book.path is None:
+            raise XlsxError("XlsxBook 没有文件路径，无法保存。")
+        src = book.path
     src, dst = Path(src), Path(dst)
     if dst.is_symlink():  # write the file the link points to: the link stays a link
         dst = dst.resolve()
@@ -296,12 +314,16 @@ def patch_workbook(
     tmp = _tmp_path(dst)
     try:
         # the source is closed whatever happens (on Windows an open handle keeps it locked)
-        with open_zip(src) as zf, open(tmp, "xb") as out, open(src, "rb") as src_fh:
-            check_zip(zf)
-            _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
+        with contextlib.ExitStack() as stack:
+            if book is None:
+                book = stack.enter_context(XlsxBook(src))
+            out = stack.enter_context(open(tmp, "xb"))
+            src_fh = stack.enter_context(open(src, "rb"))
+            _patch(book, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
                    add_charts, _fast, append_rows, src_fh=src_fh)
             out.flush()
             os.fsync(out.fileno())
+        book.close()  # before the rename: on Windows an open handle blocks it
         with contextlib.suppress(OSError):
             shutil.copymode(src, tmp)
         os.replace(tmp, dst)
@@ -329,12 +351,13 @@ def _free_part(names: set[str], pattern: str) -> str:
     return pattern % k
 
 
-def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
+def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level,
            add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
     add_charts = add_charts or {}
     append_rows = append_rows or {}
     flush_parts: set[str] = set()
-    info: WorkbookInfo = read_workbook_info(zf)
+    zf = book.zf
+    info: WorkbookInfo = book.info
     styles = StylesEditor(zf, info.styles_part)
     w = CellWriter(styles, info.date1904)
     part_edits: dict[str, Edits] = {}

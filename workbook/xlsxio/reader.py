@@ -8,11 +8,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from .errors import XlsxError
+from .book import XlsxBook
 from .fastscan import SheetScan
-from .package import date_styles, read_workbook_info, shared_strings
-from .safety import check_zip, open_zip
-from .scan import CellContext
 from .sheetxml import (
     ROW_R_RE,
     SheetStream,
@@ -29,14 +26,15 @@ from .values import datetime_to_serial as datetime_to_serial
 from .values import serial_to_datetime as serial_to_datetime
 
 
-def sheet_names(path: str | os.PathLike[str]) -> list[str]:
+def sheet_names(path: str | os.PathLike[str] | XlsxBook) -> list[str]:
     """Names of the worksheets, in workbook order (chart sheets are not listed)."""
-    with open_zip(path) as zf:
-        check_zip(zf)
-        return [s.name for s in read_workbook_info(zf).sheets]
+    if isinstance(path, XlsxBook):
+        return path.sheet_names()
+    with XlsxBook(path) as book:
+        return book.sheet_names()
 
 
-def read_sheet(path: str | os.PathLike[str], sheet: str, *,
+def read_sheet(path: str | os.PathLike[str] | XlsxBook, sheet: str, *,
                columns: ColumnSelection = None, formula_text: bool = True,
                hashed: ColumnSelection = None) -> SheetData:
     """Read one worksheet in one streaming pass (see SheetData).
@@ -50,11 +48,16 @@ def read_sheet(path: str | os.PathLike[str], sheet: str, *,
     ``formula_text=False``: formula cells are noted by place (``SheetData.formula_places``,
     ``formula_mask``) without their text, for a caller that only needs to leave them alone.
     ``hashed``: columns (set or function of the header, as ``columns``) whose values are
-    kept as ``hash(value)`` only (a ``HashedColumn``)."""
-    with open_zip(path) as zf:
-        check_zip(zf)
-        return read_sheet_zip(zf, sheet, columns=columns, formula_text=formula_text,
-                              hashed=hashed)
+    kept as ``hash(value)`` only (a ``HashedColumn``).
+
+    ``path`` may be an open ``XlsxBook`` (its workbook info and shared strings are read once
+    for every sheet read, row search and patch of the run)."""
+    if isinstance(path, XlsxBook):
+        return read_book_sheet(path, sheet, columns=columns, formula_text=formula_text,
+                               hashed=hashed)
+    with XlsxBook(path) as book:
+        return read_book_sheet(book, sheet, columns=columns, formula_text=formula_text,
+                               hashed=hashed)
 
 
 def as_selection(cols: Iterable[int]) -> frozenset[int]:
@@ -70,13 +73,17 @@ def read_sheet_zip(zf: zipfile.ZipFile, sheet: str, *, fast: bool = True,
                    hashed: ColumnSelection = None) -> SheetData:
     """``fast=False`` uses only the per-cell scanner (the reference the fast path is tested
     against). ``columns``: see ``read_sheet``."""
-    info = read_workbook_info(zf)
-    sh = info.sheet(sheet)
-    if sh.part not in info.names:
-        raise XlsxError(f"工作表“{sh.name}”的内容缺失（{sh.part}），文件可能已损坏。")
-    ctx = CellContext(
-        shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part), info.date1904
-    )
+    return read_book_sheet(XlsxBook.of_zip(zf), sheet, fast=fast, columns=columns,
+                           formula_text=formula_text, hashed=hashed)
+
+
+def read_book_sheet(book: XlsxBook, sheet: str, *, fast: bool = True,
+                    columns: ColumnSelection = None, formula_text: bool = True,
+                    hashed: ColumnSelection = None) -> SheetData:
+    """``read_sheet`` on an open book (see ``read_sheet_zip`` for ``fast``)."""
+    zf = book.zf
+    sh = book.sheet(sheet)
+    ctx = book.context()
     decide = columns if callable(columns) else None
     decide_hashed = hashed if callable(hashed) else None
     with SheetStream(zf, sh.part) as stream, no_gc():
