@@ -56,6 +56,48 @@ def _rows_agree(tags: list[bytes], counts: list[int], rowds: tuple[bytes, ...]) 
     return rowds == tuple(chain.from_iterable(map(repeat, tags, counts)))
 
 
+def _groups(letters: tuple, counts: list[int], ra: np.ndarray) -> tuple | None:
+    """Cells grouped by column: ([(column, selector, rows of its cells)], each cell's row or
+    None); None when a column appears twice in a row. A regular piece (every row the same
+    columns in the same order) is grouped by slices."""
+    cache = COL_CACHE
+    n = len(letters)
+    nrows = len(counts)
+    k = counts[0]
+    if k and counts.count(k) == nrows and all(
+        letters[j::k].count(letters[j]) == nrows for j in range(k)
+    ):
+        groups = [(cache[letters[j]], slice(j, None, k), ra) for j in range(k)]
+        if len({g[0] for g in groups}) != k:
+            return None
+        return groups, None
+    cols = np.fromiter(map(cache.__getitem__, letters), dtype=np.int64, count=n)
+    per_cell_rows = np.repeat(ra, counts)
+    order = np.argsort(cols, kind="stable")
+    sc = cols[order]
+    starts = [0, *(np.flatnonzero(sc[1:] != sc[:-1]) + 1).tolist(), n]
+    groups = []
+    for a, b in pairwise(starts):
+        idx = order[a:b]
+        g_rows = per_cell_rows[idx]
+        if b - a > 1 and not bool((g_rows[1:] > g_rows[:-1]).all()):
+            return None
+        groups.append((int(sc[a]), idx.tolist(), g_rows))
+    return groups, per_cell_rows
+
+
+def _last_used(members, vs: tuple, inls: tuple, fs: tuple, inners: tuple,
+               special: dict) -> int:
+    """Position in ``members`` of the last cell holding a value or a formula (-1: none)."""
+    last = len(members) - 1
+    while last >= 0:
+        i = members[last]
+        if vs[i] or inls[i] or fs[i] or (inners[i] and special[i] is not SKIP):
+            break
+        last -= 1
+    return last
+
+
 def _joined(inner: bytes, f: bytes, fv: bytes) -> bytes:
     return inner or f + fv
 
@@ -95,26 +137,12 @@ class SheetScan(CellScan):
     def fast(self, chunk: bytes) -> bool:
         """Scan a piece of whole rows column by column. False (nothing changed) when the piece
         does not meet the conditions: every row tag starts with ``r``, rows ascending after
-        the rows already read, no header row, every cell starts with ``r``."""
-        tags = self.rowtag_re.findall(chunk)
-        if not tags:
+        the rows already read, no header row, every cell starts with ``r`` and names its row."""
+        layout = self._layout(chunk)
+        if layout is None:
             return False
-        rows = list(map(int, tags))
-        if rows[0] < 2 or rows[0] <= self.row:
-            return False
-        pieces = chunk.split(self.row_open)
-        if len(pieces) != len(tags) + 1 or pieces[0].count(self.c_open):
-            return False
-        counts = list(map(bytes.count, pieces[1:], repeat(self.c_open)))
-        del pieces
-        cells = self.cell_re.findall(chunk)
+        tags, rows, counts, ra, cells = layout
         n = len(cells)
-        if n != sum(counts):
-            return False
-        nrows = len(rows)
-        ra = np.array(rows, dtype=np.int64)
-        if nrows > 1 and not bool((ra[1:] > ra[:-1]).all()):
-            return False
         if n == 0:
             self.row = rows[-1]
             return True
@@ -127,28 +155,10 @@ class SheetScan(CellScan):
         for lt in set(letters):
             if lt not in cache:
                 col_index(lt)  # fills the cache; raises for a column beyond XFD
-        # -- groups of cells by column: (column, selector, rows of its cells)
-        k = counts[0]
-        if k and counts.count(k) == nrows and all(
-            letters[j::k].count(letters[j]) == nrows for j in range(k)
-        ):
-            groups = [(cache[letters[j]], slice(j, None, k), ra) for j in range(k)]
-            if len({g[0] for g in groups}) != k:
-                return False  # a column twice in a row
-            per_cell_rows = None
-        else:
-            cols = np.fromiter(map(cache.__getitem__, letters), dtype=np.int64, count=n)
-            per_cell_rows = np.repeat(ra, counts)
-            order = np.argsort(cols, kind="stable")
-            sc = cols[order]
-            starts = [0, *(np.flatnonzero(sc[1:] != sc[:-1]) + 1).tolist(), n]
-            groups = []
-            for a, b in pairwise(starts):
-                idx = order[a:b]
-                g_rows = per_cell_rows[idx]
-                if b - a > 1 and not bool((g_rows[1:] > g_rows[:-1]).all()):
-                    return False  # a column twice in a row
-                groups.append((int(sc[a]), idx.tolist(), g_rows))
+        grouped = _groups(letters, counts, ra)
+        if grouped is None:
+            return False  # a column twice in a row
+        groups, per_cell_rows = grouped
         # -- cells with other content, in document order (shared formulas need it)
         special: dict[int, Value | object] = {}
         has_f = any(fs)
@@ -159,18 +169,7 @@ class SheetScan(CellScan):
                 has_f = False
             if per_cell_rows is None:
                 per_cell_rows = np.repeat(ra, counts)
-            child_re = self.child_re
-            select = self.select
-            for i in compress(range(n), inners):
-                s, t = self._attrs(attrs[i])
-                c = cache[letters[i]]
-                if select is not None and c not in select:
-                    special[i] = USED if self.used(s or None, t or None, inners[i],
-                                                     int(per_cell_rows[i]), c, child_re) \
-                        else SKIP
-                    continue
-                special[i] = self.complex_value(s or None, t or None, inners[i],
-                                           int(per_cell_rows[i]), c, child_re)
+            special = self._specials(letters, attrs, inners, per_cell_rows)
         special_cols = {cache[letters[i]] for i in special} if special else ()
         f_new: list[tuple[np.ndarray, list, list]] = []  # formulas met: cells, keys, texts
         # -- convert and place each column
@@ -182,12 +181,7 @@ class SheetScan(CellScan):
             if select is not None and c not in select:
                 # a column not read: only its last cell with content matters (n_rows)
                 members = range(n)[sel] if isinstance(sel, slice) else sel
-                last = len(members) - 1
-                while last >= 0:
-                    i = members[last]
-                    if vs[i] or inls[i] or fs[i] or (inners[i] and special[i] is not SKIP):
-                        break
-                    last -= 1
+                last = _last_used(members, vs, inls, fs, inners, special)
                 if last >= 0:
                     max_row, ncols = reach(columns, max_row, ncols, int(g_rows[last]), c)
                 continue
@@ -203,30 +197,9 @@ class SheetScan(CellScan):
             values = self._convert(g_attrs, g_vs, g_inls)
             counted_last = -1
             if has_f and any(g_fs):  # formulas without attributes: a column at a time
-                fpos = np.flatnonzero(np.fromiter(map(bool, g_fs), bool, len(g_fs)))
-                fl = fpos.tolist()
                 g_fvs = fvs[sel] if isinstance(sel, slice) else get(fvs)
-                fget = itemgetter(*fl) if len(fl) > 1 else (lambda t, i=fl[0]: (t[i],))
-                fvals = list(map(self._fvalue, zip(fget(g_attrs), fget(g_fvs), strict=True)))
-                if len(fl) == len(values):
-                    values = fvals
-                else:
-                    arr = np.empty(len(values), dtype=object)
-                    arr[:] = values
-                    part = np.empty(len(fl), dtype=object)
-                    part[:] = fvals
-                    arr[fpos] = part
-                    values = arr.tolist()
-                counted_last = fl[-1]
-                if (select is None or c in select) and not self.formula_text:
-                    self.fplaces.setdefault(c, []).append(g_rows[fpos])
-                elif select is None or c in select:
-                    cells_i = (np.arange(n)[sel] if isinstance(sel, slice)
-                               else np.asarray(sel))[fpos]
-                    keys = list(zip(g_rows[fpos].tolist(), repeat(c), strict=False))
-                    plen = len(self.f_open) + 1
-                    texts = _unescape_many([x[plen:-plen - 1] for x in fget(g_fs)])
-                    f_new.append((cells_i, keys, texts))
+                values, counted_last = self._column_formulas(c, sel, n, g_rows, g_attrs, g_fs,
+                                                             g_fvs, values, f_new)
             if members is not None:
                 for pos, i in enumerate(members):
                     if i in special:
@@ -255,18 +228,94 @@ class SheetScan(CellScan):
             if len(lst) < r_lo - 2:
                 lst.extend([None] * (r_lo - 2 - len(lst)))
             lst.extend(map(hash, values) if c in self.hashed else values)
+        self._add_formulas(f_new)
+        self.max_row = max_row
+        self.ncols = ncols
+        self.row = rows[-1]
+        return True
+
+    def _layout(self, chunk: bytes) -> tuple | None:
+        """(row tags, row numbers, cells per row, rows as an array, the cells' matches) of a
+        piece the fast scan can take, else None."""
+        tags = self.rowtag_re.findall(chunk)
+        if not tags:
+            return None
+        rows = list(map(int, tags))
+        if rows[0] < 2 or rows[0] <= self.row:
+            return None
+        pieces = chunk.split(self.row_open)
+        if len(pieces) != len(tags) + 1 or pieces[0].count(self.c_open):
+            return None
+        counts = list(map(bytes.count, pieces[1:], repeat(self.c_open)))
+        del pieces
+        cells = self.cell_re.findall(chunk)
+        if len(cells) != sum(counts):
+            return None
+        ra = np.array(rows, dtype=np.int64)
+        if len(rows) > 1 and not bool((ra[1:] > ra[:-1]).all()):
+            return None
+        return tags, rows, counts, ra, cells
+
+    def _specials(self, letters: tuple, attrs: tuple, inners: tuple,
+                  per_cell_rows: np.ndarray) -> dict[int, Value | object]:
+        """Values of the cells with other content (shared formulas, rich text...), read one by
+        one in document order; ``USED``/``SKIP`` for those of columns not read."""
+        special: dict[int, Value | object] = {}
+        cache = COL_CACHE
+        child_re = self.child_re
+        select = self.select
+        for i in compress(range(len(inners)), inners):
+            s, t = self._attrs(attrs[i])
+            c = cache[letters[i]]
+            if select is not None and c not in select:
+                special[i] = USED if self.used(s or None, t or None, inners[i],
+                                               int(per_cell_rows[i]), c, child_re) else SKIP
+                continue
+            special[i] = self.complex_value(s or None, t or None, inners[i],
+                                            int(per_cell_rows[i]), c, child_re)
+        return special
+
+    def _column_formulas(self, c: int, sel, n: int, g_rows: np.ndarray, g_attrs: tuple,
+                         g_fs: tuple, g_fvs: tuple, values: list,
+                         f_new: list) -> tuple[list, int]:
+        """Cached values of the formula cells of a column (``<f>`` without attributes) put
+        into ``values``; their places or texts noted (texts into ``f_new``). Returns (values,
+        position of the last formula cell)."""
+        fpos = np.flatnonzero(np.fromiter(map(bool, g_fs), bool, len(g_fs)))
+        fl = fpos.tolist()
+        fget = itemgetter(*fl) if len(fl) > 1 else (lambda t, i=fl[0]: (t[i],))
+        fvals = list(map(self._fvalue, zip(fget(g_attrs), fget(g_fvs), strict=True)))
+        if len(fl) == len(values):
+            values = fvals
+        else:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            part = np.empty(len(fl), dtype=object)
+            part[:] = fvals
+            arr[fpos] = part
+            values = arr.tolist()
+        select = self.select
+        if (select is None or c in select) and not self.formula_text:
+            self.fplaces.setdefault(c, []).append(g_rows[fpos])
+        elif select is None or c in select:
+            cells_i = (np.arange(n)[sel] if isinstance(sel, slice) else np.asarray(sel))[fpos]
+            keys = list(zip(g_rows[fpos].tolist(), repeat(c), strict=False))
+            plen = len(self.f_open) + 1
+            texts = _unescape_many([x[plen:-plen - 1] for x in fget(g_fs)])
+            f_new.append((cells_i, keys, texts))
+        return values, fl[-1]
+
+    def _add_formulas(self, f_new: list[tuple[np.ndarray, list, list]]) -> None:
+        """Formula texts met in a piece (per column: cells, keys, texts), in document order as
+        the per-cell scanner adds them."""
         if len(f_new) == 1:
             self.formulas.update(zip(f_new[0][1], f_new[0][2], strict=True))
-        elif f_new:  # several columns: in document order, as the per-cell scanner adds them
+        elif f_new:
             order = np.argsort(np.concatenate([f[0] for f in f_new]), kind="stable").tolist()
             keys = [k for f in f_new for k in f[1]]
             texts = [x for f in f_new for x in f[2]]
             self.formulas.update(zip(map(keys.__getitem__, order), map(texts.__getitem__, order),
                                      strict=True))
-        self.max_row = max_row
-        self.ncols = ncols
-        self.row = rows[-1]
-        return True
 
     def _attrs(self, a: bytes) -> tuple[bytes, bytes]:
         st = self.attr_info.get(a)
