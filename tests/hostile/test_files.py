@@ -355,3 +355,18 @@ def test_two_runs_on_one_file_at_once(branch: Path) -> None:
     kinds = log.column("记录类型")
     # one run for the period (the other was refused or was a no-op), never a torn log
     assert kinds.count("运行") == 1 and kinds.count("变更") == 3
+
+
+def test_a_cell_naming_another_row(branch: Path, tmp_path: Path) -> None:
+    """``<c r="A0">`` (or A2) inside row 3: read by its column letters it would pass for row 3's
+    client id (issue 15's last gap). Refused by both commands, naming the sheet and the cell."""
+    for bad in (b"A0", b"A2"):
+        def move(name: str, data: bytes, bad: bytes = bad) -> bytes:
+            if name == "xl/worksheets/sheet1.xml":
+                assert b'<c r="A3"' in data
+                return data.replace(b'<c r="A3"', b'<c r="' + bad + b'"', 1)
+            return data
+
+        p = _rewrite(branch, tmp_path / f"moved_{bad.decode()}.xlsx", move)
+        err = _refused_both(p, bad.decode())
+        assert "客户" in err and "第 3 行" in err, err

@@ -122,7 +122,8 @@ def test_log_rows_written_column_wise_are_the_rows_written_cell_by_cell(tmp_path
     import random
 
     from workbook.xlsxio.append import rows_xml
-    from workbook.xlsxio.patch import _CellWriter, _rows_xml
+    from workbook.xlsxio.cells import CellWriter as _CellWriter
+    from workbook.xlsxio.cells import rows_xml as _rows_xml
     from workbook.xlsxio.styles import StylesEditor
 
     src = openpyxl_log(tmp_path / "s.xlsx", [HEAD])

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from xlsx_fixtures import minimal_workbook
 
 from workbook.xlsxio import KEEP, CellError, SheetEdit, colpatch, patch_workbook, reader
+from workbook.xlsxio.fastscan import SheetScan
 from workbook.xlsxio.reader import ColumnNotReadError, UnreadColumn, read_sheet_zip
 from workbook.xlsxio.sheetxml import col_letter
 
@@ -153,7 +154,7 @@ def test_fast_reader_takes_the_fast_path(tmp_path: Path, monkeypatch):
     p = make_book(tmp_path / "r.xlsx", sheet_xml(rows))
     monkeypatch.setattr(reader, "PIECE", 2000)
     calls = {"fast": 0, "slow": 0}
-    real_fast, real_slow = reader._Scan.fast, reader._Scan.slow
+    real_fast, real_slow = SheetScan.fast, SheetScan.slow
 
     def fast(self, chunk):
         ok = real_fast(self, chunk)
@@ -164,8 +165,8 @@ def test_fast_reader_takes_the_fast_path(tmp_path: Path, monkeypatch):
         calls["slow"] += 1
         return real_slow(self, chunk)
 
-    monkeypatch.setattr(reader._Scan, "fast", fast)
-    monkeypatch.setattr(reader._Scan, "slow", slow)
+    monkeypatch.setattr(SheetScan, "fast", fast)
+    monkeypatch.setattr(SheetScan, "slow", slow)
     a, b = _both(p)
     assert a == b
     assert calls["fast"] > 10 * max(calls["slow"] - 1, 1)

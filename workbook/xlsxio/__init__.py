@@ -4,6 +4,7 @@ Only the worksheet parts that change are rewritten (streamed); every other zip e
 byte for byte; the result is written to a temp file and renamed over the destination.
 """
 
+from .book import XlsxBook
 from .errors import CellError, UnsafeWorkbookError, WorkbookLockedError, XlsxError
 from .reader import SheetData, read_sheet, sheet_names
 from .safety import check_safe, lock_file_for
@@ -14,6 +15,7 @@ __all__ = [
     "SheetData",
     "UnsafeWorkbookError",
     "WorkbookLockedError",
+    "XlsxBook",
     "XlsxError",
     "check_safe",
     "col_index",
@@ -24,6 +26,8 @@ __all__ = [
 ]
 
 from .chart import ChartSpec
+from .findrows import FoundRows, find_rows
 from .patch import KEEP, SheetEdit, cleanup_temp_files, patch_workbook
 
-__all__ += ["KEEP", "ChartSpec", "SheetEdit", "cleanup_temp_files", "patch_workbook"]
+__all__ += ["KEEP", "ChartSpec", "FoundRows", "SheetEdit", "cleanup_temp_files", "find_rows",
+            "patch_workbook"]

@@ -25,9 +25,10 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from . import cells
 from .errors import XlsxError
 from .sheetxml import ROW_R_RE, SheetStream, col_letter
-from .xmltext import _CTRL_RE, _SURROGATE_RE, escape_text
+from .xmltext import CTRL_RE, SURROGATE_RE, escape_text
 from .zipwriter import FLUSH, RawPrefix, RawZipWriter, crc32_strip, entry_data_offset
 
 #: The final segment is searched for in this many compressed bytes at the end of the entry,
@@ -86,13 +87,12 @@ def rows_xml_blocks(rows: list[list[Any]], first: int, ns: bytes, w,
 def rows_xml(rows: list[list[Any]], first: int, ns: bytes, w, header_style) -> bytes:
     """``patch._rows_xml`` of rows numbered from ``first``: rows of texts (a log) are written
     column by column, all texts of a column escaped at once (the same bytes, tested)."""
-    from .patch import _rows_xml
 
     head = 1 if first == 1 and rows else 0  # the header row keeps its bold style
     body = rows[head:]
     width = max((len(r) for r in body), default=0)
     if not body or not all(type(v) is str or v is None for r in body for v in r):
-        return _rows_xml(rows, w, ns, {}, header_style, start=first)
+        return cells.rows_xml(rows, w, ns, {}, header_style, start=first)
     start = first + head
     nums = [str(r) for r in range(start, start + len(body))]
     cols = []
@@ -104,11 +104,11 @@ def rows_xml(rows: list[list[Any]], first: int, ns: bytes, w, header_style) -> b
                                                   strict=True)])
     c_open = "<" + ns.decode() + "row"
     c_close = "</" + ns.decode() + "row>"
-    out = [f'{c_open} r="{n}">{"".join(cells)}{c_close}' if any(cells) else ""
-           for n, cells in zip(nums, zip(*cols, strict=True), strict=True)]
+    out = [f'{c_open} r="{n}">{"".join(row_cells)}{c_close}' if any(row_cells) else ""
+           for n, row_cells in zip(nums, zip(*cols, strict=True), strict=True)]
     text = "".join(out).encode("utf-8")
     if head:
-        text = _rows_xml(rows[:1], w, ns, {}, header_style, start=first) + text
+        text = cells.rows_xml(rows[:1], w, ns, {}, header_style, start=first) + text
     return text
 
 
@@ -118,14 +118,14 @@ _SEP = "\ue000"
 def _escape_many(texts: list[str]) -> list[str]:
     """``[escape_text(t) for t in texts]``, the common case of the whole column at once."""
     blob = _SEP.join(texts)
-    if (blob.count(_SEP) != len(texts) - 1 or "_x" in blob or _CTRL_RE.search(blob)
-            or _SURROGATE_RE.search(blob)):
+    if (blob.count(_SEP) != len(texts) - 1 or "_x" in blob or CTRL_RE.search(blob)
+            or SURROGATE_RE.search(blob)):
         return list(map(escape_text, texts))
     return blob.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split(_SEP)
 
 
 def _spaces(texts: list[str]) -> list[str]:
-    """The xml:space attribute each text needs (as ``_CellWriter`` writes it)."""
+    """The xml:space attribute each text needs (as ``CellWriter`` writes it)."""
     flags = list(map(str.__ne__, texts, map(str.strip, texts)))
     if any("\n" in t for t in texts):
         flags = [f or "\n" in t for f, t in zip(flags, texts, strict=True)]

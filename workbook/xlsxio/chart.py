@@ -18,7 +18,7 @@ from typing import Any
 
 from . import ooxml
 from .errors import XlsxError
-from .sheetxml import REF_RE, col_index
+from .sheetxml import REF_RE, col_index, col_letter
 from .xmltext import escape_text
 
 DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -69,8 +69,6 @@ def quote_sheet(name: str) -> str:
 
 
 def _abs(ref: str) -> str:
-    from .sheetxml import col_letter
-
     r1, c1, r2, c2 = _range(ref)
     a = f"${col_letter(c1)}${r1}"
     b = f"${col_letter(c2)}${r2}"

@@ -24,16 +24,15 @@ from collections.abc import Iterator
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import is_not, itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from .cells import CellWriter, check_master
 from .errors import XlsxError
+from .rowpatch import RowPatcher
 from .sheetxml import col_index, col_letter, row_pieces
 from .xmltext import escape_text
-
-if TYPE_CHECKING:
-    from .patch import _CellWriter, _SheetPatcher
 
 #: Chunks of rows are patched in pieces of about this size (the split of a piece and its
 #: lists stay small).
@@ -113,7 +112,7 @@ def _objects(items: list) -> np.ndarray:
     return arr
 
 
-def patch_piece(pt: _SheetPatcher, piece: bytes, last: int) -> tuple[bytes, int] | None:
+def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | None:
     """The piece patched and the last row number now done, or None (see module doc)."""
     e = pt.edits
     row_open, end_row = pt.row_open, pt.end_row
@@ -162,7 +161,7 @@ class _Plan:
                  "last_col", "row_attrs", "row_end", "row_start")
 
 
-def _locate(pt: _SheetPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | None:
+def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | None:
     """Where the rows and the edited columns' cells are; None if a row is not one the per-row
     code patches in place (``_edit_row_fast``) or does otherwise than here."""
     n = len(tags)
@@ -247,10 +246,9 @@ def _locate(pt: _SheetPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan |
     ed = np.flatnonzero(edited)
     e_s, e_e = b_start[ed].tolist(), b_end[ed].tolist()
     for j in compress(range(len(ed)), map((-1).__lt__, map(piece.find, repeat(b"f"), e_s, e_e))):
-        from .patch import _check_master
 
         try:
-            _check_master(piece[e_s[j]:e_e[j]], "")
+            check_master(piece[e_s[j]:e_e[j]], "")
         except XlsxError:
             return None
     plan = _Plan()
@@ -261,7 +259,7 @@ def _locate(pt: _SheetPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan |
     return plan
 
 
-def _build(pt: _SheetPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -> bytes:
+def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -> bytes:
     e, w = pt.edits, pt.w
     n = len(tags)
     b_col, b_row, b_style = plan.b_col, plan.b_row, plan.b_style
@@ -368,7 +366,7 @@ def _build(pt: _SheetPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols
     return b"".join(out)
 
 
-def new_rows(pt: _SheetPatcher, rows: list[int]) -> bytes | None:
+def new_rows(pt: RowPatcher, rows: list[int]) -> bytes | None:
     """The rows created below the last one (``_new_row`` of each), a column at a time; None
     when ``SheetEdit.cells`` has one of them (then row by row)."""
     if not rows or rows[0] < 2 or pt.edits.cells_between(rows[0], rows[-1]):
@@ -417,7 +415,7 @@ def new_rows(pt: _SheetPatcher, rows: list[int]) -> bytes | None:
 # ----------------------------------------------------------------------------- cells
 
 
-def cells(w: _CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
+def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
           values: list) -> list[bytes]:
     """``w.cell(letters + digit, style, value)`` for each cell of a column (style -1 = none),
     the texts escaped in one go."""
@@ -469,7 +467,7 @@ def cells(w: _CellWriter, letters: bytes, digits: list[bytes], styles: list[int]
     return out
 
 
-def _str_tails(w: _CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
+def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
     """What ``w.cell`` puts after ``<c r="REF"`` for each (text, style), into ``into``."""
     texts = [k[0] for k in keys]
     blob = "\n".join(texts)
@@ -490,7 +488,7 @@ def _str_tails(w: _CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
     into.update(zip(keys, enc, strict=True))
 
 
-def _one_tail(w: _CellWriter, key: tuple[str, int]) -> bytes:
+def _one_tail(w: CellWriter, key: tuple[str, int]) -> bytes:
     v, s = key
     x = w._cell(b"", None if s < 0 else s, v)
     return x[len(b'<c r=""'):] if x else b""

@@ -17,11 +17,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from .book import XlsxBook
 from .errors import XlsxError
-from .package import date_styles, read_workbook_info, shared_strings
-from .reader import Value, _Ctx, _Scan
-from .safety import _open_zip, check_zip
+from .scan import CellContext, CellScan
 from .sheetxml import ROW_R_RE, SheetStream, no_gc
+from .values import Value
 from .xmltext import escape_text
 
 
@@ -47,26 +47,41 @@ class FoundRows:
 
 def find_rows(path, sheet: str, *, col: int, text: str, before: int = 1,
               last: int = 2) -> FoundRows:
-    """Rows whose cell in 1-based column ``col`` is exactly ``text`` (see module doc)."""
-    with _open_zip(path) as zf:
-        check_zip(zf)
-        try:
-            return find_rows_zip(zf, sheet, col=col, text=text, before=before, last=last)
-        except _Unnumbered:
-            return FoundRows(complete=False)
+    """Rows whose cell in 1-based column ``col`` is exactly ``text`` (see module doc).
+    ``path``: a file, or an open ``XlsxBook``."""
+    if isinstance(path, XlsxBook):
+        return _find_rows_book(path, sheet, col=col, text=text, before=before, last=last)
+    with XlsxBook(path) as book:
+        return _find_rows_book(book, sheet, col=col, text=text, before=before, last=last)
+
+
+def _find_rows_book(book: XlsxBook, sheet: str, **how) -> FoundRows:
+    try:
+        return find_rows_book(book, sheet, **how)
+    except _Unnumbered:
+        return FoundRows(complete=False)
 
 
 def find_rows_zip(zf: zipfile.ZipFile, sheet: str, *, col: int, text: str, before: int = 1,
                   last: int = 2) -> FoundRows:
-    info = read_workbook_info(zf)
-    sh = info.sheet(sheet)
-    if sh.part not in info.names:
-        raise XlsxError(f"工作表“{sh.name}”的内容缺失（{sh.part}），文件可能已损坏。")
-    sst = shared_strings(zf, info.sst_part)
-    ctx = _Ctx(sst, date_styles(zf, info.styles_part), info.date1904)
+    return find_rows_book(XlsxBook.of_zip(zf), sheet, col=col, text=text, before=before,
+                          last=last)
+
+
+def find_rows_book(book: XlsxBook, sheet: str, *, col: int, text: str, before: int = 1,
+                   last: int = 2) -> FoundRows:
+    """``find_rows`` on an open book (its shared strings parsed once for the run)."""
+    zf = book.zf
+    sh = book.sheet(sheet)
+    sst = book.shared_strings
+    ctx = book.context()
     out = FoundRows()
     with SheetStream(zf, sh.part) as stream, no_gc():
         ns = stream.ns
+
+        def parse(xml: bytes) -> tuple[int, list[Value]]:
+            return _parse_row(ctx, ns, xml, sh.name)
+
         needles = [escape_text(text).encode("utf-8")]
         needles += [b"<" + ns + b"v>" + str(k).encode() + b"</" + ns + b"v>"
                     for k, s in enumerate(sst) if s == text]
@@ -80,7 +95,7 @@ def find_rows_zip(zf: zipfile.ZipFile, sheet: str, *, col: int, text: str, befor
                 first = False
                 s = rows.next_start(chunk, 0)
                 if s >= 0:
-                    r, values = _parse_row(ctx, ns, chunk[s:rows.end_of(chunk, s)])
+                    r, values = parse(chunk[s:rows.end_of(chunk, s)])
                     if r == 1:
                         out.header = values
             done_to = 0
@@ -89,17 +104,17 @@ def find_rows_zip(zf: zipfile.ZipFile, sheet: str, *, col: int, text: str, befor
                     continue
                 start = rows.start_of(chunk, m.start())
                 done_to = rows.end_of(chunk, m.start())
-                r, values = _parse_row(ctx, ns, chunk[start:done_to])
+                r, values = parse(chunk[start:done_to])
                 if r < 2 or len(values) < col or values[col - 1] != text:
                     continue
                 out.matches.append(r)
                 out.rows[r] = values
                 for xml in rows.before(chunk, start, before, tail):
-                    pr, pv = _parse_row(ctx, ns, xml)
+                    pr, pv = parse(xml)
                     if pr > 1:
                         out.rows[pr] = pv
             tail = (tail + rows.before(chunk, len(chunk), keep, []))[-keep:]
-        ends = [(r, v) for r, v in map(lambda x: _parse_row(ctx, ns, x), tail)
+        ends = [(r, v) for r, v in map(parse, tail)
                 if any(x is not None and x != "" for x in v)]
         out.n_rows = ends[-1][0] if ends else (1 if out.header else 0)
         out.complete = bool(ends) or not tail
@@ -167,12 +182,13 @@ class _Unnumbered(Exception):
     """A row without its ``r`` attribute: it cannot be placed on its own."""
 
 
-def _parse_row(ctx: _Ctx, ns: bytes, xml: bytes) -> tuple[int, list[Value]]:
+def _parse_row(ctx: CellContext, ns: bytes, xml: bytes, sheet: str) -> tuple[int, list[Value]]:
     """(row number, values from column A) of one ``<row>`` element."""
     m = ROW_R_RE.search(xml[: xml.find(b">") + 1])
     if m is None:
         raise _Unnumbered
-    scan = _Scan(ctx, ns)
+    scan = CellScan(ctx, ns)
+    scan.sheet = sheet
     scan.slow(xml)
     r = int(m.group(1))
     if r == 1:
@@ -181,4 +197,4 @@ def _parse_row(ctx: _Ctx, ns: bytes, xml: bytes) -> tuple[int, list[Value]]:
     return r, values
 
 
-__all__ = ["FoundRows", "find_rows", "find_rows_zip"]
+__all__ = ["FoundRows", "find_rows", "find_rows_book", "find_rows_zip"]

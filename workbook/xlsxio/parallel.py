@@ -4,7 +4,7 @@ Parsing XML in Python holds the GIL, so threads cannot share it out; forked proc
 Row 1 is read first here (to decide the columns, as ``read_sheet`` does); then each worker
 inflates the part from its start, skips the row chunks before its share (by byte offset of
 the chunk: ``SheetStream`` cuts the same chunks in every process) and parses its own with the
-reader's ``_Scan``; the parts are joined in row order by the parent into the ``SheetData`` a
+reader's ``SheetScan``; the parts are joined in row order by the parent into the ``SheetData`` a
 single pass gives (tested against it).
 
 Only for ``formula_text=False``: a shared formula's master may lie in another worker's rows, so
@@ -22,19 +22,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from .fastscan import SheetScan
 from .package import date_styles, read_workbook_info, shared_strings
-from .reader import (
-    ColumnSelection,
-    SheetData,
-    _as_selection,
-    _Ctx,
-    _first_row_re,
-    _Scan,
-    _split_header,
-    _split_rows,
-)
-from .safety import _open_zip, check_zip
+from .reader import as_selection, first_row_re, split_header, split_rows
+from .safety import check_zip, open_zip
+from .scan import CellContext
 from .sheetxml import ROW_R_RE, SheetStream, no_gc
+from .values import ColumnSelection, SheetData
 
 #: Parts smaller than this (inflated) are read in one pass: forking costs more than it saves.
 MIN_BYTES = 64 * 1024 * 1024
@@ -50,7 +44,7 @@ class ParallelRead:
     """A read started by ``start_read``: the workers run while the caller does other work;
     ``result()`` waits for them and joins their rows (None: read the sheet in one pass)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, futures: list, ctx: _Ctx, ns: bytes,
+    def __init__(self, pool: ProcessPoolExecutor, futures: list, ctx: CellContext, ns: bytes,
                  name: str, select: frozenset[int] | None, hashed: frozenset[int]) -> None:
         self._pool, self._futures = pool, futures
         self._args = (ctx, ns, name, select, hashed)
@@ -81,7 +75,7 @@ def start_read(path: str | os.PathLike[str], sheet: str, *, columns: ColumnSelec
     otherwise); None when it is not worth it or not possible here (see module doc)."""
     if workers < 2 or not can_fork():
         return None
-    with _open_zip(path) as zf:
+    with open_zip(path) as zf:
         check_zip(zf)
         info = read_workbook_info(zf)
         sh = info.sheet(sheet)
@@ -89,20 +83,21 @@ def start_read(path: str | os.PathLike[str], sheet: str, *, columns: ColumnSelec
             return None
         if zf.getinfo(sh.part).file_size < (MIN_BYTES if min_bytes is None else min_bytes):
             return None
-        ctx = _Ctx(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
-                   info.date1904)
+        ctx = CellContext(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
+                          info.date1904)
         with SheetStream(zf, sh.part) as stream:  # row 1 decides the columns
             ns = stream.ns
-            head_scan = _Scan(ctx, ns)
+            head_scan = SheetScan(ctx, ns)
+            head_scan.sheet = sh.name
             for chunk in stream.row_chunks():
-                head, _ = _split_header(chunk, ns)
+                head, _ = split_header(chunk, ns)
                 if head:
                     head_scan.slow(head)
                 break
     texts = head_scan.header_texts()
-    select = None if columns is None else _as_selection(
+    select = None if columns is None else as_selection(
         columns(texts) if callable(columns) else columns)
-    keep_hashed = frozenset() if hashed is None else _as_selection(
+    keep_hashed = frozenset() if hashed is None else as_selection(
         hashed(texts) if callable(hashed) else hashed)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_init)
@@ -121,16 +116,17 @@ def _worker_init() -> None:
 def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | None,
                 hashed: frozenset[int]) -> dict[str, Any] | None:
     """Worker ``k`` of ``n``: the rows of the chunks starting in its share of the part."""
-    with _open_zip(path) as zf:
+    with open_zip(path) as zf:
         check_zip(zf)
         info = read_workbook_info(zf)
         sh = info.sheet(sheet)
         size = zf.getinfo(sh.part).file_size
         lo, hi = k * size // n, (k + 1) * size // n
-        ctx = _Ctx(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
-                   info.date1904)
+        ctx = CellContext(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
+                          info.date1904)
         with SheetStream(zf, sh.part) as stream, no_gc():
-            scan = _Scan(ctx, stream.ns)
+            scan = SheetScan(ctx, stream.ns)
+            scan.sheet = sh.name
             scan.formula_text = False
             scan.select = select
             scan.hashed = hashed
@@ -144,12 +140,12 @@ def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | 
                 if start >= hi and k < n - 1:
                     break
                 if not first_row:
-                    m = _first_row_re(stream.ns).search(chunk)
+                    m = first_row_re(stream.ns).search(chunk)
                     rm = ROW_R_RE.search(m.group(1)) if m else None
                     if rm is None:
                         return None  # a row without its number: cannot be placed
                     first_row = int(rm.group(1))
-                for piece in _split_rows(chunk, scan.end_row):
+                for piece in split_rows(chunk, scan.end_row):
                     if not scan.fast(piece):
                         scan.slow(piece)
     cut = max(first_row - 2, 0) if k else 0  # (lists hold None before the first row)
@@ -158,9 +154,9 @@ def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | 
             "fplaces": scan.fplaces, "max_row": scan.max_row, "row": scan.row}
 
 
-def _join(ctx: _Ctx, ns: bytes, name: str, parts: list[dict[str, Any]],
+def _join(ctx: CellContext, ns: bytes, name: str, parts: list[dict[str, Any]],
           select: frozenset[int] | None, hashed: frozenset[int]) -> SheetData:
-    scan = _Scan(ctx, ns)
+    scan = SheetScan(ctx, ns)
     scan.formula_text = False
     scan.select = select
     scan.hashed = hashed

@@ -3,38 +3,33 @@ every other zip entry is copied byte for byte, and the result replaces ``dst`` a
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import datetime as dt
-import math
-import numbers
 import os
 import posixpath
 import re
 import secrets
 import shutil
-import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from . import chart as chartxml
 from . import colpatch, ooxml
 from .append import append_part, last_row_flush
+from .book import XlsxBook
+from .cells import CellWriter, rows_xml
 from .chart import ChartSpec
-from .errors import CellError, XlsxError
+from .errors import XlsxError
 from .package import (
     T_CALCCHAIN,
     WorkbookInfo,
-    read_workbook_info,
     read_xml_part,
     rels_path,
 )
-from .reader import datetime_to_serial
-from .safety import _open_zip, check_not_locked, check_writable, check_zip
+from .rowpatch import KEEP as KEEP
+from .rowpatch import Edits, RowPatcher, SheetEdit, update_dimension
+from .safety import check_not_locked, check_writable
 from .sheetxml import (
-    REF_RE,
     ROW_R_RE,
     SheetStream,
     cell_attrs,
@@ -45,524 +40,60 @@ from .sheetxml import (
 )
 from .styles import StylesEditor
 from .tables import extend_tables
-from .xmltext import escape_attr, escape_text, unescape_attr
+from .xmltext import escape_attr, unescape_attr
 from .zipwriter import RawZipWriter
-
-
-class _Keep:
-    """Sentinel in ``SheetEdit.columns``: leave this cell as it is."""
-
-    _inst = None
-
-    def __new__(cls) -> _Keep:
-        if cls._inst is None:
-            cls._inst = super().__new__(cls)
-        return cls._inst
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP = _Keep()
-
-
-@dataclass
-class SheetEdit:
-    """Changes to cells of an existing worksheet.
-
-    * ``cells[(row, col)]`` (1-based) -> new value: None empties the cell; float/int, bool, str
-      (always written as text, never a formula), datetime.date/datetime, CellError.
-    * ``columns[col]`` -> values for rows 2, 3, ... (index 0 = row 2); ``KEEP`` leaves a cell
-      as it is. Same meaning as ``cells`` but compact for whole columns (1M rows); ``cells``
-      wins where both give a value. Any sequence: a list, or one whose slices are lists and
-      that says so with ``slices_to_lists = True`` (then it is sliced as the patch goes, never
-      made whole).
-    * ``column_styles[col]`` -> cellXfs index for cells created in that column.
-    * ``table_columns[col]`` -> header of a column added just right of an Excel Table
-      (ListObject) that should join it (``tables.extend_tables``; the header cell itself is
-      written through ``cells``).
-    """
-
-    cells: dict[tuple[int, int], Any] = field(default_factory=dict)
-    column_styles: dict[int, int] = field(default_factory=dict)
-    columns: dict[int, Sequence[Any]] = field(default_factory=dict)
-    table_columns: dict[int, str] = field(default_factory=dict)
-
-
-# ----------------------------------------------------------------------------- cell writing
-
-
-class _CellWriter:
-    def __init__(self, styles: StylesEditor, date1904: bool) -> None:
-        self.styles = styles
-        self.date1904 = date1904
-        self._tails: dict[tuple[str, int | None], bytes] = {}
-
-    def cell(self, ref: bytes, s: int | None, value: Any) -> bytes:
-        """XML of one cell (b"" for an empty cell without style)."""
-        if type(value) is str:
-            key = (value, s)
-            tail = self._tails.get(key)
-            if tail is None:
-                x = self._cell(b"", s, value)
-                tail = x[len(b'<c r=""'):] if x else b""
-                if len(self._tails) < 10000:
-                    self._tails[key] = tail
-            return b'<c r="' + ref + b'"' + tail if tail else b""
-        return self._cell(ref, s, value)
-
-    def _cell(self, ref: bytes, s: int | None, value: Any) -> bytes:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return b"<c r=\"" + ref + b'" s="' + str(s).encode() + b'"/>' if s is not None else b""
-        if isinstance(value, str):
-            if value == "":
-                if s is None:
-                    return b""
-                return b"<c r=\"" + ref + b'" s="' + str(s).encode() + b'"/>'
-            text = escape_text(value)
-            sp = ' xml:space="preserve"' if (text != text.strip() or "\n" in text) else ""
-            body = f'<is><t{sp}>{text}</t></is>'.encode()
-            t = b' t="inlineStr"'
-        elif isinstance(value, bool):
-            body = b"<v>1</v>" if value else b"<v>0</v>"
-            t = b' t="b"'
-        elif isinstance(value, dt.date):
-            if isinstance(value, dt.datetime) and value.tzinfo is not None:
-                value = value.replace(tzinfo=None)
-            serial = datetime_to_serial(value, self.date1904)
-            body = b"<v>" + _num(serial) + b"</v>"
-            t = b""
-            if not self.styles.is_date(s):
-                s = self.styles.date_xf(s)
-        elif isinstance(value, CellError):
-            body = b"<v>" + escape_text(value.text).encode() + b"</v>"
-            t = b' t="e"'
-        elif isinstance(value, numbers.Real):
-            x = float(value)
-            if math.isinf(x):
-                body, t = b"<v>#NUM!</v>", b' t="e"'
-            else:
-                body, t = b"<v>" + _num(x) + b"</v>", b""
-        else:
-            raise XlsxError(f"无法写入单元格的值类型：{type(value).__name__}")
-        sattr = b' s="' + str(s).encode() + b'"' if s is not None else b""
-        return b'<c r="' + ref + b'"' + sattr + t + b">" + body + b"</c>"
-
-
-def _num(x: float) -> bytes:
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x)).encode()
-    return repr(x).encode()
-
 
 # ----------------------------------------------------------------------------- sheet edits
 
 
-class _Edits:
-    """Row-wise access to the edits of one sheet."""
-
-    def __init__(self, edit: SheetEdit) -> None:
-        self.by_row: dict[int, dict[int, Any]] = {}
-        for (r, c), v in edit.cells.items():
-            if r < 1 or c < 1 or c > 16384 or r > 1_048_576:
-                raise XlsxError(f"单元格坐标超出 Excel 的范围（最多 1048576 行、16384 列，即 XFD）："
-                                f"行 {r} 列 {c}")
-            self.by_row.setdefault(r, {})[c] = v
-        self.columns = {c: seq for c, seq in edit.columns.items() if len(seq)}
-        for c in self.columns:
-            if c < 1 or c > 16384:
-                raise XlsxError(f"列号超出范围：{c}")
-        self.col_end = max((len(s) + 1 for s in self.columns.values()), default=0)  # last row
-        self.keep = KEEP
-        self._lists: dict[int, list] = {}
-        self.rows_sorted = sorted(self.by_row)
-        self.column_styles = edit.column_styles
-        cols = [c for d in self.by_row.values() for c in d] + list(self.columns)
-        self.max_col = max(cols, default=0)
-        self.min_col = min(cols, default=0)
-        self.max_row = max(self.rows_sorted[-1] if self.rows_sorted else 0, self.col_end)
-
-    def get(self, r: int) -> dict[int, Any] | None:
-        row = None
-        if self.columns and 2 <= r <= self.col_end:
-            i = r - 2
-            row = {}
-            for c, seq in self.columns.items():
-                if i < len(seq):
-                    v = seq[i]
-                    if v is not KEEP:
-                        row[c] = v
-        d = self.by_row.get(r)
-        if d:
-            if row is None:
-                return d
-            row.update(d)
-        return row or None
-
-    def column_list(self, c: int) -> list:
-        """``columns[c]`` as a list (any sequence is accepted), or as it is when its slices
-        are lists (``slices_to_lists``: its values are made when the patch reaches them)."""
-        lst = self._lists.get(c)
-        if lst is None:
-            seq = self.columns[c]
-            lst = self._lists[c] = seq if isinstance(seq, list) or getattr(
-                seq, "slices_to_lists", False) else list(seq)
-        return lst
-
-    def cells_between(self, lo: int, hi: int) -> bool:
-        """Is there an edit of ``SheetEdit.cells`` in rows lo..hi?"""
-        i = bisect.bisect_left(self.rows_sorted, lo)
-        return i < len(self.rows_sorted) and self.rows_sorted[i] <= hi
-
-    def edited_between(self, lo: int, hi: int) -> bool:
-        """Is there a value other than KEEP for a cell in rows lo..hi? (``any_between`` only
-        asks whether the rows are within reach of the columns.)"""
-        if self.cells_between(lo, hi):
-            return True
-        a, b = max(lo, 2) - 2, hi - 1
-        for c in self.columns:
-            part = self.column_list(c)[a:b]
-            if part.count(KEEP) != len(part):
-                return True
-        return False
-
-    def any_between(self, lo: int, hi: int) -> bool:
-        """Is there an edit in rows lo..hi (inclusive)?"""
-        if self.columns and lo <= self.col_end and hi >= 2:
-            return True
-        i = bisect.bisect_left(self.rows_sorted, lo)
-        return i < len(self.rows_sorted) and self.rows_sorted[i] <= hi
-
-    def rows_after(self, r: int, upto: int | None) -> Iterator[int]:
-        """Rows with edits in (r, upto) (upto exclusive; None = no bound), ascending."""
-        lo = r + 1
-        hi = upto if upto is not None else max(self.max_row + 1, lo)
-        i = bisect.bisect_left(self.rows_sorted, lo)
-        col_rows = range(max(lo, 2), min(hi, self.col_end + 1)) if self.columns else range(0)
-        if not col_rows:
-            while i < len(self.rows_sorted) and self.rows_sorted[i] < hi:
-                yield self.rows_sorted[i]
-                i += 1
-            return
-        merged = set(col_rows)
-        while i < len(self.rows_sorted) and self.rows_sorted[i] < hi:
-            merged.add(self.rows_sorted[i])
-            i += 1
-        yield from sorted(merged)
+# ----------------------------------------------------------------------------- edited sheets
 
 
-_ROW_RE_CACHE: dict[bytes, re.Pattern[bytes]] = {}
-
-
-def _row_re(ns: bytes) -> re.Pattern[bytes]:
-    pat = _ROW_RE_CACHE.get(ns)
-    if pat is None:
-        p = re.escape(ns)
-        pat = re.compile(b"<" + p + rb"row\b([^>]*?)(/>|>(.*?)</" + p + rb"row>)", re.S)
-        _ROW_RE_CACHE[ns] = pat
-    return pat
-
-
-_DIM_RE = re.compile(rb'(<(?:\w+:)?dimension\b[^>]*?\bref=")([^"]*)(")')
-_COL_RE = re.compile(rb"<(?:\w+:)?col\b([^>]*?)/?>")
-_SPANS_RE = re.compile(rb'\sspans="[^"]*"')
-_S_RE = re.compile(rb'\ss="([0-9]+)"')
-_F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*)")
-
-
-def _update_dimension(prefix: bytes, max_row: int, max_col: int, min_row: int = 1,
-                      min_col: int = 1, exact: bool = False) -> bytes:
-    m = _DIM_RE.search(prefix)
-    if m is None:
-        return prefix
-    if not exact:
-        refs = REF_RE.findall(m.group(2))
-        if refs:
-            cols = [col_index(a) for a, _ in refs]
-            rows = [int(b) for _, b in refs]
-            min_row, min_col = min([*rows, min_row]), min([*cols, min_col])
-            max_row, max_col = max([*rows, max_row]), max([*cols, max_col])
-    if max_row < 1 or max_col < 1:
-        ref = "A1"
-    else:
-        a = f"{col_letter(min_col)}{min_row}"
-        b = f"{col_letter(max_col)}{max_row}"
-        ref = a if a == b else f"{a}:{b}"
-    return prefix[: m.start(2)] + ref.encode() + prefix[m.end(2) :]
-
-
-def _col_default_styles(prefix: bytes) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for m in _COL_RE.finditer(prefix):
-        a = parse_attrs(m.group(1))
-        if b"style" in a and b"min" in a and b"max" in a:
-            lo, hi, st = int(a[b"min"]), int(a[b"max"]), int(a[b"style"])
-            if hi - lo <= 16384:
-                for c in range(lo, hi + 1):
-                    out[c] = st
-    return out
-
-
-def _check_master(cell_xml: bytes, where: str) -> None:
-    """Refuse to overwrite the master cell of a shared or multi-cell array formula."""
-    m = _F_RE.search(cell_xml)
-    if m is None:
-        return
-    attrs = parse_attrs(m.group(1))
-    ref = attrs.get(b"ref")
-    if attrs.get(b"t") in (b"shared", b"array") and ref and b":" in ref:
-        raise XlsxError(
-            f"单元格 {where} 是共享/数组公式（{ref.decode()}）的主单元格，不能直接覆盖；"
-            "请先在 Excel 中处理该公式区域。"
-        )
-
-
-class _SheetPatcher:
-    def __init__(self, stream: SheetStream, edits: _Edits, writer: _CellWriter,
-                 fast: bool = True) -> None:
-        self.stream = stream
-        self.fast = fast
-        self.edits = edits
-        self.w = writer
-        self.ns = stream.ns
-        self.token_re, _ = cell_regexes(self.ns)
-        self.row_re = _row_re(self.ns)
-        self.col_defaults = _col_default_styles(stream.prefix)
-        self.last_style: dict[int, int | None] = {}
-        self.header_style: int | None = None
-        ns = self.ns
-        self.c_r = b"<" + ns + b'c r="'
-        self.c_any = b"<" + ns + b"c"  # also counts <color> of rich text: then slow path
-        self.c_close = b"</" + ns + b"c>"
-        self.row_open = b"<" + ns + b"row"
-        self.end_row = b"</" + ns + b"row>"
-
-    # style of a cell created in column c of row r
-    def new_style(self, r: int, c: int) -> int | None:
-        if r == 1:
-            return self.header_style
-        st = self.edits.column_styles.get(c)
-        if st is not None:
-            return st
-        if c in self.last_style:
-            return self.last_style[c]
-        return self.col_defaults.get(c)
-
-    def chunks(self) -> Iterator[bytes]:
-        e = self.edits
-        yield _update_dimension(self.stream.prefix, e.max_row, e.max_col, 1, max(e.min_col, 1))
-        if self.stream.self_closing:
-            rows = b"".join(self._new_row(r) for r in e.rows_after(0, None))
-            yield b"<" + self.ns + b"sheetData>" + rows + b"</" + self.ns + b"sheetData>"
-        last = 0
-        for chunk in self.stream.row_chunks():
-            first_m = ROW_R_RE.search(chunk[: chunk.find(b">") + 1])
-            last_open = chunk.rfind(b"<" + self.ns + b"row")
-            last_m = ROW_R_RE.search(chunk[last_open : chunk.find(b">", last_open) + 1])
-            if first_m and last_m:
-                lo, hi = int(first_m.group(1)), int(last_m.group(1))
-                if lo > last and hi >= lo and not e.any_between(last + 1, hi):
-                    yield chunk
-                    last = hi
-                    continue
-            if not self.fast or not e.columns:
-                data, last = self._rows(chunk, last)
-                yield data
+def sheet_chunks(pt: RowPatcher) -> Iterator[bytes]:
+    """The patched worksheet part: unchanged chunks as they are, pieces with column edits
+    through ``colpatch`` (the row-by-row ``RowPatcher`` where a piece does not fit)."""
+    e = pt.edits
+    yield update_dimension(pt.stream.prefix, e.max_row, e.max_col, 1, max(e.min_col, 1))
+    if pt.stream.self_closing:
+        rows = b"".join(pt.new_row(r) for r in e.rows_after(0, None))
+        yield b"<" + pt.ns + b"sheetData>" + rows + b"</" + pt.ns + b"sheetData>"
+    last = 0
+    for chunk in pt.stream.row_chunks():
+        first_m = ROW_R_RE.search(chunk[: chunk.find(b">") + 1])
+        last_open = chunk.rfind(b"<" + pt.ns + b"row")
+        last_m = ROW_R_RE.search(chunk[last_open : chunk.find(b">", last_open) + 1])
+        if first_m and last_m:
+            lo, hi = int(first_m.group(1)), int(last_m.group(1))
+            if lo > last and hi >= lo and not e.any_between(last + 1, hi):
+                yield chunk
+                last = hi
                 continue
-            done: list[bytes] = []
-            for piece in colpatch.pieces(chunk, self.end_row):
-                got = colpatch.patch_piece(self, piece, last)
-                data, last = got if got is not None else self._rows(piece, last)
-                done.append(data)
-            yield b"".join(done)
-        new_rows = list(e.rows_after(last, None))
-        made = colpatch.new_rows(self, new_rows) if self.fast and e.columns else None
-        tail = [made] if made is not None else [self._new_row(nr) for nr in new_rows]
-        suffix = self.stream.suffix_chunks()
-        if self.stream.self_closing:
-            yield from suffix
-            return
-        if tail:
-            yield b"".join(tail)
+        if not pt.fast or not e.columns:
+            data, last = pt.rows(chunk, last)
+            yield data
+            continue
+        done: list[bytes] = []
+        for piece in colpatch.pieces(chunk, pt.end_row):
+            got = colpatch.patch_piece(pt, piece, last)
+            data, last = got if got is not None else pt.rows(piece, last)
+            done.append(data)
+        yield b"".join(done)
+    new_rows = list(e.rows_after(last, None))
+    made = colpatch.new_rows(pt, new_rows) if pt.fast and e.columns else None
+    tail = [made] if made is not None else [pt.new_row(nr) for nr in new_rows]
+    suffix = pt.stream.suffix_chunks()
+    if pt.stream.self_closing:
         yield from suffix
-
-    def _rows(self, chunk: bytes, last: int) -> tuple[bytes, int]:
-        """The rows of a chunk patched one by one (the reference for colpatch)."""
-        e = self.edits
-        out: list[bytes] = []
-        for m in self.row_re.finditer(chunk):
-            rm = ROW_R_RE.search(m.group(1))
-            r = int(rm.group(1)) if rm else last + 1
-            if r > last + 1:
-                for nr in e.rows_after(last, r):
-                    out.append(self._new_row(nr))
-            row_edits = e.get(r)
-            if row_edits:
-                out.append(self._edit_row(m, r, row_edits))
-            else:
-                out.append(m.group(0))
-            last = max(last, r)
-        return b"".join(out), last
-
-    def _new_row(self, r: int) -> bytes:
-        edits = self.edits.get(r)
-        if not edits:
-            return b""
-        rs = str(r).encode()
-        cells = []
-        for c in sorted(edits):
-            ref = col_letter(c).encode() + rs
-            x = self.w.cell(ref, self.new_style(r, c), edits[c])
-            cells.append(x)
-        body = b"".join(cells)
-        if not body:
-            return b""
-        return b"<" + self.ns + b'row r="' + rs + b'">' + body + b"</" + self.ns + b"row>"
-
-    def _edit_row(self, m: re.Match[bytes], r: int, edits: dict[int, Any]) -> bytes:
-        attrs, inner = m.group(1), m.group(3) or b""
-        res = None
-        if r > 1:
-            res = self._edit_row_fast(inner, r, edits)
-        if res is None:
-            res = self._edit_row_slow(inner, r, edits)
-        body, min_c, max_c = res
-        if _SPANS_RE.search(attrs):
-            attrs = _SPANS_RE.sub(f' spans="{min_c}:{max_c}"'.encode(), attrs, count=1)
-        if attrs.endswith(b"/"):
-            attrs = attrs[:-1]
-        ns = self.ns
-        return b"<" + ns + b"row" + attrs + b">" + body + b"</" + ns + b"row>"
-
-    def _edit_row_fast(self, inner: bytes, r: int, edits: dict[int, Any]):
-        """Find edited cells by their r="" attribute; None if the row needs the full parser."""
-        c_r = self.c_r
-        n_r = inner.count(c_r)
-        if n_r != inner.count(self.c_any):
-            return None
-        rs = str(r).encode()
-        pieces: list[bytes] = []
-        cursor = 0
-        # column of the last cell of the row
-        if n_r:
-            p = inner.rfind(c_r) + len(c_r)
-            q = inner.find(b'"', p)
-            mm = REF_RE.fullmatch(inner[p:q])
-            if mm is None or mm.group(2) != rs:
-                return None
-            last_col = col_index(mm.group(1))
-            p = len(c_r)
-            q = inner.find(b'"', p)
-            mm = REF_RE.fullmatch(inner[p:q])
-            if mm is None:
-                return None
-            first_col = col_index(mm.group(1))
-        else:
-            last_col = first_col = 0
-        w = self.w
-        for c in sorted(edits):
-            ref = col_letter(c).encode() + rs
-            if c > last_col:
-                if cursor < len(inner):
-                    pieces.append(inner[cursor:])
-                    cursor = len(inner)
-                pieces.append(w.cell(ref, self.new_style(r, c), edits[c]))
-                continue
-            pos = inner.find(c_r + ref + b'"', cursor)
-            if pos < 0:
-                return None  # a missing cell in the middle: let the full parser insert it
-            gt = inner.find(b">", pos)
-            if inner[gt - 1 : gt] == b"/":
-                end = gt + 1
-            else:
-                end = inner.find(self.c_close, gt) + len(self.c_close)
-            old = inner[pos:end]
-            if b"f" in old:
-                _check_master(old, ref.decode())
-            sm = _S_RE.search(old[: gt - pos])
-            s = int(sm.group(1)) if sm else None
-            pieces.append(inner[cursor:pos])
-            pieces.append(w.cell(ref, s, edits[c]))
-            cursor = end
-            self.last_style[c] = s
-        if cursor < len(inner):
-            pieces.append(inner[cursor:])
-        lo = min(first_col or 16384, min(edits))
-        hi = max(last_col, max(edits))
-        return b"".join(pieces), lo, hi
-
-    def _edit_row_slow(self, inner: bytes, r: int, edits: dict[int, Any]):
-        rs = str(r).encode()
-        pending = sorted(edits)
-        pi = 0
-        out: list[bytes] = []
-        col = 0
-        lo, hi = 16384, 0
-        w = self.w
-        last_header_style = None
-        for m in self.token_re.finditer(inner):
-            g = m.groups()
-            if g[0] is not None:
-                continue
-            letters, _rowd, s_raw, _t, _other = cell_attrs(g)
-            col = col_index(letters) if letters is not None else col + 1
-            s = int(s_raw) if s_raw is not None else None
-            while pi < len(pending) and pending[pi] < col:
-                c = pending[pi]
-                st = last_header_style if r == 1 else self.new_style(r, c)
-                out.append(w.cell(col_letter(c).encode() + rs, st, edits[c]))
-                lo, hi = min(lo, c), max(hi, c)
-                pi += 1
-            lo, hi = min(lo, col), max(hi, col)
-            if r == 1:
-                last_header_style = s
-                self.header_style = s
-            if pi < len(pending) and pending[pi] == col:
-                ref = col_letter(col).encode() + rs
-                _check_master(m.group(0), ref.decode())
-                out.append(w.cell(ref, s, edits[col]))
-                pi += 1
-            else:
-                cell = m.group(0)
-                if letters is None:  # give it an explicit reference: cells may be inserted
-                    cell = cell[:2 + len(self.ns)] + b' r="' + col_letter(col).encode() + rs + \
-                        b'"' + cell[2 + len(self.ns):]
-                out.append(cell)
-            if r > 1:
-                self.last_style[col] = s
-        while pi < len(pending):
-            c = pending[pi]
-            st = last_header_style if r == 1 else self.new_style(r, c)
-            out.append(w.cell(col_letter(c).encode() + rs, st, edits[c]))
-            lo, hi = min(lo, c), max(hi, c)
-            pi += 1
-        return b"".join(out), lo if hi else 1, max(hi, 1)
+        return
+    if tail:
+        yield b"".join(tail)
+    yield from suffix
 
 
 # ----------------------------------------------------------------------------- replaced sheets
 
 
-def _rows_xml(rows: list[list[Any]], w: _CellWriter, ns: bytes, old_styles: dict, bold,
-              start: int = 1) -> bytes:
-    out = []
-    for i, row in enumerate(rows, start=start):
-        rs = str(i).encode()
-        cells = []
-        for j, v in enumerate(row, start=1):
-            if v is None:
-                continue
-            s = old_styles.get((i, j))
-            if s is None and i == 1:
-                s = bold()
-            x = w.cell(col_letter(j).encode() + rs, s, v)
-            if x:  # (an empty text without style writes nothing)
-                cells.append(x)
-        if cells:
-            out.append(b"<" + ns + b'row r="' + rs + b'">' + b"".join(cells) + b"</" + ns + b"row>")
-    return b"".join(out)
-
-
-def _replace_chunks(stream: SheetStream, rows: list[list[Any]], w: _CellWriter,
+def _replace_chunks(stream: SheetStream, rows: list[list[Any]], w: CellWriter,
                     styles: StylesEditor) -> Iterator[bytes]:
     token_re, _ = cell_regexes(stream.ns)
     old_styles: dict[tuple[int, int], int] = {}
@@ -589,8 +120,8 @@ def _replace_chunks(stream: SheetStream, rows: list[list[Any]], w: _CellWriter,
             bold_cache.append(styles.bold_xf(None))
         return bold_cache[0]
 
-    body = _rows_xml(rows, w, stream.ns, old_styles, bold)
-    prefix = _update_dimension(stream.prefix, n_rows, n_cols, exact=True)
+    body = rows_xml(rows, w, stream.ns, old_styles, bold)
+    prefix = update_dimension(stream.prefix, n_rows, n_cols, exact=True)
     ns = stream.ns
     if stream.self_closing:
         yield prefix + b"<" + ns + b"sheetData>" + body + b"</" + ns + b"sheetData>"
@@ -606,7 +137,7 @@ _NEW_SHEET_HEAD = (
 )
 
 
-def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
+def _new_sheet_xml(rows: list[list[Any]], w: CellWriter, styles: StylesEditor,
                    drawing_rid: str | None = None, strict: bool = False) -> bytes:
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=0)
@@ -627,7 +158,7 @@ def _new_sheet_xml(rows: list[list[Any]], w: _CellWriter, styles: StylesEditor,
         + f'<dimension ref="{dim}"/>'.encode()
         + b'<sheetViews><sheetView workbookViewId="0">' + pane + b"</sheetView></sheetViews>"
         + b'<sheetFormatPr defaultRowHeight="15"/>'
-        + b"<sheetData>" + _rows_xml(rows, w, b"", {}, bold) + b"</sheetData>"
+        + b"<sheetData>" + rows_xml(rows, w, b"", {}, bold) + b"</sheetData>"
         + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
         b'footer="0.3"/>'
         + (f'<drawing r:id="{drawing_rid}"/>'.encode() if drawing_rid else b"")
@@ -721,7 +252,7 @@ def _tmp_path(dst: Path) -> Path:
 
 
 def patch_workbook(
-    src: str | os.PathLike[str],
+    src: str | os.PathLike[str] | XlsxBook,
     dst: str | os.PathLike[str],
     edits: dict[str, SheetEdit] | None = None,
     *,
@@ -746,7 +277,26 @@ def patch_workbook(
     ``add_sheets`` it only marks the new sheet as a log to append to later. ``_fast=False``
     patches row by row only (the reference the column-wise path, ``colpatch``, is tested
     against).
+
+    ``src`` may be an open ``XlsxBook`` of the file (its workbook info is not read again): the
+    patch closes it once the new file is written, before the rename (on Windows an open
+    handle would block it), whatever happens.
     """
+    book = src if isinstance(src, XlsxBook) else None
+    try:
+        _patch_file(book, src, dst, edits, replace_sheets, add_sheets, add_charts, append_rows,
+                    recalc_on_open, compresslevel, _fast)
+    finally:
+        if book is not None:
+            book.close()
+
+
+def _patch_file(book: XlsxBook | None, src, dst, edits, replace_sheets, add_sheets, add_charts,
+                append_rows, recalc_on_open, compresslevel, _fast) -> None:
+    if book is not None:
+        if book.path is None:
+            raise XlsxError("XlsxBook 没有文件路径，无法保存。")
+        src = book.path
     src, dst = Path(src), Path(dst)
     if dst.is_symlink():  # write the file the link points to: the link stays a link
         dst = dst.resolve()
@@ -764,12 +314,16 @@ def patch_workbook(
     tmp = _tmp_path(dst)
     try:
         # the source is closed whatever happens (on Windows an open handle keeps it locked)
-        with _open_zip(src) as zf, open(tmp, "xb") as out, open(src, "rb") as src_fh:
-            check_zip(zf)
-            _patch(zf, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
+        with contextlib.ExitStack() as stack:
+            if book is None:
+                book = stack.enter_context(XlsxBook(src))
+            out = stack.enter_context(open(tmp, "xb"))
+            src_fh = stack.enter_context(open(src, "rb"))
+            _patch(book, out, edits, replace_sheets, add_sheets, recalc_on_open, compresslevel,
                    add_charts, _fast, append_rows, src_fh=src_fh)
             out.flush()
             os.fsync(out.fileno())
+        book.close()  # before the rename: on Windows an open handle blocks it
         with contextlib.suppress(OSError):
             shutil.copymode(src, tmp)
         os.replace(tmp, dst)
@@ -797,18 +351,19 @@ def _free_part(names: set[str], pattern: str) -> str:
     return pattern % k
 
 
-def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, level,
+def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level,
            add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
     add_charts = add_charts or {}
     append_rows = append_rows or {}
     flush_parts: set[str] = set()
-    info: WorkbookInfo = read_workbook_info(zf)
+    zf = book.zf
+    info: WorkbookInfo = book.info
     styles = StylesEditor(zf, info.styles_part)
-    w = _CellWriter(styles, info.date1904)
-    part_edits: dict[str, _Edits] = {}
+    w = CellWriter(styles, info.date1904)
+    part_edits: dict[str, Edits] = {}
     for name, edit in edits.items():
         sh = info.sheet(name)
-        e = _Edits(edit)
+        e = Edits(edit)
         if e.max_col:
             part_edits[sh.part] = e
     part_rows: dict[str, list[list[Any]]] = {}
@@ -937,8 +492,8 @@ def _patch(zf: zipfile.ZipFile, out, edits, replace_sheets, add_sheets, recalc, 
             continue
         if name in part_edits:
             with SheetStream(zf, name) as stream:
-                patcher = _SheetPatcher(stream, part_edits[name], w, fast)
-                writer.write_stream(name, patcher.chunks(), compresslevel=level,
+                patcher = RowPatcher(stream, part_edits[name], w, fast)
+                writer.write_stream(name, sheet_chunks(patcher), compresslevel=level,
                                     date_time=zi.date_time)
         elif name in part_rows:
             with SheetStream(zf, name) as stream:

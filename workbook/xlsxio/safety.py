@@ -51,7 +51,7 @@ def check_not_locked(path: str | os.PathLike[str]) -> None:
         )
 
 
-def _open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
+def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
     p = Path(path)
     if not p.is_file():
         raise UnsafeWorkbookError(f"找不到工作簿文件：{p}")
@@ -139,7 +139,7 @@ def check_safe(path: str | os.PathLike[str], **limits: float) -> None:
     Uses only ``ZipInfo.file_size``/``compress_size``: nothing is decompressed.
     Keyword ``limits``: max_total, max_entry, max_entries, max_ratio, ratio_min_size.
     """
-    with _open_zip(path) as zf:
+    with open_zip(path) as zf:
         check_zip(zf, **limits)  # type: ignore[arg-type]
 
 

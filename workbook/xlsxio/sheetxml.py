@@ -22,7 +22,7 @@ from .safety import check_xml_prolog
 BLOCK = 2 * 1024 * 1024
 
 _SHEETDATA_RE = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
-_COL_CACHE: dict[bytes, int] = {}
+COL_CACHE: dict[bytes, int] = {}
 
 
 @contextlib.contextmanager
@@ -43,7 +43,7 @@ def col_index(letters: str | bytes) -> int:
     """'A' -> 1, 'Z' -> 26, 'AA' -> 27 ... 'XFD' -> 16384."""
     if isinstance(letters, str):
         letters = letters.encode("ascii")
-    n = _COL_CACHE.get(letters)
+    n = COL_CACHE.get(letters)
     if n is not None:
         return n
     n = 0
@@ -54,7 +54,7 @@ def col_index(letters: str | bytes) -> int:
     if not 1 <= n <= 16384:
         raise CellRefError(f"单元格列号 {letters.decode('ascii', 'replace')} 超出 Excel 的最后一列 "
                            "XFD（第 16384 列），文件可能已损坏。")
-    _COL_CACHE[bytes(letters)] = n
+    COL_CACHE[bytes(letters)] = n
     return n
 
 

@@ -42,23 +42,23 @@ def unescape_attr(raw: bytes) -> str:
 
 # Characters XML 1.0 does not allow, plus \r (which an XML parser would turn into \n): written
 # as Excel does, _xHHHH_. A literal "_xHHHH_" in the text is protected as _x005F_xHHHH_.
-_CTRL_RE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+CTRL_RE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def escape_text(s: str) -> str:
     """str -> element text for <t> (XML-escaped, control characters as _xHHHH_)."""
     if "_x" in s:
         s = _XESC_RE.sub(lambda m: "_x005F" + m.group(0), s)
-    if _CTRL_RE.search(s):
-        s = _CTRL_RE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", s)
-    if _SURROGATE_RE.search(s):
-        s = _SURROGATE_RE.sub("\ufffd", s)
+    if CTRL_RE.search(s):
+        s = CTRL_RE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", s)
+    if SURROGATE_RE.search(s):
+        s = SURROGATE_RE.sub("\ufffd", s)
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_attr(s: str) -> str:
-    s = _CTRL_RE.sub("", s)
+    s = CTRL_RE.sub("", s)
     return (
         s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )

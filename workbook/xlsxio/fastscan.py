@@ -1,0 +1,418 @@
+"""The column-wise scan of a piece of worksheet rows (``SheetScan.fast``): one ``findall``
+for every cell of the piece, then each column converted at once. A piece it does not take
+(see ``fast``) is read by the per-cell scanner it inherits (``scan.CellScan.slow``)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from itertools import chain, compress, pairwise, repeat
+from operator import itemgetter
+
+import numpy as np
+
+from .scan import SKIP, USED, CellContext, CellScan, reach, slow_value
+from .sheetxml import COL_CACHE, col_index, parse_attrs
+from .values import Value
+from .xmltext import unescape
+
+
+@lru_cache(maxsize=8)
+def _fast_regexes(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """(cell regex for ``findall``, row tag regex).
+
+    Cell groups: 1 column letters, 2 row digits, 3 attributes after r, 4 simple ``<v>`` text,
+    5 simple ``<is><t>`` text, 6 ``<f>formula</f>`` without attributes, 7 the ``<v>..</v>``
+    after it (b"" when none), 8 any other content (shared formulas, rich text,
+    ``xml:space``...). Every
+    cell whose ``r`` is its first attribute matches; the caller checks that the number of
+    matches equals the number of ``<c`` in the piece, so a cell written otherwise sends the
+    piece to the per-cell scanner.
+    """
+    p = re.escape(ns)
+    cell = re.compile(
+        b"<" + p + rb'c r="([A-Z]{1,3})([0-9]+)"((?: [a-zA-Z:]+="[^"]*")*)(?:/>|>(?:<' + p
+        + rb"v>([^<]*)</" + p + rb"v>|<" + p + rb"is><" + p + rb"t>([^<]*)</" + p + rb"t></"
+        + p + rb"is>|(<" + p + rb"f>[^<]*</" + p + rb"f>)(<" + p + rb"v>[^<]*</" + p
+        + rb"v>)?|(.*?))</" + p + rb"c>)",
+        re.S,
+    )
+    row = re.compile(b"<" + p + rb'row r="([0-9]+)"')
+    return cell, row
+
+
+_ESCAPES = (b"&", b"_x", b"\r")
+
+
+def _rows_agree(tags: list[bytes], counts: list[int], rowds: tuple[bytes, ...]) -> bool:
+    """Does every cell's reference name the row it is in (its digits equal to the row tag's,
+    byte for byte)? ``tags``: each row's ``r`` digits; ``counts``: its number of cells;
+    ``rowds``: each cell's row digits in document order. Compared as tuples of bytes (C loops):
+    a slice per column position when every row has the same number of cells."""
+    k = counts[0]
+    if k and counts.count(k) == len(counts):
+        want = tuple(tags)
+        return all(rowds[j::k] == want for j in range(k))
+    return rowds == tuple(chain.from_iterable(map(repeat, tags, counts)))
+
+
+def _groups(letters: tuple, counts: list[int], ra: np.ndarray) -> tuple | None:
+    """Cells grouped by column: ([(column, selector, rows of its cells)], each cell's row or
+    None); None when a column appears twice in a row. A regular piece (every row the same
+    columns in the same order) is grouped by slices."""
+    cache = COL_CACHE
+    n = len(letters)
+    nrows = len(counts)
+    k = counts[0]
+    if k and counts.count(k) == nrows and all(
+        letters[j::k].count(letters[j]) == nrows for j in range(k)
+    ):
+        groups = [(cache[letters[j]], slice(j, None, k), ra) for j in range(k)]
+        if len({g[0] for g in groups}) != k:
+            return None
+        return groups, None
+    cols = np.fromiter(map(cache.__getitem__, letters), dtype=np.int64, count=n)
+    per_cell_rows = np.repeat(ra, counts)
+    order = np.argsort(cols, kind="stable")
+    sc = cols[order]
+    starts = [0, *(np.flatnonzero(sc[1:] != sc[:-1]) + 1).tolist(), n]
+    groups = []
+    for a, b in pairwise(starts):
+        idx = order[a:b]
+        g_rows = per_cell_rows[idx]
+        if b - a > 1 and not bool((g_rows[1:] > g_rows[:-1]).all()):
+            return None
+        groups.append((int(sc[a]), idx.tolist(), g_rows))
+    return groups, per_cell_rows
+
+
+def _last_used(members, vs: tuple, inls: tuple, fs: tuple, inners: tuple,
+               special: dict) -> int:
+    """Position in ``members`` of the last cell holding a value or a formula (-1: none)."""
+    last = len(members) - 1
+    while last >= 0:
+        i = members[last]
+        if vs[i] or inls[i] or fs[i] or (inners[i] and special[i] is not SKIP):
+            break
+        last -= 1
+    return last
+
+
+def _joined(inner: bytes, f: bytes, fv: bytes) -> bytes:
+    return inner or f + fv
+
+
+def _unescape_many(raws: list[bytes]) -> list[str]:
+    """``[unescape(r) for r in raws]``, the common entities of all texts replaced at once."""
+    if not raws:
+        return []
+    blob = b"\x00".join(raws)
+    if blob.count(b"\x00") != len(raws) - 1:  # a NUL in a text
+        return list(map(unescape, raws))
+    if not any(e in blob for e in _ESCAPES):
+        return blob.decode("utf-8").split("\x00")
+    if b"&#" in blob or b"_x" in blob:  # numeric entities, _xHHHH_: one by one
+        return list(map(unescape, raws))
+    text = blob.decode("utf-8")
+    if "&" in text:  # (&amp; last: "&amp;lt;" stays "&lt;", as the entity regex leaves it)
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"') \
+            .replace("&apos;", "'").replace("&amp;", "&")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\x00")
+
+
+class SheetScan(CellScan):
+    """State of one pass over a worksheet's rows: ``fast`` scans a piece of whole rows column
+    by column, ``slow`` cell by cell; both give the same result."""
+
+    def __init__(self, ctx: CellContext, ns: bytes) -> None:
+        super().__init__(ctx, ns)
+        self.cell_re, self.rowtag_re = _fast_regexes(ns)
+        self.attr_info: dict[bytes, tuple[bytes, bytes]] = {}
+        self.vcache: dict[bytes, dict[bytes, Value]] = {}
+        self.fcache: dict[tuple[bytes, bytes], Value] = {}
+
+    # ------------------------------------------------------------------ vectorised scanner
+    def fast(self, chunk: bytes) -> bool:
+        """Scan a piece of whole rows column by column. False (nothing changed) when the piece
+        does not meet the conditions: every row tag starts with ``r``, rows ascending after
+        the rows already read, no header row, every cell starts with ``r`` and names its row."""
+        layout = self._layout(chunk)
+        if layout is None:
+            return False
+        tags, rows, counts, ra, cells = layout
+        n = len(cells)
+        if n == 0:
+            self.row = rows[-1]
+            return True
+        letters, rowds, attrs, vs, inls, fs, fvs, inners = zip(*cells, strict=True)
+        del cells
+        if not _rows_agree(tags, counts, rowds):
+            return False  # a cell naming another row: the per-cell scanner refuses it
+        del rowds
+        cache = COL_CACHE
+        for lt in set(letters):
+            if lt not in cache:
+                col_index(lt)  # fills the cache; raises for a column beyond XFD
+        grouped = _groups(letters, counts, ra)
+        if grouped is None:
+            return False  # a column twice in a row
+        groups, per_cell_rows = grouped
+        # -- cells with other content, in document order (shared formulas need it)
+        special: dict[int, Value | object] = {}
+        has_f = any(fs)
+        if any(inners):
+            if has_f:  # formulas of both kinds: all in document order (the dict's order)
+                inners = tuple(map(_joined, inners, fs, fvs))
+                fs = fvs = (b"",) * n
+                has_f = False
+            if per_cell_rows is None:
+                per_cell_rows = np.repeat(ra, counts)
+            special = self._specials(letters, attrs, inners, per_cell_rows)
+        special_cols = {cache[letters[i]] for i in special} if special else ()
+        f_new: list[tuple[np.ndarray, list, list]] = []  # formulas met: cells, keys, texts
+        # -- convert and place each column
+        columns = self.columns
+        max_row = self.max_row
+        ncols = self.ncols
+        select = self.select
+        for c, sel, g_rows in groups:
+            if select is not None and c not in select:
+                # a column not read: only its last cell with content matters (n_rows)
+                members = range(n)[sel] if isinstance(sel, slice) else sel
+                last = _last_used(members, vs, inls, fs, inners, special)
+                if last >= 0:
+                    max_row, ncols = reach(columns, max_row, ncols, int(g_rows[last]), c)
+                continue
+            if isinstance(sel, slice):
+                g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
+                g_fs = fs[sel] if has_f else ()
+                members = range(n)[sel] if c in special_cols else None
+            else:
+                get = itemgetter(*sel) if len(sel) > 1 else (lambda t, i=sel[0]: (t[i],))
+                g_attrs, g_vs, g_inls = get(attrs), get(vs), get(inls)
+                g_fs = get(fs) if has_f else ()
+                members = sel if c in special_cols else None
+            values = self._convert(g_attrs, g_vs, g_inls)
+            counted_last = -1
+            if has_f and any(g_fs):  # formulas without attributes: a column at a time
+                g_fvs = fvs[sel] if isinstance(sel, slice) else get(fvs)
+                values, counted_last = self._column_formulas(c, sel, n, g_rows, g_attrs, g_fs,
+                                                             g_fvs, values, f_new)
+            if members is not None:
+                for pos, i in enumerate(members):
+                    if i in special:
+                        val = special[i]
+                        if val is SKIP:
+                            values[pos] = None
+                        else:
+                            values[pos] = val
+                            counted_last = pos
+            # last cell that holds a value (or a formula)
+            last = len(values) - 1
+            while last > counted_last and values[last] is None:
+                last -= 1
+            if last < 0:
+                continue
+            max_row, ncols = reach(columns, max_row, ncols, int(g_rows[last]), c)
+            r_lo = int(g_rows[0])
+            r_hi = int(g_rows[-1])
+            if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
+                seg = np.full(r_hi - r_lo + 1, None, dtype=object)
+                vals = np.empty(len(values), dtype=object)
+                vals[:] = values
+                seg[g_rows - r_lo] = vals
+                values = seg.tolist()
+            lst = columns[c - 1]
+            if len(lst) < r_lo - 2:
+                lst.extend([None] * (r_lo - 2 - len(lst)))
+            lst.extend(map(hash, values) if c in self.hashed else values)
+        self._add_formulas(f_new)
+        self.max_row = max_row
+        self.ncols = ncols
+        self.row = rows[-1]
+        return True
+
+    def _layout(self, chunk: bytes) -> tuple | None:
+        """(row tags, row numbers, cells per row, rows as an array, the cells' matches) of a
+        piece the fast scan can take, else None."""
+        tags = self.rowtag_re.findall(chunk)
+        if not tags:
+            return None
+        rows = list(map(int, tags))
+        if rows[0] < 2 or rows[0] <= self.row:
+            return None
+        pieces = chunk.split(self.row_open)
+        if len(pieces) != len(tags) + 1 or pieces[0].count(self.c_open):
+            return None
+        counts = list(map(bytes.count, pieces[1:], repeat(self.c_open)))
+        del pieces
+        cells = self.cell_re.findall(chunk)
+        if len(cells) != sum(counts):
+            return None
+        ra = np.array(rows, dtype=np.int64)
+        if len(rows) > 1 and not bool((ra[1:] > ra[:-1]).all()):
+            return None
+        return tags, rows, counts, ra, cells
+
+    def _specials(self, letters: tuple, attrs: tuple, inners: tuple,
+                  per_cell_rows: np.ndarray) -> dict[int, Value | object]:
+        """Values of the cells with other content (shared formulas, rich text...), read one by
+        one in document order; ``USED``/``SKIP`` for those of columns not read."""
+        special: dict[int, Value | object] = {}
+        cache = COL_CACHE
+        child_re = self.child_re
+        select = self.select
+        for i in compress(range(len(inners)), inners):
+            s, t = self._attrs(attrs[i])
+            c = cache[letters[i]]
+            if select is not None and c not in select:
+                special[i] = USED if self.used(s or None, t or None, inners[i],
+                                               int(per_cell_rows[i]), c, child_re) else SKIP
+                continue
+            special[i] = self.complex_value(s or None, t or None, inners[i],
+                                            int(per_cell_rows[i]), c, child_re)
+        return special
+
+    def _column_formulas(self, c: int, sel, n: int, g_rows: np.ndarray, g_attrs: tuple,
+                         g_fs: tuple, g_fvs: tuple, values: list,
+                         f_new: list) -> tuple[list, int]:
+        """Cached values of the formula cells of a column (``<f>`` without attributes) put
+        into ``values``; their places or texts noted (texts into ``f_new``). Returns (values,
+        position of the last formula cell)."""
+        fpos = np.flatnonzero(np.fromiter(map(bool, g_fs), bool, len(g_fs)))
+        fl = fpos.tolist()
+        fget = itemgetter(*fl) if len(fl) > 1 else (lambda t, i=fl[0]: (t[i],))
+        fvals = list(map(self._fvalue, zip(fget(g_attrs), fget(g_fvs), strict=True)))
+        if len(fl) == len(values):
+            values = fvals
+        else:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            part = np.empty(len(fl), dtype=object)
+            part[:] = fvals
+            arr[fpos] = part
+            values = arr.tolist()
+        select = self.select
+        if (select is None or c in select) and not self.formula_text:
+            self.fplaces.setdefault(c, []).append(g_rows[fpos])
+        elif select is None or c in select:
+            cells_i = (np.arange(n)[sel] if isinstance(sel, slice) else np.asarray(sel))[fpos]
+            keys = list(zip(g_rows[fpos].tolist(), repeat(c), strict=False))
+            plen = len(self.f_open) + 1
+            texts = _unescape_many([x[plen:-plen - 1] for x in fget(g_fs)])
+            f_new.append((cells_i, keys, texts))
+        return values, fl[-1]
+
+    def _add_formulas(self, f_new: list[tuple[np.ndarray, list, list]]) -> None:
+        """Formula texts met in a piece (per column: cells, keys, texts), in document order as
+        the per-cell scanner adds them."""
+        if len(f_new) == 1:
+            self.formulas.update(zip(f_new[0][1], f_new[0][2], strict=True))
+        elif f_new:
+            order = np.argsort(np.concatenate([f[0] for f in f_new]), kind="stable").tolist()
+            keys = [k for f in f_new for k in f[1]]
+            texts = [x for f in f_new for x in f[2]]
+            self.formulas.update(zip(map(keys.__getitem__, order), map(texts.__getitem__, order),
+                                     strict=True))
+
+    def _attrs(self, a: bytes) -> tuple[bytes, bytes]:
+        st = self.attr_info.get(a)
+        if st is None:
+            d = parse_attrs(a)
+            st = self.attr_info[a] = (d.get(b"s", b""), d.get(b"t", b""))
+        return st
+
+    def _convert(self, g_attrs: tuple, g_vs: tuple, g_inls: tuple) -> list:
+        """Values of cells of one column (simple content only; cells with other content get
+        None here and are filled in by the caller)."""
+        kinds = set(g_attrs)
+        if len(kinds) > 1:
+            # several styles/types in the column: convert each kind, then put back in order
+            code = {a: i for i, a in enumerate(kinds)}
+            codes = np.fromiter(map(code.__getitem__, g_attrs), dtype=np.int64,
+                                count=len(g_attrs))
+            out = np.empty(len(g_attrs), dtype=object)
+            for a, i in code.items():
+                pos = np.flatnonzero(codes == i)
+                pl = pos.tolist()
+                get = itemgetter(*pl) if len(pl) > 1 else (lambda t, j=pl[0]: (t[j],))
+                part = np.empty(len(pl), dtype=object)
+                part[:] = self._convert_one(a, get(g_vs), get(g_inls))
+                out[pos] = part
+            return out.tolist()
+        return self._convert_one(g_attrs[0], g_vs, g_inls)
+
+    def _convert_one(self, a: bytes, g_vs: tuple, g_inls: tuple) -> list:
+        ctx = self.ctx
+        s, t = self._attrs(a)
+        has_v = any(g_vs)
+        has_inl = any(g_inls)
+        if has_inl and has_v:
+            u = {k: self._value(s, t, k[0], k[1]) for k in dict.fromkeys(zip(g_vs, g_inls, strict=True))}
+            return list(map(u.__getitem__, zip(g_vs, g_inls, strict=True)))
+        if has_inl:
+            u = dict.fromkeys(g_inls)
+            u = dict(zip(u, _unescape_many(list(u)), strict=True))
+            if b"" in u:
+                u[b""] = None
+            return list(map(u.__getitem__, g_inls))
+        if not has_v:
+            return [None] * len(g_vs)
+        if not t or t == b"n":
+            if not (s and ctx.date_by_s.get(s, False)):
+                try:
+                    return list(map(float, g_vs))
+                except ValueError:
+                    pass
+        elif t == b"s":
+            try:
+                return list(map(ctx.sst.__getitem__, map(int, g_vs)))
+            except (ValueError, IndexError):
+                pass
+        # dates, booleans, errors, text...: convert each distinct raw value once (the
+        # converted values are kept across pieces: dates repeat)
+        u = self.vcache.get(a)
+        if u is None or len(u) > 100_000:
+            u = self.vcache[a] = {}
+        keys = dict.fromkeys(g_vs)
+        for k in keys.keys() - u.keys():
+            u[k] = self._value(s, t, k, b"")
+        return list(map(u.__getitem__, g_vs))
+
+    def _fvalue(self, key: tuple[bytes, bytes]) -> Value:
+        """Cached value of a formula cell: (attributes after r, ``<v>..</v>`` or b"")."""
+        got = self.fcache.get(key)
+        if got is None and key not in self.fcache:
+            a, fv = key
+            s, t = self._attrs(a)
+            pre = len(self.f_open) + 1  # <v>, and </v> is one longer
+            got = slow_value(self.ctx, t or None, s or None, fv[pre:-pre - 1] if fv else None,
+                              None)
+            if len(self.fcache) < 100_000:
+                self.fcache[key] = got
+        return got
+
+    def _value(self, s: bytes, t: bytes, v: bytes, inl: bytes) -> Value:
+        """One simple cell, exactly as ``slow`` reads it."""
+        ctx = self.ctx
+        if v:
+            if not t:
+                if s and ctx.date_by_s.get(s, False):
+                    return ctx.number(v, s)
+                try:
+                    return float(v)
+                except ValueError:
+                    return ctx.number(v, s)
+            if t == b"s":
+                try:
+                    return ctx.sst[int(v)]
+                except (ValueError, IndexError):
+                    return slow_value(ctx, t, s, v, None)
+            return slow_value(ctx, t or None, s or None, v, None)
+        if inl:
+            if b"&" in inl or b"_x" in inl or b"\r" in inl:
+                return unescape(inl)
+            return inl.decode("utf-8")
+        return None
