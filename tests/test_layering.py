@@ -36,31 +36,9 @@ MAY_IMPORT = {"rules": set(), "udfs": {"rules"}, "workbook": {"rules"},
 XLWINGS_OK = {"udfs", "addin"}
 
 
-#: Violations on main in files of other rooms of issue 11 (kind, "importer: imported", who removes
-#: it). The lead deletes an entry when the branch that removes it is merged.
-ALLOWED: dict[tuple[str, str], str] = {
-    # private names across modules
-    ("private", "workbook.xlsxio.append: workbook.xlsxio.patch._rows_xml"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._CTRL_RE"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.append: workbook.xlsxio.xmltext._SURROGATE_RE"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.colpatch: workbook.xlsxio.patch._CellWriter"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.colpatch: workbook.xlsxio.patch._SheetPatcher"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.colpatch: workbook.xlsxio.patch._check_master"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.findrows: workbook.xlsxio.reader._Ctx"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.findrows: workbook.xlsxio.reader._Scan"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.findrows: workbook.xlsxio.safety._open_zip"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._Ctx"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._Scan"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._as_selection"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._first_row_re"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._split_header"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.reader._split_rows"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.parallel: workbook.xlsxio.safety._open_zip"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.patch: workbook.xlsxio.safety._open_zip"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.reader: workbook.xlsxio.safety._open_zip"): "i11-xlsxio",
-    ("private", "workbook.xlsxio.reader: workbook.xlsxio.sheetxml._COL_CACHE"): "i11-xlsxio",
-    ("cycle", "workbook.xlsxio.colpatch -> workbook.xlsxio.patch"): "i11-xlsxio",
-}
+#: Known violations (kind, "importer: imported") -> why they are tolerated and who removes them.
+#: Empty: every room of issue 11 is merged. A listed violation that is gone fails the test.
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
