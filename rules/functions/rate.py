@@ -67,6 +67,11 @@ def tier_rulebook(v: Any, default: str = "brokerage") -> Rulebook:
 def decide(rb: Rulebook, *cells: Any) -> Decision:
     """One client: each cell read as a number (text numbers, 万/亿), then the rulebook decides
     (an empty cell is 0 for ``empty_is_zero`` inputs and an error otherwise)."""
+    if len(cells) != len(rb.inputs):  # e.g. RISK_CLASS(得分, "brokerage"): a tier rulebook
+        need = "、".join(spec.label for spec in rb.inputs)
+        raise RuleInputError(f"规则 {rb.ref} 的输入是 {need}（{len(rb.inputs)} 项），"
+                             f"这个函数给的是 {len(cells)} 项：请用该规则对应的函数或规则编号",
+                             field="规则编号", value=rb.id)
     values = [coerce.number(c, spec.label) for spec, c in zip(rb.inputs, cells, strict=True)]
     return rb.evaluate(*values)
 

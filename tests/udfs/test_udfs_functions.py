@@ -590,3 +590,14 @@ def test_quarter_tier_is_the_jobs_rule_an_unknown_tier_in_force_is_never_rated(m
     assert udfs.QUARTER_TIER("垃圾", 1e7, 1e5, "wealth").startswith("#N/A 未知的现有级别：'垃圾'")
     assert udfs.QUARTER_TIER("普通客户", 300_000, 0) == "核心客户"
     assert udfs.QUARTER_TIER("VIP客户", 300_000, 0) == "VIP客户"  # kept up
+
+
+def test_risk_class_with_a_tier_rulebook_says_so_not_an_internal_error() -> None:
+    """RISK_CLASS(得分, "brokerage"): the rulebook rates two inputs, the function gives one — a
+    message naming the rulebook and its inputs, never '内部错误' and never a class."""
+    from rules.functions import catalogue
+
+    for got in (catalogue.RISK_CLASS(50, "brokerage"),
+                *[r[0] for r in catalogue.RISK_CLASS([[50], [80]], "brokerage")]):
+        assert got.startswith("#VALUE! 规则 brokerage@") and "资产权益" in got, got
+        assert "内部错误" not in got
