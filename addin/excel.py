@@ -227,7 +227,12 @@ def _write_summary(port: WorkbookPort, plan: Plan) -> None:
 # ----------------------------------------------------------------------------------- rerate
 
 def _settings(port: WorkbookPort, mode: str | None) -> tuple[str, str, str, str]:
-    console = read_console(port)
+    return console_settings(read_console(port), mode)
+
+
+def console_settings(console: dict[str, str], mode: str | None) -> tuple[str, str, str, str]:
+    """Mode, period, rulebook and operator of a button's run from 控制台's settings (Excel and
+    Calc alike); the button's own mode wins over 控制台's. No period: a Chinese message."""
     m = parse_mode(mode or console.get("mode") or "quarterly")
     period = console.get("period", "")
     if not period:

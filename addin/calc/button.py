@@ -7,15 +7,19 @@ traceback (the details go to a log file)."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
 
-from addin.excel import CONSOLE_FIELDS, CONSOLE_SHEET_NAMES, console_period, summary_text
+from addin.excel import (
+    CONSOLE_FIELDS,
+    CONSOLE_SHEET_NAMES,
+    console_period,
+    console_settings,
+    summary_text,
+)
 from rules.errors import RuleError
-from rules.rerating import parse_mode
 from workbook.job import BookData, PeriodOrderError, Plan, plan_run
 from workbook.schema import WorkbookError
 from workbook.source import read_book as read_source
@@ -85,12 +89,7 @@ def run_rerate(doc: Any, mode: str | None = None, *, now: dt.datetime | None = N
     job's message: Calc's dialog cannot ask yes/no here — run the console command with
     --force for that.)"""
     console = read_console(doc)
-    m = parse_mode(mode or console.get("mode") or "quarterly")
-    period = console.get("period", "")
-    if not period:
-        hint = {"quarterly": "2026Q3", "annual": "2026", "new-accounts": "2026-11"}[m]
-        raise WorkbookError(f"请先在“控制台”的“评级期间”中填写要执行的期间（如 {hint}），再按按钮。")
-    operator = console.get("operator") or _login()
+    m, period, rulebook, operator = console_settings(console, mode)
     if not operator:
         raise WorkbookError("请在“控制台”的“操作员”中填写姓名。")
     bar = _status(doc)
@@ -105,7 +104,7 @@ def run_rerate(doc: Any, mode: str | None = None, *, now: dt.datetime | None = N
         url = doc.getURL()
         path = Path(url[7:]) if url.startswith("file://") else None
         try:
-            p = plan_run(data, period=period, mode=m, rulebook=console.get("rulebook") or "brokerage",
+            p = plan_run(data, period=period, mode=m, rulebook=rulebook,
                          operator=operator, now=now, path=path, progress=say,
                          suitability=console.get("suitability") or None)
         except PeriodOrderError as e:
@@ -121,13 +120,6 @@ def run_rerate(doc: Any, mode: str | None = None, *, now: dt.datetime | None = N
     finally:
         if bar is not None:
             bar.end()
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 def run_button(doc: Any, mode: str | None = None) -> None:
