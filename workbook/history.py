@@ -44,10 +44,6 @@ def cell_text(v: Any) -> str:
     return str(v)
 
 
-#: the earlier name, still imported by workbook/audit_history.py (the audit's room switches it)
-_text = cell_text
-
-
 def canonical(fields: Sequence[Any]) -> str:
     """The text hashed for a row: its fields (without the hash) joined by U+001F."""
     vals = [cell_text(v) for v in fields[:N_FIELDS]]

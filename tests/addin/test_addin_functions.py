@@ -22,7 +22,7 @@ import pytest
 
 from addin import buttons, xlam
 from addin.udf_wrappers import REGISTER_MODULE, WRAPPER_MODULE
-from udfs._functions import CATALOGUE
+from rules.functions import CATALOGUE
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from branch_files import edit_part
 
+from rules import cells as _coerce
 from rules import get_rulebook
-from udfs import _coerce
 from workbook import history
 from workbook.demo import make_demo_clients
 from workbook.job import rerate

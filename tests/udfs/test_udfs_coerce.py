@@ -1,11 +1,12 @@
-"""Excel cell values -> numbers, dates, texts (udfs._coerce) and the shape wrapper (udfs._shape)."""
+"""Excel cell values -> numbers, dates, texts (rules.cells) and the shape wrapper (rules.functions.shape)."""
 
 import datetime as dt
 
 import pytest
 
+from rules import cells as _coerce
 from rules.errors import RuleInputError
-from udfs import _coerce, _shape
+from rules.functions import shape as _shape
 
 
 @pytest.mark.parametrize(("cell", "expected"), [

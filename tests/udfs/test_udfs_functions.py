@@ -8,7 +8,7 @@ import pytest
 
 import udfs
 from rules import EXAMPLE_PARAMETERS
-from udfs._functions import CATALOGUE
+from rules.functions import CATALOGUE
 
 
 @pytest.fixture

@@ -110,7 +110,7 @@ def test_too_many_and_too_few_arguments(name: str) -> None:
 
 
 def test_catalogue_is_what_is_covered() -> None:
-    from udfs._functions import CATALOGUE
+    from rules.functions import CATALOGUE
 
     assert set(CATALOGUE) <= set(FUNCTIONS) and len(FUNCTIONS) >= 20
     assert {"VIP客户", "核心客户", "保守型"} <= LABELS

@@ -24,7 +24,7 @@ from unittest import mock
 
 import pytest
 
-from udfs._functions import CATALOGUE
+from rules.functions import CATALOGUE
 
 MISSING = -2147352572  # what COM passes for an omitted optional argument (call_udf)
 XL_ERRORS = {"#DIV/0!": -2146826281, "#N/A": -2146826246, "#VALUE!": -2146826273,
