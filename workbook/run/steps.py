@@ -109,7 +109,7 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
                   *((t.override_date, t.override_until)
                     if any(t.override_date) or any(t.override_until) else ())):
         try:  # all texts (client ids): joined as they are
-            joined = "\x1f".join(texts)  # type: ignore[arg-type]
+            joined = "\x1f".join(texts)
         except TypeError:  # None, dates: each distinct value turned into text once
             as_text = {v: "" if v is None else str(v) for v in set(texts)}
             joined = "\x1f".join(map(as_text.__getitem__, texts))
