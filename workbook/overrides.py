@@ -60,11 +60,11 @@ class OverrideReview:
         why = f"特别调整为{label}（审批人：{t.approver[i]}"
         if t.override_reason[i]:
             why += f"，原因：{t.override_reason[i]}"
-        start = t.override_date[i] if t.override_date else None
-        why += f"，调整日期：{(start or self.stamped.get(i)).isoformat()}" \
-            if (start or i in self.stamped) else ""
-        if t.override_until and t.override_until[i]:
-            why += f"，有效期至：{t.override_until[i].isoformat()}"
+        start = (t.override_date[i] if t.override_date else None) or self.stamped.get(i)
+        why += f"，调整日期：{start.isoformat()}" if start else ""
+        until = t.override_until[i] if t.override_until else None
+        if until:
+            why += f"，有效期至：{until.isoformat()}"
         why += "）"
         if i in self.self_approved:
             why += f"；审批人即本次操作员 {operator}（自我审批，须由他人复核）"

@@ -345,10 +345,12 @@ def _refuse_units(data: SheetData, rb: Rulebook, cols: dict[str, int],
         if unit and key not in MONEY_KEYS and c not in in_cols:
             raise WorkbookError(f"工作表“{data.name}”的列标题“{data.header[c - 1]}”带有金额单位"
                                 f"“{unit}”，但该列不是金额：请删去标题中的单位。")
-    for spec, c in zip(rb.inputs, in_cols, strict=True):
-        unit = unit_factor(data.header[c - 1])[0] if c is not None else ""
+    for spec, ic in zip(rb.inputs, in_cols, strict=True):
+        if ic is None:
+            continue
+        unit = unit_factor(data.header[ic - 1])[0]
         if unit and not spec.money:
-            raise WorkbookError(f"工作表“{data.name}”的列标题“{data.header[c - 1]}”带有金额单位"
+            raise WorkbookError(f"工作表“{data.name}”的列标题“{data.header[ic - 1]}”带有金额单位"
                                 f"“{unit}”，但{spec.label}不是金额（规则 {rb.ref}）：请删去标题中的单位。")
 
 
@@ -372,9 +374,10 @@ def _check_override_span(cells: RowCells, cols: dict[str, int], override: np.nda
         return
     oh = cells.header(cols["override_tier"])
     for i in np.flatnonzero(override >= 0).tolist():
-        if start[i] and until[i] and until[i] < start[i]:
+        s, u = start[i], until[i]
+        if s and u and u < s:
             notes.reject(i, oh, cells.values(cols["override_tier"])[i],
-                         f"调整有效期至 {until[i].isoformat()} 早于调整日期 {start[i].isoformat()}")
+                         f"调整有效期至 {u.isoformat()} 早于调整日期 {s.isoformat()}")
 
 
 __all__ = [

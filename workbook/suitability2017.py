@@ -61,7 +61,7 @@ STAT_KEY = "适当性规则"
 _MONEY = {"financial_assets", "net_assets", "income", "investment_years", "work_years"}
 
 
-def find_columns(header: Sequence[str], spec: dict[str, tuple[str, str]]) -> dict[str, int]:
+def find_columns(header: Sequence[str], spec: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """key -> 1-based column for the headers of ``spec`` present (trimmed, case-insensitive)."""
     at = {key: find_header(header, names) for key, names in spec.items()}
     return {key: c + 1 for key, c in at.items() if c is not None}
@@ -102,7 +102,8 @@ class Rating:
 
 
 def rate_clients(data: SheetData, rows: np.ndarray, client_id: Sequence[str], as_of: dt.date,
-                 regime_id: str = ap.DEFAULT_REGIME, skip: Sequence[bool] | None = None) -> Rating:
+                 regime_id: str = ap.DEFAULT_REGIME,
+                 skip: Sequence[bool] | np.ndarray | None = None) -> Rating:
     """投资者类别 and 风险等级 of each client row (see module doc). ``skip[i]``: leave row ``i``
     alone (rejected by the job). Raises RuleError when the regime cannot be used."""
     rg = ap.get_regime(regime_id, as_of)

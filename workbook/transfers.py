@@ -193,14 +193,17 @@ def _appointment(row: int, value: Any, header: list[str], at: dict[str, int | No
                  tier: Any, ctype: Any) -> list[TransferFinding]:
     """第十八条: 机构客户、核心客户 make an appointment at least one day before."""
     out: list[TransferFinding] = []
+    d = at["date"]
     try:
-        done = coerce.date(value(at["date"]), "办理日期") if at["date"] is not None else None
+        done = coerce.date(value(d), "办理日期") if d is not None else None
     except RuleInputError as e:
-        return [TransferFinding(row, header[at["date"]], value(at["date"]), e.message)]
+        assert d is not None  # only a read date can fail to parse
+        return [TransferFinding(row, header[d], value(d), e.message)]
     c = at["appointment"]
     try:
         booked = coerce.date(value(c), "预约日期") if c is not None else None
     except RuleInputError as e:
+        assert c is not None  # only a read date can fail to parse
         return [TransferFinding(row, header[c], value(c), e.message)]
     rule = f"{tier}（{ctype}）转销户实行预约制，须提前一天与营销总监或总经理沟通（第十八条）"
     if booked is None:
@@ -210,6 +213,7 @@ def _appointment(row: int, value: Any, header: list[str], at: dict[str, int | No
         out.append(TransferFinding(row, header[at["date"]] if at["date"] is not None else "办理日期",
                                    value(at["date"]), f"{rule}：办理日期为空，无法核对"))
     elif booked > done - dt.timedelta(days=1):
+        assert c is not None  # booked is read from column c
         out.append(TransferFinding(row, header[c], value(c),
                                    f"{rule}：预约 {booked.isoformat()}、办理 {done.isoformat()}，"
                                    "未提前一天"))

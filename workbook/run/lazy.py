@@ -34,7 +34,7 @@ class Basis(Sequence):
                 out[k] = self.special[int(js[k])]
         return out
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return self.texts(np.arange(len(self))[i])
         return self.texts([i])[0]
@@ -96,7 +96,7 @@ class LazyColumn(Sequence):
         self._last = ((a, b), got)
         return got
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             a, b, step = i.indices(len(self))
             return self._slice(a, max(a, b)) if step == 1 else list(self)[i]

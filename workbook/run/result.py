@@ -4,6 +4,7 @@ they write), ``Change`` (a 变更 row), the exit codes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ class Plan:
 
     result: RunResult
     sheet: str
-    columns: dict[int, list[Any]]
+    columns: dict[int, Sequence[Any]]
     headers: dict[int, str]
     history_new: list[list[str]]
     history_rows: list[list[str]]

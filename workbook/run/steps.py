@@ -109,7 +109,7 @@ def input_hash(t: ClientTable, mode: str, period_label: str) -> str:
                   *((t.override_date, t.override_until)
                     if any(t.override_date) or any(t.override_until) else ())):
         try:  # all texts (client ids): joined as they are
-            joined = "\x1f".join(texts)  # type: ignore[arg-type]
+            joined = "\x1f".join(texts)
         except TypeError:  # None, dates: each distinct value turned into text once
             as_text = {v: "" if v is None else str(v) for v in set(texts)}
             joined = "\x1f".join(map(as_text.__getitem__, texts))
@@ -214,7 +214,10 @@ def service_tables(rb: Rulebook) -> tuple[np.ndarray, np.ndarray]:
                 out[lab] = None
         return out
 
-    svc = {flag: table(lambda lab, f=flag: rb.service_product(lab, f)) for flag in (False, True)}
+    def product(flag: bool) -> Callable[[str], Any]:
+        return lambda lab: rb.service_product(lab, flag)
+
+    svc = {flag: table(product(flag)) for flag in (False, True)}
     visits = table(lambda lab: float(rb.visits_per_year(lab)))
     service = np.array([[svc[False][lab], svc[True][lab]] for lab in labels] + [[None, None]],
                        dtype=object)
@@ -265,8 +268,9 @@ def apply_mode(rating: Rating, spec: RunSpec) -> Decision:
     one; an override in force wins (``overrides.review``: dates, expiry, the annual rating)."""
     t = rating.table
     scope = mode_scope(t, spec)
-    opened_after = [] if spec.mode != "annual" else [
-        (int(t.rows[i]), t.client_id[i], t.open_date[i]) for i in np.flatnonzero(~scope).tolist()]
+    opened_after = [] if spec.mode != "annual" else [  # (out of annual scope: a date is read)
+        (int(t.rows[i]), t.client_id[i], d) for i in np.flatnonzero(~scope).tolist()
+        if (d := t.open_date[i]) is not None]
     active = scope & rating.ok
     review = overrides.review(t, spec.rulebook, spec.period, spec.mode, spec.operator,
                               spec.now.date(), active)
@@ -409,8 +413,8 @@ def class_columns(rating: Rating, dec: Decision, spec: RunSpec) -> dict[str, lis
     labels = spec.labels
     new = dec.new_rank[act]
     if rb.vocabulary.sub_classes:
-        sub = np.where(new == rating.computed[act], rating.batch.sub_classes[act],
-                       None).astype(object)
+        sub = np.asarray(np.where(new == rating.computed[act], rating.batch.sub_classes[act],
+                                  None), dtype=object)
         no_subs = np.array([lab not in rb.vocabulary.sub_classes for lab in labels], bool)
         held = np.full(len(t), "", dtype=object)
         for key, ranks in (("annual_tier", t.annual), ("current_tier", t.current)):
@@ -420,8 +424,8 @@ def class_columns(rating: Rating, dec: Decision, spec: RunSpec) -> dict[str, lis
         over = np.asarray(dec.kinds[act]) == OVERRIDE
         named_ov = t.tier_sub.get("override_tier")
         for j in np.flatnonzero(over).tolist():
-            named = named_ov[int(act[j])] if named_ov else ""
-            sub[j] = named or (sub[j] if sub[j] is not None else "")
+            name_ov = named_ov[int(act[j])] if named_ov else ""
+            sub[j] = name_ov or (sub[j] if sub[j] is not None else "")
         kept = np.fromiter((x is None for x in sub), bool, count=len(sub)) & ~over
         for j in np.flatnonzero(kept).tolist():  # above the computed tier (就高不就低), or
             i = int(act[j])  # new accounts' default
