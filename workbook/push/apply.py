@@ -55,6 +55,7 @@ class BranchReport:
     conflicts: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # the workbook's rows it rejects
     overridden: list[str] = field(default_factory=list)  # 特别调整 in force kept
+    current: list[str] = field(default_factory=list)  # showing the decision already
     run_id: str = ""
     exit_code: int = 0
 
@@ -67,7 +68,8 @@ class BranchReport:
                 "变更记录行": self.changed, "修改单元格": self.cells, "运行编号": self.run_id,
                 "新增客户": cut(self.added), "工作簿中没有（未添加）": cut(self.not_in_workbook),
                 "不在决定中（未改动）": cut(self.not_decided), "与总部不符（未写入）": cut(self.conflicts),
-                "拒绝": cut(self.rejected), "特别调整优先": cut(self.overridden)}
+                "拒绝": cut(self.rejected), "特别调整优先": cut(self.overridden),
+                "已与决定一致（未改动）": cut(self.current)}
 
 
 @dataclass
@@ -215,15 +217,18 @@ def _plan_and_write(book: Any, src: Path, dst: Path, rep: BranchReport, dec: Dec
     rep.conflicts = [why for _c, _r, why in ck.conflicts]
     n_bad = len(res.rejections) - len(ck.conflicts)  # (the conflicts are listed last)
     rep.rejected = [r[4] for r in res.rejections[:n_bad]]
-    rep.not_decided, rep.overridden = ck.not_decided, ck.overridden
+    rep.not_decided, rep.overridden, rep.current = ck.not_decided, ck.overridden, ck.current
     rep.not_in_workbook = sorted(set(rep.not_in_workbook) | set(ck.missing))
     if res.noop:
         rep.status = NOOP
         return
     if not pp.plan.writes:
-        rep.status = DRY if opts.dry_run else FAILED
-        rep.exit_code = 0 if opts.dry_run else 1
-        rep.message = rep.message or "没有可写入的客户，未写入。"
+        if opts.dry_run:
+            rep.status = DRY
+        elif res.exit_code == 0 and not res.rejections:  # (every client shows its decision)
+            rep.status, rep.message = NOOP, "工作簿已与总部决定一致，未写入。"
+        else:
+            _fail(rep, rep.message or "没有可写入的客户，未写入。")
         return
     if identity is not None and _identity(dst) != identity:
         raise WorkbookError(f"工作簿 {dst} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")

@@ -46,6 +46,7 @@ from ..run.steps import (
     read_table,
     settle,
 )
+from ..run.text import stripped
 from ..run.write import (
     chain_log,
     change_rows,
@@ -76,6 +77,7 @@ class Check:
     overridden: list[str] = field(default_factory=list)
     not_decided: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)  # showing the decision already
 
 
 def _ours(rating: Rating, vals: Values, i: int, j: int) -> dict[str, Any]:
@@ -104,11 +106,21 @@ def _conflict(t: Any, i: int, d: dict[str, Any], name: str, ours: Any, held: str
             "总部的数据")
 
 
+def _cells(t: Any, key: str) -> list[str]:
+    """The texts of an output column of the table's rows as the workbook holds them now."""
+    data, c = t.data, t.cols.get(key)
+    if c is None or c > data.n_cols:
+        return [""] * len(t)
+    col = data.columns[c - 1]
+    return [stripped(col[r - 2]) for r in t.rows.tolist()]
+
+
 def check_decisions(rating: Rating, dec: Decision, vals: Values, labels: np.ndarray,
                     decided: dict[str, dict[str, Any]]) -> Check:
     """Which rated rows take their decision (see module doc)."""
     t = rating.table
     out = Check(keep=np.zeros(len(t), bool))
+    shown, period = (_cells(t, key) for key in ("current_tier", "period"))
     seen = set()
     for j, i in enumerate(dec.act.tolist()):
         cid = t.client_id[i]
@@ -128,6 +140,9 @@ def check_decisions(rating: Rating, dec: Decision, vals: Values, labels: np.ndar
                 out.overridden.append(cid)
             continue
         held = labels[rating.held[i]] if rating.held[i] >= 0 else ""
+        if shown[i] == (d["当前级别"] or "") and period[i] == (d["评级期间"] or ""):
+            out.current.append(cid)  # (the workbook shows the decision already: a forced
+            continue  # push again, or a run of its own with the same outcome)
         bad = next((n for n in _COMPARED if _differs(n, d.get(n), ours[n])), None)
         if bad is None:
             out.keep[i] = True
@@ -177,6 +192,13 @@ def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Dec
     res = new_result(spec, table, path or Path(t.data.name), None)
     done, backwards, res.warnings = check_log(book, spec)
     res.already_applied = bool(done)
+    if done and not force:  # pushed (or run) already: a no-op that says so, as a run
+        outcome(res, spec, done, 0)
+        return PushPlan(Plan(result=res, sheet=t.data.name, columns={}, headers={},
+                             history_new=[], history_rows=[], history_first_row=0,
+                             summary_rows=[], history_sheet=book.history_sheet,
+                             summary_sheet=book.summary_sheet, writes=False), Check(
+                                 np.zeros(len(t), bool)), len(decided))
     rating = evaluate(t, spec)
     dec = apply_mode(rating, spec)
     backwards = check_rows_order(table, dec, spec, backwards, done)
