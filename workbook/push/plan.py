@@ -63,7 +63,7 @@ from ..source import BookData
 from .decisions import Decisions
 
 #: decision column -> what the workbook's run gives for it (compared before writing)
-_COMPARED = ("当前级别", "级别变动", "规则编号", "服务产品", "年拜访次数", "风险类别", "级别依据")
+_COMPARED = ("规则编号", "当前级别", "级别变动", "服务产品", "年拜访次数", "风险类别", "级别依据")
 
 
 @dataclass
@@ -95,15 +95,23 @@ def _differs(name: str, d: Any, o: Any) -> bool:
     return (d if d != "" else None) != (o if o != "" else None)
 
 
-def _conflict(t: Any, i: int, d: dict[str, Any], name: str, ours: Any, held: str) -> str:
+def _conflict(t: Any, i: int, d: dict[str, Any], name: str, ours: dict[str, Any],
+              held: str) -> str:
+    """Why a decision is not written: what differs, and the likely cause."""
     before = d.get("原级别") or ""
     hint = (f"（评级前级别：工作簿为 {held or '无'}，总部为 {before or '无'}）" if held != before
             else "（计算所用数据与总部不同）" if name in ("规则编号", "当前级别", "级别依据")
             else "")
-    shown = str(d.get(name) or "（空）")[:80]
-    return (f"第 {int(t.rows[i])} 行 {t.client_id[i]}：总部决定的「{name}」为 {shown}，按本工作簿"
-            f"的数据、级别和特别调整应为 {str(ours or '（空）')[:80]}{hint}，未写入：请核对工作簿与"
-            "总部的数据")
+
+    def show(v: Any) -> str:
+        return str(v if v not in (None, "") else "（空）")[:80]
+
+    what = (f"「{name}」为 {show(d.get(name))}，按本工作簿的数据、级别和特别调整应为 "
+            f"{show(ours[name])}")
+    if name == "规则编号":
+        what = (f"为 {show(d.get('当前级别'))}（规则 {show(d.get(name))}），按本工作簿的数据、级别和"
+                f"特别调整应为 {show(ours['当前级别'])}（规则 {show(ours[name])}）")
+    return f"第 {int(t.rows[i])} 行 {t.client_id[i]}：总部决定{what}{hint}，未写入：请核对工作簿与总部的数据"
 
 
 def _cells(t: Any, key: str) -> list[str]:
@@ -147,7 +155,7 @@ def check_decisions(rating: Rating, dec: Decision, vals: Values, labels: np.ndar
         if bad is None:
             out.keep[i] = True
         else:
-            out.conflicts.append((cid, int(t.rows[i]), _conflict(t, i, d, bad, ours[bad], held)))
+            out.conflicts.append((cid, int(t.rows[i]), _conflict(t, i, d, bad, ours, held)))
     present = set(t.client_id) | {rj.client_id for rj in t.rejected.values()}
     out.not_decided += [cid for i, cid in enumerate(t.client_id)
                         if cid not in seen and cid not in decided and not dec.active[i] and cid]
