@@ -74,6 +74,8 @@ def cmd_rate_table(args: argparse.Namespace) -> int:
 
         kw = {"period": args.period, "mode": args.mode, "out": args.out,
               "rulebook": args.rulebook, "operator": args.operator, "force": args.force}
+        if args.force:
+            _say_forced(args)
         if args.engine == "spark":
             from workbook.table.spark import rate_table_spark
 
@@ -96,6 +98,19 @@ def cmd_rate_table(args: argparse.Namespace) -> int:
         return EXIT_REJECTED if res.rejected else EXIT_OK
 
     return _guard(_forced_order(run))
+
+
+def _say_forced(args: argparse.Namespace) -> None:
+    """A forced run of a period earlier than one in the history: said, as a workbook says it."""
+    from pathlib import Path
+
+    from workbook.table.history import HISTORY, check_order
+    from workbook.table.steps import settle_run
+
+    spec = settle_run(args.period, args.mode, args.rulebook, args.operator)
+    why = check_order(Path(args.out) / HISTORY, spec, True)
+    if why:
+        print(f"警告：强制执行：{why}", file=sys.stderr)
 
 
 def _forced_order(run: Any) -> Any:

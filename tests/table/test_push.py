@@ -267,3 +267,23 @@ def test_workbooks_are_matched_by_their_branch_column_else_their_name(tmp_path: 
     assert "含 2 个营业部（丙营业部、甲营业部）" in m.refused[tmp_path / "mixed.xlsx"]
     assert "对应多个工作簿（d1.xlsx、d2.xlsx）" in m.ambiguous["丁营业部"]
     assert tmp_path / "~$x.xlsx" not in m.refused
+
+
+def test_clients_without_a_branch_are_not_pushed_and_names_become_file_names(
+        tmp_path: Path) -> None:
+    rows = clients(40)
+    for k, r in enumerate(rows):
+        r["营业部"] = "温州/瑞安营业部" if k % 2 else None
+    src = write_parquet(rows, tmp_path / "x.parquet")
+    rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "out", operator="总部",
+               now=NOW)
+    books = tmp_path / "books"
+    books.mkdir()
+    rep = push_branches(tmp_path / "out", books, operator="总部", now=NOW, template=True,
+                        extract=src)
+    status = {x.branch: x for x in rep.branches}
+    assert status["温州/瑞安营业部"].status == "已新建"
+    assert (books / "温州_瑞安营业部.xlsx").exists()
+    (none,) = [x for x in rep.branches if x.branch != "温州/瑞安营业部"]
+    assert none.status == "未写入" and "没有营业部" in none.message
+    assert [p.name for p in books.iterdir()] == ["温州_瑞安营业部.xlsx"]

@@ -47,6 +47,10 @@ def test_an_earlier_period_is_refused_with_the_workbook_message(src: Path, tmp_p
     forced = _rate(src, out, "2026Q2", "quarterly", force=True)
     assert forced.rows_in == 120 and forced.period == "2026Q2"
     assert [e.manifest["评级期间"] for e in runs(out / HISTORY)] == ["2026Q3", "2026Q2"]
+    capsys.readouterr()
+    assert _cli(src, out, "2026Q1", "quarterly", "--force") in (0, 1)
+    assert "警告：强制执行：已执行过季度重评级 2026Q3" in capsys.readouterr().err
+    assert len(runs(out / HISTORY)) == 3
 
 
 def test_the_same_data_date_and_a_missed_month_are_in_order(src: Path, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from rules import RuleError
 from ..job import read_book, write_plan
 from ..schema import WorkbookError
 from ..xlsxio import SheetEdit, XlsxError, check_safe, patch_workbook
-from .decisions import Decisions, open_decisions
+from .decisions import NO_BRANCH, Decisions, open_decisions
 from .extract import extract_rows, place
 from .match import branch_key, match_workbooks
 from .plan import plan_push
@@ -117,10 +117,18 @@ def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLik
                    template, extract)
     found = match_workbooks(folder)
     reports = []
+    spelled: dict[str, list[str]] = {}
+    for branch in dec.branches:
+        spelled.setdefault(branch_key(branch), []).append(branch)
     for branch, n in dec.branches.items():
         key = branch_key(branch)
         rep = BranchReport(branch, decided=n)
-        if key in found.ambiguous:
+        if branch == NO_BRANCH:
+            _fail(rep, f"{n} 位客户的决定没有营业部（总部数据的“营业部”为空），未写入任何工作簿")
+        elif len(spelled[key]) > 1:
+            _fail(rep, f"决定文件中的营业部名称 {'、'.join(spelled[key])} 只差空格或全半角，无法确定"
+                       "是否同一营业部，未写入：请在总部数据中统一名称")
+        elif key in found.ambiguous:
             _fail(rep, found.ambiguous[key])
         elif key in found.by_branch:
             push_one(found.by_branch.pop(key), rep, dec, opts)
@@ -164,6 +172,8 @@ def push_one(path: Path, rep: BranchReport, dec: Decisions, opts: Options) -> No
             book = read_book(tmp)
         _plan_and_write(book, tmp or path, path, rep, dec, opts, decided, identity)
         rep.added = sorted(rows) if rep.status in (UPDATED, DRY) else []
+        if rep.status == NOOP and rows:  # (applied before: the clients it lacks stay out)
+            rep.not_in_workbook = sorted(rows)
     except (WorkbookError, XlsxError, RuleError, OSError) as e:
         _fail(rep, f"{getattr(e, 'message', None) or e}")
     finally:
@@ -244,7 +254,7 @@ def create_one(folder: Path, rep: BranchReport, dec: Decisions, opts: Options) -
     from ..template import client_headers, new_workbook
 
     decided = dec.rows(rep.branch)
-    path = folder / f"{rep.branch.strip()}.xlsx"
+    path = folder / f"{_file_name(rep.branch)}.xlsx"
     rep.workbook = os.fspath(path)
     if not opts.template or opts.extract is None:
         rep.not_in_workbook = sorted(decided)
@@ -273,6 +283,11 @@ def create_one(folder: Path, rep: BranchReport, dec: Decisions, opts: Options) -
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def _file_name(branch: str) -> str:
+    """A 营业部 name as a file name (characters Windows refuses in a name replaced by _)."""
+    return "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in branch.strip())
 
 
 def _identity(path: Path) -> tuple[int, int]:

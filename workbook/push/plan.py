@@ -80,13 +80,13 @@ class Check:
     current: list[str] = field(default_factory=list)  # showing the decision already
 
 
-def _ours(rating: Rating, vals: Values, i: int, j: int) -> dict[str, Any]:
+def _ours(rating: Rating, vals: Values, basis: list[str], i: int, j: int) -> dict[str, Any]:
     """What the workbook's run gives for table row ``i`` (``j``: its place among the rated)."""
     b = rating.batch
     return {"当前级别": vals.new_label[j], "级别变动": vals.kind_act[j],
             "规则编号": str(b.rule_ids[i]) if rating.computed[i] >= 0 else None,
             "服务产品": vals.values["service"][j], "年拜访次数": vals.values["visits"][j],
-            "风险类别": vals.values["risk_class"][j], "级别依据": vals.basis.texts([j])[0]}
+            "风险类别": vals.values["risk_class"][j], "级别依据": basis[j]}
 
 
 def _differs(name: str, d: Any, o: Any) -> bool:
@@ -129,6 +129,7 @@ def check_decisions(rating: Rating, dec: Decision, vals: Values, labels: np.ndar
     t = rating.table
     out = Check(keep=np.zeros(len(t), bool))
     shown, period = (_cells(t, key) for key in ("current_tier", "period"))
+    basis = vals.basis.texts(np.arange(len(dec.act))) if len(dec.act) else []
     seen = set()
     for j, i in enumerate(dec.act.tolist()):
         cid = t.client_id[i]
@@ -141,7 +142,7 @@ def check_decisions(rating: Rating, dec: Decision, vals: Values, labels: np.ndar
             out.conflicts.append((cid, int(t.rows[i]), f"第 {int(t.rows[i])} 行 {cid}：总部本次未评"
                                   "该客户（不在评级范围：开户日期与总部不同？），未写入"))
             continue
-        ours = _ours(rating, vals, i, j)
+        ours = _ours(rating, vals, basis, i, j)
         if dec.review.use[i]:  # a 特别调整 in force in the workbook wins, as in a run
             out.keep[i] = True
             if d["当前级别"] != ours["当前级别"]:
