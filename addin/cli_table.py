@@ -202,7 +202,8 @@ def print_push(rep: Any) -> None:
     from rich.table import Table
 
     d = rep.decisions
-    console = Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = Console(soft_wrap=False, highlight=False, markup=False,
+                      width=None if sys.stdout.isatty() else 160)
     console.print(f"总部决定 {d.path}（{d.period}，{d.mode}，{d.rulebook_ref}，"
                   f"sha256:{d.digest[:16]}）")
     t = Table(show_lines=False)
@@ -218,10 +219,12 @@ def print_push(rep: Any) -> None:
     for b in rep.branches:
         shown = [*b.conflicts[:5], *([f"工作簿中没有、未添加的客户 {len(b.not_in_workbook)} 位：" +
                                       "、".join(b.not_in_workbook[:5])] if b.not_in_workbook else [])]
-        if b.exit_code or shown:
+        if b.exit_code or shown or b.warnings:
             console.print(f"{b.branch}：{b.message}")
             for line in shown:
                 console.print(f"  {line}")
+            for w in b.warnings[:3]:
+                console.print(f"  警告：{w[:300]}")
     for path, why in rep.refused.items():
         console.print(f"未匹配：{path}：{why}")
 

@@ -56,6 +56,7 @@ class BranchReport:
     rejected: list[str] = field(default_factory=list)  # the workbook's rows it rejects
     overridden: list[str] = field(default_factory=list)  # 特别调整 in force kept
     current: list[str] = field(default_factory=list)  # showing the decision already
+    warnings: list[str] = field(default_factory=list)  # the run's (overrides, the log…)
     run_id: str = ""
     exit_code: int = 0
 
@@ -69,7 +70,7 @@ class BranchReport:
                 "新增客户": cut(self.added), "工作簿中没有（未添加）": cut(self.not_in_workbook),
                 "不在决定中（未改动）": cut(self.not_decided), "与总部不符（未写入）": cut(self.conflicts),
                 "拒绝": cut(self.rejected), "特别调整优先": cut(self.overridden),
-                "已与决定一致（未改动）": cut(self.current)}
+                "已与决定一致（未改动）": cut(self.current), "警告": self.warnings}
 
 
 @dataclass
@@ -222,7 +223,7 @@ def _plan_and_write(book: Any, src: Path, dst: Path, rep: BranchReport, dec: Dec
                    dry_run=opts.dry_run, path=dst)
     res = pp.plan.result
     ck = pp.check
-    rep.run_id, rep.message = res.run_id, res.message
+    rep.run_id, rep.message, rep.warnings = res.run_id, res.message, res.warnings
     rep.written, rep.changed, rep.cells = res.n_in_scope, len(res.changes), res.cells_written
     rep.conflicts = [why for _c, _r, why in ck.conflicts]
     n_bad = len(res.rejections) - len(ck.conflicts)  # (the conflicts are listed last)
