@@ -287,3 +287,20 @@ def test_clients_without_a_branch_are_not_pushed_and_names_become_file_names(
     (none,) = [x for x in rep.branches if x.branch != "温州/瑞安营业部"]
     assert none.status == "未写入" and "没有营业部" in none.message
     assert [p.name for p in books.iterdir()] == ["温州_瑞安营业部.xlsx"]
+
+
+def test_a_workbook_with_a_later_period_applied_is_refused_as_a_run(base: dict,
+                                                                    tmp_path: Path) -> None:
+    from workbook.job import rerate
+
+    books = _copy(base, tmp_path / "books")
+    a, b, _c = base["names"]
+    target = books / "A-分支.xlsx"
+    rerate(target, period="2026Q4", mode="quarterly", operator="营业部", now=NOW)
+    before = target.read_bytes()
+    rep = push_branches(base["out"], books, operator="总部", now=NOW)
+    status = {x.branch: x for x in rep.branches}
+    assert status[a].status == "未写入"
+    assert status[a].message.startswith("评级期间不能倒退：已执行过季度重评级 2026Q4")
+    assert target.read_bytes() == before
+    assert status[b].status == "已更新"
