@@ -117,28 +117,37 @@ def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLik
     opts = Options(operator, (now or dt.datetime.now()).replace(microsecond=0), force, dry_run,
                    template, extract)
     found = match_workbooks(folder)
-    reports = []
     spelled: dict[str, list[str]] = {}
     for branch in dec.branches:
         spelled.setdefault(branch_key(branch), []).append(branch)
-    for branch, n in dec.branches.items():
-        key = branch_key(branch)
-        rep = BranchReport(branch, decided=n)
-        if branch == NO_BRANCH:
-            _fail(rep, f"{n} 位客户的决定没有营业部（总部数据的“营业部”为空），未写入任何工作簿")
-        elif len(spelled[key]) > 1:
-            _fail(rep, f"决定文件中的营业部名称 {'、'.join(spelled[key])} 只差空格或全半角，无法确定"
-                       "是否同一营业部，未写入：请在总部数据中统一名称")
-        elif key in found.ambiguous:
-            _fail(rep, found.ambiguous[key])
-        elif key in found.by_branch:
-            push_one(found.by_branch.pop(key), rep, dec, opts)
-        else:
-            create_one(folder, rep, dec, opts)
-        reports.append(rep)
+    with tempfile.TemporaryDirectory(prefix="client-rating-push-") as tmp:
+        if len(dec.branches) > 1:  # (each branch then reads its own rows only)
+            dec.split(Path(tmp) / "by-branch")
+        reports = [_push_branch(branch, n, spelled[branch_key(branch)], dec, folder, found, opts)
+                   for branch, n in dec.branches.items()]
     refused = {os.fspath(p): why for p, why in found.refused.items()}
     refused |= {os.fspath(p): "决定文件中没有该营业部的客户，未改动" for p in found.by_branch.values()}
     return PushReport(dec, reports, refused)
+
+
+def _push_branch(branch: str, n: int, spelled: list[str], dec: Decisions, folder: Path,
+                 found: Any, opts: Options) -> BranchReport:
+    """One 营业部: refused (no 营业部, names told apart by spaces only, ambiguous workbooks),
+    pushed into its workbook, or a workbook made for it."""
+    key = branch_key(branch)
+    rep = BranchReport(branch, decided=n)
+    if branch == NO_BRANCH:
+        _fail(rep, f"{n} 位客户的决定没有营业部（总部数据的“营业部”为空），未写入任何工作簿")
+    elif len(spelled) > 1:
+        _fail(rep, f"决定文件中的营业部名称 {'、'.join(spelled)} 只差空格或全半角，无法确定"
+                   "是否同一营业部，未写入：请在总部数据中统一名称")
+    elif key in found.ambiguous:
+        _fail(rep, found.ambiguous[key])
+    elif key in found.by_branch:
+        push_one(found.by_branch.pop(key), rep, dec, opts)
+    else:
+        create_one(folder, rep, dec, opts)
+    return rep
 
 
 def _fail(rep: BranchReport, why: str) -> None:
