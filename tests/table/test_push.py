@@ -304,3 +304,30 @@ def test_a_workbook_with_a_later_period_applied_is_refused_as_a_run(base: dict,
     assert status[a].message.startswith("评级期间不能倒退：已执行过季度重评级 2026Q4")
     assert target.read_bytes() == before
     assert status[b].status == "已更新"
+
+
+def test_decisions_of_several_runs_or_of_no_known_mode_are_refused(base: dict,
+                                                                   tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from workbook.push.decisions import open_decisions
+    from workbook.schema import WorkbookError
+
+    t = pq.read_table(base["out"] / "decisions.parquet")
+    alone = tmp_path / "alone.parquet"  # (not in a rate-table directory: no mode known)
+    pq.write_table(t, alone)
+    with pytest.raises(WorkbookError, match=r"无法从 .* 得知评级模式.*请用 --mode 指定"):
+        open_decisions(alone)
+    assert open_decisions(alone, "quarterly").branches == {
+        n: len(base["by"][n]) for n in base["names"]}
+    periods = t.column("评级期间").to_pylist()
+    periods[0] = "2026Q2"
+    mixed = tmp_path / "mixed.parquet"
+    pq.write_table(t.set_column(t.schema.get_field_index("评级期间"), "评级期间",
+                                pa.array(periods, pa.string())), mixed)
+    with pytest.raises(WorkbookError, match="的“评级期间”不止一个（2026Q2、2026Q3）"):
+        open_decisions(mixed, "quarterly")
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(t.drop(["级别依据"]), bare)
+    with pytest.raises(WorkbookError, match="不是 rate-table 的决定文件：缺少列 级别依据"):
+        open_decisions(bare, "quarterly")

@@ -105,6 +105,21 @@ def _run_info(out_dir: Path) -> dict[str, str]:
     return {}
 
 
+def _scan(ds: pads.Dataset) -> tuple[dict[str, int], dict[str, set[Any]]]:
+    """Per 营业部 its count, and the 评级期间 and 规则版本 of the rated rows: one streaming pass
+    over four columns (the memory of a batch, not of the file)."""
+    branches: dict[str, int] = {}
+    kinds: dict[str, set[Any]] = {"评级期间": set(), "规则版本": set()}
+    for b in ds.to_batches(columns=["营业部", "评级期间", "规则版本", "在范围"]):
+        for c in b.column(0).value_counts().to_pylist():
+            k = c["values"] or NO_BRANCH
+            branches[k] = branches.get(k, 0) + c["counts"]
+        rated = b.column(3)
+        for name in kinds:
+            kinds[name] |= set(pc.unique(b.column(name).filter(rated)).drop_null().to_pylist())
+    return branches, kinds
+
+
 def open_decisions(path: str | os.PathLike[str], mode: str | None = None) -> Decisions:
     """Open the decisions (see module doc); WorkbookError (Chinese) when they cannot be used.
     ``mode``: the run's mode where the decisions' directory does not tell it."""
@@ -118,23 +133,18 @@ def open_decisions(path: str | os.PathLike[str], mode: str | None = None) -> Dec
         missing = [c for c in COLUMNS if c not in ds.schema.names]
         if missing:
             raise WorkbookError(f"{p} 不是 rate-table 的决定文件：缺少列 {'、'.join(missing)}。")
-        meta = ds.to_table(columns=["营业部", "评级期间", "规则版本", "在范围"])
+        branches, kinds = _scan(ds)
     except (pa.ArrowInvalid, OSError) as e:
         raise WorkbookError(f"无法读取总部决定文件 {p}：{e}") from e
-    info = _run_info(p.parent)
-    kinds = {}
-    for name in ("评级期间", "规则版本"):
-        vals = pc.unique(meta.column(name).filter(meta.column("在范围"))).drop_null().to_pylist()
+    for name, vals in kinds.items():
         if len(vals) > 1:
-            raise WorkbookError(f"{p} 的“{name}”不止一个（{'、'.join(map(str, vals))}）："
+            raise WorkbookError(f"{p} 的“{name}”不止一个（{'、'.join(sorted(map(str, vals)))}）："
                                 "一次只能下发一次评级的决定。")
-        kinds[name] = vals[0] if vals else ""
+    info = _run_info(p.parent)
     run_mode = mode or info.get("mode", "")
     if not run_mode:
         raise WorkbookError(f"无法从 {p.parent} 得知评级模式（找不到 history/ 或 summary.json）："
                             "请用 --mode 指定。")
-    counts = meta.column("营业部").value_counts().to_pylist()
-    branches = {(c["values"] or NO_BRANCH): c["counts"] for c in counts}
-    return Decisions(path=p, digest=file_digest(p), period=str(kinds["评级期间"]), mode=run_mode,
-                     rulebook_ref=str(kinds["规则版本"]), run_id=info.get("run_id", ""),
-                     branches=dict(sorted(branches.items())))
+    return Decisions(path=p, digest=file_digest(p), period=str(next(iter(kinds["评级期间"]), "")),
+                     mode=run_mode, rulebook_ref=str(next(iter(kinds["规则版本"]), "")),
+                     run_id=info.get("run_id", ""), branches=dict(sorted(branches.items())))
