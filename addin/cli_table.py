@@ -207,13 +207,13 @@ def print_push(rep: Any) -> None:
     console.print(f"总部决定 {d.path}（{d.period}，{d.mode}，{d.rulebook_ref}，"
                   f"sha256:{d.digest[:16]}）")
     t = Table(show_lines=False)
-    for h in ("营业部", "状态", "决定", "写入", "变更", "单元格", "新增", "未改动", "不符", "拒绝",
-              "特别调整优先", "工作簿"):
+    for h in ("营业部", "状态", "决定", "写入", "变更", "单元格", "新增", "未添加", "未改动", "不符",
+              "拒绝", "特别调整优先", "工作簿"):
         t.add_column(h)
     for b in rep.branches:
         t.add_row(b.branch, b.status, str(b.decided), str(b.written), str(b.changed),
-                  str(b.cells), str(len(b.added)), str(len(b.not_decided)),
-                  str(len(b.conflicts) + len(b.not_in_workbook)), str(len(b.rejected)),
+                  str(b.cells), str(len(b.added)), str(len(b.not_in_workbook)),
+                  str(len(b.not_decided)), str(len(b.conflicts)), str(len(b.rejected)),
                   str(len(b.overridden)), os.path.basename(b.workbook))
     console.print(t)
     for b in rep.branches:
