@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="没有工作簿的营业部按模板新建（需 --extract）")
     push.add_argument("--extract", default=None, metavar="INPUT",
                       help="rate-table 所评的总部数据（Parquet/CSV）：工作簿中没有的客户从中取整行添加")
-    push.add_argument("--operator", required=True, help="操作员")
+    push.add_argument("--operator", default=None, help="操作员（默认当前登录用户，同 rerate）")
     push.add_argument("--dry-run", action="store_true", help="试运行：只报告，不写任何文件")
     push.add_argument("--force", action="store_true", help="工作簿已执行过该期间和模式时仍然写入")
     push.add_argument("--report", default=None, metavar="FILE",
@@ -182,7 +182,7 @@ def cmd_push_branches(args: argparse.Namespace) -> int:
 
         from workbook.push import push_branches
 
-        rep = push_branches(args.decisions, args.workbooks, operator=args.operator,
+        rep = push_branches(args.decisions, args.workbooks, operator=_operator(args.operator),
                             force=args.force, dry_run=args.dry_run, template=args.template,
                             extract=args.extract, mode=args.mode)
         print_push(rep)
@@ -194,6 +194,18 @@ def cmd_push_branches(args: argparse.Namespace) -> int:
         return rep.exit_code
 
     return _guard(run)
+
+
+def _operator(given: str | None) -> str:
+    """The operator: as given, else the login name (as ``rerate``); "" is refused later."""
+    if given:
+        return given
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers): asked for explicitly then
+        return ""
 
 
 def print_push(rep: Any) -> None:
