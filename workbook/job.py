@@ -76,6 +76,15 @@ def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date 
     say("写入文件")
     if _identity(path) != identity:
         raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
+    write_plan(plan, path, out_path)
+    res.written = True
+    return res
+
+
+def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> None:
+    """Write a plan: ``src`` patched into ``out_path`` (may be ``src``) in one atomic patch —
+    the changed 客户 cells, 变更记录 appended (or written whole), 汇总 refreshed; every other
+    part copied byte for byte. Used by ``rerate`` and ``workbook.push``."""
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
                                    columns=plan.columns, table_columns=plan.headers)}
     replace: dict[str, list[list[Any]]] = {}
@@ -93,13 +102,11 @@ def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date 
         replace[plan.summary_sheet] = plan.summary_rows
     else:  # a new 汇总 gets the template's chart
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
-        charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(res.tier_labels)
+        charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(plan.result.tier_labels)
     # a full recalculation on open only where a formula may read what the run wrote
-    recalc = needs_full_recalc(path, plan.sheet, set(plan.columns) | set(plan.headers))
-    patch_workbook(path, out_path, edits, replace_sheets=replace, add_sheets=add,
+    recalc = needs_full_recalc(src, plan.sheet, set(plan.columns) | set(plan.headers))
+    patch_workbook(src, out_path, edits, replace_sheets=replace, add_sheets=add,
                    add_charts=charts, append_rows=append, recalc_on_open=recalc)
-    res.written = True
-    return res
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -122,4 +129,5 @@ __all__ = [
     "plan_run",
     "read_book",
     "rerate",
+    "write_plan",
 ]

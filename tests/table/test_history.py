@@ -29,7 +29,8 @@ def test_a_period_and_mode_done_is_not_done_again_unless_forced(rated, capsys) -
     assert len(runs(out / HISTORY)) == 1
     code = main(["rate-table", str(src), "--period", PERIOD, "--mode", "quarterly",
                  "--out", str(out), "--operator", "总部"])
-    assert code == 0 and "已评过" in capsys.readouterr().out
+    assert code == 0 and (f"{PERIOD} 的季度重评级已执行过（运行编号 {first.history['run_id']}），"
+                          "本次未做任何更改。") in capsys.readouterr().out
     forced = rate_table(src, period=PERIOD, mode="quarterly", out=out, operator="总部",
                         now=NOW, force=True)
     assert forced.rows_in == 300
@@ -54,7 +55,7 @@ def test_history_holds_the_runs_records(rated) -> None:
 
 def test_audit_table_clean_then_reports_an_edited_record(rated, capsys) -> None:
     src, out, _first = rated
-    rate_table(src, period="2026Q2", mode="quarterly", out=out, operator="总部", now=NOW)
+    rate_table(src, period="2026Q4", mode="quarterly", out=out, operator="总部", now=NOW)
     assert main(["audit-table", str(out)]) == 0
     assert "评级历史完好：2 次运行" in capsys.readouterr().out
     first_run = runs(out / HISTORY)[0].path
@@ -74,7 +75,7 @@ def test_audit_table_reports_a_removed_run(rated, capsys) -> None:
     import shutil
 
     src, out, _first = rated
-    rate_table(src, period="2026Q2", mode="quarterly", out=out, operator="总部", now=NOW)
+    rate_table(src, period="2026Q4", mode="quarterly", out=out, operator="总部", now=NOW)
     shutil.rmtree(runs(out / HISTORY)[0].path)
     assert main(["audit-table", str(out)]) == 1
     said = capsys.readouterr().out

@@ -93,6 +93,23 @@ def applied(hist: Path, period: str, mode: str) -> list[str]:
             if e.manifest.get("评级期间") == period and e.manifest.get("模式") == mode]
 
 
+def check_order(hist: Path, spec: Any, force: bool) -> str:
+    """Why a run of ``spec`` would go back (a run of the same clients with a later data date
+    is in the history: ``workbook.run.periods.later_run``, the workbook's rule and message), or
+    "". Raises ``PeriodOrderError`` then, unless ``force``."""
+    from ..run.periods import PeriodOrderError, later_run
+
+    if not hist.exists():
+        return ""
+    done = [log.AppliedRun(e.manifest.get("run_id", ""), e.manifest.get("时间", ""),
+                           e.manifest.get("模式", ""), e.manifest.get("评级期间", ""))
+            for e in runs(hist) if e.manifest]
+    backwards = later_run(spec.period, spec.mode, done)
+    if backwards and not force:
+        raise PeriodOrderError(f"评级期间不能倒退：{backwards}本次未做任何更改。")
+    return backwards
+
+
 def _records(decisions: Path, rejections: Path, common: dict[str, str]
              ) -> Iterator[pa.RecordBatch]:
     """变更 rows (a rated client whose tier changed) and 拒绝 rows, as 变更记录 columns."""

@@ -189,14 +189,17 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
 
 
 def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
-    """The result of a run not done (its period and mode are in the history), or None."""
+    """The result of a run not done (its period and mode are in the history), or None. A
+    period earlier than one applied raises ``PeriodOrderError`` unless forced, as for a
+    workbook (``workbook.table.history.check_order``)."""
     from . import history
 
     done = history.applied(out_dir / history.HISTORY, spec.period.label, spec.mode)
-    if not done or force:
-        return None
-    return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                       rulebook_ref=spec.rulebook.ref, already_applied=done)
+    if done and not force:
+        return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
+                           rulebook_ref=spec.rulebook.ref, already_applied=done)
+    history.check_order(out_dir / history.HISTORY, spec, force)
+    return None
 
 
 def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime) -> None:

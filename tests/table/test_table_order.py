@@ -1,0 +1,77 @@
+"""rate-table's runs in order, as a workbook's: a period and mode already in the history is a
+no-op unless forced; a period earlier than one applied is refused (exit 2, nothing written)
+with the workbook job's message, unless forced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from table_clients import NOW, clients, write_parquet
+
+from addin.cli import main
+from workbook.run.periods import PeriodOrderError
+from workbook.table import rate_table
+from workbook.table.history import HISTORY, runs
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    return write_parquet(clients(120), tmp_path / "c.parquet")
+
+
+def _rate(src: Path, out: Path, period: str, mode: str, **kw) -> object:
+    return rate_table(src, period=period, mode=mode, out=out, operator="总部", now=NOW, **kw)
+
+
+def _cli(src: Path, out: Path, period: str, mode: str, *more: str) -> int:
+    return main(["rate-table", str(src), "--period", period, "--mode", mode, "--out", str(out),
+                 "--operator", "总部", *more])
+
+
+def test_an_earlier_period_is_refused_with_the_workbook_message(src: Path, tmp_path: Path,
+                                                                 capsys) -> None:
+    out = tmp_path / "out"
+    first = _rate(src, out, "2026Q3", "quarterly")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    code = _cli(src, out, "2026Q2", "quarterly")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (f"评级期间不能倒退：已执行过季度重评级 2026Q3（数据截至 2026-09-30；运行时间 "
+            f"{NOW.isoformat(sep=' ')}，运行编号 {first.history['run_id']}），本次季度重评级 2026Q2 "
+            "的数据截至 2026-06-30，更早") in err
+    assert "本次未做任何更改。如确需按该期间补跑，请加 --force。" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    with pytest.raises(PeriodOrderError):  # (annual 2025 after 2026Q3: the same clients)
+        _rate(src, out, "2025", "annual")
+    forced = _rate(src, out, "2026Q2", "quarterly", force=True)
+    assert forced.rows_in == 120 and forced.period == "2026Q2"
+    assert [e.manifest["评级期间"] for e in runs(out / HISTORY)] == ["2026Q3", "2026Q2"]
+    capsys.readouterr()
+    assert _cli(src, out, "2026Q1", "quarterly", "--force") in (0, 1)
+    assert "警告：强制执行：已执行过季度重评级 2026Q3" in capsys.readouterr().err
+    assert len(runs(out / HISTORY)) == 3
+
+
+def test_the_same_data_date_and_a_missed_month_are_in_order(src: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _rate(src, out, "2026-11", "new-accounts")
+    _rate(src, out, "2026-10", "new-accounts")  # (a missed month caught up: another month's
+    _rate(src, out, "2026Q4", "quarterly")  # accounts), and the quarter that ends with it
+    _rate(src, out, "2026", "annual")  # (the same data date as 2026Q4)
+    with pytest.raises(PeriodOrderError, match="已执行过年度评级 2026"):
+        _rate(src, out, "2026-09", "new-accounts")  # (rated by the annual run already)
+    assert _rate(src, out, "2026-11", "new-accounts").already_applied  # (the same: a no-op)
+    assert len(runs(out / HISTORY)) == 4
+
+
+def test_a_period_and_mode_applied_is_a_noop_with_the_workbook_words(src: Path, tmp_path: Path,
+                                                                    capsys) -> None:
+    out = tmp_path / "out"
+    first = _rate(src, out, "2026Q3", "quarterly")
+    capsys.readouterr()
+    assert _cli(src, out, "2026Q3", "quarterly") == 0
+    said = capsys.readouterr().out
+    assert said.strip() == (f"2026Q3 的季度重评级已执行过（运行编号 {first.history['run_id']}），"
+                            "本次未做任何更改。如确需重跑，请加 --force。")
+    assert len(runs(out / HISTORY)) == 1
