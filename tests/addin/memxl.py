@@ -214,21 +214,9 @@ def _from_serial(x: float) -> dt.datetime:
     return _OLE_EPOCH + dt.timedelta(milliseconds=round(x * 86_400_000))
 
 
-_FMT_STRIP = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
-
-
-def _fmt_kind(fmt: str) -> str:
-    """'general', 'text', 'date' or 'number' for a number format code."""
-    if fmt == "General":
-        return "general"
-    f = _FMT_STRIP.sub("", fmt).split(";")[0]
-    if "@" in f:
-        return "text"
-    if f.strip().lower() == "general":
-        return "general"
-    if re.search(r"[dmyhsDMYHS年月日时分秒]", f):
-        return "date"
-    return "number"
+def _is_date(fmt: str) -> bool:
+    """A cell's number format is a date format (the only formats memxl sets: a date written)."""
+    return fmt in (_SHORT_DATE, _SHORT_DATETIME)
 
 
 #: unquoted text that Excel's entry parsing may turn into something else (a number, a date or
@@ -753,7 +741,7 @@ class _Sheet(base_classes.Sheet):
             return None
         v = content.value
         if isinstance(v, float):
-            if _fmt_kind(self.fmt(r, c)) == "date":
+            if _is_date(self.fmt(r, c)):
                 return _from_serial(v)
             return v
         if isinstance(v, XlError):
@@ -771,7 +759,7 @@ class _Sheet(base_classes.Sheet):
         if isinstance(v, bool):
             return "TRUE" if v else "FALSE"
         if isinstance(v, float):
-            if _fmt_kind(self.fmt(r, c)) == "date":
+            if _is_date(self.fmt(r, c)):
                 return _format_date(_from_serial(v))
             return _format_number(v)
         if isinstance(v, XlError):
@@ -799,7 +787,7 @@ class _Sheet(base_classes.Sheet):
             if d == "":
                 self.store.pop(key, None)
                 return
-            if _fmt_kind(self.fmt(r, c)) != "date":
+            if not _is_date(self.fmt(r, c)):
                 self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
             self.store[key] = _Content(_to_serial(d))
             return
@@ -848,7 +836,7 @@ class _Sheet(base_classes.Sheet):
                 raise ValueError(f"memxl: a cell cannot hold {x!r}")
         elif isinstance(x, dt.datetime | dt.date):
             d = _datetime_to_com_time(x)
-            if _fmt_kind(self.fmt(r, c)) != "date":
+            if not _is_date(self.fmt(r, c)):
                 self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
             v = _to_serial(d)
         else:
@@ -1115,7 +1103,7 @@ def _cell(s: _Sheet, r: int, c: int) -> Cell:
     if content is None:
         return Cell(None, None, False, fmt)
     v = content.value
-    if isinstance(v, float) and _fmt_kind(fmt) == "date":
+    if isinstance(v, float) and _is_date(fmt):
         v = _from_serial(v)
     return Cell(v, content.formula, content.prefix, fmt)
 
@@ -1318,7 +1306,7 @@ def _save_xlsx(book: _Book, path: str) -> None:
                 ws.write_formula(r - 1, c - 1, content.formula, None, "" if v is None else v)
             elif isinstance(v, bool):
                 ws.write_boolean(r - 1, c - 1, v)
-            elif isinstance(v, float) and _fmt_kind(sheet.fmt(r, c)) == "date":
+            elif isinstance(v, float) and _is_date(sheet.fmt(r, c)):
                 ws.write_datetime(r - 1, c - 1, _from_serial(v), date_fmt)
             elif isinstance(v, float):
                 ws.write_number(r - 1, c - 1, v)
