@@ -108,6 +108,18 @@ def test_raw_value_is_com_shaped(sheet):
 
 
 
+def test_pandas_converter_runs_on_memxl(sheet):
+    pd = pytest.importorskip("pandas")
+    df = sheet.range("A1:C3").options(pd.DataFrame, index=False).value
+    assert list(df.columns) == ["客户编号", "资产权益", "营业收入"]
+    assert df["资产权益"].tolist() == [300000.0, 50000.0]
+    out = sheet.book.sheets["控制台"]
+    out.range("D1").options(index=False).value = pd.DataFrame({"x": [1.5, float("nan")],
+                                                               "y": ["a", "b"]})
+    assert memxl.to_rows(out)[:3] == [["期间", "2026-11", None, "x", "y"],
+                                      ["模式", "quarterly", None, 1.5, "a"],
+                                      [None, None, None, None, "b"]]
+
 
 def test_used_range_and_last_cell(sheet):
     assert sheet.used_range.last_cell.row == 3
@@ -326,6 +338,12 @@ def test_status_bar_and_settings(book):
 
 
 
+
+def test_app_properties_context_manager_restores(book):
+    app = book.app
+    with app.properties(screen_updating=False, calculation="manual"):
+        assert app.calculation == "manual"
+    assert app.calculation == "automatic" and app.screen_updating is True
 
 def test_alerts(book):
     app = book.app
