@@ -202,7 +202,7 @@ class _NoApi:
 
 
 # ---------------------------------------------------------------------------------------------
-# values: serials, number formats, Excel's parsing of entered text
+# values: serials, date formats, Excel's parsing of entered text
 
 
 def _to_serial(d: dt.datetime) -> float:
@@ -223,10 +223,6 @@ def _is_date(fmt: str) -> bool:
 #: time, TRUE/FALSE, an error, a formula by its sign): refused rather than modelled
 _EXCEL_MAY_PARSE = re.compile(
     r"\s*([-+#]|(true|false)\s*$|[\d.,:/%$¥￥()\s年月日]*\d[\d.,:/%$¥￥()\s年月日-]*$)", re.I)
-
-# the kinds of stored content
-_TEXT, _NUM, _BOOL, _ERR, _FORMULA = "text", "num", "bool", "err", "formula"
-
 
 class _Content:
     """One non-empty cell: value (float/str/bool/XlError/None), formula, quote prefix."""
@@ -397,17 +393,11 @@ def _stored(name: str) -> property:
                     lambda self, value: setattr(self, attr, value))
 
 
-def _logged_flag(name: str) -> property:
+def _flag(name: str) -> property:
     """An App setting Excel keeps as a boolean."""
     attr = "_" + name
-
-    def get(self: _App) -> bool:
-        return getattr(self, attr)
-
-    def put(self: _App, value: bool) -> None:
-        setattr(self, attr, bool(value))
-
-    return property(get, put)
+    return property(lambda self: getattr(self, attr),
+                    lambda self, value: setattr(self, attr, bool(value)))
 
 
 class _App(base_classes.App):
@@ -454,8 +444,8 @@ class _App(base_classes.App):
         self.status_history.append(value)
         self._status_bar = value
 
-    screen_updating = _logged_flag("screen_updating")
-    display_alerts = _logged_flag("display_alerts")
+    screen_updating = _flag("screen_updating")
+    display_alerts = _flag("display_alerts")
 
     @property
     def calculation(self) -> str:
