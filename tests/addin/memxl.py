@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import inspect
 import itertools
 import math
 import os
@@ -1153,10 +1152,10 @@ def load_addin(app: Any, name: str = "client_rating.xlam", *,
                macros: dict[str, Any] | None = None) -> xw.Book:
     """An add-in loaded into ``app``: found by name (``app.books[name]``) but not enumerated,
     as Excel's Workbooks; ``macros`` {Name: callable} run by ``app.macro("'name'!Name")``;
-    ``functions`` {NAME: Python function} calculated in formulas ``=NAME(args)`` (also in the
+    ``functions`` {NAME: Python function} calculated in formulas ``=NAME(refs)`` (also in the
     forms Excel saves: ``[1]!NAME(``, ``'path\\name'!NAME(``, ``_xludf.NAME(``) as xlwings
-    calls a UDF declared ``ndim=2, err_to_str=True``: each argument a 2-D list, an omitted
-    one its default; a 2-D result spills (``#SPILL!`` where cells are in the way).
+    calls a UDF declared ``ndim=2, err_to_str=True``: each argument (a cell or a range of the
+    same sheet: what the self-test writes) a 2-D list; a 2-D result spills.
     Recalculation: on every write in automatic mode, and ``app.calculate()``."""
     a = _app(app)
     book = _Book(a, name, name)
@@ -1167,53 +1166,17 @@ def load_addin(app: Any, name: str = "client_rating.xlam", *,
     return xw.Book(impl=book)
 
 
-_MISSING = object()
 _FN_CALL = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\((.*)\)\s*", re.S)
-_ARG_REF = re.compile(r"(?:(?:'((?:[^']|'')+)'|([^\s'!]+))!)?(\$?[A-Za-z]{1,3}\$?\d+"
-                      r"(?::\$?[A-Za-z]{1,3}\$?\d+)?)")
+_ERROR_TEXTS = {code: text for text, code in {**ERROR_CODES, **EXTRA_ERROR_CODES}.items()}
 
 
-def _split_args(text: str) -> list[str]:
-    out, cur, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [] if out == [""] else out
-
-
-def _arg_value(sheet: _Sheet, a: str) -> Any:
-    a = a.strip()
-    if not a:
-        return _MISSING
-    if len(a) >= 2 and a[0] == a[-1] == '"':
-        return [[a[1:-1].replace('""', '"')]]
-    if a.upper() in ("TRUE", "FALSE"):
-        return [[a.upper() == "TRUE"]]
-    try:  # a number literal in the formula
-        return [[float(a)]]
-    except ValueError:
-        pass
-    m = _ARG_REF.fullmatch(a)
-    if m is None:
-        raise ValueError(a)
-    target = sheet
-    other = m.group(1) or m.group(2)
-    if other:
-        target = sheet.book.sheets(other.replace("''", "'"))
-    r1, c1, r2, c2 = target._parse_address(m.group(3))
+def _arg_value(sheet: _Sheet, a: str) -> list[list[Any]]:
+    """A reference argument as xlwings hands it to the UDF (2-D, errors as their text)."""
+    r1, c1, r2, c2 = sheet._parse_address(a)
 
     def cell(r: int, c: int) -> Any:
-        v = target.com_value(r, c)
-        if isinstance(v, int) and not isinstance(v, bool):  # an error code: err_to_str
-            return next(t for t, code in {**ERROR_CODES, **EXTRA_ERROR_CODES}.items()
-                        if code == v)
-        return v
+        v = sheet.com_value(r, c)
+        return _ERROR_TEXTS[v] if isinstance(v, int) and not isinstance(v, bool) else v
 
     return [[cell(r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
 
@@ -1232,42 +1195,23 @@ def _evaluate(sheet: _Sheet, r: int, c: int, spills: dict[tuple[int, int], tuple
               ) -> None:
     from workbook.audit import plain_form
 
-    content = sheet.store.get((r, c))
+    content = sheet.store[(r, c)]
     app = sheet.book.app
     m = _FN_CALL.fullmatch(plain_form(content.formula[1:]))
     if m is None or m.group(1).upper() not in app.functions:
         return  # not one of the add-in's functions: not calculated (see module doc)
-    fn = app.functions[m.group(1).upper()]
-    try:
-        given = [_arg_value(sheet, a) for a in _split_args(m.group(2))]
-    except (ValueError, ComError):
-        content.value = XlError("#NAME?")
-        return
-    params = [p for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    args = [(params[k].default if k < len(params) else None) if v is _MISSING else v
-            for k, v in enumerate(given)]
-    result = fn(*args)
-    for (rr, cc) in [(r + i, c + j) for i in range(spills.get((r, c), (1, 1))[0])
-                     for j in range(spills.get((r, c), (1, 1))[1])][1:]:
+    result = app.functions[m.group(1).upper()](
+        *[_arg_value(sheet, a) for a in m.group(2).split(",")])
+    n, k = spills.pop((r, c), (1, 1))
+    for rr, cc in [(r + i, c + j) for i in range(n) for j in range(k)][1:]:
         sheet.store.pop((rr, cc), None)  # the previous spill
-    spills.pop((r, c), None)
-    if isinstance(result, list) and result and isinstance(result[0], list) \
-            and (len(result), len(result[0])) != (1, 1):
-        n, k = len(result), len(result[0])
-        blocked = any((rr, cc) in sheet.store for rr in range(r, r + n)
-                      for cc in range(c, c + k) if (rr, cc) != (r, c))
-        if blocked:
-            content.value = XlError("#SPILL!")
-            return
+    if isinstance(result, list):
         for i, row in enumerate(result):
             for j, v in enumerate(row):
                 if (i, j) != (0, 0):
                     sheet.store[(r + i, c + j)] = _Content(_result_value(v))
-        spills[(r, c)] = (n, k)
+        spills[(r, c)] = (len(result), len(result[0]))
         result = result[0][0]
-    elif isinstance(result, list):
-        result = result[0][0] if result and result[0] else None
     content.value = _result_value(result)
 
 
