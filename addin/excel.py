@@ -153,7 +153,7 @@ def _segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list
     if not idx:
         return []
     out: list[tuple[int, list]] = []
-    start = None
+    start = 0  # (the first offset of ``buf``; meaningful while ``buf`` holds cells)
     buf: list[Any] = []
     for k in range(idx[0], idx[-1] + 1):
         v = values[k]
@@ -166,9 +166,9 @@ def _segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list
         if blocked:
             if buf:
                 out.append((start, _trim(buf, values, start)))
-            start, buf = None, []
+            buf = []
             continue
-        if start is None:
+        if not buf:
             start = k
         buf.append(v)
     if buf:

@@ -70,7 +70,8 @@ def decorated_udfs(module_name: str = UDF_MODULE) -> Iterator[tuple[Any, types.M
         sys.modules.update(stubs)
         sys.modules.pop("xlwings.udfs", None)
         xludfs = importlib.import_module("xlwings.udfs")
-        xlwings.func, xlwings.arg, xlwings.ret = xludfs.xlfunc, xludfs.xlarg, xludfs.xlret
+        for k, v in (("func", xludfs.xlfunc), ("arg", xludfs.xlarg), ("ret", xludfs.xlret)):
+            setattr(xlwings, k, v)
         for k in saved_mods:
             if k != "xlwings.udfs":
                 del sys.modules[k]
@@ -84,7 +85,7 @@ def decorated_udfs(module_name: str = UDF_MODULE) -> Iterator[tuple[Any, types.M
         for k, v in saved_attrs.items():
             setattr(xlwings, k, v)
         if had_udfs_attr:
-            xlwings.udfs = old_udfs_attr
+            setattr(xlwings, "udfs", old_udfs_attr)  # noqa: B010 (a module attribute mypy types)
         elif hasattr(xlwings, "udfs"):
             delattr(xlwings, "udfs")
 

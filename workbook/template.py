@@ -100,23 +100,45 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                           "strings_to_urls": False,
                                           "strings_to_numbers": False})
-    bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    title = wb.add_format({"bold": True, "font_size": 14})
-    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    money = wb.add_format({"num_format": "#,##0.00"})
-    note = wb.add_format({"italic": True, "font_color": "#595959"})
-    button = wb.add_format({"bold": True, "border": 2, "align": "center", "bg_color": "#FFF2CC"})
+    formats = _formats(wb)
     # XlsxWriter asks Excel for a full recalculation on open; only the per-row layout needs one
     wb.calc_on_load = formulas == "per-row"
+    with_macros = macros is not None and path.suffix.lower() == ".xlsm"
+    _console_sheet(wb, formats, rb, macros if with_macros else None)
+    _client_sheet(wb, formats, rb, list(clients or []), formulas)
+    _history_sheet(wb, formats["bold"])
+    _summary_sheet(wb, formats["bold"], labels)
+    _rules_sheet(wb, formats, rb)
+    if macros is not None and with_macros:
+        _add_button_macros(wb, macros)
+    wb.close()
+    return path
 
-    # 控制台
+
+def _formats(wb: Any) -> dict[str, Any]:
+    """The cell formats the sheets share: bold (headers), title, date, money, note, button."""
+    return {"bold": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+            "title": wb.add_format({"bold": True, "font_size": 14}),
+            "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "money": wb.add_format({"num_format": "#,##0.00"}),
+            "note": wb.add_format({"italic": True, "font_color": "#595959"}),
+            "button": wb.add_format({"bold": True, "border": 2, "align": "center",
+                                     "bg_color": "#FFF2CC"})}
+
+
+def _console_sheet(wb: Any, f: dict[str, Any], rb: Any,
+                   macros: console.ButtonMacros | None) -> None:
+    """控制台: the run's settings (模式, 评级期间, 规则, 操作员, 适当性规则) with drop-downs, and
+    the buttons — form buttons running ``macros`` (a .xlsm), else captions pointing to the
+    ribbon tab."""
+    bold, note = f["bold"], f["note"]
     ws = wb.add_worksheet("控制台")
     _print_setup(ws)
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 28)
     ws.set_column(3, 3, 16)
     ws.set_column(4, 4, 60)
-    ws.write(0, 0, "客户分级 — 重评级控制台", title)
+    ws.write(0, 0, "客户分级 — 重评级控制台", f["title"])
     params = [("模式", MODE_LABELS["quarterly"]), ("评级期间", ""), ("规则", rb.id), ("操作员", "")]
     for k, (name, val) in enumerate(params, start=2):
         ws.write(k, 0, name, bold)
@@ -134,12 +156,11 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                                     "input_message": "填 csrc-2017：另填投资者类别、风险等级并核对“产品购买”"})
     ws.write(1, 3, "按钮", bold)
     ws.write(1, 4, "说明", bold)
-    with_macros = macros is not None and path.suffix.lower() == ".xlsm"
     for k, (caption, key) in enumerate(BUTTONS, start=2):
         what = (f"执行{MODE_LABELS[key]}（{key}），按左侧参数运行" if key in MODE_LABELS
                 else "审计检查（audit）")
-        ws.write(k, 3, caption, button)
-        if macros is not None and with_macros:
+        ws.write(k, 3, caption, f["button"])
+        if macros is not None:
             ws.insert_button(k, 3, {"macro": macros.macro(key), "caption": caption,
                                     "width": 117, "height": 20})
             ws.write(k, 4, f"点击左侧按钮：{what}（需已安装加载项 client_rating.xlam）", note)
@@ -148,16 +169,6 @@ def new_workbook(path: str | os.PathLike[str], rulebook: str = "brokerage",
                            "（安装：client-rating addin install）", note)
     ws.write(7, 0, "命令行：client-rating rerate 文件 --period 2026Q3 --mode quarterly "
                    "--operator 姓名", note)
-
-    formats = {"bold": bold, "title": title, "date": date_fmt, "money": money, "note": note}
-    _client_sheet(wb, formats, rb, list(clients or []), formulas)
-    _history_sheet(wb, bold)
-    _summary_sheet(wb, bold, labels)
-    _rules_sheet(wb, formats, rb)
-    if macros is not None and with_macros:
-        _add_button_macros(wb, macros)
-    wb.close()
-    return path
 
 
 def _client_sheet(wb: Any, f: dict[str, Any], rb: Any, rows: list[Mapping[str, Any]],

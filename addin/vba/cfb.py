@@ -106,6 +106,22 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
     ``tree`` maps a name to the bytes of a stream or to a mapping (a storage), e.g.
     ``{"PROJECT": b"...", "VBA": {"dir": b"..."}}``.
     """
+    root, entries = _directory_tree(tree)
+    mini, minifat, big = _mini_stream(entries)
+    root.size = len(mini)
+    lay = _layout(entries, minifat, mini, big)
+    root.start = lay.mini_start
+    parts = [_header(lay), struct.pack(f"<{len(lay.fat)}I", *lay.fat),
+             _directory(entries, lay.n_dir), _minifat(minifat, lay.n_minifat),
+             _pad(mini), *(_pad(e.data) for e in big)]
+    out = b"".join(parts)
+    assert len(out) == SECTOR * (1 + lay.total)
+    return out
+
+
+def _directory_tree(tree: Mapping[str, bytes | Mapping]) -> tuple[_Entry, list[_Entry]]:
+    """The root entry and every entry in directory order (ids given, each storage's children
+    linked as a red-black tree)."""
     root = _Entry("Root Entry", _ROOT)
     entries = [root]
     root.children = _tree(tree, entries)
@@ -114,8 +130,12 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
     for e in entries:
         if e.kind != _STREAM:
             e.child = _link(e.children)
+    return root, entries
 
-    # mini stream: streams shorter than the cutoff, each in whole 64-byte mini sectors
+
+def _mini_stream(entries: list[_Entry]) -> tuple[bytearray, list[int], list[_Entry]]:
+    """The mini stream (streams shorter than the cutoff, each in whole 64-byte mini sectors),
+    its mini FAT, and the larger streams (sizes and mini starts set on the entries)."""
     mini = bytearray()
     minifat: list[int] = []
     big: list[_Entry] = []
@@ -133,15 +153,36 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
             mini += e.data + b"\0" * (n * MINI_SECTOR - e.size)
         else:
             big.append(e)
-    root.size = len(mini)
+    return mini, minifat, big
 
-    def sectors(nbytes: int) -> int:
-        return -(-nbytes // SECTOR)
 
-    n_dir = sectors(len(entries) * 128)
-    n_minifat = sectors(len(minifat) * 4)
-    n_mini = sectors(len(mini))
-    n_big = [sectors(e.size) for e in big]
+def _sectors(nbytes: int) -> int:
+    return -(-nbytes // SECTOR)
+
+
+@dataclass
+class _Layout:
+    """Where each part goes: the FAT, the first sector of the directory, mini FAT and mini
+    stream, and the counts of sectors."""
+
+    fat: list[int]
+    n_fat: int
+    n_dir: int
+    n_minifat: int
+    dir_start: int
+    minifat_start: int
+    mini_start: int
+    total: int
+
+
+def _layout(entries: list[_Entry], minifat: list[int], mini: bytearray,
+            big: list[_Entry]) -> _Layout:
+    """The FAT: its own sectors, then the directory, the mini FAT, the mini stream and each
+    larger stream as one chain of consecutive sectors (their starts set on the entries)."""
+    n_dir = _sectors(len(entries) * 128)
+    n_minifat = _sectors(len(minifat) * 4)
+    n_mini = _sectors(len(mini))
+    n_big = [_sectors(e.size) for e in big]
     n_data = n_dir + n_minifat + n_mini + sum(n_big)
     n_fat = 1
     while n_fat * (SECTOR // 4) < n_fat + n_data:
@@ -160,7 +201,7 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
     minifat_start = pos if n_minifat else ENDOFCHAIN
     _chain(fat, pos, n_minifat)
     pos += n_minifat
-    root.start = pos if n_mini else ENDOFCHAIN
+    mini_start = pos if n_mini else ENDOFCHAIN
     _chain(fat, pos, n_mini)
     pos += n_mini
     for e, n in zip(big, n_big, strict=True):
@@ -168,17 +209,24 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
         _chain(fat, pos, n)
         pos += n
     assert pos == total
+    return _Layout(fat, n_fat, n_dir, n_minifat, dir_start, minifat_start, mini_start, total)
 
+
+def _header(lay: _Layout) -> bytes:
     header = bytearray(SECTOR)
-    difat = [*range(n_fat), *[FREESECT] * (109 - n_fat)]
+    difat = [*range(lay.n_fat), *[FREESECT] * (109 - lay.n_fat)]
     struct.pack_into(
         "<8s16sHHHHH6sIIIIIIIII109I", header, 0,
         _SIGNATURE, b"\0" * 16, 0x003E, 0x0003, 0xFFFE, 9, 6, b"\0" * 6,
         0,  # number of directory sectors: 0 in version 3
-        n_fat, dir_start, 0, MINI_CUTOFF, minifat_start, n_minifat,
+        lay.n_fat, lay.dir_start, 0, MINI_CUTOFF, lay.minifat_start, lay.n_minifat,
         ENDOFCHAIN, 0,  # no DIFAT sectors
         *difat)
+    return bytes(header)
 
+
+def _directory(entries: list[_Entry], n_dir: int) -> bytes:
+    """The directory sectors: a 128-byte record an entry, unused records after the last."""
     directory = bytearray()
     for e in entries:
         name = e.name.encode("utf-16-le") + b"\0\0"
@@ -188,14 +236,13 @@ def write_compound_file(tree: Mapping[str, bytes | Mapping]) -> bytes:
     unused = struct.pack("<64sHBBIII16sIQQIQ", b"", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM,
                          b"\0" * 16, 0, 0, 0, 0, 0)
     directory += unused * ((n_dir * SECTOR - len(directory)) // 128)
-    minifat_bytes = struct.pack(f"<{len(minifat)}I", *minifat)
-    minifat_bytes += b"\xff" * (n_minifat * SECTOR - len(minifat_bytes))
+    return bytes(directory)
 
-    def pad(b: bytes | bytearray) -> bytes:
-        return bytes(b) + b"\0" * (-len(b) % SECTOR)
 
-    parts = [bytes(header), struct.pack(f"<{len(fat)}I", *fat), bytes(directory), minifat_bytes,
-             pad(mini), *(pad(e.data) for e in big)]
-    out = b"".join(parts)
-    assert len(out) == SECTOR * (1 + total)
-    return out
+def _minifat(minifat: list[int], n_minifat: int) -> bytes:
+    out = struct.pack(f"<{len(minifat)}I", *minifat)
+    return out + b"\xff" * (n_minifat * SECTOR - len(out))
+
+
+def _pad(b: bytes | bytearray) -> bytes:
+    return bytes(b) + b"\0" * (-len(b) % SECTOR)

@@ -2,126 +2,65 @@
 
 Only the lowest layer is replaced: the engine "impl" objects that on Windows talk to Excel over
 COM (``xlwings/_xlwindows.py``). Everything above them is xlwings' own code: ``xlwings.main``
-Book/Sheet/Range/App/Chart, ``Range.options(...)`` and the ``xlwings.conversion`` pipelines
-(ndim, transpose, dates, numbers, empty, err_to_str, chunking). The impl objects here answer
-what Excel's COM object model would answer, and the engine's value cleaning
-(``clean_value_data`` / ``prepare_xl_data_element``) mirrors the Windows engine line by line.
+Book/Sheet/Range/App/Chart, ``Range.options(...)`` and the ``xlwings.conversion`` pipelines.
+It serves ``addin.xlwings_port.XlwingsPort`` (tests/addin/test_xlwings_port.py) and the
+self-test's checks (addin/selftest_checks.py, tests/addin/test_selftest.py); the buttons' logic
+is tested on a fake of its port (tests/addin/fakeport.py). Test code only (not shipped).
 
-Test code only (not shipped).
+What it pins — how values cross between Excel and xlwings — each with its source
+---------------------------------------------------------------------------------
+* Reads: a number comes as float, text as str, a date cell as datetime, an empty cell as
+  None; ``options(ndim=2)`` gives a list of row lists even for one cell (xlwings
+  docs/converters.rst, "Default converter"). memxl answers ``Range.Value`` as COM does (a
+  scalar for one cell, a tuple of row tuples for several) and the cleaning step mirrors
+  ``_xlwindows.Engine.clean_value_data`` / ``_clean_value_data_element`` line by line.
+* Errors: COM hands an error cell over as an int code; xlwings turns the seven classic ones
+  into None, or their text with ``err_to_str=True``, and passes newer ones (#SPILL!, …) as raw
+  ints (``_xlwindows.cell_errors``; test_memxl compares ``ERROR_CODES`` with that table).
+* Dates: a datetime/date written is a date serial with a date format and reads back as a
+  datetime, tzinfo dropped without conversion (``_xlwindows._datetime_to_com_time``;
+  FIELD-NOTES.md); a number in a date-formatted cell reads as a datetime (``Range.Value``
+  returns a Date for date-formatted cells).
+* Writes: None and NaN become "" (``_xlwindows.Engine.prepare_xl_data_element``), which
+  empties the cell; a 2-D list is one write of its shape from the anchor; xlwings itself
+  chunks writes above 100,000 cells (``xlwings.main.Range.value``, ``max_cells_per_write``).
+* Text: an entry starting with an apostrophe is text shown without it (Excel's quote prefix,
+  ``Range.PrefixCharacter``); an entry starting with "=" is a formula. How Excel parses other
+  entries (numbers, dates, TRUE, errors, a sign) is NOT modelled: such unquoted text is refused
+  with NotImplementedError, so code under test must quote text (as XlwingsPort does).
+* ``Range.Formula``: a str for one cell, a tuple of row tuples for several (xlwings passes it
+  through untouched); "" for an empty cell, a constant as its text.
+* ``"Sheet1" in book.sheets`` is always False on Windows (``main.Collection.__contains__`` asks
+  the impl; ``_xlwindows.Sheets`` has none); memxl keeps that.
+
+Kept as set, for tests to read back (not Excel behaviour): App settings, alerts, the status
+bar, sheets (names unique case-insensitively), charts (type and source). The self-test needs,
+beyond these, an add-in (``load_addin``: its macros run by ``app.macro``, its functions
+calculated in formulas calling them, 2-D results spilled) and ``books.open`` / ``book.save``
+of .xlsx files (through ``workbook.xlsxio.read_sheet`` and XlsxWriter). Not modelled: Excel's
+parsing of entries, formula syntax and calculation beyond an add-in's functions, filling a
+range with one value, formats other than dates, tables, names, geometry. Anything else raises
+NotImplementedError. Nothing here was compared with a real Excel.
 
 API
 ---
-``new_book(sheets=None, name="Book1.xlsx", *, fullname=None, app=None, typed=False)``
-    A real ``xlwings.Book``. ``sheets``: ``{sheet name: rows}`` (rows = 2-D list from A1; a
-    dict keeps its order). Contents are *planted* as an existing workbook holds them: str is
-    text (never coerced), except a str starting with "=" which is a formula (cached value None);
-    float/int -> number, bool, datetime/date -> date cell, None -> empty, ``XlError("#N/A")`` ->
-    error. ``typed=True`` enters every value as ``Range.value = ...`` would (Excel's parsing).
-    ``app``: an App (or Book) from an earlier ``new_book`` to share; default: a fresh App, or
-    the active one inside ``activate()``.
-``from_file(path, *, sheets=None, name=None, fullname=None, app=None)``
-    A Book holding the worksheets of an .xlsx/.xlsm file as ``workbook.xlsxio.read_sheet``
-    sees them: values, cached values of formulas, formulas, error cells, dates. Not carried
-    over: number formats other than "date", quote prefixes, charts, defined names.
-``activate()``
-    Context manager: registers a fresh memxl engine in ``xlwings.engines`` and makes it active
-    (so ``xw.books`` / ``xw.apps`` / ``xw.App()`` work), restoring the previous engines, their
-    names and ``engines.active`` on exit. Books made outside it work without any registration.
-``cells(sheet) -> dict[(row, col), Cell]``; ``cell(sheet, "B3") -> Cell``
-    Stored contents. ``Cell(value, formula, prefix, number_format)``: ``value`` is what COM's
-    ``Range.Value`` holds (float, str, bool, datetime for date-formatted numbers,
-    ``XlError`` for errors, the cached value or None for a formula); ``formula`` the formula
-    text with "=" or None; ``prefix`` True for quote-prefixed text.
-``to_rows(sheet, *, formulas=False) -> list[list]``
-    A1 to the used range's last cell; empty -> None, errors -> their text ("#N/A"),
-    ``formulas=True`` gives "=..." for formula cells instead of the cached value; [] when the
-    sheet holds nothing.
-``set_error(sheet, "B3", "#N/A")``, ``set_formula(sheet, "E2", "=F2*2", cached=None)``,
-``set_value(sheet, "B3", value, *, typed=False)``
-    Plant contents without logging a write.
-``writes(sheet, kind=None) -> list[Write]``, ``reads(sheet, kind=None) -> list[Read]``,
-``reset_log(sheet)``
-    Every impl-level write (``Write(kind, address, row, column, nrows, ncols)``, kind in
-    "value", "formula", "formula2", "clear_contents", "clear", "number_format") and read
-    (``Read(kind, address, ...)``, kind "value" / "formula" / "number_format"). One
-    ``Range.value = ...`` is one "value" write unless xlwings chunks it (see below).
-``alerts(app) -> list[(title, prompt, buttons, mode)]``; ``queue_answers(app, "yes", ...)``
-    ``app.alert`` returns "ok" for an "ok" box; other boxes need a queued answer (else
-    AssertionError, so an untested question cannot pass silently).
-``status_history(app) -> list``; ``app_log(app) -> list[(what, value)]``
-    Every status_bar value set, in order; every App setting/alert/calculate, in order.
-``charts(sheet) -> list[dict]``; ``chart_info(chart) -> dict``
-    name, chart_type, source ("Sheet!$A$1:$C$4"), plot_by, left, top, width, height, title,
-    style.
-``load_addin(app, name="client_rating.xlam", *, functions=None, macros=None)``
-    An add-in in ``app``: ``app.books[name]`` finds it (not enumerated, as in Excel), its
-    ``macros`` run through ``app.macro("'name'!Name")()`` (App.run), its ``functions`` are
-    calculated in formulas calling them (any saved form), ranges as 2-D lists, results spilled.
-``books.open(path)`` / ``book.save(path)``
-    Open an .xlsx/.xlsm (what ``from_file`` reads); save as .xlsx (values, formulas with cached
-    values, dates) through XlsxWriter.
-``ComError``: raised where Excel would refuse the call (pywintypes.com_error on Windows).
-``XlError("#N/A")``: an error value in ``cells()`` / planted contents.
-Arguments named ``sheet`` / ``app`` take the xlwings object (or a Book for ``app``).
-
-What memxl is for
------------------
-The buttons' logic is tested on a fake of its port (tests/addin/fakeport.py). memxl remains
-so that ``addin.xlwings_port.XlwingsPort`` (and the self-test, addin/selftest.py) run through
-xlwings' own ``xlwings.main`` and ``xlwings.conversion`` code on Linux. It pins the facts of
-how values cross between Excel and xlwings, each with its source:
-
-* Read conversion: a number comes as float, text as str, a date cell as datetime, an empty
-  cell as None; ``options(ndim=2)`` gives a list of row lists even for one cell
-  (xlwings docs/converters.rst, "Default converter"). memxl answers ``Range.Value`` as COM
-  does — a scalar for one cell, a tuple of row tuples for several — and xlwings' converters
-  do the rest (``_xlwindows.Engine.clean_value_data`` / ``_clean_value_data_element``,
-  mirrored line by line below).
-* Errors: COM hands an error cell over as an int code; xlwings turns the seven classic ones
-  into None, or into their text with ``err_to_str=True``, and passes others (#SPILL!, …) as
-  raw ints (``xlwings/_xlwindows.py`` ``cell_errors``; test_memxl compares the table with it).
-* Dates: a datetime/date written becomes a date serial with a date format and reads back as
-  datetime, tzinfo dropped without conversion (``_xlwindows._datetime_to_com_time``;
-  FIELD-NOTES.md); a number in a date-formatted cell reads back as a datetime (Excel's
-  ``Range.Value`` returns Date for date-formatted cells).
-* Writes: None and NaN become "" (``_xlwindows.Engine.prepare_xl_data_element``), which
-  empties the cell; a 2-D list is one write of its shape from the anchor; xlwings itself
-  chunks writes above 100,000 cells (``xlwings.main.Range.value`` setter,
-  ``max_cells_per_write``).
-* Text: an entry starting with an apostrophe is text, shown without it (Excel's quote prefix,
-  ``Range.PrefixCharacter``); an entry starting with "=" is a formula, not calculated (except
-  the functions of an add-in loaded with ``load_addin``). How Excel parses other entries
-  (numbers, dates, TRUE, errors, a leading sign) is NOT modelled: such unquoted text is
-  refused with NotImplementedError, so code under test must quote text (as XlwingsPort does).
-* ``Range.Formula``: a str for one cell, a tuple of row tuples for several; "" for empty, the
-  constant as text otherwise (Excel's object model reference, Range.Formula).
-* App settings, alerts, status bar, sheets, charts: kept as set, so that tests can read back
-  what the code set; a sheet name must be unique (case-insensitive), a missing sheet raises.
-
-Not modelled: Excel's parsing of entries, formula syntax and calculation (beyond an add-in's
-functions), formula normalisation, defined names and tables, formats other than dates,
-geometry (a fixed 48 x 15 pt grid), locales, Excel's sheet-name rules. Nothing here was
-compared with a real Excel.
-
-xlwings code paths worth knowing (0.37.8)
------------------------------------------
-* Writes above ``max_cells_per_write`` (100,000 cells) are chunked by xlwings itself, on
-  Windows too: a 150,000-row column is two COM writes, and ``writes()`` shows that.
-* ``Range.formula`` is passed through untouched (no ndim handling): one cell gives a str,
-  a column gives a tuple of 1-tuples.
-* ``"Sheet1" in book.sheets`` is always False on Windows: main.Collection.__contains__ asks
-  the impl, _xlwindows.Sheets has no __contains__, so Python iterates sheet impls and compares
-  them with the str. memxl keeps that behaviour.
-* Errors outside the seven classic ones (#SPILL!, #CALC!, ...) reach the caller as raw ints
-  even with ``err_to_str=True`` (the Windows table has seven entries).
-* ``Range.options()`` writes the options onto the shared impl object.
+``new_book(sheets=None, name="Book1.xlsx", *, fullname=None, app=None)``: a real
+``xlwings.Book``; ``sheets`` {name: rows from A1} planted as a saved workbook holds them (str is
+text, "=…" a formula, ``XlError("#N/A")`` an error, dates as date cells).
+``from_file(path, *, sheets=None, name=None, fullname=None, app=None)``: a Book holding a
+file's worksheets as ``workbook.xlsxio.read_sheet`` reads them. ``activate()``: a context
+making a fresh memxl engine xlwings' active one (``Book.activate`` needs it), restored after.
+``cells(sheet)`` / ``cell(sheet, "B3")`` -> ``Cell(value, formula, prefix, number_format)``;
+``to_rows(sheet, *, formulas=False)``; ``writes(sheet, kind=None)`` -> ``Write(kind, address,
+row, column, nrows, ncols)``; ``alerts(app)``, ``queue_answers(app, "yes", …)`` (a yes/no box
+without a queued answer raises AssertionError), ``status_history(app)``, ``charts(sheet)``;
+``load_addin(app, name, *, functions, macros)``; ``ComError`` where Excel refuses a call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import inspect
 import itertools
 import math
 import os
@@ -145,24 +84,16 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "Cell",
     "ComError",
-    "Read",
     "Write",
     "XlError",
     "activate",
     "alerts",
-    "app_log",
     "cell",
     "cells",
-    "chart_info",
     "charts",
     "from_file",
     "new_book",
     "queue_answers",
-    "reads",
-    "reset_log",
-    "set_error",
-    "set_formula",
-    "set_value",
     "status_history",
     "to_rows",
     "writes",
@@ -170,7 +101,6 @@ __all__ = [
 
 MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
-MAX_READ_CELLS = 20_000_000  # a read bigger than this is refused (Excel would run out of memory)
 
 # COM's error codes (what _xlwindows.cell_errors maps back to text; -2146826288 + xlErrXxx - 2000)
 ERROR_CODES = {
@@ -248,15 +178,6 @@ class Write(NamedTuple):
     ncols: int
 
 
-class Read(NamedTuple):
-    kind: str
-    address: str
-    row: int
-    column: int
-    nrows: int
-    ncols: int
-
-
 # ---------------------------------------------------------------------------------------------
 # "not implemented" with a name: base_classes stubs raise a bare NotImplementedError()
 
@@ -280,7 +201,7 @@ class _NoApi:
 
 
 # ---------------------------------------------------------------------------------------------
-# values: serials, number formats, Excel's parsing of entered text
+# values: serials, date formats, Excel's parsing of entered text
 
 
 def _to_serial(d: dt.datetime) -> float:
@@ -292,31 +213,15 @@ def _from_serial(x: float) -> dt.datetime:
     return _OLE_EPOCH + dt.timedelta(milliseconds=round(x * 86_400_000))
 
 
-_FMT_STRIP = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
-
-
-def _fmt_kind(fmt: str) -> str:
-    """'general', 'text', 'date' or 'number' for a number format code."""
-    if fmt == "General":
-        return "general"
-    f = _FMT_STRIP.sub("", fmt).split(";")[0]
-    if "@" in f:
-        return "text"
-    if f.strip().lower() == "general":
-        return "general"
-    if re.search(r"[dmyhsDMYHS年月日时分秒]", f):
-        return "date"
-    return "number"
+def _is_date(fmt: str) -> bool:
+    """A cell's number format is a date format (the only formats memxl sets: a date written)."""
+    return fmt in (_SHORT_DATE, _SHORT_DATETIME)
 
 
 #: unquoted text that Excel's entry parsing may turn into something else (a number, a date or
 #: time, TRUE/FALSE, an error, a formula by its sign): refused rather than modelled
 _EXCEL_MAY_PARSE = re.compile(
     r"\s*([-+#]|(true|false)\s*$|[\d.,:/%$¥￥()\s年月日]*\d[\d.,:/%$¥￥()\s年月日-]*$)", re.I)
-
-# the kinds of stored content
-_TEXT, _NUM, _BOOL, _ERR, _FORMULA = "text", "num", "bool", "err", "formula"
-
 
 class _Content:
     """One non-empty cell: value (float/str/bool/XlError/None), formula, quote prefix."""
@@ -468,13 +373,12 @@ def _contents(name: str, com: str) -> property:
     def get(self: Any) -> Any:
         if self._empty():
             return None
-        self._log(self.sheet.read_log, Read, name)
         return self._read(getattr(self.sheet, com))
 
     def put(self: Any, data: Any) -> None:
         if self._empty():
             return
-        self._log(self.sheet.write_log, Write, name)
+        self._log(name)
         self._write(data)
 
     return property(get, put)
@@ -488,18 +392,11 @@ def _stored(name: str) -> property:
                     lambda self, value: setattr(self, attr, value))
 
 
-def _logged_flag(name: str) -> property:
-    """An App setting Excel keeps as a boolean; every write is logged in ``App.log``."""
+def _flag(name: str) -> property:
+    """An App setting Excel keeps as a boolean."""
     attr = "_" + name
-
-    def get(self: _App) -> bool:
-        return getattr(self, attr)
-
-    def put(self: _App, value: bool) -> None:
-        self._set(name, value)
-        setattr(self, attr, bool(value))
-
-    return property(get, put)
+    return property(lambda self: getattr(self, attr),
+                    lambda self, value: setattr(self, attr, bool(value)))
 
 
 class _App(base_classes.App):
@@ -510,14 +407,10 @@ class _App(base_classes.App):
         self._status_bar: Any = False
         self._screen_updating = True
         self._display_alerts = True
-        self._enable_events = True
-        self._interactive = True
         self._calculation = "automatic"
-        self._visible = True
         self.status_history: list[Any] = []
         self.alerts: list[tuple[str, str, str | None, str | None]] = []
         self.answers: list[str] = []
-        self.log: list[tuple[str, Any]] = []
         self.macros: dict[str, Any] = {}  # "'book.xlam'!Name" -> callable (load_addin)
         self.functions: dict[str, Any] = {}  # NAME -> Python function (load_addin)
         self.addins: list[_Book] = []
@@ -527,18 +420,8 @@ class _App(base_classes.App):
         return self._engine
 
     @property
-    def api(self) -> _NoApi:
-        return _NoApi("App")
-
-    xl = api
-
-    @property
     def pid(self) -> int:
         return self._pid
-
-    @property
-    def hwnd(self) -> None:
-        return None
 
     @property
     def version(self) -> str:
@@ -548,27 +431,8 @@ class _App(base_classes.App):
     def books(self) -> _Books:
         return self._books
 
-    @property
-    def visible(self) -> bool:
-        return self._visible
-
-    @visible.setter
-    def visible(self, value: bool) -> None:
-        self._visible = bool(value)
-
     def activate(self, steal_focus: bool = False) -> None:
         pass
-
-    def quit(self) -> None:
-        self.log.append(("quit", None))
-        apps = self._engine.apps._apps
-        if self in apps:
-            apps.remove(self)
-
-    kill = quit
-
-    def _set(self, what: str, value: Any) -> None:
-        self.log.append((what, value))
 
     @property
     def status_bar(self) -> Any:
@@ -576,14 +440,11 @@ class _App(base_classes.App):
 
     @status_bar.setter
     def status_bar(self, value: Any) -> None:
-        self._set("status_bar", value)
         self.status_history.append(value)
         self._status_bar = value
 
-    screen_updating = _logged_flag("screen_updating")
-    display_alerts = _logged_flag("display_alerts")
-    enable_events = _logged_flag("enable_events")
-    interactive = _logged_flag("interactive")
+    screen_updating = _flag("screen_updating")
+    display_alerts = _flag("display_alerts")
 
     @property
     def calculation(self) -> str:
@@ -593,18 +454,15 @@ class _App(base_classes.App):
     def calculation(self, value: str) -> None:
         if value not in _CALCULATIONS:  # _xlwindows: calculation_s2i[value]
             raise KeyError(value)
-        self._set("calculation", value)
         self._calculation = value
 
     def calculate(self) -> None:
-        self._set("calculate", None)
         for book in self._books:
             for sheet in book.sheets:
                 _recalculate(sheet)
 
     def run(self, macro: str, args: Any) -> Any:
         """Application.Run: a macro of an add-in loaded with ``load_addin``."""
-        self._set("run", macro)
         fn = self.macros.get(macro) or next(
             (f for k, f in self.macros.items() if k.casefold() == macro.casefold()), None)
         if fn is None:  # Excel's error 1004 "Cannot run the macro ..."
@@ -623,7 +481,6 @@ class _App(base_classes.App):
             raise TypeError("win32api.MessageBox needs str prompt and title, got "
                             f"{type(prompt).__name__} and {type(title).__name__}")
         self.alerts.append((title, prompt, buttons, mode))
-        self._set("alert", (title, prompt, buttons, mode))
         allowed = _BUTTON_ANSWERS[buttons]
         if self.answers:
             answer = self.answers.pop(0)
@@ -644,21 +501,14 @@ class _Books(base_classes.Books):
         self._active: _Book | None = None
 
     @property
-    def api(self) -> _NoApi:
-        return _NoApi("Books")
-
-    @property
     def active(self) -> _Book | None:
         return self._active
 
     def __call__(self, name_or_index: int | str) -> _Book:
-        if isinstance(name_or_index, int):
-            if 1 <= name_or_index <= len(self._books):
-                return self._books[name_or_index - 1]
-        else:  # (an add-in is found by name, as Workbooks("x.xlam"), but not enumerated)
-            for b in [*self._books, *self.app.addins]:
-                if b.name.casefold() == str(name_or_index).casefold():
-                    return b
+        # (an add-in is found by name, as Workbooks("x.xlam"), but not enumerated)
+        for b in [*self._books, *self.app.addins]:
+            if b.name.casefold() == str(name_or_index).casefold():
+                return b
         raise KeyError(name_or_index)  # _xlwindows turns the com_error into KeyError
 
     def __len__(self) -> int:
@@ -701,10 +551,6 @@ class _Book(base_classes.Book):
         self._name = name
         self._fullname = fullname
         self._sheets = _Sheets(self)
-
-    @property
-    def api(self) -> _NoApi:
-        return _NoApi("Book")
 
     @property
     def name(self) -> str:
@@ -750,11 +596,7 @@ class _Sheets(base_classes.Sheets):
         self._active: _Sheet | None = None
 
     @property
-    def api(self) -> _NoApi:
-        return _NoApi("Sheets")
-
-    @property
-    def active(self) -> _Sheet:
+    def active(self) -> _Sheet | None:
         return self._active
 
     def __call__(self, name_or_index: int | str) -> _Sheet:
@@ -790,20 +632,10 @@ class _Sheets(base_classes.Sheets):
 
     def add(self, before: _Sheet | None = None, after: _Sheet | None = None,
             name: str | None = None) -> _Sheet:
-        if name is None:
-            n = len(self._sheets) + 1
-            taken = {s.name.casefold() for s in self._sheets}
-            while f"sheet{n}" in taken:
-                n += 1
-            name = f"Sheet{n}"
+        if name is None or after is None or before is not None:
+            raise NotImplementedError("memxl: only sheets.add(name, after=sheet)")
         sheet = _Sheet(self.book, self._check_name(name))
-        if before is not None:
-            pos = self._sheets.index(before)
-        elif after is not None:
-            pos = self._sheets.index(after) + 1
-        else:  # Worksheets.Add(): before the active sheet
-            pos = self._sheets.index(self._active) if self._active in self._sheets else 0
-        self._sheets.insert(pos, sheet)
+        self._sheets.insert(self._sheets.index(after) + 1, sheet)
         self._active = sheet
         return sheet
 
@@ -813,18 +645,12 @@ class _Sheet(base_classes.Sheet):
         self._book = book
         self._name = name
         self.store: dict[tuple[int, int], _Content] = {}
-        self.formats: dict[tuple[int, int], str] = {}  # per-cell number formats
-        self.format_layers: list[tuple[int, int, int, int, str]] = []  # big ranges: r1,c1,r2,c2
+        self.formats: dict[tuple[int, int], str] = {}  # per-cell number formats (dates)
         self.write_log: list[Write] = []
-        self.read_log: list[Read] = []
         self._charts: list[_Chart] = []
         self._chart_counter = 0
 
     # --- identity
-    @property
-    def api(self) -> _NoApi:
-        return _NoApi("Sheet")
-
     @property
     def name(self) -> str:
         return self._name
@@ -837,81 +663,38 @@ class _Sheet(base_classes.Sheet):
     def book(self) -> _Book:
         return self._book
 
-    @property
-    def index(self) -> int:
-        return self._book.sheets._sheets.index(self) + 1
-
-    def activate(self) -> None:
-        self._book.sheets._active = self
-        self._book.app.books._active = self._book
-
-    select = activate
-
-    def delete(self) -> None:
-        sheets = self._book.sheets
-        if len(sheets._sheets) == 1:
-            raise ComError("memxl: a workbook must contain at least one visible worksheet")
-        i = sheets._sheets.index(self)
-        sheets._sheets.remove(self)
-        if sheets._active is self:
-            sheets._active = sheets._sheets[min(i, len(sheets._sheets) - 1)]
-
     # --- ranges
     def range(self, arg1: Any, arg2: Any = None) -> _Range:
-        if isinstance(arg1, _Range):
-            box = arg1._box()
-        elif isinstance(arg1, tuple):
-            if len(arg1) == 4:
-                row, col, nrows, ncols = arg1
-                return _Range(self, row, col, nrows, ncols)
-            if 0 in arg1:
+        if isinstance(arg1, tuple) and len(arg1) == 4:  # (row, col, nrows, ncols): chunking
+            return _Range(self, *arg1)
+        r1, c1, r2, c2 = self._box(arg1)
+        if arg2 is not None:
+            a1, b1, a2, b2 = self._box(arg2)
+            r1, c1, r2, c2 = min(r1, a1), min(c1, b1), max(r2, a2), max(c2, b2)
+        return _Range(self, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
+
+    def _box(self, arg: Any) -> tuple[int, int, int, int]:
+        if isinstance(arg, _Range):
+            return arg._box()
+        if isinstance(arg, str):
+            return self._parse_address(arg)
+        if isinstance(arg, tuple) and len(arg) == 2:
+            if 0 in arg:
                 raise IndexError("Attempted to access 0-based Range. "
                                  "xlwings/Excel Ranges are 1-based.")
-            box = (arg1[0], arg1[1], arg1[0], arg1[1])
-        elif isinstance(arg1, int) and isinstance(arg2, int):
-            box, arg2 = (arg1, arg2, arg1, arg2), None
-        elif isinstance(arg1, str):
-            box = self._parse_address(arg1)
-        else:
-            raise ValueError(f"memxl: invalid range argument {arg1!r}")
-        if arg2 is not None:
-            if isinstance(arg2, _Range):
-                box2 = arg2._box()
-            elif isinstance(arg2, tuple):
-                if 0 in arg2:
-                    raise IndexError("Attempted to access 0-based Range. "
-                                     "xlwings/Excel Ranges are 1-based.")
-                box2 = (arg2[0], arg2[1], arg2[0], arg2[1])
-            elif isinstance(arg2, str):
-                box2 = self._parse_address(arg2)
-            else:
-                raise ValueError(f"memxl: invalid range argument {arg2!r}")
-            box = (min(box[0], box2[0]), min(box[1], box2[1]),
-                   max(box[2], box2[2]), max(box[3], box2[3]))
-        r1, c1, r2, c2 = box
-        return _Range(self, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
+            return arg[0], arg[1], arg[0], arg[1]
+        raise NotImplementedError(f"memxl: range argument {arg!r}")
 
     def _parse_address(self, address: str) -> tuple[int, int, int, int]:
         a = address.replace("$", "").strip()
-        if "!" in a:
-            raise NotImplementedError(f"memxl: sheet-qualified addresses are not supported: "
-                                      f"{address!r}")
         try:
             t1, t2 = utils.a1_to_tuples(a)
         except Exception:
             t1, t2 = (None, None), None
         if t1 is None or t1[0] is None or t1[1] is None or (t2 is not None and None in t2):
-            raise NotImplementedError(
-                f"memxl: {address!r} is not an A1 address; defined names are not modelled")
+            raise NotImplementedError(f"memxl: {address!r} is not an A1 address")
         t2 = t2 or t1
-        box = (min(t1[0], t2[0]), min(t1[1], t2[1]), max(t1[0], t2[0]), max(t1[1], t2[1]))
-        if box[2] > MAX_ROWS or box[3] > MAX_COLS:
-            raise ComError(f"memxl: {address!r} is outside the sheet")
-        return box
-
-    @property
-    def cells(self) -> _Range:
-        return _Range(self, 1, 1, MAX_ROWS, MAX_COLS)
+        return (min(t1[0], t2[0]), min(t1[1], t2[1]), max(t1[0], t2[0]), max(t1[1], t2[1]))
 
     @property
     def used_range(self) -> _Range:
@@ -925,40 +708,13 @@ class _Sheet(base_classes.Sheet):
         c2 = max(k[1] for k in keys)
         return _Range(self, r1, c1, r2 - r1 + 1, c2 - c1 + 1)
 
-    def clear_contents(self) -> None:
-        self.write_log.append(Write("clear_contents", "sheet", 1, 1, MAX_ROWS, MAX_COLS))
-        self.store.clear()
-
-    def clear(self) -> None:
-        self.write_log.append(Write("clear", "sheet", 1, 1, MAX_ROWS, MAX_COLS))
-        self.store.clear()
-        self.formats.clear()
-        self.format_layers.clear()
-
     @property
     def charts(self) -> _Charts:
         return _Charts(self)
 
     # --- cell storage
     def fmt(self, r: int, c: int) -> str:
-        f = self.formats.get((r, c))
-        if f is not None:
-            return f
-        for r1, c1, r2, c2, lf in reversed(self.format_layers):
-            if r1 <= r <= r2 and c1 <= c <= c2:
-                return lf
-        return "General"
-
-    def set_fmt_box(self, r1: int, c1: int, r2: int, c2: int, fmt: str) -> None:
-        n = (r2 - r1 + 1) * (c2 - c1 + 1)
-        if n <= 10_000:
-            for r in range(r1, r2 + 1):
-                for c in range(c1, c2 + 1):
-                    self.formats[(r, c)] = fmt
-            return
-        for k in [k for k in self.formats if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
-            del self.formats[k]
-        self.format_layers.append((r1, c1, r2, c2, fmt))
+        return self.formats.get((r, c), "General")
 
     def keys_in(self, r1: int, c1: int, r2: int, c2: int) -> list[tuple[int, int]]:
         n = (r2 - r1 + 1) * (c2 - c1 + 1)
@@ -974,7 +730,7 @@ class _Sheet(base_classes.Sheet):
             return None
         v = content.value
         if isinstance(v, float):
-            if _fmt_kind(self.fmt(r, c)) == "date":
+            if _is_date(self.fmt(r, c)):
                 return _from_serial(v)
             return v
         if isinstance(v, XlError):
@@ -992,14 +748,14 @@ class _Sheet(base_classes.Sheet):
         if isinstance(v, bool):
             return "TRUE" if v else "FALSE"
         if isinstance(v, float):
-            if _fmt_kind(self.fmt(r, c)) == "date":
+            if _is_date(self.fmt(r, c)):
                 return _format_date(_from_serial(v))
             return _format_number(v)
         if isinstance(v, XlError):
             return v.text
         return "" if v is None else str(v)
 
-    def enter(self, r: int, c: int, x: Any, origin: tuple[int, int] | None = None) -> None:
+    def enter(self, r: int, c: int, x: Any) -> None:
         """Store one value as Excel does when it is assigned to Range.Value/Formula."""
         key = (r, c)
         if x is None or (isinstance(x, str) and x == ""):
@@ -1020,25 +776,22 @@ class _Sheet(base_classes.Sheet):
             if d == "":
                 self.store.pop(key, None)
                 return
-            if _fmt_kind(self.fmt(r, c)) != "date":
+            if not _is_date(self.fmt(r, c)):
                 self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
             self.store[key] = _Content(_to_serial(d))
             return
         if not isinstance(x, str):
             raise TypeError(f"memxl: COM cannot convert {type(x).__name__} ({x!r}) to a cell "
                             "value")
-        self._enter_text(r, c, x, origin)
+        self._enter_text(r, c, x)
 
-    def _enter_text(self, r: int, c: int, s: str, origin: tuple[int, int] | None) -> None:
+    def _enter_text(self, r: int, c: int, s: str) -> None:
         key = (r, c)
         if s[0] == "'":  # Excel's quote prefix: the rest is text, shown as typed
             self.store[key] = _Content(s[1:], prefix=True)
             return
         if s[0] == "=":
-            f = s
-            if origin is not None and origin != key:
-                f = _translate(s, origin, key)
-            self.store[key] = _Content(None, formula=f)
+            self.store[key] = _Content(None, formula=s)
             return
         if _EXCEL_MAY_PARSE.match(s):  # (memxl does not model how Excel parses an entry)
             raise NotImplementedError(
@@ -1072,23 +825,12 @@ class _Sheet(base_classes.Sheet):
                 raise ValueError(f"memxl: a cell cannot hold {x!r}")
         elif isinstance(x, dt.datetime | dt.date):
             d = _datetime_to_com_time(x)
-            if _fmt_kind(self.fmt(r, c)) != "date":
+            if not _is_date(self.fmt(r, c)):
                 self.formats[key] = _SHORT_DATE if d.time() == dt.time() else _SHORT_DATETIME
             v = _to_serial(d)
         else:
             raise TypeError(f"memxl: cannot plant {type(x).__name__} ({x!r}) in a cell")
         self.store[key] = _Content(v, formula=formula)
-
-
-def _translate(formula: str, origin: tuple[int, int], target: tuple[int, int]) -> str:
-    from openpyxl.formula.translate import Translator
-
-    o = f"{utils.col_name(origin[1])}{origin[0]}"
-    t = f"{utils.col_name(target[1])}{target[0]}"
-    try:
-        return Translator(formula, origin=o).translate_formula(t)
-    except Exception as e:
-        raise ComError(f"memxl: cannot fill {formula!r} from {o} to {t}: {e}") from None
 
 
 class _Range(base_classes.Range):
@@ -1117,13 +859,6 @@ class _Range(base_classes.Range):
         return None if self._empty() else _NoApi("Range")
 
     @property
-    def coords(self) -> tuple[Any, int, int, int, int]:
-        return self.sheet, self._row, self._col, self._nrows, self._ncols
-
-    def __len__(self) -> int:
-        return self._nrows * self._ncols
-
-    @property
     def row(self) -> int:
         return self._row
 
@@ -1135,71 +870,31 @@ class _Range(base_classes.Range):
     def shape(self) -> tuple[int, int]:
         return self._nrows, self._ncols
 
-    @property
-    def has_array(self) -> bool:
-        return False
-
     def get_address(self, row_absolute: bool = True, col_absolute: bool = True,
                     external: bool = False) -> str:
+        if external:
+            raise NotImplementedError("memxl: external addresses")
         rp = "$" if row_absolute else ""
         cp = "$" if col_absolute else ""
         r1, c1, r2, c2 = self._box()
         a = f"{cp}{utils.col_name(c1)}{rp}{r1}"
         if (r1, c1) != (r2, c2):
             a += f":{cp}{utils.col_name(c2)}{rp}{r2}"
-        if not external:
-            return a
-        prefix = f"[{self.sheet.book.name}]{self.sheet.name}"
-        if not re.fullmatch(r"[\w.\[\]]+", prefix) or prefix[0].isdigit():
-            prefix = "'" + prefix.replace("'", "''") + "'"
-        return f"{prefix}!{a}"
+        return a
 
     @property
     def address(self) -> str:
-        if self._empty():
-            return f"${utils.col_name(self._col)}${self._row}{{{self._nrows}x{self._ncols}}}"
         return self.get_address(True, True, False)
 
-    def __call__(self, *args: int) -> _Range:
-        if self._empty():
-            raise NotImplementedError()  # as _xlwindows
-        if len(args) == 1:
-            i = args[0] - 1
-            r, c = divmod(i, self._ncols)
-            return _Range(self.sheet, self._row + r, self._col + c, 1, 1)
-        if len(args) == 2:
-            return _Range(self.sheet, self._row + args[0] - 1, self._col + args[1] - 1, 1, 1)
-        raise ValueError("Invalid arguments")
+    def __call__(self, row: int, col: int) -> _Range:  # (xlwings' resize uses it)
+        return _Range(self.sheet, self._row + row - 1, self._col + col - 1, 1, 1)
 
-    @property
-    def left(self) -> float:
-        return (self._col - 1) * 48.0
-
-    @property
-    def top(self) -> float:
-        return (self._row - 1) * 15.0
-
-    @property
-    def width(self) -> float:
-        return self._ncols * 48.0
-
-    @property
-    def height(self) -> float:
-        return self._nrows * 15.0
-
-    def _log(self, log: list, cls: type, kind: str) -> None:
-        log.append(cls(kind, self.address, self._row, self._col, self._nrows, self._ncols))
+    def _log(self, kind: str) -> None:
+        self.sheet.write_log.append(Write(kind, self.address, self._row, self._col, self._nrows,
+                                          self._ncols))
 
     # --- values
-    def _cells(self) -> Iterator[tuple[int, int]]:
-        for r in range(self._row, self._row + self._nrows):
-            for c in range(self._col, self._col + self._ncols):
-                yield r, c
-
     def _read(self, get: Any) -> Any:
-        n = self._nrows * self._ncols
-        if n > MAX_READ_CELLS:
-            raise NotImplementedError(f"memxl: refusing to read {n:,} cells at once")
         if (self._nrows, self._ncols) == (1, 1):
             return get(self._row, self._col)
         cols = range(self._col, self._col + self._ncols)
@@ -1228,9 +923,10 @@ class _Range(base_classes.Range):
             for k in sheet.keys_in(*self._box()):
                 del sheet.store[k]
             return
-        origin = (self._row, self._col)
-        for r, c in self._cells():
-            sheet.enter(r, c, data, origin=origin)
+        if (self._nrows, self._ncols) != (1, 1):
+            raise NotImplementedError(f"memxl: one value into {self.address} (Excel fills the "
+                                      "range, adjusting formulas) is not modelled")
+        sheet.enter(self._row, self._col, data)
         self._after_write()
 
     def _after_write(self) -> None:
@@ -1244,44 +940,9 @@ class _Range(base_classes.Range):
     def clear_contents(self) -> None:
         if self._empty():
             return
-        self._log(self.sheet.write_log, Write, "clear_contents")
+        self._log("clear_contents")
         for k in self.sheet.keys_in(*self._box()):
             del self.sheet.store[k]
-
-    def clear(self) -> None:
-        if self._empty():
-            return
-        self._log(self.sheet.write_log, Write, "clear")
-        r1, c1, r2, c2 = self._box()
-        sheet = self.sheet
-        for k in sheet.keys_in(r1, c1, r2, c2):
-            del sheet.store[k]
-        for k in [k for k in sheet.formats if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
-            del sheet.formats[k]
-        if any(a <= r2 and r1 <= b and c <= c2 and c1 <= d
-               for a, c, b, d, _ in sheet.format_layers):
-            sheet.set_fmt_box(r1, c1, r2, c2, "General")
-
-    @property
-    def number_format(self) -> str | None:
-        if self._empty():
-            return ""
-        self._log(self.sheet.read_log, Read, "number_format")
-        n = self._nrows * self._ncols
-        if n > MAX_READ_CELLS:
-            raise NotImplementedError(f"memxl: refusing to inspect {n:,} cells at once")
-        fmts = {self.sheet.fmt(r, c) for r, c in self._cells()}
-        return fmts.pop() if len(fmts) == 1 else None
-
-    @number_format.setter
-    def number_format(self, value: str) -> None:
-        if self._empty():
-            return
-        if not isinstance(value, str):
-            raise ComError(f"memxl: number format must be text, got {value!r}")
-        self._log(self.sheet.write_log, Write, "number_format")
-        self.sheet.set_fmt_box(*self._box(), value)
-
 
 # ---------------------------------------------------------------------------------------------
 # charts
@@ -1291,108 +952,37 @@ class _Charts(base_classes.Collection, base_classes.Charts):
     def __init__(self, sheet: _Sheet) -> None:
         self.sheet = sheet
 
-    @property
-    def api(self) -> _NoApi:
-        return _NoApi("Charts")
-
-    @property
-    def parent(self) -> _Sheet:
-        return self.sheet
-
-    def _wrap(self, xl: Any) -> Any:
-        return xl
-
-    def __call__(self, key: int | str) -> _Chart:
-        charts = self.sheet._charts
-        if isinstance(key, int) and not isinstance(key, bool):
-            if 1 <= key <= len(charts):
-                return charts[key - 1]
-        else:
-            for ch in charts:
-                if ch._name == key:
-                    return ch
-        raise KeyError(key)
-
     def __len__(self) -> int:
         return len(self.sheet._charts)
-
-    def __iter__(self) -> Iterator[_Chart]:
-        return iter(list(self.sheet._charts))
-
-    def __contains__(self, key: Any) -> bool:
-        try:
-            self(key)
-        except KeyError:
-            return False
-        return True
 
     def add(self, left: float, top: float, width: float, height: float, chart_type: Any = None,
             source: Any = None, plot_by: Any = None, name: Any = None, anchor: Any = None,
             style: Any = 227) -> _Chart:
-        if anchor:
-            top, left = anchor.top, anchor.left
+        if source is not None or name is not None or anchor is not None:
+            raise NotImplementedError("memxl: charts.add(left, top, width, height[, type])")
         self.sheet._chart_counter += 1
-        chart = _Chart(self.sheet, f"Chart {self.sheet._chart_counter}", left, top, width,
-                       height)
+        chart = _Chart(self.sheet, f"Chart {self.sheet._chart_counter}")
         self.sheet._charts.append(chart)
-        if source is not None:
-            chart.set_source_data(source, plot_by)
         if chart_type is not None:
             chart.chart_type = chart_type
-        if style is not None:
-            chart.style = style
-        if name is not None:
-            chart.name = name
         return chart
 
 
 class _Chart(base_classes.Chart):
-    def __init__(self, sheet: _Sheet, name: str, left: float, top: float, width: float,
-                 height: float) -> None:
+    def __init__(self, sheet: _Sheet, name: str) -> None:
         self._sheet = sheet
         self._name = name
-        self._left, self._top, self._width, self._height = left, top, width, height
         self._type = "column_clustered"
         self._source: str | None = None
-        self._plot_by: str | None = None
-        self._style: int | None = None
-        self._title: str | None = None
-
-    @property
-    def api(self) -> _NoApi:
-        return _NoApi("Chart")
 
     name = _stored("name")
-
-    @property
-    def parent(self) -> _Sheet:
-        return self._sheet
+    chart_type = _stored("type")
 
     def set_source_data(self, rng: _Range, plot_by: str | None = None) -> None:
-        if rng._empty():
-            raise ComError("memxl: a chart source cannot be an empty range")
         self._source = f"{rng.sheet.name}!{rng.address}"
-        nrows, ncols = rng.shape
-        self._plot_by = plot_by or ("columns" if nrows >= ncols else "rows")
-
-    chart_type = _stored("type")
-    plot_by = _stored("plot_by")
-    style = _stored("style")
-    title = _stored("title")
-    left = _stored("left")
-    top = _stored("top")
-    width = _stored("width")
-    height = _stored("height")
-
-    def delete(self) -> None:
-        if self in self._sheet._charts:
-            self._sheet._charts.remove(self)
 
     def info(self) -> dict[str, Any]:
-        return {"name": self._name, "chart_type": self._type, "source": self._source,
-                "plot_by": self._plot_by, "left": self._left, "top": self._top,
-                "width": self._width, "height": self._height, "title": self._title,
-                "style": self._style}
+        return {"name": self._name, "chart_type": self._type, "source": self._source}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1502,7 +1092,7 @@ def _cell(s: _Sheet, r: int, c: int) -> Cell:
     if content is None:
         return Cell(None, None, False, fmt)
     v = content.value
-    if isinstance(v, float) and _fmt_kind(fmt) == "date":
+    if isinstance(v, float) and _is_date(fmt):
         v = _from_serial(v)
     return Cell(v, content.formula, content.prefix, fmt)
 
@@ -1536,42 +1126,9 @@ def to_rows(sheet: Any, *, formulas: bool = False) -> list[list[Any]]:
     return out
 
 
-def set_error(sheet: Any, address: str, error: str = "#N/A") -> None:
-    s = _sheet(sheet)
-    r, c, _, _ = s._parse_address(address)
-    s.store[(r, c)] = _Content(XlError(error))
-
-
-def set_formula(sheet: Any, address: str, formula: str, cached: Any = None) -> None:
-    """Plant a formula with an optional cached value (as if Excel had calculated it)."""
-    s = _sheet(sheet)
-    r, c, _, _ = s._parse_address(address)
-    if not formula.startswith("="):
-        raise ValueError("memxl: a formula starts with '='")
-    s.plant(r, c, cached, formula=formula)
-
-
-def set_value(sheet: Any, address: str, value: Any) -> None:
-    """Plant one value (as ``new_book`` does)."""
-    s = _sheet(sheet)
-    r, c, _, _ = s._parse_address(address)
-    s.plant(r, c, value)
-
-
 def writes(sheet: Any, kind: str | None = None) -> list[Write]:
     log = _sheet(sheet).write_log
     return [w for w in log if kind is None or w.kind == kind]
-
-
-def reads(sheet: Any, kind: str | None = None) -> list[Read]:
-    log = _sheet(sheet).read_log
-    return [w for w in log if kind is None or w.kind == kind]
-
-
-def reset_log(sheet: Any) -> None:
-    s = _sheet(sheet)
-    s.write_log.clear()
-    s.read_log.clear()
 
 
 def alerts(app: Any) -> list[tuple[str, str, str | None, str | None]]:
@@ -1586,29 +1143,19 @@ def status_history(app: Any) -> list[Any]:
     return list(_app(app).status_history)
 
 
-def app_log(app: Any) -> list[tuple[str, Any]]:
-    return list(_app(app).log)
-
-
 def charts(sheet: Any) -> list[dict[str, Any]]:
     return [ch.info() for ch in _sheet(sheet)._charts]
 
-
-def chart_info(chart: Any) -> dict[str, Any]:
-    return _impl(chart, _Chart, "chart").info()
-
-
-# ------------------------------------------------------------------------------ add-ins
 
 def load_addin(app: Any, name: str = "client_rating.xlam", *,
                functions: dict[str, Any] | None = None,
                macros: dict[str, Any] | None = None) -> xw.Book:
     """An add-in loaded into ``app``: found by name (``app.books[name]``) but not enumerated,
     as Excel's Workbooks; ``macros`` {Name: callable} run by ``app.macro("'name'!Name")``;
-    ``functions`` {NAME: Python function} calculated in formulas ``=NAME(args)`` (also in the
+    ``functions`` {NAME: Python function} calculated in formulas ``=NAME(refs)`` (also in the
     forms Excel saves: ``[1]!NAME(``, ``'path\\name'!NAME(``, ``_xludf.NAME(``) as xlwings
-    calls a UDF declared ``ndim=2, err_to_str=True``: each argument a 2-D list, an omitted
-    one its default; a 2-D result spills (``#SPILL!`` where cells are in the way).
+    calls a UDF declared ``ndim=2, err_to_str=True``: each argument (a cell or a range of the
+    same sheet: what the self-test writes) a 2-D list; a 2-D result spills.
     Recalculation: on every write in automatic mode, and ``app.calculate()``."""
     a = _app(app)
     book = _Book(a, name, name)
@@ -1619,53 +1166,17 @@ def load_addin(app: Any, name: str = "client_rating.xlam", *,
     return xw.Book(impl=book)
 
 
-_MISSING = object()
 _FN_CALL = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\((.*)\)\s*", re.S)
-_ARG_REF = re.compile(r"(?:(?:'((?:[^']|'')+)'|([^\s'!]+))!)?(\$?[A-Za-z]{1,3}\$?\d+"
-                      r"(?::\$?[A-Za-z]{1,3}\$?\d+)?)")
+_ERROR_TEXTS = {code: text for text, code in {**ERROR_CODES, **EXTRA_ERROR_CODES}.items()}
 
 
-def _split_args(text: str) -> list[str]:
-    out, cur, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [] if out == [""] else out
-
-
-def _arg_value(sheet: _Sheet, a: str) -> Any:
-    a = a.strip()
-    if not a:
-        return _MISSING
-    if len(a) >= 2 and a[0] == a[-1] == '"':
-        return [[a[1:-1].replace('""', '"')]]
-    if a.upper() in ("TRUE", "FALSE"):
-        return [[a.upper() == "TRUE"]]
-    try:  # a number literal in the formula
-        return [[float(a)]]
-    except ValueError:
-        pass
-    m = _ARG_REF.fullmatch(a)
-    if m is None:
-        raise ValueError(a)
-    target = sheet
-    other = m.group(1) or m.group(2)
-    if other:
-        target = sheet.book.sheets(other.replace("''", "'"))
-    r1, c1, r2, c2 = target._parse_address(m.group(3))
+def _arg_value(sheet: _Sheet, a: str) -> list[list[Any]]:
+    """A reference argument as xlwings hands it to the UDF (2-D, errors as their text)."""
+    r1, c1, r2, c2 = sheet._parse_address(a)
 
     def cell(r: int, c: int) -> Any:
-        v = target.com_value(r, c)
-        if isinstance(v, int) and not isinstance(v, bool):  # an error code: err_to_str
-            return next(t for t, code in {**ERROR_CODES, **EXTRA_ERROR_CODES}.items()
-                        if code == v)
-        return v
+        v = sheet.com_value(r, c)
+        return _ERROR_TEXTS[v] if isinstance(v, int) and not isinstance(v, bool) else v
 
     return [[cell(r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
 
@@ -1684,42 +1195,23 @@ def _evaluate(sheet: _Sheet, r: int, c: int, spills: dict[tuple[int, int], tuple
               ) -> None:
     from workbook.audit import plain_form
 
-    content = sheet.store.get((r, c))
+    content = sheet.store[(r, c)]
     app = sheet.book.app
     m = _FN_CALL.fullmatch(plain_form(content.formula[1:]))
     if m is None or m.group(1).upper() not in app.functions:
         return  # not one of the add-in's functions: not calculated (see module doc)
-    fn = app.functions[m.group(1).upper()]
-    try:
-        given = [_arg_value(sheet, a) for a in _split_args(m.group(2))]
-    except (ValueError, ComError):
-        content.value = XlError("#NAME?")
-        return
-    params = [p for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    args = [(params[k].default if k < len(params) else None) if v is _MISSING else v
-            for k, v in enumerate(given)]
-    result = fn(*args)
-    for (rr, cc) in [(r + i, c + j) for i in range(spills.get((r, c), (1, 1))[0])
-                     for j in range(spills.get((r, c), (1, 1))[1])][1:]:
+    result = app.functions[m.group(1).upper()](
+        *[_arg_value(sheet, a) for a in m.group(2).split(",")])
+    n, k = spills.pop((r, c), (1, 1))
+    for rr, cc in [(r + i, c + j) for i in range(n) for j in range(k)][1:]:
         sheet.store.pop((rr, cc), None)  # the previous spill
-    spills.pop((r, c), None)
-    if isinstance(result, list) and result and isinstance(result[0], list) \
-            and (len(result), len(result[0])) != (1, 1):
-        n, k = len(result), len(result[0])
-        blocked = any((rr, cc) in sheet.store for rr in range(r, r + n)
-                      for cc in range(c, c + k) if (rr, cc) != (r, c))
-        if blocked:
-            content.value = XlError("#SPILL!")
-            return
+    if isinstance(result, list):
         for i, row in enumerate(result):
             for j, v in enumerate(row):
                 if (i, j) != (0, 0):
                     sheet.store[(r + i, c + j)] = _Content(_result_value(v))
-        spills[(r, c)] = (n, k)
+        spills[(r, c)] = (len(result), len(result[0]))
         result = result[0][0]
-    elif isinstance(result, list):
-        result = result[0][0] if result and result[0] else None
     content.value = _result_value(result)
 
 
@@ -1748,7 +1240,7 @@ def _save_xlsx(book: _Book, path: str) -> None:
                 ws.write_formula(r - 1, c - 1, content.formula, None, "" if v is None else v)
             elif isinstance(v, bool):
                 ws.write_boolean(r - 1, c - 1, v)
-            elif isinstance(v, float) and _fmt_kind(sheet.fmt(r, c)) == "date":
+            elif isinstance(v, float) and _is_date(sheet.fmt(r, c)):
                 ws.write_datetime(r - 1, c - 1, _from_serial(v), date_fmt)
             elif isinstance(v, float):
                 ws.write_number(r - 1, c - 1, v)
