@@ -17,17 +17,8 @@ from .book import (
     summary_rows,
     transfer_findings,
 )
-from .formula import (
-    DATE_ARGS,
-    Complex,
-    Ref,
-    calls_ours,
-    parse,
-    plain_form,
-    relative,
-    same,
-    shown,
-)
+from .evaluation import DATE_ARGS, same, shown
+from .formula_syntax import Complex, Ref, calls_ours, parse, plain_form, relative
 from .model import (
     CHECKS,
     INFO,

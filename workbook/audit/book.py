@@ -51,25 +51,20 @@ from ..schema import (
 from ..transfers import TRANSFER_SHEET_NAMES, check_sheet
 from ..xlsxio import SheetData, check_safe, col_index, col_letter, read_sheet, sheet_names
 from ..xlsxio.package import parse_xml, read_workbook_info
-from .formula import (
+from .evaluation import (
     RULEBOOK_ARG,
-    TIER_FORMULA_HEADER,
     TIER_FUNCTIONS,
-    Complex,
     Context,
     arg_values,
-    check_formulas,
-    check_overwritten,
     evaluate,
     explain_tier,
-    parse,
-    plain_form,
-    relative,
     same,
 )
-from .formula import (
+from .evaluation import (
     shown as shown_value,
 )
+from .formula import check_formulas
+from .formula_syntax import Complex, parse, plain_form, relative
 from .functions import function, risk_class_decision
 from .model import (
     CHECK_FORMULA,
@@ -86,6 +81,7 @@ from .model import (
     Finding,
     NotChecked,
 )
+from .overwritten import TIER_FORMULA_HEADER, check_overwritten
 from .policy import check_policy, check_rejections, risk_class_verdict
 from .tiers import (
     check_chain,
