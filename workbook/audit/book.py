@@ -51,6 +51,8 @@ from ..schema import (
 from ..transfers import TRANSFER_SHEET_NAMES, check_sheet
 from ..xlsxio import SheetData, check_safe, col_index, col_letter, read_sheet, sheet_names
 from ..xlsxio.package import parse_xml, read_workbook_info
+from .chain import check_chain
+from .changelog import logged_scores, parse_log, sheet_rows, tail_cell
 from .evaluation import (
     RULEBOOK_ARG,
     TIER_FUNCTIONS,
@@ -83,15 +85,7 @@ from .model import (
 )
 from .overwritten import TIER_FORMULA_HEADER, check_overwritten
 from .policy import check_policy, check_rejections, risk_class_verdict
-from .tiers import (
-    check_chain,
-    check_tiers,
-    logged_scores,
-    parse_log,
-    sheet_rows,
-    tail_cell,
-    tier_context,
-)
+from .tiers import check_tiers, tier_context
 
 #: The sheet the Excel button writes its findings to (never audited itself).
 AUDIT_SHEET = "审计"
