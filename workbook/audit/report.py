@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .book import FINDINGS_HEADER, findings_rows, overview, summary_rows
 from .model import CHECKS, INFO, NOT_CHECKED, SEVERE, SEVERITIES, WARN, AuditResult
+from .rows import FINDINGS_HEADER, findings_rows, overview, summary_rows
 
 _STYLE = {SEVERE: "bold red", WARN: "yellow", INFO: "dim", NOT_CHECKED: "magenta"}
 #: Excel keeps at most 65,530 hyperlinks per worksheet.
