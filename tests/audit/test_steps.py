@@ -7,19 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import audit_fixtures as fx
 import pytest
-from audit_fixtures import (
-    AS_OF,
-    build_branch,
-    change_rows,
-    copy,
-    letter,
-    log,
-    logged_clients,
-    replace_log,
-    row_of,
-    set_cells,
-)
 
 from workbook import history
 from workbook.audit import SEVERE, WARN, AuditResult, Finding, NotChecked, read_workbook
@@ -41,32 +30,34 @@ from workbook.audit.tiers import (
 from workbook.schema import WorkbookError
 from workbook.xlsxio import read_sheet
 
-H = {name: k for k, name in enumerate(history.HEADER)}
+H = {name: k for k, name in enumerate(history.HEADER)}  # 变更记录 field -> index
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_branch(tmp_path_factory.mktemp("steps") / "branch.xlsx")
+    """40 clients re-rated for 2026Q3 (quarterly) and 2026 (annual), formulas per row."""
+    return fx.build_branch(tmp_path_factory.mktemp("steps") / "branch.xlsx")
 
 
 @pytest.fixture()
 def wb(base: Path, tmp_path: Path) -> Path:
-    return copy(base, tmp_path / "branch.xlsx")
+    """A copy of ``base`` to tamper with."""
+    return fx.copy(base, tmp_path / "tampered.xlsx")
 
 
 def opened(path: Path) -> AuditedBook:
-    return open_book(read_workbook(path), AS_OF, None)
+    return open_book(read_workbook(path), fx.AS_OF, None)
 
 
 def typed_over(path: Path) -> tuple[str, int, str, str]:
     """Type another tier over the 当前级别 of a logged client: (id, row, was, typed)."""
     d = read_sheet(path, "客户")
     ids = [str(v) for v in d.column("客户编号")]
-    cid = next(c for c in ids[:-6] if c in logged_clients(path) and ids.count(c) == 1)
-    r, n = row_of(path, cid), letter(path, "当前级别")
+    cid = next(c for c in ids[:-6] if c in fx.logged_clients(path) and ids.count(c) == 1)
+    r, n = fx.row_of(path, cid), fx.letter(path, "当前级别")
     was = str(d.value(r, d.col_of("当前级别")))
     typed = "VIP客户" if was != "VIP客户" else "普通客户"
-    set_cells(path, {f"{n}{r}": typed})
+    fx.set_cells(path, {f"{n}{r}": typed})
     return cid, r, was, typed
 
 
@@ -90,22 +81,22 @@ def test_open_book_locates_the_sheets_and_reads_the_log(base: Path) -> None:
     assert [r.get("评级期间") for r in book.runs] == ["2026Q3", "2026"]
     assert book.rb.id == "brokerage" and len(book.table) == 40
     cid = book.table.client_id[0]
-    assert book.client_of("客户", row_of(base, cid)) == cid
-    assert book.client_of("变更记录", row_of(base, cid)) == ""
+    assert book.client_of("客户", fx.row_of(base, cid)) == cid
+    assert book.client_of("变更记录", fx.row_of(base, cid)) == ""
 
 
 def test_open_book_refuses_a_workbook_without_clients(base: Path) -> None:
     sheets = {k: v for k, v in read_workbook(base).items() if k != "客户"}
     with pytest.raises(WorkbookError, match="没有“客户”工作表"):
-        open_book(sheets, AS_OF, None)
+        open_book(sheets, fx.AS_OF, None)
 
 
 def test_formula_checks_report_a_typed_over_formula(wb: Path) -> None:
-    n = letter(wb, "计算级别")
+    n = fx.letter(wb, "计算级别")
     d = read_sheet(wb, "客户")
     r = 3
     was = str(d.value(r, d.col_of("计算级别")))
-    set_cells(wb, {f"{n}{r}": "VIP客户" if was != "VIP客户" else "普通客户"})
+    fx.set_cells(wb, {f"{n}{r}": "VIP客户" if was != "VIP客户" else "普通客户"})
     rep, over = formula_checks(opened(wb), recalc_pending=False)
     assert rep.stats["ours"] > 0 and rep.stats["mismatch"] == 0 and not rep.findings
     (f,) = [f for f in over if f.severity == SEVERE]
@@ -115,11 +106,11 @@ def test_formula_checks_report_a_typed_over_formula(wb: Path) -> None:
 
 def test_chain_checks_on_an_intact_and_on_an_edited_log(wb: Path) -> None:
     assert chain_checks(opened(wb)) == ([], True)
-    rows = log(wb)
-    k, row = change_rows(wb)[0]
+    rows = fx.log(wb)
+    k, row = fx.change_rows(wb)[0]
     fields = [list(r) for r in rows]
     fields[k - 2][H["变更后"]] = "VIP客户" if row[H["变更后"]] != "VIP客户" else "普通客户"
-    replace_log(wb, fields)  # the row edited, its stored hash kept
+    fx.replace_log(wb, fields)  # the row edited, its stored hash kept
     findings, ok = chain_checks(opened(wb))
     assert not ok
     assert ("history_edited", f"A{k}") in {(f.kind, f.cell) for f in findings}
@@ -128,7 +119,7 @@ def test_chain_checks_on_an_intact_and_on_an_edited_log(wb: Path) -> None:
 def test_tier_checks_blame_the_typed_over_cell(wb: Path) -> None:
     cid, r, was, typed = typed_over(wb)
     found, notes = tier_checks(opened(wb), [], True)
-    n = letter(wb, "当前级别")
+    n = fx.letter(wb, "当前级别")
     assert [(f.kind, f.cell, f.client_id, f.found, f.supported) for f in found
             if f.severity == SEVERE] == [("tier_typed_over", f"{n}{r}", cid, typed, was)]
     assert any("1 处改动" in n for n in notes)
@@ -138,8 +129,8 @@ def test_tier_checks_blame_the_typed_over_cell(wb: Path) -> None:
 
 
 def test_hash_mismatch_tells_a_swap_from_an_edit(base: Path) -> None:
-    rows = log(base)
-    (k1, _), (k2, _) = change_rows(base)[:2]
+    rows = fx.log(base)
+    (k1, _), (k2, _) = fx.change_rows(base)[:2]
     assert k2 == k1 + 1
     swapped = [list(r) for r in rows]
     swapped[k1 - 2], swapped[k2 - 2] = swapped[k2 - 2], swapped[k1 - 2]
@@ -161,9 +152,9 @@ def test_hash_mismatch_tells_a_swap_from_an_edit(base: Path) -> None:
 
 
 def test_every_logged_change_is_explained_and_chained(base: Path) -> None:
-    _, _, runs = parse_log([list(history.HEADER), *log(base)])
+    _, _, runs = parse_log([list(history.HEADER), *fx.log(base)])
     entries = entries_by_client(runs)
-    rbs = Rulebooks(AS_OF)
+    rbs = Rulebooks(fx.AS_OF)
     rb = opened(base).rb
     assert check_entries(entries, rbs, "变更记录", frozenset(), rb) == ([], {})
     # an entry logged as 维持 whose tier went up is not what the rules give
@@ -179,19 +170,19 @@ def test_every_logged_change_is_explained_and_chained(base: Path) -> None:
 
 
 def test_a_tier_changed_between_two_runs_breaks_the_chain_of_entries(base: Path) -> None:
-    _, _, runs = parse_log([list(history.HEADER), *log(base)])
+    _, _, runs = parse_log([list(history.HEADER), *fx.log(base)])
     entries = entries_by_client(runs)
     cid, es = next((c, es) for c, es in entries.items()
                    if len(es) == 2 and es[1].get("变更前") != "VIP客户")
     es[1].fields[H["变更前"]] = "VIP客户"
-    found, broken = check_entries(entries, Rulebooks(AS_OF), "变更记录", frozenset(),
+    found, broken = check_entries(entries, Rulebooks(fx.AS_OF), "变更记录", frozenset(),
                                   opened(base).rb)
     f = next(f for f in found if f.kind == "tier_changed_between_runs")
     assert (f.cell, f.client_id, f.found, f.supported) == (
         f"I{es[1].row}", cid, "VIP客户", es[0].get("变更后"))
     assert broken == {es[1].row: es[0].get("变更后")}
     # an edited record supports nothing: no chain is judged through it
-    found, broken = check_entries(entries, Rulebooks(AS_OF), "变更记录",
+    found, broken = check_entries(entries, Rulebooks(fx.AS_OF), "变更记录",
                                   frozenset({es[1].row}), opened(base).rb)
     assert broken == {} and not [f for f in found if f.kind == "tier_changed_between_runs"]
 
@@ -202,7 +193,7 @@ def test_the_tier_steps_locate_a_typed_over_cell(wb: Path) -> None:
     tc = tier_context(book.table)
     assert tc is not None
     entries = entries_by_client(book.runs)
-    rbs = Rulebooks(AS_OF)
+    rbs = Rulebooks(fx.AS_OF)
     shown = compare_shown(tc, entries, rbs)
     i = book.table.client_id.index(cid)
     assert list(shown.flagged) == [i] and shown.flagged[i].get("变更后") == was
@@ -218,7 +209,7 @@ def test_the_tier_steps_locate_a_typed_over_cell(wb: Path) -> None:
     verdict = DigestVerdict(book.runs[-1], chosen, "变更记录", frozenset(), "")
     (f,) = report_differences(tc, diffs, verdict, notes)
     assert (f.severity, f.kind, f.address, f.found, f.supported) == (
-        SEVERE, "tier_typed_over", f"客户!{letter(wb, '当前级别')}{r}", typed, was)
+        SEVERE, "tier_typed_over", f"客户!{fx.letter(wb, '当前级别')}{r}", typed, was)
     assert "换回" in f.explanation and notes == []
     # without a digest nothing is proven: the same cell, and the explanation says less
     (g,) = report_differences(tc, diffs, DigestVerdict(book.runs[-1], None, "变更记录",

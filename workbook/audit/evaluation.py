@@ -16,7 +16,7 @@ import numpy as np
 from rules import RuleError, rulebook_ids, version_in_force
 
 from ..xlsxio import CellError, SheetData
-from .formula_syntax import Call, Complex
+from .formula_syntax import Call, Complex, Ref
 from .functions import decide, function, rulebook_id, tier_rulebook
 
 #: functions whose result depends on the day of calculation when their date argument is
@@ -121,6 +121,15 @@ def constant_arg(kind: str, a: Any, p: int, defaults: tuple[Any, ...]) -> Any:
     return None if d is inspect.Parameter.empty else d
 
 
+def ref_source(ref: Ref, sheet: SheetData, ctx: Context) -> SheetData:
+    """The sheet a reference written in ``sheet`` reads; raises :class:`Complex` when it does
+    not exist."""
+    src = ctx.sheet(ref.sheet) if ref.sheet else sheet
+    if src is None:
+        raise Complex(f"引用的工作表“{ref.sheet}”不存在")
+    return src
+
+
 def arg_values(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -> list[Any]:
     defaults, var = parameters(call.name)
     out: list[Any] = []
@@ -128,9 +137,7 @@ def arg_values(call: Call, sheet: SheetData, ctx: Context, row: int, col: int) -
         if kind in ("lit", "missing"):
             out.append(constant_arg(kind, a, p, defaults))
         else:
-            src = ctx.sheet(a.sheet) if a.sheet else sheet
-            if src is None:
-                raise Complex(f"引用的工作表“{a.sheet}”不存在")
+            src = ref_source(a, sheet, ctx)
             r1, c1, r2, c2 = a.at(row, col)
             if r1 < 1 or c1 < 1:
                 raise Complex("引用超出工作表范围（#REF!）")

@@ -32,6 +32,7 @@ from .evaluation import (
     evaluate,
     explain_tier,
     parameters,
+    ref_source,
     rulebook_of,
     same,
     shown,
@@ -259,20 +260,18 @@ def _check_group(rep: FormulaReport, call: Call, cells: list[FormulaCell], data:
     for p, (kind, a) in enumerate(call.args):
         if kind in ("lit", "missing"):
             cols.append(constant_arg(kind, a, p, defaults))
-        else:
-            src = ctx.sheet(a.sheet) if a.sheet else data
-            if src is None:
-                for fc in cells:
-                    _not_checked(rep, fc, f"引用的工作表“{a.sheet}”不存在")
-                return
-            column: list[list[Any]] = []
+            continue
+        try:
+            src = ref_source(a, data, ctx)
+        except Complex as e:  # a sheet that does not exist
             for fc in cells:
-                r1, c1, _, _ = a.at(fc.row, fc.col)
-                if r1 < 1 or c1 < 1:
-                    column.append(["#REF!"])
-                else:
-                    column.append([cell_value(src.value(r1, c1))])
-            cols.append(column)
+                _not_checked(rep, fc, str(e))
+            return
+        column: list[list[Any]] = []
+        for fc in cells:
+            r1, c1, _, _ = a.at(fc.row, fc.col)
+            column.append(["#REF!"] if r1 < 1 or c1 < 1 else [cell_value(src.value(r1, c1))])
+        cols.append(column)
     if len(cols) < len(defaults):
         cols += [None if d is inspect.Parameter.empty else d for d in defaults[len(cols):]]
     rid = rulebook_of(call, [c if not isinstance(c, list) else None for c in cols])
