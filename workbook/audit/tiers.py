@@ -15,6 +15,9 @@
 
 Figures may change after a run (staff update them daily): a client without a 变更 row whose
 computed tier now differs, but whose tier the digest proves untouched, is information (提示).
+
+The first two points live in ``entries``, the digest's search and replay in ``digest``;
+:func:`check_tiers` runs the steps in order.
 """
 
 from __future__ import annotations
