@@ -361,16 +361,13 @@ def audit_findings(sheets: Mapping[str, SheetData], table: Any, as_of: dt.date,
     * cells the regime cannot read, 提示."""
     from rules.schedule import parse_period
 
-    from .audit.model import CHECK_DATA, CHECK_POLICY, INFO, WARN, Finding
-    from .xlsxio import col_letter
+    from .audit.model import CHECK_POLICY, WARN, Finding
 
     regime_id = selected_regime(runs)
     if regime_id is None:
         return [], []
     data = table.data
     skip = ~table.ok
-    out: list[Any] = []
-    notes: list[str] = []
     try:
         period_end = parse_period(runs[-1].get("评级期间")).end
     except RuleError:
@@ -381,7 +378,20 @@ def audit_findings(sheets: Mapping[str, SheetData], table: Any, as_of: dt.date,
     except RuleError as e:
         return [Finding(WARN, CHECK_POLICY, "suitability_regime", data.name,
                         explanation=f"适当性规则 {regime_id} 无法使用：{getattr(e, 'message', e)}")], []
-    notes.append(f"投资者适当性按 {now.ref} 核对（最近一次运行所用，审计日 {as_of.isoformat()}）。")
+    notes = [f"投资者适当性按 {now.ref} 核对（最近一次运行所用，审计日 {as_of.isoformat()}）。"]
+    out = _output_findings(table, at_run, runs[-1].get("评级期间"))
+    out += _unreadable_findings(table, now)
+    out += _purchase_findings(sheets, now)
+    return out, notes
+
+
+def _output_findings(table: Any, at_run: Rating, period: str) -> list[Any]:
+    """风险等级 / 投资者类别 cells that are not what the regime gave on the run's data."""
+    from .audit.model import CHECK_POLICY, WARN, Finding
+    from .xlsxio import col_letter
+
+    data = table.data
+    out: list[Any] = []
     cols = find_columns(data.header, {k: (h,) for k, h in OUTPUT_HEADERS.items()})
     for key in ("investor_type", "risk_level"):
         c = cols.get(key)
@@ -398,26 +408,46 @@ def audit_findings(sheets: Mapping[str, SheetData], table: Any, as_of: dt.date,
                 WARN, CHECK_POLICY, f"{key}_mismatch", data.name, f"{col_letter(c)}{r}",
                 table.client_id[i], got_t, want,
                 f"{OUTPUT_HEADERS[key]} {got_t} 不是按本行数据和 {at_run.ref} 得出的 {want}"
-                f"（{runs[-1].get('评级期间')} 期末）：单元格被手工改动，或数据在运行后被修改",
+                f"（{period} 期末）：单元格被手工改动，或数据在运行后被修改",
                 "", at_run.ref))
+    return out
+
+
+def _unreadable_findings(table: Any, now: Rating) -> list[Any]:
+    """Cells the regime cannot read (提示)."""
+    from .audit.model import CHECK_DATA, INFO, Finding
+    from .xlsxio import col_letter
+
+    data = table.data
+    out: list[Any] = []
     for r, header, value, msg in now.problems:
         c = data.col_of(header)
         out.append(Finding(INFO, CHECK_DATA, "suitability_cell_invalid", data.name,
                            f"{col_letter(c)}{r}" if c else f"A{r}", _row_id(table, r),
                            show(value) if not isinstance(value, str) else value, "",
                            f"{msg}：适当性（{now.ref}）不能据此判断"))
+    return out
+
+
+def _purchase_findings(sheets: Mapping[str, SheetData], now: Rating) -> list[Any]:
+    """The rows of 产品购买 the regime does not allow, each on its own date (警告)."""
+    from .audit.model import CHECK_POLICY, WARN, Finding
+    from .xlsxio import col_letter
+
     buy = next((sheets[n] for n in sheets
                 if n.strip().casefold() in {x.casefold() for x in PURCHASE_SHEET_NAMES}), None)
-    if buy is not None:
-        pcols = find_columns(buy.header, PURCHASE_COLUMNS)
-        for f in check_purchases(buy, now):
-            c = pcols.get({"客户编号": "client_id", "风险警示确认": "warned",
-                           "日期": "date"}.get(f.column, "product_level"))
-            cell = f"{col_letter(c)}{f.row}" if c and f.row else ""
-            out.append(Finding(WARN, CHECK_POLICY, f"purchase_{f.kind}", buy.name, cell,
-                               f.client_id, show(f.value) if not isinstance(f.value, str)
-                               else f.value, f.result, f.reason, "", now.ref))
-    return out, notes
+    if buy is None:
+        return []
+    out: list[Any] = []
+    pcols = find_columns(buy.header, PURCHASE_COLUMNS)
+    for f in check_purchases(buy, now):
+        c = pcols.get({"客户编号": "client_id", "风险警示确认": "warned",
+                       "日期": "date"}.get(f.column, "product_level"))
+        cell = f"{col_letter(c)}{f.row}" if c and f.row else ""
+        out.append(Finding(WARN, CHECK_POLICY, f"purchase_{f.kind}", buy.name, cell,
+                           f.client_id, show(f.value) if not isinstance(f.value, str)
+                           else f.value, f.result, f.reason, "", now.ref))
+    return out
 
 
 def _row_id(table: Any, r: int) -> str:

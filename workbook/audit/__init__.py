@@ -5,29 +5,15 @@ edited. The public names callers use; the checks live in the modules of this pac
 from .book import (
     AUDIT_SHEET,
     AUDIT_SHEET_NAMES,
-    FINDINGS_HEADER,
-    CellAudit,
     audit_book,
     audit_file,
-    explain_cell,
-    findings_rows,
-    overview,
     read_workbook,
     recalc_on_open,
-    summary_rows,
     transfer_findings,
 )
-from .formula import (
-    DATE_ARGS,
-    Complex,
-    Ref,
-    calls_ours,
-    parse,
-    plain_form,
-    relative,
-    same,
-    shown,
-)
+from .cell import CellAudit, explain_cell
+from .evaluation import DATE_ARGS, same, shown
+from .formula_syntax import Complex, Ref, calls_ours, parse, plain_form, relative
 from .model import (
     CHECKS,
     INFO,
@@ -39,6 +25,7 @@ from .model import (
     Finding,
     NotChecked,
 )
+from .rows import FINDINGS_HEADER, findings_rows, overview, summary_rows
 
 __all__ = [
     "AUDIT_SHEET",

@@ -265,7 +265,8 @@ def _gaps(t: ClientTable) -> list[Finding]:
     out = []
     done: set[int] = set()
     for g in gaps:
-        k = names.index(g.detail["input"]) if g.detail.get("input") in names else None
+        inp = g.detail.get("input")
+        k = names.index(inp) if isinstance(inp, str) and inp in names else None
         if k is None:
             continue
         below, above = _neighbours(rb, k, sub[k])

@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .book import FINDINGS_HEADER, findings_rows, overview, summary_rows
 from .model import CHECKS, INFO, NOT_CHECKED, SEVERE, SEVERITIES, WARN, AuditResult
+from .rows import FINDINGS_HEADER, findings_rows, overview, summary_rows
 
 _STYLE = {SEVERE: "bold red", WARN: "yellow", INFO: "dim", NOT_CHECKED: "magenta"}
 #: Excel keeps at most 65,530 hyperlinks per worksheet.
@@ -112,14 +113,22 @@ def _write(result: AuditResult, tmp: Path, report: Path, audited: Path | None) -
                                         "strings_to_numbers": False,
                                         "constant_memory": len(rows) > 20_000})
     bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    target = _link_target(audited, report) if audited is not None else None
+    _write_findings(wb, result, rows, bold, target)
+    _write_summary(wb, result, bold)
+    _write_not_checked(wb, result, bold)
+    wb.close()
+
+
+def _write_findings(wb: Any, result: AuditResult, rows: list[list[Any]], bold: Any,
+                    target: str | None) -> None:
+    """Sheet 审计发现: one row per finding, 位置 a link to the cell in the audited file."""
     fmt = {SEVERE: wb.add_format({"font_color": "#C00000", "bold": True}),
            WARN: wb.add_format({"font_color": "#9C5700"}),
            INFO: wb.add_format({"font_color": "#595959"}),
            NOT_CHECKED: wb.add_format({"font_color": "#7030A0"})}
     link = wb.add_format({"font_color": "#0563C1", "underline": 1})
     wrap = wb.add_format({"text_wrap": False})
-    target = _link_target(audited, report) if audited is not None else None
-
     ws = wb.add_worksheet("审计发现")
     widths = [8, 10, 16, 12, 18, 18, 90, 12, 18]
     for c, h in enumerate(FINDINGS_HEADER):
@@ -143,6 +152,9 @@ def _write(result: AuditResult, tmp: Path, report: Path, audited: Path | None) -
     if len(rows) > 1:
         ws.autofilter(0, 0, len(rows) - 1, len(FINDINGS_HEADER) - 1)
 
+
+def _write_summary(wb: Any, result: AuditResult, bold: Any) -> None:
+    """Sheet 汇总: the summary rows, then the counts per check and severity."""
     wsum = wb.add_worksheet("汇总")
     wsum.set_column(0, 0, 22)
     wsum.set_column(1, 1, 100)
@@ -161,6 +173,9 @@ def _write(result: AuditResult, tmp: Path, report: Path, audited: Path | None) -
     wsum.write_string(base + len(CHECKS) + 1, 0, "未检查的公式")
     wsum.write_number(base + len(CHECKS) + 1, 1, len(result.not_checked))
 
+
+def _write_not_checked(wb: Any, result: AuditResult, bold: Any) -> None:
+    """Sheet 未检查公式: 位置, 公式, 原因."""
     wn = wb.add_worksheet("未检查公式")
     for c, h in enumerate(("位置", "公式", "原因")):
         wn.write_string(0, c, h, bold)
@@ -171,4 +186,3 @@ def _write(result: AuditResult, tmp: Path, report: Path, audited: Path | None) -
         wn.write_string(r, 0, nc.address)
         wn.write_string(r, 1, nc.formula)
         wn.write_string(r, 2, nc.reason)
-    wb.close()
