@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from ._common import add_years, as_date, load_toml_model
 from .engine import Rulebook
 from .errors import RulebookError, RuleInputError, show
 from .registry import get_rulebook
+from .settings import on_file_change, snapshot
 
 DATA_DIR = Path(__file__).parent / "data" / "suitability"
 DEFAULT_REGIME = "csrc-2017"
@@ -184,9 +184,7 @@ class RegimeFile(_Strict):
 
 def regime_dirs() -> list[Path]:
     """Firm directories first (``<CLIENT_RATING_RULES_DIR>/suitability``), then the shipped one."""
-    extra = [Path(p) / "suitability"
-             for p in os.environ.get("CLIENT_RATING_RULES_DIR", "").split(os.pathsep) if p]
-    return [*extra, DATA_DIR]
+    return [*(p / "suitability" for p in snapshot().firm_dirs), DATA_DIR]
 
 
 def _load(path: Path) -> RegimeFile:
@@ -209,8 +207,15 @@ def _versions(regime_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RegimeFile,
 
 
 def regime_ids() -> list[str]:
-    return sorted({p.name for d in regime_dirs() if d.is_dir() for p in d.iterdir()
-                   if p.is_dir() and any(p.glob("*.toml"))})
+    return list(_regime_ids(tuple(regime_dirs())))
+
+
+@functools.cache
+def _regime_ids(dirs: tuple[Path, ...]) -> tuple[str, ...]:
+    """Regime ids found in ``dirs``, scanned once per set of directories (and again when a file
+    changed: rules.settings)."""
+    return tuple(sorted({p.name for d in dirs if d.is_dir() for p in d.iterdir()
+                         if p.is_dir() and any(p.glob("*.toml"))}))
 
 
 def versions(regime_id: str = DEFAULT_REGIME) -> list[RegimeFile]:
@@ -236,11 +241,18 @@ _LEGACY_KEYS = {"legacy_conservative": "保守型", "legacy_balanced": "稳健�
 def get_regime(regime_id: str = DEFAULT_REGIME, as_of: dt.date | None = None,
                settings: Mapping[str, float] | None = None) -> Regime:
     """The regime version in force on ``as_of`` (default today), with the firm's settings
-    (``CLIENT_RATING_PARAMS`` table ``[<id>]``, then ``settings``) applied."""
-    as_of = as_of or dt.date.today()
-    rid = _check_id(regime_id)
-    return _regime(rid, as_of, os.environ.get("CLIENT_RATING_PARAMS", ""),
-                   tuple(sorted((settings or {}).items())), tuple(regime_dirs()))
+    (``CLIENT_RATING_PARAMS`` table ``[<id>]``, then ``settings``) applied; kept in the memo of
+    the settings in force (rules.settings), like the rulebooks."""
+    snap = snapshot()
+    given = tuple(sorted(settings.items())) if settings else ()
+    key = ("regime", regime_id, as_of, given, DATA_DIR) if type(regime_id) is str else None
+    rg = snap.memo.get(key) if key is not None else None
+    if rg is None:
+        rid = _check_id(regime_id)
+        rg = _regime(rid, as_of or snap.today, snap.params, given, tuple(regime_dirs()))
+        if key is not None:
+            snap.remember(key, rg)
+    return rg
 
 
 @functools.lru_cache(maxsize=64)
@@ -260,6 +272,10 @@ def _regime(rid: str, as_of: dt.date, params_file: str, settings: tuple[tuple[st
         firm.update(load_parameter_file(Path(params_file)).get(rid, {}))
     firm.update(dict(settings))
     return Regime(data, path, as_of, firm)
+
+
+for _cache in (_versions, _regime_ids, _regime):
+    on_file_change(_cache.cache_clear)
 
 
 class Regime:
