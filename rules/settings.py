@@ -9,7 +9,8 @@ building paths and hashing them each time.
 
 When the memo is given up:
 
-- an environment variable or the date differs from the snapshot's (checked on every call);
+- an environment variable or the date differs from the snapshot's (checked on every call: the
+  variables' raw values and the clock against the snapshot's midnight);
 - a file changed: the stat (size, time, inode) of every rulebook, regime and parameter file is
   compared with the snapshot's at most once every :data:`CHECK_SECONDS` — a file edited while
   Excel is open takes effect at the next recalculation that comes at least that long after the
@@ -44,17 +45,20 @@ Stamp = tuple[Any, ...]
 class Snapshot:
     """The environment, date and file stamps of one state of the settings, and its ``memo``."""
 
-    __slots__ = ("checked", "firm_dirs", "memo", "params", "rules_dir", "stamp", "today")
+    __slots__ = ("checked", "day_ends", "env", "firm_dirs", "memo", "params", "rules_dir",
+                 "stamp", "today")
 
-    def __init__(self, rules_dir: str, params: str, today: dt.date, stamp: Stamp,
-                 now: float) -> None:
-        self.rules_dir = rules_dir
-        self.params = params
+    def __init__(self, env: tuple[Any, Any], today: dt.date, stamp: Stamp, now: float) -> None:
+        self.env = env  # (as :func:`_raw_env` reads them)
+        self.rules_dir = os.environ.get(RULES_DIR_ENV, "")
+        self.params = os.environ.get(PARAMS_ENV, "")
         self.today = today
+        #: the time (``time.time()``) at which ``today`` ends: the next local midnight
+        self.day_ends = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()).timestamp()
         self.stamp = stamp
         self.checked = now
         #: the firm's directories, in the order given (the shipped ones come after them)
-        self.firm_dirs = tuple(firm_dirs(rules_dir))
+        self.firm_dirs = tuple(firm_dirs(self.rules_dir))
         #: key -> what was looked up under these settings (keys start with their kind)
         self.memo: dict[Any, Any] = {}
 
@@ -68,6 +72,22 @@ class Snapshot:
 _current: Snapshot | None = None
 _seen: dict[tuple[str, str], Stamp] = {}
 _clearers: list[Callable[[], None]] = []
+
+# ``os.environ.get`` of an unset variable raises and catches a KeyError inside (about 1–2 µs, the
+# largest part of a cell's look-up): the two variables are read from the mapping's own dict,
+# with its own key encoding, where CPython has them (POSIX and Windows); else as usual.
+_ENV_DICT = getattr(os.environ, "_data", None)
+_encode = getattr(os.environ, "encodekey", None)
+if isinstance(_ENV_DICT, dict) and callable(_encode):
+    _KEYS = (_encode(RULES_DIR_ENV), _encode(PARAMS_ENV))
+
+    def _raw_env() -> tuple[Any, Any]:
+        get = _ENV_DICT.get  # type: ignore[union-attr]
+        return get(_KEYS[0]), get(_KEYS[1])
+else:  # pragma: no cover - another Python's os.environ
+
+    def _raw_env() -> tuple[Any, Any]:
+        return os.environ.get(RULES_DIR_ENV), os.environ.get(PARAMS_ENV)
 
 
 def firm_dirs(rules_dir: str) -> list[Path]:
@@ -84,25 +104,24 @@ def on_file_change(clear: Callable[[], None]) -> Callable[[], None]:
 def snapshot() -> Snapshot:
     """The settings in force now (see the module doc for when they are looked at again)."""
     global _current
-    env = os.environ
-    rules_dir = env.get(RULES_DIR_ENV, "")
-    params = env.get(PARAMS_ENV, "")
-    today = dt.date.today()
+    env = _raw_env()
     now = clock()
     s = _current
-    if s is not None and s.rules_dir == rules_dir and s.params == params and s.today == today:
+    if s is not None and s.env == env and time.time() < s.day_ends:
         if now - s.checked < CHECK_SECONDS:
             return s
         s.checked = now
-        if stamp(rules_dir, params) == s.stamp:
+        if s.today == dt.date.today() and stamp(s.rules_dir, s.params) == s.stamp:
             return s
+    rules_dir = os.environ.get(RULES_DIR_ENV, "")
+    params = os.environ.get(PARAMS_ENV, "")
     new = stamp(rules_dir, params)
     before = _seen.get((rules_dir, params))
     if before is not None and before != new:
         for clear in _clearers:
             clear()
     _seen[(rules_dir, params)] = new
-    _current = Snapshot(rules_dir, params, today, new, now)
+    _current = Snapshot(env, dt.date.today(), new, now)
     return _current
 
 

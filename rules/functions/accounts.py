@@ -80,6 +80,17 @@ def _yes(v: Any, field: str) -> bool:
     return bool(coerce.flag(v, field))
 
 
+_FIELDS: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
+
+
+def _fields(items: tuple[Any, ...]) -> tuple[tuple[str, str], ...]:
+    """(flag, text) of the seed 003 check items, in their order (made once per data file)."""
+    got = _FIELDS.get(id(items))
+    if got is None or got[0] is not items:
+        got = _FIELDS[id(items)] = (items, tuple((b.flag, b.text) for b in items))
+    return got[1]
+
+
 @excel_function()
 @excel_arg("order_today", doc="当天有委托（已成交或未成交）" + DOC_YES_NO)
 @excel_arg("repo_not_matured", doc="国债回购未到期" + DOC_YES_NO)
@@ -92,11 +103,10 @@ def _yes(v: Any, field: str) -> bool:
 def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revoked,
                       ipo_funds_frozen, agreement_unfulfilled, registrar_refuses=None):
     """转销户前检查（003 第十六条）：有任一情形即“不能办理”并列出原因与条款；都没有则“可以办理”。"""
-    flags = dict(zip(retention.blocker_flags(), (
-        order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
-        agreement_unfulfilled, registrar_refuses), strict=True))
-    texts = {b.flag: b.text for b in retention.blockers()}
-    found = retention.transfer_blockers(**{k: _yes(v, texts[k]) for k, v in flags.items()})
+    values = (order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
+              agreement_unfulfilled, registrar_refuses)
+    found = retention.transfer_blockers(**{flag: _yes(v, text) for (flag, text), v in
+                                           zip(_fields(retention.blockers()), values, strict=True)})
     if not found:
         return "可以办理：第十六条所列不能办理的情形均不存在"
     return "不能办理：" + "；".join(f.removeprefix("不能办理转销户：") for f in found)
@@ -137,11 +147,11 @@ def FOLLOW_UP(tier, client_type, left_on, as_of=None):
 def ACCOUNT_CLOSING(sh_designation_revoked, sz_transferred, interest_withdrawn,
                     agreements_fulfilled, no_other_links):
     """资金帐户销户条件（003 第十九条）：五项均已办理 → “应及时销户”；否则列出尚未满足的条件。"""
-    conds = retention.closing_conditions()
     values = (sh_designation_revoked, sz_transferred, interest_withdrawn, agreements_fulfilled,
               no_other_links)
-    left = retention.closing_check(**{c.flag: _yes(v, c.text)
-                                      for c, v in zip(conds, values, strict=True)})
+    left = retention.closing_check(**{flag: _yes(v, text) for (flag, text), v in
+                                      zip(_fields(retention.closing_conditions()), values,
+                                          strict=True)})
     if not left:
         return "应及时销户：第十九条所列事项均已办理完毕"
     return "暂不能销户，尚未满足：" + "、".join(left) + "（第十九条）"

@@ -17,7 +17,7 @@ from .spec import excel_arg, excel_function, need_text, todays_date
 
 
 def _regime():
-    return appropriateness.get_regime(as_of=todays_date())
+    return appropriateness.get_regime()  # (in force today)
 
 
 def _money_arg(v: Any, field: str) -> float | None:

@@ -170,7 +170,9 @@ def rate_many(shape: tuple[int, int], rulebook_grid: Grid, inputs: Sequence[Grid
 
 
 def _key(v: Any) -> Any:
-    return v.strip().lower() if isinstance(v, str) else v
+    """Cells that name the same rulebook (or threshold). Typed: FALSE and 0, TRUE and 1 are equal
+    in Python but not the same cell (FALSE is no threshold; 0 is one)."""
+    return v.strip().lower() if isinstance(v, str) else (type(v), v)
 
 
 def labels(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
@@ -197,7 +199,7 @@ def upgraded(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
     out = batch.labels.copy()
     cache: dict[Any, Any] = {}
     for i in np.flatnonzero(batch.ok):
-        key = (held[i], out[i])
+        key = (type(held[i]), held[i], out[i])  # (typed: FALSE is not 0)
         if key not in cache:
             try:
                 cache[key] = upgrade_only(rb, out[i], held[i])
