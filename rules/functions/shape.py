@@ -166,7 +166,7 @@ def cells(vector: Callable[..., Any] | None = None) -> Callable[[Callable[..., A
                 for v in values:
                     x = one_cell(v)
                     if x is _NOT_ONE:
-                        return _general(values)
+                        return general(values)
                     scalars.append(x)
                 return safe(f, *scalars)
             try:
@@ -174,29 +174,37 @@ def cells(vector: Callable[..., Any] | None = None) -> Callable[[Callable[..., A
             except TypeError as e:
                 return error_text(RuleInputError(f"参数个数不对：{e}"))
             bound.apply_defaults()
-            return _general([bound.arguments[n] for n in names])
+            return general([bound.arguments[n] for n in names])
 
-        def _general(values: Sequence[Any]) -> Any:
-            grids = [as_grid(v) for v in values]
-            try:
-                shape = broadcast_shape(grids, names)
-            except RuleInputError as e:
-                return error_text(e)
-            if shape == (1, 1):
-                return safe(f, *[g[0][0] for g in grids])
-            with no_gc():
-                if vector is not None:
-                    try:
-                        return vector(shape, *grids)
-                    except Exception as e:
-                        logger.error("udfs: vectorised %s failed, computing cell by cell",
-                                     f.__name__, exc_info=e)
-                columns = [flat(g, shape) for g in grids]
-                out = [safe(f, *row) for row in zip(*columns, strict=True)]
-                cols = shape[1]
-                return [out[i:i + cols] for i in range(0, len(out), cols)]
+        def general(values: Sequence[Any]) -> Any:
+            return call_ranges(f, vector, names, values)
 
-        wrapper.general = _general  # type: ignore[attr-defined]  # (the tests' reference path)
+        wrapper.general = general  # type: ignore[attr-defined]  # (the tests' reference path)
         return wrapper
 
     return deco
+
+
+def call_ranges(f: Callable[..., Any], vector: Callable[..., Any] | None, names: Sequence[str],
+                values: Sequence[Any]) -> Any:
+    """``f`` over its arguments as ranges: broadcast them, then ``vector`` over the whole range
+    (cell by cell if it fails unexpectedly, or without ``vector``); a 1×1 broadcast is one
+    call of ``f``."""
+    grids = [as_grid(v) for v in values]
+    try:
+        shape = broadcast_shape(grids, names)
+    except RuleInputError as e:
+        return error_text(e)
+    if shape == (1, 1):
+        return safe(f, *[g[0][0] for g in grids])
+    with no_gc():
+        if vector is not None:
+            try:
+                return vector(shape, *grids)
+            except Exception as e:
+                logger.error("udfs: vectorised %s failed, computing cell by cell",
+                             f.__name__, exc_info=e)
+        columns = [flat(g, shape) for g in grids]
+        out = [safe(f, *row) for row in zip(*columns, strict=True)]
+        cols = shape[1]
+        return [out[i:i + cols] for i in range(0, len(out), cols)]
