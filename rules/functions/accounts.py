@@ -83,6 +83,11 @@ def _yes(v: Any, field: str) -> bool:
 _FIELDS: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
 
 
+def _flags(items: tuple[Any, ...], values: tuple[Any, ...]) -> dict[str, bool]:
+    """The check items' flags from their cells (in order; an unreadable cell names its text)."""
+    return {flag: _yes(v, text) for (flag, text), v in zip(_fields(items), values, strict=True)}
+
+
 def _fields(items: tuple[Any, ...]) -> tuple[tuple[str, str], ...]:
     """(flag, text) of the seed 003 check items, in their order (made once per data file)."""
     got = _FIELDS.get(id(items))
@@ -105,8 +110,7 @@ def TRANSFER_BLOCKERS(order_today, repo_not_matured, repo_registration_not_revok
     """转销户前检查（003 第十六条）：有任一情形即“不能办理”并列出原因与条款；都没有则“可以办理”。"""
     values = (order_today, repo_not_matured, repo_registration_not_revoked, ipo_funds_frozen,
               agreement_unfulfilled, registrar_refuses)
-    found = retention.transfer_blockers(**{flag: _yes(v, text) for (flag, text), v in
-                                           zip(_fields(retention.blockers()), values, strict=True)})
+    found = retention.transfer_blockers(**_flags(retention.blockers(), values))
     if not found:
         return "可以办理：第十六条所列不能办理的情形均不存在"
     return "不能办理：" + "；".join(f.removeprefix("不能办理转销户：") for f in found)
@@ -149,9 +153,7 @@ def ACCOUNT_CLOSING(sh_designation_revoked, sz_transferred, interest_withdrawn,
     """资金帐户销户条件（003 第十九条）：五项均已办理 → “应及时销户”；否则列出尚未满足的条件。"""
     values = (sh_designation_revoked, sz_transferred, interest_withdrawn, agreements_fulfilled,
               no_other_links)
-    left = retention.closing_check(**{flag: _yes(v, text) for (flag, text), v in
-                                      zip(_fields(retention.closing_conditions()), values,
-                                          strict=True)})
+    left = retention.closing_check(**_flags(retention.closing_conditions(), values))
     if not left:
         return "应及时销户：第十九条所列事项均已办理完毕"
     return "暂不能销户，尚未满足：" + "、".join(left) + "（第十九条）"

@@ -18,7 +18,8 @@ converters.
 
 from __future__ import annotations
 
-from .accounts import (
+# (every function is re-exported by its Excel name: __all__ below)
+from .accounts import (  # noqa: F401
     ACCOUNT_CLOSING,
     FOLLOW_UP,
     LEAVING_REASON,
@@ -29,7 +30,7 @@ from .accounts import (
     TRANSFER_APPROVAL,
     TRANSFER_BLOCKERS,
 )
-from .clients import (
+from .clients import (  # noqa: F401
     ASSET_TURNOVER_CLASS,
     CLIENT_CLASS,
     FUND_RISK,
@@ -41,9 +42,16 @@ from .clients import (
     VALUE_SEGMENT,
     VISITS_PER_YEAR,
 )
-from .investors import INVESTOR_LEVEL, INVESTOR_TYPE, PRODUCT_MATCH
+from .investors import INVESTOR_LEVEL, INVESTOR_TYPE, PRODUCT_MATCH  # noqa: F401
 from .spec import DOC_RULEBOOK, SPECS, Spec, excel_arg, excel_function
-from .tiers import CLIENT_TIER, QUARTER_TIER, RISK_CLASS, RISK_LEVEL, RISK_SCORE, TIER_EXPLAIN
+from .tiers import (  # noqa: F401
+    CLIENT_TIER,
+    QUARTER_TIER,
+    RISK_CLASS,
+    RISK_LEVEL,
+    RISK_SCORE,
+    TIER_EXPLAIN,
+)
 
 CATALOGUE: tuple[str, ...] = (
     "CLIENT_TIER", "TIER_EXPLAIN", "QUARTER_TIER", "RISK_CLASS", "RISK_SCORE", "RISK_LEVEL",
@@ -56,39 +64,4 @@ CATALOGUE: tuple[str, ...] = (
     "INVESTOR_TYPE", "INVESTOR_LEVEL", "PRODUCT_MATCH",
 )
 
-__all__ = [
-    "ACCOUNT_CLOSING",
-    "ASSET_TURNOVER_CLASS",
-    "CATALOGUE",
-    "CLIENT_CLASS",
-    "CLIENT_TIER",
-    "DOC_RULEBOOK",
-    "FOLLOW_UP",
-    "FUND_RISK",
-    "HOLDING_STYLE",
-    "INVESTOR_LEVEL",
-    "INVESTOR_TYPE",
-    "LEAVING_REASON",
-    "PRODUCT_MATCH",
-    "QUARTER_TIER",
-    "RERATING_WINDOW",
-    "RETENTION_ADVICE",
-    "REVIEW_DUE",
-    "RFM",
-    "RISK_CLASS",
-    "RISK_LEVEL",
-    "RISK_SCORE",
-    "RULES_VERSION",
-    "SERVICE_PACKAGE",
-    "SPECS",
-    "SUITABILITY_NOTE",
-    "SUITABLE",
-    "TIER_EXPLAIN",
-    "TRANSFER_APPROVAL",
-    "TRANSFER_BLOCKERS",
-    "VALUE_SEGMENT",
-    "VISITS_PER_YEAR",
-    "Spec",
-    "excel_arg",
-    "excel_function",
-]
+__all__ = [*CATALOGUE, "DOC_RULEBOOK", "SPECS", "Spec", "excel_arg", "excel_function"]
