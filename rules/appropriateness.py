@@ -22,31 +22,31 @@ Money is compared at the cent (``9,999,999.99`` is below 1000万; ``10,000,000.0
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-import os
 import re
-import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from ._common import add_years, as_date, load_toml_model
-from .engine import Rulebook
-from .errors import RulebookError, RuleInputError, show
-from .registry import get_rulebook
-
-DATA_DIR = Path(__file__).parent / "data" / "suitability"
-DEFAULT_REGIME = "csrc-2017"
+from ._common import add_years, as_date
+from .errors import RuleInputError, show
+from .regime import (
+    DATA_DIR,
+    DEFAULT_REGIME,
+    FIRM_SETTINGS,
+    LEVELS,
+    PRODUCT_LEVELS,
+    Regime,
+    RegimeFile,
+    get_regime,
+    norm_key,
+    regime_dirs,
+    regime_ids,
+    versions,
+)
 
 ORDINARY, PRO_A, PRO_B = "普通投资者", "专业投资者A", "专业投资者B"
 INVESTOR_TYPES = (ORDINARY, PRO_A, PRO_B)
-LEVELS = ("C1", "C2", "C3", "C4", "C5")
-PRODUCT_LEVELS = ("R1", "R2", "R3", "R4", "R5")
 LOWEST_SUFFIX = "（最低类别）"
 SUITABLE, NEEDS_WARNING, WARNED, FORBIDDEN = ("适当", "需特别风险警示", "可销售（已特别风险警示）",
                                               "不得销售")
@@ -54,250 +54,43 @@ MATCH_RESULTS = (SUITABLE, NEEDS_WARNING, WARNED, FORBIDDEN)
 #: requests an investor can make (第十一条): be treated as ordinary / become professional
 TO_ORDINARY, TO_PROFESSIONAL, TO_PROFESSIONAL_APPROVED = "申请普通", "申请专业", "批准专业"
 
-
-# --------------------------------------------------------------------------- the data file
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Source(_Strict):
-    document: str
-    article: str
-    note: str = ""
-
-
-class _Category(_Strict):
-    code: str
-    label: str
-    aliases: tuple[str, ...] = ()
-
-
-class _ProA(_Strict):
-    article: str
-    note: str = ""
-    categories: tuple[_Category, ...] = Field(min_length=1)
-
-
-class _Institution(_Strict):
-    article: str
-    net_assets_min: float = Field(gt=0)
-    financial_assets_min: float = Field(gt=0)
-    investment_years_min: float = Field(gt=0)
-
-
-class _Individual(_Strict):
-    article: str
-    financial_assets_min: float = Field(gt=0)
-    income_min: float = Field(gt=0)
-    investment_years_min: float = Field(gt=0)
-    work_years_min: float = Field(gt=0)
-
-
-class _Thresholds(_Strict):
-    institution: _Institution
-    individual: _Individual
-
-
-class _Article(_Strict):
-    article: str
-    note: str = ""
-
-
-class _ToOrdinary(_Strict):
-    article: str
-    from_categories: tuple[str, ...]
-    note: str = ""
-
-
-class _ProductLevel(_Strict):
-    code: str = Field(pattern=r"^R[1-5]$")
-    label: str
-
-
-class _Matching(_Strict):
-    article: str
-    C1: str
-    C2: str
-    C3: str
-    C4: str
-    C5: str
-    professional: str = "R5"
-
-
-class _Warning(_Strict):
-    article: str
-    ban_article: str
-    lowest_max: str = "R1"
-
-
-class _Lowest(_Strict):
-    article: str
-    situations: tuple[str, ...]
-
-
-class _Assessment(_Strict):
-    article: str
-    valid_years: int = Field(ge=1)
-    note: str = ""
-
-
-class RegimeFile(_Strict):
-    """One version of a suitability regime, as written in its data file."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    version: str
-    title: str
-    effective_from: dt.date
-    effective_to: dt.date | None = None
-    level_rulebook: str
-    source: _Source
-    professional_a: _ProA
-    professional_b: _Thresholds
-    ordinary: _Article
-    to_ordinary: _ToOrdinary
-    to_professional: _Thresholds
-    product_levels: tuple[_ProductLevel, ...]
-    matching: _Matching
-    warning: _Warning
-    lowest: _Lowest
-    assessment: _Assessment
-    legacy: dict[str, str]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> RegimeFile:
-        if tuple(p.code for p in self.product_levels) != PRODUCT_LEVELS:
-            raise ValueError(f"product_levels 应依次为 {'、'.join(PRODUCT_LEVELS)}")
-        for name in (*LEVELS, "professional"):
-            if getattr(self.matching, name) not in PRODUCT_LEVELS:
-                raise ValueError(f"matching.{name} 应为 R1–R5 之一")
-        if self.warning.lowest_max not in PRODUCT_LEVELS:
-            raise ValueError("warning.lowest_max 应为 R1–R5 之一")
-        for k, v in self.legacy.items():
-            if k != "article" and v not in LEVELS:
-                raise ValueError(f"legacy.{k} 应为 C1–C5 之一，而不是 {v!r}")
-        if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError("effective_to 早于 effective_from")
-        return self
-
-
-def regime_dirs() -> list[Path]:
-    """Firm directories first (``<CLIENT_RATING_RULES_DIR>/suitability``), then the shipped one."""
-    extra = [Path(p) / "suitability"
-             for p in os.environ.get("CLIENT_RATING_RULES_DIR", "").split(os.pathsep) if p]
-    return [*extra, DATA_DIR]
-
-
-def _load(path: Path) -> RegimeFile:
-    return load_toml_model(path, RegimeFile, "适当性规则文件")
-
-
-@functools.cache
-def _versions(regime_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RegimeFile, Path], ...]:
-    found: dict[str, tuple[RegimeFile, Path]] = {}
-    for d in reversed(dirs):  # shipped first, so firm directories override
-        folder = d / regime_id
-        if not folder.is_dir():
-            continue
-        for p in sorted(folder.glob("*.toml")):
-            data = _load(p)
-            if data.id != regime_id:
-                raise RulebookError(f"适当性规则文件 {p} 的 id 为 {data.id!r}，与目录 {regime_id!r} 不符")
-            found[data.version] = (data, p)
-    return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))
-
-
-def regime_ids() -> list[str]:
-    return sorted({p.name for d in regime_dirs() if d.is_dir() for p in d.iterdir()
-                   if p.is_dir() and any(p.glob("*.toml"))})
-
-
-def versions(regime_id: str = DEFAULT_REGIME) -> list[RegimeFile]:
-    """Every version of a regime, oldest first."""
-    return [v for v, _ in _versions(_check_id(regime_id), tuple(regime_dirs()))]
-
-
-def _check_id(regime_id: Any) -> str:
-    if isinstance(regime_id, str) and regime_id.strip().lower() in regime_ids():
-        return regime_id.strip().lower()
-    raise RuleInputError(f"未知的适当性规则：{show(regime_id)}（可用：{'、'.join(regime_ids())}）",
-                         field="适当性规则", value=regime_id, kind="na")
-
-
-#: numbers a firm may set in its parameter file (CLIENT_RATING_PARAMS, table [csrc-2017])
-FIRM_SETTINGS = {"valid_years": "测评有效期（年）", "legacy_conservative": "保守型对应的 C 级别（1–5）",
-                 "legacy_balanced": "稳健型对应的 C 级别（1–5）",
-                 "legacy_aggressive": "进取型对应的 C 级别（1–5）"}
-_LEGACY_KEYS = {"legacy_conservative": "保守型", "legacy_balanced": "稳健型",
-                "legacy_aggressive": "进取型"}
-
-
-def get_regime(regime_id: str = DEFAULT_REGIME, as_of: dt.date | None = None,
-               settings: Mapping[str, float] | None = None) -> Regime:
-    """The regime version in force on ``as_of`` (default today), with the firm's settings
-    (``CLIENT_RATING_PARAMS`` table ``[<id>]``, then ``settings``) applied."""
-    as_of = as_of or dt.date.today()
-    rid = _check_id(regime_id)
-    return _regime(rid, as_of, os.environ.get("CLIENT_RATING_PARAMS", ""),
-                   tuple(sorted((settings or {}).items())), tuple(regime_dirs()))
-
-
-@functools.lru_cache(maxsize=64)
-def _regime(rid: str, as_of: dt.date, params_file: str, settings: tuple[tuple[str, float], ...],
-            dirs: tuple[Path, ...]) -> Regime:
-    """One Regime per day, firm file and settings (an Excel range calls it once per cell)."""
-    found = [(v, p) for v, p in _versions(rid, dirs)
-             if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
-    if not found:
-        raise RuleInputError(f"适当性规则 {rid} 在 {as_of} 没有生效的版本", field="日期",
-                             value=as_of, kind="na")
-    data, path = max(found, key=lambda t: t[0].effective_from)
-    firm: dict[str, float] = {}
-    if params_file:
-        from .registry import load_parameter_file
-
-        firm.update(load_parameter_file(Path(params_file)).get(rid, {}))
-    firm.update(dict(settings))
-    return Regime(data, path, as_of, firm)
-
-
-class Regime:
-    """A regime version ready to decide: its file, the firm settings, the C-level rulebook."""
-
-    def __init__(self, data: RegimeFile, path: Path | None, as_of: dt.date,
-                 settings: Mapping[str, float]) -> None:
-        self.data = data
-        self.path = path
-        self.as_of = as_of
-        self.ref = f"{data.id}@{data.version}"
-        for name, v in settings.items():
-            if name not in FIRM_SETTINGS:
-                raise RulebookError(f"适当性规则 {self.ref} 没有公司参数 {name!r}"
-                                    f"（可用：{'、'.join(FIRM_SETTINGS)}）")
-            if name == "valid_years" and not (v >= 1 and float(v).is_integer()):
-                raise RulebookError(f"公司参数 valid_years 须为不小于 1 的整数（年）：{show(v)}")
-            if name in _LEGACY_KEYS and v not in (1, 2, 3, 4, 5):
-                raise RulebookError(f"公司参数 {name} 须为 1–5（C1–C5）：{show(v)}")
-        self.settings = dict(settings)
-        self.valid_years = int(settings.get("valid_years", data.assessment.valid_years))
-        self.legacy = {k: v for k, v in data.legacy.items() if k != "article"}
-        for key, label in _LEGACY_KEYS.items():
-            if key in settings:
-                self.legacy[label] = f"C{int(settings[key])}"
-        self.max_product = {lv: getattr(data.matching, lv) for lv in LEVELS}
-        self._cat = {}
-        for c in data.professional_a.categories:
-            for name in (c.code, c.label, *c.aliases):
-                self._cat[_key(name)] = c
-
-    @functools.cached_property
-    def levels(self) -> Rulebook:
-        """The C-level rulebook in force (score bands: firm configuration)."""
-        return get_rulebook(self.data.level_rulebook, self.as_of)
-
-    def __repr__(self) -> str:
-        return f"Regime({self.ref})"
+#: the public names (the regimes' files and get_regime live in rules.regime: re-exported)
+__all__ = [
+    "DATA_DIR",
+    "DEFAULT_REGIME",
+    "FIRM_SETTINGS",
+    "FORBIDDEN",
+    "INVESTOR_TYPES",
+    "LEVELS",
+    "LOWEST_SUFFIX",
+    "MATCH_RESULTS",
+    "NEEDS_WARNING",
+    "ORDINARY",
+    "PRODUCT_LEVELS",
+    "PRO_A",
+    "PRO_B",
+    "SUITABLE",
+    "TO_ORDINARY",
+    "TO_PROFESSIONAL",
+    "TO_PROFESSIONAL_APPROVED",
+    "WARNED",
+    "AssessmentStatus",
+    "Decision",
+    "Regime",
+    "RegimeFile",
+    "assessment_status",
+    "get_regime",
+    "investor_level",
+    "investor_type",
+    "legacy_level",
+    "level_text",
+    "match",
+    "parse_level",
+    "parse_product",
+    "regime_dirs",
+    "regime_ids",
+    "versions",
+]
 
 
 # --------------------------------------------------------------------------- decisions
@@ -316,10 +109,6 @@ class Decision:
 
     def __str__(self) -> str:
         return self.label
-
-
-def _key(v: Any) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(v)).split()).upper()
 
 
 def _cents(x: float) -> int:
@@ -372,7 +161,7 @@ _INSTITUTION = {"机构", "法人", "其他组织", "产品", "INSTITUTION", "OR
 
 
 def _client_kind(v: Any) -> str:
-    k = _key(v) if v is not None else ""
+    k = norm_key(v) if v is not None else ""
     if k in _PERSON:
         return "个人"
     if k in _INSTITUTION:
@@ -384,12 +173,12 @@ def _client_kind(v: Any) -> str:
 def _request(v: Any) -> str | None:
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
-    k = _key(v)
-    if k in {_key(TO_ORDINARY), "转为普通", "选择普通", "普通", "普通投资者"}:
+    k = norm_key(v)
+    if k in {norm_key(TO_ORDINARY), "转为普通", "选择普通", "普通", "普通投资者"}:
         return TO_ORDINARY
-    if k in {_key(TO_PROFESSIONAL), "转为专业", "专业", "申请专业投资者"}:
+    if k in {norm_key(TO_PROFESSIONAL), "转为专业", "专业", "申请专业投资者"}:
         return TO_PROFESSIONAL
-    if k in {_key(TO_PROFESSIONAL_APPROVED), "已批准专业", "转为专业(已批准)", "同意专业",
+    if k in {norm_key(TO_PROFESSIONAL_APPROVED), "已批准专业", "转为专业(已批准)", "同意专业",
              "批准专业投资者"}:
         return TO_PROFESSIONAL_APPROVED
     raise RuleInputError(f"投资者类别申请 {show(v)} 无法识别：应为 申请普通、申请专业 或 批准专业（或留空）",
@@ -423,29 +212,56 @@ def investor_type(regime: Regime | None = None, *, client_type: Any, category: A
     req = _request(request)
     ref = rg.ref
     if category is not None and not (isinstance(category, str) and not category.strip()):
-        cat = rg._cat.get(_key(category))
-        if cat is None:
-            codes = "、".join(f"{c.code}" for c in d.professional_a.categories)
-            raise RuleInputError(
-                f"专业投资者类别 {show(category)} 无法识别：应为第八条第（{codes}）项之一"
-                "（如 金融机构、理财产品、养老基金、QFII），不属于时留空", field="专业投资者类别",
-                value=category, kind="na")
-        if client_type is not None and _client_kind(client_type) == "个人":
-            raise RuleInputError(
-                f"专业投资者类别 {show(category)}：第八条第（一）–（三）项是机构、产品和基金，"
-                "个人客户不属于（个人按第（五）项）", field="专业投资者类别", value=category)
-        clause = f"办法第八条第（{cat.code}）项"
-        note = ""
-        if req == TO_ORDINARY:
-            note = f"；申请成为普通投资者不适用：{d.to_ordinary.article}只允许第（四）、（五）项的专业投资者选择"
-        return Decision(PRO_A, clause, f"第八条第（{cat.code}）项：{cat.label} → {PRO_A}{note}"
-                        f"（{clause}，{ref}）", ref, f"PRO-A-{cat.code}")
+        return _professional_a(rg, category, client_type, req)
     kind = _client_kind(client_type)
     net = _money(net_assets, "净资产")
     fin = _money(financial_assets, "金融资产")
     inc = _money(income, "近三年年均收入")
     inv = _years(investment_years, "投资经历年限")
     work = _years(work_years, "金融相关工作年限")
+    is_pro, item, art, facts = _professional_b(rg, kind, net, fin, inc, inv, work, qualified)
+    if is_pro:
+        if req == TO_ORDINARY and item in d.to_ordinary.from_categories:
+            clause = d.to_ordinary.article
+            return Decision(ORDINARY, clause,
+                            f"{facts}：符合第八条第（{item}）项，本人书面选择成为普通投资者 → {ORDINARY}"
+                            f"（{clause}，{ref}）", ref, "CONV-TO-ORD")
+        return Decision(PRO_B, art, f"{facts} → {PRO_B}（{art}，{ref}）", ref, f"PRO-B-{item}")
+    if req in (TO_PROFESSIONAL, TO_PROFESSIONAL_APPROVED):
+        return _conversion(rg, kind, net, fin, inc, inv, work, req, facts, item)
+    clause = d.ordinary.article
+    return Decision(ORDINARY, clause, f"{facts}：不符合第八条第（{item}）项 → {ORDINARY}"
+                    f"（{clause}，{ref}）", ref, "ORD")
+
+
+def _professional_a(rg: Regime, category: Any, client_type: Any, req: str | None) -> Decision:
+    """第八条第（一）–（三）项: a category of institution, product or fund → 专业投资者A."""
+    d, ref = rg.data, rg.ref
+    cat = rg.categories.get(norm_key(category))
+    if cat is None:
+        codes = "、".join(f"{c.code}" for c in d.professional_a.categories)
+        raise RuleInputError(
+            f"专业投资者类别 {show(category)} 无法识别：应为第八条第（{codes}）项之一"
+            "（如 金融机构、理财产品、养老基金、QFII），不属于时留空", field="专业投资者类别",
+            value=category, kind="na")
+    if client_type is not None and _client_kind(client_type) == "个人":
+        raise RuleInputError(
+            f"专业投资者类别 {show(category)}：第八条第（一）–（三）项是机构、产品和基金，"
+            "个人客户不属于（个人按第（五）项）", field="专业投资者类别", value=category)
+    clause = f"办法第八条第（{cat.code}）项"
+    note = ""
+    if req == TO_ORDINARY:
+        note = f"；申请成为普通投资者不适用：{d.to_ordinary.article}只允许第（四）、（五）项的专业投资者选择"
+    return Decision(PRO_A, clause, f"第八条第（{cat.code}）项：{cat.label} → {PRO_A}{note}"
+                    f"（{clause}，{ref}）", ref, f"PRO-A-{cat.code}")
+
+
+def _professional_b(rg: Regime, kind: str, net: float | None, fin: float | None,
+                    inc: float | None, inv: float | None, work: float | None,
+                    qualified: Any) -> tuple[bool, str, str, str]:
+    """第八条第（四）项 (institutions) / 第（五）项 (individuals): (met, item, article, the
+    figures compared as text)."""
+    d = rg.data
     b = d.professional_b
     if kind == "机构":
         t = b.institution
@@ -468,18 +284,7 @@ def investor_type(regime: Regime | None = None, *, client_type: Any, category: A
                  f"{_cmp('投资经历', inv, ind.investment_years_min, '年')}，"
                  f"{_cmp('金融相关工作经历', work, ind.work_years_min, '年')}，"
                  f"{'属' if qualified else '不属'}高级管理人员/持证注册会计师、律师（三者满足其一）")
-    if is_pro:
-        if req == TO_ORDINARY and item in d.to_ordinary.from_categories:
-            clause = d.to_ordinary.article
-            return Decision(ORDINARY, clause,
-                            f"{facts}：符合第八条第（{item}）项，本人书面选择成为普通投资者 → {ORDINARY}"
-                            f"（{clause}，{ref}）", ref, "CONV-TO-ORD")
-        return Decision(PRO_B, art, f"{facts} → {PRO_B}（{art}，{ref}）", ref, f"PRO-B-{item}")
-    if req in (TO_PROFESSIONAL, TO_PROFESSIONAL_APPROVED):
-        return _conversion(rg, kind, net, fin, inc, inv, work, req, facts, item)
-    clause = d.ordinary.article
-    return Decision(ORDINARY, clause, f"{facts}：不符合第八条第（{item}）项 → {ORDINARY}"
-                    f"（{clause}，{ref}）", ref, "ORD")
+    return is_pro, item, art, facts
 
 
 def _conversion(rg: Regime, kind: str, net: float | None, fin: float | None, inc: float | None,
@@ -556,7 +361,7 @@ def parse_level(text: Any) -> tuple[str, bool, bool]:
     (A/B: professional — not matched by C-level).
     """
     if isinstance(text, str):
-        k = _key(text).replace("（", "(").replace("）", ")")
+        k = norm_key(text).replace("（", "(").replace("）", ")")
         if k.startswith("专业投资者") or k in ("专业", "PRO", "PROFESSIONAL"):
             return "", False, True
         if k in ("最低类别", "最低"):
@@ -577,7 +382,7 @@ def parse_product(text: Any) -> str:
     The 2009 three-step 低/中/高 is not accepted here: its mapping to R-levels is not given by
     the 办法 (rules/suitability.py rates those)."""
     if isinstance(text, str):
-        k = _key(text)
+        k = norm_key(text)
         k = k[:-1] if k.endswith("级") else k
         if k in PRODUCT_LEVELS:
             return k

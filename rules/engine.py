@@ -8,67 +8,17 @@ explains itself lazily (formatting text costs more than deciding).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .conditions import INF, CompiledRule, Cond
 from .errors import RuleInputError, show, show_many
 from .model import InputSpec, OutputSpec, RulebookFile, Source
 from .money import to_cents, to_cents_array
 from .vocabulary import TierVocabulary
-
-INF = math.inf
-
-
-@dataclass(frozen=True, slots=True)
-class Cond:
-    """``lo (<|<=) inputs[index] (<|<=) hi`` with resolved numeric bounds."""
-
-    index: int
-    lo: float
-    lo_incl: bool
-    hi: float
-    hi_incl: bool
-
-    def test(self, x: float) -> bool:
-        if x < self.lo or (x == self.lo and not self.lo_incl):
-            return False
-        return not (x > self.hi or (x == self.hi and not self.hi_incl))
-
-    def mask(self, x: np.ndarray) -> np.ndarray:
-        m: np.ndarray | None = None
-        if self.lo != -INF:
-            m = (x >= self.lo) if self.lo_incl else (x > self.lo)
-        if self.hi != INF:
-            h = (x <= self.hi) if self.hi_incl else (x < self.hi)
-            m = h if m is None else (m & h)
-        return np.ones(x.shape, bool) if m is None else m
-
-    def describe(self) -> str:
-        parts = []
-        if self.lo != -INF:
-            parts.append(("≥ " if self.lo_incl else "> ") + show(self.lo))
-        if self.hi != INF:
-            parts.append(("≤ " if self.hi_incl else "< ") + show(self.hi))
-        return " 且 ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    id: str
-    order: int
-    output: int  # index into outputs (0 = highest rank)
-    sub_class: str
-    conds: tuple[Cond, ...]
-    default: bool
-    text: str
-
-    def matches(self, values: Sequence[float]) -> bool:
-        return all(c.test(values[c.index]) for c in self.conds)
 
 
 class Decision:
@@ -406,6 +356,18 @@ class Rulebook:
         # money at the cent, as check_value does (after the checks of the value as given)
         values = [to_cents_array(x) if spec.money else x
                   for spec, x in zip(self.inputs, values, strict=True)]
+        idx = self._winners(values, n, bad)
+        errors: dict[int, RuleInputError] = {}
+        unmatched = (idx == -1) & ~bad
+        if bad.any() or unmatched.any():
+            for i in np.flatnonzero(bad | unmatched):
+                errors[int(i)] = self._row_error([c[i] for c in raw])
+            idx[bad] = -1
+        return Batch(self, values, idx, errors)
+
+    def _winners(self, values: list[np.ndarray], n: int, bad: np.ndarray) -> np.ndarray:
+        """Per row the order of the winning rule (-1: none) by the hit policy; rows where
+        UNIQUE/ANY rules overlap (or disagree) are marked in ``bad``."""
         mask_cache: dict[Cond, np.ndarray] = {}
 
         def rule_mask(r: CompiledRule) -> np.ndarray | None:
@@ -417,8 +379,7 @@ class Rulebook:
                 m = cm if m is None else (m & cm)
             return m
 
-        none = -1
-        idx = np.full(n, none, dtype=np.int16)
+        idx = np.full(n, -1, dtype=np.int16)
         if self.hit_policy in ("FIRST", "PRIORITY"):
             for r in reversed(self._win_order):
                 m = rule_mask(r)
@@ -426,25 +387,19 @@ class Rulebook:
                     idx[:] = r.order
                 else:
                     idx[m] = r.order
-        else:
-            count = np.zeros(n, np.int16)
-            first_out = np.full(n, -1, np.int16)
-            conflict = np.zeros(n, bool)
-            for r in reversed(self.rules):
-                m = rule_mask(r)
-                m = np.ones(n, bool) if m is None else m
-                idx[m] = r.order
-                count += m
-                conflict |= m & (first_out >= 0) & (first_out != r.output)
-                first_out[m] = r.output
-            bad |= (count > 1) if self.hit_policy == "UNIQUE" else conflict
-        errors: dict[int, RuleInputError] = {}
-        unmatched = (idx == none) & ~bad
-        if bad.any() or unmatched.any():
-            for i in np.flatnonzero(bad | unmatched):
-                errors[int(i)] = self._row_error([c[i] for c in raw])
-            idx[bad] = none
-        return Batch(self, values, idx, errors)
+            return idx
+        count = np.zeros(n, np.int16)
+        first_out = np.full(n, -1, np.int16)
+        conflict = np.zeros(n, bool)
+        for r in reversed(self.rules):
+            m = rule_mask(r)
+            m = np.ones(n, bool) if m is None else m
+            idx[m] = r.order
+            count += m
+            conflict |= m & (first_out >= 0) & (first_out != r.output)
+            first_out[m] = r.output
+        bad |= (count > 1) if self.hit_policy == "UNIQUE" else conflict
+        return idx
 
     def _row_error(self, row: Sequence[Any]) -> RuleInputError:
         """The same error the scalar path raises for this row."""

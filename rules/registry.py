@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ._common import read_toml
 from .engine import Rulebook
 from .errors import ParameterMissingError, RulebookError, RuleInputError
 from .model import RulebookFile
+from .settings import on_file_change, snapshot
 
 DATA_DIR = Path(__file__).parent / "data" / "rulebooks"
 DEFAULT_RULEBOOK = "brokerage"
@@ -31,8 +31,14 @@ EXAMPLE_PARAMETERS = DATA_DIR / "wealth" / "example-parameters.toml"
 
 
 def data_dirs() -> list[Path]:
-    extra = [Path(p) for p in os.environ.get("CLIENT_RATING_RULES_DIR", "").split(os.pathsep) if p]
-    return [*extra, DATA_DIR]
+    """The rulebook directories: the firm's (``CLIENT_RATING_RULES_DIR``), then the shipped one."""
+    return list(_dirs())
+
+
+def _dirs() -> tuple[Path, ...]:
+    """``data_dirs()`` of the settings in force (rules.settings: files changed since the last
+    look drop the parsed ones)."""
+    return (*snapshot().firm_dirs, DATA_DIR)
 
 
 def _is_rulebook_file(p: Path) -> bool:
@@ -85,7 +91,7 @@ def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookF
 
 
 def rulebook_ids() -> list[str]:
-    return list(_ids(tuple(data_dirs())))
+    return list(_ids(_dirs()))
 
 
 #: Rulebooks that decide something else than a client tier (客户分级), though some of them have
@@ -115,13 +121,13 @@ def _ids(dirs: tuple[Path, ...]) -> tuple[str, ...]:
 def versions(rulebook_id: str) -> list[RulebookFile]:
     """Every version of a rulebook, oldest first."""
     rulebook_id = _check_id(rulebook_id)
-    return [v for v, _ in _versions(rulebook_id, tuple(data_dirs()))]
+    return [v for v, _ in _versions(rulebook_id, _dirs())]
 
 
 def _check_id(rulebook_id: Any) -> str:
     if isinstance(rulebook_id, str):
         rid = rulebook_id.strip().lower()
-        if rid in _ids(tuple(data_dirs())):
+        if rid in _ids(_dirs()):
             return rid
     raise RuleInputError(
         f"未知的规则：{rulebook_id!r}（可用：{'、'.join(rulebook_ids())}）",
@@ -130,11 +136,11 @@ def _check_id(rulebook_id: Any) -> str:
 
 def version_in_force(rulebook_id: str, as_of: dt.date) -> tuple[RulebookFile, Path]:
     rid = _check_id(rulebook_id)
-    candidates = [(v, p) for v, p in _versions(rid, tuple(data_dirs()))
+    candidates = [(v, p) for v, p in _versions(rid, _dirs())
                   if v.effective_from <= as_of and (v.effective_to is None or as_of <= v.effective_to)]
     if not candidates:
         spans = "、".join(f"{v.version}（{v.effective_from}–{in_force_until(v)[0] or '至今'}）"
-                         for v, _ in _versions(rid, tuple(data_dirs())))
+                         for v, _ in _versions(rid, _dirs()))
         raise RuleInputError(f"规则 {rid} 在 {as_of} 没有生效的版本（已有：{spans}）",
                              field="日期", value=as_of, kind="na")
     # Overlapping versions are a finding of the verifier; the latest start wins here.
@@ -147,7 +153,7 @@ def in_force_until(data: RulebookFile) -> tuple[dt.date | None, RulebookFile | N
     A version ends on its ``effective_to``, or the day before a later version starts (the one
     in force is the one with the latest start, ``version_in_force``), whichever comes first.
     """
-    later = [v for v, _ in _versions(_check_id(data.id), tuple(data_dirs()))
+    later = [v for v, _ in _versions(_check_id(data.id), _dirs())
              if v.effective_from > data.effective_from
              and (data.effective_to is None or v.effective_from <= data.effective_to)]
     if not later:
@@ -159,7 +165,7 @@ def in_force_until(data: RulebookFile) -> tuple[dt.date | None, RulebookFile | N
 def source_file(rulebook_id: str, version: str) -> tuple[Path, bool]:
     """The file of ``rulebook_id@version`` and whether it is a firm file
     (``CLIENT_RATING_RULES_DIR``) rather than a shipped one."""
-    for v, p in _versions(_check_id(rulebook_id), tuple(data_dirs())):
+    for v, p in _versions(_check_id(rulebook_id), _dirs()):
         if v.version == version:
             return p, not p.is_relative_to(DATA_DIR)
     raise RuleInputError(f"规则 {rulebook_id} 没有版本 {version}", field="版本", value=version,
@@ -191,11 +197,20 @@ def get_rulebook(rulebook_id: str = DEFAULT_RULEBOOK, as_of: dt.date | None = No
 
     Parameters come from the file's defaults, then the firm file (``CLIENT_RATING_PARAMS``), then
     ``parameters``. A rulebook with a parameter still unset refuses, naming what is missing.
+    Kept in the memo of the settings in force (``rules.settings``): a cell's call costs one
+    look-up; a changed firm file or directory, or another day, gives the new rulebook.
     """
-    as_of = as_of or dt.date.today()
-    firm = os.environ.get("CLIENT_RATING_PARAMS", "")
-    params = tuple(sorted((parameters or {}).items()))
-    return _build(_check_id(rulebook_id), as_of, firm, params, tuple(data_dirs()))
+    snap = snapshot()
+    params = tuple(sorted(parameters.items())) if parameters else ()
+    key = (("rulebook", rulebook_id, as_of, params, DATA_DIR) if type(rulebook_id) is str
+           else None)
+    rb = snap.memo.get(key) if key is not None else None
+    if rb is None:
+        rb = _build(_check_id(rulebook_id), as_of or snap.today, snap.params, params,
+                    (*snap.firm_dirs, DATA_DIR))
+        if key is not None:
+            snap.remember(key, rb)
+    return rb
 
 
 @functools.lru_cache(maxsize=256)
@@ -216,3 +231,7 @@ def _build(rid: str, as_of: dt.date, firm: str, params: tuple[tuple[str, float],
             f"规则 {data.id}@{data.version} 未设置阈值：{'、'.join(missing)}（原文为“[X]”，"
             f"须由公司提供参数文件 CLIENT_RATING_PARAMS）", missing)
     return Rulebook(data, {k: float(v) for k, v in values.items() if v is not None}, path)
+
+
+for _cache in (_versions, _ids, _firm_parameters, _build):
+    on_file_change(_cache.cache_clear)

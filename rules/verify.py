@@ -144,85 +144,117 @@ def _holes(rb: Rulebook, axes: list[list[_Cell]], match: np.ndarray
                 yield k, i, hole
 
 
+@dataclass
+class _Grid:
+    """A rulebook evaluated on one representative point of every cell of its input axes."""
+
+    rb: Rulebook
+    axes: list[list[_Cell]]
+    reps: list[np.ndarray]
+    match: np.ndarray  # (rule, *cell index) -> the rule's conditions hold
+    winner: np.ndarray  # cell index -> the winning rule's order under the hit policy (-1: none)
+    win_out: np.ndarray  # cell index -> the winner's output (-1: none)
+
+    @classmethod
+    def of(cls, rb: Rulebook) -> _Grid:
+        axes = [_cells(rb, k) for k in range(len(rb.inputs))]
+        shape = tuple(len(a) for a in axes)
+        reps = [np.array([c.rep(rb.inputs[k].integer) for c in a]) for k, a in enumerate(axes)]
+        flat = [g.ravel() for g in np.meshgrid(*reps, indexing="ij")]
+        n_rules = len(rb.rules)
+        match = np.zeros((n_rules, flat[0].size), bool)
+        for r in rb.rules:
+            m = np.ones(flat[0].size, bool)
+            for c in r.conds:
+                m &= c.mask(flat[c.index])
+            match[r.order] = m
+        match = match.reshape((n_rules, *shape))
+        winner = np.full(shape, -1, np.int32)
+        for r in reversed(rb._win_order):
+            winner[match[r.order]] = r.order
+        out_of = np.array([r.output for r in rb.rules] + [-1])
+        return cls(rb, axes, reps, match, winner, out_of[winner])
+
+    def point(self, idx: tuple[int, ...], override: dict[int, float] | None = None
+              ) -> dict[str, float]:
+        w = {self.rb.inputs[k].name: float(self.reps[k][i]) for k, i in enumerate(idx)}
+        for k, v in (override or {}).items():
+            w[self.rb.inputs[k].name] = v
+        return w
+
+    def show_point(self, w: dict[str, float]) -> str:
+        return "，".join(f"{s.label} {show(w[s.name])}" for s in self.rb.inputs)
+
+    def label(self, rule: Any) -> str:
+        return self.rb.outputs[rule.output].label
+
+
 def _analyse(rb: Rulebook) -> tuple[list[Finding], list[tuple[int, int, np.ndarray, Finding]],
                                     list[list[_Cell]]]:
     """(findings, the holes with their finding, the cells of each input)."""
-    axes = [_cells(rb, k) for k in range(len(rb.inputs))]
-    shape = tuple(len(a) for a in axes)
-    reps = [np.array([c.rep(rb.inputs[k].integer) for c in a]) for k, a in enumerate(axes)]
-    grid = np.meshgrid(*reps, indexing="ij")
-    flat = [g.ravel() for g in grid]
-    n_rules = len(rb.rules)
-    match = np.zeros((n_rules, flat[0].size), bool)
-    for r in rb.rules:
-        m = np.ones(flat[0].size, bool)
-        for c in r.conds:
-            m &= c.mask(flat[c.index])
-        match[r.order] = m
-    match = match.reshape((n_rules, *shape))
-    # winner per grid point under the hit policy (-1: none)
-    winner = np.full(shape, -1, np.int32)
-    for r in reversed(rb._win_order):
-        winner[match[r.order]] = r.order
-    out_of = np.array([r.output for r in rb.rules] + [-1])
-    win_out = out_of[winner]  # -1 where no rule
+    g = _Grid.of(rb)
+    findings = _gaps(g)
+    holes = _catch_all_holes(g) if any(r.default for r in rb.rules) else []
+    findings += [h[3] for h in holes]
+    findings += _overlaps(g) + _unused_rules(g) + _non_monotone(g)
+    produced = {r.output for r in rb.rules}
+    findings += [Finding("no_rule_output", rb.ref, f"级别 {o.label} 没有任何规则（原文未给出标准）")
+                 for j, o in enumerate(rb.outputs) if j not in produced]
+    return findings, holes, g.axes
 
-    def point(idx: tuple[int, ...], override: dict[int, float] | None = None) -> dict[str, float]:
-        w = {rb.inputs[k].name: float(reps[k][i]) for k, i in enumerate(idx)}
-        for k, v in (override or {}).items():
-            w[rb.inputs[k].name] = v
-        return w
 
-    def show_point(w: dict[str, float]) -> str:
-        return "，".join(f"{s.label} {show(w[s.name])}" for s in rb.inputs)
-
-    findings: list[Finding] = []
-    holes: list[tuple[int, int, np.ndarray, Finding]] = []
-    default_ids = {r.order for r in rb.rules if r.default}
-
-    # gaps: nothing matches
+def _gaps(g: _Grid) -> list[Finding]:
+    """Points no rule matches."""
+    out: list[Finding] = []
     seen: set[tuple] = set()
-    for idx in map(tuple, np.argwhere(winner < 0)):
-        key = ("gap", *(idx[k] if axes[k][idx[k]].is_point else -1 for k in range(len(idx))))
+    for idx in map(tuple, np.argwhere(g.winner < 0)):
+        key = ("gap", *(idx[k] if g.axes[k][idx[k]].is_point else -1 for k in range(len(idx))))
         if key in seen:
             continue
         seen.add(key)
-        w = point(idx)
-        findings.append(Finding("gap", rb.ref, f"{show_point(w)} 不被任何规则覆盖，无法评级",
-                                witness=w))
-    # holes: only the catch-all covers, explicit rules on both sides along some input
-    if default_ids:
-        for k, i, hole in _holes(rb, axes, match):
-            axis = axes[k]
-            first = [int(j) for j in np.argwhere(hole)[0]]
-            first[k] = i
-            idx = tuple(first)
-            spec = rb.inputs[k]
-            lo_v = axis[i - 1].near("hi", spec.integer)
-            hi_v = axis[i + 1].near("lo", spec.integer)
-            w = point(idx, {k: axis[i].rep(spec.integer)})
-            below_rule = rb.rules[winner[(*idx[:k], i - 1, *idx[k + 1:])]]
-            above_rule = rb.rules[winner[(*idx[:k], i + 1, *idx[k + 1:])]]
-            here_rule = rb.rules[winner[idx]]
-            cell = axis[i]
-            where = (f"{spec.label} 恰为 {show(cell.lo)}" if cell.is_point
-                     else f"{spec.label} 在 {show(cell.lo)}–{show(cell.hi)} 之间")
-            msg = (f"{where}（例：{show_point(w)}）时只落入兜底规则 {here_rule.id}"
-                   f"（{rb.outputs[here_rule.output].label}），而 {spec.label} {show(lo_v)} 属 "
-                   f"{below_rule.id}（{rb.outputs[below_rule.output].label}），{show(hi_v)} 属 "
-                   f"{above_rule.id}（{rb.outputs[above_rule.output].label}）")
-            found = Finding(
-                "gap", rb.ref, msg, (here_rule.id, below_rule.id, above_rule.id), w,
-                {"input": spec.name, "below": lo_v, "above": hi_v, "catch_all": True,
-                 "points": int(hole.sum())})
-            findings.append(found)
-            holes.append((k, i, hole, found))
-    # overlaps that matter under the hit policy
-    seen.clear()
-    n_match = match.sum(axis=0)
-    for idx in map(tuple, np.argwhere(n_match > 1)):
-        hits = [r for r in rb.rules if match[(r.order, *idx)]]
-        win = rb.rules[winner[idx]]
+        w = g.point(idx)
+        out.append(Finding("gap", g.rb.ref, f"{g.show_point(w)} 不被任何规则覆盖，无法评级",
+                           witness=w))
+    return out
+
+
+def _catch_all_holes(g: _Grid) -> list[tuple[int, int, np.ndarray, Finding]]:
+    """Cells only the catch-all covers, with explicit rules on both sides along some input."""
+    rb, out = g.rb, []
+    for k, i, hole in _holes(rb, g.axes, g.match):
+        axis = g.axes[k]
+        first = [int(j) for j in np.argwhere(hole)[0]]
+        first[k] = i
+        idx = tuple(first)
+        spec = rb.inputs[k]
+        lo_v = axis[i - 1].near("hi", spec.integer)
+        hi_v = axis[i + 1].near("lo", spec.integer)
+        w = g.point(idx, {k: axis[i].rep(spec.integer)})
+        below_rule = rb.rules[g.winner[(*idx[:k], i - 1, *idx[k + 1:])]]
+        above_rule = rb.rules[g.winner[(*idx[:k], i + 1, *idx[k + 1:])]]
+        here_rule = rb.rules[g.winner[idx]]
+        cell = axis[i]
+        where = (f"{spec.label} 恰为 {show(cell.lo)}" if cell.is_point
+                 else f"{spec.label} 在 {show(cell.lo)}–{show(cell.hi)} 之间")
+        msg = (f"{where}（例：{g.show_point(w)}）时只落入兜底规则 {here_rule.id}"
+               f"（{g.label(here_rule)}），而 {spec.label} {show(lo_v)} 属 "
+               f"{below_rule.id}（{g.label(below_rule)}），{show(hi_v)} 属 "
+               f"{above_rule.id}（{g.label(above_rule)}）")
+        found = Finding(
+            "gap", rb.ref, msg, (here_rule.id, below_rule.id, above_rule.id), w,
+            {"input": spec.name, "below": lo_v, "above": hi_v, "catch_all": True,
+             "points": int(hole.sum())})
+        out.append((k, i, hole, found))
+    return out
+
+
+def _overlaps(g: _Grid) -> list[Finding]:
+    """Points several rules match, where that matters under the hit policy."""
+    rb, out = g.rb, []
+    seen: set[tuple] = set()
+    for idx in map(tuple, np.argwhere(g.match.sum(axis=0) > 1)):
+        hits = [r for r in rb.rules if g.match[(r.order, *idx)]]
+        win = rb.rules[g.winner[idx]]
         if rb.hit_policy in ("UNIQUE", "ANY"):
             bad = len({r.output for r in hits}) > 1 if rb.hit_policy == "ANY" else True
             culprits = hits
@@ -238,34 +270,44 @@ def _analyse(rb: Rulebook) -> tuple[list[Finding], list[tuple[int, int, np.ndarr
         if key in seen:
             continue
         seen.add(key)
-        w = point(idx)
-        ids = "、".join(f"{r.id}（{rb.outputs[r.output].label}）" for r in culprits)
-        msg = f"{show_point(w)} 同时满足 {ids}；命中策略 {rb.hit_policy} 下结论取决于规则顺序"
-        findings.append(Finding("overlap", rb.ref, msg, tuple(r.id for r in culprits), w))
-    # masked / unreachable rules
+        w = g.point(idx)
+        ids = "、".join(f"{r.id}（{g.label(r)}）" for r in culprits)
+        msg = f"{g.show_point(w)} 同时满足 {ids}；命中策略 {rb.hit_policy} 下结论取决于规则顺序"
+        out.append(Finding("overlap", rb.ref, msg, tuple(r.id for r in culprits), w))
+    return out
+
+
+def _unused_rules(g: _Grid) -> list[Finding]:
+    """Rules nothing satisfies (unreachable) and rules always beaten by others (masked)."""
+    rb, out = g.rb, []
     for r in rb.rules:
-        if not match[r.order].any():
-            findings.append(Finding("unreachable", rb.ref,
-                                    f"规则 {r.id}（{rb.describe_rule(r)}）在定义域内没有任何取值能满足",
-                                    (r.id,)))
-        elif not (winner == r.order).any():
-            idx = tuple(int(j) for j in np.argwhere(match[r.order])[0])
-            by = rb.rules[winner[idx]]
-            w = point(idx)
-            findings.append(Finding(
+        if not g.match[r.order].any():
+            out.append(Finding("unreachable", rb.ref,
+                               f"规则 {r.id}（{rb.describe_rule(r)}）在定义域内没有任何取值能满足",
+                               (r.id,)))
+        elif not (g.winner == r.order).any():
+            idx = tuple(int(j) for j in np.argwhere(g.match[r.order])[0])
+            by = rb.rules[g.winner[idx]]
+            w = g.point(idx)
+            out.append(Finding(
                 "masked", rb.ref,
-                f"规则 {r.id} 永远不会生效：凡满足它的取值都先命中其他规则（例：{show_point(w)} 命中 {by.id}）",
+                f"规则 {r.id} 永远不会生效：凡满足它的取值都先命中其他规则（例：{g.show_point(w)} 命中 {by.id}）",
                 (r.id, by.id), w))
-    # non-monotone steps
-    for k, axis in enumerate(axes):
+    return out
+
+
+def _non_monotone(g: _Grid) -> list[Finding]:
+    """Steps where raising a monotone input lowers the tier."""
+    rb, out = g.rb, []
+    for k, axis in enumerate(g.axes):
         spec = rb.inputs[k]
         if spec.monotone == "none":
             continue
         sign = 1 if spec.monotone == "increasing" else -1
-        seen.clear()
+        seen: set[tuple] = set()
         for i in range(len(axis) - 1):
-            a = np.take(win_out, [i], axis=k)
-            b = np.take(win_out, [i + 1], axis=k)
+            a = np.take(g.win_out, [i], axis=k)
+            b = np.take(g.win_out, [i + 1], axis=k)
             # rank 0 is the highest output: raising the input must not increase the rank number
             worse = (a >= 0) & (b >= 0) & ((b - a) * sign > 0)
             for row in np.argwhere(worse):
@@ -273,31 +315,29 @@ def _analyse(rb: Rulebook) -> tuple[list[Finding], list[tuple[int, int, np.ndarr
                 pos[k] = i
                 idx_a = tuple(pos)
                 pos[k] = i + 1
-                idx_b = tuple(pos)
-                ra, rb_ = rb.rules[winner[idx_a]], rb.rules[winner[idx_b]]
-                key = (i, ra.id, rb_.id)
-                if key in seen:
+                ra, rb_ = rb.rules[g.winner[idx_a]], rb.rules[g.winner[tuple(pos)]]
+                if (i, ra.id, rb_.id) in seen:
                     continue
-                seen.add(key)
-                va = axis[i].near("hi", spec.integer)
-                vb = axis[i + 1].near("lo", spec.integer)
-                w = point(idx_a, {k: va})
-                others = "，".join(f"{s.label} {show(w[s.name])}"
-                                  for j, s in enumerate(rb.inputs) if j != k)
-                direction = "升高" if sign > 0 else "降低"
-                msg = (f"{spec.label} 从 {show(va)} {'升到' if sign > 0 else '变为'} {show(vb)}"
-                       f"{'（' + others + '）' if others else ''}时，结论从 "
-                       f"{rb.outputs[ra.output].label}（{ra.id}）降为 {rb.outputs[rb_.output].label}"
-                       f"（{rb_.id}）：{spec.label}{direction}反而降级")
-                findings.append(Finding("non_monotone", rb.ref, msg, (ra.id, rb_.id), w,
-                                        {"input": spec.name, "from": va, "to": vb}))
-    # outputs no rule produces
-    produced = {r.output for r in rb.rules}
-    for j, o in enumerate(rb.outputs):
-        if j not in produced:
-            findings.append(Finding("no_rule_output", rb.ref,
-                                    f"级别 {o.label} 没有任何规则（原文未给出标准）"))
-    return findings, holes, axes
+                seen.add((i, ra.id, rb_.id))
+                out.append(_step_down(g, k, i, idx_a, ra, rb_, sign))
+    return out
+
+
+def _step_down(g: _Grid, k: int, i: int, idx_a: tuple[int, ...], ra: Any, rb_: Any,
+               sign: int) -> Finding:
+    spec, axis = g.rb.inputs[k], g.axes[k]
+    va = axis[i].near("hi", spec.integer)
+    vb = axis[i + 1].near("lo", spec.integer)
+    w = g.point(idx_a, {k: va})
+    others = "，".join(f"{s.label} {show(w[s.name])}"
+                      for j, s in enumerate(g.rb.inputs) if j != k)
+    direction = "升高" if sign > 0 else "降低"
+    msg = (f"{spec.label} 从 {show(va)} {'升到' if sign > 0 else '变为'} {show(vb)}"
+           f"{'（' + others + '）' if others else ''}时，结论从 "
+           f"{g.label(ra)}（{ra.id}）降为 {g.label(rb_)}"
+           f"（{rb_.id}）：{spec.label}{direction}反而降级")
+    return Finding("non_monotone", g.rb.ref, msg, (ra.id, rb_.id), w,
+                   {"input": spec.name, "from": va, "to": vb})
 
 
 def known_gaps(rb: Rulebook, columns: Sequence[np.ndarray]) -> dict[int, Finding]:

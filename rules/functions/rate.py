@@ -21,6 +21,7 @@ from rules import (
 )
 from rules import cells as coerce
 from rules.rerating import quarter_tier
+from rules.settings import snapshot
 
 from .shape import Grid, error_text, fit, flat, grid_shape
 
@@ -45,9 +46,31 @@ def rulebook(v: Any, default: str, as_of: dt.date | None = None,
     return get_rulebook(rulebook_id(v, default), as_of, parameters)
 
 
+def _memo(kind: str, v: Any, default: str, find: Callable[[Any, str], Rulebook]) -> Rulebook:
+    """``find(v, default)`` kept in the memo of the settings in force (rules.settings) for an
+    empty or text rulebook cell (errors are not kept: they are computed again)."""
+    if v is not None and type(v) is not str:
+        return find(v, default)
+    snap = snapshot()
+    key = (kind, v, default)
+    rb = snap.memo.get(key)
+    if rb is None:
+        rb = snap.remember(key, find(v, default))
+    return rb
+
+
+def rulebook_arg(v: Any, default: str) -> Rulebook:
+    """:func:`rulebook` in force today for a cell's rulebook argument (memoised)."""
+    return _memo("rulebook-arg", v, default, rulebook)
+
+
 def labels_rulebook(v: Any, default: str) -> Rulebook:
     """A rulebook for its labels, services and visits only: thresholds a firm has not set yet
     (wealth "[X]") do not matter for those, so they are filled with 0 here, never used to rate."""
+    return _memo("labels-arg", v, default, _labels_rulebook)
+
+
+def _labels_rulebook(v: Any, default: str) -> Rulebook:
     rid = rulebook_id(v, default)
     try:
         return get_rulebook(rid)
@@ -57,6 +80,10 @@ def labels_rulebook(v: Any, default: str) -> Rulebook:
 
 
 def tier_rulebook(v: Any, default: str = "brokerage") -> Rulebook:
+    return _memo("tier-arg", v, default, _tier_rulebook)
+
+
+def _tier_rulebook(v: Any, default: str) -> Rulebook:
     rb = rulebook(v, default)
     if not rates_tiers(rb.data):
         raise RuleInputError(f"规则 {rb.id} 不是客户分级规则（可用：{'、'.join(tier_rulebook_ids())}）",
@@ -143,7 +170,9 @@ def rate_many(shape: tuple[int, int], rulebook_grid: Grid, inputs: Sequence[Grid
 
 
 def _key(v: Any) -> Any:
-    return v.strip().lower() if isinstance(v, str) else v
+    """Cells that name the same rulebook (or threshold). Typed: FALSE and 0, TRUE and 1 are equal
+    in Python but not the same cell (FALSE is no threshold; 0 is one)."""
+    return v.strip().lower() if isinstance(v, str) else (type(v), v)
 
 
 def labels(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
@@ -170,7 +199,7 @@ def upgraded(rb: Rulebook, batch: Batch, extra: list[list[Any]]) -> np.ndarray:
     out = batch.labels.copy()
     cache: dict[Any, Any] = {}
     for i in np.flatnonzero(batch.ok):
-        key = (held[i], out[i])
+        key = (type(held[i]), held[i], out[i])  # (typed: FALSE is not 0)
         if key not in cache:
             try:
                 cache[key] = upgrade_only(rb, out[i], held[i])

@@ -11,9 +11,7 @@ scalar when every argument was a single cell, else a 2-D list of the broadcast s
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from typing import Any, cast
 import numpy as np
 
 from rules.errors import RuleError, RuleInputError
+from rules.gcpause import no_gc
 
 logger = logging.getLogger("udfs")
 
@@ -117,17 +116,23 @@ def flat(g: Grid, shape: tuple[int, int]) -> list[Any]:
     return [v for row in g for v in row]
 
 
-@contextlib.contextmanager
-def no_gc():
-    """Pause the cyclic garbage collector while building a million small lists (no cycles are
-    made): with it running, the 1M-row output alone takes 3–5 times longer."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+_NOT_ONE = object()  # (an argument that is not a single cell)
+
+
+def one_cell(v: Any) -> Any:
+    """The value of an argument that is a single cell (a scalar, ``[[v]]``, ``[v]``; ``[]`` is
+    an empty cell), else ``_NOT_ONE``: the shapes :func:`as_grid` makes 1×1, read without
+    building the grid. Arrays go the general way."""
+    if isinstance(v, list | tuple):
+        if len(v) != 1:
+            return None if not v else _NOT_ONE
+        row = v[0]
+        if isinstance(row, list | tuple):
+            return row[0] if len(row) == 1 else _NOT_ONE
+        return row
+    if isinstance(v, np.ndarray):
+        return _NOT_ONE
+    return v
 
 
 def cells(vector: Callable[..., Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -135,39 +140,71 @@ def cells(vector: Callable[..., Any] | None = None) -> Callable[[Callable[..., A
 
     ``vector(shape, *grids)`` (optional) computes a whole range at once and returns a 2-D list;
     if it fails unexpectedly the cells are computed one by one.
+
+    The arguments are bound once per function, not per call: the signature gives the number of
+    required arguments and the defaults of the others (positional only, as xlwings calls). A
+    call whose arguments are all single cells goes straight to ``safe(f, *values)`` — what the
+    broadcast of 1×1 grids gives, without making them (tests/udfs/test_udfs_fastpath.py checks
+    the two paths agree for every function).
     """
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(f)
         names = list(sig.parameters)
+        params = list(sig.parameters.values())
+        positional = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        defaults = tuple(p.default for p in params)
+        n_required = sum(p.default is p.empty for p in params)
+        n_max = len(params) if positional else -1
 
         @functools.wraps(f)
         def wrapper(*args: Any) -> Any:
+            n = len(args)
+            if n_required <= n <= n_max:
+                values = args + defaults[n:] if n < n_max else args
+                scalars = []
+                for v in values:
+                    x = one_cell(v)
+                    if x is _NOT_ONE:
+                        return general(values)
+                    scalars.append(x)
+                return safe(f, *scalars)
             try:
                 bound = sig.bind(*args)
             except TypeError as e:
                 return error_text(RuleInputError(f"参数个数不对：{e}"))
             bound.apply_defaults()
-            values = [bound.arguments[n] for n in names]
-            grids = [as_grid(v) for v in values]
-            try:
-                shape = broadcast_shape(grids, names)
-            except RuleInputError as e:
-                return error_text(e)
-            if shape == (1, 1):
-                return safe(f, *[g[0][0] for g in grids])
-            with no_gc():
-                if vector is not None:
-                    try:
-                        return vector(shape, *grids)
-                    except Exception as e:
-                        logger.error("udfs: vectorised %s failed, computing cell by cell",
-                                     f.__name__, exc_info=e)
-                columns = [flat(g, shape) for g in grids]
-                out = [safe(f, *row) for row in zip(*columns, strict=True)]
-                cols = shape[1]
-                return [out[i:i + cols] for i in range(0, len(out), cols)]
+            return general([bound.arguments[n] for n in names])
 
+        def general(values: Sequence[Any]) -> Any:
+            return call_ranges(f, vector, names, values)
+
+        wrapper.general = general  # type: ignore[attr-defined]  # (the tests' reference path)
         return wrapper
 
     return deco
+
+
+def call_ranges(f: Callable[..., Any], vector: Callable[..., Any] | None, names: Sequence[str],
+                values: Sequence[Any]) -> Any:
+    """``f`` over its arguments as ranges: broadcast them, then ``vector`` over the whole range
+    (cell by cell if it fails unexpectedly, or without ``vector``); a 1×1 broadcast is one
+    call of ``f``."""
+    grids = [as_grid(v) for v in values]
+    try:
+        shape = broadcast_shape(grids, names)
+    except RuleInputError as e:
+        return error_text(e)
+    if shape == (1, 1):
+        return safe(f, *[g[0][0] for g in grids])
+    with no_gc():
+        if vector is not None:
+            try:
+                return vector(shape, *grids)
+            except Exception as e:
+                logger.error("udfs: vectorised %s failed, computing cell by cell",
+                             f.__name__, exc_info=e)
+        columns = [flat(g, shape) for g in grids]
+        out = [safe(f, *row) for row in zip(*columns, strict=True)]
+        cols = shape[1]
+        return [out[i:i + cols] for i in range(0, len(out), cols)]
