@@ -4,18 +4,19 @@ every other zip entry is copied byte for byte, and the result replaces ``dst`` a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import posixpath
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import chart as chartxml
 from . import colpatch, ooxml
-from .append import append_part, last_row_flush
+from .append import append_part, rows_xml_flushed
 from .book import XlsxBook
 from .cells import CellWriter, rows_xml
 from .chart import ChartSpec
@@ -137,33 +138,62 @@ _NEW_SHEET_HEAD = (
 )
 
 
-def _new_sheet_xml(rows: list[list[Any]], w: CellWriter, styles: StylesEditor,
-                   drawing_rid: str | None = None, strict: bool = False) -> bytes:
-    n_rows = len(rows)
-    n_cols = max((len(r) for r in rows), default=0)
+def _new_sheet_parts(n_rows: int, n_cols: int, drawing_rid: str | None = None,
+                     strict: bool = False) -> tuple[bytes, bytes]:
+    """A new sheet's XML before its rows (through ``<sheetData>``) and after them."""
     dim = f"A1:{col_letter(n_cols)}{n_rows}" if n_rows and n_cols else "A1"
-    bold_cache: list[int | None] = []
-
-    def bold() -> int | None:
-        if not bold_cache:
-            bold_cache.append(styles.bold_xf(None))
-        return bold_cache[0]
-
     pane = (
         b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         if n_rows > 1 else b""
     )
-    return (
+    head = (
         (ooxml.to_strict(_NEW_SHEET_HEAD) if strict else _NEW_SHEET_HEAD)
         + f'<dimension ref="{dim}"/>'.encode()
         + b'<sheetViews><sheetView workbookViewId="0">' + pane + b"</sheetView></sheetViews>"
         + b'<sheetFormatPr defaultRowHeight="15"/>'
-        + b"<sheetData>" + rows_xml(rows, w, b"", {}, bold) + b"</sheetData>"
+        + b"<sheetData>"
+    )
+    tail = (
+        b"</sheetData>"
         + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
         b'footer="0.3"/>'
         + (f'<drawing r:id="{drawing_rid}"/>'.encode() if drawing_rid else b"")
         + b"</worksheet>"
     )
+    return head, tail
+
+
+def _bold(styles: StylesEditor) -> Callable[[], int | None]:
+    """The bold style of a header row, made when first asked for."""
+    cache: list[int | None] = []
+
+    def bold() -> int | None:
+        if not cache:
+            cache.append(styles.bold_xf(None))
+        return cache[0]
+
+    return bold
+
+
+def _new_sheet_xml(rows: list[list[Any]], w: CellWriter, styles: StylesEditor,
+                   drawing_rid: str | None = None, strict: bool = False) -> bytes:
+    n_cols = max((len(r) for r in rows), default=0)
+    head, tail = _new_sheet_parts(len(rows), n_cols, drawing_rid, strict)
+    return head + rows_xml(rows, w, b"", {}, _bold(styles)) + tail
+
+
+def _new_log_chunks(rows: Sequence[list[Any]], w: CellWriter, styles: StylesEditor,
+                    strict: bool = False) -> Iterable[bytes | object]:
+    """A new sheet of log rows, streamed a block of rows at a time (the rows may be made as
+    they are written: ``workbook.run.logrows``) with the flush point before its last row:
+    the bytes of ``last_row_flush(_new_sheet_xml(rows, ...))``."""
+    width = getattr(rows, "width", None)
+    n_cols = width if width is not None else max((len(r) for r in rows), default=0)
+    head, tail = _new_sheet_parts(len(rows), n_cols, strict=strict)
+    bold = _bold(styles)
+    if len(rows):
+        bold()  # (made now, as the whole sheet's XML made here would: the styles' order)
+    return itertools.chain([head], rows_xml_flushed(rows, 1, b"", w, bold), [tail])
 
 
 # ----------------------------------------------------------------------------- package parts
@@ -355,7 +385,6 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
            add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
     add_charts = add_charts or {}
     append_rows = append_rows or {}
-    flush_parts: set[str] = set()
     zf = book.zf
     info: WorkbookInfo = book.info
     styles = StylesEditor(zf, info.styles_part)
@@ -410,7 +439,7 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
             small[ct_name] = re.sub(
                 rb"<(?:\w+:)?Override\b[^>]*?PartName=\"" + re.escape(pn) + rb"\"[^>]*?/>",
                 b"", ct, flags=re.I)
-    new_parts: list[tuple[str, bytes]] = []
+    new_parts: list[tuple[str, Iterable[bytes | object]]] = []
     if add_sheets:
         rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
         ct = small.get(ct_name) if ct_name else None
@@ -454,15 +483,17 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
                     f'<Override PartName="/{part}" ContentType="{WS_CT}"/>'.encode())
             spec = add_charts.get(name)
             if spec is None:
-                new_parts.append((part, _new_sheet_xml(rows, w, styles, strict=info.strict)))
-                if name in append_rows:  # a log: ready for the next append
-                    flush_parts.add(part)
+                if name in append_rows:  # a log, streamed: ready for the next append
+                    new_parts.append((part, _new_log_chunks(rows, w, styles, info.strict)))
+                else:
+                    new_parts.append((part, [_new_sheet_xml(rows, w, styles,
+                                                            strict=info.strict)]))
                 continue
             taken = set(info.names) | {p for p, _ in new_parts}
             drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
             chart = _free_part(taken, posixpath.join(wb_dir, "charts/chart%d.xml"))
-            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1",
-                                                   strict=info.strict)))
+            new_parts.append((part, [_new_sheet_xml(rows, w, styles, drawing_rid="rId1",
+                                                    strict=info.strict)]))
             chart_parts = [
                 (rels_path(part), chartxml.rels_xml(
                     chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))),
@@ -470,7 +501,7 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
                 (rels_path(drawing), chartxml.rels_xml(
                     chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))),
                 (chart, chartxml.chart_xml(spec, name, rows))]
-            new_parts += [(pn, ooxml.to_strict(x) if info.strict else x)
+            new_parts += [(pn, [ooxml.to_strict(x) if info.strict else x])
                           for pn, x in chart_parts]
             if ct is not None:
                 for pn, ctype in ((drawing, chartxml.DRAWING_CT), (chart, chartxml.CHART_CT)):
@@ -508,11 +539,8 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
             writer.write_stream(name, [small[name]], compresslevel=level, date_time=zi.date_time)
         else:
             writer.copy_raw(src_fh, zi)
-    for part, data in new_parts:
-        if part in flush_parts:
-            writer.write_stream(part, last_row_flush(data), compresslevel=level)
-        else:
-            writer.write_stream(part, [data], compresslevel=level)
+    for part, chunks in new_parts:
+        writer.write_stream(part, chunks, compresslevel=level)
     if deferred_styles is not None:
         if styles.modified:
             writer.write_stream(deferred_styles.filename, [styles.data], compresslevel=level,
