@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,9 @@ def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathL
     part copied byte for byte. Used by ``rerate`` and ``workbook.push``."""
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
                                    columns=plan.columns, table_columns=plan.headers)}
-    replace: dict[str, list[list[Any]]] = {}
-    add: dict[str, list[list[Any]]] = {}
-    append: dict[str, tuple[int, list[list[Any]]]] = {}
+    replace: dict[str, Sequence[list[Any]]] = {}
+    add: dict[str, Sequence[list[Any]]] = {}
+    append: dict[str, tuple[int, Sequence[list[Any]]]] = {}
     log_sheet = plan.history_sheet or HISTORY_SHEET_NAMES[0]
     if plan.history_sheet is None:
         add[log_sheet] = plan.history_rows

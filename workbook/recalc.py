@@ -19,6 +19,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterator
+from itertools import repeat
 from xml.sax.saxutils import unescape
 
 from .audit import Complex, calls_ours, parse, plain_form, relative
@@ -32,10 +33,14 @@ _REF = re.compile(rb'\sr="\$?([A-Za-z]{1,3})\$?(\d+)"')
 _ATTR = re.compile(rb'\s(t|si)="([^"]*)"')
 _ENTITIES = {"&quot;": '"', "&apos;": "'"}
 _CHUNK = 1 << 22
+#: a formula cell in the plain form (groups: column letters, row number, the formula)
+_PLAIN_F = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*><f>([^<]*)</f>')
+_ANY_F = re.compile(rb"<f[\s>/]")
 
 
-def _cells_with_formulas(zf: zipfile.ZipFile, part: str) -> Iterator[re.Match[bytes]]:
-    """Every ``<c …><f …>…</f>`` of a worksheet part, read in chunks (cut before a ``<c``)."""
+def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """A worksheet part in pieces of whole cells (cut before a ``<c``) that may hold a
+    formula (a piece without ``<f`` nor ``:f`` is not given)."""
     buf = b""
     with zf.open(part) as f:
         while True:
@@ -48,8 +53,8 @@ def _cells_with_formulas(zf: zipfile.ZipFile, part: str) -> Iterator[re.Match[by
                 head, buf = buf[:cut], buf[cut:]
             else:
                 head, buf = buf, b""
-            if _HAS_F.search(head):
-                yield from _CELL_F.finditer(head)
+            if b"<f" in head or b":f" in head:
+                yield head
             if not chunk:
                 return
 
@@ -89,54 +94,110 @@ def _reads_unwritten(refs: tuple, row: int, col: int, sheet: str, written: set[i
     return True
 
 
+class _Sheet:
+    """The formulas of the clients' sheet judged piece by piece: the plain form (``<c r="A1"
+    …><f>…</f>``, what XlsxWriter, the template and the job write) in bulk -- each distinct
+    formula of a column, its row number blanked, judged once --, anything else cell by cell."""
+
+    def __init__(self, name: str, written: set[int]) -> None:
+        self.name, self.written = name, written
+        self.shared: dict[bytes, tuple[bool, int]] = {}  # si -> (harmless, master column)
+        self.last: dict[int, tuple[str, bool]] = {}
+        self.raw: dict[int, bytes] = {}  # column -> last harmless formula, row number blanked
+        self.cols: dict[bytes, int] = {}
+        self.seen: set[tuple[bytes, bytes]] = set()  # (letters, formula blanked): harmless
+
+    def needs(self, head: bytes) -> bool:
+        """Whether a formula of the piece may read a cell the run wrote."""
+        fast = self._plain(head)
+        return self._cells(head) if fast is None else fast
+
+    def _col(self, letters: bytes) -> int:
+        col = self.cols.get(letters)
+        if col is None:
+            col = self.cols[letters] = col_index(letters.decode().upper())
+        return col
+
+    def _plain(self, head: bytes) -> bool | None:
+        """The piece when every formula in it has the plain form, no entity and no sheet
+        name; None otherwise (then cell by cell)."""
+        if b":f>" in head or b":f " in head or b":f/" in head:
+            return None
+        found = _PLAIN_F.findall(head)
+        if len(found) != len(_ANY_F.findall(head)):
+            return None
+        if not found:
+            return False
+        letters, digits, bodies = zip(*found, strict=True)
+        blob = b"\n".join(bodies)
+        if b"&" in blob or blob.count(b"!") != blob.count(b"]!"):
+            return None
+        keys = list(map(bytes.replace, bodies, digits, repeat(b"\0")))
+        pairs = dict(zip(zip(letters, keys, strict=True), zip(digits, bodies, strict=True),
+                         strict=True))
+        for pair in pairs.keys() - self.seen:
+            rowb, body = pairs[pair]
+            if not body.strip():
+                return True  # an empty formula of no shared formula
+            if not _harmless(body.decode("utf-8"), int(rowb), self._col(pair[0]), self.name,
+                             self.written, self.last):
+                return True
+            self.seen.add(pair)
+        return False
+
+    def _cells(self, head: bytes) -> bool:
+        """Cell by cell (shared formulas, entities, other forms)."""
+        for m in _CELL_F.finditer(head):
+            ref = _REF.search(m.group(1))
+            if ref is None:
+                return True
+            letters, rowb = ref.group(1), ref.group(2)
+            col = self._col(letters)
+            body = m.group(3)
+            fattrs = m.group(2)
+            if body and not fattrs.strip() and b"&" not in body \
+                    and body.count(b"!") == body.count(b"]!"):  # (no sheet named)
+                key = body.replace(rowb, b"\0")  # a column of one formula: seen already
+                if self.raw.get(col) == key:
+                    continue
+            else:
+                key = None
+            row = int(rowb)
+            attrs = dict(_ATTR.findall(fattrs))
+            if body is None or not body.strip():
+                si = attrs.get(b"si")
+                if attrs.get(b"t") != b"shared" or si not in self.shared:
+                    return True
+                ok, master_col = self.shared[si]
+                if not ok or master_col != col:  # (another column reads other columns)
+                    return True
+                continue
+            text = unescape(body.decode("utf-8"), _ENTITIES)
+            ok = _harmless(text, row, col, self.name, self.written, self.last)
+            if attrs.get(b"t") == b"shared" and b"si" in attrs:
+                self.shared[attrs[b"si"]] = (ok, col)
+            if not ok:
+                return True
+            if key is not None:
+                self.raw[col] = key
+        return False
+
+
 def needs_full_recalc(path: str | os.PathLike[str], sheet: str, written: set[int]) -> bool:
     """Whether some formula of the file may read a cell the run wrote: ``written`` the columns
     of ``sheet`` (客户) it wrote; every other sheet it wrote (变更记录, 汇总) is covered by the
     rule that a formula off ``sheet`` always counts. Unreadable formulas count too."""
     with zipfile.ZipFile(path) as zf:
         info = read_workbook_info(zf)
+        names = set(zf.namelist())
         for s in info.sheets:
-            if s.part not in zf.namelist():
+            if s.part not in names:
                 continue
-            shared: dict[bytes, tuple[bool, int]] = {}  # si -> (harmless, master column)
-            last: dict[int, tuple[str, bool]] = {}
-            raw: dict[int, bytes] = {}  # column -> last harmless formula, row number blanked
-            cols: dict[bytes, int] = {}
-            for m in _cells_with_formulas(zf, s.part):
-                if s.name != sheet:
-                    return True
-                ref = _REF.search(m.group(1))
-                if ref is None:
-                    return True
-                letters, rowb = ref.group(1), ref.group(2)
-                col = cols.get(letters)
-                if col is None:
-                    col = cols[letters] = col_index(letters.decode().upper())
-                body = m.group(3)
-                fattrs = m.group(2)
-                if body and not fattrs.strip() and b"&" not in body \
-                        and body.count(b"!") == body.count(b"]!"):  # (no sheet named)
-                    key = body.replace(rowb, b"\0")  # a column of one formula: seen already
-                    if raw.get(col) == key:
-                        continue
-                else:
-                    key = None
-                row = int(rowb)
-                attrs = dict(_ATTR.findall(fattrs))
-                if body is None or not body.strip():
-                    si = attrs.get(b"si")
-                    if attrs.get(b"t") != b"shared" or si not in shared:
+            judge = _Sheet(s.name, written) if s.name == sheet else None
+            for head in _chunks(zf, s.part):
+                if judge is None:
+                    if _HAS_F.search(head) and _CELL_F.search(head):
                         return True
-                    ok, master_col = shared[si]
-                    if not ok or master_col != col:  # (another column reads other columns)
-                        return True
-                    continue
-                text = unescape(body.decode("utf-8"), _ENTITIES)
-                ok = _harmless(text, row, col, s.name, written, last)
-                if attrs.get(b"t") == b"shared" and b"si" in attrs:
-                    shared[attrs[b"si"]] = (ok, col)
-                if not ok:
+                elif judge.needs(head):
                     return True
-                if key is not None:
-                    raw[col] = key
     return False

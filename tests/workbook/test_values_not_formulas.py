@@ -244,3 +244,35 @@ def test_shared_formulas(tmp_path: Path, master: str, child_col: str, needs: boo
     planted = read_sheet(path, "客户").formulas
     assert (2, 15) in planted and (3, col_index(child_col)) in planted
     assert needs_full_recalc(path, "客户", {14, 17}) is needs
+
+
+@pytest.mark.parametrize(("odd", "needs"), [
+    (None, False),  # a column of our call over inputs the run does not write
+    ("CLIENT_TIER(D{r},B{r})", True),  # one row reads 当前级别 (D), which the run writes
+    ("CLIENT_TIER(B{r},C{r})+1", True),  # another operator
+    ("CLIENT_TIER(B{r},'客户'!C{r})", False),  # the sheet named: judged cell by cell
+    ('IF(B{r}&"x"="",1,CLIENT_TIER(B{r},C{r}))', True),  # an entity in the XML
+])
+def test_plain_formulas_judged_in_bulk(tmp_path: Path, odd: str | None, needs: bool) -> None:
+    """XlsxWriter's form (``<c r="E7"><f>…</f>``) is judged a distinct formula at a time; the
+    verdict is the cell-by-cell one, wherever the odd formula is among 3,000 rows."""
+    import xlsxwriter
+
+    from workbook.recalc import _CHUNK, needs_full_recalc
+
+    path = tmp_path / "plain.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("客户")
+    for c, h in enumerate(["客户编号", "资产权益", "上年度净佣金", "当前级别", "计算级别"]):
+        ws.write_string(0, c, h)
+    n = 3000
+    for r in range(2, n + 2):
+        ws.write_string(r - 1, 0, f"C{r}" + "x" * 2000)  # (pieces of _CHUNK: several)
+        ws.write_number(r - 1, 1, 1000.0 * r)
+        ws.write_number(r - 1, 2, 10.0)
+        f = odd if odd is not None and r == n - 7 else "CLIENT_TIER(B{r},C{r})"
+        ws.write_formula(r - 1, 4, "=" + f.format(r=r), None, "")
+    wb.close()
+    assert path.stat().st_size > 0 and n * 2000 > 1.2 * _CHUNK
+    assert needs_full_recalc(path, "客户", {4}) is needs
+    assert needs_full_recalc(path, "客户", {2}) is True  # (资产权益 written: every row reads it)

@@ -162,7 +162,7 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[spec.mode],
                                统计=stats, 输入哈希=table.in_hash)
     log = chain_log(book.log, run_row, log_rows)
-    sum_rows = summary_rows(res, spec, len(rejections), log.new[-1][history.N_FIELDS])
+    sum_rows = summary_rows(res, spec, len(rejections), log.tail)
     writes = outcome(res, spec, done, len(rejections))
     return Plan(result=res, sheet=data.name, columns=diff.columns, headers=diff.headers,
                 history_new=log.new, history_rows=log.rows, history_first_row=log.first_row,

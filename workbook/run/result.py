@@ -49,7 +49,8 @@ class RunResult:
     #: rows rated although a secondary field is bad (risk score): (row, 客户编号, column, value,
     #: reason); the outputs of that field (风险类别) were left as they were
     flags: list[tuple[int, str, str, Any, str]] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    #: a 变更 row each (a list, or ``logrows.Changes``: made from the log rows when asked)
+    changes: Sequence[Change] = field(default_factory=list)
     cells_written: int = 0
     written: bool = False
     dry_run: bool = False
@@ -92,8 +93,8 @@ class Plan:
     sheet: str
     columns: dict[int, Sequence[Any]]
     headers: dict[int, str]
-    history_new: list[list[str]]
-    history_rows: list[list[str]]
+    history_new: Sequence[list[str]]
+    history_rows: Sequence[list[str]]
     history_first_row: int
     summary_rows: list[list[Any]]
     history_sheet: str | None

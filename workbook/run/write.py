@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import ne as _ne
 from typing import Any
@@ -26,7 +27,8 @@ from ..schema import BY_KEY, OUTPUT_BY_KEY, Rejection
 from ..xlsxio import KEEP, SheetData
 from ..xlsxio.reader import HashedColumn
 from .lazy import Basis, LazyColumn
-from .result import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, Change, RunResult
+from .logrows import ChainedRows, ChangeRows, Changes, WithHeader
+from .result import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, RunResult
 from .steps import Decision, Rating, RunSpec, Values
 from .text import exact, stripped, texts
 
@@ -179,40 +181,49 @@ def logged_rows(rating: Rating, dec: Decision, diff: ColumnDiff, s17: Any = None
 
 def change_rows(rating: Rating, dec: Decision, vals: Values, diff: ColumnDiff,
                 spec: RunSpec, common: dict[str, str], s17: Any = None
-                ) -> tuple[list[Change], list[list[str]]]:
+                ) -> tuple[Changes, ChangeRows]:
     """The 变更 rows of the run (``logged_rows``), as ``Change`` records and as 变更记录 rows
     (the run's fields in ``common``): before and after, the kind, the reason (级别依据, and the
-    risk class or suitability columns changed), the rule and the inputs as read."""
+    risk class or suitability columns changed), the rule and the inputs as read. Both are made
+    a block at a time when asked (``logrows``): what they need of 客户's old cells is taken
+    here, so the sheet's columns may be let go."""
     t, data, act = rating.table, rating.table.data, dec.act
     idx = logged_rows(rating, dec, diff, s17)
     li = act[idx]  # rows of the table
-    lp = (t.rows[act] - 2)[idx].tolist()  # positions in the sheet's columns
-    lj = idx.tolist()
-    ids = [t.client_id[i] for i in li.tolist()]
+    lp = (t.rows[act] - 2)[idx]  # positions in the sheet's columns
     old_tiers = _old_column(data, diff.cols["current_tier"])
-    befores = [stripped(old_tiers[p]) for p in lp]
+    befores = [stripped(old_tiers[p]) for p in lp.tolist()]
     defaults = vals.label_of[rating.held[li]].tolist()
     befores = [b or str(d) for b, d in zip(befores, defaults, strict=True)]
-    afters = [vals.new_label[j] for j in lj]
-    kinds = [vals.kind_act[j] for j in lj]
-    inputs_used, reasons = _inputs_used(rating, li), vals.basis.texts(idx)
-    has_risk = rating.risk[li].astype(bool)
     old_risks = _old_column(data, diff.cols["risk_class"])
-    for k in np.flatnonzero(diff.changed["risk_class"][idx]).tolist():
-        old_risk = old_risks[lp[k]]
-        reasons[k] += (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→"
-                       f"{rating.risk[li[k]]}（{rating.risk_ref}）")
-    if s17 is not None:
-        _suitability_reasons(t, s17, diff, idx, li, lp, has_risk, reasons, inputs_used)
-    batch = rating.batch
-    rid = np.where(batch.rule_index[li] >= 0, batch.rule_ids[li], "").astype(str).tolist() \
-        if len(li) else []
-    changes = list(map(Change, (p + 2 for p in lp), ids, befores, afters, kinds, reasons, rid))
+    risk_at = np.flatnonzero(diff.changed["risk_class"][idx])
+    risk_old = [old_risks[p] for p in lp[risk_at].tolist()]
+    olds17 = ({key: (data.columns[c - 1] if (c := diff.cols[key]) <= data.n_cols else None)
+               for key in ("investor_type", "risk_level")} if s17 is not None else {})
     head = history.make_row(记录类型=history.CHANGE, **common)
-    a, b = _CHANGE_AT, _CHANGE_AT + len(_CHANGE_FIELDS)
-    rows = [[*head[:a], *f, *head[b:]]
-            for f in zip(ids, befores, afters, kinds, reasons, rid, inputs_used, strict=True)]
-    return changes, rows
+
+    def make(a: int, b: int) -> list[list[str]]:
+        lia, ja = li[a:b], idx[a:b]
+        ids = [t.client_id[i] for i in lia.tolist()]
+        afters = [vals.new_label[j] for j in ja.tolist()]
+        kinds = [vals.kind_act[j] for j in ja.tolist()]
+        inputs_used, reasons = _inputs_used(rating, lia), vals.basis.texts(ja)
+        lo, hi = np.searchsorted(risk_at, [a, b]).tolist()
+        for k, old_risk in zip(risk_at[lo:hi].tolist(), risk_old[lo:hi], strict=True):
+            reasons[k - a] += (f"；风险类别 {show(old_risk) if old_risk else '（空）'}→"
+                               f"{rating.risk[li[k]]}（{rating.risk_ref}）")
+        if s17 is not None:
+            _suitability_reasons(t, s17, diff, olds17, ja, lia, lp[a:b].tolist(),
+                                 rating.risk[lia].astype(bool), reasons, inputs_used)
+        batch = rating.batch
+        rid = np.where(batch.rule_index[lia] >= 0, batch.rule_ids[lia], "").astype(str).tolist() \
+            if len(lia) else []
+        c0, c1 = _CHANGE_AT, _CHANGE_AT + len(_CHANGE_FIELDS)
+        return [[*head[:c0], *f, *head[c1:]] for f in zip(
+            ids, befores[a:b], afters, kinds, reasons, rid, inputs_used, strict=True)]
+
+    rows = ChangeRows(len(idx), make, lp + 2)
+    return Changes(rows), rows
 
 
 def _inputs_used(rating: Rating, li: np.ndarray) -> list[str]:
@@ -231,14 +242,12 @@ def _inputs_used(rating: Rating, li: np.ndarray) -> list[str]:
     return out
 
 
-def _suitability_reasons(t: Any, s17: Any, diff: ColumnDiff, idx: np.ndarray, li: np.ndarray,
-                         lp: list[int], has_risk: np.ndarray, reasons: list[str],
-                         inputs_used: list[str]) -> None:
+def _suitability_reasons(t: Any, s17: Any, diff: ColumnDiff, olds17: dict[str, Any],
+                         idx: np.ndarray, li: np.ndarray, lp: list[int], has_risk: np.ndarray,
+                         reasons: list[str], inputs_used: list[str]) -> None:
     """Which scheme rated the row: the regime, and score / 2009 class / 最低类别."""
-    data = t.data
     for key in ("investor_type", "risk_level"):
-        c = diff.cols[key]
-        olds = data.columns[c - 1] if c <= data.n_cols else None
+        olds = olds17[key]
         for k in np.flatnonzero(diff.changed[key][idx]).tolist():
             old = stripped(olds[lp[k]]) if olds is not None else ""
             i = int(li[k])
@@ -298,24 +307,27 @@ def run_stats(res: RunResult, spec: RunSpec, n_logged: int, n_rejected: int, dig
 @dataclass
 class LogWrite:
     """What is written to 变更记录: ``new`` the rows appended (run row first, hash-chained), and
-    ``rows`` from Excel row ``first_row`` (see ``Plan``)."""
+    ``rows`` from Excel row ``first_row`` (see ``Plan``); ``tail`` the last row's hash."""
 
-    new: list[list[str]]
-    rows: list[list[str]]
+    new: Sequence[list[str]]
+    rows: Sequence[list[str]]
     first_row: int
+    tail: str
 
 
-def chain_log(log: history.LogState, run_row: list[str], rows: list[list[str]]) -> LogWrite:
-    """The run row and ``rows`` chained onto the log's last row (``history.chain``); a log
-    whose first row is not our header is rewritten whole: header, old rows, new rows."""
+def chain_log(log: history.LogState, run_row: list[str], rows: Sequence[list[str]]
+              ) -> LogWrite:
+    """The run row and ``rows`` chained onto the log's last row (``history.chain``, a block
+    at a time: ``logrows.ChainedRows``); a log whose first row is not our header is rewritten
+    whole: header, old rows, new rows."""
     if log.foreign is not None:
         whole = history.sheet_rows(log.foreign, [run_row, *rows])
-        return LogWrite(whole[len(whole) - 1 - len(rows):], whole, 1)
-    rows.insert(0, run_row)
-    new = history.chain(log.tail, rows, in_place=True)  # (rows made here)
+        return LogWrite(whole[len(whole) - 1 - len(rows):], whole, 1,
+                        whole[-1][history.N_FIELDS])
+    new = ChainedRows(log.tail, [run_row], rows)
     if log.n_rows == 0:
-        return LogWrite(new, [list(history.HEADER), *new], 1)
-    return LogWrite(new, new, log.next_row)
+        return LogWrite(new, WithHeader(new), 1, new.tail)
+    return LogWrite(new, new, log.next_row, new.tail)
 
 
 def count_result(res: RunResult, rating: Rating, dec: Decision, vals: Values,

@@ -22,7 +22,7 @@ import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import cells
@@ -77,11 +77,34 @@ def final_segment(src, info: zipfile.ZipInfo) -> tuple[int, bytes, bytes, int, i
 BLOCK_ROWS = 5000
 
 
-def rows_xml_blocks(rows: list[list[Any]], first: int, ns: bytes, w,
-                    header_style) -> Iterator[bytes]:
-    """``rows_xml`` in blocks of ``BLOCK_ROWS`` rows."""
+def row_blocks(rows: Sequence[list[Any]]) -> Iterator[list[list[Any]]]:
+    """The rows a block at a time: the sequence's own blocks when it has them (the log rows of
+    a run, made a block at a time: ``workbook.run.logrows``), else slices of ``BLOCK_ROWS``."""
+    blocks = getattr(rows, "blocks", None)
+    if blocks is not None:
+        yield from (b for b in blocks() if b)
+        return
     for a in range(0, len(rows), BLOCK_ROWS):
-        yield rows_xml(rows[a:a + BLOCK_ROWS], first + a, ns, w, header_style)
+        yield list(rows[a:a + BLOCK_ROWS])
+
+
+def rows_xml_flushed(rows: Sequence[list[Any]], first: int, ns: bytes, w,
+                     header_style) -> Iterator[bytes | object]:
+    """``rows_xml`` of the rows a block at a time, with ``FLUSH`` before the last row (or
+    alone, without rows): nothing but a block of rows is held at a time."""
+    held: list[list[Any]] = []
+    at = first
+    for block in row_blocks(rows):
+        if held:
+            yield rows_xml(held, at, ns, w, header_style)
+            at += len(held)
+        held = block
+    if held:
+        yield rows_xml(held[:-1], at, ns, w, header_style)
+        at += len(held) - 1
+    yield FLUSH
+    if held:
+        yield rows_xml(held[-1:], at, ns, w, header_style)
 
 
 def rows_xml(rows: list[list[Any]], first: int, ns: bytes, w, header_style) -> bytes:
@@ -133,7 +156,7 @@ def _spaces(texts: list[str]) -> list[str]:
 
 
 def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipWriter,
-                first: int, rows: list[list[Any]], w, styles, level: int) -> None:
+                first: int, rows: Sequence[list[Any]], w, styles, level: int) -> None:
     """Write entry ``info`` with ``rows`` appended from Excel row ``first`` (see module doc)."""
     bold: list[int | None] = []
 
@@ -158,7 +181,7 @@ def append_part(zf: zipfile.ZipFile, src, info: zipfile.ZipInfo, writer: RawZipW
                             compresslevel=level, date_time=info.date_time)
 
 
-def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
+def _streamed(stream: SheetStream, first: int, rows: Sequence[list[Any]], w,
               header_style) -> Iterator[bytes | object]:
     ns = stream.ns
     prefix = _DIM_ELEMENT_RE.sub(b"", stream.prefix, count=1)
@@ -178,12 +201,10 @@ def _streamed(stream: SheetStream, first: int, rows: list[list[Any]], w,
     yield from stream.suffix_chunks()
 
 
-def _new_rows(rows: list[list[Any]], first: int, ns: bytes, w,
+def _new_rows(rows: Sequence[list[Any]], first: int, ns: bytes, w,
               header_style) -> Iterator[bytes | object]:
     """The XML of the rows, with the flush point before the last one (see module doc)."""
-    yield from rows_xml_blocks(rows[:-1], first, ns, w, header_style)
-    yield FLUSH
-    yield rows_xml(rows[-1:], first + len(rows) - 1, ns, w, header_style)
+    return rows_xml_flushed(rows, first, ns, w, header_style)
 
 
 def last_row_flush(xml: bytes) -> list[bytes | object]:

@@ -17,10 +17,9 @@ does that piece. ``patch_workbook(..., _fast=False)`` uses only the per-row code
 from __future__ import annotations
 
 import datetime as dt
-import math
-import operator
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import is_not, itemgetter
@@ -29,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from .cells import CellWriter, check_master
+from .colcells import cells, new_rows
 from .errors import XlsxError
 from .rowpatch import RowPatcher
 from .sheetxml import col_index, col_letter, row_pieces
-from .xmltext import escape_text
 
 #: Chunks of rows are patched in pieces of about this size (the split of a piece and its
 #: lists stay small).
@@ -112,6 +111,10 @@ def _objects(items: list) -> np.ndarray:
     return arr
 
 
+#: an edited column of a piece: its number, its values for the piece's rows, which are set
+_Col = tuple[int, list[Any], np.ndarray]
+
+
 def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | None:
     """The piece patched and the last row number now done, or None (see module doc)."""
     e = pt.edits
@@ -133,7 +136,7 @@ def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | 
             or (r0 > last + 1 and e.edited_between(last + 1, r0 - 1))):
         return None  # rows out of order, a gap to fill, cell edits: the per-row code
     # -- the edited columns: values of these rows, and which are not KEEP
-    cols: list[tuple[int, list, np.ndarray]] = []
+    cols: list[_Col] = []
     for c, seq in e.columns.items():
         a, b = r0 - 2, min(r1 - 1, len(seq))
         if a >= b:
@@ -156,20 +159,58 @@ def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | 
     return _build(pt, piece, plan, tags, cols), r1
 
 
+@dataclass
+class _Rows:
+    """Where the rows of a piece are: start, end (after </row>), attributes after r, the
+    column of the first and of the last cell (0: none)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    attrs: tuple[bytes, ...]
+    first_col: np.ndarray
+    last_col: np.ndarray
+
+
+@dataclass
+class _Cells:
+    """The cells of the edited columns in a piece: column, row (index in the piece), style
+    (-1: none), start and end."""
+
+    col: np.ndarray
+    row: np.ndarray
+    style: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass
 class _Plan:
-    __slots__ = ("app_rows", "b_col", "b_end", "b_row", "b_start", "b_style", "first_col",
-                 "last_col", "row_attrs", "row_end", "row_start")
+    rows: _Rows
+    cells: _Cells
+    app_rows: dict[int, np.ndarray]  # column -> rows (index) where its cell is created
 
 
-def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | None:
+def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols: list[_Col]
+            ) -> _Plan | None:
     """Where the rows and the edited columns' cells are; None if a row is not one the per-row
     code patches in place (``_edit_row_fast``) or does otherwise than here."""
-    n = len(tags)
-    ns, c_r, c_close = pt.ns, pt.c_r, pt.c_close
-    if _odd_re(ns).search(piece):
+    if _odd_re(pt.ns).search(piece):
         return None
-    # -- rows: start, end (after </row>), attributes after r, first cell's column
-    heads = _row_re(ns).findall(piece)
+    rows = _locate_rows(pt, piece, tags)
+    if rows is None:
+        return None
+    cells = _locate_cells(pt, piece, tags, rows, cols)
+    if cells is None:
+        return None
+    app_rows = _created(piece, rows, cells, cols)
+    if app_rows is None:
+        return None
+    return _Plan(rows, cells, app_rows)
+
+
+def _locate_rows(pt: RowPatcher, piece: bytes, tags: list[bytes]) -> _Rows | None:
+    n = len(tags)
+    heads = _row_re(pt.ns).findall(piece)
     if len(heads) != n:
         return None  # a row whose first child is not a cell with r first
     lens = np.fromiter(map(len, piece.split(pt.row_open)), np.int64, n + 1)
@@ -179,8 +220,8 @@ def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | No
     colmap = _Cols()
     first_col = np.fromiter(map(colmap.__getitem__, first_l), np.int64, n)
     # -- last cell of each row: its column, and it must be numbered for the row
-    rs = row_start.tolist()
-    found = list(map(piece.rfind, repeat(c_r), rs, row_end.tolist()))
+    c_r = pt.c_r
+    found = list(map(piece.rfind, repeat(c_r), row_start.tolist(), row_end.tolist()))
     starts = [p + len(c_r) for p in found]
     refs = list(map(piece.__getitem__, map(slice, starts, map(piece.find, repeat(b'"'), starts))))
     for i in compress(range(n), [p < 0 for p in found]):
@@ -193,21 +234,24 @@ def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | No
         return None
     last_col = np.fromiter(map(colmap.__getitem__, last_l), np.int64, n)
     has = last_col > 0
-    tags_arr = _objects(tags)
-    if not bool((_objects(list(last_d))[has] == tags_arr[has]).all()):
+    if not bool((_objects(list(last_d))[has] == _objects(tags)[has]).all()):
         return None  # the last cell numbered for another row
-    # -- the cells of the edited columns
+    return _Rows(row_start, row_end, row_attrs, first_col, last_col)
+
+
+def _locate_cells(pt: RowPatcher, piece: bytes, tags: list[bytes], rows: _Rows,
+                  cols: list[_Col]) -> _Cells | None:
     letters = {col_letter(c).encode(): c for c, _, _ in cols}
-    parts = _cell_re(ns, tuple(sorted(letters))).split(piece)
+    parts = _cell_re(pt.ns, tuple(sorted(letters))).split(piece)
     k = len(parts) // 5
     b_tag = parts[1::5]
     t_len = np.fromiter(map(len, parts[0::5]), np.int64, k + 1)[:k]
     g_len = np.fromiter(map(len, b_tag), np.int64, k)
     b_start = np.cumsum(t_len) + np.cumsum(g_len) - g_len  # the groups inside are not text
     b_col = np.fromiter(map(letters.__getitem__, parts[2::5]), np.int64, k)
-    b_row = np.searchsorted(row_start, b_start, side="right") - 1
+    b_row = np.searchsorted(rows.start, b_start, side="right") - 1
     if k:
-        if not bool((_objects(parts[3::5]) == tags_arr[b_row]).all()):
+        if not bool((_objects(parts[3::5]) == _objects(tags)[b_row]).all()):
             return None  # a cell numbered for another row
         same = b_row[1:] == b_row[:-1]
         if bool((b_col[1:][same] <= b_col[:-1][same]).any()):
@@ -215,21 +259,31 @@ def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | No
     b_attrs = parts[4::5]
     b_style = np.fromiter(map(_Styles().__getitem__, b_attrs), np.int64, k)
     tag_end = b_start + g_len
-    empty = np.fromiter(map(bytes.endswith, b_attrs, repeat(b"/")), bool, k)
+    empty = np.fromiter(map(bytes.endswith, b_attrs, repeat(b"/")), np.bool_, k)
     b_end = tag_end.copy()
     full = np.flatnonzero(~empty)
     if len(full):
+        c_close = pt.c_close
         ends = np.fromiter(map(piece.find, repeat(c_close), tag_end[full].tolist()), np.int64,
                            len(full))
         b_end[full] = ends + len(c_close)
-        if bool(((ends < 0) | (b_end[full] > row_end[b_row[full]])).any()):
+        if bool(((ends < 0) | (b_end[full] > rows.end[b_row[full]])).any()):
             return None
+    return _Cells(b_col, b_row, b_style, b_start, b_end)
+
+
+def _created(piece: bytes, rows: _Rows, cells: _Cells, cols: list[_Col]
+             ) -> dict[int, np.ndarray] | None:
+    """The rows (index) where each column's cell is created; None when the per-row code
+    does otherwise (see the comments)."""
+    n = len(rows.start)
+    b_col, b_row = cells.col, cells.row
     # -- every edited cell left of the row's last one (else the per-row code appends a cell)
-    edited = np.zeros(k, bool)
+    edited = np.zeros(len(b_col), bool)
     for c, _vals, mask in cols:
         sel = b_col == c
         edited[sel] = mask[b_row[sel]]
-    if bool((b_col[edited] > last_col[b_row[edited]]).any()):
+    if bool((b_col[edited] > rows.last_col[b_row[edited]]).any()):
         return None
     # -- cells to create: a row without the column's cell gets one at its end, if the column
     # is right of its last cell (else the per-row code inserts it in the middle)
@@ -239,34 +293,58 @@ def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols) -> _Plan | No
         has_cell[b_row[b_col == c]] = True
         miss = mask & ~has_cell
         if miss.any():
-            if bool((miss & (last_col >= c)).any()):
+            if bool((miss & (rows.last_col >= c)).any()):
                 return None
             app_rows[c] = np.flatnonzero(miss)
     # -- a master of a shared or array formula to overwrite: the per-row code refuses it
     ed = np.flatnonzero(edited)
-    e_s, e_e = b_start[ed].tolist(), b_end[ed].tolist()
+    e_s, e_e = cells.start[ed].tolist(), cells.end[ed].tolist()
     for j in compress(range(len(ed)), map((-1).__lt__, map(piece.find, repeat(b"f"), e_s, e_e))):
-
         try:
             check_master(piece[e_s[j]:e_e[j]], "")
         except XlsxError:
             return None
-    plan = _Plan()
-    plan.row_start, plan.row_end, plan.row_attrs = row_start, row_end, row_attrs
-    plan.first_col, plan.last_col, plan.app_rows = first_col, last_col, app_rows
-    plan.b_col, plan.b_row, plan.b_style, plan.b_start, plan.b_end = (
-        b_col, b_row, b_style, b_start, b_end)
-    return plan
+    return app_rows
 
 
-def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -> bytes:
-    e, w = pt.edits, pt.w
-    n = len(tags)
-    b_col, b_row, b_style = plan.b_col, plan.b_row, plan.b_style
+_Job = tuple[int, list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes],
+           cols: list[_Col]) -> bytes:
+    jobs, emin, emax = _jobs(pt, plan, cols)
+    _date_styles(pt.w, jobs)
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    news: list[list[bytes]] = []
+    _new_cells(pt, plan, tags, jobs, starts, ends, news)
+    _spans(pt, plan, tags, emin, emax, starts, ends, news)
+    if not starts:
+        return piece
+    s_all = np.concatenate(starts)
+    e_all = np.concatenate(ends)
+    n_all = [x for part in news for x in part]
+    order = np.argsort(s_all, kind="stable")
+    s_all, e_all = s_all[order], e_all[order]
+    gap_from = np.concatenate(([0], e_all)).tolist()
+    gap_to = [*s_all.tolist(), len(piece)]
+    out: list[Any] = [None] * (2 * len(order) + 1)
+    out[0::2] = map(piece.__getitem__, map(slice, gap_from, gap_to))
+    out[1::2] = itemgetter(*order.tolist())(n_all) if len(order) > 1 else [n_all[0]]
+    return b"".join(out)
+
+
+def _jobs(pt: RowPatcher, plan: _Plan, cols: list[_Col]
+          ) -> tuple[list[_Job], np.ndarray, np.ndarray]:
+    """Per edited column: its values, the cells edited (index among the located, rows,
+    styles) and the rows where its cell is created with their styles; the first and last
+    edited column of each row."""
+    e = pt.edits
+    n = len(plan.rows.start)
+    b_col, b_row, b_style = plan.cells.col, plan.cells.row, plan.cells.style
     emin = np.full(n, 1 << 20, np.int64)
     emax = np.zeros(n, np.int64)
-    jobs = []
-    last_style: dict[int, int] = {}
+    jobs: list[_Job] = []
     for c, vals, mask in cols:
         emin = np.where(mask, np.minimum(emin, c), emin)
         emax = np.where(mask, np.maximum(emax, c), emax)
@@ -287,11 +365,17 @@ def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -
                                     else before, before)
         else:
             ap_style = np.zeros(0, np.int64)
-        if len(ex_rows):
-            last_style[c] = int(ex_style[-1])
         jobs.append((c, vals, pos, ex_rows, ex_style, ap_rows, ap_style))
-    # dates into cells without a date style get one: created in the order the per-row code
-    # meets them (row by row, columns left to right)
+    for c, _vals, _pos, _ex_rows, ex_style, _ap_rows, _ap_style in jobs:
+        if len(ex_style):
+            s = int(ex_style[-1])
+            pt.last_style[c] = None if s < 0 else s
+    return jobs, emin, emax
+
+
+def _date_styles(w: CellWriter, jobs: list[_Job]) -> None:
+    """Dates into cells without a date style get one: created in the order the per-row code
+    meets them (row by row, columns left to right)."""
     dates = []
     for c, vals, _pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
         for rows_, styles_ in ((ex_rows, ex_style), (ap_rows, ap_style)):
@@ -303,17 +387,20 @@ def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -
     for _r, _c, s in sorted(dates):
         if not w.styles.is_date(s):
             w.styles.date_xf(s)
-    # -- the changes to the piece: (start, end, new bytes)
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
-    news: list[list[bytes]] = []
-    app = np.full(n, b"", dtype=object)
+
+
+def _new_cells(pt: RowPatcher, plan: _Plan, tags: list[bytes], jobs: list[_Job],
+               starts: list[np.ndarray], ends: list[np.ndarray],
+               news: list[list[bytes]]) -> None:
+    """The edited cells rewritten, the created ones put before their row's </row>."""
+    w = pt.w
+    app = np.full(len(tags), b"", dtype=object)
     for c, vals, pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
         lt = col_letter(c).encode()
         if len(ex_rows):
             rl = ex_rows.tolist()
-            starts.append(plan.b_start[pos])
-            ends.append(plan.b_end[pos])
+            starts.append(plan.cells.start[pos])
+            ends.append(plan.cells.end[pos])
             news.append(cells(w, lt, [tags[r] for r in rl], ex_style.tolist(),
                               [vals[r] for r in rl]))
         if len(ap_rows):
@@ -321,174 +408,42 @@ def _build(pt: RowPatcher, piece: bytes, plan: _Plan, tags: list[bytes], cols) -
             made = _objects(cells(w, lt, [tags[r] for r in rl], ap_style.tolist(),
                                   [vals[r] for r in rl]))
             app[ap_rows] = app[ap_rows] + made
-    for c, s in last_style.items():
-        pt.last_style[c] = None if s < 0 else s
     grown = np.flatnonzero(app != b"")
     if len(grown):  # created cells go before </row>
-        at = plan.row_end[grown] - len(pt.end_row)
+        at = plan.rows.end[grown] - len(pt.end_row)
         starts.append(at)
         ends.append(at)
         news.append(app[grown].tolist())
-    # spans of the rows with edits, as the per-row code sets them
-    lo = np.minimum(np.where(plan.first_col > 0, plan.first_col, 16384), emin)
-    hi = np.maximum(plan.last_col, emax)
-    spans = np.fromiter(map(bytes.__contains__, plan.row_attrs, repeat(b"spans=")), bool, n)
+
+
+def _spans(pt: RowPatcher, plan: _Plan, tags: list[bytes], emin: np.ndarray,
+           emax: np.ndarray, starts: list[np.ndarray], ends: list[np.ndarray],
+           news: list[list[bytes]]) -> None:
+    """``spans`` of the rows with edits, as the per-row code sets them."""
+    rows = plan.rows
+    lo = np.minimum(np.where(rows.first_col > 0, rows.first_col, 16384), emin)
+    hi = np.maximum(rows.last_col, emax)
+    spans = np.fromiter(map(bytes.__contains__, rows.attrs, repeat(b"spans=")), np.bool_,
+                        len(tags))
     redo = np.flatnonzero((emax > 0) & spans).tolist()
-    if redo:
-        head = b"<" + pt.ns + b'row r="'
-        cache: dict[tuple[bytes, int, int], bytes] = {}
-        tags_new = []
-        for i in redo:
-            a = plan.row_attrs[i]
-            key = (a, int(lo[i]), int(hi[i]))
-            new = cache.get(key)
-            if new is None:
-                new = cache[key] = _SPANS_RE.sub(f' spans="{key[1]}:{key[2]}"'.encode(), a,
-                                                 count=1)
-            tags_new.append(head + tags[i] + b'"' + new + b">")
-        at = plan.row_start[redo]
-        starts.append(at)
-        ends.append(at + np.array([len(head) + len(tags[i]) + 2 + len(plan.row_attrs[i])
-                                   for i in redo], np.int64))
-        news.append(tags_new)
-    if not starts:
-        return piece
-    s_all = np.concatenate(starts)
-    e_all = np.concatenate(ends)
-    n_all = [x for part in news for x in part]
-    order = np.argsort(s_all, kind="stable")
-    s_all, e_all = s_all[order], e_all[order]
-    gap_from = np.concatenate(([0], e_all)).tolist()
-    gap_to = [*s_all.tolist(), len(piece)]
-    out: list[Any] = [None] * (2 * len(order) + 1)
-    out[0::2] = map(piece.__getitem__, map(slice, gap_from, gap_to))
-    out[1::2] = itemgetter(*order.tolist())(n_all) if len(order) > 1 else [n_all[0]]
-    return b"".join(out)
-
-
-def new_rows(pt: RowPatcher, rows: list[int]) -> bytes | None:
-    """The rows created below the last one (``_new_row`` of each), a column at a time; None
-    when ``SheetEdit.cells`` has one of them (then row by row)."""
-    if not rows or rows[0] < 2 or pt.edits.cells_between(rows[0], rows[-1]):
-        return None
-    e, w = pt.edits, pt.w
-    n = len(rows)
-    ra = np.array(rows, np.int64)
-    digits = [str(r).encode() for r in rows]
-    body = np.full(n, b"", dtype=object)
-    jobs = []
-    for c in sorted(e.columns):
-        seq = e.column_list(c)
-        ok = ra - 2 < len(seq)
-        idx = np.flatnonzero(ok)
-        if not len(idx):
-            continue
-        vals = list(map(seq.__getitem__, (ra[idx] - 2).tolist()))
-        keep = np.fromiter(map(is_not, vals, repeat(e.keep)), bool, len(vals))
-        idx = idx[keep]
-        if not len(idx):
-            continue
-        vals = list(compress(vals, keep.tolist()))
-        style = pt.new_style(rows[int(idx[0])], c)  # the same for every created row
-        jobs.append((c, idx, vals, -1 if style is None else style))
-    # new date styles in the order the per-row code meets them (row by row)
-    first: dict[int, tuple[int, int]] = {}
-    for c, idx, vals, style in jobs:
-        if not w.styles.is_date(None if style < 0 else style):
-            for k, v in enumerate(vals):
-                if isinstance(v, dt.date):
-                    first.setdefault(style, (int(idx[k]), c))
-                    first[style] = min(first[style], (int(idx[k]), c))
-                    break
-    for style, _ in sorted(first.items(), key=itemgetter(1)):
-        w.styles.date_xf(None if style < 0 else style)
-    for c, idx, vals, style in jobs:
-        made = _objects(cells(w, col_letter(c).encode(), [digits[i] for i in idx.tolist()],
-                              [style] * len(vals), vals))
-        body[idx] = body[idx] + made
-    head = b"<" + pt.ns + b'row r="'
-    end = b"</" + pt.ns + b"row>"
-    return b"".join(head + digits[i] + b'">' + body[i] + end
-                    for i in np.flatnonzero(body != b"").tolist())
-
-
-# ----------------------------------------------------------------------------- cells
-
-
-def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
-          values: list) -> list[bytes]:
-    """``w.cell(letters + digit, style, value)`` for each cell of a column (style -1 = none),
-    the texts escaped in one go."""
-    head = b'<c r="' + letters
-    tails = w._tails
-    kinds = set(map(type, values))
-    if kinds == {str}:  # texts only (the common case): no loop in Python
-        keys = list(zip(values, styles, strict=True))
-        known = dict.fromkeys(keys)  # the distinct (text, style) of the column
-        new = {k: None for k in known if k not in tails}
-        if new:
-            _str_tails(w, list(new), new)
-        for k in known:
-            known[k] = new[k] if k in new else tails[k]
-        if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
-            tails.update(new)
-        got = list(map(known.__getitem__, keys))
-        out = list(map(b"".join, zip(repeat(head), digits, repeat(b'"'), got, strict=False)))
-        if b"" in known.values():  # an empty text without style: no cell
-            for i in compress(range(len(got)), map(operator.not_, got)):
-                out[i] = b""
-        return out
-    new = {}
-    for v, s in zip(values, styles, strict=True):
-        if type(v) is str and (v, s) not in tails and (v, s) not in new:
-            new[(v, s)] = None
-    if new:
-        _str_tails(w, list(new), new)
-        if len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
-            tails.update(new)
-    out = []
-    app = out.append
-    for d, s, v in zip(digits, styles, values, strict=True):
-        if type(v) is str:
-            key = (v, s)
-            tail = tails.get(key)
-            if tail is None:
-                tail = new[key]
-            app(head + d + b'"' + tail if tail else b"")
-        elif type(v) is float and math.isfinite(v):
-            sattr = b"" if s < 0 else b' s="' + str(s).encode() + b'"'
-            if v.is_integer() and abs(v) < 1e15:
-                num = str(int(v)).encode()
-            else:
-                num = repr(v).encode()
-            app(head + d + b'"' + sattr + b"><v>" + num + b"</v></c>")
-        else:
-            app(w.cell(letters + d, None if s < 0 else s, v))
-    return out
-
-
-def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
-    """What ``w.cell`` puts after ``<c r="REF"`` for each (text, style), into ``into``."""
-    texts = [k[0] for k in keys]
-    blob = "\n".join(texts)
-    if blob.count("\n") != len(texts) - 1:  # a text with a line break: one by one
-        for k in keys:
-            into[k] = _one_tail(w, k)
+    if not redo:
         return
-    esc = escape_text(blob).split("\n")  # escaping is per character: same as one by one
-    out = []
-    for (v, s), t in zip(keys, esc, strict=True):
-        sattr = "" if s < 0 else f' s="{s}"'
-        if not v:
-            out.append(f"{sattr}/>" if sattr else "")
-            continue
-        sp = ' xml:space="preserve"' if t != t.strip() else ""
-        out.append(f'{sattr} t="inlineStr"><is><t{sp}>{t}</t></is></c>')
-    enc = "\x00".join(out).encode().split(b"\x00")  # escaped texts hold no NUL
-    into.update(zip(keys, enc, strict=True))
+    head = b"<" + pt.ns + b'row r="'
+    cache: dict[tuple[bytes, int, int], bytes] = {}
+    tags_new = []
+    for i in redo:
+        a = rows.attrs[i]
+        key = (a, int(lo[i]), int(hi[i]))
+        new = cache.get(key)
+        if new is None:
+            new = cache[key] = _SPANS_RE.sub(f' spans="{key[1]}:{key[2]}"'.encode(), a,
+                                             count=1)
+        tags_new.append(head + tags[i] + b'"' + new + b">")
+    at = rows.start[redo]
+    starts.append(at)
+    ends.append(at + np.array([len(head) + len(tags[i]) + 2 + len(rows.attrs[i])
+                               for i in redo], np.int64))
+    news.append(tags_new)
 
 
-def _one_tail(w: CellWriter, key: tuple[str, int]) -> bytes:
-    v, s = key
-    x = w._cell(b"", None if s < 0 else s, v)
-    return x[len(b'<c r=""'):] if x else b""
+__all__ = ["cells", "new_rows", "patch_piece", "pieces"]

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import posixpath
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import chart as chartxml
 from . import colpatch, ooxml
-from .append import append_part, last_row_flush
+from .append import append_part
 from .book import XlsxBook
 from .cells import CellWriter, rows_xml
 from .chart import ChartSpec
 from .errors import XlsxError
+from .newsheets import NewSheets, check_sheet_name
 from .package import (
     T_CALCCHAIN,
     WorkbookInfo,
@@ -35,12 +35,11 @@ from .sheetxml import (
     cell_attrs,
     cell_regexes,
     col_index,
-    col_letter,
     parse_attrs,
 )
 from .styles import StylesEditor
 from .tables import extend_tables
-from .xmltext import escape_attr, unescape_attr
+from .xmltext import unescape_attr
 from .zipwriter import RawZipWriter
 
 # ----------------------------------------------------------------------------- sheet edits
@@ -93,8 +92,9 @@ def sheet_chunks(pt: RowPatcher) -> Iterator[bytes]:
 # ----------------------------------------------------------------------------- replaced sheets
 
 
-def _replace_chunks(stream: SheetStream, rows: list[list[Any]], w: CellWriter,
+def _replace_chunks(stream: SheetStream, rows_in: Sequence[list[Any]], w: CellWriter,
                     styles: StylesEditor) -> Iterator[bytes]:
+    rows = list(rows_in)
     token_re, _ = cell_regexes(stream.ns)
     old_styles: dict[tuple[int, int], int] = {}
     row = 0
@@ -130,56 +130,7 @@ def _replace_chunks(stream: SheetStream, rows: list[list[Any]], w: CellWriter,
     yield from stream.suffix_chunks()
 
 
-_NEW_SHEET_HEAD = (
-    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-)
-
-
-def _new_sheet_xml(rows: list[list[Any]], w: CellWriter, styles: StylesEditor,
-                   drawing_rid: str | None = None, strict: bool = False) -> bytes:
-    n_rows = len(rows)
-    n_cols = max((len(r) for r in rows), default=0)
-    dim = f"A1:{col_letter(n_cols)}{n_rows}" if n_rows and n_cols else "A1"
-    bold_cache: list[int | None] = []
-
-    def bold() -> int | None:
-        if not bold_cache:
-            bold_cache.append(styles.bold_xf(None))
-        return bold_cache[0]
-
-    pane = (
-        b'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        if n_rows > 1 else b""
-    )
-    return (
-        (ooxml.to_strict(_NEW_SHEET_HEAD) if strict else _NEW_SHEET_HEAD)
-        + f'<dimension ref="{dim}"/>'.encode()
-        + b'<sheetViews><sheetView workbookViewId="0">' + pane + b"</sheetView></sheetViews>"
-        + b'<sheetFormatPr defaultRowHeight="15"/>'
-        + b"<sheetData>" + rows_xml(rows, w, b"", {}, bold) + b"</sheetData>"
-        + b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        b'footer="0.3"/>'
-        + (f'<drawing r:id="{drawing_rid}"/>'.encode() if drawing_rid else b"")
-        + b"</worksheet>"
-    )
-
-
 # ----------------------------------------------------------------------------- package parts
-
-WS_KIND = "worksheet"
-WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-_BAD_SHEET_CHARS = set('[]:*?/\\')
-
-
-def _check_sheet_name(name: str, existing: list[str]) -> None:
-    if not name or len(name) > 31 or any(ch in _BAD_SHEET_CHARS for ch in name) \
-            or name.startswith("'") or name.endswith("'"):
-        raise XlsxError(f"工作表名“{name}”无效（最多 31 个字符，不能含 []:*?/\\ ）。")
-    if name.casefold() in (n.casefold() for n in existing):
-        raise XlsxError(f"工作表“{name}”已存在。")
-
 
 def _remove_rel(rels_xml: bytes, pred) -> bytes:
     def sub(m: re.Match[bytes]) -> bytes:
@@ -188,13 +139,6 @@ def _remove_rel(rels_xml: bytes, pred) -> bytes:
 
     return re.sub(rb"<(?:\w+:)?Relationship\b[^>]*?(?:/>|>.*?</(?:\w+:)?Relationship>)",
                   sub, rels_xml, flags=re.S)
-
-
-def _insert_before_close(xml: bytes, tag: bytes, item: bytes) -> bytes:
-    m = re.search(rb"</(\w+:)?" + tag + rb">", xml)
-    if m is None:
-        raise XlsxError(f"工作簿结构异常（缺少 {tag.decode()}），无法添加工作表。")
-    return xml[: m.start()] + item + xml[m.start() :]
 
 
 def _set_full_calc(wb_xml: bytes) -> bytes:
@@ -256,10 +200,10 @@ def patch_workbook(
     dst: str | os.PathLike[str],
     edits: dict[str, SheetEdit] | None = None,
     *,
-    replace_sheets: dict[str, list[list[Any]]] | None = None,
-    add_sheets: dict[str, list[list[Any]]] | None = None,
+    replace_sheets: Mapping[str, Sequence[list[Any]]] | None = None,
+    add_sheets: Mapping[str, Sequence[list[Any]]] | None = None,
     add_charts: dict[str, ChartSpec] | None = None,
-    append_rows: dict[str, tuple[int, list[list[Any]]]] | None = None,
+    append_rows: Mapping[str, tuple[int, Sequence[list[Any]]]] | None = None,
     recalc_on_open: bool = True,
     compresslevel: int = 6,
     _fast: bool = True,
@@ -342,64 +286,65 @@ def _patch_file(book: XlsxBook | None, src, dst, edits, replace_sheets, add_shee
         os.close(dfd)
 
 
-def _free_part(names: set[str], pattern: str) -> str:
-    k = 1
-    low = {n.lower() for n in names}
-    while (pattern % k).lower() in low:
-        k += 1
-    names.add(pattern % k)
-    return pattern % k
+@dataclass
+class _Parts:
+    """What is done to each worksheet part: cell edits, rows replaced, rows appended."""
+
+    edits: dict[str, Edits]
+    rows: dict[str, Sequence[list[Any]]]
+    appends: dict[str, tuple[int, Sequence[list[Any]]]]
+
+    def __bool__(self) -> bool:
+        return bool(self.edits or self.rows or self.appends)
 
 
-def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level,
-           add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
-    add_charts = add_charts or {}
-    append_rows = append_rows or {}
-    flush_parts: set[str] = set()
-    zf = book.zf
-    info: WorkbookInfo = book.info
-    styles = StylesEditor(zf, info.styles_part)
-    w = CellWriter(styles, info.date1904)
-    part_edits: dict[str, Edits] = {}
+def _sheet_parts(info: WorkbookInfo, edits: dict[str, SheetEdit],
+                 replace_sheets: Mapping[str, Sequence[list[Any]]],
+                 append_rows: Mapping[str, tuple[int, Sequence[list[Any]]]],
+                 add_sheets: dict[str, Any]) -> _Parts:
+    parts = _Parts({}, {}, {})
     for name, edit in edits.items():
-        sh = info.sheet(name)
         e = Edits(edit)
         if e.max_col:
-            part_edits[sh.part] = e
-    part_rows: dict[str, list[list[Any]]] = {}
+            parts.edits[info.sheet(name).part] = e
     for name, rows in replace_sheets.items():
         sh = info.sheet(name)
-        if sh.part in part_edits:
+        if sh.part in parts.edits:
             raise XlsxError(f"工作表“{sh.name}”不能同时修改单元格和整体替换。")
-        part_rows[sh.part] = rows
-    part_appends: dict[str, tuple[int, list[list[Any]]]] = {}
-    for name, (first, rows) in append_rows.items():
+        parts.rows[sh.part] = rows
+    for name, (first, log) in append_rows.items():
         if name in add_sheets:
             continue  # the new sheet is written whole (with a flush point, below)
         sh = info.sheet(name)
-        if sh.part in part_edits or sh.part in part_rows:
+        if sh.part in parts.edits or sh.part in parts.rows:
             raise XlsxError(f"工作表“{sh.name}”不能同时追加行和修改单元格。")
-        if rows:
-            part_appends[sh.part] = (first, rows)
-    wb_xml = read_xml_part(zf, info.workbook_part)
+        if log:
+            parts.appends[sh.part] = (first, log)
+    return parts
+
+
+def _check_new_names(wb_xml: bytes, info: WorkbookInfo, add_sheets: dict[str, Any]) -> None:
     # every <sheet> (chart sheets too) counts for name clashes
     all_names = [unescape_attr(n) for n in
                  re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\sname="([^"]*)"', wb_xml)]
     all_names += [s.name for s in info.sheets]
     for name in add_sheets:
-        _check_sheet_name(name, all_names)
+        check_sheet_name(name, all_names)
         all_names.append(name)
 
-    touched = bool(part_edits or part_rows or add_sheets or part_appends)
+
+def _small_parts(zf: Any, info: WorkbookInfo, edits: dict[str, SheetEdit], parts: _Parts,
+                 ct_name: str | None) -> tuple[set[str], dict[str, bytes]]:
+    """(parts dropped, small parts rewritten): the Excel Tables new columns extend, and the
+    calculation chain dropped when cells change."""
     drop: set[str] = set()
     small: dict[str, bytes] = {}
     for name, edit in edits.items():  # Excel Tables the new columns extend
-        if edit.table_columns and info.sheet(name).part in part_edits:
+        if edit.table_columns and info.sheet(name).part in parts.edits:
             small.update(extend_tables(zf, info.names, info.sheet(name).part,
                                        edit.table_columns))
-    ct_name = next((n for n in info.names if n.lower() == "[content_types].xml"), None)
     wb_rels_name = rels_path(info.workbook_part)
-    if touched and (part_edits or part_rows or part_appends) and info.calcchain_part:
+    if parts and info.calcchain_part:
         drop.add(info.calcchain_part)
         rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
         small[wb_rels_name] = _remove_rel(
@@ -410,113 +355,70 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
             small[ct_name] = re.sub(
                 rb"<(?:\w+:)?Override\b[^>]*?PartName=\"" + re.escape(pn) + rb"\"[^>]*?/>",
                 b"", ct, flags=re.I)
-    new_parts: list[tuple[str, bytes]] = []
-    if add_sheets:
-        rels_xml = small.get(wb_rels_name) or read_xml_part(zf, wb_rels_name)
-        ct = small.get(ct_name) if ct_name else None
-        if ct is None and ct_name:
-            ct = read_xml_part(zf, ct_name)
-        ids = {s.sheet_id for s in info.sheets}
-        ids |= {int(x) for x in re.findall(rb'\ssheetId="([0-9]+)"', wb_xml)}
-        rids = {r.id for r in info.rels}
-        wb_dir = posixpath.dirname(info.workbook_part)
-        rpre = ooxml.rel_prefix(wb_xml)
-        ns_m = re.search(rb"<(\w+:)?sheets\b", wb_xml)
-        ns = (ns_m.group(1) or b"") if ns_m else b""
-        k = 1
-        for name, rows in add_sheets.items():
-            while posixpath.join(wb_dir, f"worksheets/sheet{k}.xml") in info.names:
-                k += 1
-            part = posixpath.join(wb_dir, f"worksheets/sheet{k}.xml")
-            k += 1
-            sid = max(ids, default=0) + 1
-            ids.add(sid)
-            n = 1
-            while f"rId{n}" in rids:
-                n += 1
-            rid = f"rId{n}"
-            rids.add(rid)
-            rel_target = posixpath.relpath(part, wb_dir) if wb_dir else part
-            rels_xml = _insert_before_close(
-                rels_xml, b"Relationships",
-                f'<Relationship Id="{rid}" Type="{ooxml.rel_type(WS_KIND, info.strict)}" '
-                f'Target="{rel_target}"/>'.encode())
-            if rpre:
-                rattr = rpre + f':id="{rid}"'.encode()
-            else:
-                rattr = f'xmlns:r="{ooxml.rel_ns(info.strict)}" r:id="{rid}"'.encode()
-            item = (b"<" + ns + b'sheet name="' + escape_attr(name).encode() + b'" sheetId="'
-                    + str(sid).encode() + b'" ' + rattr + b"/>")
-            wb_xml = _insert_before_close(wb_xml, b"sheets", item)
-            if ct is not None:
-                ct = _insert_before_close(
-                    ct, b"Types",
-                    f'<Override PartName="/{part}" ContentType="{WS_CT}"/>'.encode())
-            spec = add_charts.get(name)
-            if spec is None:
-                new_parts.append((part, _new_sheet_xml(rows, w, styles, strict=info.strict)))
-                if name in append_rows:  # a log: ready for the next append
-                    flush_parts.add(part)
-                continue
-            taken = set(info.names) | {p for p, _ in new_parts}
-            drawing = _free_part(taken, posixpath.join(wb_dir, "drawings/drawing%d.xml"))
-            chart = _free_part(taken, posixpath.join(wb_dir, "charts/chart%d.xml"))
-            new_parts.append((part, _new_sheet_xml(rows, w, styles, drawing_rid="rId1",
-                                                   strict=info.strict)))
-            chart_parts = [
-                (rels_path(part), chartxml.rels_xml(
-                    chartxml.DRAWING_REL, posixpath.relpath(drawing, posixpath.dirname(part)))),
-                (drawing, chartxml.drawing_xml(spec)),
-                (rels_path(drawing), chartxml.rels_xml(
-                    chartxml.CHART_REL, posixpath.relpath(chart, posixpath.dirname(drawing)))),
-                (chart, chartxml.chart_xml(spec, name, rows))]
-            new_parts += [(pn, ooxml.to_strict(x) if info.strict else x)
-                          for pn, x in chart_parts]
-            if ct is not None:
-                for pn, ctype in ((drawing, chartxml.DRAWING_CT), (chart, chartxml.CHART_CT)):
-                    ct = _insert_before_close(
-                        ct, b"Types",
-                        f'<Override PartName="/{pn}" ContentType="{ctype}"/>'.encode())
-        small[wb_rels_name] = rels_xml
-        if ct_name and ct is not None:
-            small[ct_name] = ct
-        small[info.workbook_part] = wb_xml
-    if recalc and (part_edits or part_rows or part_appends):
-        small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
+    return drop, small
 
+
+def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level,
+           add_charts=None, fast: bool = True, append_rows=None, *, src_fh) -> None:
+    add_charts = add_charts or {}
+    append_rows = append_rows or {}
+    zf = book.zf
+    info: WorkbookInfo = book.info
+    styles = StylesEditor(zf, info.styles_part)
+    w = CellWriter(styles, info.date1904)
+    parts = _sheet_parts(info, edits, replace_sheets, append_rows, add_sheets)
+    wb_xml = read_xml_part(zf, info.workbook_part)
+    _check_new_names(wb_xml, info, add_sheets)
+    touched = bool(parts or add_sheets)
+    ct_name = next((n for n in info.names if n.lower() == "[content_types].xml"), None)
+    drop, small = _small_parts(zf, info, edits, parts, ct_name)
+    new_parts: list[tuple[str, Iterable[bytes | object]]] = []
+    if add_sheets:
+        adding = NewSheets(zf, info, wb_xml, small, ct_name, w, styles)
+        for name, rows in add_sheets.items():
+            adding.add(name, rows, log=name in append_rows, chart=add_charts.get(name))
+        wb_xml = adding.finish()
+        new_parts = adding.parts
+    if recalc and parts:
+        small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
     writer = RawZipWriter(out)
-    deferred_styles = None
+    _write_entries(writer, book, parts, drop, small, w, styles, level, fast, src_fh, touched)
+    for part, chunks in new_parts:
+        writer.write_stream(part, chunks, compresslevel=level)
+    if touched and info.styles_part in zf.NameToInfo:
+        zi = zf.getinfo(info.styles_part)
+        if styles.modified:
+            writer.write_stream(zi.filename, [styles.data], compresslevel=level,
+                                date_time=zi.date_time)
+        else:
+            writer.copy_raw(src_fh, zi)
+    writer.close()
+
+
+def _write_entries(writer: RawZipWriter, book: XlsxBook, parts: _Parts, drop: set[str],
+                   small: dict[str, bytes], w: CellWriter, styles: StylesEditor, level: int,
+                   fast: bool, src_fh: Any, touched: bool) -> None:
+    """Every entry of the source in its order: edited, replaced or appended worksheets
+    streamed, small parts rewritten, the others copied as they are (the styles, when the
+    package is touched, are written last by the caller: the cells may add styles)."""
+    zf, info = book.zf, book.info
     for zi in zf.infolist():
         name = zi.filename
-        if name in drop:
+        if name in drop or (name == info.styles_part and touched):
             continue
-        if name in part_edits:
+        if name in parts.edits:
             with SheetStream(zf, name) as stream:
-                patcher = RowPatcher(stream, part_edits[name], w, fast)
+                patcher = RowPatcher(stream, parts.edits[name], w, fast)
                 writer.write_stream(name, sheet_chunks(patcher), compresslevel=level,
                                     date_time=zi.date_time)
-        elif name in part_rows:
+        elif name in parts.rows:
             with SheetStream(zf, name) as stream:
-                writer.write_stream(name, _replace_chunks(stream, part_rows[name], w, styles),
+                writer.write_stream(name, _replace_chunks(stream, parts.rows[name], w, styles),
                                     compresslevel=level, date_time=zi.date_time)
-        elif name in part_appends:
-            first, rows = part_appends[name]
+        elif name in parts.appends:
+            first, rows = parts.appends[name]
             append_part(zf, src_fh, zi, writer, first, rows, w, styles, level)
-        elif name == info.styles_part and touched:
-            deferred_styles = zi
         elif name in small:
             writer.write_stream(name, [small[name]], compresslevel=level, date_time=zi.date_time)
         else:
             writer.copy_raw(src_fh, zi)
-    for part, data in new_parts:
-        if part in flush_parts:
-            writer.write_stream(part, last_row_flush(data), compresslevel=level)
-        else:
-            writer.write_stream(part, [data], compresslevel=level)
-    if deferred_styles is not None:
-        if styles.modified:
-            writer.write_stream(deferred_styles.filename, [styles.data], compresslevel=level,
-                                date_time=deferred_styles.date_time)
-        else:
-            writer.copy_raw(src_fh, deferred_styles)
-    writer.close()

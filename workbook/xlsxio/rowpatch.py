@@ -80,7 +80,7 @@ class Edits:
                 raise XlsxError(f"列号超出范围：{c}")
         self.col_end = max((len(s) + 1 for s in self.columns.values()), default=0)  # last row
         self.keep = KEEP
-        self._lists: dict[int, list] = {}
+        self._lists: dict[int, list[Any]] = {}
         self.rows_sorted = sorted(self.by_row)
         self.column_styles = edit.column_styles
         cols = [c for d in self.by_row.values() for c in d] + list(self.columns)
@@ -108,12 +108,13 @@ class Edits:
     def column_list(self, c: int) -> list:
         """``columns[c]`` as a list (any sequence is accepted), or as it is when its slices
         are lists (``slices_to_lists``: its values are made when the patch reaches them)."""
-        lst = self._lists.get(c)
-        if lst is None:
-            seq = self.columns[c]
-            lst = self._lists[c] = seq if isinstance(seq, list) or getattr(
-                seq, "slices_to_lists", False) else list(seq)
-        return lst
+        got = self._lists.get(c)
+        if got is None:
+            seq: Any = self.columns[c]
+            if not (isinstance(seq, list) or getattr(seq, "slices_to_lists", False)):
+                seq = list(seq)
+            got = self._lists[c] = seq
+        return got
 
     def cells_between(self, lo: int, hi: int) -> bool:
         """Is there an edit of ``SheetEdit.cells`` in rows lo..hi?"""

@@ -19,9 +19,10 @@ import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .errors import XlsxError
 
@@ -154,6 +155,15 @@ class _Entry:
         "offset",
         "usize",
     )
+    compress_type: int
+    crc: int
+    csize: int
+    date_time: tuple[int, ...]
+    external_attr: int
+    flags: int
+    name: bytes
+    offset: int
+    usize: int
 
 
 @dataclass
@@ -211,6 +221,32 @@ def crc32_strip(crc: int, tail: bytes) -> int:
     return c ^ 0xFFFFFFFF
 
 
+def _feed(sink: _Deflater, chunks: Iterable[bytes | object]) -> None:
+    """The chunks gathered into blocks of ``DEFLATE_BLOCK`` bytes for the deflating thread;
+    ``FLUSH`` passed on after the bytes before it."""
+    pending: list[bytes] = []
+    plen = 0
+    for chunk in chunks:
+        if chunk is FLUSH:
+            if pending:
+                sink.put(b"".join(pending))
+                pending.clear()
+                plen = 0
+            sink.put(FLUSH)
+            continue
+        if not chunk:
+            continue
+        data = cast(bytes, chunk)  # (or any bytes-like object)
+        pending.append(data)
+        plen += len(data)
+        if plen >= DEFLATE_BLOCK:
+            sink.put(b"".join(pending))
+            pending.clear()
+            plen = 0
+    if pending:
+        sink.put(b"".join(pending))
+
+
 class RawZipWriter:
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -248,7 +284,7 @@ class RawZipWriter:
     def write_stream(
         self,
         name: str,
-        chunks,
+        chunks: Iterable[bytes | object],
         *,
         compresslevel: int = 6,
         date_time: tuple[int, ...] | None = None,
@@ -279,26 +315,7 @@ class RawZipWriter:
         else:
             sink = _Deflater(self.fh, compresslevel)
         try:
-            pending: list[bytes] = []
-            plen = 0
-            for chunk in chunks:
-                if chunk is FLUSH:
-                    if pending:
-                        sink.put(b"".join(pending))
-                        pending.clear()
-                        plen = 0
-                    sink.put(FLUSH)
-                    continue
-                if not chunk:
-                    continue
-                pending.append(chunk)
-                plen += len(chunk)
-                if plen >= DEFLATE_BLOCK:
-                    sink.put(b"".join(pending))
-                    pending.clear()
-                    plen = 0
-            if pending:
-                sink.put(b"".join(pending))
+            _feed(sink, chunks)
             crc, usize, csize = sink.finish()
         finally:
             sink.stop()
