@@ -138,7 +138,7 @@ def _worker_init(known: _Known) -> None:
     flushes them) cannot wait on a lock a thread of the parent held at the fork (the console's
     progress bar refreshes from a thread). It keeps what the parent read of the workbook."""
     global _known
-    sys.stdout = sys.stderr = None  # type: ignore[assignment]
+    sys.stdout = sys.stderr = None
     _known = known
 
 
