@@ -38,6 +38,8 @@ What an engine must give, and what it may skip (``BookSource``'s methods say it 
   ``text``, the ``before`` rows before each and the last ``last`` rows, as
   ``xlsxio.findrows.FoundRows``; None when the engine cannot search (the default): the whole
   sheet is then read with ``read_rows``. Used for 变更记录's run rows.
+* ``reading()`` — a context manager: ``read_book`` reads everything inside it. The default does
+  nothing; ``FileSource`` opens the file once here (one ``XlsxBook``) and closes it at the end.
 
 Errors: an engine raises ``WorkbookError`` / ``XlsxError`` with a Chinese message (a sheet that
 cannot be read); ``read_book`` raises ``WorkbookError`` when there is no 客户.
