@@ -38,6 +38,8 @@ What an engine must give, and what it may skip (``BookSource``'s methods say it 
   ``text``, the ``before`` rows before each and the last ``last`` rows, as
   ``xlsxio.findrows.FoundRows``; None when the engine cannot search (the default): the whole
   sheet is then read with ``read_rows``. Used for 变更记录's run rows.
+* ``reading()`` — a context manager: ``read_book`` reads everything inside it. The default does
+  nothing; ``FileSource`` opens the file once here (one ``XlsxBook``) and closes it at the end.
 
 Errors: an engine raises ``WorkbookError`` / ``XlsxError`` with a Chinese message (a sheet that
 cannot be read); ``read_book`` raises ``WorkbookError`` when there is no 客户.
@@ -46,7 +48,8 @@ cannot be read); ``read_book`` raises ``WorkbookError`` when there is no 客户.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,7 +71,7 @@ from .schema import (
 )
 from .suitability2017 import PURCHASE_SHEET_NAMES
 from .transfers import TRANSFER_SHEET_NAMES
-from .xlsxio import SheetData
+from .xlsxio import SheetData, XlsxBook
 
 #: which columns (1-based) of a sheet, decided from the trimmed header texts of row 1
 ColumnPick = Callable[[list[str]], Collection[int]]
@@ -145,6 +148,12 @@ class BookSource(Protocol):
         """``xlsxio.findrows.FoundRows`` of the rows whose column ``col`` holds ``text``; None
         (the default): this engine cannot search, the caller reads the whole sheet."""
         return None
+
+    def reading(self) -> AbstractContextManager[object]:
+        """The span of one run's reading: ``read_book`` reads every sheet inside it. An engine
+        over a file opens it once here and closes it at the end (``FileSource``: one
+        ``XlsxBook``); the default does nothing."""
+        return nullcontext()
 
 
 def rows_of(data: SheetData) -> list[list[Any]]:
@@ -238,7 +247,14 @@ def read_log(source: BookSource, sheet: str) -> history.LogState:
 def read_book(source: BookSource) -> BookData:
     """Read what a run needs from a workbook through its engine (see the module doc): 客户 in
     the columns a run uses (started first: an engine may read it while the log is searched),
-    变更记录's ``LogState``, 汇总's rows, and 转销户 and 产品购买 whole where they exist."""
+    变更记录's ``LogState``, 汇总's rows, and 转销户 and 产品购买 whole where they exist. All of
+    it inside ``source.reading()`` (a file is opened once, and closed before anything is
+    written)."""
+    with source.reading():
+        return _read_book(source)
+
+
+def _read_book(source: BookSource) -> BookData:
     names = source.sheet_names()
     sheet = pick_sheet(names, CLIENT_SHEET_NAMES)
     if sheet is None:
@@ -274,7 +290,7 @@ class _FileRead:
 
         self.source, self.sheet, self.kw = source, sheet, kw
         # parsing holds the GIL: threads would take turns, processes do not
-        self.started = start_read(source.path, sheet, columns=kw["columns"],
+        self.started = start_read(source.file(), sheet, columns=kw["columns"],
                                   hashed=kw["hashed"], workers=2)
 
     def result(self) -> SheetData:
@@ -291,16 +307,40 @@ class FileSource(BookSource):
     those columns and keeps formula cells by place (every column read: values and formula
     texts); hashed columns as ``hash(value)``; a big 客户 (64 MB of XML or more) is parsed by two
     processes (``start_read``); ``find_rows`` searches a sheet's XML for a text without parsing
-    the other rows."""
+    the other rows.
+
+    Inside ``reading()`` (``read_book`` reads in it) the file is one ``XlsxBook``: the zip is
+    opened and checked once, ``workbook.xml``, the styles and the shared strings parsed once
+    for every sheet read and search; it is closed when ``reading()`` ends, so no handle is held
+    while the run saves (on Windows an open file cannot be replaced). Outside it, each call
+    opens the file for itself."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = path
         self.label: str | None = os.fspath(path)
+        self._book: XlsxBook | None = None
+
+    @contextmanager
+    def reading(self) -> Iterator[XlsxBook]:
+        if self._book is not None:  # (already inside: the same book)
+            yield self._book
+            return
+        with XlsxBook(self.path) as book:
+            self._book = book
+            try:
+                yield book
+            finally:
+                self._book = None
+
+    def file(self) -> str | os.PathLike[str] | XlsxBook:
+        """What the ``xlsxio`` calls are given: the open book inside ``reading()``, else the
+        path."""
+        return self.path if self._book is None else self._book
 
     def sheet_names(self) -> list[str]:
         from .xlsxio import sheet_names
 
-        return list(sheet_names(self.path))
+        return list(sheet_names(self.file()))
 
     def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
                    hashed: ColumnPick | None = None,
@@ -308,9 +348,10 @@ class FileSource(BookSource):
         from .xlsxio import read_sheet
 
         if columns is None and hashed is None:
-            return read_sheet(self.path, sheet)
+            return read_sheet(self.file(), sheet)
         # (formula cells of every column read are kept by place: more than ``formulas``)
-        return read_sheet(self.path, sheet, columns=columns, hashed=hashed, formula_text=False)
+        return read_sheet(self.file(), sheet, columns=columns, hashed=hashed,
+                          formula_text=False)
 
     def start_read(self, sheet: str, *, columns: ColumnPick | None = None,
                    hashed: ColumnPick | None = None,
@@ -322,4 +363,4 @@ class FileSource(BookSource):
                   last: int = 2) -> Any | None:
         from .xlsxio.findrows import find_rows
 
-        return find_rows(self.path, sheet, col=col, text=text, before=before, last=last)
+        return find_rows(self.file(), sheet, col=col, text=text, before=before, last=last)

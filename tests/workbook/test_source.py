@@ -5,6 +5,8 @@ gets what the file engine gets, and a run on it plans the same cells, log rows a
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,10 @@ import pytest
 
 from workbook.job import plan_run, read_book, rerate
 from workbook.schema import WorkbookError
-from workbook.source import BookSource, ColumnPick, FileSource
+from workbook.source import BookSource, ClientColumns, ColumnPick, FileSource
 from workbook.source import read_book as read_source
 from workbook.template import new_workbook
-from workbook.xlsxio import SheetData, read_sheet, sheet_names
+from workbook.xlsxio import SheetData, package, parallel, read_sheet, sheet_names
 
 NOW = dt.datetime(2026, 10, 9, 10, 0, 0)
 CLIENTS = [  # (a row without 客户编号 is rejected, not skipped)
@@ -89,3 +91,42 @@ def test_optional_sheets_are_read_only_where_they_exist(tmp_path: Path) -> None:
     assert book.transfers is None and book.purchases is None
     assert book.history_sheet == "变更记录" and book.log.n_rows <= 1  # the template's header
     assert src.asked.count("客户") == 1  # read whole once: not again for the row without an id
+
+
+def test_a_file_is_opened_once_for_the_reading_of_a_run_and_closed_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``read_book(FileSource)`` opens the zip once and parses workbook.xml, the styles and
+    the shared strings once for every sheet it reads and searches (客户, 客户 again with every
+    column for the row without an id, 变更记录's run rows, 汇总), and has closed it when it
+    returns: no handle is held while the run saves (issue 11)."""
+    path = new_workbook(tmp_path / "b.xlsx", clients=CLIENTS)
+    rerate(path, period="2026Q3", mode="quarterly", operator="测试", now=NOW)
+    # the parent's side of the two read workers is counted too (a big 客户 as far as they know)
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    got: Counter = Counter()
+    opened: list[zipfile.ZipFile] = []
+    real_init, real_read = zipfile.ZipFile.__init__, package.read_xml_part
+
+    def init(self: zipfile.ZipFile, *a: Any, **k: Any) -> None:
+        got["open"] += 1
+        opened.append(self)
+        real_init(self, *a, **k)
+
+    def read_xml_part(zf: zipfile.ZipFile, name: str) -> bytes:
+        got[name.rsplit("/", 1)[-1]] += 1
+        return real_read(zf, name)
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", init)
+    monkeypatch.setattr(package, "read_xml_part", read_xml_part)
+    data = read_source(FileSource(path))
+    assert (got["open"], got["workbook.xml"], got["styles.xml"], got["sharedStrings.xml"]) == \
+        (1, 1, 1, 1)
+    assert all(zf.fp is None for zf in opened)  # closed before anything is written
+    monkeypatch.undo()
+    whole = read_source(Sheets(path))
+    assert (data.log.n_rows, data.log.runs) == (whole.log.n_rows, whole.log.runs)
+    assert data.summary_rows == whole.summary_rows
+    got, pick = data.clients, ClientColumns()
+    assert got.selected == pick.every(got.header) > pick.wanted(got.header)  # (2nd read)
+    for c in sorted(got.selected - pick.basis(got.header)):
+        assert got.columns[c - 1] == whole.clients.columns[c - 1], got.header[c - 1]

@@ -8,7 +8,7 @@ import pytest
 import xlsxwriter
 from xlsx_fixtures import part_info, strip_row_numbers
 
-from workbook.xlsxio import read_sheet
+from workbook.xlsxio import XlsxBook, package, read_sheet
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -90,3 +90,40 @@ def test_unnumbered_rows_are_read_in_one_pass(tmp_path: Path) -> None:
     job = parallel.start_read(path, "客户", workers=2, min_bytes=0)
     assert job is not None and job.result() is None
     assert read_sheet(path, "客户").n_rows == 20_000
+
+
+def test_workers_of_an_open_book_parse_nothing_of_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given an open ``XlsxBook``, the workers use the workbook info, shared strings and date
+    styles the parent parsed (inherited at the fork) and read the part through a handle of
+    their own: the same SheetData as one pass."""
+    from workbook.xlsxio import parallel
+
+    if not parallel.can_fork():
+        pytest.skip("no fork here")
+    path = tmp_path / "s.xlsx"
+    wb = xlsxwriter.Workbook(str(path))  # (not constant_memory: shared strings)
+    ws = wb.add_worksheet("客户")
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(0, 0, ["客户编号", "开户日期", "级别"])
+    for r in range(1, 20_001):
+        ws.write_string(r, 0, f"C{r:06d}")
+        ws.write_number(r, 1, 45000 + r % 400, date_fmt)
+        ws.write_string(r, 2, ("核心客户", "普通客户")[r % 2])
+    wb.close()
+    one = read_sheet(path, "客户", formula_text=False)
+    with XlsxBook(path) as book:
+        book.context()  # (parsed here: workbook info, strings, styles)
+
+        def parsed_again(zf: object, name: str) -> bytes:
+            raise AssertionError(f"{name} parsed again")
+
+        monkeypatch.setattr(package, "read_xml_part", parsed_again)
+        job = parallel.start_read(book, "客户", workers=2, min_bytes=0)
+        assert job is not None
+        many = job.result()
+        assert not book.closed and book.zf.read("[Content_Types].xml")  # (its position intact)
+    assert many is not None
+    assert (many.n_rows, many.header) == (one.n_rows, one.header) == (20_001, one.header)
+    assert many.columns == one.columns
+    assert many.columns[1][0].year == 2023  # a date: the styles reached the workers

@@ -5,13 +5,15 @@ for every cell of the piece, then each column converted at once. A piece it does
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, pairwise, repeat
 from operator import itemgetter
 
 import numpy as np
 
-from .scan import SKIP, USED, CellContext, CellScan, reach, slow_value
+from .scan import SKIP, USED, CellContext, CellScan, Mark, reach, slow_value
 from .sheetxml import COL_CACHE, col_index, parse_attrs
 from .values import Value
 from .xmltext import unescape
@@ -122,6 +124,39 @@ def _unescape_many(raws: list[bytes]) -> list[str]:
     return text.split("\x00")
 
 
+#: the cells of one column in a piece: a slice of every k-th cell (a regular piece) or their
+#: positions
+_Sel = slice | list[int]
+
+
+def _picker(positions: list[int]) -> Callable[[tuple], tuple]:
+    """``t -> (t[i] for i in positions)`` as a tuple (one position too)."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    i = positions[0]
+    return lambda t: (t[i],)
+
+
+@dataclass(slots=True)
+class _Cells:
+    """The cells of a piece the fast scan takes, one tuple per group of the cell regex (in
+    document order; ``_fast_regexes``), grouped by column (``groups``: column, ``_Sel``, rows
+    of its cells); ``special``: the values of cells with other content by position
+    (``special_cols``: their columns)."""
+
+    n: int
+    groups: list[tuple[int, _Sel, np.ndarray]]
+    attrs: tuple[bytes, ...]
+    vs: tuple[bytes, ...]
+    inls: tuple[bytes, ...]
+    fs: tuple[bytes, ...]
+    fvs: tuple[bytes, ...]
+    inners: tuple[bytes, ...]
+    has_f: bool
+    special: dict[int, Value | Mark]
+    special_cols: set[int]
+
+
 class SheetScan(CellScan):
     """State of one pass over a worksheet's rows: ``fast`` scans a piece of whole rows column
     by column, ``slow`` cell by cell; both give the same result."""
@@ -137,32 +172,47 @@ class SheetScan(CellScan):
     def fast(self, chunk: bytes) -> bool:
         """Scan a piece of whole rows column by column. False (nothing changed) when the piece
         does not meet the conditions: every row tag starts with ``r``, rows ascending after
-        the rows already read, no header row, every cell starts with ``r`` and names its row."""
+        the rows already read, no header row, every cell starts with ``r`` and names its row,
+        no column twice in a row."""
         layout = self._layout(chunk)
         if layout is None:
             return False
-        tags, rows, counts, ra, cells = layout
-        n = len(cells)
-        if n == 0:
-            self.row = rows[-1]
-            return True
-        letters, rowds, attrs, vs, inls, fs, fvs, inners = zip(*cells, strict=True)
-        del cells
+        tags, rows, counts, ra, found = layout
+        if found:
+            cells = self._cells(tags, counts, ra, found)
+            del layout, found
+            if cells is None:
+                return False
+            f_new: list[tuple[np.ndarray, list, list]] = []  # formulas met: cells, keys, texts
+            select = self.select
+            for c, sel, g_rows in cells.groups:
+                if select is not None and c not in select:
+                    self._reach_unread(cells, c, sel, g_rows)
+                else:
+                    self._place(c, g_rows, *self._column_values(cells, c, sel, g_rows, f_new))
+            self._add_formulas(f_new)
+        self.row = rows[-1]
+        return True
+
+    def _cells(self, tags: list[bytes], counts: list[int], ra: np.ndarray,
+               found: list[tuple[bytes, ...]]) -> _Cells | None:
+        """The cells of a piece (``_layout``) as ``_Cells``: grouped by column, those with
+        other content read (``_specials``); None when a cell names another row than its own
+        or a column appears twice in a row (the per-cell scanner then decides)."""
+        letters, rowds, attrs, vs, inls, fs, fvs, inners = zip(*found, strict=True)
         if not _rows_agree(tags, counts, rowds):
-            return False  # a cell naming another row: the per-cell scanner refuses it
-        del rowds
-        cache = COL_CACHE
+            return None
         for lt in set(letters):
-            if lt not in cache:
+            if lt not in COL_CACHE:
                 col_index(lt)  # fills the cache; raises for a column beyond XFD
         grouped = _groups(letters, counts, ra)
         if grouped is None:
-            return False  # a column twice in a row
+            return None
         groups, per_cell_rows = grouped
-        # -- cells with other content, in document order (shared formulas need it)
-        special: dict[int, Value | object] = {}
+        n = len(letters)
+        special: dict[int, Value | Mark] = {}
         has_f = any(fs)
-        if any(inners):
+        if any(inners):  # cells with other content, in document order (shared formulas)
             if has_f:  # formulas of both kinds: all in document order (the dict's order)
                 inners = tuple(map(_joined, inners, fs, fvs))
                 fs = fvs = (b"",) * n
@@ -170,69 +220,64 @@ class SheetScan(CellScan):
             if per_cell_rows is None:
                 per_cell_rows = np.repeat(ra, counts)
             special = self._specials(letters, attrs, inners, per_cell_rows)
-        special_cols = {cache[letters[i]] for i in special} if special else ()
-        f_new: list[tuple[np.ndarray, list, list]] = []  # formulas met: cells, keys, texts
-        # -- convert and place each column
-        columns = self.columns
-        max_row = self.max_row
-        ncols = self.ncols
-        select = self.select
-        for c, sel, g_rows in groups:
-            if select is not None and c not in select:
-                # a column not read: only its last cell with content matters (n_rows)
-                members = range(n)[sel] if isinstance(sel, slice) else sel
-                last = _last_used(members, vs, inls, fs, inners, special)
-                if last >= 0:
-                    max_row, ncols = reach(columns, max_row, ncols, int(g_rows[last]), c)
-                continue
-            if isinstance(sel, slice):
-                g_attrs, g_vs, g_inls = attrs[sel], vs[sel], inls[sel]
-                g_fs = fs[sel] if has_f else ()
-                members = range(n)[sel] if c in special_cols else None
-            else:
-                get = itemgetter(*sel) if len(sel) > 1 else (lambda t, i=sel[0]: (t[i],))
-                g_attrs, g_vs, g_inls = get(attrs), get(vs), get(inls)
-                g_fs = get(fs) if has_f else ()
-                members = sel if c in special_cols else None
-            values = self._convert(g_attrs, g_vs, g_inls)
-            counted_last = -1
-            if has_f and any(g_fs):  # formulas without attributes: a column at a time
-                g_fvs = fvs[sel] if isinstance(sel, slice) else get(fvs)
-                values, counted_last = self._column_formulas(c, sel, n, g_rows, g_attrs, g_fs,
-                                                             g_fvs, values, f_new)
-            if members is not None:
-                for pos, i in enumerate(members):
-                    if i in special:
-                        val = special[i]
-                        if val is SKIP:
-                            values[pos] = None
-                        else:
-                            values[pos] = val
-                            counted_last = pos
-            # last cell that holds a value (or a formula)
-            last = len(values) - 1
-            while last > counted_last and values[last] is None:
-                last -= 1
-            if last < 0:
-                continue
-            max_row, ncols = reach(columns, max_row, ncols, int(g_rows[last]), c)
-            r_lo = int(g_rows[0])
-            r_hi = int(g_rows[-1])
-            if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
-                seg = np.full(r_hi - r_lo + 1, None, dtype=object)
-                vals = np.empty(len(values), dtype=object)
-                vals[:] = values
-                seg[g_rows - r_lo] = vals
-                values = seg.tolist()
-            lst = columns[c - 1]
-            if len(lst) < r_lo - 2:
-                lst.extend([None] * (r_lo - 2 - len(lst)))
-            lst.extend(map(hash, values) if c in self.hashed else values)
-        self._add_formulas(f_new)
-        self.max_row = max_row
-        self.ncols = ncols
-        self.row = rows[-1]
-        return True
+        return _Cells(n, groups, attrs, vs, inls, fs, fvs, inners, has_f, special,
+                      {COL_CACHE[letters[i]] for i in special})
+
+    def _reach_unread(self, cells: _Cells, c: int, sel: _Sel, g_rows: np.ndarray) -> None:
+        """A column not read: only its last cell with content matters (``n_rows``)."""
+        members = range(cells.n)[sel] if isinstance(sel, slice) else sel
+        last = _last_used(members, cells.vs, cells.inls, cells.fs, cells.inners, cells.special)
+        if last >= 0:
+            self.max_row, self.ncols = reach(self.columns, self.max_row, self.ncols,
+                                             int(g_rows[last]), c)
+
+    def _column_values(self, cells: _Cells, c: int, sel: _Sel, g_rows: np.ndarray,
+                       f_new: list) -> tuple[list, int]:
+        """(The values of column ``c``'s cells in the piece, position of its last formula or
+        special cell that holds a value: -1 if none); formula texts into ``f_new``."""
+        take = itemgetter(sel) if isinstance(sel, slice) else _picker(sel)
+        g_attrs = take(cells.attrs)
+        values = self._convert(g_attrs, take(cells.vs), take(cells.inls))
+        counted_last = -1
+        g_fs = take(cells.fs) if cells.has_f else ()
+        if any(g_fs):  # formulas without attributes: a column at a time
+            values, counted_last = self._column_formulas(c, sel, cells.n, g_rows, g_attrs, g_fs,
+                                                         take(cells.fvs), values, f_new)
+        if c in cells.special_cols:
+            special = cells.special
+            members = range(cells.n)[sel] if isinstance(sel, slice) else sel
+            for pos, i in enumerate(members):
+                if i in special:
+                    val = special[i]
+                    if val is SKIP:
+                        values[pos] = None
+                    else:
+                        values[pos] = val
+                        counted_last = pos
+        return values, counted_last
+
+    def _place(self, c: int, g_rows: np.ndarray, values: list, counted_last: int) -> None:
+        """Put column ``c``'s values of the piece (rows ``g_rows``) into ``columns``, through
+        its last cell that holds a value (or a formula: ``counted_last``)."""
+        last = len(values) - 1
+        while last > counted_last and values[last] is None:
+            last -= 1
+        if last < 0:
+            return
+        self.max_row, self.ncols = reach(self.columns, self.max_row, self.ncols,
+                                         int(g_rows[last]), c)
+        r_lo = int(g_rows[0])
+        r_hi = int(g_rows[-1])
+        if r_hi - r_lo + 1 != len(values):  # gaps: spread over the row range
+            seg = np.full(r_hi - r_lo + 1, None, dtype=object)
+            vals = np.empty(len(values), dtype=object)
+            vals[:] = values
+            seg[g_rows - r_lo] = vals
+            values = seg.tolist()
+        lst = self.columns[c - 1]
+        if len(lst) < r_lo - 2:
+            lst.extend([None] * (r_lo - 2 - len(lst)))
+        lst.extend(map(hash, values) if c in self.hashed else values)
 
     def _layout(self, chunk: bytes) -> tuple | None:
         """(row tags, row numbers, cells per row, rows as an array, the cells' matches) of a
@@ -257,10 +302,10 @@ class SheetScan(CellScan):
         return tags, rows, counts, ra, cells
 
     def _specials(self, letters: tuple, attrs: tuple, inners: tuple,
-                  per_cell_rows: np.ndarray) -> dict[int, Value | object]:
+                  per_cell_rows: np.ndarray) -> dict[int, Value | Mark]:
         """Values of the cells with other content (shared formulas, rich text...), read one by
         one in document order; ``USED``/``SKIP`` for those of columns not read."""
-        special: dict[int, Value | object] = {}
+        special: dict[int, Value | Mark] = {}
         cache = COL_CACHE
         child_re = self.child_re
         select = self.select
@@ -349,15 +394,16 @@ class SheetScan(CellScan):
         s, t = self._attrs(a)
         has_v = any(g_vs)
         has_inl = any(g_inls)
-        if has_inl and has_v:
-            u = {k: self._value(s, t, k[0], k[1]) for k in dict.fromkeys(zip(g_vs, g_inls, strict=True))}
-            return list(map(u.__getitem__, zip(g_vs, g_inls, strict=True)))
+        if has_inl and has_v:  # (each cell as the per-cell scanner reads it)
+            both = {k: self.simple_value(s, t, *k)
+                    for k in dict.fromkeys(zip(g_vs, g_inls, strict=True))}
+            return list(map(both.__getitem__, zip(g_vs, g_inls, strict=True)))
         if has_inl:
-            u = dict.fromkeys(g_inls)
-            u = dict(zip(u, _unescape_many(list(u)), strict=True))
-            if b"" in u:
-                u[b""] = None
-            return list(map(u.__getitem__, g_inls))
+            raw = list(dict.fromkeys(g_inls))
+            texts: dict[bytes, str | None] = dict(zip(raw, _unescape_many(raw), strict=True))
+            if b"" in texts:
+                texts[b""] = None
+            return list(map(texts.__getitem__, g_inls))
         if not has_v:
             return [None] * len(g_vs)
         if not t or t == b"n":
@@ -378,7 +424,7 @@ class SheetScan(CellScan):
             u = self.vcache[a] = {}
         keys = dict.fromkeys(g_vs)
         for k in keys.keys() - u.keys():
-            u[k] = self._value(s, t, k, b"")
+            u[k] = self.simple_value(s, t, k, b"")
         return list(map(u.__getitem__, g_vs))
 
     def _fvalue(self, key: tuple[bytes, bytes]) -> Value:
@@ -393,26 +439,3 @@ class SheetScan(CellScan):
             if len(self.fcache) < 100_000:
                 self.fcache[key] = got
         return got
-
-    def _value(self, s: bytes, t: bytes, v: bytes, inl: bytes) -> Value:
-        """One simple cell, exactly as ``slow`` reads it."""
-        ctx = self.ctx
-        if v:
-            if not t:
-                if s and ctx.date_by_s.get(s, False):
-                    return ctx.number(v, s)
-                try:
-                    return float(v)
-                except ValueError:
-                    return ctx.number(v, s)
-            if t == b"s":
-                try:
-                    return ctx.sst[int(v)]
-                except (ValueError, IndexError):
-                    return slow_value(ctx, t, s, v, None)
-            return slow_value(ctx, t or None, s or None, v, None)
-        if inl:
-            if b"&" in inl or b"_x" in inl or b"\r" in inl:
-                return unescape(inl)
-            return inl.decode("utf-8")
-        return None

@@ -14,6 +14,7 @@ import struct
 import threading
 import zipfile
 import zlib
+from typing import IO
 
 from .errors import XlsxError
 
@@ -40,8 +41,8 @@ class EntryReader:
             zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
         ):
             # in-memory zip or another compression method: zipfile in this thread
-            self._fh = zf.open(name)
-            self._thread = None
+            self._fh: IO[bytes] | None = zf.open(name)
+            self._thread: threading.Thread | None = None
             return
         self._fh = None
         self._path = zf.filename
@@ -106,7 +107,7 @@ class EntryReader:
                         crc = zlib.crc32(out, crc)
                         if not self._put(out):
                             return
-                    elif stored or d.eof or not (pending or left):
+                    elif stored or (d is not None and d.eof) or not (pending or left):
                         break
                 if total != want or (crc & 0xFFFFFFFF) != info.CRC:
                     raise XlsxError(f"工作簿内部条目 {self.name} 校验失败，文件可能已损坏。")

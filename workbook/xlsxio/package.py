@@ -158,11 +158,11 @@ def read_workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
         elif tag == "sheets":
             for sh in el:
                 rid = rel_id(sh)
-                rel = by_id.get(rid)
-                if rel is None or not rel_type_is(rel.type, T_WORKSHEET):
+                to = by_id.get(rid)
+                if to is None or not rel_type_is(to.type, T_WORKSHEET):
                     # chartsheets, dialog sheets, macro sheets: not worksheets
                     continue
-                part = _find_ci(names, rel.target) or rel.target
+                part = _find_ci(names, to.target) or to.target
                 sheets.append(SheetInfo(sh.get("name", ""), int(sh.get("sheetId", "0")), rid, part))
 
     def first(t: str) -> str | None:

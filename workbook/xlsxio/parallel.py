@@ -2,7 +2,9 @@
 
 Parsing XML in Python holds the GIL, so threads cannot share it out; forked processes can.
 Row 1 is read first here (to decide the columns, as ``read_sheet`` does); then each worker
-inflates the part from its start, skips the row chunks before its share (by byte offset of
+(forked: it inherits the workbook info, shared strings and date styles the parent parsed, and
+opens the file with a handle of its own, since a handle shared across a fork shares its
+position) inflates the part from its start, skips the row chunks before its share (by byte offset of
 the chunk: ``SheetStream`` cuts the same chunks in every process) and parses its own with the
 reader's ``SheetScan``; the parts are joined in row order by the parent into the ``SheetData`` a
 single pass gives (tested against it).
@@ -20,10 +22,11 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
+from .book import XlsxBook
 from .fastscan import SheetScan
-from .package import date_styles, read_workbook_info, shared_strings
 from .reader import as_selection, first_row_re, split_header, split_rows
 from .safety import check_zip, open_zip
 from .scan import CellContext
@@ -68,65 +71,91 @@ class ParallelRead:
             return _join(ctx, ns, name, [p for p in parts if p["first_row"]], select, hashed)
 
 
-def start_read(path: str | os.PathLike[str], sheet: str, *, columns: ColumnSelection = None,
-               hashed: ColumnSelection = None, workers: int = 2,
-               min_bytes: int | None = None) -> ParallelRead | None:
+def start_read(path: str | os.PathLike[str] | XlsxBook, sheet: str, *,
+               columns: ColumnSelection = None, hashed: ColumnSelection = None,
+               workers: int = 2, min_bytes: int | None = None) -> ParallelRead | None:
     """Start reading a sheet with ``workers`` processes (``read_sheet(..., formula_text=False)``
-    otherwise); None when it is not worth it or not possible here (see module doc)."""
+    otherwise); None when it is not worth it or not possible here (see module doc). ``path``
+    may be an open ``XlsxBook``: its workbook info and shared strings are used here and by the
+    workers (they inherit them at the fork; each opens the file for itself)."""
     if workers < 2 or not can_fork():
         return None
-    with open_zip(path) as zf:
-        check_zip(zf)
-        info = read_workbook_info(zf)
-        sh = info.sheet(sheet)
-        if sh.part not in info.names:
-            return None
-        if zf.getinfo(sh.part).file_size < (MIN_BYTES if min_bytes is None else min_bytes):
-            return None
-        ctx = CellContext(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
-                          info.date1904)
-        with SheetStream(zf, sh.part) as stream:  # row 1 decides the columns
-            ns = stream.ns
-            head_scan = SheetScan(ctx, ns)
-            head_scan.sheet = sh.name
-            for chunk in stream.row_chunks():
-                head, _ = split_header(chunk, ns)
-                if head:
-                    head_scan.slow(head)
-                break
+    if isinstance(path, XlsxBook):
+        return _start_book(path, sheet, columns, hashed, workers, min_bytes)
+    with XlsxBook(path) as book:
+        return _start_book(book, sheet, columns, hashed, workers, min_bytes)
+
+
+def _start_book(book: XlsxBook, sheet: str, columns: ColumnSelection, hashed: ColumnSelection,
+                workers: int, min_bytes: int | None) -> ParallelRead | None:
+    info = book.info
+    sh = info.sheet(sheet)
+    if book.path is None or sh.part not in info.names:
+        return None
+    if book.zf.getinfo(sh.part).file_size < (MIN_BYTES if min_bytes is None else min_bytes):
+        return None
+    ctx = book.context()
+    with SheetStream(book.zf, sh.part) as stream:  # row 1 decides the columns
+        ns = stream.ns
+        head_scan = SheetScan(ctx, ns)
+        head_scan.sheet = sh.name
+        for chunk in stream.row_chunks():
+            head, _ = split_header(chunk, ns)
+            if head:
+                head_scan.slow(head)
+            break
     texts = head_scan.header_texts()
     select = None if columns is None else as_selection(
         columns(texts) if callable(columns) else columns)
     keep_hashed = frozenset() if hashed is None else as_selection(
         hashed(texts) if callable(hashed) else hashed)
+    # (fork: the workers get the parsed workbook info and strings without pickling them)
+    known = _Known(sh.name, sh.part, book.shared_strings, book.date_flags, info.date1904)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_init)
-    futures = [pool.submit(_read_share, os.fspath(path), sheet, k, workers, select,
-                           keep_hashed) for k in range(workers)]
+                               initializer=_worker_init, initargs=(known,))
+    futures = [pool.submit(_read_share, os.fspath(book.path), k, workers, select, keep_hashed)
+               for k in range(workers)]
     return ParallelRead(pool, futures, ctx, ns, sh.name, select, keep_hashed)
 
 
-def _worker_init() -> None:
+@dataclass(frozen=True)
+class _Known:
+    """What the parent read of the workbook, handed to the forked workers."""
+
+    name: str
+    part: str
+    sst: list[str]
+    date_flags: list[bool]
+    date1904: bool
+
+
+#: in a worker: what the parent knew of the workbook (``_worker_init``)
+_known: _Known | None = None
+
+
+def _worker_init(known: _Known) -> None:
     """A forked worker never writes to stdout/stderr: it drops them, so that its exit (which
     flushes them) cannot wait on a lock a thread of the parent held at the fork (the console's
-    progress bar refreshes from a thread)."""
-    sys.stdout = sys.stderr = None  # type: ignore[assignment]
+    progress bar refreshes from a thread). It keeps what the parent read of the workbook."""
+    global _known
+    sys.stdout = sys.stderr = None
+    _known = known
 
 
-def _read_share(path: str, sheet: str, k: int, n: int, select: frozenset[int] | None,
+def _read_share(path: str, k: int, n: int, select: frozenset[int] | None,
                 hashed: frozenset[int]) -> dict[str, Any] | None:
-    """Worker ``k`` of ``n``: the rows of the chunks starting in its share of the part."""
+    """Worker ``k`` of ``n``: the rows of the chunks starting in its share of the part (its
+    own handle of the file: a handle shared across a fork shares its position)."""
+    known = _known
+    assert known is not None
     with open_zip(path) as zf:
         check_zip(zf)
-        info = read_workbook_info(zf)
-        sh = info.sheet(sheet)
-        size = zf.getinfo(sh.part).file_size
+        size = zf.getinfo(known.part).file_size
         lo, hi = k * size // n, (k + 1) * size // n
-        ctx = CellContext(shared_strings(zf, info.sst_part), date_styles(zf, info.styles_part),
-                          info.date1904)
-        with SheetStream(zf, sh.part) as stream, no_gc():
+        ctx = CellContext(known.sst, known.date_flags, known.date1904)
+        with SheetStream(zf, known.part) as stream, no_gc():
             scan = SheetScan(ctx, stream.ns)
-            scan.sheet = sh.name
+            scan.sheet = known.name
             scan.formula_text = False
             scan.select = select
             scan.hashed = hashed

@@ -5,6 +5,8 @@ the value of one cell (``slow_value``), shared formulas (``formula_text_of``).""
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from typing import Final, Literal, cast
 
 import numpy as np
 from openpyxl.formula.translate import Translator
@@ -159,27 +161,17 @@ class CellScan:
 
     # ------------------------------------------------------------------ per-cell scanner
     def slow(self, chunk: bytes) -> None:
-        ctx = self.ctx
-        sst = ctx.sst
-        date_by_s = ctx.date_by_s
-        number = ctx.number
-        columns = self.columns
-        header = self.header
-        col_cache = COL_CACHE
-        icache = self.icache
-        child_re = self.child_re
-        select = self.select
-        max_row = self.max_row
-        ncols = self.ncols
-        row = self.row
-        idx = row - 2
-        col = 0
+        """Scan a piece of rows cell by cell: row 1 into ``header``, the others into
+        ``columns`` (the reference ``fastscan.SheetScan.fast`` is tested against)."""
+        columns, header, select, hashed = self.columns, self.header, self.select, self.hashed
+        col_cache, child_re, value_of, used = COL_CACHE, self.child_re, self.simple_value, self.used
+        max_row, ncols, row = self.max_row, self.ncols, self.row
+        idx, col = row - 2, 0
+        value: Value | Literal[Mark.SKIP]
         for rtag, letters, rowd, s, t, other, v, inl, inner in self.token_re.findall(chunk):
             if rtag:  # <row ...>
-                rm = ROW_R_RE.search(rtag)
-                row = int(rm.group(1)) if rm else row + 1
-                idx = row - 2
-                col = 0
+                row = row_number(rtag, row)
+                idx, col = row - 2, 0
                 continue
             if other:
                 letters, _rowd, s, t, _other = cell_attrs(
@@ -193,39 +185,14 @@ class CellScan:
             if rowd and int(rowd) != row:
                 raise self.misplaced(row, letters, rowd)
             if select is not None and row > 1 and col not in select:
-                if not (v or inl or (inner and self.used(s or None, t or None, inner, row,
-                                                          col, child_re))):
-                    continue
-                if row > max_row:
-                    max_row = row
-                if col > ncols:
-                    ncols = grow(columns, col)
+                if v or inl or (inner and used(s or None, t or None, inner, row, col, child_re)):
+                    if row > max_row:
+                        max_row = row
+                    if col > ncols:
+                        ncols = grow(columns, col)
                 continue
-            if v:
-                if not t:
-                    if s and date_by_s.get(s, False):
-                        value = number(v, s)
-                    else:
-                        try:
-                            value = float(v)
-                        except ValueError:
-                            value = number(v, s)
-                elif t == b"s":
-                    try:
-                        value = sst[int(v)]
-                    except (ValueError, IndexError):
-                        value = slow_value(ctx, t, s, v, None)
-                else:
-                    value = slow_value(ctx, t or None, s or None, v, None)
-            elif inl:
-                if b"&" in inl or b"_x" in inl or b"\r" in inl:
-                    value = unescape(inl)
-                else:
-                    value = icache.get(inl)
-                    if value is None:
-                        value = inl.decode("utf-8")
-                        if len(icache) < 200_000:  # repeated labels share one object
-                            icache[inl] = value
+            if v or inl:
+                value = value_of(s, t, v, inl)
             elif inner:
                 value = self.complex_value(s or None, t or None, inner, row, col, child_re)
                 if value is SKIP:
@@ -241,7 +208,7 @@ class CellScan:
             if row == 1:
                 header[col] = value
                 continue
-            if col in self.hashed:
+            if col in hashed:
                 value = hash(value)
             lst = columns[col - 1]
             n = len(lst)
@@ -252,11 +219,39 @@ class CellScan:
                 lst.append(value)
             else:
                 lst[idx] = value
-        self.max_row = max_row
-        self.ncols = ncols
-        self.row = row
+        self.max_row, self.ncols, self.row = max_row, ncols, row
 
-    def complex_value(self, s, t, inner: bytes, row: int, col: int, child_re) -> Value | object:
+    def simple_value(self, s: bytes, t: bytes, v: bytes, inl: bytes) -> Value:
+        """Value of a cell holding only ``<v>`` (``v``) or ``<is><t>`` (``inl``); None when it
+        holds neither. ``s`` and ``t``: its style and type attributes (b"" when absent)."""
+        ctx = self.ctx
+        if v:
+            if not t:
+                if s and ctx.date_by_s.get(s, False):
+                    return ctx.number(v, s)
+                try:
+                    return float(v)
+                except ValueError:
+                    return ctx.number(v, s)
+            if t == b"s":
+                try:
+                    return ctx.sst[int(v)]
+                except (ValueError, IndexError):
+                    return slow_value(ctx, t, s, v, None)
+            return slow_value(ctx, t or None, s or None, v, None)
+        if not inl:
+            return None
+        if b"&" in inl or b"_x" in inl or b"\r" in inl:
+            return unescape(inl)
+        value = self.icache.get(inl)
+        if value is None:
+            value = inl.decode("utf-8")
+            if len(self.icache) < 200_000:  # repeated labels share one object
+                self.icache[inl] = value
+        return value
+
+    def complex_value(self, s, t, inner: bytes, row: int, col: int,
+                      child_re) -> Value | Literal[Mark.SKIP]:
         """Value of a cell with content other than a simple <v> / <is><t> (formulas...)."""
         fv = fi = None
         has_f = False
@@ -293,7 +288,8 @@ class CellScan:
             if c in self.hashed:  # (gaps were filled with None)
                 if None in lst:
                     lst = [none if v is None else v for v in lst]
-                columns[c - 1] = HashedColumn(lst, c)  # type: ignore[call-overload]
+                hashes = cast("list[int]", lst)  # (hash() of each value)
+                columns[c - 1] = HashedColumn(hashes, c)  # type: ignore[call-overload]
         header_values = [self.header.get(c) for c in range(1, len(columns) + 1)]
         return SheetData(
             name=name,
@@ -305,6 +301,13 @@ class CellScan:
             selected=select,
             formula_places={c: np.concatenate(parts) for c, parts in self.fplaces.items()},
         )
+
+
+def row_number(rtag: bytes, before: int) -> int:
+    """The number of the row whose ``<row`` attributes are ``rtag`` (one more than the row
+    ``before`` when it has none)."""
+    rm = ROW_R_RE.search(rtag)
+    return int(rm.group(1)) if rm else before + 1
 
 
 def grow(columns: list[list[Value]], c: int) -> int:
@@ -320,5 +323,13 @@ def reach(columns: list[list[Value]], max_row: int, ncols: int, row: int,
     return max(max_row, row), (grow(columns, c) if c > ncols else ncols)
 
 
-SKIP = object()
-USED = object()  # a cell of a column not read that holds a value or formula
+class Mark(enum.Enum):
+    """Noted instead of a value: ``SKIP`` a cell holding neither a value nor a formula,
+    ``USED`` a cell of a column not read that holds one."""
+
+    SKIP = "skip"
+    USED = "used"
+
+
+SKIP: Final = Mark.SKIP
+USED: Final = Mark.USED

@@ -85,14 +85,14 @@ class StylesEditor:
             src = xfs[base] if base is not None and 0 <= base < len(xfs) else xfs[0]
             xf = _set_attr(src, b"numFmtId", str(DATE_NUMFMT).encode())
             xf = _set_attr(xf, b"applyNumberFormat", b"1")
-            idx = self._append(b"cellXfs", self.xf_re, xf)
+            added = self._append(b"cellXfs", self.xf_re, xf)
         except (LookupError, IndexError):
-            idx = None
-        else:
-            self.date_flags.extend([False] * (idx + 1 - len(self.date_flags)))
-            self.date_flags[idx] = True
-        self._date_cache[base] = idx
-        return idx
+            self._date_cache[base] = None
+            return None
+        self.date_flags.extend([False] * (added + 1 - len(self.date_flags)))
+        self.date_flags[added] = True
+        self._date_cache[base] = added
+        return added
 
     def bold_xf(self, base: int | None) -> int | None:
         """Index of a cell xf like ``base`` but with a bold font."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Union
+from typing import NoReturn, Union
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class UnreadColumn(Sequence):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i: int | slice) -> NoReturn:
         raise ColumnNotReadError(
             f"第 {col_letter(self.col)} 列未读取（read_sheet 的 columns= 没有选中它）。")
 
