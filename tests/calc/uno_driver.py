@@ -58,7 +58,8 @@ def op_ping(ctx):
 
 
 def op_calc(ctx, values, formulas, formula_range, read_range, arrays=()):
-    """A new Calc document: ``values`` (rows from A1; None = empty cell; {"f": "=…"} a formula),
+    """A new Calc document: ``values`` (rows from A1; None = empty cell; {"f": "=…"} a formula;
+    {"date": serial} a number formatted as a date),
     ``formulas`` into ``formula_range`` (one call), ``arrays`` ({"range", "formula"}: array
     formulas); recalculated; ``read_range`` read back (values, and error codes by "row,col")."""
     doc = desktop(ctx).loadComponentFromURL("private:factory/scalc", "_blank", 0,
@@ -69,9 +70,14 @@ def op_calc(ctx, values, formulas, formula_range, read_range, arrays=()):
         sheet.getCellRangeByPosition(0, 0, w - 1, n - 1).setDataArray(tuple(
             tuple("" if c is None or isinstance(c, dict) else c for c in row) for row in values))
         empty = []
+        date_format = doc.NumberFormats.getStandardFormat(2, doc.CharLocale)  # NumberFormat.DATE
         for r, row in enumerate(values):
             for c, v in enumerate(row):
-                if isinstance(v, dict):
+                if isinstance(v, dict) and "date" in v:
+                    cell = sheet.getCellByPosition(c, r)
+                    cell.setValue(v["date"])
+                    cell.NumberFormat = date_format
+                elif isinstance(v, dict):
                     sheet.getCellByPosition(c, r).setFormula(v["f"])
                 elif v is None or v == "":
                     a = uno.createUnoStruct("com.sun.star.table.CellRangeAddress")
