@@ -71,7 +71,7 @@ def function(name: str) -> Callable[..., Any]:
     """The catalogue function ``name`` (cells in as 2-D lists, a value or 2-D list out)."""
     if name not in CATALOGUE:
         raise KeyError(name)
-    return getattr(catalogue, name)  # type: ignore[no-any-return]
+    return getattr(catalogue, name)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def read_range(rng: Any) -> list[list[Any]]:
     """A ``table::XCellRange`` as xlwings gives a range (``ndim=2, err_to_str=True``): numbers,
     texts, None for an empty cell (or an empty text), a date cell as a datetime, an error cell
     as its Excel error text."""
-    rows = [[None if x == "" or x is None else x for x in row] for row in rng.getDataArray()]
+    rows: list[list[Any]] = [[None if x == "" or x is None else x for x in row]
+                             for row in rng.getDataArray()]
     origin = rng.getRangeAddress()
 
     def cells(found: Any) -> list[tuple[int, int]]:

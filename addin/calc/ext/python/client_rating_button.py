@@ -39,10 +39,11 @@ def _document(args=()):
             if hasattr(node, "Sheets"):
                 return node
             node = getattr(node, "Parent", None)
-    doc = XSCRIPTCONTEXT.getDocument()  # noqa: F821  (given by the script provider)
+    context = globals()["XSCRIPTCONTEXT"]  # (given by the script provider)
+    doc = context.getDocument()
     if doc is not None and hasattr(doc, "Sheets"):
         return doc
-    found = XSCRIPTCONTEXT.getDesktop().getComponents().createEnumeration()  # noqa: F821
+    found = context.getDesktop().getComponents().createEnumeration()
     sheets = []
     while found.hasMoreElements():
         c = found.nextElement()
