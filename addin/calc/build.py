@@ -51,11 +51,15 @@ def idl_text(fns: list[Spec] | None = None) -> str:
 
 
 def _idl_type(p: Param) -> str:
-    """A required argument is a cell range (``sequence< sequence< any > >``: Calc hands a cell
-    or a range over as rows, empty cells empty, and refuses error cells); an optional one
-    ``any`` (the only type Calc lets a formula leave out); varargs ``sequence< any >``."""
+    """A required argument is a cell range: ``table::XCellRange`` where 0 is a valid value (Calc
+    gives a single empty cell as 0 to anything else: ``functions.CELL_ONLY``), else ``sequence<
+    sequence< any > >`` (Calc hands a value, a cell or a range over as rows, empty cells of a
+    range empty, and refuses error cells); an optional one ``any`` (the only type Calc lets a
+    formula leave out); varargs ``sequence< any >``."""
     if p.varargs:
         return "sequence< any >"
+    if p.cell_only:
+        return "com::sun::star::table::XCellRange"
     return "any" if p.optional else "sequence< sequence< any > >"
 
 
@@ -82,14 +86,16 @@ def unoidl_write() -> str | None:
 
 
 def build_rdb(idl: str, out: Path) -> None:
-    """``unoidl-write`` the IDL into a type library (the office's types.rdb resolves XInterface)."""
+    """``unoidl-write`` the IDL into a type library (the office's types.rdb and offapi.rdb
+    resolve XInterface and table::XCellRange)."""
     tool = unoidl_write()
     if tool is None:
         raise WorkbookError("找不到 unoidl-write（LibreOffice SDK）：请安装 libreoffice-dev 后重试。")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / f"{INTERFACE}.idl"
         src.write_text(idl, encoding="utf-8")
-        r = subprocess.run([tool, str(_office_program() / "types.rdb"), str(src), str(out)],
+        known = [str(_office_program() / "types.rdb"), str(_office_program() / "types" / "offapi.rdb")]
+        r = subprocess.run([tool, *known, str(src), str(out)],
                            capture_output=True, text=True)
     if r.returncode != 0:
         raise WorkbookError(f"unoidl-write 失败：{r.stderr.strip() or r.stdout.strip()}")

@@ -6,15 +6,26 @@ imports below only. The catalogue is ``rules.functions`` (the plain bodies the x
 ``udfs`` register; no xlwings is imported), taking cells as 2-D lists exactly as xlwings hands
 them over — ``ndim=2, err_to_str=True`` — and its ``SPECS`` (the wizard's argument texts).
 
-Values between Calc and Python (``to_python`` / ``to_calc``): Calc hands a required argument
-(declared a range) as a tuple of row tuples — the 2-D shape xlwings gives with ``ndim=2`` — and
-an optional one (declared ``any``) as a float, a text, or rows for a range; an omitted optional
-argument arrives as None and the Python default applies (as in Excel). Calc gives an empty cell
-of a range as "" (made None here, as xlwings gives it) but a single empty cell as the number 0
-(its rule for one-cell references: ``ScInterpreter::ScExternal``), and never calls the function
-with an error cell (the formula shows that error). See docs/calc.md. A
-result goes back as a float or a text; TRUE/FALSE as 1/0; a date as its serial number (Calc, like Excel, counts
-days from 1899-12-30); None as an empty text; a 2-D list as a tuple of row tuples.
+Values between Calc and Python (``to_python`` / ``to_calc``). Calc hands a one-cell reference
+to an add-in by its value, and an empty cell's value is the number 0 (``ScInterpreter::ScExternal``:
+for ``any`` and ``sequence<sequence<any>>`` arguments alike); only a ``table::XCellRange``
+argument lets the function see that the cell is empty — but Calc refuses a literal, a formula or
+another function's result for it (Err:504). So each required argument is declared by what an
+empty cell read as 0 would do (``CELL_ONLY``, checked in tests/calc/test_calc_empty.py):
+- where 0 is a valid value that gives another answer than an empty cell (assets, days, counts),
+  or a date's serial number would be taken as an amount (revenue), a ``XCellRange``: the
+  function reads the cells itself — empty cells empty, date cells dates, error cells their
+  Excel error texts, as xlwings gives them; such an argument must be a cell or a range;
+- elsewhere (texts, scores, dates, answers, yes/no) a range ``sequence<sequence<any>>`` that
+  takes values and nested calls too; a single 0 there is read as an empty cell (0 gives an
+  error text there, or the empty cell's answer: never another answer).
+An optional argument (declared ``any``, the only type Calc lets a formula leave out) arrives as a
+float, a text, or rows for a range, and an omitted one as None (the Python default applies, as in
+Excel); a single empty cell there is 0, as Calc gives it. An empty cell of a range arrives as ""
+(made None here, as xlwings gives it). Calc never calls a value argument with an error cell (the
+formula shows that error). A result goes back as a float or a text; TRUE/FALSE as 1/0; a date as
+its serial number (Calc, like Excel, counts days from 1899-12-30); None as an empty text; a 2-D
+list as a tuple of row tuples. See docs/calc.md.
 """
 
 from __future__ import annotations
@@ -34,12 +45,33 @@ from rules.functions import (  # the catalogue: the one import (module doc)
 
 EPOCH = dt.date(1899, 12, 30)  # day 0 of Calc's and Excel's serial dates
 
+#: the required arguments where an empty cell read as 0, or a date cell read as its serial
+#: number, could give another answer than the function gives for that cell: declared
+#: ``table::XCellRange``, so the function sees the cell itself. For every other required
+#: argument 0 gives an error text or the empty cell's answer, and a date's serial number an
+#: error text or the date's answer (tests/calc/test_calc_empty.py).
+CELL_ONLY: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
+    "CLIENT_TIER": ("assets", "revenue"),
+    "TIER_EXPLAIN": ("assets", "revenue"),
+    "QUARTER_TIER": ("assets", "revenue"),
+    "ASSET_TURNOVER_CLASS": ("assets", "turnover"),
+    "HOLDING_STYLE": ("avg_holding_days",),
+    "VALUE_SEGMENT": ("current", "future"),
+    "RFM": ("recency_days", "frequency", "monetary"),
+    "INVESTOR_LEVEL": ("score",),
+}.items()}
+
+#: Calc's error codes (``XCell.getError``) as the Excel error texts xlwings gives for them
+CALC_ERRORS = {532: "#DIV/0!", 32767: "#N/A", 519: "#VALUE!", 524: "#REF!", 525: "#NAME?",
+               503: "#NUM!", 502: "#NUM!", 504: "#VALUE!", 511: "#VALUE!", 522: "#VALUE!",
+               523: "#NUM!", 526: "#NULL!", 527: "#VALUE!"}
+
 
 def function(name: str) -> Callable[..., Any]:
     """The catalogue function ``name`` (cells in as 2-D lists, a value or 2-D list out)."""
     if name not in CATALOGUE:
         raise KeyError(name)
-    return getattr(catalogue, name)  # type: ignore[no-any-return]
+    return getattr(catalogue, name)
 
 
 @dataclass(frozen=True)
@@ -48,6 +80,7 @@ class Param:
     optional: bool
     varargs: bool
     doc: str
+    cell_only: bool = False  # declared a cell range (CELL_ONLY): must be a cell or range
 
 
 @dataclass(frozen=True)
@@ -71,7 +104,8 @@ def specs() -> list[Spec]:
         f = function(name)
         docs = dict(SPECS[name].args) if name in SPECS else {}
         params = tuple(Param(p.name, p.default is not inspect.Parameter.empty,
-                             p.kind is inspect.Parameter.VAR_POSITIONAL, docs.get(p.name, ""))
+                             p.kind is inspect.Parameter.VAR_POSITIONAL, docs.get(p.name, ""),
+                             p.name in CELL_ONLY.get(name, ()))
                        for p in inspect.signature(f).parameters.values())
         out.append(Spec(name, (f.__doc__ or "").strip(), params))
     return out
@@ -79,12 +113,44 @@ def specs() -> list[Spec]:
 
 # ------------------------------------------------------------------------------ values
 
-def to_python(v: Any) -> Any:
+def to_python(v: Any, *, zero_is_empty: bool = False) -> Any:
     """A Calc argument as the function expects a cell argument: a 2-D list (a reference or an
-    inline array), or a literal as 1×1."""
+    inline array), or a literal as 1×1. A cell range object (an ``XCellRange`` argument) is
+    read here: empty cells None, error cells their Excel texts. ``zero_is_empty``: a single
+    0 is an empty cell (an argument where 0 is never valid: module doc)."""
+    if hasattr(v, "getDataArray"):
+        return read_range(v)
     if isinstance(v, tuple):  # (an empty cell of a range arrives as "")
+        if zero_is_empty and len(v) == 1 and len(v[0]) == 1 and _is_zero(v[0][0]):
+            return [[None]]
         return [[None if x == "" else x for x in row] for row in v]
-    return [[v]]
+    return [[None if zero_is_empty and _is_zero(v) else v]]
+
+
+def _is_zero(x: Any) -> bool:
+    return isinstance(x, float) and x == 0.0
+
+
+def read_range(rng: Any) -> list[list[Any]]:
+    """A ``table::XCellRange`` as xlwings gives a range (``ndim=2, err_to_str=True``): numbers,
+    texts, None for an empty cell (or an empty text), a date cell as a datetime, an error cell
+    as its Excel error text."""
+    rows: list[list[Any]] = [[None if x == "" or x is None else x for x in row]
+                             for row in rng.getDataArray()]
+    origin = rng.getRangeAddress()
+
+    def cells(found: Any) -> list[tuple[int, int]]:
+        return [(r - origin.StartRow, c - origin.StartColumn)
+                for a in found.getRangeAddresses()
+                for r in range(a.StartRow, a.EndRow + 1)
+                for c in range(a.StartColumn, a.EndColumn + 1)]
+
+    for r, c in cells(rng.queryContentCells(2)):  # CellFlags.DATETIME: date-formatted numbers
+        if isinstance(rows[r][c], float):
+            rows[r][c] = dt.datetime(1899, 12, 30) + dt.timedelta(days=rows[r][c])
+    for r, c in cells(rng.queryFormulaCells(4)):  # FormulaResult.ERROR
+        rows[r][c] = CALC_ERRORS.get(rng.getCellByPosition(c, r).getError(), "#VALUE!")
+    return rows
 
 
 def to_calc(v: Any) -> Any:
@@ -123,9 +189,11 @@ def call(name: str, args: tuple[Any, ...]) -> Any:
     pos: list[Any] = []
     for p, v in zip(_signature(name), args, strict=False):
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
-            pos.extend(to_python(a) for a in (v or ()) if a is not None)
+            pos.extend(to_python(a, zero_is_empty=True) for a in (v or ()) if a is not None)
         elif v is None and p.default is not inspect.Parameter.empty:
             pos.append(p.default)
         else:
-            pos.append(to_python(v))
+            required = p.default is inspect.Parameter.empty
+            pos.append(to_python(v, zero_is_empty=required
+                                 and p.name not in CELL_ONLY.get(name, ())))
     return to_calc(function(name)(*pos))

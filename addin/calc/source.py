@@ -1,12 +1,8 @@
-"""The open Calc document for the re-rating job: reading it as a ``workbook.source.BookSource``
-engine (``CalcSource``) and writing a plan back (``write_plan``), through UNO.
-
-Shaped like ``addin/excel.py``'s ``ExcelSource`` and ``write_plan``: a sheet's values in one
-call (``getDataArray`` of the used area), the formulas of the columns asked for (one
-``getFormulaArray`` a column), one ``setDataArray`` per changed column (split only around
-formula and error cells), the 变更记录 rows in one call, 汇总 in one call. Calc's values are
-turned into what the file reader gives: empty cells None, date-formatted cells datetime, error
-cells ``CellError`` with Excel's text.
+"""Reading and writing cells of an open Calc document through UNO, for ``addin.calc.port``:
+a sheet's values in one call (``getDataArray`` of the used area) turned into what the file
+reader gives — empty cells None, date-formatted cells datetime, error cells ``CellError`` with
+Excel's text — and a block of values written in one ``setDataArray`` (dates formatted, empty
+cells cleared).
 """
 
 from __future__ import annotations
@@ -15,10 +11,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from workbook.grid import sheet_from_grid
-from workbook.schema import HISTORY_SHEET_NAMES, SUMMARY_SHEET_NAMES
-from workbook.source import BookSource, ColumnPick
-from workbook.xlsxio import KEEP, SheetData
 from workbook.xlsxio.errors import CellError
 
 EPOCH = dt.datetime(1899, 12, 30)
@@ -75,42 +67,6 @@ def read_grid(sheet: Any) -> list[list[Any]]:
     return rows
 
 
-def sheet_data(sheet: Any, formula_cols: Callable[[list[str]], Sequence[int]]) -> SheetData:
-    """A sheet as ``SheetData``: values in one call, formulas of ``formula_cols`` one call each."""
-    values = read_grid(sheet)
-    formulas: dict[tuple[int, int], str] = {}
-    if values:
-        header = sheet_from_grid(sheet.Name, values[:1]).header
-        for c in formula_cols(header):
-            if len(values) >= 2 and c <= len(header):
-                col = sheet.getCellRangeByPosition(c - 1, 1, c - 1, len(values) - 1)
-                for k, (f,) in enumerate(col.getFormulaArray()):
-                    if isinstance(f, str) and f.startswith("="):
-                        formulas[(k + 2, c)] = f[1:]
-    return sheet_from_grid(sheet.Name, values, formulas)
-
-
-class CalcSource(BookSource):
-    """The open Calc document as a ``workbook.source.BookSource`` (every column read, no
-    hashes, no search, no read ahead — like ``ExcelSource``)."""
-
-    label: str | None = None
-
-    def __init__(self, doc: Any) -> None:
-        self.doc = doc
-
-    def sheet_names(self) -> list[str]:
-        return list(self.doc.Sheets.getElementNames())
-
-    def read_sheet(self, sheet: str, *, columns: ColumnPick | None = None,
-                   hashed: ColumnPick | None = None,
-                   formulas: ColumnPick | None = None) -> SheetData:
-        return sheet_data(find_sheet(self.doc, (sheet,)), formulas or (lambda _h: []))
-
-    def read_rows(self, sheet: str) -> list[list[Any]]:
-        return read_grid(find_sheet(self.doc, (sheet,)))
-
-
 # ------------------------------------------------------------------------------- writing
 
 def calc_value(v: Any) -> Any:
@@ -125,32 +81,6 @@ def calc_value(v: Any) -> Any:
     if isinstance(v, bool | int | float):
         return float(v)
     return str(v)
-
-
-def segments(values: Sequence[Any], old: Sequence[Any], skip: set[int]) -> list[tuple[int, list]]:
-    """Runs of cells to write for one column, ``(offset, values)``: from the first to the last
-    changed cell, cut around cells that must not be written (formulas, error values); unchanged
-    cells inside a run get their current value back."""
-    idx = [k for k, v in enumerate(values) if v is not KEEP]
-    out: list[tuple[int, list]] = []
-    if not idx:
-        return out
-    start: int | None = None
-    buf: list[Any] = []
-    for k in range(idx[0], idx[-1] + 1):
-        v = values[k]
-        cur = old[k] if k < len(old) else None
-        if v is KEEP and (k in skip or isinstance(cur, CellError)):
-            if buf and start is not None:
-                out.append((start, buf))
-            start, buf = None, []
-            continue
-        if start is None:
-            start = k
-        buf.append(cur if v is KEEP else v)
-    if buf and start is not None:
-        out.append((start, buf))
-    return out
 
 
 def date_format(doc: Any) -> int:
@@ -191,45 +121,3 @@ def put_rows(sheet: Any, row: int, col: int, rows: Sequence[Sequence[Any]],
 def new_sheet(doc: Any, name: str) -> Any:
     doc.Sheets.insertNewByName(name, doc.Sheets.getCount())
     return doc.Sheets.getByName(name)
-
-
-def write_plan(doc: Any, plan: Any, data: SheetData,
-               status: Callable[[str], None] = lambda _t: None) -> None:
-    """Write a ``workbook.job.Plan`` into the document (automatic recalculation off meanwhile)."""
-    doc.lockControllers()
-    key: list[int] = []
-
-    def date_key() -> int:
-        if not key:
-            key.append(date_format(doc))
-        return key[0]
-
-    auto = doc.isAutomaticCalculationEnabled()
-    doc.enableAutomaticCalculation(False)
-    try:
-        sheet = find_sheet(doc, (plan.sheet,))
-        for c, h in plan.headers.items():
-            sheet.getCellByPosition(c - 1, 0).setString(h)
-        for c, values in sorted(plan.columns.items()):
-            status(f"写入“{plan.sheet}”第 {c} 列")
-            values = values if isinstance(values, list) else list(values)  # (a LazyColumn)
-            old = data.columns[c - 1] if c <= data.n_cols else []
-            skip = {r - 2 for (r, cc) in data.formulas if cc == c}
-            for start, seg in segments(values, old, skip):
-                put_rows(sheet, start + 2, c, [[v] for v in seg], date_key)
-        status("写入变更记录")
-        hist = find_sheet(doc, (plan.history_sheet,)) if plan.history_sheet else None
-        if hist is None:
-            hist = new_sheet(doc, HISTORY_SHEET_NAMES[0])
-        put_rows(hist, plan.history_first_row, 1, plan.history_rows, date_key)
-        status("更新汇总")
-        summ = find_sheet(doc, (plan.summary_sheet,)) if plan.summary_sheet else None
-        if summ is None:
-            summ = new_sheet(doc, SUMMARY_SHEET_NAMES[0])
-        n_rows, n_cols = used_size(summ)
-        if n_rows:
-            summ.getCellRangeByPosition(0, 0, n_cols - 1, n_rows - 1).clearContents(1 | 2 | 4 | 16)
-        put_rows(summ, 1, 1, plan.summary_rows, date_key)
-    finally:
-        doc.enableAutomaticCalculation(auto)
-        doc.unlockControllers()

@@ -111,10 +111,18 @@ def test_the_shipped_type_library_declares_the_catalogue() -> None:
 
 def python_result(name: str, cells: list[Any], *, single: bool) -> Any:
     """What the Python function gives for these cell values, as Calc shows it. ``single``: the
-    cells are one-cell references, for which Calc hands an empty cell over as 0."""
+    cells are one-cell references, which Calc hands an add-in by value: an empty cell as 0 to an
+    optional argument; a required one sees it empty (a cell range argument, or a single 0 read
+    as empty where 0 is never an answer: tests/calc/test_calc_empty.py)."""
     f = getattr(udfs, name)
     if single:
-        cells = [0.0 if c is None else c for c in cells]
+        params = next(s for s in specs() if s.name == name).params
+        if params[0].varargs:
+            params = params * len(cells)
+        cells = [0.0 if c is None and p.optional else
+                 None if c == 0.0 and not p.optional and not p.cell_only and
+                 not isinstance(c, bool) else c
+                 for p, c in zip(params, cells, strict=True)]
     return calc_value(f(*[[[c]] for c in cells]))
 
 

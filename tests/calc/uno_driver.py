@@ -58,7 +58,8 @@ def op_ping(ctx):
 
 
 def op_calc(ctx, values, formulas, formula_range, read_range, arrays=()):
-    """A new Calc document: ``values`` (rows from A1; None = empty cell; {"f": "=…"} a formula),
+    """A new Calc document: ``values`` (rows from A1; None = empty cell; {"f": "=…"} a formula;
+    {"date": serial} a number formatted as a date),
     ``formulas`` into ``formula_range`` (one call), ``arrays`` ({"range", "formula"}: array
     formulas); recalculated; ``read_range`` read back (values, and error codes by "row,col")."""
     doc = desktop(ctx).loadComponentFromURL("private:factory/scalc", "_blank", 0,
@@ -69,9 +70,14 @@ def op_calc(ctx, values, formulas, formula_range, read_range, arrays=()):
         sheet.getCellRangeByPosition(0, 0, w - 1, n - 1).setDataArray(tuple(
             tuple("" if c is None or isinstance(c, dict) else c for c in row) for row in values))
         empty = []
+        date_format = doc.NumberFormats.getStandardFormat(2, doc.CharLocale)  # NumberFormat.DATE
         for r, row in enumerate(values):
             for c, v in enumerate(row):
-                if isinstance(v, dict):
+                if isinstance(v, dict) and "date" in v:
+                    cell = sheet.getCellByPosition(c, r)
+                    cell.setValue(v["date"])
+                    cell.NumberFormat = date_format
+                elif isinstance(v, dict):
                     sheet.getCellByPosition(c, r).setFormula(v["f"])
                 elif v is None or v == "":
                     a = uno.createUnoStruct("com.sun.star.table.CellRangeAddress")
@@ -110,6 +116,84 @@ def op_macro(ctx, path, url, out, console=None, filter_name="Calc MS Excel 2007 
         doc.getScriptProvider().getScript(url).invoke((doc,), (), ())
         doc.storeToURL(uno.systemPathToFileUrl(out), props(FilterName=filter_name))
         return None
+    finally:
+        doc.close(True)
+
+
+def op_controls(ctx, path, sheet):
+    """The push buttons of ``sheet``: name, label and bound events (listener, method, script
+    URL), and whether each script URL resolves to a macro that exists."""
+    doc = desktop(ctx).loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0,
+                                            props(Hidden=True))
+    try:
+        forms = doc.Sheets.getByName(sheet).getDrawPage().getForms()
+        out = []
+        for f in range(forms.getCount()):
+            form = forms.getByIndex(f)
+            for i in range(form.getCount()):
+                model = form.getByIndex(i)
+                events = [(e.ListenerType, e.EventMethod, e.ScriptType, e.ScriptCode)
+                          for e in form.getScriptEvents(i)]
+                out.append({"name": model.Name, "label": model.Label, "events": events,
+                            "resolves": [_resolves(doc, e[3]) for e in events]})
+        return out
+    finally:
+        doc.close(True)
+
+
+def _resolves(doc, url):
+    try:
+        return doc.getScriptProvider().getScript(url) is not None
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+
+
+def op_steps(ctx, path, steps, hidden=True):
+    """Open ``path`` (hidden) and run ``steps`` in order, each giving a result: {"console":
+    {label: value}}; {"invoke": url, "args": [...]} (the macro given the document and args);
+    {"dispatch": url} (as the menu entry does, on the document's frame); {"rows": sheet}
+    (used rows); {"charts": sheet}; {"resolves": url}; {"save": path} (.xlsx). ``hidden``
+    False: the document gets a window (headless: never shown), as a document opened by a user."""
+    doc = desktop(ctx).loadComponentFromURL(uno.systemPathToFileUrl(path), "_blank", 0,
+                                            props(Hidden=hidden, MacroExecutionMode=4))
+    out = []
+    try:
+        for step in steps:
+            kind, arg = next(iter(step.items()))
+            if kind == "console":
+                sheet = doc.Sheets.getByName("控制台")
+                labels = [str(r[0]).strip()
+                          for r in sheet.getCellRangeByName("A1:A30").getDataArray()]
+                for label, v in arg.items():
+                    sheet.getCellByPosition(1, labels.index(label)).setString(v)
+                out.append(None)
+            elif kind == "invoke":
+                doc.getScriptProvider().getScript(arg).invoke(
+                    (doc, *step.get("args", ())), (), ())
+                out.append(None)
+            elif kind == "dispatch":
+                helper = ctx.ServiceManager.createInstanceWithContext(
+                    "com.sun.star.frame.DispatchHelper", ctx)
+                frame = doc.getCurrentController().getFrame()
+                r = helper.executeDispatch(frame, arg, "_self", 0, ())
+                out.append(bool(r.State) if r is not None else None)
+            elif kind == "rows":
+                s = doc.Sheets.getByName(arg) if doc.Sheets.hasByName(arg) else None
+                if s is None:
+                    out.append(None)
+                    continue
+                cursor = s.createCursor()
+                cursor.gotoEndOfUsedArea(False)
+                out.append(cursor.getRangeAddress().EndRow + 1)
+            elif kind == "charts":
+                out.append(doc.Sheets.getByName(arg).getCharts().getCount())
+            elif kind == "resolves":
+                out.append(_resolves(doc, arg))
+            elif kind == "save":
+                doc.storeToURL(uno.systemPathToFileUrl(arg),
+                               props(FilterName="Calc MS Excel 2007 XML"))
+                out.append(None)
+        return out
     finally:
         doc.close(True)
 

@@ -28,7 +28,7 @@ with open(os.path.join(HERE, "functions.json"), encoding="utf-8") as _f:
 sys.path.insert(0, os.path.join(HERE, "pythonpath"))  # (LibreOffice adds it too)
 import client_rating_env  # noqa: E402  (the extension's own module: env.json)
 
-_problem = []
+_problem: list[str] = []
 
 
 def adapter():

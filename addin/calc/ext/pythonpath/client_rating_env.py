@@ -13,7 +13,7 @@ import os
 import site
 import sys
 
-_done = {}
+_done: dict[str, str | None] = {}
 
 
 def activate(root):
