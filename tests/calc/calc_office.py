@@ -9,25 +9,15 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from addin.calc import build
+from addin.calc.template import uno_python
 
 DRIVER = Path(__file__).with_name("uno_driver.py")
-
-
-def uno_python() -> str | None:
-    """A Python that can ``import uno`` (Debian: the system's python3, package python3-uno)."""
-    for cand in (sys.executable, "/usr/bin/python3", shutil.which("python3")):
-        if cand and os.path.exists(cand):
-            r = subprocess.run([cand, "-c", "import uno"], capture_output=True)
-            if r.returncode == 0:
-                return cand
-    return None
 
 
 def missing() -> str | None:

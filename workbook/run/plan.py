@@ -18,8 +18,20 @@ from ..source import BookData
 from .lazy import release
 from .periods import PeriodOrderError, later_rows, later_run, opened_after_note, timing_warnings
 from .result import Plan, RunResult
-from .steps import Decision, RunSpec, Table, apply_mode, evaluate, new_values, read_table, settle
+from .steps import (
+    Decision,
+    Rating,
+    RunSpec,
+    Table,
+    Values,
+    apply_mode,
+    evaluate,
+    new_values,
+    read_table,
+    settle,
+)
 from .write import (
+    ColumnDiff,
     chain_log,
     change_rows,
     count_result,
@@ -143,7 +155,17 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     res.gaps = vals.gaps
     diff = diff_columns(data, {**t.cols, **table.s17_cols}, t.rows, dec.act, vals)
     say("整理变更记录")
+    return record_run(book, spec, table, rating, dec, vals, diff, res,
+                      forced=bool(force and done), backwards=backwards, consume=consume,
+                      done=done)
 
+
+def record_run(book: BookData, spec: RunSpec, table: Table, rating: Rating, dec: Decision,
+               vals: Values, diff: ColumnDiff, res: RunResult, *, forced: bool, backwards: str,
+               consume: bool, done: list[str]) -> Plan:
+    """The second half of a run: its 变更记录 rows (changes, rejections, the run row) chained
+    onto the log, the counts, the 汇总 rows and the outcome."""
+    t, data = table.t, table.data
     common = run_fields(res, spec)
     res.changes, log_rows = change_rows(rating, dec, vals, diff, spec, common, table.s17)
     if table.s17 is not None:
@@ -158,7 +180,7 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
         release(data, lambda c: True)
     res.cells_written = diff.cells_written
     stats = run_stats(res, spec, len(log_rows), len(rejections), digest,
-                      forced=bool(force and done), backwards=backwards, s17=table.s17)
+                      forced=forced, backwards=backwards, s17=table.s17)
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[spec.mode],
                                统计=stats, 输入哈希=table.in_hash)
     log = chain_log(book.log, run_row, log_rows)
