@@ -96,7 +96,8 @@ def decisions_batch(res: BatchResult, branch: pa.Array | None) -> pa.RecordBatch
         if not pa.types.is_string(branch.type):
             branch = pc.cast(branch, pa.string())
         cols["营业部"] = pc.take(branch, at)
-    return pa.RecordBatch.from_pydict(cols, schema=DECISION_SCHEMA)
+    return pa.RecordBatch.from_arrays([cols[f.name] for f in DECISION_SCHEMA],
+                                      schema=DECISION_SCHEMA)
 
 
 def rejections_batch(res: BatchResult) -> pa.RecordBatch:

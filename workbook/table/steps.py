@@ -17,13 +17,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rules.schedule import Period
 
 from ..client_cells import Rejection
-from ..run.steps import RunSpec, apply_mode, evaluate, new_values, read_table, settle
+from ..run.steps import RunSpec, apply_mode, evaluate, read_table, settle
 from ..xlsxio import SheetData
+from .columns import decision_columns
 
 __all__ = ["BatchResult", "RunSpec", "duplicate_message", "rate_batch", "settle_run"]
 
@@ -69,56 +68,14 @@ def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
     """Rate one batch (see module doc). ``duplicates``: 客户编号 met more than once in the
     whole input -> every row it is on (numbered as in messages); such a row is rejected
     naming the others, as ``read_ids`` does within one sheet."""
-    table = read_table(sheet, spec)
-    t = table.t
+    t = read_table(sheet, spec).t
     if duplicates:
         _global_duplicates(t, offset, duplicates)
     rating = evaluate(t, spec)
     if offset:
         _renumber(t, offset)
     dec = apply_mode(rating, spec)
-    vals = new_values(rating, dec, spec, table.s17)
-    labels = vals.label_of
-    rows = t.rows.astype(np.int64) + offset
-    ok = rating.ok
-    keep = np.flatnonzero(ok)
-    in_scope = dec.scope
-    # the rated rows' values (aligned with dec.act), spread over the rows kept
-    pos = np.full(len(t), -1, np.int64)
-    pos[dec.act] = np.arange(len(dec.act))
-    at = pos[keep]
-    rated = at >= 0
-
-    def spread(values: Any, fill: Any = None) -> list[Any]:
-        arr = np.full(len(keep), fill, dtype=object)
-        if len(values):
-            src = np.empty(len(values), dtype=object)
-            src[:] = list(values)
-            arr[rated] = src[at[rated]]
-        return arr.tolist()
-
-    before = labels[rating.held[keep]]
-    before = np.where(rating.held[keep] >= 0, before, None)
-    idx_in_sheet = (t.rows - 2)[keep]
-    basis = vals.basis.texts(np.arange(len(dec.act))) if len(dec.act) else []
-    after = np.where(rated, labels[dec.after_rank[keep]], before)
-    decisions = {
-        "行号": rows[keep],
-        "客户编号": [t.client_id[i] for i in keep.tolist()],
-        "营业部": idx_in_sheet,  # (positions in the batch: the caller takes the texts)
-        "原级别": before.tolist(),
-        "当前级别": after.tolist(),
-        "级别变动": spread(vals.kind_act, ""),
-        "规则编号": np.where(rating.computed[keep] >= 0,
-                         rating.batch.rule_ids[keep], None).tolist(),
-        "级别依据": spread(basis),
-        "服务产品": spread(vals.values["service"]),
-        "年拜访次数": spread(vals.values["visits"]),
-        "风险类别": spread(vals.values["risk_class"]),
-        "评级期间": spread(vals.values["period"]),
-        "规则版本": spread(vals.values["rulebook_ref"]),
-        "在范围": in_scope[keep],
-    }
+    decisions = decision_columns(rating, dec, spec, offset)
     rej_i = sorted(t.rejected)
     rejs = [t.rejected[i] for i in rej_i]
     rejections = {
@@ -127,7 +84,7 @@ def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
         "列": [r.column for r in rejs],
         "值": [_text(r.value) for r in rejs],
         "原因": [r.reason for r in rejs],
-        "在范围": [bool(in_scope[i]) for i in rej_i],
+        "在范围": [bool(dec.scope[i]) for i in rej_i],
     }
     return BatchResult(decisions, rejections, len(t))
 
