@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
+from .fastcheck import fast_table
 from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input
 from .steps import BatchResult, rate_batch, settle_run
 
@@ -121,7 +122,9 @@ def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
     ``offset``."""
     inp = TableInput(label="", header=header, wanted=wanted, dataset=None,  # type: ignore[arg-type]
                      used=used)
-    res = rate_batch(inp.sheet(batch), spec, offset=offset, duplicates=duplicates)
+    table = fast_table(inp, batch, spec, duplicates)
+    res = rate_batch(inp.sheet(batch) if table is None else None, spec, offset=offset,
+                     duplicates=duplicates, table=table)
     c = column_map([h.strip() for h in header]).get("branch")
     branch = batch.column(wanted.index(c)) if c in wanted else None
     return decisions_batch(res, branch), rejections_batch(res), batch.num_rows - res.n_rows

@@ -21,6 +21,7 @@ from rules.schedule import Period
 
 from ..client_cells import Rejection
 from ..run.steps import RunSpec, apply_mode, evaluate, read_table, settle
+from ..schema import ClientTable
 from ..xlsxio import SheetData
 from .columns import decision_columns
 
@@ -63,12 +64,14 @@ def _rebuild(rej: Rejection | None, row: int, cid: str, first: tuple[str, Any, s
     return out
 
 
-def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
-               duplicates: dict[str, list[int]] | None = None) -> BatchResult:
+def rate_batch(sheet: SheetData | None, spec: RunSpec, *, offset: int = 0,
+               duplicates: dict[str, list[int]] | None = None,
+               table: ClientTable | None = None) -> BatchResult:
     """Rate one batch (see module doc). ``duplicates``: 客户编号 met more than once in the
     whole input -> every row it is on (numbered as in messages); such a row is rejected
-    naming the others, as ``read_ids`` does within one sheet."""
-    t = read_table(sheet, spec).t
+    naming the others, as ``read_ids`` does within one sheet. ``table``: the batch validated
+    already (``fastcheck.fast_table``), else ``sheet`` is validated here."""
+    t = table if table is not None else read_table(sheet, spec).t  # type: ignore[arg-type]
     if duplicates:
         _global_duplicates(t, offset, duplicates)
     rating = evaluate(t, spec)
