@@ -63,7 +63,7 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "级别变动": _spread(pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string()),
                         at, rated, ""),
         "规则编号": rule_ids,
-        "级别依据": _spread(basis_column(rating, dec, spec), at, rated),
+        "级别依据": _basis(rating, dec, spec, at, rated),
         "服务产品": _spread(_labels(service, rank_i * 2 + opened), at, rated),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
         "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
@@ -71,6 +71,17 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "规则版本": _spread(_labels([spec.rulebook.ref], const), at, rated),
         "在范围": pa.array(dec.scope[keep]),
     }
+
+
+def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray) -> pa.Array:
+    """级别依据 at the kept rows that are rated (one take from the texts as made)."""
+    texts, js = basis_column(rating, dec, spec)
+    if not len(texts):
+        return pa.nulls(len(at), pa.string())
+    where = np.zeros(len(dec.act), np.int64)
+    where[js] = np.arange(len(js))
+    idx = pa.array(np.where(rated, where[np.where(rated, at, 0)], 0), pa.int64(), mask=~rated)
+    return pc.take(texts, idx)
 
 
 def _opened(t: Any, act: np.ndarray, year: int) -> np.ndarray:

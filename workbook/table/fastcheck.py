@@ -252,7 +252,14 @@ def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
     inverse = np.empty(len(order), np.int64)
     inverse[order] = np.arange(len(order))
 
+    same_rows = len(sub) == len(slow)  # (no blank row dropped: every row kept, in order)
+
     def merge(mine: Any, theirs: Any) -> Any:
+        if same_rows and len(mine) == len(b.slow):  # the batch's values, the job's at ``slow``
+            out = mine.copy() if isinstance(mine, np.ndarray) else list(mine)
+            for j, i in enumerate(slow.tolist()):
+                out[i] = theirs[j]
+            return out
         if isinstance(mine, np.ndarray):
             return np.concatenate([mine[fast], np.asarray(theirs, mine.dtype)])[order]
         both = np.empty(len(pos), dtype=object)
@@ -260,7 +267,7 @@ def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
         both[len(fast):] = list(theirs)
         return both[order].tolist()
 
-    fast_ids = pc.take(ids, fast).to_pylist() if len(fast) else []
+    fast_ids = ids.to_pylist()
     t = ClientTable(
         sheet=sub.sheet, data=_unread_sheet(inp, batch.num_rows, header), cols=cols,
         rulebook=rb, rows=pos[order] + 2, client_id=merge(fast_ids, sub.client_id),

@@ -45,7 +45,8 @@ class TableInput:
 
     def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         names = [self.header[c - 1] for c in self.wanted]
-        for b in self.dataset.to_batches(columns=names, batch_size=batch_rows):
+        for b in self.dataset.to_batches(columns=names, batch_size=batch_rows,
+                                         batch_readahead=1, fragment_readahead=1):
             if b.num_rows:
                 yield b
 
@@ -138,8 +139,8 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
     if name is None:
         return {}
     ids = pa.chunked_array(
-        [_id_texts(b.column(0)) for b in inp.dataset.to_batches(columns=[name],
-                                                               batch_size=batch_rows)],
+        [_id_texts(b.column(0)) for b in inp.dataset.to_batches(
+            columns=[name], batch_size=batch_rows, batch_readahead=1, fragment_readahead=1)],
         type=pa.string())
     counts = ids.value_counts()
     many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")

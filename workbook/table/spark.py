@@ -200,7 +200,7 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
             shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
         rated.unpersist()
         numbered.unpersist()
-    finish(res, spec, operator, now)
+    finish(res, spec, operator, now, os.fspath(source))
     return res
 
 

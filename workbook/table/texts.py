@@ -60,18 +60,9 @@ def show_numbers(values: np.ndarray) -> pa.Array:
     return out
 
 
-def _in_order(pieces: list[pa.Array], order: np.ndarray) -> pa.Array:
-    """Pieces made for the rows ``order`` (concatenated), put back in row order."""
-    if not pieces:
-        return pa.array([], pa.string())
-    joined = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
-    inverse = np.empty(len(order), np.int64)
-    inverse[order] = np.arange(len(order))
-    return pc.take(joined, inverse)
-
-
-def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> pa.Array:
-    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow."""
+def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow, rule by
+    rule: (the texts, the row of each)."""
     ri = batch.rule_index[rows]
     order = np.argsort(ri, kind="stable")
     sorted_ri = ri[order]
@@ -95,11 +86,13 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> pa.Array:
         else:
             pieces.append(pa.array([template.replace("{{", "{").replace("}}", "}")] * len(these),
                                    pa.string()))
-    return _in_order(pieces, order)
+    texts = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
+    return (texts if pieces else pa.array([], pa.string())), rows[order]
 
 
-def basis_column(rating: Any, dec: Any, spec: Any) -> pa.Array:
-    """级别依据 of the rated rows (aligned with ``dec.act``), as a workbook run writes them."""
+def basis_column(rating: Any, dec: Any, spec: Any) -> tuple[pa.Array, np.ndarray]:
+    """级别依据 of the rated rows as a workbook run writes them: (the texts, the index in
+    ``dec.act`` of each — in no particular order: the caller takes them where they go)."""
     t, act, batch = rating.table, dec.act, rating.batch
     kinds = np.asarray(dec.kinds[act], dtype=object)
     label_of = [*spec.labels, NO_TIER]
@@ -108,23 +101,33 @@ def basis_column(rating: Any, dec: Any, spec: Any) -> pa.Array:
         slow[:] = True
     if dec.review.notes:
         slow |= np.isin(act, np.fromiter(dec.review.notes, np.int64))
-    fast_j = np.flatnonzero(~slow)
-    slow_j = np.flatnonzero(slow)
-    calc = rule_reasons(batch, spec.rulebook, act[fast_j])
-    kept = kinds[fast_j] == KEPT_UP
-    new_default = (rating.base[act[fast_j]] < 0) & ~kept if spec.mode == "new-accounts" \
-        else np.zeros(len(fast_j), bool)
-    fast = calc
-    if kept.any() or new_default.any():
-        base = rating.base[act[fast_j]]
-        held = pc.take(pa.array(label_of), np.where(base >= 0, base, len(label_of) - 1))
-        kept_text = pc.binary_join_element_wise(calc, "；就高不就低，保留", held, "")
-        new_text = pc.binary_join_element_wise(f"新开户默认{spec.labels[-1]}，就高不就低：", calc, "")
-        fast = pc.if_else(pa.array(kept), kept_text, pc.if_else(pa.array(new_default),
-                                                                 new_text, calc))
-    slow_texts = _slow_basis(rating, dec, spec, slow_j, label_of)
-    return _in_order([fast, pa.array(slow_texts, pa.string())],
-                     np.concatenate([fast_j, slow_j]))
+    kept = ~slow & (kinds == KEPT_UP)
+    new_default = ~slow & ~kept & (rating.base[act] < 0) if spec.mode == "new-accounts" \
+        else np.zeros(len(act), bool)
+    plain = ~slow & ~kept & ~new_default
+    pos = np.arange(len(act))
+    texts, where = [], []
+    for mask, how in ((plain, ""), (kept, "kept"), (new_default, "new")):
+        js = pos[mask]
+        if not len(js):
+            continue
+        calc, rows = rule_reasons(batch, spec.rulebook, act[js])
+        j_of = np.searchsorted(act, rows)  # (act is sorted: the index in act of each row)
+        if how == "kept":
+            base = rating.base[rows]
+            held = pc.take(pa.array(label_of), np.where(base >= 0, base, len(label_of) - 1))
+            calc = pc.binary_join_element_wise(calc, "；就高不就低，保留", held, "")
+        elif how == "new":
+            calc = pc.binary_join_element_wise(f"新开户默认{spec.labels[-1]}，就高不就低：", calc, "")
+        texts.append(calc)
+        where.append(j_of)
+    slow_j = pos[slow]
+    if len(slow_j):
+        texts.append(pa.array(_slow_basis(rating, dec, spec, slow_j, label_of), pa.string()))
+        where.append(slow_j)
+    if not texts:
+        return pa.array([], pa.string()), np.zeros(0, np.int64)
+    return pa.concat_arrays(texts), np.concatenate(where)
 
 
 def _slow_basis(rating: Any, dec: Any, spec: Any, js: np.ndarray, label_of: list[str]
