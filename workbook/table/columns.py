@@ -56,7 +56,8 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
                         pa.string())
     return {
         "行号": pa.array(t.rows[keep].astype(np.int64) + offset),
-        "客户编号": pc.take(pa.array(t.client_id, pa.string()), keep),
+        "客户编号": pc.take(getattr(t, "id_arrow", None) or pa.array(t.client_id, pa.string()),
+                        keep),
         "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
         "原级别": _labels(tiers, before_i),
         "当前级别": _labels(tiers, after_i),

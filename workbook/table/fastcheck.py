@@ -103,7 +103,9 @@ def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array
         raise _NotPlain
     if pa.types.is_integer(a.type):
         a = pc.cast(a, pa.string())
-    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+    if pa.types.is_large_string(a.type):
+        a = pc.cast(a, pa.string())
+    if not pa.types.is_string(a.type):
         raise _NotPlain
     plain = pc.fill_null(pc.match_substring_regex(a, _PLAIN_ID), False)
     b.slow |= ~plain.to_numpy(zero_copy_only=False)
@@ -121,10 +123,10 @@ def _inputs(b: _Batch, rb: Any, in_cols: list[int | None], header: list[str]) ->
     out = []
     for spec, c in zip(rb.inputs, in_cols, strict=True):
         a = b.col(c)
-        if a is None or not _numeric(a):
+        if c is None or a is None or not _numeric(a):
             raise _NotPlain
         x, null = _floats(a)
-        factor = unit_factor(header[c - 1])[1]  # type: ignore[index]
+        factor = unit_factor(header[c - 1])[1]
         if factor != 1:
             x = x * factor
         bad = (~null & ~np.isfinite(x)) | _outside(x, spec)
@@ -242,48 +244,59 @@ def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
         risk = _risk(b, cols.get("risk_score"), spec.period.end)
     except _NotPlain:
         return None
-    slow = np.flatnonzero(b.slow)
     # the job's validation of the other rows (and of the header: run even for none)
+    slow = np.flatnonzero(b.slow)
     sub = validate(inp.sheet(batch.take(pa.array(slow, pa.int64()))), rb, as_of=spec.period.end)
-    fast = np.flatnonzero(~b.slow)
-    sub_pos = slow[sub.rows - 2]
-    pos = np.concatenate([fast, sub_pos])
-    order = np.argsort(pos, kind="stable")
-    inverse = np.empty(len(order), np.int64)
-    inverse[order] = np.arange(len(order))
+    m = _Merge(b.slow, sub)
+    t = ClientTable(
+        sheet=sub.sheet, data=_unread_sheet(inp, batch.num_rows, header), cols=cols,
+        rulebook=rb, rows=m.pos[m.order] + 2, client_id=m(ids.to_pylist(), sub.client_id),
+        inputs=[m(x, y) for x, y in zip(inputs, sub.inputs, strict=True)],
+        current=m(current, sub.current), annual=m(annual, sub.annual),
+        override=m(override, sub.override), approver=m(approver, sub.approver),
+        override_reason=m(reason, sub.override_reason),
+        open_date=m(open_date, sub.open_date), risk_score=m(risk, sub.risk_score),
+        override_date=m([None] * m.n, sub.override_date or [None] * len(sub)),
+        override_until=m([None] * m.n, sub.override_until or [None] * len(sub)))
+    for into, got in ((t.rejected, sub.rejected), (t.flagged, sub.flagged)):
+        for j, rej in got.items():
+            into[int(m.inverse[len(m.fast) + j])] = renumbered(rej, int(m.sub_pos[j]) + 2)
+    if m.same_rows and len(slow):  # (the job's 客户编号 where it read them: trimmed…)
+        ids = pc.replace_with_mask(ids, pa.array(b.slow), pa.array(sub.client_id, pa.string()))
+    t.id_arrow = ids if m.same_rows else pa.array(t.client_id, pa.string())  # type: ignore[attr-defined]
+    sub_years = np.array([d.year if d is not None else -1 for d in sub.open_date], np.int64)
+    t.open_year = m(years, sub_years)  # type: ignore[attr-defined]  # (columns._opened)
+    return t
 
-    same_rows = len(sub) == len(slow)  # (no blank row dropped: every row kept, in order)
 
-    def merge(mine: Any, theirs: Any) -> Any:
-        if same_rows and len(mine) == len(b.slow):  # the batch's values, the job's at ``slow``
+class _Merge:
+    """The batch's values of the rows read here and the job's (``sub``) of the others, in
+    the batch's order (rows the job found blank left out)."""
+
+    def __init__(self, slow_mask: np.ndarray, sub: ClientTable) -> None:
+        self.n = len(slow_mask)
+        self.slow = np.flatnonzero(slow_mask)
+        self.fast = np.flatnonzero(~slow_mask)
+        self.sub_pos = self.slow[sub.rows - 2]
+        self.pos = np.concatenate([self.fast, self.sub_pos])
+        self.order = np.argsort(self.pos, kind="stable")
+        self.inverse = np.empty(len(self.order), np.int64)
+        self.inverse[self.order] = np.arange(len(self.order))
+        self.same_rows = len(sub) == len(self.slow)  # (no blank row: every row, in order)
+
+    def __call__(self, mine: Any, theirs: Any) -> Any:
+        """``mine``: one value per row of the batch; ``theirs``: per row the job kept."""
+        if self.same_rows:  # the batch's values, the job's at ``slow``
             out = mine.copy() if isinstance(mine, np.ndarray) else list(mine)
-            for j, i in enumerate(slow.tolist()):
+            for j, i in enumerate(self.slow.tolist()):
                 out[i] = theirs[j]
             return out
         if isinstance(mine, np.ndarray):
-            return np.concatenate([mine[fast], np.asarray(theirs, mine.dtype)])[order]
-        both = np.empty(len(pos), dtype=object)
-        both[:len(fast)] = mine if len(mine) == len(fast) else np.asarray(mine, object)[fast]
-        both[len(fast):] = list(theirs)
-        return both[order].tolist()
-
-    fast_ids = ids.to_pylist()
-    t = ClientTable(
-        sheet=sub.sheet, data=_unread_sheet(inp, batch.num_rows, header), cols=cols,
-        rulebook=rb, rows=pos[order] + 2, client_id=merge(fast_ids, sub.client_id),
-        inputs=[merge(x, y) for x, y in zip(inputs, sub.inputs, strict=True)],
-        current=merge(current, sub.current), annual=merge(annual, sub.annual),
-        override=merge(override, sub.override), approver=merge(approver, sub.approver),
-        override_reason=merge(reason, sub.override_reason),
-        open_date=merge(open_date, sub.open_date), risk_score=merge(risk, sub.risk_score),
-        override_date=merge([None] * len(b.slow), sub.override_date or [None] * len(sub)),
-        override_until=merge([None] * len(b.slow), sub.override_until or [None] * len(sub)))
-    for into, got in ((t.rejected, sub.rejected), (t.flagged, sub.flagged)):
-        for j, rej in got.items():
-            into[int(inverse[len(fast) + j])] = renumbered(rej, int(sub_pos[j]) + 2)
-    sub_years = np.array([d.year if d is not None else -1 for d in sub.open_date], np.int64)
-    t.open_year = merge(years, sub_years)  # (columns._opened)
-    return t
+            return np.concatenate([mine[self.fast], np.asarray(theirs, mine.dtype)])[self.order]
+        both = np.empty(len(self.pos), dtype=object)
+        both[:len(self.fast)] = np.asarray(mine, object)[self.fast]
+        both[len(self.fast):] = list(theirs)
+        return both[self.order].tolist()
 
 
 def _unread_sheet(inp: Any, n: int, header: list[str]) -> SheetData:

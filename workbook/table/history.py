@@ -35,7 +35,7 @@ from .. import history as log
 
 HISTORY = "history"
 MANIFEST = "_manifest.json"
-PART_ROWS = 262_144
+PART_ROWS = 131_072
 #: the part holding the 运行 row (sorts before part-00000: the run row reads first)
 RUN_PART = "part-00000-run.parquet"
 RECORD_SCHEMA = pa.schema([(h, pa.string()) for h in log.HEADER[:log.N_FIELDS]])
@@ -48,7 +48,7 @@ def part_digest(table: pa.Table) -> str:
     with pa.ipc.new_stream(sink, RECORD_SCHEMA) as w:
         for b in t.to_batches():
             w.write_batch(b)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    return hashlib.sha256(memoryview(sink.getvalue())).hexdigest()  # (no copy)
 
 
 def merkle_root(digests: list[str]) -> str:

@@ -120,7 +120,7 @@ def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
     """The batch function of every engine: the input's columns ``wanted`` (1-based in
     ``header``) in, (decisions, rejections, blank rows skipped) out, rows numbered from
     ``offset``."""
-    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,  # type: ignore[arg-type]
+    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,
                      used=used)
     table = fast_table(inp, batch, spec, duplicates)
     res = rate_batch(inp.sheet(batch) if table is None else None, spec, offset=offset,
@@ -151,8 +151,8 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     is written then."""
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
-    settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
-                "now": now}
+    settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
+                                "operator": operator, "now": now}
     spec = settle_run(**settings)
     out_dir = Path(out)
     done = applied_before(out_dir, spec, force)

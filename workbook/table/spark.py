@@ -106,12 +106,11 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
                      force: bool = False) -> TableResult:
     """``rate_table`` on Spark (see module doc); the same files in ``out``."""
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
 
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
-    settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
-                "now": now}
+    settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
+                                "operator": operator, "now": now}
     spec = settle_run(**settings)
     done = applied_before(Path(out), spec, force)
     if done is not None:
@@ -119,53 +118,82 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     spark = spark or session()
     df = read_frame(spark, os.fspath(source))
     header = list(df.columns)
-    trimmed = [h.strip() for h in header]
-    cmap = column_map(trimmed)
+    cmap = column_map([h.strip() for h in header])
     if "client_id" not in cmap:
         raise WorkbookError(f"{source} 没有“客户编号”列（或 client_id）。")
     wanted, used = pick_columns(header)
     names = [header[c - 1] for c in wanted]
     used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
-    df = df.select(*[F.col(f"`{n}`") for n in names])
+    numbered = _numbered(df.select(*[F.col(f"`{n}`") for n in names])).cache()
+    rows_in = numbered.count()
+    duplicates = _duplicates(numbered, header[cmap["client_id"] - 1], F)
+    rated = numbered.mapInArrow(_rater(settings, names, used_at, duplicates),
+                                _spark_schema(_out_schema())).cache()
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
+                      rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in)
+    try:
+        _write_outputs(rated, out_dir, res, F)
+    finally:
+        for name in (DECISIONS, REJECTIONS):
+            shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
+        rated.unpersist()
+        numbered.unpersist()
+    finish(res, spec, operator, now, os.fspath(source))
+    return res
 
-    # 1. row numbers: the input's order, the header being row 1
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+def _numbered(df: Any) -> Any:
+    """The rows numbered in the input's order (the header being row 1): a ``mapInArrow``
+    giving each row its number from the row counts of the partitions before it."""
+    from pyspark.sql import functions as F
+
     counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
     starts, at = {}, 2
     for p in range(df.rdd.getNumPartitions()):
         starts[p] = at
         at += counts.get(p, 0)
-    numbered_schema = pa.schema([*(pa.field(n, t) for n, t in _arrow_fields(df)),
-                                 pa.field(ROW, pa.int64())])
+    schema = pa.schema([*(pa.field(n, t) for n, t in _arrow_fields(df)),
+                        pa.field(ROW, pa.int64())])
 
     def number(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
 
-        k = starts.get(TaskContext.get().partitionId(), 2)
+        ctx = TaskContext.get()
+        k = starts.get(ctx.partitionId() if ctx is not None else 0, 2)
         for b in batches:
             rows = pa.array(range(k, k + b.num_rows), pa.int64())
             k += b.num_rows
-            yield pa.RecordBatch.from_arrays([*b.columns, rows], schema=numbered_schema)
+            yield pa.RecordBatch.from_arrays([*b.columns, rows], schema=schema)
 
-    numbered = df.mapInArrow(number, from_arrow_schema(numbered_schema)).cache()
-    rows_in = numbered.count()
+    return df.mapInArrow(number, _spark_schema(schema))
 
-    # 2. 客户编号 met more than once: id -> every row it is on
-    cid = F.trim(F.col(f"`{header[cmap['client_id'] - 1]}`").cast("string"))
+
+def _duplicates(numbered: Any, id_name: str, F: Any) -> dict[str, list[int]]:
+    """客户编号 met more than once: id -> every row it is on (a groupBy)."""
+    cid = F.trim(F.col(f"`{id_name}`").cast("string"))
     dup_rows = (numbered.where(cid.isNotNull() & (cid != "") & ~cid.startswith("#"))
                 .groupBy(cid.alias("id")).agg(F.count(F.lit(1)).alias("n"),
                                               F.sort_array(F.collect_list(ROW)).alias("rows"))
                 .where("n > 1").collect())
-    duplicates = {r["id"]: list(r["rows"]) for r in dup_rows}
+    return {r["id"]: list(r["rows"]) for r in dup_rows}
 
-    # 3. the batch function on each run of consecutive rows
-    out_schema = _out_schema()
-    in_names = names
 
+def _rater(settings: dict[str, Any], names: list[str], used_at: list[int],
+           duplicates: dict[str, list[int]]) -> Any:
+    """The batch function on each run of consecutive rows of a partition."""
     def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
         sp = settle_run(**settings)
-        hdr = list(in_names)
+        hdr = list(names)
         for b in batches:
             rows = b.column(ROW).to_numpy()
             cuts = np.flatnonzero(np.diff(rows) != 1) + 1
@@ -175,33 +203,25 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
                                              list(range(1, len(hdr) + 1)), duplicates, used_at)
                 yield _combine(dec, rej, blank)
 
-    rated = numbered.mapInArrow(rate, from_arrow_schema(out_schema)).cache()
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                      rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in)
-    try:
-        for name, kind, schema, prefix in ((DECISIONS, "D", DECISION_SCHEMA, "d_"),
-                                           (REJECTIONS, "R", REJECTION_SCHEMA, "r_")):
-            part = rated.where(F.col(KIND) == kind).select(
-                *[F.col(f"`{prefix}{f.name}`").alias(f.name) for f in schema]).orderBy("行号")
-            tmp = out_dir / f".{name}.tmp"
-            part.write.mode("overwrite").parquet(os.fspath(tmp))
-            res.files[name] = out_dir / name
-        _spark_counts(res, rated, F)
-        res.check_counts()
-        for name in (DECISIONS, REJECTIONS):
-            final = out_dir / name
-            if final.exists():
-                shutil.rmtree(final) if final.is_dir() else final.unlink()
-            os.replace(out_dir / f".{name}.tmp", final)
-    finally:
-        for name in (DECISIONS, REJECTIONS):
-            shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
-        rated.unpersist()
-        numbered.unpersist()
-    finish(res, spec, operator, now, os.fspath(source))
-    return res
+    return rate
+
+
+def _write_outputs(rated: Any, out_dir: Path, res: TableResult, F: Any) -> None:
+    """decisions.parquet and rejections.parquet (part files sorted by 行号), the counts
+    checked, then moved into place."""
+    for name, kind, schema, prefix in ((DECISIONS, "D", DECISION_SCHEMA, "d_"),
+                                       (REJECTIONS, "R", REJECTION_SCHEMA, "r_")):
+        part = rated.where(F.col(KIND) == kind).select(
+            *[F.col(f"`{prefix}{f.name}`").alias(f.name) for f in schema]).orderBy("行号")
+        part.write.mode("overwrite").parquet(os.fspath(out_dir / f".{name}.tmp"))
+        res.files[name] = out_dir / name
+    _spark_counts(res, rated, F)
+    res.check_counts()
+    for name in (DECISIONS, REJECTIONS):
+        final = out_dir / name
+        if final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        os.replace(out_dir / f".{name}.tmp", final)
 
 
 def _arrow_fields(df: Any) -> list[tuple[str, pa.DataType]]:

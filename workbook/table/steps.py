@@ -45,7 +45,7 @@ def duplicate_message(cid: str, others: list[int]) -> str:
 class BatchResult:
     """The outcome of one batch, as columns (index = decision or rejection)."""
 
-    decisions: dict[str, Any]  # column name -> list / array (rows not rejected)
+    decisions: dict[str, Any]  # column name -> Arrow array (rows not rejected)
     rejections: dict[str, list[Any]]  # 行号, 客户编号, 列, 值, 原因, 在范围
     n_rows: int
 
@@ -81,7 +81,7 @@ def rate_batch(sheet: SheetData | None, spec: RunSpec, *, offset: int = 0,
     decisions = decision_columns(rating, dec, spec, offset)
     rej_i = sorted(t.rejected)
     rejs = [t.rejected[i] for i in rej_i]
-    rejections = {
+    rejections: dict[str, list[Any]] = {
         "行号": [r.row for r in rejs],
         "客户编号": [r.client_id for r in rejs],
         "列": [r.column for r in rejs],
