@@ -1,10 +1,13 @@
 """``rate_table``: rate a head-office extract (``workbook.table.source``) batch by batch with
 the job's steps (``workbook.table.steps``) and write, in the output directory, the decisions
-(Parquet), the rejected rows (Parquet), the run summary (JSON and a small .xlsx with a chart).
+(Parquet), the rejected rows (Parquet), the history records of the run, and the run summary
+(JSON and a small .xlsx with a chart).
 
-Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``:
-the steps hold the GIL), the outputs streamed to Parquet as each batch is done. Files are written under temporary names and renamed at the end: a run that fails leaves
-no half-written output.
+Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``),
+each batch's outputs and history records written as it is done — by a writer thread, so that
+Parquet encoding and compression (which release the GIL) take the second core — and the
+summary counted batch by batch (nothing is kept per row). Files are written under temporary
+names and renamed at the end: a run that fails leaves no half-written output.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The ONE module of ``workbook.table`` that calls the job's logic (``workbook.run.steps``):
-a batch of clients in, the decisions and rejections of that batch out, by the very steps a
-workbook run takes — ``settle``, ``read_table`` (``schema.validate``), ``evaluate``
-(``Rulebook.evaluate_many``), ``apply_mode`` (``rules.rerating.apply_mode``: 就高不就低,
-overrides) and ``new_values`` — on whole columns. Point this module (and only it) at the
-job's steps when they move.
+"""The module of ``workbook.table`` that runs the job's steps (``workbook.run.steps``) on a
+batch: clients in, the decisions and rejections of that batch out, by the very steps a
+workbook run takes — ``settle``, validation (``schema.validate``, or ``fastcheck.fast_table``:
+the same on whole Arrow columns, ``schema.validate`` itself for every row it is not sure of),
+``evaluate`` (``Rulebook.evaluate_many``), ``apply_mode`` (``rules.rerating.apply_mode``:
+就高不就低, overrides) — then the output columns ``new_values`` gives a workbook run, made in
+Arrow (``columns``, ``texts``). Point this module at the job's steps when they move.
 
 A batch is a ``SheetData`` (header row 1, data from row 2, as 客户 is read); its rows are
 numbered in the messages as the input's rows (``offset`` + the sheet's row), so that
