@@ -1,6 +1,7 @@
 """Benchmark of ``rate-table`` (not a test).
 
     .venv/bin/python bench/bench_table.py --clients 10000000 [--dir /tmp/bench-table] [--no-spark]
+        [--only bare,local,spark]
 
 Generates (once, untimed, cached in --dir) a head-office extract of N clients as Parquet: the
 客户 contract's columns (客户编号, 客户名称, 营业部 among 40 branches, 客户性质, 开户日期, 资产权益,
@@ -21,6 +22,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -152,6 +154,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=1_000_000)
     ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "bench-table"))
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated: bare,local,spark (default all)")
     args = ap.parse_args()
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -161,14 +164,18 @@ def main() -> None:
         generate(args.clients, src)
         print(f"generated {src} ({src.stat().st_size / 2**20:.0f} MB) in "
               f"{time.perf_counter() - t0:.1f} s (untimed)")
-    res = {"clients": args.clients}
-    for what in ("bare", "local", *(() if args.no_spark else ("spark",))):
+    res: dict = {"clients": args.clients, "load_before": round(os.getloadavg()[0], 1)}
+    todo = args.only.split(",") if args.only else ["bare", "local",
+                                                   *(() if args.no_spark else ("spark",))]
+    for what in todo:
         out = d / f"out-{what}"
         secs, peak = measure(what, src, out if what != "bare" else d / "bare.parquet")
         res[what] = {"seconds": round(secs, 1), "peak_mb": round(peak)}
         print(f"{what:6s} {secs:8.1f} s   peak {peak:7.0f} MB", flush=True)
-    res["local/bare"] = round(res["local"]["seconds"] / res["bare"]["seconds"], 2)
-    if "spark" in res:
+    res["load_after"] = round(os.getloadavg()[0], 1)
+    if "local" in res and "bare" in res:
+        res["local/bare"] = round(res["local"]["seconds"] / res["bare"]["seconds"], 2)
+    if "spark" in res and "local" in res:
         res["spark/local"] = round(res["spark"]["seconds"] / res["local"]["seconds"], 2)
     print(json.dumps(res, ensure_ascii=False))
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -34,7 +35,9 @@ from .. import history as log
 
 HISTORY = "history"
 MANIFEST = "_manifest.json"
-PART_ROWS = 1_000_000
+PART_ROWS = 131_072
+#: the part holding the 运行 row (sorts before part-00000: the run row reads first)
+RUN_PART = "part-00000-run.parquet"
 RECORD_SCHEMA = pa.schema([(h, pa.string()) for h in log.HEADER[:log.N_FIELDS]])
 
 
@@ -45,7 +48,7 @@ def part_digest(table: pa.Table) -> str:
     with pa.ipc.new_stream(sink, RECORD_SCHEMA) as w:
         for b in t.to_batches():
             w.write_batch(b)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    return hashlib.sha256(memoryview(sink.getvalue())).hexdigest()  # (no copy)
 
 
 def merkle_root(digests: list[str]) -> str:
@@ -110,79 +113,120 @@ def check_order(hist: Path, spec: Any, force: bool) -> str:
     return backwards
 
 
-def _records(decisions: Path, rejections: Path, common: dict[str, str]
-             ) -> Iterator[pa.RecordBatch]:
-    """变更 rows (a rated client whose tier changed) and 拒绝 rows, as 变更记录 columns."""
+def _const(n: int, value: str) -> pa.Array:
+    return pc.take(pa.array([value], pa.string()), np.zeros(n, np.int64))
+
+
+def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: dict[str, str]
+               ) -> Iterator[pa.RecordBatch]:
+    """变更 rows (a rated client whose tier changed) and 拒绝 rows of a batch of decisions
+    and one of rejections, as 变更记录 columns."""
     def fill(n: int, given: dict[str, pa.Array]) -> pa.RecordBatch:
-        cols = []
-        for f in RECORD_SCHEMA:
-            cols.append(given[f.name] if f.name in given
-                        else pa.array([common.get(f.name, "")] * n, pa.string()))
+        cols = [given[f.name] if f.name in given else _const(n, common.get(f.name, ""))
+                for f in RECORD_SCHEMA]
         return pa.RecordBatch.from_arrays(cols, schema=RECORD_SCHEMA)
 
-    for b in pads.dataset(decisions).to_batches(batch_size=PART_ROWS // 4):
-        before = pc.fill_null(b.column("原级别"), "")
-        after = pc.fill_null(b.column("当前级别"), "")
-        keep = pc.and_(b.column("在范围"), pc.not_equal(before, after))
-        s = b.filter(keep)
+    if dec is not None and dec.num_rows:
+        before = pc.fill_null(dec.column("原级别"), "")
+        after = pc.fill_null(dec.column("当前级别"), "")
+        s = dec.filter(pc.and_(dec.column("在范围"), pc.not_equal(before, after)))
         if s.num_rows:
             yield fill(s.num_rows, {
-                "记录类型": pa.array([log.CHANGE] * s.num_rows, pa.string()),
+                "记录类型": _const(s.num_rows, log.CHANGE),
                 "客户编号": s.column("客户编号"), "变更前": s.column("原级别"),
                 "变更后": s.column("当前级别"), "级别变动": s.column("级别变动"),
                 "原因": s.column("级别依据"), "规则编号": s.column("规则编号")})
-    for b in pads.dataset(rejections).to_batches(batch_size=PART_ROWS // 4):
-        if b.num_rows:
-            yield fill(b.num_rows, {
-                "记录类型": pa.array([log.REJECT] * b.num_rows, pa.string()),
-                "客户编号": b.column("客户编号"), "原因": b.column("原因"),
-                "输入数据": pc.binary_join_element_wise(b.column("列"), pc.fill_null(
-                    b.column("值"), ""), "=")})
+    if rej is not None and rej.num_rows:
+        yield fill(rej.num_rows, {
+            "记录类型": _const(rej.num_rows, log.REJECT),
+            "客户编号": rej.column("客户编号"), "原因": rej.column("原因"),
+            "输入数据": pc.binary_join_element_wise(rej.column("列"), pc.fill_null(
+                rej.column("值"), ""), "=")})
+
+
+class HistoryWriter:
+    """A run's history written as its records come (parts of ``PART_ROWS`` rows, each digested
+    when written: memory holds one part at most); ``close`` adds the 运行 row (its own part,
+    first in the run's order: its counts are known at the end), the manifest, and moves the
+    run into place. ``discard`` leaves nothing."""
+
+    def __init__(self, out_dir: Path, common: dict[str, str]) -> None:
+        self.hist = out_dir / HISTORY
+        self.hist.mkdir(parents=True, exist_ok=True)
+        self.common = common
+        self.tmp = self.hist / f".run-{common['运行编号']}.tmp"
+        self.tmp.mkdir()
+        self.parts: dict[str, list[dict[str, Any]]] = {"": [], "r": []}
+        self.buf: dict[str, list[pa.RecordBatch]] = {"": [], "r": []}
+        self.n_buf = {"": 0, "r": 0}
+
+    def add(self, dec: pa.RecordBatch | None, rej: pa.RecordBatch | None) -> None:
+        """The records of a batch of decisions and one of rejections (变更 rows go to the
+        run's first parts, 拒绝 rows to the parts after them, as a workbook logs them)."""
+        for kind, got in (("", dec), ("r", rej)):
+            for b in records_of(got, None, self.common) if kind == "" else records_of(
+                    None, got, self.common):
+                self.buf[kind].append(b)
+                self.n_buf[kind] += b.num_rows
+                if self.n_buf[kind] >= PART_ROWS:
+                    self._flush(kind)
+
+    def _write(self, name: str, batches: list[pa.RecordBatch]) -> dict[str, Any]:
+        t = pa.Table.from_batches(batches, RECORD_SCHEMA)
+        pq.write_table(t, self.tmp / name)
+        return {"file": name, "rows": t.num_rows, "sha256": part_digest(t)}
+
+    def _flush(self, kind: str) -> None:
+        if self.buf[kind]:
+            name = f"part-{kind}{len(self.parts[kind]):05d}.parquet"
+            self.parts[kind].append(self._write(name, self.buf[kind]))
+            self.buf[kind], self.n_buf[kind] = [], 0
+
+    def close(self, summary: dict[str, Any]) -> dict[str, Any]:
+        self._flush("")
+        self._flush("r")
+        common = self.common
+        run_row = {**common, "记录类型": log.RUN,
+                   "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数")},
+                                    ensure_ascii=False)}
+        first = self._write(RUN_PART, [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)])
+        parts = [first, *self.parts[""], *self.parts["r"]]
+        before = runs(self.hist)
+        prev = before[-1].manifest.get("digest", "") if before else ""
+        seq = (before[-1].manifest.get("seq", 0) if before else 0) + 1
+        m: dict[str, Any] = {"seq": seq, "run_id": common["运行编号"], "时间": common["时间"],
+                             "操作员": common["操作员"], "模式": common["模式"],
+                             "评级期间": common["评级期间"], "规则版本": common["规则版本"],
+                             "parts": parts,
+                             "merkle_root": merkle_root([p["sha256"] for p in parts]),
+                             "previous": prev}
+        m["digest"] = manifest_digest(m)
+        (self.tmp / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
+        os.replace(self.tmp, self.hist / f"run={seq:06d}-{common['运行编号']}")
+        return m
+
+    def discard(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not any(self.hist.iterdir()):  # (made by this run: nothing left of it)
+            self.hist.rmdir()
 
 
 def append_run(out_dir: Path, summary: dict[str, Any], common: dict[str, str],
                decisions: Path, rejections: Path) -> dict[str, Any]:
-    """Append this run to ``out_dir/history`` (see module doc); its manifest is returned."""
-    hist = out_dir / HISTORY
-    hist.mkdir(parents=True, exist_ok=True)
-    before = runs(hist)
-    prev = before[-1].manifest.get("digest", "") if before else ""
-    seq = (before[-1].manifest.get("seq", 0) if before else 0) + 1
-    name = f"run={seq:06d}-{common['运行编号']}"
-    tmp = hist / f".{name}.tmp"
-    tmp.mkdir()
-    run_row = {**common, "记录类型": log.RUN,
-               "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数")},
-                                ensure_ascii=False)}
-    parts: list[dict[str, Any]] = []
-    buf: list[pa.RecordBatch] = [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)]
-    n_buf = 1
-
-    def flush() -> None:
-        nonlocal buf, n_buf
-        if not buf:
-            return
-        t = pa.Table.from_batches(buf, RECORD_SCHEMA)
-        f = f"part-{len(parts):05d}.parquet"
-        pq.write_table(t, tmp / f)
-        parts.append({"file": f, "rows": t.num_rows, "sha256": part_digest(t)})
-        buf, n_buf = [], 0
-
-    for b in _records(decisions, rejections, common):
-        buf.append(b)
-        n_buf += b.num_rows
-        if n_buf >= PART_ROWS:
-            flush()
-    flush()
-    m: dict[str, Any] = {"seq": seq, "run_id": common["运行编号"], "时间": common["时间"],
-                         "操作员": common["操作员"], "模式": common["模式"],
-                         "评级期间": common["评级期间"], "规则版本": common["规则版本"],
-                         "parts": parts, "merkle_root": merkle_root([p["sha256"] for p in parts]),
-                         "previous": prev}
-    m["digest"] = manifest_digest(m)
-    (tmp / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, hist / name)
-    return m
+    """Append a run whose outputs are written already (the Spark engine) to
+    ``out_dir/history`` (see module doc); its manifest is returned."""
+    w = HistoryWriter(out_dir, common)
+    try:
+        for name in (decisions, rejections):
+            for b in pads.dataset(name).to_batches(batch_size=PART_ROWS // 4):
+                w.add(b, None) if name == decisions else w.add(None, b)
+        return w.close(summary)
+    except BaseException:
+        w.discard()
+        raise
 
 
 def verify(out_dir: str | os.PathLike[str]) -> list[str]:

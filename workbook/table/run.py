@@ -1,10 +1,13 @@
 """``rate_table``: rate a head-office extract (``workbook.table.source``) batch by batch with
 the job's steps (``workbook.table.steps``) and write, in the output directory, the decisions
-(Parquet), the rejected rows (Parquet), the run summary (JSON and a small .xlsx with a chart).
+(Parquet), the rejected rows (Parquet), the history records of the run, and the run summary
+(JSON and a small .xlsx with a chart).
 
-Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``:
-the steps hold the GIL), the outputs streamed to Parquet as each batch is done. Files are written under temporary names and renamed at the end: a run that fails leaves
-no half-written output.
+Memory stays bounded: one batch at a time in this process (or per worker with ``workers=2``),
+each batch's outputs and history records written as it is done — by a writer thread, so that
+Parquet encoding and compression (which release the GIL) take the second core — and the
+summary counted batch by batch (nothing is kept per row). Files are written under temporary
+names and renamed at the end: a run that fails leaves no half-written output.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pyarrow.parquet as pq
 from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
+from .fastcheck import fast_table
 from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input
 from .steps import BatchResult, rate_batch, settle_run
 
@@ -96,7 +100,8 @@ def decisions_batch(res: BatchResult, branch: pa.Array | None) -> pa.RecordBatch
         if not pa.types.is_string(branch.type):
             branch = pc.cast(branch, pa.string())
         cols["营业部"] = pc.take(branch, at)
-    return pa.RecordBatch.from_pydict(cols, schema=DECISION_SCHEMA)
+    return pa.RecordBatch.from_arrays([cols[f.name] for f in DECISION_SCHEMA],
+                                      schema=DECISION_SCHEMA)
 
 
 def rejections_batch(res: BatchResult) -> pa.RecordBatch:
@@ -118,9 +123,11 @@ def rate_arrow(batch: pa.RecordBatch, offset: int, spec: Any, header: list[str],
     """The batch function of every engine: the input's columns ``wanted`` (1-based in
     ``header``) in, (decisions, rejections, blank rows skipped) out, rows numbered from
     ``offset``."""
-    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,  # type: ignore[arg-type]
+    inp = TableInput(label="", header=header, wanted=wanted, dataset=None,
                      used=used)
-    res = rate_batch(inp.sheet(batch), spec, offset=offset, duplicates=duplicates)
+    table = fast_table(inp, batch, spec, duplicates)
+    res = rate_batch(inp.sheet(batch) if table is None else None, spec, offset=offset,
+                     duplicates=duplicates, table=table)
     c = column_map([h.strip() for h in header]).get("branch")
     branch = batch.column(wanted.index(c)) if c in wanted else None
     return decisions_batch(res, branch), rejections_batch(res), batch.num_rows - res.n_rows
@@ -147,8 +154,8 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     is written then."""
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
-    settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
-                "now": now}
+    settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
+                                "operator": operator, "now": now}
     spec = settle_run(**settings)
     out_dir = Path(out)
     done = applied_before(out_dir, spec, force)
@@ -163,29 +170,86 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref)
     n_workers = workers if workers is not None else 1
+    from .history import HistoryWriter
+
+    hist = HistoryWriter(out_dir, run_common(spec, operator, now, inp.label))
     tmp = {k: out_dir / f".{k}.tmp" for k in (DECISIONS, REJECTIONS)}
-    counts: dict[tuple[str, str, str], int] = {}
     try:
-        with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA) as dw, \
-                pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
-            for dec, rej, blank, n_in in _results(inp, settings, dups, n_workers, batch_rows):
-                dw.write_batch(dec)
-                rw.write_batch(rej)
-                _count(res, dec, rej, counts)
-                res.rows_in += n_in
-                res.blank += blank
-                if progress:
-                    progress(res.rows_in, total)
-        res.by_branch = by_branch_counts(counts)
+        _stream(res, _results(inp, settings, dups, n_workers, batch_rows), tmp, hist,
+                lambda: progress(res.rows_in, total) if progress else None)
         res.check_counts()
         for k, p in tmp.items():
             os.replace(p, out_dir / k)
             res.files[k] = out_dir / k
+        res.history = hist.close(res.summary())
+    except BaseException:
+        hist.discard()
+        raise
     finally:
         for p in tmp.values():
             p.unlink(missing_ok=True)
-    finish(res, spec, operator, now)
+    write_summary(res, spec.labels)
     return res
+
+
+def _stream(res: TableResult, results: Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]],
+            tmp: dict[str, Path], hist: Any, progress: Callable[[], None]) -> None:
+    """Write each batch's decisions, rejections and history records as it comes — in a thread
+    (Parquet encoding and compression release the GIL: the second core), two batches queued
+    at most — and count them (nothing kept per row)."""
+    counts: dict[tuple[str, str, str], int] = {}
+    with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA) as dw, \
+            pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
+        def write(dec: pa.RecordBatch, rej: pa.RecordBatch) -> None:
+            dw.write_batch(dec)
+            rw.write_batch(rej)
+            hist.add(dec, rej)
+
+        with _Sink(write) as sink:
+            for dec, rej, blank, n_in in results:
+                sink.put(dec, rej)
+                _count(res, dec, rej, counts)
+                res.rows_in += n_in
+                res.blank += blank
+                progress()
+    res.by_branch = by_branch_counts(counts)
+
+
+class _Sink:
+    """``write(dec, rej)`` called in a thread for each batch put, in order; an error there is
+    raised in the caller (at the next ``put`` or at the end)."""
+
+    def __init__(self, write: Callable[[pa.RecordBatch, pa.RecordBatch], None]) -> None:
+        import queue
+        import threading
+
+        self.write = write
+        self.q: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.q.get()) is not None:
+            if self.error is None:
+                try:
+                    self.write(*item)
+                except BaseException as e:  # (raised in the caller)
+                    self.error = e
+
+    def put(self, dec: pa.RecordBatch, rej: pa.RecordBatch) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put((dec, rej))
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.q.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
@@ -202,17 +266,26 @@ def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
     return None
 
 
-def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime) -> None:
-    """Append the run to the history, then write the summary (with the run's digest)."""
+def run_common(spec: Any, operator: str, now: dt.datetime, label: str) -> dict[str, str]:
+    """The fields of every history record of a run; its id is the run's time and a tag of
+    what it rates (input, period, mode, rulebook, operator), known before the first batch."""
     import hashlib
 
     from . import history
 
-    tag = hashlib.sha256(json.dumps(res.summary(), ensure_ascii=False, sort_keys=True)
-                         .encode("utf-8")).hexdigest()[:6]
-    common = history.run_fields(f"{now:%Y%m%d-%H%M%S}-{tag}", now, operator, spec.mode,
-                                spec.period.label, spec.rulebook.ref)
-    res.history = history.append_run(res.out_dir, res.summary(), common,
+    tag = hashlib.sha256("|".join([label, spec.period.label, spec.mode, spec.rulebook.ref,
+                                   operator, now.isoformat()]).encode("utf-8")).hexdigest()[:6]
+    return history.run_fields(f"{now:%Y%m%d-%H%M%S}-{tag}", now, operator, spec.mode,
+                              spec.period.label, spec.rulebook.ref)
+
+
+def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime, label: str) -> None:
+    """Append a run whose outputs are written (the Spark engine) to the history, then write
+    the summary (with the run's digest)."""
+    from . import history
+
+    res.history = history.append_run(res.out_dir, res.summary(),
+                                     run_common(spec, operator, now, label),
                                      res.out_dir / DECISIONS, res.out_dir / REJECTIONS)
     write_summary(res, spec.labels)
 

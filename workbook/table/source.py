@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -45,7 +46,8 @@ class TableInput:
 
     def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         names = [self.header[c - 1] for c in self.wanted]
-        for b in self.dataset.to_batches(columns=names, batch_size=batch_rows):
+        for b in self.dataset.to_batches(columns=names, batch_size=batch_rows,
+                                         batch_readahead=1, fragment_readahead=1):
             if b.num_rows:
                 yield b
 
@@ -133,25 +135,57 @@ def _csv_dataset(p: Path) -> pads.Dataset:
 
 def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, list[int]]:
     """客户编号 met on more than one row of the whole input -> the rows (numbered as in the
-    messages: the header is row 1), found in Arrow in one pass over the id column only."""
+    messages: the header is row 1), from the id column only, in memory of 8 bytes a row: a
+    first pass keeps a 64-bit hash of each id (``id_hashes``), a second pass — only when two
+    hashes are equal — compares the ids of those rows themselves."""
     name = inp.id_column()
     if name is None:
         return {}
-    ids = pa.chunked_array(
-        [_id_texts(b.column(0)) for b in inp.dataset.to_batches(columns=[name],
-                                                               batch_size=batch_rows)],
-        type=pa.string())
-    counts = ids.value_counts()
-    many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
-    many = many.filter(pc.and_(pc.invert(pc.starts_with(many, "#")),
-                               pc.not_equal(many, "")))  # (error values, empty: per row)
-    if not len(many):
+
+    def batches() -> Iterator[pa.Array]:
+        for b in inp.dataset.to_batches(columns=[name], batch_size=batch_rows,
+                                        batch_readahead=1, fragment_readahead=1):
+            yield _id_texts(b.column(0))
+
+    hashes = np.concatenate([id_hashes(a) for a in batches()] or [np.zeros(0, np.uint64)])
+    s = np.sort(hashes[hashes != 0])  # (0: no id, or an error value: per row)
+    again = np.unique(s[1:][s[1:] == s[:-1]])
+    if not len(again):
         return {}
-    where = pc.indices_nonzero(pc.is_in(ids, value_set=many)).to_pylist()
-    found: dict[str, list[int]] = {}
-    for k in where:
-        found.setdefault(ids[k].as_py(), []).append(k + 2)
-    return found
+    seen: dict[str, list[int]] = {}
+    at = 2
+    for a in batches():
+        for k in np.flatnonzero(np.isin(id_hashes(a), again)).tolist():
+            seen.setdefault(a[k].as_py(), []).append(at + k)
+        at += len(a)
+    return {cid: rows for cid, rows in seen.items() if len(rows) > 1}
+
+
+def id_hashes(ids: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each text (over its UTF-8 bytes, in numpy); 0 for an empty or missing
+    one and for an error value (``#…``), which are not duplicates (each rejected by its row)."""
+    ids = pc.fill_null(ids, "")
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    n = len(ids)
+    offsets = np.frombuffer(ids.buffers()[1], np.int32)[ids.offset:ids.offset + n + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    out = np.zeros(n, np.uint64)
+    if not n or not lengths.any():
+        return out
+    data = np.frombuffer(ids.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    starts = (offsets[:-1] - offsets[0]).astype(np.int64)
+    pos = np.arange(len(data)) - np.repeat(starts, lengths)
+    with np.errstate(over="ignore"):
+        weight = np.cumprod(np.full(int(lengths.max()), 0x100000001B3, np.uint64))
+        mixed = (data.astype(np.uint64) + np.uint64(1)) * weight[pos] \
+            * np.uint64(0x9E3779B97F4A7C15)
+        some = lengths > 0
+        out[some] = np.add.reduceat(mixed, starts[some])
+        out ^= lengths.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    out[~some] = 0
+    out[some & (data[np.minimum(starts, len(data) - 1)] == ord("#"))] = 0
+    return out
 
 
 def _id_texts(arr: pa.Array) -> pa.Array:

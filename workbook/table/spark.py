@@ -3,11 +3,14 @@ the job's steps on an Arrow batch) run by PySpark ``mapInArrow`` over a DataFram
 same paths (Parquet, CSV as text) or from a table of the metastore (Hive).
 
 Rows are numbered as the local engine numbers them (the input's order; the header counts as
-row 1): a first ``mapInArrow`` gives each row its number from the row counts of the partitions
-before it, a ``groupBy`` finds the 客户编号 met more than once (a small map broadcast to the
-batch function), and the second ``mapInArrow`` rates. Outputs are the local engine's, as Spark
-writes them (``decisions.parquet`` and ``rejections.parquet`` are directories of part files);
-summary.json and summary.xlsx are written by the driver.
+row 1), from the row counts of the partitions before each one (one count, in the JVM); a
+``groupBy`` finds the 客户编号 met more than once (their row numbers computed in the JVM: the
+partition's start and ``monotonically_increasing_id``; a small map sent to the batch function),
+and one ``mapInArrow`` rates each partition, numbering its rows from the partition's start.
+Outputs are the local engine's, as Spark writes them (``decisions.parquet`` and
+``rejections.parquet`` are directories of part files, in the input's order: one per partition);
+the counts are one aggregation; summary.json, summary.xlsx and the history are written by the
+driver.
 
 On a cluster: build the wheel (``python -m build``), ship it to the executors
 (``spark-submit --py-files client_rating-….whl`` or an environment with it installed) and run
@@ -106,12 +109,11 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
                      force: bool = False) -> TableResult:
     """``rate_table`` on Spark (see module doc); the same files in ``out``."""
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
 
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
-    settings = {"period": period, "mode": mode, "rulebook": rulebook, "operator": operator,
-                "now": now}
+    settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
+                                "operator": operator, "now": now}
     spec = settle_run(**settings)
     done = applied_before(Path(out), spec, force)
     if done is not None:
@@ -119,89 +121,100 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     spark = spark or session()
     df = read_frame(spark, os.fspath(source))
     header = list(df.columns)
-    trimmed = [h.strip() for h in header]
-    cmap = column_map(trimmed)
+    cmap = column_map([h.strip() for h in header])
     if "client_id" not in cmap:
         raise WorkbookError(f"{source} 没有“客户编号”列（或 client_id）。")
     wanted, used = pick_columns(header)
     names = [header[c - 1] for c in wanted]
     used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
     df = df.select(*[F.col(f"`{n}`") for n in names])
-
-    # 1. row numbers: the input's order, the header being row 1
-    counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
-    starts, at = {}, 2
-    for p in range(df.rdd.getNumPartitions()):
-        starts[p] = at
-        at += counts.get(p, 0)
-    numbered_schema = pa.schema([*(pa.field(n, t) for n, t in _arrow_fields(df)),
-                                 pa.field(ROW, pa.int64())])
-
-    def number(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from pyspark import TaskContext
-
-        k = starts.get(TaskContext.get().partitionId(), 2)
-        for b in batches:
-            rows = pa.array(range(k, k + b.num_rows), pa.int64())
-            k += b.num_rows
-            yield pa.RecordBatch.from_arrays([*b.columns, rows], schema=numbered_schema)
-
-    numbered = df.mapInArrow(number, from_arrow_schema(numbered_schema)).cache()
-    rows_in = numbered.count()
-
-    # 2. 客户编号 met more than once: id -> every row it is on
-    cid = F.trim(F.col(f"`{header[cmap['client_id'] - 1]}`").cast("string"))
-    dup_rows = (numbered.where(cid.isNotNull() & (cid != "") & ~cid.startswith("#"))
-                .groupBy(cid.alias("id")).agg(F.count(F.lit(1)).alias("n"),
-                                              F.sort_array(F.collect_list(ROW)).alias("rows"))
-                .where("n > 1").collect())
-    duplicates = {r["id"]: list(r["rows"]) for r in dup_rows}
-
-    # 3. the batch function on each run of consecutive rows
-    out_schema = _out_schema()
-    in_names = names
-
-    def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import numpy as np
-
-        sp = settle_run(**settings)
-        hdr = list(in_names)
-        for b in batches:
-            rows = b.column(ROW).to_numpy()
-            cuts = np.flatnonzero(np.diff(rows) != 1) + 1
-            for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)], strict=True):
-                part = b.slice(lo, hi - lo).select(hdr)
-                dec, rej, blank = rate_arrow(part, int(rows[lo]) - 2, sp, hdr,
-                                             list(range(1, len(hdr) + 1)), duplicates, used_at)
-                yield _combine(dec, rej, blank)
-
-    rated = numbered.mapInArrow(rate, from_arrow_schema(out_schema)).cache()
+    starts, rows_in = _partition_starts(df, F)
+    duplicates = _duplicates(df, header[cmap["client_id"] - 1], starts, F)
+    rated = df.mapInArrow(_rater(settings, names, used_at, duplicates, starts),
+                          _spark_schema(_out_schema())).cache()
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in)
     try:
-        for name, kind, schema, prefix in ((DECISIONS, "D", DECISION_SCHEMA, "d_"),
-                                           (REJECTIONS, "R", REJECTION_SCHEMA, "r_")):
-            part = rated.where(F.col(KIND) == kind).select(
-                *[F.col(f"`{prefix}{f.name}`").alias(f.name) for f in schema]).orderBy("行号")
-            tmp = out_dir / f".{name}.tmp"
-            part.write.mode("overwrite").parquet(os.fspath(tmp))
-            res.files[name] = out_dir / name
-        _spark_counts(res, rated, F)
-        res.check_counts()
-        for name in (DECISIONS, REJECTIONS):
-            final = out_dir / name
-            if final.exists():
-                shutil.rmtree(final) if final.is_dir() else final.unlink()
-            os.replace(out_dir / f".{name}.tmp", final)
+        _write_outputs(rated, out_dir, res, F)
     finally:
         for name in (DECISIONS, REJECTIONS):
             shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
         rated.unpersist()
-        numbered.unpersist()
-    finish(res, spec, operator, now)
+    finish(res, spec, operator, now, os.fspath(source))
     return res
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+def _partition_starts(df: Any, F: Any) -> tuple[dict[int, int], int]:
+    """The row number of each partition's first row (the input's order, the header being row
+    1), from the row counts of the partitions before it; and the number of rows."""
+    counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    starts, at = {}, 2
+    for p in range(df.rdd.getNumPartitions()):
+        starts[p] = at
+        at += counts.get(p, 0)
+    return starts, at - 2
+
+
+def _duplicates(df: Any, id_name: str, starts: dict[int, int], F: Any) -> dict[str, list[int]]:
+    """客户编号 met more than once: id -> every row it is on (a groupBy; the row numbers from
+    the partition's start and the position in it, in the JVM)."""
+    first = F.create_map(*[F.lit(x) for p, k in starts.items() for x in (p, k)]) if starts \
+        else F.create_map(F.lit(0), F.lit(2))
+    pid = F.spark_partition_id()
+    row = (F.element_at(first, pid) + F.monotonically_increasing_id()
+           - F.shiftleft(pid.cast("long"), 33))
+    cid = F.trim(F.col(f"`{id_name}`").cast("string"))
+    dup_rows = (df.select(cid.alias("id"), row.alias(ROW))
+                .where(F.col("id").isNotNull() & (F.col("id") != "") & ~F.col("id").startswith("#"))
+                .groupBy("id").agg(F.count(F.lit(1)).alias("n"),
+                                   F.sort_array(F.collect_list(ROW)).alias("rows"))
+                .where("n > 1").collect())
+    return {r["id"]: list(r["rows"]) for r in dup_rows}
+
+
+def _rater(settings: dict[str, Any], names: list[str], used_at: list[int],
+           duplicates: dict[str, list[int]], starts: dict[int, int]) -> Any:
+    """The batch function on each partition's batches, rows numbered from its start."""
+    def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        k = starts.get(ctx.partitionId() if ctx is not None else 0, 2)
+        sp = settle_run(**settings)
+        hdr = list(names)
+        for b in batches:
+            dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr,
+                                         list(range(1, len(hdr) + 1)), duplicates, used_at)
+            k += b.num_rows
+            yield _combine(dec, rej, blank)
+
+    return rate
+
+
+def _write_outputs(rated: Any, out_dir: Path, res: TableResult, F: Any) -> None:
+    """decisions.parquet and rejections.parquet (part files sorted by 行号), the counts
+    checked, then moved into place."""
+    for name, kind, schema, prefix in ((DECISIONS, "D", DECISION_SCHEMA, "d_"),
+                                       (REJECTIONS, "R", REJECTION_SCHEMA, "r_")):
+        part = rated.where(F.col(KIND) == kind).select(
+            *[F.col(f"`{prefix}{f.name}`").alias(f.name) for f in schema])  # (in order)
+        part.write.mode("overwrite").parquet(os.fspath(out_dir / f".{name}.tmp"))
+        res.files[name] = out_dir / name
+    _spark_counts(res, rated, F)
+    res.check_counts()
+    for name in (DECISIONS, REJECTIONS):
+        final = out_dir / name
+        if final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        os.replace(out_dir / f".{name}.tmp", final)
 
 
 def _arrow_fields(df: Any) -> list[tuple[str, pa.DataType]]:
@@ -211,13 +224,21 @@ def _arrow_fields(df: Any) -> list[tuple[str, pa.DataType]]:
 
 
 def _spark_counts(res: TableResult, rated: Any, F: Any) -> None:
-    kinds = dict(rated.groupBy(KIND).count().collect())
-    res.decisions, res.rejected = kinds.get("D", 0), kinds.get("R", 0)
-    res.blank = int(rated.agg(F.sum("blank")).collect()[0][0] or 0)
-    d = rated.where((F.col(KIND) == "D") & F.col("`d_在范围`"))
-    res.in_scope = d.count()
-    res.changed = {r[0] or "": r[1] for r in d.groupBy("`d_级别变动`").count().collect()}
-    counts = {}
-    for r in d.groupBy("`d_营业部`", "`d_原级别`", "`d_当前级别`").count().collect():
-        counts[(r[0] or "（未填营业部）", r[1] or "无级别", r[2] or "无级别")] = r[3]
+    """The run's counts in one aggregation over the rated rows."""
+    keys = [KIND, "`d_在范围`", "`d_级别变动`", "`d_营业部`", "`d_原级别`", "`d_当前级别`"]
+    got = rated.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"),
+                                   F.sum("blank").alias("b")).collect()
+    res.decisions = sum(r["n"] for r in got if r[0] == "D")
+    res.rejected = sum(r["n"] for r in got if r[0] == "R")
+    res.blank = int(sum(r["b"] or 0 for r in got))
+    counts: dict[tuple[str, str, str], int] = {}
+    changed: dict[str, int] = {}
+    for kind, scope, change, branch, before, after, n, _b in got:
+        if kind != "D" or not scope:
+            continue
+        res.in_scope += n
+        changed[change or ""] = changed.get(change or "", 0) + n
+        key = (branch or "（未填营业部）", before or "无级别", after or "无级别")
+        counts[key] = counts.get(key, 0) + n
+    res.changed = changed
     res.by_branch = by_branch_counts(counts)

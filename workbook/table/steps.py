@@ -1,9 +1,10 @@
-"""The ONE module of ``workbook.table`` that calls the job's logic (``workbook.run.steps``):
-a batch of clients in, the decisions and rejections of that batch out, by the very steps a
-workbook run takes — ``settle``, ``read_table`` (``schema.validate``), ``evaluate``
-(``Rulebook.evaluate_many``), ``apply_mode`` (``rules.rerating.apply_mode``: 就高不就低,
-overrides) and ``new_values`` — on whole columns. Point this module (and only it) at the
-job's steps when they move.
+"""The module of ``workbook.table`` that runs the job's steps (``workbook.run.steps``) on a
+batch: clients in, the decisions and rejections of that batch out, by the very steps a
+workbook run takes — ``settle``, validation (``schema.validate``, or ``fastcheck.fast_table``:
+the same on whole Arrow columns, ``schema.validate`` itself for every row it is not sure of),
+``evaluate`` (``Rulebook.evaluate_many``), ``apply_mode`` (``rules.rerating.apply_mode``:
+就高不就低, overrides) — then the output columns ``new_values`` gives a workbook run, made in
+Arrow (``columns``, ``texts``). Point this module at the job's steps when they move.
 
 A batch is a ``SheetData`` (header row 1, data from row 2, as 客户 is read); its rows are
 numbered in the messages as the input's rows (``offset`` + the sheet's row), so that
@@ -17,13 +18,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rules.schedule import Period
 
 from ..client_cells import Rejection
-from ..run.steps import RunSpec, apply_mode, evaluate, new_values, read_table, settle
+from ..run.steps import RunSpec, apply_mode, evaluate, read_table, settle
+from ..schema import ClientTable
 from ..xlsxio import SheetData
+from .columns import decision_columns
 
 __all__ = ["BatchResult", "RunSpec", "duplicate_message", "rate_batch", "settle_run"]
 
@@ -45,7 +46,7 @@ def duplicate_message(cid: str, others: list[int]) -> str:
 class BatchResult:
     """The outcome of one batch, as columns (index = decision or rejection)."""
 
-    decisions: dict[str, Any]  # column name -> list / array (rows not rejected)
+    decisions: dict[str, Any]  # column name -> Arrow array (rows not rejected)
     rejections: dict[str, list[Any]]  # 行号, 客户编号, 列, 值, 原因, 在范围
     n_rows: int
 
@@ -64,70 +65,30 @@ def _rebuild(rej: Rejection | None, row: int, cid: str, first: tuple[str, Any, s
     return out
 
 
-def rate_batch(sheet: SheetData, spec: RunSpec, *, offset: int = 0,
-               duplicates: dict[str, list[int]] | None = None) -> BatchResult:
+def rate_batch(sheet: SheetData | None, spec: RunSpec, *, offset: int = 0,
+               duplicates: dict[str, list[int]] | None = None,
+               table: ClientTable | None = None) -> BatchResult:
     """Rate one batch (see module doc). ``duplicates``: 客户编号 met more than once in the
     whole input -> every row it is on (numbered as in messages); such a row is rejected
-    naming the others, as ``read_ids`` does within one sheet."""
-    table = read_table(sheet, spec)
-    t = table.t
+    naming the others, as ``read_ids`` does within one sheet. ``table``: the batch validated
+    already (``fastcheck.fast_table``), else ``sheet`` is validated here."""
+    t = table if table is not None else read_table(sheet, spec).t  # type: ignore[arg-type]
     if duplicates:
         _global_duplicates(t, offset, duplicates)
     rating = evaluate(t, spec)
     if offset:
         _renumber(t, offset)
     dec = apply_mode(rating, spec)
-    vals = new_values(rating, dec, spec, table.s17)
-    labels = vals.label_of
-    rows = t.rows.astype(np.int64) + offset
-    ok = rating.ok
-    keep = np.flatnonzero(ok)
-    in_scope = dec.scope
-    # the rated rows' values (aligned with dec.act), spread over the rows kept
-    pos = np.full(len(t), -1, np.int64)
-    pos[dec.act] = np.arange(len(dec.act))
-    at = pos[keep]
-    rated = at >= 0
-
-    def spread(values: Any, fill: Any = None) -> list[Any]:
-        arr = np.full(len(keep), fill, dtype=object)
-        if len(values):
-            src = np.empty(len(values), dtype=object)
-            src[:] = list(values)
-            arr[rated] = src[at[rated]]
-        return arr.tolist()
-
-    before = labels[rating.held[keep]]
-    before = np.where(rating.held[keep] >= 0, before, None)
-    idx_in_sheet = (t.rows - 2)[keep]
-    basis = vals.basis.texts(np.arange(len(dec.act))) if len(dec.act) else []
-    after = np.where(rated, labels[dec.after_rank[keep]], before)
-    decisions = {
-        "行号": rows[keep],
-        "客户编号": [t.client_id[i] for i in keep.tolist()],
-        "营业部": idx_in_sheet,  # (positions in the batch: the caller takes the texts)
-        "原级别": before.tolist(),
-        "当前级别": after.tolist(),
-        "级别变动": spread(vals.kind_act, ""),
-        "规则编号": np.where(rating.computed[keep] >= 0,
-                         rating.batch.rule_ids[keep], None).tolist(),
-        "级别依据": spread(basis),
-        "服务产品": spread(vals.values["service"]),
-        "年拜访次数": spread(vals.values["visits"]),
-        "风险类别": spread(vals.values["risk_class"]),
-        "评级期间": spread(vals.values["period"]),
-        "规则版本": spread(vals.values["rulebook_ref"]),
-        "在范围": in_scope[keep],
-    }
+    decisions = decision_columns(rating, dec, spec, offset)
     rej_i = sorted(t.rejected)
     rejs = [t.rejected[i] for i in rej_i]
-    rejections = {
+    rejections: dict[str, list[Any]] = {
         "行号": [r.row for r in rejs],
         "客户编号": [r.client_id for r in rejs],
         "列": [r.column for r in rejs],
         "值": [_text(r.value) for r in rejs],
         "原因": [r.reason for r in rejs],
-        "在范围": [bool(in_scope[i]) for i in rej_i],
+        "在范围": [bool(dec.scope[i]) for i in rej_i],
     }
     return BatchResult(decisions, rejections, len(t))
 

@@ -1,0 +1,19 @@
+"""级别依据 made in Arrow (workbook/table/texts.py) is the text a workbook run writes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rules.errors import show_many
+from workbook.table.texts import show_numbers
+
+
+def test_figures_as_show_many_writes_them() -> None:
+    rng = np.random.default_rng(3)
+    cents = np.round(np.exp(rng.normal(11, 3, 20_000)), 2)
+    tricky = [0.0, -0.0, 0.01, 0.004, 0.005, -0.5, 0.125, 1 / 3, 2.675, 999.995, 1000.0,
+              999_999.99, 1_000_000.0, 12_345_678_901.23, 9_999_999_999_999.99, 1e13, 1e15,
+              1e16, -1_234_567.8, float("nan"), float("inf"), float("-inf"), 5e-324, 250_000.0,
+              17188.1 + 67276.54 + 165535.36]
+    values = np.concatenate([cents, -cents[:100], np.array(tricky)])
+    assert show_numbers(values).to_pylist() == show_many(values.tolist())

@@ -1,0 +1,95 @@
+"""The decision columns of a batch, in Arrow: what ``workbook.run.steps.new_values`` gives a
+workbook run (当前级别, 级别变动, 级别依据, 服务产品, 年拜访次数, 风险类别, 评级期间, 规则版本), made
+from the same rating and decision (``steps.evaluate``, ``steps.apply_mode``) as whole columns —
+small tables of labels taken by index, no Python string per row (级别依据: ``texts``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..summary import NO_TIER
+from .texts import basis_column
+
+
+def _spread(values: pa.Array, at: np.ndarray, rated: np.ndarray, fill: Any = None) -> pa.Array:
+    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere."""
+    idx = pa.array(np.where(rated, at, 0), pa.int64(), mask=~rated)
+    out = pc.take(values, idx) if len(values) else pa.nulls(len(at), values.type)
+    return out if fill is None else pc.fill_null(out, fill)
+
+
+def _labels(table: list[Any], idx: np.ndarray, type_: pa.DataType | None = None) -> pa.Array:
+    return pc.take(pa.array(table, type_ or pa.string()), idx)
+
+
+def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str, Any]:
+    """The decisions of the rows not rejected (``rating.ok``), by column; 营业部 as positions
+    in the batch (the caller takes the texts)."""
+    t = rating.table
+    keep = np.flatnonzero(rating.ok)
+    act = dec.act
+    pos = np.full(len(t), -1, np.int64)
+    pos[act] = np.arange(len(act))
+    at = pos[keep]
+    rated = at >= 0
+    labels = spec.labels
+    n_lab = len(labels)
+    held = rating.held[keep]
+    # 原级别: the tier held (None: none); 当前级别: the rated rows' tier after (无级别 for
+    # none), the others' as held
+    tiers = [*labels, None, NO_TIER]
+    before_i = np.where(held >= 0, held, n_lab)
+    after_rank = dec.after_rank[keep]
+    after_i = np.where(rated, np.where(after_rank >= 0, after_rank, n_lab + 1), before_i)
+    rank_act = dec.new_rank[act]
+    rank_i = np.where(rank_act >= 0, rank_act, n_lab)  # (-1: the tables' last row)
+    opened = _opened(t, act, spec.period.end.year)
+    service = rating.service.ravel().tolist()  # [rank, opened this year], flattened
+    n_act = len(act)
+    const = pa.array(np.zeros(n_act, np.int8))
+    rule_ids = pa.array(np.where(rating.computed[keep] >= 0, rating.batch.rule_ids[keep], None),
+                        pa.string())
+    return {
+        "行号": pa.array(t.rows[keep].astype(np.int64) + offset),
+        "客户编号": pc.take(getattr(t, "id_arrow", None) or pa.array(t.client_id, pa.string()),
+                        keep),
+        "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
+        "原级别": _labels(tiers, before_i),
+        "当前级别": _labels(tiers, after_i),
+        "级别变动": _spread(pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string()),
+                        at, rated, ""),
+        "规则编号": rule_ids,
+        "级别依据": _basis(rating, dec, spec, at, rated),
+        "服务产品": _spread(_labels(service, rank_i * 2 + opened), at, rated),
+        "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
+        "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
+        "评级期间": _spread(_labels([spec.period.label], const), at, rated),
+        "规则版本": _spread(_labels([spec.rulebook.ref], const), at, rated),
+        "在范围": pa.array(dec.scope[keep]),
+    }
+
+
+def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray) -> pa.Array:
+    """级别依据 at the kept rows that are rated (one take from the texts as made)."""
+    texts, js = basis_column(rating, dec, spec)
+    if not len(texts):
+        return pa.nulls(len(at), pa.string())
+    where = np.zeros(len(dec.act), np.int64)
+    where[js] = np.arange(len(js))
+    idx = pa.array(np.where(rated, where[np.where(rated, at, 0)], 0), pa.int64(), mask=~rated)
+    return pc.take(texts, idx)
+
+
+def _opened(t: Any, act: np.ndarray, year: int) -> np.ndarray:
+    """1 where the rated row's account was opened in ``year`` (服务产品 of a new account)."""
+    years = getattr(t, "open_year", None)
+    if years is not None:
+        return (np.asarray(years)[act] == year).astype(np.int64)
+    od = t.open_date
+    return np.fromiter((od[i] is not None and od[i].year == year for i in act.tolist()),
+                       np.int64, count=len(act))

@@ -1,0 +1,306 @@
+"""``schema.validate`` of a batch on whole Arrow columns, with the job's own validation for every
+row it is not sure of.
+
+A row is taken on the vectorised path only when each value it holds is of a form the job's
+readers (``workbook.client_cells``) accept as it is: a 客户编号 of printable ASCII, not ``#…``,
+met once in the input; rulebook inputs that are numbers inside the rulebook's bounds (or empty
+where the rulebook counts empty as 0); tier texts the rulebook knows (each distinct text looked
+up once by the rulebook's own ``tier_of``) and no 特别调整级别; an 开户日期 the job's date reader
+takes (each distinct value read once by ``rules.cells.date``); a 风险测评得分 empty or inside the
+risk-class rulebook's range. Every other row — a bad value, an override, anything unusual — goes
+through ``schema.validate`` itself (on a sheet of those rows), so its rejection and the message
+are the job's, renumbered to the input's row. Columns of other types (texts of a CSV extract,
+inputs read as the larger of two columns, tiers naming a sub-class) send the whole batch there
+(``fast_table`` returns None).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rules import RuleInputError, get_rulebook
+from rules import cells as coerce
+from rules.money import to_cents_array
+
+from ..client_cells import Rejection
+from ..headers import unit_factor
+from ..schema import ClientTable, column_map, input_columns, larger_of_columns, validate
+from ..xlsxio import SheetData
+from ..xlsxio.reader import UnreadColumn
+
+#: a 客户编号 taken as it is: printable ASCII without spaces, not an error value (#REF!)
+_PLAIN_ID = r"^[!-\"$-~][!-~]*$"
+
+
+def renumbered(rej: Rejection, row: int) -> Rejection:
+    """``rej`` with its message naming row ``row``."""
+    h, v, m = rej.problems[0]
+    out = Rejection.of(row, rej.client_id, h, v, m)
+    for h, v, m in rej.problems[1:]:
+        out.add(h, v, m)
+    return out
+
+
+def _numeric(a: pa.Array) -> bool:
+    t = a.type
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+            or pa.types.is_null(t))
+
+
+def _floats(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(values as floats, NaN where empty; the empty mask)."""
+    null = a.is_null().to_numpy(zero_copy_only=False)
+    x = pc.cast(a, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    x[null] = np.nan
+    return x, null
+
+
+def _outside(x: np.ndarray, spec: Any) -> np.ndarray:
+    """Finite values an input's min, max or integer rule refuses."""
+    bad = np.zeros(len(x), bool)
+    with np.errstate(invalid="ignore"):
+        if spec.min is not None:
+            bad |= x < spec.min
+        if spec.max is not None:
+            bad |= x > spec.max
+        if spec.integer:
+            bad |= np.isfinite(x) & (x != np.floor(np.where(np.isfinite(x), x, 0)))
+    return bad
+
+
+def _distinct(a: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """(code of each value, -1 where empty; the distinct values as Python reads them)."""
+    enc = pc.dictionary_encode(a)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
+class _Batch:
+    """The columns of a batch by 1-based input column, and the rows sent to the job."""
+
+    def __init__(self, inp: Any, batch: pa.RecordBatch) -> None:
+        self.inp, self.batch = inp, batch
+        self.slow = np.zeros(batch.num_rows, bool)
+        self.taken = set(inp.wanted if inp.used is None else inp.used)
+
+    def col(self, c: int | None) -> pa.Array | None:
+        if c is None or c not in self.taken:
+            return None
+        return self.batch.column(self.inp.wanted.index(c))
+
+
+class _NotPlain(Exception):
+    """The batch has a column the vectorised path does not read: the job validates it all."""
+
+
+def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array:
+    a = b.col(c)
+    if a is None:
+        raise _NotPlain
+    if pa.types.is_integer(a.type):
+        a = pc.cast(a, pa.string())
+    if pa.types.is_large_string(a.type):
+        a = pc.cast(a, pa.string())
+    if not pa.types.is_string(a.type):
+        raise _NotPlain
+    plain = pc.fill_null(pc.match_substring_regex(a, _PLAIN_ID), False)
+    b.slow |= ~plain.to_numpy(zero_copy_only=False)
+    counts = pc.value_counts(a)
+    many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
+    known = list(duplicates) if duplicates else []
+    if len(many) or known:
+        again = pa.concat_arrays([many.cast(pa.string()), pa.array(known, pa.string())])
+        b.slow |= pc.fill_null(pc.is_in(a, value_set=again), False).to_numpy(
+            zero_copy_only=False)
+    return a
+
+
+def _inputs(b: _Batch, rb: Any, in_cols: list[int | None], header: list[str]) -> list[np.ndarray]:
+    out = []
+    for spec, c in zip(rb.inputs, in_cols, strict=True):
+        a = b.col(c)
+        if c is None or a is None or not _numeric(a):
+            raise _NotPlain
+        x, null = _floats(a)
+        factor = unit_factor(header[c - 1])[1]
+        if factor != 1:
+            x = x * factor
+        bad = (~null & ~np.isfinite(x)) | _outside(x, spec)
+        if spec.empty_is_zero:
+            x[null] = 0.0
+        else:
+            bad |= null
+        b.slow |= bad
+        out.append(to_cents_array(x) if spec.money else x)
+    return out
+
+
+def _tiers(b: _Batch, rb: Any, c: int | None, override: bool) -> np.ndarray:
+    n = len(b.slow)
+    if c is None:
+        return np.full(n, -1, np.int32)
+    a = b.col(c)
+    if a is not None and pa.types.is_null(a.type):
+        return np.full(n, -1, np.int32)
+    if a is None or not pa.types.is_string(a.type):
+        raise _NotPlain
+    codes, values = _distinct(a)
+    rank = []
+    for v in values:
+        if not v.strip():
+            rank.append(-1)
+            continue
+        try:
+            label, sub = rb.tier_of(v)
+        except RuleInputError:
+            rank.append(-2)
+            continue
+        if sub:
+            raise _NotPlain  # (a sub-class named: the job's reader keeps it)
+        rank.append(rb.rank(label))
+    out = np.array([*rank, -1], np.int32)[codes]
+    b.slow |= out == -2 if not override else out != -1
+    out[out < 0] = -1
+    return out
+
+
+def _dates(b: _Batch, c: int | None, h: str) -> tuple[list[Any], np.ndarray]:
+    n = len(b.slow)
+    if c is None:
+        return [None] * n, np.full(n, -1)
+    a = b.col(c)
+    if a is None:
+        raise _NotPlain
+    codes, values = _distinct(a)
+    got: list[Any] = []
+    for v in values:
+        try:
+            got.append(coerce.date(v, h))
+        except RuleInputError:
+            got.append(False)
+    table = np.array([*got, None], dtype=object)
+    b.slow |= np.array([d is False for d in got] + [False], bool)[codes]
+    years = np.array([d.year if d else -1 for d in got] + [-1], np.int64)[codes]
+    return table[codes].tolist(), years
+
+
+def _texts(b: _Batch, c: int | None) -> list[str | None]:
+    """As ``client_cells.read_texts``: trimmed, None where empty; 3.0 is "3"."""
+    n = len(b.slow)
+    a = b.col(c)
+    if c is None:
+        return [None] * n
+    if a is None:
+        raise _NotPlain
+    out: list[str | None] = []
+    for v in a.to_pylist():
+        if v is None:
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v).strip() or None)
+    return out
+
+
+def _risk(b: _Batch, c: int | None, as_of: Any) -> np.ndarray:
+    n = len(b.slow)
+    if c is None:
+        return np.full(n, np.nan)
+    a = b.col(c)
+    if a is None or not _numeric(a):
+        raise _NotPlain
+    x, _null = _floats(a)
+    x = np.where(np.isfinite(x), x, np.nan)
+    spec = get_rulebook("risk-class", as_of).inputs[0]
+    b.slow |= _outside(x, spec) & np.isfinite(x)
+    return x
+
+
+def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
+               duplicates: dict[str, list[int]] | None) -> ClientTable | None:
+    """The batch validated (see module doc), rows numbered as in the batch (header row 1), or
+    None when the batch has a column the vectorised path does not read."""
+    rb = spec.rulebook
+    header = [h.strip() for h in inp.header]
+    cols = column_map(header)
+    if "client_id" not in cols or larger_of_columns(rb, header):
+        return None
+    b = _Batch(inp, batch)
+    try:
+        ids = _ids(b, cols["client_id"], duplicates)
+        inputs = _inputs(b, rb, input_columns(rb, cols, header), header)
+        current, annual = (_tiers(b, rb, cols.get(k), False) for k in ("current_tier",
+                                                                       "annual_tier"))
+        override = _tiers(b, rb, cols.get("override_tier"), True)
+        open_date, years = _dates(b, cols.get("open_date"),
+                                  header[cols["open_date"] - 1] if "open_date" in cols else "")
+        approver, reason = _texts(b, cols.get("override_approver")), _texts(
+            b, cols.get("override_reason"))
+        risk = _risk(b, cols.get("risk_score"), spec.period.end)
+    except _NotPlain:
+        return None
+    # the job's validation of the other rows (and of the header: run even for none)
+    slow = np.flatnonzero(b.slow)
+    sub = validate(inp.sheet(batch.take(pa.array(slow, pa.int64()))), rb, as_of=spec.period.end)
+    m = _Merge(b.slow, sub)
+    t = ClientTable(
+        sheet=sub.sheet, data=_unread_sheet(inp, batch.num_rows, header), cols=cols,
+        rulebook=rb, rows=m.pos[m.order] + 2, client_id=m(ids.to_pylist(), sub.client_id),
+        inputs=[m(x, y) for x, y in zip(inputs, sub.inputs, strict=True)],
+        current=m(current, sub.current), annual=m(annual, sub.annual),
+        override=m(override, sub.override), approver=m(approver, sub.approver),
+        override_reason=m(reason, sub.override_reason),
+        open_date=m(open_date, sub.open_date), risk_score=m(risk, sub.risk_score),
+        override_date=m([None] * m.n, sub.override_date or [None] * len(sub)),
+        override_until=m([None] * m.n, sub.override_until or [None] * len(sub)))
+    for into, got in ((t.rejected, sub.rejected), (t.flagged, sub.flagged)):
+        for j, rej in got.items():
+            into[int(m.inverse[len(m.fast) + j])] = renumbered(rej, int(m.sub_pos[j]) + 2)
+    if m.same_rows and len(slow):  # (the job's 客户编号 where it read them: trimmed…)
+        ids = pc.replace_with_mask(ids, pa.array(b.slow), pa.array(sub.client_id, pa.string()))
+    t.id_arrow = ids if m.same_rows else pa.array(t.client_id, pa.string())  # type: ignore[attr-defined]
+    sub_years = np.array([d.year if d is not None else -1 for d in sub.open_date], np.int64)
+    t.open_year = m(years, sub_years)  # type: ignore[attr-defined]  # (columns._opened)
+    return t
+
+
+class _Merge:
+    """The batch's values of the rows read here and the job's (``sub``) of the others, in
+    the batch's order (rows the job found blank left out)."""
+
+    def __init__(self, slow_mask: np.ndarray, sub: ClientTable) -> None:
+        self.n = len(slow_mask)
+        self.slow = np.flatnonzero(slow_mask)
+        self.fast = np.flatnonzero(~slow_mask)
+        self.sub_pos = self.slow[sub.rows - 2]
+        self.pos = np.concatenate([self.fast, self.sub_pos])
+        self.order = np.argsort(self.pos, kind="stable")
+        self.inverse = np.empty(len(self.order), np.int64)
+        self.inverse[self.order] = np.arange(len(self.order))
+        self.same_rows = len(sub) == len(self.slow)  # (no blank row: every row, in order)
+
+    def __call__(self, mine: Any, theirs: Any) -> Any:
+        """``mine``: one value per row of the batch; ``theirs``: per row the job kept."""
+        if self.same_rows:  # the batch's values, the job's at ``slow``
+            out = mine.copy() if isinstance(mine, np.ndarray) else list(mine)
+            for j, i in enumerate(self.slow.tolist()):
+                out[i] = theirs[j]
+            return out
+        if isinstance(mine, np.ndarray):
+            return np.concatenate([mine[self.fast], np.asarray(theirs, mine.dtype)])[self.order]
+        both = np.empty(len(self.pos), dtype=object)
+        both[:len(self.fast)] = np.asarray(mine, object)[self.fast]
+        both[len(self.fast):] = list(theirs)
+        return both[self.order].tolist()
+
+
+def _unread_sheet(inp: Any, n: int, header: list[str]) -> SheetData:
+    """The batch as a sheet whose header is all a run reads of it after validation."""
+    cols: list[Any] = [UnreadColumn(n, c) for c in range(1, len(header) + 1)]
+    return SheetData(name="客户", n_rows=n + 1, header=header, columns=cols,
+                     header_values=list(inp.header), selected=frozenset())
