@@ -139,7 +139,7 @@ class Batch:
                 for j in where.tolist():
                     out[j] = self.errors[int(idx[j])].message
                 continue
-            template, shown = rb._reason_template(rb.rules[int(r)])
+            template, shown = rb.reason_template(rb.rules[int(r)])
             rows_r = idx[where]
             cols = [show_many(self.values[k][rows_r].tolist()) for k in shown]
             fmt = template.format
@@ -416,10 +416,10 @@ class Rulebook:
 
     def explain(self, rule: CompiledRule, values: Sequence[float]) -> str:
         """Chinese reason: the numbers, the bounds compared, the tier, the rule id and version."""
-        template, shown = self._reason_template(rule)
+        template, shown = self.reason_template(rule)
         return template.format(*[show(float(values[k])) for k in shown])
 
-    def _reason_template(self, rule: CompiledRule) -> tuple[str, tuple[int, ...]]:
+    def reason_template(self, rule: CompiledRule) -> tuple[str, tuple[int, ...]]:
         """The reason text of a rule with ``{}`` where the shown inputs go, and their indices
         (built once per rule; :meth:`explain` and :meth:`Batch.reasons` share it)."""
         cached = self._templates.get(rule.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,8 +287,13 @@ def read_texts(cells: RowCells, c: int | None) -> list[str | None]:
     """A text column (调整审批人, 调整原因): trimmed, None where empty; 3.0 is "3"."""
     if c is None:
         return [None] * cells.m
+    return texts_of(cells.values(c))
+
+
+def texts_of(values: Iterable[Any]) -> list[str | None]:
+    """Cell values as texts: trimmed, None where empty; 3.0 is "3" (a number typed as an id)."""
     out: list[str | None] = []
-    for v in cells.values(c):
+    for v in values:
         if v is None:
             out.append(None)
         elif isinstance(v, float) and v.is_integer():

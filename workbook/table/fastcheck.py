@@ -26,7 +26,7 @@ from rules import RuleInputError, get_rulebook
 from rules import cells as coerce
 from rules.money import to_cents_array
 
-from ..client_cells import Rejection
+from ..client_cells import Rejection, texts_of
 from ..headers import unit_factor
 from ..schema import ClientTable, column_map, input_columns, larger_of_columns, validate
 from ..xlsxio import SheetData
@@ -196,15 +196,7 @@ def _texts(b: _Batch, c: int | None) -> list[str | None]:
         return [None] * n
     if a is None:
         raise _NotPlain
-    out: list[str | None] = []
-    for v in a.to_pylist():
-        if v is None:
-            out.append(None)
-        elif isinstance(v, float) and v.is_integer():
-            out.append(str(int(v)))
-        else:
-            out.append(str(v).strip() or None)
-    return out
+    return texts_of(a.to_pylist())
 
 
 def _risk(b: _Batch, c: int | None, as_of: Any) -> np.ndarray:

@@ -2,7 +2,7 @@
 (``workbook.run.steps._basis`` with ``workbook.run.lazy.Reasons`` and ``rules`` ``Batch.reasons``),
 built by concatenating columns instead of formatting one Python string per row.
 
-A rule's reason is its template (``Rulebook._reason_template``: the clause, ``{}`` where each
+A rule's reason is its template (``Rulebook.reason_template``: the clause, ``{}`` where each
 figure shown goes) with each figure as ``rules.errors.show_many`` writes it. The figures are
 formatted here from whole cents (thousands separators from a lookup table of 1,000 groups); a
 figure that is not a whole number of cents below 10¹³ (or below 0.01 in size, not finite) is
@@ -72,7 +72,7 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> tuple[pa.Array, np.nd
         if lo == hi:
             continue
         these = rows[order[lo:hi]]
-        template, shown = rb._reason_template(rb.rules[int(sorted_ri[lo])])
+        template, shown = rb.reason_template(rb.rules[int(sorted_ri[lo])])
         args: list[Any] = []
         k = 0
         for literal, name, _spec, _conv in string.Formatter().parse(template):
