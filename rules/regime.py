@@ -222,13 +222,8 @@ def get_regime(regime_id: str = DEFAULT_REGIME, as_of: dt.date | None = None,
     snap = snapshot()
     given = tuple(sorted(settings.items())) if settings else ()
     key = ("regime", regime_id, as_of, given, DATA_DIR) if type(regime_id) is str else None
-    rg = snap.memo.get(key) if key is not None else None
-    if rg is None:
-        rid = _check_id(regime_id)
-        rg = _regime(rid, as_of or snap.today, snap.params, given, tuple(regime_dirs()))
-        if key is not None:
-            snap.remember(key, rg)
-    return rg
+    return snap.recall(key, lambda: _regime(_check_id(regime_id), as_of or snap.today,
+                                            snap.params, given, tuple(regime_dirs())))
 
 
 @functools.lru_cache(maxsize=64)

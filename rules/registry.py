@@ -204,13 +204,8 @@ def get_rulebook(rulebook_id: str = DEFAULT_RULEBOOK, as_of: dt.date | None = No
     params = tuple(sorted(parameters.items())) if parameters else ()
     key = (("rulebook", rulebook_id, as_of, params, DATA_DIR) if type(rulebook_id) is str
            else None)
-    rb = snap.memo.get(key) if key is not None else None
-    if rb is None:
-        rb = _build(_check_id(rulebook_id), as_of or snap.today, snap.params, params,
-                    (*snap.firm_dirs, DATA_DIR))
-        if key is not None:
-            snap.remember(key, rb)
-    return rb
+    return snap.recall(key, lambda: _build(_check_id(rulebook_id), as_of or snap.today,
+                                           snap.params, params, (*snap.firm_dirs, DATA_DIR)))
 
 
 @functools.lru_cache(maxsize=256)

@@ -26,7 +26,9 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 RULES_DIR_ENV = "CLIENT_RATING_RULES_DIR"
 PARAMS_ENV = "CLIENT_RATING_PARAMS"
@@ -67,6 +69,14 @@ class Snapshot:
             self.memo.clear()
         self.memo[key] = value
         return value
+
+    def recall(self, key: Any, make: Callable[..., T], *args: Any) -> T:
+        """``memo[key]``, made by ``make(*args)`` and kept the first time (``key`` None: made,
+        not kept; an error raised by ``make`` is not kept either)."""
+        if key is None:
+            return make(*args)
+        got = self.memo.get(key)
+        return got if got is not None else self.remember(key, make(*args))
 
 
 _current: Snapshot | None = None

@@ -51,12 +51,7 @@ def _memo(kind: str, v: Any, default: str, find: Callable[[Any, str], Rulebook])
     empty or text rulebook cell (errors are not kept: they are computed again)."""
     if v is not None and type(v) is not str:
         return find(v, default)
-    snap = snapshot()
-    key = (kind, v, default)
-    rb = snap.memo.get(key)
-    if rb is None:
-        rb = snap.remember(key, find(v, default))
-    return rb
+    return snapshot().recall((kind, v, default), find, v, default)
 
 
 def rulebook_arg(v: Any, default: str) -> Rulebook:
