@@ -33,7 +33,7 @@ import numpy as np
 from rules.rerating import MODE_LABELS
 
 from .. import history
-from ..run.plan import check_log, check_rows_order, new_result, run_fields
+from ..run.plan import check_log, check_rows_order, finish_plan, new_result, run_fields
 from ..run.result import Plan
 from ..run.steps import (
     Decision,
@@ -48,7 +48,6 @@ from ..run.steps import (
 )
 from ..run.text import stripped
 from ..run.write import (
-    chain_log,
     change_rows,
     count_result,
     diff_columns,
@@ -56,7 +55,6 @@ from ..run.write import (
     reject_rows,
     run_stats,
     shown_tiers,
-    summary_rows,
 )
 from ..schema import WorkbookError
 from ..source import BookData
@@ -236,14 +234,9 @@ def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Dec
     in_hash = hashlib.sha256(f"{table.in_hash}|{decisions.digest}".encode()).hexdigest()
     run_row = history.make_row(记录类型=history.RUN, **common, 统计=stats, 输入哈希=in_hash,
                                原因=f"{MODE_LABELS[spec.mode]}：{decisions.source_note()}")
-    log = chain_log(book.log, run_row, log_rows)
-    sum_rows = summary_rows(res, spec, n_rej, log.new[-1][history.N_FIELDS])
-    writes = outcome(res, spec, done, n_rej) and (len(dec.act) > 0 or n_rej > 0)
-    return PushPlan(Plan(result=res, sheet=t.data.name, columns=diff.columns,
-                         headers=diff.headers, history_new=log.new, history_rows=log.rows,
-                         history_first_row=log.first_row, summary_rows=sum_rows,
-                         history_sheet=book.history_sheet, summary_sheet=book.summary_sheet,
-                         writes=writes), check, len(decided))
+    plan = finish_plan(book, spec, res, t.data.name, diff, run_row, log_rows, n_rej, done)
+    plan.writes = plan.writes and (len(dec.act) > 0 or n_rej > 0)  # (nothing pushed: no run)
+    return PushPlan(plan, check, len(decided))
 
 
 __all__ = ["Check", "PushPlan", "check_decisions", "plan_push", "restrict"]

@@ -5,7 +5,7 @@ one code path of every front end. It is the steps of ``workbook.run.steps`` and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,10 +183,18 @@ def record_run(book: BookData, spec: RunSpec, table: Table, rating: Rating, dec:
                       forced=forced, backwards=backwards, s17=table.s17)
     run_row = history.make_row(记录类型=history.RUN, **common, 原因=MODE_LABELS[spec.mode],
                                统计=stats, 输入哈希=table.in_hash)
+    return finish_plan(book, spec, res, data.name, diff, run_row, log_rows, len(rejections), done)
+
+
+def finish_plan(book: BookData, spec: RunSpec, res: RunResult, sheet: str, diff: ColumnDiff,
+                run_row: list[str], log_rows: Sequence[list[str]], n_rejected: int,
+                done: list[str]) -> Plan:
+    """A run's end (the workbook job's and a head-office push's): the run row and ``log_rows``
+    chained onto 变更记录, the 汇总 rows with the log's new tail hash, the outcome, the plan."""
     log = chain_log(book.log, run_row, log_rows)
-    sum_rows = summary_rows(res, spec, len(rejections), log.tail)
-    writes = outcome(res, spec, done, len(rejections))
-    return Plan(result=res, sheet=data.name, columns=diff.columns, headers=diff.headers,
+    sum_rows = summary_rows(res, spec, n_rejected, log.tail)
+    writes = outcome(res, spec, done, n_rejected)
+    return Plan(result=res, sheet=sheet, columns=diff.columns, headers=diff.headers,
                 history_new=log.new, history_rows=log.rows, history_first_row=log.first_row,
                 summary_rows=sum_rows, history_sheet=book.history_sheet,
                 summary_sheet=book.summary_sheet, writes=writes)
