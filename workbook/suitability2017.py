@@ -29,7 +29,7 @@ from rules import cells as coerce
 from rules.errors import RuleError, RuleInputError, show
 
 from .headers import find_header
-from .schema import reason_text
+from .schema import pick_sheet, reason_text
 from .xlsxio import SheetData
 
 PURCHASE_SHEET_NAMES = ("产品购买", "Purchases")
@@ -434,10 +434,10 @@ def _purchase_findings(sheets: Mapping[str, SheetData], now: Rating) -> list[Any
     from .audit.model import CHECK_POLICY, WARN, Finding
     from .xlsxio import col_letter
 
-    buy = next((sheets[n] for n in sheets
-                if n.strip().casefold() in {x.casefold() for x in PURCHASE_SHEET_NAMES}), None)
-    if buy is None:
+    name = pick_sheet(list(sheets), PURCHASE_SHEET_NAMES)  # the sheet the job checks
+    if name is None:
         return []
+    buy = sheets[name]
     out: list[Any] = []
     pcols = find_columns(buy.header, PURCHASE_COLUMNS)
     for f in check_purchases(buy, now):

@@ -195,6 +195,20 @@ def test_audit_lists_the_purchases_and_a_typed_over_level(tmp_path: Path) -> Non
     assert len(bad) == 1 and bad[0].client_id == "A1" and bad[0].supported == "C3"
 
 
+def test_audit_checks_the_purchase_sheet_the_job_checks(tmp_path: Path) -> None:
+    """A book with both 产品购买 and an English "Purchases" before it: the job reads 产品购买
+    (the first of the names, as for every sheet), and so must the audit."""
+    good = [["A6", "股基", "R5", D(2026, 8, 1), None]]
+    p = plain_book(tmp_path / "b.xlsx", [("客户", [H, *CLIENTS]),
+                                         ("Purchases", [PURCHASE_HEADER, *good]),
+                                         ("产品购买", [PURCHASE_HEADER, *PURCHASES])])
+    res = run(p, suitability="csrc-2017")
+    assert {f.row for f in res.purchase_findings} == {2, 3, 4, 7}
+    audit = audit_file(p, as_of=D(2026, 10, 9))
+    sheets = {f.sheet for f in audit.findings if f.kind.startswith("purchase_")}
+    assert sheets == {"产品购买"}
+
+
 def test_cli_option(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     p = book(tmp_path / "b.xlsx", CLIENTS)
     code = main(["rerate", str(p), "--period", "2026Q3", "--mode", "quarterly", "--operator",
