@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -58,3 +59,43 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years)
     except ValueError:
         return d.replace(year=d.year + years, day=28)
+
+
+class _Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def effective_from(self) -> date: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+def collect_versions(item_id: str, dirs: Iterable[Path], files: Callable[[Path], Iterable[Path]],
+                     load: Callable[[Path], V], what: str) -> tuple[tuple[V, Path], ...]:
+    """Every version of ``item_id`` (a rulebook or a regime) in ``dirs`` (firm directories first,
+    the shipped one last), oldest start first. A firm file never replaces a shipped one: a
+    version found twice with different contents is a RulebookError naming both files (an
+    identical copy is ignored) — every decision names ``id@version``, and an auditor must find
+    the one text behind it. ``what`` names the kind in messages (规则, 适当性规则)."""
+    found: dict[str, tuple[V, Path]] = {}
+    for d in reversed(list(dirs)):  # shipped first, then the firm directories
+        folder = d / item_id
+        if not folder.is_dir():
+            continue
+        for p in files(folder):
+            data = load(p)
+            if data.id != item_id:
+                raise RulebookError(f"{what}文件 {p} 的 id 为 {data.id!r}，与目录 {item_id!r} 不符")
+            if data.version in found:
+                first, first_path = found[data.version]
+                if data == first:  # a plain copy: the same text, nothing is replaced
+                    continue
+                raise RulebookError(
+                    f"{what} {data.id}@{data.version} 有两个内容不同的文件：{p} 与 {first_path}。"
+                    f"同一版本号只能对应一份规则：请给公司修订的规则一个新的版本号"
+                    f"（version）和生效日期（effective_from），或删除其中一个文件")
+            found[data.version] = (data, p)
+    return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._common import load_toml_model
+from ._common import collect_versions, load_toml_model
 from .engine import Rulebook
 from .errors import RulebookError, RuleInputError, show
 from .registry import get_rulebook, load_parameter_file
@@ -169,17 +169,7 @@ def _load(path: Path) -> RegimeFile:
 
 @functools.cache
 def _versions(regime_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RegimeFile, Path], ...]:
-    found: dict[str, tuple[RegimeFile, Path]] = {}
-    for d in reversed(dirs):  # shipped first, so firm directories override
-        folder = d / regime_id
-        if not folder.is_dir():
-            continue
-        for p in sorted(folder.glob("*.toml")):
-            data = _load(p)
-            if data.id != regime_id:
-                raise RulebookError(f"适当性规则文件 {p} 的 id 为 {data.id!r}，与目录 {regime_id!r} 不符")
-            found[data.version] = (data, p)
-    return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))
+    return collect_versions(regime_id, dirs, lambda f: sorted(f.glob("*.toml")), _load, "适当性规则")
 
 
 def regime_ids() -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._common import read_toml
+from ._common import collect_versions, read_toml
 from .engine import Rulebook
 from .errors import ParameterMissingError, RulebookError, RuleInputError
 from .model import RulebookFile
@@ -68,26 +68,8 @@ def load_file(path: Path) -> RulebookFile:
 
 @functools.cache
 def _versions(rulebook_id: str, dirs: tuple[Path, ...]) -> tuple[tuple[RulebookFile, Path], ...]:
-    found: dict[str, tuple[RulebookFile, Path]] = {}
-    for d in reversed(dirs):  # shipped first, then the firm directories
-        folder = d / rulebook_id
-        if not folder.is_dir():
-            continue
-        for p in sorted(folder.iterdir()):
-            if _is_rulebook_file(p):
-                data = load_file(p)
-                if data.id != rulebook_id:
-                    raise RulebookError(f"规则文件 {p} 的 id 为 {data.id!r}，与目录 {rulebook_id!r} 不符")
-                if data.version in found:
-                    first, first_path = found[data.version]
-                    if data == first:  # a plain copy: the same text, nothing is replaced
-                        continue
-                    raise RulebookError(
-                        f"规则 {data.id}@{data.version} 有两个内容不同的文件：{p} 与 {first_path}。"
-                        f"同一版本号只能对应一份规则：请给公司修订的规则一个新的版本号"
-                        f"（version）和生效日期（effective_from），或删除其中一个文件")
-                found[data.version] = (data, p)
-    return tuple(sorted(found.values(), key=lambda t: t[0].effective_from))
+    return collect_versions(rulebook_id, dirs, lambda f: filter(_is_rulebook_file, sorted(f.iterdir())),
+                            load_file, "规则")
 
 
 def rulebook_ids() -> list[str]:

@@ -374,3 +374,21 @@ def test_rules_check_reports_firm_bands_out_of_order(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "investor-level@2017.1" in out and ("规则缺口" in out or "不可达" in out)
     assert main(["rules", "check", "--rulebook", "investor-level"]) == 0
+
+
+def test_a_firm_regime_file_never_replaces_a_shipped_version(tmp_path, monkeypatch):
+    """As for the tier rulebooks (docs/rules.md): csrc-2017@2017.1 names one text. A firm copy
+    under the same version with another content is refused naming both files (before, it
+    silently replaced the shipped text); an identical copy is ignored."""
+    src = (a.DATA_DIR / "csrc-2017" / "2017.1.toml").read_text(encoding="utf-8")
+    for name, text in (("same", src), ("edited", src.replace("income_min = 300_000",
+                                                             "income_min = 600_000"))):
+        folder = tmp_path / name / "suitability" / "csrc-2017"
+        folder.mkdir(parents=True)
+        (folder / "copy.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CLIENT_RATING_RULES_DIR", str(tmp_path / "same"))
+    rg = a.get_regime(as_of=D(2026, 12, 1))
+    assert rg.ref == "csrc-2017@2017.1" and rg.path.name == "2017.1.toml"  # the shipped file
+    monkeypatch.setenv("CLIENT_RATING_RULES_DIR", str(tmp_path / "edited"))
+    with pytest.raises(RulebookError, match=r"适当性规则 csrc-2017@2017\.1 有两个内容不同的文件.*copy\.toml"):
+        a.get_regime(as_of=D(2026, 12, 1))
