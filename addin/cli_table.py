@@ -151,11 +151,12 @@ class _progress:
 
 
 def cmd_audit_table(args: argparse.Namespace) -> int:
-    """Exit 0: the history is as written; 1: edits found (listed); 2: no history."""
+    """Exit 0: the history is as written; 1: edits found (listed); 2: no history. Runs that
+    went back to an earlier period (forced) are listed as information, whatever the exit."""
     def run() -> int:
         from pathlib import Path
 
-        from workbook.table.history import HISTORY, runs, verify
+        from workbook.table.history import HISTORY, backwards_runs, runs, verify
 
         if not (Path(args.dir) / HISTORY).is_dir():
             print(f"错误：{args.dir} 中没有评级历史（{HISTORY}/）。", file=sys.stderr)
@@ -164,11 +165,13 @@ def cmd_audit_table(args: argparse.Namespace) -> int:
         n = len(runs(Path(args.dir) / HISTORY))
         if not found:
             print(f"评级历史完好：{n} 次运行，各数据文件摘要、Merkle 根与运行间的链接均相符。")
-            return EXIT_OK
-        print(f"评级历史被改动（{len(found)} 处）：")
-        for f in found:
-            print(f"  {f}")
-        return EXIT_REJECTED
+        else:
+            print(f"评级历史被改动（{len(found)} 处）：")
+            for f in found:
+                print(f"  {f}")
+        for note in backwards_runs(args.dir):
+            print(f"说明：{note}")
+        return EXIT_REJECTED if found else EXIT_OK
 
     return _guard(run)
 

@@ -14,7 +14,7 @@ if shutil.which("java") is None:
                 allow_module_level=True)
 
 from workbook.table import rate_table
-from workbook.table.history import HISTORY, runs
+from workbook.table.history import BACKWARDS, HISTORY, run_stats, runs
 from workbook.table.spark import rate_table_spark, session
 
 
@@ -50,4 +50,17 @@ def test_spark_gives_the_local_engines_files(spark, tmp_path, fmt: str) -> None:
              for r in pq.read_table(runs(tmp_path / d / HISTORY)[0].path).to_pylist()]
             for d in ("spark", "local")]
     assert recs[0] == recs[1] and len(recs[0]) > 1
+    assert BACKWARDS not in run_stats(runs(tmp_path / "spark" / HISTORY)[0])  # (in order)
     assert any("重复" in r["原因"] for r in _rows(tmp_path / "spark" / "rejections.parquet"))
+
+
+def test_a_forced_earlier_period_on_spark_is_marked(spark, tmp_path) -> None:
+    src = write_parquet(clients(60), tmp_path / "c.parquet")
+    out = tmp_path / "out"
+    rate_table(src, period="2026Q3", mode="quarterly", out=out, operator="总部", now=NOW)
+    res = rate_table_spark(src, period="2026Q2", mode="quarterly", out=out, operator="总部",
+                           now=NOW, spark=spark, force=True)
+    assert res.rows_in == 60 and res.summary()["期间倒退"] == "强制执行"
+    hist = runs(out / HISTORY)
+    assert [e.manifest["评级期间"] for e in hist] == ["2026Q3", "2026Q2"]
+    assert [run_stats(e).get("期间倒退") for e in hist] == [None, "强制执行"]

@@ -4,15 +4,17 @@ with the workbook job's message, unless forced."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from table_clients import NOW, clients, write_parquet
 
 from addin.cli import main
 from workbook.run.periods import PeriodOrderError
 from workbook.table import rate_table
-from workbook.table.history import HISTORY, runs
+from workbook.table.history import HISTORY, RUN_PART, runs
 
 
 @pytest.fixture
@@ -75,3 +77,42 @@ def test_a_period_and_mode_applied_is_a_noop_with_the_workbook_words(src: Path, 
     assert said.strip() == (f"2026Q3 的季度重评级已执行过（运行编号 {first.history['run_id']}），"
                             "本次未做任何更改。如确需重跑，请加 --force。")
     assert len(runs(out / HISTORY)) == 1
+
+
+def _run_stats(entry) -> dict:
+    """The 统计 of a history run's 运行 row, as written in its Parquet part."""
+    rows = pq.read_table(entry.path / RUN_PART).to_pylist()
+    return json.loads(next(r["统计"] for r in rows if r["记录类型"] == "运行"))
+
+
+def test_a_forced_earlier_period_is_marked_and_audit_table_reports_it(src: Path, tmp_path: Path,
+                                                                      capsys) -> None:
+    out = tmp_path / "out"
+    _rate(src, out, "2026Q3", "quarterly")
+    _rate(src, out, "2026Q3", "quarterly", force=True)  # (the same period again: not back)
+    forced = _rate(src, out, "2026Q2", "quarterly", force=True)
+    hist = runs(out / HISTORY)
+    assert [_run_stats(e).get("期间倒退") for e in hist] == [None, None, "强制执行"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["期间倒退"] == "强制执行"
+    capsys.readouterr()
+    assert main(["audit-table", str(out)]) == 0  # (information, not an edit)
+    said = capsys.readouterr().out
+    assert "评级历史完好：3 次运行" in said
+    notes = [line for line in said.splitlines() if line.startswith("说明：")]
+    assert notes == [f"说明：{hist[2].path.name}：运行 {forced.history['run_id']}（2026Q2）强制执行："
+                     f"已执行过季度重评级 2026Q3（数据截至 2026-09-30；运行时间 "
+                     f"{NOW.isoformat(sep=' ')}，运行编号 {hist[1].manifest['run_id']}），本次季度重评级 "
+                     "2026Q2 的数据截至 2026-06-30，更早：执行会把按较新数据评出的级别和“评级期间”改回 "
+                     "2026Q2。"]
+
+
+def test_runs_in_order_are_not_marked(src: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    _rate(src, out, "2026Q2", "quarterly")
+    _rate(src, out, "2026Q3", "quarterly", force=True)  # (forced, but in order)
+    _rate(src, out, "2026-10", "new-accounts")
+    assert [_run_stats(e).get("期间倒退") for e in runs(out / HISTORY)] == [None, None, None]
+    assert "期间倒退" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    capsys.readouterr()
+    assert main(["audit-table", str(out)]) == 0
+    assert "说明：" not in capsys.readouterr().out

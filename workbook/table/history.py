@@ -39,6 +39,9 @@ PART_ROWS = 131_072
 #: the part holding the 运行 row (sorts before part-00000: the run row reads first)
 RUN_PART = "part-00000-run.parquet"
 RECORD_SCHEMA = pa.schema([(h, pa.string()) for h in log.HEADER[:log.N_FIELDS]])
+#: a forced run of a period earlier than one in the history: its run row's 统计 says so, with
+#: the key and value of a workbook run's 统计 (``workbook.run.write.run_stats``)
+BACKWARDS, FORCED = "期间倒退", "强制执行"
 
 
 def part_digest(table: pa.Table) -> str:
@@ -96,6 +99,11 @@ def applied(hist: Path, period: str, mode: str) -> list[str]:
             if e.manifest.get("评级期间") == period and e.manifest.get("模式") == mode]
 
 
+def _applied_run(m: dict[str, Any]) -> log.AppliedRun:
+    return log.AppliedRun(m.get("run_id", ""), m.get("时间", ""), m.get("模式", ""),
+                          m.get("评级期间", ""))
+
+
 def check_order(hist: Path, spec: Any, force: bool) -> str:
     """Why a run of ``spec`` would go back (a run of the same clients with a later data date
     is in the history: ``workbook.run.periods.later_run``, the workbook's rule and message), or
@@ -104,9 +112,7 @@ def check_order(hist: Path, spec: Any, force: bool) -> str:
 
     if not hist.exists():
         return ""
-    done = [log.AppliedRun(e.manifest.get("run_id", ""), e.manifest.get("时间", ""),
-                           e.manifest.get("模式", ""), e.manifest.get("评级期间", ""))
-            for e in runs(hist) if e.manifest]
+    done = [_applied_run(e.manifest) for e in runs(hist) if e.manifest]
     backwards = later_run(spec.period, spec.mode, done)
     if backwards and not force:
         raise PeriodOrderError(f"评级期间不能倒退：{backwards}本次未做任何更改。")
@@ -187,7 +193,8 @@ class HistoryWriter:
         self._flush("r")
         common = self.common
         run_row = {**common, "记录类型": log.RUN,
-                   "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数")},
+                   "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数",
+                                                                 BACKWARDS) if k in summary},
                                     ensure_ascii=False)}
         first = self._write(RUN_PART, [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)])
         parts = [first, *self.parts[""], *self.parts["r"]]
@@ -267,6 +274,47 @@ def verify(out_dir: str | os.PathLike[str]) -> list[str]:
                 found.append(f"{where}/{f}：记录被修改{more}（摘要不符）。")
         if merkle_root([p["sha256"] for p in listed.values()]) != m.get("merkle_root"):
             found.append(f"{where}：各数据文件摘要的 Merkle 根与记录不符。")
+    return found
+
+
+def run_stats(e: RunEntry) -> dict[str, Any]:
+    """The 统计 of a run's 运行 row ({} where it cannot be read: ``verify`` says why)."""
+    try:
+        t = pq.read_table(e.path / RUN_PART, columns=["记录类型", "统计"])
+        got = [r["统计"] for r in t.to_pylist() if r["记录类型"] == log.RUN]
+        stats = json.loads(got[0]) if got else {}
+    except (OSError, pa.ArrowException, ValueError, KeyError):
+        return {}
+    return stats if isinstance(stats, dict) else {}
+
+
+def backwards_runs(out_dir: str | os.PathLike[str]) -> list[str]:
+    """Runs of a period earlier than a run before them in the history (Chinese, for the
+    audit: not an edit): each names the run, its period and the later run it went back from
+    (``later_run``, the workbook's words), and whether its 统计 says 期间倒退=强制执行."""
+    from rules import RuleError
+    from rules.schedule import parse_period
+
+    from ..run.periods import later_run
+
+    found: list[str] = []
+    done: list[log.AppliedRun] = []
+    for e in runs(Path(out_dir) / HISTORY):
+        m = e.manifest
+        if not m:
+            continue
+        try:
+            why = later_run(parse_period(m.get("评级期间", "")), m.get("模式", ""), done)
+        except (RuleError, ValueError, KeyError):  # (not a period or mode of ours: verify's business)
+            why = ""
+        marked = run_stats(e).get(BACKWARDS) == FORCED
+        head = f"{e.path.name}：运行 {m.get('run_id', '')}（{m.get('评级期间', '')}）"
+        if why:
+            found.append(f"{head}{FORCED}：{why}" if marked else
+                         f"{head}的评级期间倒退，统计中未记“{BACKWARDS}={FORCED}”：{why}")
+        elif marked:
+            found.append(f"{head}统计记有“{BACKWARDS}={FORCED}”，但此前没有数据截至日更晚的运行。")
+        done.append(_applied_run(m))
     return found
 
 

@@ -71,6 +71,7 @@ class TableResult:
     engine: str = "local"
     already_applied: list[str] = field(default_factory=list)  # run ids (nothing done)
     history: dict[str, Any] = field(default_factory=dict)  # this run's manifest
+    backwards: str = ""  # why the run went back (forced: ``history.check_order``), or ""
 
     def check_counts(self) -> None:
         """rows in = decisions + rejections (+ blank rows), or the run fails (nothing is dropped
@@ -83,7 +84,7 @@ class TableResult:
         return {"评级期间": self.period, "模式": self.mode, "规则版本": self.rulebook_ref,
                 "引擎": self.engine, "读入行数": self.rows_in, "决定行数": self.decisions,
                 "本次评级": self.in_scope, "拒绝行数": self.rejected, "空行": self.blank, "级别变动": self.changed,
-                "营业部": self.by_branch,
+                "营业部": self.by_branch, **({"期间倒退": "强制执行"} if self.backwards else {}),
                 "历史摘要": self.history.get("digest", ""),
                 "前次摘要": self.history.get("previous", "")}
 
@@ -158,7 +159,7 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
                                 "operator": operator, "now": now}
     spec = settle_run(**settings)
     out_dir = Path(out)
-    done = applied_before(out_dir, spec, force)
+    done, backwards = applied_before(out_dir, spec, force)
     if done is not None:
         return done
     inp = open_input(input_path)
@@ -168,7 +169,7 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     total = inp.n_rows
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                      rulebook_ref=spec.rulebook.ref)
+                      rulebook_ref=spec.rulebook.ref, backwards=backwards)
     n_workers = workers if workers is not None else 1
     from .history import HistoryWriter
 
@@ -252,18 +253,18 @@ class _Sink:
             raise self.error
 
 
-def applied_before(out_dir: Path, spec: Any, force: bool) -> TableResult | None:
-    """The result of a run not done (its period and mode are in the history), or None. A
-    period earlier than one applied raises ``PeriodOrderError`` unless forced, as for a
-    workbook (``workbook.table.history.check_order``)."""
+def applied_before(out_dir: Path, spec: Any, force: bool) -> tuple[TableResult | None, str]:
+    """The result of a run not done (its period and mode are in the history), or None; and
+    why a forced run goes back (its run row then says 期间倒退=强制执行), or "". A period
+    earlier than one applied raises ``PeriodOrderError`` unless forced, as for a workbook
+    (``workbook.table.history.check_order``)."""
     from . import history
 
     done = history.applied(out_dir / history.HISTORY, spec.period.label, spec.mode)
     if done and not force:
         return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                           rulebook_ref=spec.rulebook.ref, already_applied=done)
-    history.check_order(out_dir / history.HISTORY, spec, force)
-    return None
+                           rulebook_ref=spec.rulebook.ref, already_applied=done), ""
+    return None, history.check_order(out_dir / history.HISTORY, spec, force)
 
 
 def run_common(spec: Any, operator: str, now: dt.datetime, label: str) -> dict[str, str]:

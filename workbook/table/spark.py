@@ -115,7 +115,7 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
                                 "operator": operator, "now": now}
     spec = settle_run(**settings)
-    done = applied_before(Path(out), spec, force)
+    done, backwards = applied_before(Path(out), spec, force)
     if done is not None:
         return done
     spark = spark or session()
@@ -135,7 +135,8 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                      rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in)
+                      rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in,
+                      backwards=backwards)
     try:
         _write_outputs(rated, out_dir, res, F)
     finally:
