@@ -84,3 +84,75 @@ def test_vectorised_validation_gives_the_jobs_files(tmp_path: Path, monkeypatch,
         assert a.to_pylist() == b.to_pylist(), name
     assert fast.rejected > 10 and fast.blank == 1
     assert fast.summary() | {"历史摘要": ""} == slow.summary() | {"历史摘要": ""}
+
+
+#: numbers typed as text, as a CSV extract holds them: plain (the vectorised path) and the
+#: unusual or bad ones the job reads or rejects itself
+GOOD_TEXT = ["1234567.89", "1,234,567.89", "  88000 ", "0", "250000", "12,000", "3.5", "-0",
+             "1000000.005", "9,999,999.99"]
+ODD_TEXT = ["abc", "２５０００", "２５万", "25万", "-5", "-1,000", "", "   ", "1e5", "¥3000", "+7",
+            ".5", "1,23", "12,3456", "1 000", "#N/A", "1,000.", "五万"]
+
+
+def _csv_extract(path: Path, n: int, unit: bool) -> Path:
+    rng = np.random.default_rng(5)
+    head = ["客户编号", "营业部", "开户日期", "资产权益（万元）" if unit else "资产权益", "上年度净佣金",
+            "风险测评得分", "当前级别", "年度级别"]
+    lines = [",".join(head)]
+    def pick(k: int, bad_every: int, good: list[str]) -> str:
+        return ODD_TEXT[k % len(ODD_TEXT)] if k % bad_every == 0 else good[k % len(good)]
+
+    for k in range(n):
+        assets = pick(k, 7, GOOD_TEXT)
+        comm = pick(k, 11, [*GOOD_TEXT, ""])
+        score = pick(k, 13, ["55", "100", "9", "", "  72 ", "8", "101", "55.5"])
+        tier, annual = (TIERS[int(i)] or "" for i in rng.integers(0, 5, 2))
+        cells = [f"KH{100000 + k}", f"第{k % 3}营业部", f"2026-{1 + k % 12:02d}-{1 + k % 27:02d}",
+                 assets, comm, score, tier, annual]
+        lines.append(",".join(f'"{c}"' for c in cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("unit", [False, True])
+def test_a_csvs_numbers_are_validated_on_whole_columns_as_the_job_does(
+        tmp_path: Path, monkeypatch, unit: bool) -> None:
+    src = _csv_extract(tmp_path / "c.csv", 600, unit)
+    used = []
+    real = table_run.fast_table
+    monkeypatch.setattr(table_run, "fast_table", lambda *a: used.append(real(*a)) or used[-1])
+    fast = rate_table(src, period="2026Q3", mode="quarterly", out=tmp_path / "fast",
+                      operator="总部", now=NOW, batch_rows=150)
+    assert used and all(t is not None for t in used)  # (every batch on the vectorised path)
+    monkeypatch.setattr(table_run, "fast_table", lambda *a: None)
+    slow = rate_table(src, period="2026Q3", mode="quarterly", out=tmp_path / "slow",
+                      operator="总部", now=NOW, batch_rows=150)
+    for name in ("decisions.parquet", "rejections.parquet"):
+        a, b = (pq.read_table(tmp_path / d / name) for d in ("fast", "slow"))
+        assert a.to_pylist() == b.to_pylist(), name
+    rej = {r["值"] for r in pq.read_table(tmp_path / "fast" / "rejections.parquet").to_pylist()}
+    assert {"abc", "-5", "五万", "#N/A", None} <= rej  # (text, negative, an error, empty)
+    # full-width digits and 万 are read as numbers by the job — refused under a header
+    # with its own unit
+    assert ("２５万" in rej) is unit and ("２５０００" in rej) is False
+    assert fast.rejected > 50 and fast.summary() | {"历史摘要": ""} == slow.summary() | {
+        "历史摘要": ""}
+
+
+def test_plain_number_texts_are_the_jobs_floats() -> None:
+    from rules.cells import parse_number
+    from workbook.table.fastcheck import _texts_as_numbers
+
+    rng = np.random.default_rng(3)
+    texts = [f"{'-' if rng.random() < 0.2 else ''}{int(rng.integers(0, 10 ** 15)):,}"
+             f"{'.' + str(rng.integers(0, 10 ** 9)) if rng.random() < 0.7 else ''}"
+             for _ in range(20_000)]
+    texts = [t.replace(",", "") if k % 2 else t for k, t in enumerate(texts)]
+    texts += [*GOOD_TEXT, "0.1", "0.30000000000000004", "123456789012345678901234.5"]
+    got, odd = _texts_as_numbers(pa.array(texts))
+    assert not odd.any()
+    assert got.to_pylist() == [parse_number(t) for t in texts]
+    got, odd = _texts_as_numbers(pa.array([*ODD_TEXT, None]))  # (negatives are numbers:
+    plain = {"-5": -5.0, "-1,000": -1000.0}  # the rulebook's minimum refuses them after)
+    assert odd.tolist() == [t.strip() != "" and t not in plain for t in ODD_TEXT] + [False]
+    assert got.to_pylist() == [plain.get(t) for t in ODD_TEXT] + [None]

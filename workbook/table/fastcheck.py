@@ -7,11 +7,13 @@ met once in the input; rulebook inputs that are numbers inside the rulebook's bo
 where the rulebook counts empty as 0); tier texts the rulebook knows (each distinct text looked
 up once by the rulebook's own ``tier_of``) and no 特别调整级别; an 开户日期 the job's date reader
 takes (each distinct value read once by ``rules.cells.date``); a 风险测评得分 empty or inside the
-risk-class rulebook's range. Every other row — a bad value, an override, anything unusual — goes
-through ``schema.validate`` itself (on a sheet of those rows), so its rejection and the message
-are the job's, renumbered to the input's row. Columns of other types (texts of a CSV extract,
-inputs read as the larger of two columns, tiers naming a sub-class) send the whole batch there
-(``fast_table`` returns None).
+risk-class rulebook's range. Numbers typed as text (a CSV extract's cells) count as numbers when
+they are plain decimals (``_PLAIN_NUMBER``: digits, a minus, thousands separators, a fraction;
+empty or blank is empty), converted by Arrow to the float the job's reader gives. Every other
+row — a bad value, ``25万``, full-width digits, an override, anything unusual — goes through
+``schema.validate`` itself (on a sheet of those rows), so its rejection and the message are the
+job's, renumbered to the input's row. Columns of other types (inputs read as the larger of two
+columns, tiers naming a sub-class) send the whole batch there (``fast_table`` returns None).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from ..xlsxio.reader import UnreadColumn
 
 #: a 客户编号 taken as it is: printable ASCII without spaces, not an error value (#REF!)
 _PLAIN_ID = r"^[!-\"$-~][!-~]*$"
+#: a number typed as text (a CSV's cell) that ``rules.cells.parse_number`` reads as Arrow's
+#: cast does: ASCII digits, an optional minus, thousands separators in groups of three, an
+#: optional fraction (spaces and tabs around it trimmed, as the job drops them); anything else
+#: — 25万, ２５, 1e5, ¥, +1, .5 — is read by the job itself
+_PLAIN_NUMBER = r"^-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?$"
 
 
 def renumbered(rej: Rejection, row: int) -> Rejection:
@@ -49,6 +56,21 @@ def _numeric(a: pa.Array) -> bool:
     t = a.type
     return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
             or pa.types.is_null(t))
+
+
+def _texts_as_numbers(a: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """A text column as the plain numbers it holds (``_PLAIN_NUMBER``; empty where the cell is
+    empty or blank, or not plain) and the mask of the cells not plain (left to the job). The
+    same float as the job's reader: both convert the same decimal digits, correctly rounded
+    (tests/table/test_fastcheck.py checks it)."""
+    if pa.types.is_large_string(a.type):
+        a = pc.cast(a, pa.string())
+    t = pc.utf8_trim(a, " \t")
+    plain = pc.fill_null(pc.match_substring_regex(t, _PLAIN_NUMBER), False)
+    empty = pc.fill_null(pc.equal(t, ""), True)
+    odd = ~(plain.to_numpy(zero_copy_only=False) | empty.to_numpy(zero_copy_only=False))
+    digits = pc.replace_substring(pc.if_else(plain, t, pa.scalar(None, pa.string())), ",", "")
+    return pc.cast(digits, pa.float64()), odd
 
 
 def _floats(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +119,18 @@ class _NotPlain(Exception):
     """The batch has a column the vectorised path does not read: the job validates it all."""
 
 
+def _numbers(b: _Batch, a: pa.Array | None) -> pa.Array:
+    """A numeric column as it is, a text column's plain numbers (its other cells to the job);
+    ``_NotPlain`` for any other type."""
+    if a is not None and (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        got, odd = _texts_as_numbers(a)
+        b.slow |= odd
+        return got
+    if a is None or not _numeric(a):
+        raise _NotPlain
+    return a
+
+
 def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array:
     a = b.col(c)
     if a is None:
@@ -122,10 +156,9 @@ def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array
 def _inputs(b: _Batch, rb: Any, in_cols: list[int | None], header: list[str]) -> list[np.ndarray]:
     out = []
     for spec, c in zip(rb.inputs, in_cols, strict=True):
-        a = b.col(c)
-        if c is None or a is None or not _numeric(a):
+        if c is None:
             raise _NotPlain
-        x, null = _floats(a)
+        x, null = _floats(_numbers(b, b.col(c)))
         factor = unit_factor(header[c - 1])[1]
         if factor != 1:
             x = x * factor
@@ -203,10 +236,7 @@ def _risk(b: _Batch, c: int | None, as_of: Any) -> np.ndarray:
     n = len(b.slow)
     if c is None:
         return np.full(n, np.nan)
-    a = b.col(c)
-    if a is None or not _numeric(a):
-        raise _NotPlain
-    x, _null = _floats(a)
+    x, _null = _floats(_numbers(b, b.col(c)))
     x = np.where(np.isfinite(x), x, np.nan)
     spec = get_rulebook("risk-class", as_of).inputs[0]
     b.slow |= _outside(x, spec) & np.isfinite(x)
