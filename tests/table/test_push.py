@@ -20,6 +20,7 @@ from addin.cli import main
 from workbook import history
 from workbook.audit import audit_file
 from workbook.push import push_branches
+from workbook.push.state import STATE
 from workbook.table import rate_table
 from workbook.template import new_workbook
 from workbook.xlsxio import read_sheet
@@ -286,7 +287,9 @@ def test_clients_without_a_branch_are_not_pushed_and_names_become_file_names(
     assert (books / "温州_瑞安营业部.xlsx").exists()
     (none,) = [x for x in rep.branches if x.branch != "温州/瑞安营业部"]
     assert none.status == "未写入" and "没有营业部" in none.message
-    assert [p.name for p in books.iterdir()] == ["温州_瑞安营业部.xlsx"]
+    assert [p.name for p in books.iterdir() if p.name != STATE] == ["温州_瑞安营业部.xlsx"]
+    assert set(json.loads((books / STATE).read_text(encoding="utf-8"))["workbooks"]) == {
+        "温州_瑞安营业部.xlsx"}  # (what the push remembers of the workbook it made)
 
 
 def test_a_workbook_with_a_later_period_applied_is_refused_as_a_run(base: dict,
@@ -331,3 +334,82 @@ def test_decisions_of_several_runs_or_of_no_known_mode_are_refused(base: dict,
     pq.write_table(t.drop(["级别依据"]), bare)
     with pytest.raises(WorkbookError, match="不是 rate-table 的决定文件：缺少列 级别依据"):
         open_decisions(bare, "quarterly")
+
+
+def _push_counting(base: dict, books: Path, monkeypatch, **kw) -> tuple[object, list[str]]:
+    """push_branches (as the CLI's, --template --extract) and the workbooks it read (not
+    counting its own temporary copies, .push-…)."""
+    import workbook.push.apply as apply
+
+    read: list[str] = []
+    real = apply.read_book
+    monkeypatch.setattr(apply, "read_book", lambda p, *a, **k: read.append(Path(p).name)
+                        or real(p, *a, **k))
+    rep = push_branches(base["out"], books, operator="总部运营部", now=NOW, template=True,
+                        extract=base["src"], **kw)
+    monkeypatch.setattr(apply, "read_book", real)
+    return rep, [n for n in read if not n.startswith(".push-")]
+
+
+def _said(rep) -> list[dict]:
+    """The report's branches, but for the id a run not done would have had."""
+    return [b.as_json() | {"运行编号": ""} for b in rep.branches]
+
+
+def test_a_repeated_push_is_decided_without_reading_the_workbooks(base: dict, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    books = _copy(base, tmp_path / "books")
+    first, read = _push_counting(base, books, monkeypatch)
+    assert {b.status for b in first.branches} == {"已更新", "已新建"}
+    assert sorted(read) == ["A-分支.xlsx", "b.xlsx"]
+    now = {p.name: p.read_bytes() for p in books.iterdir()}
+    parts: list[tuple[str, str]] = []  # (every part of a workbook's zip that is opened)
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda zf, name, *a, **k: parts.append(
+        (Path(str(zf.filename)).name, getattr(name, "filename", name))) or real_open(
+            zf, name, *a, **k))
+    again, read = _push_counting(base, books, monkeypatch)
+    monkeypatch.setattr(zipfile.ZipFile, "open", real_open)
+    assert read == [] and [p for p in parts if p[0].endswith(".xlsx")] == []  # (no workbook
+    # read: neither 客户 — not even to match it to its 营业部 — nor any other sheet)
+    assert {p.name: p.read_bytes() for p in books.iterdir()} == now  # (not a byte)
+    assert {b.status for b in again.branches} == {"无需更改"} and again.exit_code == 0
+    assert [b.message for b in again.branches] == [
+        f"{PERIOD} 的季度重评级已执行过（运行编号 {b.run_id}），本次未做任何更改。"
+        for b in first.branches]
+    # what reading each workbook whole concludes (without what the push remembers): the same
+    (books / STATE).unlink()
+    slow, read = _push_counting(base, books, monkeypatch)
+    assert sorted(read) == sorted(p.name for p in books.glob("*.xlsx"))
+    assert _said(slow) == _said(again)
+    assert {p.name: p.read_bytes() for p in books.glob("*.xlsx")} == {
+        k: v for k, v in now.items() if k.endswith(".xlsx")}
+    assert _push_counting(base, books, monkeypatch)[1] == []  # (remembered by the slow one)
+    forced = _push_counting(base, books, monkeypatch, force=True)[1]  # (--force: read)
+    assert sorted(forced) == sorted(p.name for p in books.glob("*.xlsx"))
+
+
+def test_a_workbook_edited_after_the_push_is_read_as_before(base: dict, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    from workbook.xlsxio import SheetEdit, patch_workbook
+
+    books = _copy(base, tmp_path / "books")
+    a, b, _c = base["names"]
+    before_a = (books / "A-分支.xlsx").read_bytes()
+    _push_counting(base, books, monkeypatch)
+    # B: a client's 资产权益 typed over after the push (saved elsewhere); A: put back as it
+    # was before the push (a copy restored)
+    s = read_sheet(books / "b.xlsx", "客户")
+    edited = books / "b-edited.xlsx"
+    patch_workbook(books / "b.xlsx", edited, {"客户": SheetEdit(cells={
+        (3, s.header.index("资产权益") + 1): 123.0})}, recalc_on_open=False)
+    os.replace(edited, books / "b.xlsx")
+    (books / "A-分支.xlsx").write_bytes(before_a)
+    again, read = _push_counting(base, books, monkeypatch)
+    status = {x.branch: x for x in again.branches}
+    assert sorted(read) == ["A-分支.xlsx", "b.xlsx"]  # (read whole, as before)
+    assert status[a].status == "已更新" and status[b].status == "无需更改"
+    (books / STATE).unlink()  # (what reading them whole says without it: the same)
+    (books / "A-分支.xlsx").write_bytes(before_a)
+    slow, _read = _push_counting(base, books, monkeypatch)
+    assert _said(slow) == _said(again)

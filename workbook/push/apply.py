@@ -28,10 +28,11 @@ from rules import RuleError
 from ..job import read_book, write_plan
 from ..schema import WorkbookError
 from ..xlsxio import SheetEdit, XlsxError, check_safe, patch_workbook
+from . import state
 from .decisions import NO_BRANCH, Decisions, open_decisions
 from .extract import extract_rows, place
 from .match import branch_key, match_workbooks
-from .plan import plan_push
+from .plan import PushPlan, plan_push
 
 UPDATED, CREATED, NOOP, DRY, FAILED, SKIPPED = "已更新", "已新建", "无需更改", "试运行", "未写入", "未处理"
 _LIST = 20  # clients listed per kind in the report (the counts are whole)
@@ -101,6 +102,11 @@ class Options:
     dry_run: bool = False
     template: bool = False
     extract: str | os.PathLike[str] | None = None
+    #: workbook file name -> what is remembered of it (``state``: a repeat decided unread),
+    #: of them those still as remembered (-> identity when hashed), the 营业部 each names
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fresh: dict[str, tuple[int, int]] = field(default_factory=dict)
+    names: dict[str, set[str]] = field(default_factory=dict)
 
 
 def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLike[str], *,
@@ -115,16 +121,21 @@ def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLik
     if not folder.is_dir():
         raise WorkbookError(f"找不到工作簿文件夹 {folder}。")
     opts = Options(operator, (now or dt.datetime.now()).replace(microsecond=0), force, dry_run,
-                   template, extract)
-    found = match_workbooks(folder)
+                   template, extract, state.load(folder))
+    opts.fresh = state.unchanged(opts.state, folder)
+    found = match_workbooks(folder, {k: set(opts.state[k].get("营业部", ())) for k in opts.fresh
+                                     if "营业部" in opts.state[k]})
+    opts.names = {p.name: n for p, n in found.names.items()}
     spelled: dict[str, list[str]] = {}
     for branch in dec.branches:
         spelled.setdefault(branch_key(branch), []).append(branch)
     with tempfile.TemporaryDirectory(prefix="client-rating-push-") as tmp:
         if len(dec.branches) > 1:  # (each branch then reads its own rows only)
-            dec.split(Path(tmp) / "by-branch")
+            dec.split_later(Path(tmp) / "by-branch")
         reports = [_push_branch(branch, n, spelled[branch_key(branch)], dec, folder, found, opts)
                    for branch, n in dec.branches.items()]
+    if not dry_run:
+        state.save(folder, opts.state)
     refused = {os.fspath(p): why for p, why in found.refused.items()}
     refused |= {os.fspath(p): "决定文件中没有该营业部的客户，未改动" for p in found.by_branch.values()}
     return PushReport(dec, reports, refused)
@@ -169,10 +180,16 @@ def _new_rows(dec: Decisions, rep: BranchReport, opts: Options, decided: dict[st
 def push_one(path: Path, rep: BranchReport, dec: Decisions, opts: Options) -> None:
     """Push into an existing workbook; whatever fails leaves it as it was (reported)."""
     rep.workbook = os.fspath(path)
-    decided = dec.rows(rep.branch)
     tmp: Path | None = None
     try:
         check_safe(path)
+        if state.pushed_already(opts.state.get(path.name), path, opts.fresh.get(path.name), dec,
+                                force=opts.force, extract=opts.extract):  # (not read again)
+            e = opts.state[path.name]
+            rep.status, rep.not_in_workbook = NOOP, list(e["未含客户"])
+            rep.message = state.noop_message(dec.period, dec.mode, e["运行编号"])
+            return
+        decided = dec.rows(rep.branch)
         identity = _identity(path)
         book = read_book(path)
         have = _ids(book)
@@ -180,15 +197,40 @@ def push_one(path: Path, rep: BranchReport, dec: Decisions, opts: Options) -> No
         if rows:
             tmp = _append(path, book, rows)
             book = read_book(tmp)
-        _plan_and_write(book, tmp or path, path, rep, dec, opts, decided, identity)
+        pp = _plan_and_write(book, tmp or path, path, rep, dec, opts, decided, identity)
         rep.added = sorted(rows) if rep.status in (UPDATED, DRY) else []
         if rep.status == NOOP and rows:  # (applied before: the clients it lacks stay out)
             rep.not_in_workbook = sorted(rows)
+        _remember(path, rep, dec, opts, pp, set(decided) - have - (
+            set(rows) if rep.status == UPDATED else set()), identity, bool(rows))
     except (WorkbookError, XlsxError, RuleError, OSError) as e:
         _fail(rep, f"{getattr(e, 'message', None) or e}")
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _remember(path: Path, rep: BranchReport, dec: Decisions, opts: Options, pp: PushPlan,
+              missing: set[str], identity: tuple[int, int] | None, added: bool) -> None:
+    """Remember a workbook left pushed (``state``): written now, or found pushed already by
+    its 变更记录 — with a log showing no tampering (whose warnings a repeat would repeat).
+    The 营业部 its rows name are the match's, read again where rows were added."""
+    from .match import branches_in
+
+    if opts.dry_run or pp.log_warnings:
+        return
+    if rep.status in (UPDATED, CREATED):
+        run_id = rep.run_id
+    elif rep.status == NOOP and pp.plan.result.noop and pp.done:
+        run_id = pp.done[-1]
+    else:
+        opts.state.pop(path.name, None)
+        return
+    digest = state.file_digest(path)
+    if identity is not None and rep.status == NOOP and _identity(path) != identity:
+        return  # (saved meanwhile: not the bytes read)
+    names = branches_in(path) if added or path.name not in opts.names else opts.names[path.name]
+    opts.state[path.name] = state.entry(path, dec, run_id, missing, names, digest)
 
 
 def _ids(book: Any) -> set[str]:
@@ -227,7 +269,7 @@ def _tmp_beside(path: Path) -> Path:
 
 def _plan_and_write(book: Any, src: Path, dst: Path, rep: BranchReport, dec: Decisions,
                     opts: Options, decided: dict[str, Any], identity: tuple[int, int] | None,
-                    created: bool = False) -> None:
+                    created: bool = False) -> PushPlan:
     pp = plan_push(book, decided, dec, operator=opts.operator, now=opts.now, force=opts.force,
                    dry_run=opts.dry_run, path=dst)
     res = pp.plan.result
@@ -241,7 +283,7 @@ def _plan_and_write(book: Any, src: Path, dst: Path, rep: BranchReport, dec: Dec
     rep.not_in_workbook = sorted(set(rep.not_in_workbook) | set(ck.missing))
     if res.noop:
         rep.status = NOOP
-        return
+        return pp
     if not pp.plan.writes:
         if opts.dry_run:
             rep.status = DRY
@@ -249,13 +291,14 @@ def _plan_and_write(book: Any, src: Path, dst: Path, rep: BranchReport, dec: Dec
             rep.status, rep.message = NOOP, "工作簿已与总部决定一致，未写入。"
         else:
             _fail(rep, rep.message or "没有可写入的客户，未写入。")
-        return
+        return pp
     if identity is not None and _identity(dst) != identity:
         raise WorkbookError(f"工作簿 {dst} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
     write_plan(pp.plan, src, dst)
     rep.status = CREATED if created else UPDATED
     leftover = rep.conflicts or rep.rejected or rep.not_in_workbook
     rep.exit_code = 3 if leftover else 0
+    return pp
 
 
 def create_one(folder: Path, rep: BranchReport, dec: Decisions, opts: Options) -> None:
@@ -285,8 +328,11 @@ def create_one(folder: Path, rep: BranchReport, dec: Decisions, opts: Options) -
         new_workbook(tmp, dec.rulebook_id, clients, as_of=parse_period(dec.period).end)
         if path.exists():  # (made meanwhile: not overwritten)
             raise WorkbookError(f"{path.name} 已存在，未新建。")
-        _plan_and_write(read_book(tmp), tmp, path, rep, dec, opts, decided, None, created=True)
+        pp = _plan_and_write(read_book(tmp), tmp, path, rep, dec, opts, decided, None,
+                             created=True)
         rep.added = sorted(rows) if rep.status in (CREATED, DRY) else []
+        if rep.status == CREATED:
+            _remember(path, rep, dec, opts, pp, set(decided) - set(rows), None, True)
     except (WorkbookError, XlsxError, RuleError, OSError) as e:
         _fail(rep, f"{getattr(e, 'message', None) or e}")
     finally:

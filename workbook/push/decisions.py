@@ -55,6 +55,7 @@ class Decisions:
         return f"总部下发（{run}决定文件 sha256:{self.digest[:16]}）"
 
     _split: Path | None = None
+    _later: Path | None = None  # (split into it when a branch's rows are first wanted)
 
     def split(self, into: Path) -> None:
         """Write each 营业部's decisions apart in ``into`` (a directory partitioned by 营业部), in
@@ -66,8 +67,15 @@ class Decisions:
                            partitioning=_BY_BRANCH, max_partitions=len(self.branches) + 1024)
         self._split = into
 
+    def split_later(self, into: Path) -> None:
+        """``split`` into ``into`` once a branch's rows are wanted (a push whose workbooks are
+        all known pushed already reads none)."""
+        self._later = into
+
     def rows(self, branch: str) -> dict[str, dict[str, Any]]:
         """客户编号 -> its decision, for the clients of ``branch``."""
+        if self._split is None and self._later is not None:
+            self.split(self._later)
         ds = (pads.dataset(self.path, format="parquet") if self._split is None
               else pads.dataset(self._split, format="parquet", partitioning=_BY_BRANCH))
         col = pc.field("营业部")

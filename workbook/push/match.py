@@ -35,6 +35,8 @@ class Matches:
     refused: dict[Path, str] = field(default_factory=dict)
     #: 营业部 key -> why it has no workbook although files point at it (two files name it)
     ambiguous: dict[str, str] = field(default_factory=dict)
+    #: workbook -> the 营业部 its 客户 rows name (``branches_in``)
+    names: dict[Path, set[str]] = field(default_factory=dict)
 
 
 def workbook_files(folder: Path) -> list[Path]:
@@ -64,18 +66,21 @@ def branches_in(path: Path) -> set[str]:
     return {str(v).strip() for v in data.columns[c - 1] if v is not None and str(v).strip()}
 
 
-def match_workbooks(folder: str | os.PathLike[str]) -> Matches:
-    """Match every workbook of ``folder`` to its 营业部 (see module doc)."""
+def match_workbooks(folder: str | os.PathLike[str],
+                    known: dict[str, set[str]] | None = None) -> Matches:
+    """Match every workbook of ``folder`` to its 营业部 (see module doc); ``known``: file
+    name -> the 营业部 of a workbook known unchanged since they were read (``state``)."""
     from ..xlsxio import XlsxError
 
     out = Matches()
     found: dict[str, list[Path]] = {}
     for p in workbook_files(Path(folder)):
         try:
-            names = branches_in(p)
+            names = set(known[p.name]) if known and p.name in known else branches_in(p)
         except (WorkbookError, XlsxError, OSError) as e:
             out.refused[p] = f"无法读取：{getattr(e, 'message', None) or e}"
             continue
+        out.names[p] = set(names)
         if len(names) > 1:
             shown = "、".join(sorted(names)[:_SHOWN]) + ("等" if len(names) > _SHOWN else "")
             out.refused[p] = (f"“客户”工作表的“营业部”列含 {len(names)} 个营业部（{shown}），"

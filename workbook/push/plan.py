@@ -186,6 +186,8 @@ class PushPlan:
     plan: Plan
     check: Check
     n_decided: int
+    done: list[str] = field(default_factory=list)  # runs of the period and mode in the log
+    log_warnings: list[str] = field(default_factory=list)  # what the log shows of tampering
 
 
 def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Decisions, *,
@@ -198,6 +200,7 @@ def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Dec
     t = table.t
     res = new_result(spec, table, path or Path(t.data.name), None)
     done, backwards, res.warnings = check_log(book, spec)
+    seen = (done, list(res.warnings))
     res.already_applied = bool(done)
     if done and not force:  # pushed (or run) already: a no-op that says so, as a run
         outcome(res, spec, done, 0)
@@ -205,7 +208,7 @@ def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Dec
                              history_new=[], history_rows=[], history_first_row=0,
                              summary_rows=[], history_sheet=book.history_sheet,
                              summary_sheet=book.summary_sheet, writes=False), Check(
-                                 np.zeros(len(t), bool)), len(decided))
+                                 np.zeros(len(t), bool)), len(decided), *seen)
     rating = evaluate(t, spec)
     dec = apply_mode(rating, spec)
     backwards = check_rows_order(table, dec, spec, backwards, done)
@@ -236,7 +239,7 @@ def plan_push(book: BookData, decided: dict[str, dict[str, Any]], decisions: Dec
                                原因=f"{MODE_LABELS[spec.mode]}：{decisions.source_note()}")
     plan = finish_plan(book, spec, res, t.data.name, diff, run_row, log_rows, n_rej, done)
     plan.writes = plan.writes and (len(dec.act) > 0 or n_rej > 0)  # (nothing pushed: no run)
-    return PushPlan(plan, check, len(decided))
+    return PushPlan(plan, check, len(decided), *seen)
 
 
 __all__ = ["Check", "PushPlan", "check_decisions", "plan_push", "restrict"]
