@@ -387,6 +387,10 @@ def test_a_repeated_push_is_decided_without_reading_the_workbooks(base: dict, tm
     assert _push_counting(base, books, monkeypatch)[1] == []  # (remembered by the slow one)
     forced = _push_counting(base, books, monkeypatch, force=True)[1]  # (--force: read)
     assert sorted(forced) == sorted(p.name for p in books.glob("*.xlsx"))
+    # settings a push refuses (no operator) are refused as before, not taken as a repeat
+    rep = push_branches(base["out"], books, operator="", now=NOW)
+    assert {b.status for b in rep.branches} == {"未写入"}
+    assert {b.message for b in rep.branches} == {"请填写操作员（--operator）。"}
 
 
 def test_a_workbook_edited_after_the_push_is_read_as_before(base: dict, tmp_path: Path,

@@ -107,6 +107,7 @@ class Options:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     fresh: dict[str, tuple[int, int]] = field(default_factory=dict)
     names: dict[str, set[str]] = field(default_factory=dict)
+    unread_noop: bool = False  # (the settings a push of the decisions checks first are good)
 
 
 def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLike[str], *,
@@ -126,6 +127,7 @@ def push_branches(decisions: str | os.PathLike[str], workbooks: str | os.PathLik
     found = match_workbooks(folder, {k: set(opts.state[k].get("营业部", ())) for k in opts.fresh
                                      if "营业部" in opts.state[k]})
     opts.names = {p.name: n for p, n in found.names.items()}
+    opts.unread_noop = bool(opts.fresh) and _settles(dec, opts)
     spelled: dict[str, list[str]] = {}
     for branch in dec.branches:
         spelled.setdefault(branch_key(branch), []).append(branch)
@@ -183,8 +185,9 @@ def push_one(path: Path, rep: BranchReport, dec: Decisions, opts: Options) -> No
     tmp: Path | None = None
     try:
         check_safe(path)
-        if state.pushed_already(opts.state.get(path.name), path, opts.fresh.get(path.name), dec,
-                                force=opts.force, extract=opts.extract):  # (not read again)
+        if opts.unread_noop and state.pushed_already(
+                opts.state.get(path.name), path, opts.fresh.get(path.name), dec,
+                force=opts.force, extract=opts.extract):  # (not read again)
             e = opts.state[path.name]
             rep.status, rep.not_in_workbook = NOOP, list(e["未含客户"])
             rep.message = state.noop_message(dec.period, dec.mode, e["运行编号"])
@@ -208,6 +211,19 @@ def push_one(path: Path, rep: BranchReport, dec: Decisions, opts: Options) -> No
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _settles(dec: Decisions, opts: Options) -> bool:
+    """Whether the push's settings pass the checks every workbook's push makes first (an
+    operator, the rulebook in force for the period the decisions' own): if not, a workbook
+    pushed already is read and refused as before, not taken as pushed."""
+    from .plan import settle_push
+
+    try:
+        settle_push(dec, opts.operator, opts.now, opts.force, opts.dry_run)
+    except (WorkbookError, RuleError):
+        return False
+    return True
 
 
 def _remember(path: Path, rep: BranchReport, dec: Decisions, opts: Options, pp: PushPlan,
