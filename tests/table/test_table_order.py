@@ -116,3 +116,21 @@ def test_runs_in_order_are_not_marked(src: Path, tmp_path: Path, capsys) -> None
     capsys.readouterr()
     assert main(["audit-table", str(out)]) == 0
     assert "说明：" not in capsys.readouterr().out
+
+
+def test_audit_table_names_an_unmarked_backwards_run(src: Path, tmp_path: Path, monkeypatch,
+                                                      capsys) -> None:
+    """A history written before forced runs were marked: the run that went back is listed,
+    saying its 统计 lacks the mark."""
+    import workbook.table.history as history
+
+    out = tmp_path / "out"
+    _rate(src, out, "2026Q3", "quarterly")
+    monkeypatch.setattr(history, "BACKWARDS", "（旧版本不记）")  # (the run row as written then)
+    _rate(src, out, "2026Q2", "quarterly", force=True)
+    monkeypatch.undo()
+    assert "期间倒退" not in _run_stats(runs(out / HISTORY)[1])
+    capsys.readouterr()
+    assert main(["audit-table", str(out)]) == 0
+    (note,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("说明：")]
+    assert "（2026Q2）的评级期间倒退，统计中未记“期间倒退=强制执行”：已执行过季度重评级 2026Q3" in note
