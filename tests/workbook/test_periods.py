@@ -107,6 +107,29 @@ def test_an_earlier_quarter_after_a_later_one_is_refused_unless_forced(wb: Path)
     assert _by_id(wb)["A1"]["评级期间"] == "2026Q2"
 
 
+def test_the_audit_shows_each_forced_run(wb: Path) -> None:
+    """The job refuses a rerun and an earlier period unless forced; the audit lists each forced
+    run as a 提示 on its run row (an auditor sees the refusal was overridden), none otherwise."""
+    from workbook.audit import INFO, audit_file
+
+    rerate(wb, period="2026Q4", mode="quarterly", operator="张经理", now=JAN5)
+    assert not [f for f in audit_file(wb).findings if f.kind.startswith("history_")]
+    rerate(wb, period="2026Q4", mode="quarterly", operator="张经理", force=True,
+           now=dt.datetime(2027, 1, 5, 11))
+    rerate(wb, period="2026Q2", mode="quarterly", operator="张经理", force=True,
+           now=dt.datetime(2027, 1, 6, 9))
+    d = read_sheet(wb, "变更记录")
+    run_rows = [r for r in range(2, d.n_rows + 1) if d.value(r, 1) == history.RUN]
+    notes = [f for f in audit_file(wb).findings if f.kind.startswith("history_")]
+    assert [(f.severity, f.kind, f.cell) for f in notes] == [
+        (INFO, "history_forced_rerun", f"A{run_rows[1]}"),
+        (INFO, "history_backwards_run", f"A{run_rows[2]}")]
+    rerun, back = notes
+    assert "2026Q4" in rerun.explanation and rerun.explanation.endswith("本次为强制重跑")
+    assert "2026Q2" in back.explanation
+    assert back.explanation.endswith("期间早于此前已执行的2026Q4，本次为强制执行")
+
+
 @pytest.mark.parametrize(("first", "then", "refused"), [
     (("2026", "annual"), ("2025", "annual"), "已执行过年度评级 2026"),
     (("2026", "annual"), ("2026Q3", "quarterly"), "已执行过年度评级 2026"),

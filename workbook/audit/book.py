@@ -30,14 +30,15 @@ import datetime as dt
 import os
 import zipfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rules import Rulebook, get_rulebook, rulebook_ids
+from rules import Rulebook, RuleError, get_rulebook, rulebook_ids
+from rules.schedule import parse_period
 
 from .. import suitability2017, summary
 from ..schema import (
@@ -58,7 +59,7 @@ from .chain import check_chain
 from .changelog import Run, logged_scores, parse_log, sheet_rows, tail_cell
 from .evaluation import Context
 from .formula import FormulaReport, check_formulas
-from .model import CHECK_HISTORY, CHECK_POLICY, SEVERE, WARN, AuditResult, Finding
+from .model import CHECK_HISTORY, CHECK_POLICY, INFO, SEVERE, WARN, AuditResult, Finding
 from .overwritten import TIER_FORMULA_HEADER, check_overwritten
 from .policy import check_policy, check_rejections, risk_class_verdict
 from .tiers import check_tiers, tier_context
@@ -240,7 +241,40 @@ def chain_checks(book: AuditedBook) -> tuple[list[Finding], bool]:
             WARN, CHECK_HISTORY, "history_no_tail", sname or "汇总",
             explanation=("汇总中没有“变更记录末行哈希”：无法发现整次运行（最后的记录）被删除"
                          if sname else "工作簿没有“汇总”工作表：无法发现整次运行被删除")))
-    return findings, chain_ok
+    return findings + forced_runs(hname, book.runs), chain_ok
+
+
+def forced_runs(sheet: str, runs: Sequence[Run]) -> list[Finding]:
+    """提示 for each run done by force (its 统计 says so: 强制重跑=是, 期间倒退=强制执行), so an
+    auditor sees that the job's refusal of a rerun or of an earlier period was overridden."""
+    out: list[Finding] = []
+    for k, run in enumerate(runs):
+        st = run.stats
+        if st.get("强制重跑") == "是":
+            out.append(Finding(INFO, CHECK_HISTORY, "history_forced_rerun", sheet, f"A{run.row}",
+                               explanation=f"{run.label}：同一期间、同一模式已执行过，本次为强制重跑"))
+        if st.get("期间倒退") == "强制执行":
+            later = _later_periods(run, runs[:k])
+            out.append(Finding(INFO, CHECK_HISTORY, "history_backwards_run", sheet, f"A{run.row}",
+                               explanation=f"{run.label}：期间早于此前已执行的"
+                                           f"{'、'.join(later) or '运行'}，本次为强制执行"))
+    return out
+
+
+def _later_periods(run: Run, before: Sequence[Run]) -> list[str]:
+    try:
+        end = parse_period(run.get("评级期间")).end
+    except RuleError:
+        return []
+    seen: list[str] = []
+    for r in before:
+        try:
+            later = parse_period(r.get("评级期间")).end > end
+        except RuleError:
+            continue
+        if later and r.get("评级期间") not in seen:
+            seen.append(r.get("评级期间"))
+    return seen
 
 
 def tier_checks(book: AuditedBook, chain: list[Finding], chain_ok: bool

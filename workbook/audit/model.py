@@ -69,6 +69,8 @@ KIND_TITLES: dict[str, str] = {
     "history_tail": "最后的记录被删除",
     "history_unknown_type": "未知的记录类型",
     "history_no_tail": "汇总缺少末行哈希",
+    "history_forced_rerun": "强制重跑的运行",
+    "history_backwards_run": "强制执行的期间倒退",
     # 5 制度检查
     "override_no_approver": "特别调整无审批人",
     "override_self_approved": "特别调整由操作员自己审批",
