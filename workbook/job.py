@@ -22,7 +22,7 @@ from rules.rerating import parse_mode
 from rules.schedule import Period
 
 from . import summary
-from .recalc import needs_full_recalc
+from .recalc import RecalcCheck
 from .run.lazy import LazyColumn
 from .run.periods import PeriodOrderError
 from .run.plan import plan_run
@@ -103,10 +103,14 @@ def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathL
     else:  # a new 汇总 gets the template's chart
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
         charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(plan.result.tier_labels)
-    # a full recalculation on open only where a formula may read what the run wrote
-    recalc = needs_full_recalc(src, plan.sheet, set(plan.columns) | set(plan.headers))
-    patch_workbook(src, out_path, edits, replace_sheets=replace, add_sheets=add,
-                   add_charts=charts, append_rows=append, recalc_on_open=recalc)
+    # a full recalculation on open only where a formula may read what the run wrote (judged
+    # while the file is written: RecalcCheck, the same verdict as needs_full_recalc)
+    recalc = RecalcCheck(src, plan.sheet, set(plan.columns) | set(plan.headers))
+    try:
+        patch_workbook(src, out_path, edits, replace_sheets=replace, add_sheets=add,
+                       add_charts=charts, append_rows=append, recalc_on_open=recalc)
+    finally:
+        recalc.close()
 
 
 def _identity(path: Path) -> tuple[int, int]:

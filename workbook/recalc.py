@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from itertools import repeat
@@ -106,6 +107,7 @@ class _Sheet:
         self.raw: dict[int, bytes] = {}  # column -> last harmless formula, row number blanked
         self.cols: dict[bytes, int] = {}
         self.seen: set[tuple[bytes, bytes]] = set()  # (letters, formula blanked): harmless
+        self.orphan = False  # the verdict came from a shared formula whose master was not seen
 
     def needs(self, head: bytes) -> bool:
         """Whether a formula of the piece may read a cell the run wrote."""
@@ -167,6 +169,7 @@ class _Sheet:
             if body is None or not body.strip():
                 si = attrs.get(b"si")
                 if attrs.get(b"t") != b"shared" or si not in self.shared:
+                    self.orphan = attrs.get(b"t") == b"shared"  # (its master not seen)
                     return True
                 ok, master_col = self.shared[si]
                 if not ok or master_col != col:  # (another column reads other columns)
@@ -187,17 +190,95 @@ def needs_full_recalc(path: str | os.PathLike[str], sheet: str, written: set[int
     """Whether some formula of the file may read a cell the run wrote: ``written`` the columns
     of ``sheet`` (客户) it wrote; every other sheet it wrote (变更记录, 汇总) is covered by the
     rule that a formula off ``sheet`` always counts. Unreadable formulas count too."""
+    return _needs(path, sheet, written, others=True, client=True)
+
+
+def _needs(path: str | os.PathLike[str], sheet: str, written: set[int], *, others: bool,
+           client: bool, stop: threading.Event | None = None) -> bool:
+    """``needs_full_recalc`` over the clients' sheet and/or the others (``stop``: give up,
+    saying False)."""
     with zipfile.ZipFile(path) as zf:
         info = read_workbook_info(zf)
         names = set(zf.namelist())
         for s in info.sheets:
-            if s.part not in names:
+            wanted = client if s.name == sheet else others
+            if s.part not in names or not wanted:
                 continue
             judge = _Sheet(s.name, written) if s.name == sheet else None
             for head in _chunks(zf, s.part):
+                if stop is not None and stop.is_set():
+                    return False
                 if judge is None:
                     if _HAS_F.search(head) and _CELL_F.search(head):
                         return True
                 elif judge.needs(head):
                     return True
     return False
+
+
+class RecalcCheck:
+    """``needs_full_recalc``'s verdict reached while ``patch_workbook`` writes the file (its
+    ``recalc_on_open``), off the save's critical path: the clients' sheet is judged from the
+    text the patch inflates anyway (``feed``, by each process patching a share of it), the
+    other sheets in a thread (inflating releases the GIL) started when the patch of the
+    clients' sheet begins. A share that did not see the sheet's start and met a shared
+    formula whose master it lacks is unsure: then the sheet is judged again here, alone."""
+
+    def __init__(self, path: str | os.PathLike[str], sheet: str, written: set[int]) -> None:
+        self.path, self.sheet, self.written = path, sheet, written
+        self.judge = _Sheet(sheet, written)
+        self.found = self.unsure = self.fed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._others: list[bool | BaseException] = []
+
+    def feed(self, text: bytes) -> None:
+        """A piece of whole cells of the clients' sheet, in order from the share's start."""
+        self.fed = True
+        if not self.found and (b"<f" in text or b":f" in text) and self.judge.needs(text):
+            self.found = True
+
+    def share_result(self) -> tuple[bool, bool]:
+        """(formula found, but maybe only for want of a shared formula's master)."""
+        return self.found, self.judge.orphan
+
+    def add_share(self, found: bool, orphan: bool) -> None:
+        """What a share judged in another process said (``share_result``)."""
+        if found and orphan:
+            self.unsure = True
+        elif found:
+            self.found = True
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="recalc-check", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._others.append(_needs(self.path, self.sheet, self.written, others=True,
+                                       client=False, stop=self._stop))
+        except BaseException as exc:  # handed to verdict()
+            self._others.append(exc)
+
+    def verdict(self) -> bool:
+        self.start()
+        if self.found:
+            self.close()
+            return True
+        if (self.unsure or not self.fed) and _needs(self.path, self.sheet, self.written,
+                                                    others=False, client=True):
+            self.close()
+            return True
+        assert self._thread is not None
+        self._thread.join()
+        got = self._others[0]
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    def close(self) -> None:
+        """Stop the other sheets' thread (the verdict is no longer needed)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

@@ -26,6 +26,7 @@ from .package import (
     read_xml_part,
     rels_path,
 )
+from .parpatch import RecalcJudge, write_parallel
 from .rowpatch import KEEP as KEEP
 from .rowpatch import Edits, RowPatcher, SheetEdit, update_dimension
 from .safety import check_not_locked, check_writable
@@ -48,39 +49,64 @@ from .zipwriter import RawZipWriter
 # ----------------------------------------------------------------------------- edited sheets
 
 
-def sheet_chunks(pt: RowPatcher) -> Iterator[bytes]:
+def sheet_chunks(pt: RowPatcher, judge: Any = None) -> Iterator[bytes]:
     """The patched worksheet part: unchanged chunks as they are, pieces with column edits
-    through ``colpatch`` (the row-by-row ``RowPatcher`` where a piece does not fit)."""
-    e = pt.edits
-    yield update_dimension(pt.stream.prefix, e.max_row, e.max_col, 1, max(e.min_col, 1))
-    if pt.stream.self_closing:
-        rows = b"".join(pt.new_row(r) for r in e.rows_after(0, None))
-        yield b"<" + pt.ns + b"sheetData>" + rows + b"</" + pt.ns + b"sheetData>"
+    through ``colpatch`` (the row-by-row ``RowPatcher`` where a piece does not fit).
+    ``judge(text)`` is shown the source part, in pieces of whole cells (the recalculation
+    check)."""
+    if judge is not None:
+        judge(pt.stream.prefix)
+    yield sheet_head(pt)
     last = 0
     for chunk in pt.stream.row_chunks():
-        first_m = ROW_R_RE.search(chunk[: chunk.find(b">") + 1])
-        last_open = chunk.rfind(b"<" + pt.ns + b"row")
-        last_m = ROW_R_RE.search(chunk[last_open : chunk.find(b">", last_open) + 1])
-        if first_m and last_m:
-            lo, hi = int(first_m.group(1)), int(last_m.group(1))
-            if lo > last and hi >= lo and not e.any_between(last + 1, hi):
-                yield chunk
-                last = hi
-                continue
-        if not pt.fast or not e.columns:
-            data, last = pt.rows(chunk, last)
-            yield data
-            continue
-        done: list[bytes] = []
-        for piece in colpatch.pieces(chunk, pt.end_row):
-            got = colpatch.patch_piece(pt, piece, last)
-            data, last = got if got is not None else pt.rows(piece, last)
-            done.append(data)
-        yield b"".join(done)
+        if judge is not None:
+            judge(chunk)
+        data, last = patch_chunk(pt, chunk, last)
+        yield data
+    yield from sheet_tail(pt, last, judge)
+
+
+def sheet_head(pt: RowPatcher) -> bytes:
+    """The part up to its rows (``<dimension>`` updated)."""
+    e = pt.edits
+    head = update_dimension(pt.stream.prefix, e.max_row, e.max_col, 1, max(e.min_col, 1))
+    if pt.stream.self_closing:
+        rows = b"".join(pt.new_row(r) for r in e.rows_after(0, None))
+        head += b"<" + pt.ns + b"sheetData>" + rows + b"</" + pt.ns + b"sheetData>"
+    return head
+
+
+def patch_chunk(pt: RowPatcher, chunk: bytes, last: int) -> tuple[bytes, int]:
+    """A row chunk patched, and the last row number now done (``last`` before it)."""
+    e = pt.edits
+    first_m = ROW_R_RE.search(chunk[: chunk.find(b">") + 1])
+    last_open = chunk.rfind(b"<" + pt.ns + b"row")
+    last_m = ROW_R_RE.search(chunk[last_open : chunk.find(b">", last_open) + 1])
+    if first_m and last_m:
+        lo, hi = int(first_m.group(1)), int(last_m.group(1))
+        if lo > last and hi >= lo and not e.any_between(last + 1, hi):
+            return chunk, hi
+    if not pt.fast or not e.columns:
+        return pt.rows(chunk, last)
+    done: list[bytes] = []
+    for piece in colpatch.pieces(chunk, pt.end_row):
+        got = colpatch.patch_piece(pt, piece, last)
+        data, last = got if got is not None else pt.rows(piece, last)
+        done.append(data)
+    return b"".join(done), last
+
+
+def sheet_tail(pt: RowPatcher, last: int, judge: Any = None) -> Iterator[bytes]:
+    """The rows created after ``last`` (the last row of the part) and the rest of the part
+    (shown whole to ``judge``)."""
+    e = pt.edits
     new_rows = list(e.rows_after(last, None))
     made = colpatch.new_rows(pt, new_rows) if pt.fast and e.columns else None
     tail = [made] if made is not None else [pt.new_row(nr) for nr in new_rows]
-    suffix = pt.stream.suffix_chunks()
+    suffix: Iterable[bytes] = pt.stream.suffix_chunks()
+    if judge is not None:
+        suffix = list(suffix)
+        judge(b"".join(suffix))
     if pt.stream.self_closing:
         yield from suffix
         return
@@ -204,7 +230,7 @@ def patch_workbook(
     add_sheets: Mapping[str, Sequence[list[Any]]] | None = None,
     add_charts: dict[str, ChartSpec] | None = None,
     append_rows: Mapping[str, tuple[int, Sequence[list[Any]]]] | None = None,
-    recalc_on_open: bool = True,
+    recalc_on_open: bool | RecalcJudge = True,
     compresslevel: int = 6,
     _fast: bool = True,
 ) -> None:
@@ -213,7 +239,8 @@ def patch_workbook(
     ``dst`` may be ``src``. The new file is written beside ``dst`` and renamed over it only
     when complete (after fsync), so ``dst`` is never seen half-written. Untouched zip entries
     are copied byte for byte. ``recalc_on_open`` sets ``fullCalcOnLoad`` so that Excel
-    recalculates formulas depending on changed cells. ``compresslevel`` applies to the
+    recalculates formulas depending on changed cells; a ``RecalcJudge`` there decides it while
+    the file is written (workbook.xml is then the last entry). ``compresslevel`` applies to the
     rewritten parts only. ``add_charts[name]`` puts a native clustered column chart
     (``ChartSpec``) on a sheet added by ``add_sheets``. ``append_rows[name] = (first, rows)``
     writes rows below the last row of a sheet, from Excel row ``first`` (see ``append``: the
@@ -379,10 +406,18 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
             adding.add(name, rows, log=name in append_rows, chart=add_charts.get(name))
         wb_xml = adding.finish()
         new_parts = adding.parts
-    if recalc and parts:
+    check = None if isinstance(recalc, bool) else recalc
+    if check is None and recalc and parts:
         small[info.workbook_part] = _set_full_calc(small.get(info.workbook_part, wb_xml))
+    defer = check is not None and bool(parts)
+    if defer:
+        drop = drop | {info.workbook_part}
     writer = RawZipWriter(out)
-    _write_entries(writer, book, parts, drop, small, w, styles, level, fast, src_fh, touched)
+    _write_entries(writer, book, parts, drop, small, w, styles, level, fast, src_fh, touched,
+                   check)
+    if defer:
+        assert check is not None
+        _write_workbook_part(writer, book, small, wb_xml, check.verdict(), level, src_fh)
     for part, chunks in new_parts:
         writer.write_stream(part, chunks, compresslevel=level)
     if touched and info.styles_part in zf.NameToInfo:
@@ -395,22 +430,42 @@ def _patch(book: XlsxBook, out, edits, replace_sheets, add_sheets, recalc, level
     writer.close()
 
 
+def _write_workbook_part(writer: RawZipWriter, book: XlsxBook, small: dict[str, bytes],
+                         wb_xml: bytes, full_calc: bool, level: int, src_fh: Any) -> None:
+    """workbook.xml written last (its ``fullCalcOnLoad`` decided once the sheets are)."""
+    part = book.info.workbook_part
+    zi = book.zf.getinfo(part)
+    data = small.get(part)
+    if full_calc:
+        data = _set_full_calc(data if data is not None else wb_xml)
+    if data is None:
+        writer.copy_raw(src_fh, zi)
+    else:
+        writer.write_stream(part, [data], compresslevel=level, date_time=zi.date_time)
+
+
 def _write_entries(writer: RawZipWriter, book: XlsxBook, parts: _Parts, drop: set[str],
                    small: dict[str, bytes], w: CellWriter, styles: StylesEditor, level: int,
-                   fast: bool, src_fh: Any, touched: bool) -> None:
+                   fast: bool, src_fh: Any, touched: bool, check: RecalcJudge | None) -> None:
     """Every entry of the source in its order: edited, replaced or appended worksheets
     streamed, small parts rewritten, the others copied as they are (the styles, when the
     package is touched, are written last by the caller: the cells may add styles)."""
     zf, info = book.zf, book.info
+    judged = info.sheet(check.sheet).part if check is not None else None
     for zi in zf.infolist():
         name = zi.filename
         if name in drop or (name == info.styles_part and touched):
             continue
         if name in parts.edits:
+            judge = check if name == judged else None
+            if fast and write_parallel(writer, book, zi, parts.edits[name], w, level, judge):
+                continue
+            if judge is not None:
+                judge.start()
             with SheetStream(zf, name) as stream:
                 patcher = RowPatcher(stream, parts.edits[name], w, fast)
-                writer.write_stream(name, sheet_chunks(patcher), compresslevel=level,
-                                    date_time=zi.date_time)
+                writer.write_stream(name, sheet_chunks(patcher, judge and judge.feed),
+                                    compresslevel=level, date_time=zi.date_time)
         elif name in parts.rows:
             with SheetStream(zf, name) as stream:
                 writer.write_stream(name, _replace_chunks(stream, parts.rows[name], w, styles),

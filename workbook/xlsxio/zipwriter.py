@@ -19,7 +19,7 @@ import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import BinaryIO, cast
@@ -113,12 +113,15 @@ class _Deflater:
             raise self.error
         self.q.put(data)
 
-    def finish(self) -> tuple[int, int, int]:
+    def finish(self, mode: int = zlib.Z_FINISH) -> tuple[int, int, int]:
+        """(CRC-32, size, compressed size) once every block is deflated; ``mode``
+        ``Z_SYNC_FLUSH`` ends the output on a byte boundary without a final block, so that
+        other deflate streams can follow it (``Piece``)."""
         self.q.put(_END)
         self.thread.join()
         if self.error is not None:
             raise self.error
-        out = self.comp.flush()
+        out = self.comp.flush(mode)
         self.csize += len(out)
         self.fh.write(out)
         return self.crc, self.usize, self.csize
@@ -176,6 +179,32 @@ class RawPrefix:
     length: int
     crc: int
     usize: int
+
+
+@dataclass
+class Piece:
+    """The rest of an entry deflated elsewhere (by another process): ``csize`` bytes of raw
+    deflate in ``src`` from its start -- a stream of its own, ended with ``Z_SYNC_FLUSH``, or
+    with ``Z_FINISH`` for the entry's last piece --, inflating to ``usize`` bytes whose CRC-32
+    is ``crc``. Raw deflate streams so ended can be concatenated (as pigz does)."""
+
+    src: BinaryIO
+    crc: int
+    usize: int
+    csize: int
+
+
+def _crc32_combine() -> Callable[[int, int, int], int] | None:
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return None
+    return zlib_ng.crc32_combine
+
+
+#: CRC-32 of a + b from those of a and b and the length of b (None without zlib-ng: then an
+#: entry is never deflated in pieces).
+crc32_combine = _crc32_combine()
 
 
 def _copy(src: BinaryIO, offset: int, length: int, dst: BinaryIO, name: str) -> None:
@@ -247,6 +276,18 @@ def _feed(sink: _Deflater, chunks: Iterable[bytes | object]) -> None:
         sink.put(b"".join(pending))
 
 
+def deflate_piece(fh: BinaryIO, chunks: Iterable[bytes | object], level: int,
+                  final: bool) -> tuple[int, int, int]:
+    """Deflate the chunks into ``fh`` as a ``Piece`` of an entry: (CRC-32, size, compressed
+    size); ``final`` for the entry's last piece."""
+    sink = _Deflater(fh, level)
+    try:
+        _feed(sink, chunks)
+        return sink.finish(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
+    finally:
+        sink.stop()
+
+
 class RawZipWriter:
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -289,6 +330,7 @@ class RawZipWriter:
         compresslevel: int = 6,
         date_time: tuple[int, ...] | None = None,
         raw_prefix: RawPrefix | None = None,
+        pieces: Callable[[], Sequence[Piece]] | None = None,
     ) -> None:
         """Write a new deflated entry from an iterable of bytes chunks (and ``FLUSH``).
 
@@ -298,7 +340,9 @@ class RawZipWriter:
         compression runs on another core while the caller produces the next chunks).
 
         ``raw_prefix``: the entry starts with compressed bytes copied from another file as they
-        are (a deflate stream cut at a ``FLUSH`` point), the chunks being deflated after them."""
+        are (a deflate stream cut at a ``FLUSH`` point), the chunks being deflated after them.
+        ``pieces``: called once the chunks are deflated (ended with ``Z_SYNC_FLUSH``), gives
+        the ``Piece`` list that follows them in the entry (needs ``crc32_combine``)."""
         e = _Entry()
         e.name, utf8 = _encode_name(name)
         e.flags = utf8
@@ -316,15 +360,37 @@ class RawZipWriter:
             sink = _Deflater(self.fh, compresslevel)
         try:
             _feed(sink, chunks)
-            crc, usize, csize = sink.finish()
+            crc, usize, csize = sink.finish(zlib.Z_SYNC_FLUSH if pieces else zlib.Z_FINISH)
         finally:
             sink.stop()
+        if pieces is not None:
+            crc, usize, csize = self._append_pieces(pieces(), crc, usize, csize, name)
         e.crc, e.csize, e.usize = crc & 0xFFFFFFFF, csize, usize
         end = self.fh.tell()
         self.fh.seek(e.offset)
         self._local_header(e)
         self.fh.seek(end)
         self.entries.append(e)
+
+    def _append_pieces(self, got: Sequence[Piece], crc: int, usize: int, csize: int,
+                       name: str) -> tuple[int, int, int]:
+        combine = crc32_combine
+        if combine is None:
+            raise XlsxError("zlib-ng 未安装，无法合并分段压缩的数据。")
+        for p in got:
+            _copy(p.src, 0, p.csize, self.fh, name)
+            crc = combine(crc, p.crc, p.usize)
+            usize += p.usize
+            csize += p.csize
+        return crc, usize, csize
+
+    def rollback(self, offset: int) -> None:
+        """Forget what was written from ``offset`` on (an entry given up: ``write_stream``
+        raised; the entries before it stay)."""
+        if self.entries and self.entries[-1].offset >= offset:
+            raise XlsxError("内部错误：不能回退已写完的条目。")
+        self.fh.seek(offset)
+        self.fh.truncate()
 
     def close(self) -> None:
         start = self.fh.tell()
