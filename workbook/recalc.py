@@ -20,7 +20,6 @@ import re
 import threading
 import zipfile
 from collections.abc import Iterator
-from itertools import repeat
 from xml.sax.saxutils import unescape
 
 from .audit import Complex, calls_ours, parse, plain_form, relative
@@ -37,6 +36,11 @@ _CHUNK = 1 << 22
 #: a formula cell in the plain form (groups: column letters, row number, the formula)
 _PLAIN_F = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*><f>([^<]*)</f>')
 _ANY_F = re.compile(rb"<f[\s>/]")
+#: (``b"<f" in text``, ``b":f" in text``, ``b":f>" in … or b":f " in … or b":f/" in …``: several
+#: times faster on text without them)
+_COLON_F = re.compile(rb":f")
+_LT_F = re.compile(rb"<f")
+_NS_F = re.compile(rb":f[ >/]")
 
 
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
@@ -54,7 +58,7 @@ def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
                 head, buf = buf[:cut], buf[cut:]
             else:
                 head, buf = buf, b""
-            if b"<f" in head or b":f" in head:
+            if _LT_F.search(head) or _COLON_F.search(head):
                 yield head
             if not chunk:
                 return
@@ -123,20 +127,18 @@ class _Sheet:
     def _plain(self, head: bytes) -> bool | None:
         """The piece when every formula in it has the plain form, no entity and no sheet
         name; None otherwise (then cell by cell)."""
-        if b":f>" in head or b":f " in head or b":f/" in head:
+        if _NS_F.search(head):
             return None
         found = _PLAIN_F.findall(head)
         if len(found) != len(_ANY_F.findall(head)):
             return None
         if not found:
             return False
-        letters, digits, bodies = zip(*found, strict=True)
-        blob = b"\n".join(bodies)
+        blob = b"\n".join([f[2] for f in found])
         if b"&" in blob or blob.count(b"!") != blob.count(b"]!"):
             return None
-        keys = list(map(bytes.replace, bodies, digits, repeat(b"\0")))
-        pairs = dict(zip(zip(letters, keys, strict=True), zip(digits, bodies, strict=True),
-                         strict=True))
+        # (letters, formula with its row number blanked) -> (row number, formula)
+        pairs = {(lt, body.replace(rowb, b"\0")): (rowb, body) for lt, rowb, body in found}
         for pair in pairs.keys() - self.seen:
             rowb, body = pairs[pair]
             if not body.strip():
@@ -235,7 +237,7 @@ class RecalcCheck:
     def feed(self, text: bytes) -> None:
         """A piece of whole cells of the clients' sheet, in order from the share's start."""
         self.fed = True
-        if not self.found and (b"<f" in text or b":f" in text) and self.judge.needs(text):
+        if not self.found and (b"<f" in text or _COLON_F.search(text)) and self.judge.needs(text):
             self.found = True
 
     def share_result(self) -> tuple[bool, bool]:
