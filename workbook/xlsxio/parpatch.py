@@ -53,6 +53,10 @@ MIN_BYTES = 64 * 1024 * 1024
 WORKERS = 2
 #: Inflated block size of the part's streams (the same in every process: it decides the chunks).
 BLOCK = _SHEET_BLOCK
+#: The parent's share beside a worker's (1.0: the same): the parent also writes the other parts
+#: and judges the other sheets meanwhile, a worker inflates the part up to its share first
+#: (0.85: the two ended within ~5 % of each other at 200,000 clients).
+PARENT_WEIGHT = 0.85
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,14 @@ class _Probe(dict):
         return got
 
 
+def _bound(k: int, n: int, size: int) -> int:
+    """Where share ``k`` of ``n`` starts in the inflated part (share 0: the parent's)."""
+    return 0 if k == 0 else int(size * (PARENT_WEIGHT + k - 1) / (PARENT_WEIGHT + n - 1))
+
+
 def _share(stream: SheetStream, k: int, n: int, size: int) -> Iterator[bytes]:
     """The row chunks starting in share ``k`` of ``n`` of the part (by inflated offset)."""
-    lo, hi = k * size // n, (k + 1) * size // n
+    lo, hi = _bound(k, n, size), _bound(k + 1, n, size)
     pos = len(stream.prefix)
     for chunk in stream.row_chunks():
         start = pos
