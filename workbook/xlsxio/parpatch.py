@@ -217,7 +217,10 @@ def write_parallel(writer: RawZipWriter, book: XlsxBook, zi: zipfile.ZipInfo, ed
     pool = ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init, initargs=(job,))
     try:
-        futures = [pool.submit(_work, k) for k in range(1, n)]
+        try:
+            futures = [pool.submit(_work, k) for k in range(1, n)]
+        except OSError:  # no fork (out of processes or memory): one pass
+            return False
         if check is not None:
             check.start()  # (its thread only now: after the fork)
         _write_shares(writer, book, zi, job, futures)
