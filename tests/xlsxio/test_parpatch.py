@@ -133,3 +133,26 @@ def test_a_failing_worker_leaves_the_file_untouched(branch: Path, tmp_path: Path
         patch_workbook(path, path, _edits(path))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]  # no temp file left
+
+
+def test_a_killed_worker_fails_the_save_with_a_message(branch: Path, tmp_path: Path,
+                                                       shares: list[bool],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbook.xlsxio import XlsxError
+
+    path = tmp_path / "b.xlsx"
+    path.write_bytes(branch.read_bytes())
+    before = path.read_bytes()
+    parent = os.getpid()
+    real = patch_mod.patch_chunk
+
+    def dying(pt, chunk, last):
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed (out of memory)
+        return real(pt, chunk, last)
+
+    monkeypatch.setattr(patch_mod, "patch_chunk", dying)
+    with pytest.raises(XlsxError, match="后台进程意外退出"):
+        patch_workbook(path, path, _edits(path))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
