@@ -17,3 +17,15 @@ def test_figures_as_show_many_writes_them() -> None:
               17188.1 + 67276.54 + 165535.36]
     values = np.concatenate([cents, -cents[:100], np.array(tricky)])
     assert show_numbers(values).to_pylist() == show_many(values.tolist())
+
+
+def test_figures_of_every_width_as_show_many_writes_them() -> None:
+    """Columns whose largest figure has 1 to 13 digits (the digits are made in 32-bit
+    integers up to 9 digits, in 64-bit ones above), negatives and cents included."""
+    rng = np.random.default_rng(5)
+    for digits in range(1, 14):
+        top = 10.0 ** digits - 0.01
+        values = np.round(rng.uniform(-top, top, 2_000), 2)
+        values[:3] = [top, -top, 0.0]
+        assert show_numbers(values).to_pylist() == show_many(values.tolist()), digits
+    assert show_numbers(np.zeros(0)).to_pylist() == []

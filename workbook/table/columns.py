@@ -52,8 +52,9 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     service = rating.service.ravel().tolist()  # [rank, opened this year], flattened
     n_act = len(act)
     const = pa.array(np.zeros(n_act, np.int8))
-    rule_ids = pa.array(np.where(rating.computed[keep] >= 0, rating.batch.rule_ids[keep], None),
-                        pa.string())
+    kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
+    rules = spec.rulebook.rules
+    rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], len(rules))
     return {
         "行号": pa.array(t.rows[keep].astype(np.int64) + offset),
         "客户编号": pc.take(getattr(t, "id_arrow", None) or pa.array(t.client_id, pa.string()),
@@ -61,10 +62,9 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
         "原级别": _labels(tiers, before_i),
         "当前级别": _labels(tiers, after_i),
-        "级别变动": _spread(pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string()),
-                        at, rated, ""),
-        "规则编号": rule_ids,
-        "级别依据": _basis(rating, dec, spec, at, rated),
+        "级别变动": _spread(kinds, at, rated, ""),
+        "规则编号": _labels([r.id for r in rules] + [None], rule_at),
+        "级别依据": _basis(rating, dec, spec, at, rated, kinds),
         "服务产品": _spread(_labels(service, rank_i * 2 + opened), at, rated),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
         "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
@@ -74,9 +74,10 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     }
 
 
-def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray) -> pa.Array:
+def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray,
+           kinds: pa.Array) -> pa.Array:
     """级别依据 at the kept rows that are rated (one take from the texts as made)."""
-    texts, js = basis_column(rating, dec, spec)
+    texts, js = basis_column(rating, dec, spec, kinds)
     if not len(texts):
         return pa.nulls(len(at), pa.string())
     where = np.zeros(len(dec.act), np.int64)

@@ -26,43 +26,65 @@ from rules.rerating import KEPT_UP, OVERRIDE
 from ..run.lazy import Reasons
 from ..summary import NO_TIER
 
-#: group of three digits -> text: [0, 1000) nothing (a group the number does not reach),
-#: [1000, 2000) the leading group as it is (7), [2000, 3000) a following group (,007)
-_GROUPS = pa.array([""] * 1000 + [str(g) for g in range(1000)] + [f",{g:03d}" for g in range(1000)])
-#: cents -> the decimals show_many keeps (.5, .05, .25; nothing for .00)
-_CENTS = pa.array([("." + f"{c:02d}").rstrip("0") if c else "" for c in range(100)])
-_SIGN = pa.array(["", "-"])
-
 
 def show_numbers(values: np.ndarray) -> pa.Array:
-    """``show_many(values)`` as an Arrow string array."""
+    """``show_many(values)`` as an Arrow string array. Each figure that is a whole number of
+    cents is written into a row of a byte matrix (sign, digits and thousands separators
+    right-aligned, then the decimals show_many keeps: .5, .05, .25, none for .00), with a
+    mask of the bytes it uses; the masked bytes in row order are the texts' bytes. The others
+    are left to ``show_many``."""
     v = np.asarray(values, dtype=np.float64)
+    n = len(v)
     with np.errstate(invalid="ignore", over="ignore"):
         a = np.abs(v)
         cents = np.rint(a * 100)
         fast = np.isfinite(v) & ((a >= 0.01) | (v == 0)) & (a < 1e13) & (cents / 100 == a)
     c = np.where(fast, cents, 0).astype(np.int64)
-    whole, frac = np.divmod(c, 100)
-    n_groups = 1 + sum((whole >= 10 ** (3 * j)).astype(np.int64) for j in range(1, 5))
-    parts: list[Any] = [pc.take(_SIGN, (v < 0).astype(np.int8))]
-    for j in range(4, -1, -1):
-        g = (whole // 10 ** (3 * j)) % 1000
-        kind = np.where(j >= n_groups, 0, np.where(j == n_groups - 1, 1, 2))
-        parts.append(pc.take(_GROUPS, g + 1000 * kind))
-    parts.append(pc.take(_CENTS, frac))
-    out = pc.binary_join_element_wise(*parts, "")
+    whole, frac = c // 100, c % 100
+    n_dig = len(str(int(whole.max()))) if n else 1
+    width = 1 + n_dig + (n_dig - 1) // 3 + 3
+    chars = np.empty((n, width), np.uint8)
+    used = np.empty((n, width), bool)
+    neg = v < 0
+    chars[:, 0], used[:, 0] = ord("-"), neg
+    lengths = neg.astype(np.int32) + 1
+    w: np.ndarray[Any, Any] = whole.astype(np.uint32 if n_dig <= 9 else np.uint64)
+    col = width - 4
+    for k in range(n_dig):
+        more = whole >= 10 ** k
+        if k and k % 3 == 0:
+            chars[:, col], used[:, col] = ord(","), more
+            lengths += more
+            col -= 1
+        rest = w // 10
+        np.add(w - rest * 10, ord("0"), out=chars[:, col], casting="unsafe")
+        used[:, col] = more if k else True
+        lengths += more if k else 0
+        w = rest
+        col -= 1
+    d1, d2 = frac // 10, frac % 10
+    chars[:, -3], used[:, -3] = ord("."), frac > 0
+    chars[:, -2], used[:, -2] = d1.astype(np.uint8) + ord("0"), frac > 0
+    chars[:, -1], used[:, -1] = d2.astype(np.uint8) + ord("0"), d2 > 0
+    lengths += 2 * (frac > 0) + (d2 > 0)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    out = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars[used]),
+                                      null_count=0)
     slow = np.flatnonzero(~fast)
     if len(slow):
-        mask = np.zeros(len(v), bool)
+        mask = np.zeros(n, bool)
         mask[slow] = True
         out = pc.replace_with_mask(out, pa.array(mask),
                                    pa.array(show_many(v[slow].tolist()), pa.string()))
     return out
 
 
-def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
+                 around: tuple[pa.Array, pa.Array] | None = None) -> tuple[pa.Array, np.ndarray]:
     """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow, rule by
-    rule: (the texts, the row of each)."""
+    rule: (the texts, the order of ``rows`` they are in). ``around``: a text put before and
+    one after each row's reason (aligned with ``rows``), joined in the same pass."""
     ri = batch.rule_index[rows]
     order = np.argsort(ri, kind="stable")
     sorted_ri = ri[order]
@@ -73,7 +95,7 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> tuple[pa.Array, np.nd
             continue
         these = rows[order[lo:hi]]
         template, shown = rb.reason_template(rb.rules[int(sorted_ri[lo])])
-        args: list[Any] = []
+        args: list[Any] = [] if around is None else [pc.take(around[0], order[lo:hi])]
         k = 0
         for literal, name, _spec, _conv in string.Formatter().parse(template):
             if literal:
@@ -81,53 +103,70 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray) -> tuple[pa.Array, np.nd
             if name is not None:
                 args.append(show_numbers(batch.values[shown[k]][these]))
                 k += 1
-        if k:
+        if around is not None:
+            args.append(pc.take(around[1], order[lo:hi]))
+        if k or around is not None:
             pieces.append(pc.binary_join_element_wise(*args, ""))
         else:
-            pieces.append(pa.array([template.replace("{{", "{").replace("}}", "}")] * len(these),
-                                   pa.string()))
+            pieces.append(pc.take(pa.array([template.replace("{{", "{").replace("}}", "}")],
+                                           pa.string()), np.zeros(hi - lo, np.int64)))
     texts = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
-    return (texts if pieces else pa.array([], pa.string())), rows[order]
+    return (texts if pieces else pa.array([], pa.string())), order
 
 
-def basis_column(rating: Any, dec: Any, spec: Any) -> tuple[pa.Array, np.ndarray]:
+def basis_column(rating: Any, dec: Any, spec: Any, kinds: pa.Array | None = None
+                 ) -> tuple[pa.Array, np.ndarray]:
     """级别依据 of the rated rows as a workbook run writes them: (the texts, the index in
-    ``dec.act`` of each — in no particular order: the caller takes them where they go)."""
+    ``dec.act`` of each — in no particular order: the caller takes them where they go).
+    ``kinds``: 级别变动 of the rated rows as Arrow, if made already. A rule's reason is
+    joined with what goes before it (a new account's default) and after it (the tier kept by
+    就高不就低) in one pass."""
     t, act, batch = rating.table, dec.act, rating.batch
-    kinds = np.asarray(dec.kinds[act], dtype=object)
+    if kinds is None:
+        kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
     label_of = [*spec.labels, NO_TIER]
-    slow = (kinds == OVERRIDE) | (batch.rule_index[act] < 0)
+    slow = _is(kinds, OVERRIDE) | (batch.rule_index[act] < 0)
     if t.larger_of:
         slow[:] = True
     if dec.review.notes:
         slow |= np.isin(act, np.fromiter(dec.review.notes, np.int64))
-    kept = ~slow & (kinds == KEPT_UP)
-    new_default = ~slow & ~kept & (rating.base[act] < 0) if spec.mode == "new-accounts" \
-        else np.zeros(len(act), bool)
-    plain = ~slow & ~kept & ~new_default
     pos = np.arange(len(act))
     texts, where = [], []
-    for mask, how in ((plain, ""), (kept, "kept"), (new_default, "new")):
-        js = pos[mask]
-        if not len(js):
-            continue
-        calc, rows = rule_reasons(batch, spec.rulebook, act[js])
-        j_of = np.searchsorted(act, rows)  # (act is sorted: the index in act of each row)
-        if how == "kept":
-            base = rating.base[rows]
-            held = pc.take(pa.array(label_of), np.where(base >= 0, base, len(label_of) - 1))
-            calc = pc.binary_join_element_wise(calc, "；就高不就低，保留", held, "")
-        elif how == "new":
-            calc = pc.binary_join_element_wise(f"新开户默认{spec.labels[-1]}，就高不就低：", calc, "")
+    js = pos[~slow]
+    if len(js):
+        around = _around(rating, dec, spec, kinds, js, label_of)
+        calc, order = rule_reasons(batch, spec.rulebook, act[js], around)
         texts.append(calc)
-        where.append(j_of)
+        where.append(js[order])
     slow_j = pos[slow]
     if len(slow_j):
         texts.append(pa.array(_slow_basis(rating, dec, spec, slow_j, label_of), pa.string()))
         where.append(slow_j)
     if not texts:
         return pa.array([], pa.string()), np.zeros(0, np.int64)
-    return pa.concat_arrays(texts), np.concatenate(where)
+    return pa.concat_arrays(texts) if len(texts) > 1 else texts[0], np.concatenate(where)
+
+
+def _is(kinds: pa.Array, kind: str) -> np.ndarray:
+    return pc.fill_null(pc.equal(kinds, kind), False).to_numpy(zero_copy_only=False)
+
+
+def _around(rating: Any, dec: Any, spec: Any, kinds: pa.Array, js: np.ndarray,
+            label_of: list[str]) -> tuple[pa.Array, pa.Array] | None:
+    """What goes before and after the reason of the rated rows ``js`` (``steps._basis``):
+    新开户默认…，就高不就低： before (a new-accounts run's account with no tier held),
+    ；就高不就低，保留… after (the tier 就高不就低 keeps); None when neither occurs."""
+    base = rating.base[dec.act[js]]
+    kept = _is(kinds, KEPT_UP)[js]
+    new = (base < 0) & ~kept if spec.mode == "new-accounts" else np.zeros(len(js), bool)
+    if not kept.any() and not new.any():
+        return None
+    before = pc.take(pa.array(["", f"新开户默认{spec.labels[-1]}，就高不就低："]),
+                     new.astype(np.int8))
+    held = np.where(base >= 0, base, len(label_of) - 1) + 1
+    after = pc.take(pa.array(["", *(f"；就高不就低，保留{label}" for label in label_of)]),
+                    np.where(kept, held, 0))
+    return before, after
 
 
 def _slow_basis(rating: Any, dec: Any, spec: Any, js: np.ndarray, label_of: list[str]
