@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", default="local", choices=("local", "spark"),
                    help="local：本机流式处理（默认）；spark：PySpark")
     p.add_argument("--operator", required=True, help="操作员")
-    p.add_argument("--workers", type=int, default=None, help="本机进程数（默认 1；2 个约快两成、内存约加倍）")
+    p.add_argument("--workers", type=int, default=None,
+                   help="本机评级进程数（默认：4 核及以上且不少于 100 万行时 2，否则 1；双核机器上 2 个并不更快）")
     p.add_argument("--force", action="store_true",
                    help="该评级期间和模式已评过（见输出目录的 history）时仍然重评")
     p.set_defaults(func=cmd_rate_table)

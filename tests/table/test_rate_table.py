@@ -116,20 +116,6 @@ def test_missing_input_column_is_refused_and_nothing_written(demo: dict, capsys)
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_two_worker_processes_give_the_same_files(demo: dict) -> None:
-    d = demo["dir"]
-    src = write_parquet(demo["rows"], d / "w.parquet", row_group_size=100)
-    one = rate_table(src, period=PERIOD, mode="quarterly", out=d / "w1", operator="总部",
-                     now=NOW, workers=1, batch_rows=100)
-    two = rate_table(src, period=PERIOD, mode="quarterly", out=d / "w2", operator="总部",
-                     now=NOW, workers=2, batch_rows=100)
-    assert pq.read_table(d / "w1" / "decisions.parquet").equals(
-        pq.read_table(d / "w2" / "decisions.parquet"))
-    assert pq.read_table(d / "w1" / "rejections.parquet").equals(
-        pq.read_table(d / "w2" / "rejections.parquet"))
-    assert one.summary() | {"引擎": ""} == two.summary() | {"引擎": ""}
-
-
 @pytest.mark.parametrize(("mode", "period"), [("annual", "2025"), ("new-accounts", "2026-08")])
 def test_modes_as_the_workbook_job(demo: dict, mode: str, period: str) -> None:
     """Annual (every account opened by the data date, the computed tier) and new accounts (the

@@ -209,8 +209,8 @@ def _dates(b: _Batch, c: int | None, h: str) -> tuple[list[Any], np.ndarray]:
     if a is None:
         raise _NotPlain
     codes, values = _distinct(a)
-    got: list[Any] = []
-    for v in values:
+    got: list[Any] = [] if not pa.types.is_date(a.type) else values  # (dates: coerce.date's)
+    for v in values if not pa.types.is_date(a.type) else ():
         try:
             got.append(coerce.date(v, h))
         except RuleInputError:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
 from .fastcheck import fast_table
-from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input
+from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input, prefetch
 from .steps import BatchResult, rate_batch, settle_run
 
 DECISIONS = "decisions.parquet"
@@ -50,6 +49,9 @@ REJECTION_SCHEMA = pa.schema([
     ("原因", pa.string()), ("在范围", pa.bool_()),
 ])
 NO_BRANCH = "（未填营业部）"
+#: the decisions' columns written with a dictionary: not 行号, 客户编号 and 级别依据 (a value
+#: a row: Parquet would build a dictionary, find it too large and write them plain anyway)
+DICTIONARY = [f.name for f in DECISION_SCHEMA if f.name not in ("行号", "客户编号", "级别依据")]
 
 
 @dataclass
@@ -165,18 +167,29 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     inp = open_input(input_path)
     if inp.id_column() is None:
         raise WorkbookError(f"{inp.label} 没有“客户编号”列（或 client_id）。")
-    dups = duplicate_ids(inp, batch_rows)
     total = inp.n_rows
+    n_workers = default_workers(total) if workers is None else workers
+    with _pool(n_workers, settings, inp, out_dir) as pool:
+        dups = duplicate_ids(inp, batch_rows)
+        return _run(inp, pool, settings, spec, dups, out_dir, total, batch_rows, progress,
+                    backwards)
+
+
+def _run(inp: TableInput, pool: Any, settings: dict[str, Any], spec: Any,
+         dups: dict[str, list[int]], out_dir: Path, total: int, batch_rows: int,
+         progress: Callable[[int, int], None] | None, backwards: str) -> TableResult:
+    """The run proper: batches rated (in this process, or by ``pool``) and written;
+    ``backwards``: the reason a forced run goes back in time (``applied_before``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref, backwards=backwards)
-    n_workers = workers if workers is not None else 1
     from .history import HistoryWriter
 
-    hist = HistoryWriter(out_dir, run_common(spec, operator, now, inp.label))
+    hist = HistoryWriter(out_dir, run_common(spec, settings["operator"], settings["now"],
+                                             inp.label))
     tmp = {k: out_dir / f".{k}.tmp" for k in (DECISIONS, REJECTIONS)}
     try:
-        _stream(res, _results(inp, settings, dups, n_workers, batch_rows), tmp, hist,
+        _stream(res, _results(inp, settings, dups, pool, batch_rows), tmp, hist,
                 lambda: progress(res.rows_in, total) if progress else None)
         res.check_counts()
         for k, p in tmp.items():
@@ -195,21 +208,22 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
 
 def _stream(res: TableResult, results: Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]],
             tmp: dict[str, Path], hist: Any, progress: Callable[[], None]) -> None:
-    """Write each batch's decisions, rejections and history records as it comes — in a thread
-    (Parquet encoding and compression release the GIL: the second core), two batches queued
-    at most — and count them (nothing kept per row)."""
+    """Write each batch's decisions, rejections and history records as it comes and count
+    them (nothing kept per row) — in a thread (Parquet encoding and compression release the
+    GIL: the second core), two batches queued at most; the next batch is read ahead in
+    another (``prefetch``), so that this thread only rates."""
     counts: dict[tuple[str, str, str], int] = {}
-    with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA) as dw, \
+    with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA, use_dictionary=DICTIONARY) as dw, \
             pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
         def write(dec: pa.RecordBatch, rej: pa.RecordBatch) -> None:
             dw.write_batch(dec)
             rw.write_batch(rej)
             hist.add(dec, rej)
+            _count(res, dec, rej, counts)
 
         with _Sink(write) as sink:
             for dec, rej, blank, n_in in results:
                 sink.put(dec, rej)
-                _count(res, dec, rej, counts)
                 res.rows_in += n_in
                 res.blank += blank
                 progress()
@@ -291,29 +305,50 @@ def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime, label: 
     write_summary(res, spec.labels)
 
 
-def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int]],
-             n_workers: int, batch_rows: int
-             ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]]:
-    """(decisions, rejections) of each batch in order: in this process, or by ``n_workers``
-    processes with at most two batches each in flight (memory stays bounded)."""
-    offsets = _offsets(inp.batches(batch_rows))
-    if n_workers <= 1:
-        _init_worker(settings, inp.header, inp.wanted, inp.used, dups)
-        for batch, off in offsets:
-            yield _rate(batch, off)
-        return
-    import multiprocessing as mp
+#: rows from which ``rate_table`` rates in two worker processes by default, on a machine of
+#: ``WORKERS_CORES`` cores or more: below it their start-up (~1 s) is not won back. On two
+#: cores one process is the default: it rates on one core while the writer thread takes the
+#: other, and the workers' process that reads and writes is as busy as that one (measured,
+#: docs/headoffice.md)
+WORKERS_FROM = 1_000_000
+WORKERS_CORES = 4
 
-    ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(settings, inp.header, inp.wanted, inp.used, dups)) as pool:
-        pending: deque[Future[Any]] = deque()
-        for batch, off in offsets:
-            pending.append(pool.submit(_rate, batch, off))
-            if len(pending) >= 2 * n_workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+
+def default_workers(n_rows: int) -> int:
+    """2 for an input of ``WORKERS_FROM`` rows or more on ``WORKERS_CORES`` cores or more,
+    else 1 (rated in this process)."""
+    return 2 if n_rows >= WORKERS_FROM and (os.cpu_count() or 1) >= WORKERS_CORES else 1
+
+
+@contextmanager
+def _pool(n_workers: int, settings: dict[str, Any], inp: TableInput, out_dir: Path
+          ) -> Iterator[Any]:
+    """A pool of ``n_workers`` processes (``workbook.table.workers``), or None for one."""
+    if n_workers <= 1:
+        yield None
+        return
+    from .workers import Pool
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pool = Pool(n_workers, settings, inp, out_dir)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _results(inp: TableInput, settings: dict[str, Any], dups: dict[str, list[int]],
+             pool: Any, batch_rows: int
+             ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int, int]]:
+    """(decisions, rejections, blank rows, rows read) of each batch in order: in this process,
+    or by the pool's processes."""
+    offsets = _offsets(prefetch(inp.batches(batch_rows)))
+    if pool is not None:
+        yield from pool.results(offsets, dups)
+        return
+    _init_worker(settings, inp.header, inp.wanted, inp.used, dups)
+    for batch, off in offsets:
+        yield _rate(batch, off)
 
 
 def _offsets(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:

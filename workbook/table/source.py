@@ -9,6 +9,7 @@ read as text (as typed in a cell: ``25万``, ``1,234``) and an empty cell is emp
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,6 +142,43 @@ def scan(ds: pads.Dataset, names: list[str], batch_rows: int) -> Iterator[pa.Rec
     for f in frags:
         with pq.ParquetFile(f.path, pre_buffer=False, filesystem=ds.filesystem) as pf:
             yield from pf.iter_batches(batch_size=batch_rows, columns=names, use_threads=False)
+
+
+def prefetch(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, the next one made in a thread while the caller works on this one (reading
+    and decoding a batch release the GIL); an error there is raised here."""
+    import queue
+    import threading
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def run() -> None:
+        try:
+            for it in items:
+                if stop.is_set():
+                    return
+                q.put((it, None))
+            q.put((end, None))
+        except BaseException as e:  # (raised in the caller)
+            q.put((end, e))
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    try:
+        while True:
+            it, err = q.get()
+            if err is not None:
+                raise err
+            if it is end:
+                return
+            yield it
+    finally:
+        stop.set()
+        while th.is_alive():  # (unblock a put, let the thread end)
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.05)
 
 
 def _csv_dataset(p: Path) -> pads.Dataset:

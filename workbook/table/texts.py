@@ -80,11 +80,15 @@ def show_numbers(values: np.ndarray) -> pa.Array:
     return out
 
 
+#: texts put around a reason: (table of texts before, index of each row's; table after, index)
+Around = tuple[pa.Array | None, np.ndarray, pa.Array | None, np.ndarray]
+
+
 def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
-                 around: tuple[pa.Array, pa.Array] | None = None) -> tuple[pa.Array, np.ndarray]:
+                 around: Around | None = None) -> tuple[pa.Array, np.ndarray]:
     """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow, rule by
     rule: (the texts, the order of ``rows`` they are in). ``around``: a text put before and
-    one after each row's reason (aligned with ``rows``), joined in the same pass."""
+    one after each row's reason (taken from small tables, by row), joined in the same pass."""
     ri = batch.rule_index[rows]
     order = np.argsort(ri, kind="stable")
     sorted_ri = ri[order]
@@ -95,7 +99,9 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
             continue
         these = rows[order[lo:hi]]
         template, shown = rb.reason_template(rb.rules[int(sorted_ri[lo])])
-        args: list[Any] = [] if around is None else [pc.take(around[0], order[lo:hi])]
+        args: list[Any] = []
+        if around is not None and around[0] is not None:
+            args.append(pc.take(around[0], around[1][order[lo:hi]]))
         k = 0
         for literal, name, _spec, _conv in string.Formatter().parse(template):
             if literal:
@@ -103,8 +109,8 @@ def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
             if name is not None:
                 args.append(show_numbers(batch.values[shown[k]][these]))
                 k += 1
-        if around is not None:
-            args.append(pc.take(around[1], order[lo:hi]))
+        if around is not None and around[2] is not None:
+            args.append(pc.take(around[2], around[3][order[lo:hi]]))
         if k or around is not None:
             pieces.append(pc.binary_join_element_wise(*args, ""))
         else:
@@ -152,7 +158,7 @@ def _is(kinds: pa.Array, kind: str) -> np.ndarray:
 
 
 def _around(rating: Any, dec: Any, spec: Any, kinds: pa.Array, js: np.ndarray,
-            label_of: list[str]) -> tuple[pa.Array, pa.Array] | None:
+            label_of: list[str]) -> Around | None:
     """What goes before and after the reason of the rated rows ``js`` (``steps._basis``):
     新开户默认…，就高不就低： before (a new-accounts run's account with no tier held),
     ；就高不就低，保留… after (the tier 就高不就低 keeps); None when neither occurs."""
@@ -161,12 +167,11 @@ def _around(rating: Any, dec: Any, spec: Any, kinds: pa.Array, js: np.ndarray,
     new = (base < 0) & ~kept if spec.mode == "new-accounts" else np.zeros(len(js), bool)
     if not kept.any() and not new.any():
         return None
-    before = pc.take(pa.array(["", f"新开户默认{spec.labels[-1]}，就高不就低："]),
-                     new.astype(np.int8))
     held = np.where(base >= 0, base, len(label_of) - 1) + 1
-    after = pc.take(pa.array(["", *(f"；就高不就低，保留{label}" for label in label_of)]),
-                    np.where(kept, held, 0))
-    return before, after
+    return (pa.array(["", f"新开户默认{spec.labels[-1]}，就高不就低："]) if new.any() else None,
+            new.astype(np.int8),
+            pa.array(["", *(f"；就高不就低，保留{label}" for label in label_of)])
+            if kept.any() else None, np.where(kept, held, 0))
 
 
 def _slow_basis(rating: Any, dec: Any, spec: Any, js: np.ndarray, label_of: list[str]
