@@ -123,11 +123,15 @@ def _rss_kb(pid: int) -> float:
     return 0.0
 
 
-def measure(what: str, src: Path, out: Path) -> tuple[float, float]:
-    """(seconds, peak MB of the child and its descendants)."""
+def measure(what: str, src: Path, out: Path) -> tuple[float, float, float]:
+    """(seconds, peak MB of the child and its descendants, CPU seconds of the child and of
+    the descendants it waited for — worker processes started by a forkserver are not)."""
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, "
             f"{str(ROOT / 'bench')!r}); import bench_table as b; "
             f"b.{what}({str(src)!r}, {str(out)!r})")
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen([sys.executable, "-c", code])
     peak = 0.0
@@ -146,7 +150,8 @@ def measure(what: str, src: Path, out: Path) -> tuple[float, float]:
     th.join()
     if rc:
         raise SystemExit(f"{what} failed (exit {rc})")
-    return secs, peak
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return secs, peak, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
 
 
 def main() -> None:
@@ -169,9 +174,9 @@ def main() -> None:
                                                    *(() if args.no_spark else ("spark",))]
     for what in todo:
         out = d / f"out-{what}"
-        secs, peak = measure(what, src, out if what != "bare" else d / "bare.parquet")
-        res[what] = {"seconds": round(secs, 1), "peak_mb": round(peak)}
-        print(f"{what:6s} {secs:8.1f} s   peak {peak:7.0f} MB", flush=True)
+        secs, peak, cpu = measure(what, src, out if what != "bare" else d / "bare.parquet")
+        res[what] = {"seconds": round(secs, 1), "peak_mb": round(peak), "cpu_s": round(cpu, 1)}
+        print(f"{what:6s} {secs:8.1f} s   peak {peak:7.0f} MB   cpu {cpu:6.1f} s", flush=True)
     res["load_after"] = round(os.getloadavg()[0], 1)
     if "local" in res and "bare" in res:
         res["local/bare"] = round(res["local"]["seconds"] / res["bare"]["seconds"], 2)
