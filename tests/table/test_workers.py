@@ -8,13 +8,14 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from table_clients import NOW, PERIOD, clients, write_parquet
 
 from workbook.table import rate_table
 from workbook.table.run import WORKERS_FROM, default_workers
-from workbook.table.workers import DuplicatesByRow
+from workbook.table.workers import DuplicatesByRow, _get, _put
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="forkserver workers: POSIX")
 
@@ -67,3 +68,14 @@ def test_two_workers_by_default_for_a_large_input_on_four_cores(monkeypatch) -> 
     assert default_workers(WORKERS_FROM - 1) == 1
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # (the writer thread takes the second)
     assert default_workers(10 * WORKERS_FROM) == 1
+
+
+def test_a_batch_handed_over_through_a_file_or_the_pipe_comes_back_the_same(tmp_path: Path
+                                                                           ) -> None:
+    batch = pa.RecordBatch.from_pydict({"客户编号": ["KH1", None, "客户甲"],
+                                        "资产权益": [1.5, None, 250_000.0]})
+    path = str(tmp_path / "000001-d.arrow")
+    assert _put(batch, path) == path
+    assert _get(path).equals(batch)
+    assert not os.path.exists(path)  # (removed once mapped)
+    assert _get(_put(batch, None)).equals(batch)  # (Windows: through the pipe)

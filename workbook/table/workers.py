@@ -48,9 +48,12 @@ def _put(batch: pa.RecordBatch, path: str | None) -> Any:
     back memory-mapped, without a copy), or the IPC stream's bytes (no ``path``: through the
     pipe)."""
     sink: Any = pa.OSFile(path, "wb") if path else pa.BufferOutputStream()
-    with sink, pa.ipc.new_stream(sink, batch.schema) as w:
+    with pa.ipc.new_stream(sink, batch.schema) as w:
         w.write_batch(batch)
-        return path or sink.getvalue()
+    if path:
+        sink.close()
+        return path
+    return sink.getvalue()
 
 
 def _get(got: Any) -> pa.RecordBatch:
