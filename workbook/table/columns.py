@@ -17,9 +17,13 @@ from .texts import basis_column
 
 
 def _spread(values: pa.Array, at: np.ndarray, rated: np.ndarray, fill: Any = None) -> pa.Array:
-    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere."""
-    idx = pa.array(np.where(rated, at, 0), pa.int64(), mask=~rated)
-    out = pc.take(values, idx) if len(values) else pa.nulls(len(at), values.type)
+    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere
+    (``values`` as they are when every kept row is rated, in order: a quarterly run's)."""
+    if len(values) == len(at) and rated.all() and (at == np.arange(len(at))).all():
+        out = values
+    else:
+        idx = pa.array(np.where(rated, at, 0), pa.int64(), mask=~rated)
+        out = pc.take(values, idx) if len(values) else pa.nulls(len(at), values.type)
     return out if fill is None else pc.fill_null(out, fill)
 
 
