@@ -157,7 +157,7 @@ def cmd_audit_table(args: argparse.Namespace) -> int:
     def run() -> int:
         from pathlib import Path
 
-        from workbook.table.history import HISTORY, backwards_runs, runs, verify
+        from workbook.table.history import HISTORY, forced_runs, runs, verify
 
         if not (Path(args.dir) / HISTORY).is_dir():
             print(f"错误：{args.dir} 中没有评级历史（{HISTORY}/）。", file=sys.stderr)
@@ -170,7 +170,7 @@ def cmd_audit_table(args: argparse.Namespace) -> int:
             print(f"评级历史被改动（{len(found)} 处）：")
             for f in found:
                 print(f"  {f}")
-        for note in backwards_runs(args.dir):
+        for note in forced_runs(args.dir):
             print(f"说明：{note}")
         return EXIT_REJECTED if found else EXIT_OK
 

@@ -99,7 +99,9 @@ def test_a_forced_earlier_period_is_marked_and_audit_table_reports_it(src: Path,
     said = capsys.readouterr().out
     assert "评级历史完好：3 次运行" in said
     notes = [line for line in said.splitlines() if line.startswith("说明：")]
-    assert notes == [f"说明：{hist[2].path.name}：运行 {forced.history['run_id']}（2026Q2）强制执行："
+    assert notes == [f"说明：{hist[1].path.name}：运行 {hist[1].manifest['run_id']}（2026Q3）强制重跑："
+                     "同一评级期间、同一模式此前已执行过。",
+                     f"说明：{hist[2].path.name}：运行 {forced.history['run_id']}（2026Q2）强制执行："
                      f"已执行过季度重评级 2026Q3（数据截至 2026-09-30；运行时间 "
                      f"{NOW.isoformat(sep=' ')}，运行编号 {hist[1].manifest['run_id']}），本次季度重评级 "
                      "2026Q2 的数据截至 2026-06-30，更早：执行会把按较新数据评出的级别和“评级期间”改回 "
@@ -134,3 +136,18 @@ def test_audit_table_names_an_unmarked_backwards_run(src: Path, tmp_path: Path, 
     assert main(["audit-table", str(out)]) == 0
     (note,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("说明：")]
     assert "（2026Q2）的评级期间倒退，统计中未记“期间倒退=强制执行”：已执行过季度重评级 2026Q3" in note
+
+
+def test_a_forced_rerun_is_marked_as_a_workbook_run_is(src: Path, tmp_path: Path,
+                                                       capsys) -> None:
+    """The same period and mode forced again: its run row's 统计 says 强制重跑=是 (the workbook
+    job's key and value), summary.json too, and audit-table lists it; the first run has none."""
+    out = tmp_path / "out"
+    _rate(src, out, "2026Q3", "quarterly")
+    _rate(src, out, "2026Q3", "quarterly", force=True)
+    assert [_run_stats(e).get("强制重跑") for e in runs(out / HISTORY)] == [None, "是"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["强制重跑"] == "是"
+    capsys.readouterr()
+    assert main(["audit-table", str(out)]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("说明：")]
+    assert len(notes) == 1 and notes[0].endswith("强制重跑：同一评级期间、同一模式此前已执行过。")

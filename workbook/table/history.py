@@ -42,6 +42,8 @@ RECORD_SCHEMA = pa.schema([(h, pa.string()) for h in log.HEADER[:log.N_FIELDS]])
 #: a forced run of a period earlier than one in the history: its run row's 统计 says so, with
 #: the key and value of a workbook run's 统计 (``workbook.run.write.run_stats``)
 BACKWARDS, FORCED = "期间倒退", "强制执行"
+#: a forced run of a period and mode already in the history (the workbook's 强制重跑=是)
+RERUN = "强制重跑"
 
 
 def part_digest(table: pa.Table) -> str:
@@ -194,7 +196,7 @@ class HistoryWriter:
         common = self.common
         run_row = {**common, "记录类型": log.RUN,
                    "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数",
-                                                                 BACKWARDS) if k in summary},
+                                                                 RERUN, BACKWARDS) if k in summary},
                                     ensure_ascii=False)}
         first = self._write(RUN_PART, [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)])
         parts = [first, *self.parts[""], *self.parts["r"]]
@@ -288,10 +290,11 @@ def run_stats(e: RunEntry) -> dict[str, Any]:
     return stats if isinstance(stats, dict) else {}
 
 
-def backwards_runs(out_dir: str | os.PathLike[str]) -> list[str]:
-    """Runs of a period earlier than a run before them in the history (Chinese, for the
-    audit: not an edit): each names the run, its period and the later run it went back from
-    (``later_run``, the workbook's words), and whether its 统计 says 期间倒退=强制执行."""
+def forced_runs(out_dir: str | os.PathLike[str]) -> list[str]:
+    """Runs done by force (Chinese, for the audit: not an edit): a rerun of a period and mode
+    already run (统计 强制重跑=是), and a run of a period earlier than a run before it — naming
+    the later run it went back from (``later_run``, the workbook's words), and whether its 统计
+    says 期间倒退=强制执行."""
     from rules import RuleError
     from rules.schedule import parse_period
 
@@ -307,8 +310,11 @@ def backwards_runs(out_dir: str | os.PathLike[str]) -> list[str]:
             why = later_run(parse_period(m.get("评级期间", "")), m.get("模式", ""), done)
         except (RuleError, ValueError, KeyError):  # (not a period or mode of ours: verify's business)
             why = ""
-        marked = run_stats(e).get(BACKWARDS) == FORCED
+        stats = run_stats(e)
+        marked = stats.get(BACKWARDS) == FORCED
         head = f"{e.path.name}：运行 {m.get('run_id', '')}（{m.get('评级期间', '')}）"
+        if stats.get(RERUN) == "是":
+            found.append(f"{head}强制重跑：同一评级期间、同一模式此前已执行过。")
         if why:
             found.append(f"{head}{FORCED}：{why}" if marked else
                          f"{head}的评级期间倒退，统计中未记“{BACKWARDS}={FORCED}”：{why}")

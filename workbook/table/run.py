@@ -74,6 +74,7 @@ class TableResult:
     already_applied: list[str] = field(default_factory=list)  # run ids (nothing done)
     history: dict[str, Any] = field(default_factory=dict)  # this run's manifest
     backwards: str = ""  # why the run went back (forced: ``history.check_order``), or ""
+    rerun: bool = False  # a forced run of a period and mode already in the history
 
     def check_counts(self) -> None:
         """rows in = decisions + rejections (+ blank rows), or the run fails (nothing is dropped
@@ -86,7 +87,8 @@ class TableResult:
         return {"评级期间": self.period, "模式": self.mode, "规则版本": self.rulebook_ref,
                 "引擎": self.engine, "读入行数": self.rows_in, "决定行数": self.decisions,
                 "本次评级": self.in_scope, "拒绝行数": self.rejected, "空行": self.blank, "级别变动": self.changed,
-                "营业部": self.by_branch, **({"期间倒退": "强制执行"} if self.backwards else {}),
+                "营业部": self.by_branch, **({"强制重跑": "是"} if self.rerun else {}),
+                **({"期间倒退": "强制执行"} if self.backwards else {}),
                 "历史摘要": self.history.get("digest", ""),
                 "前次摘要": self.history.get("previous", "")}
 
@@ -172,17 +174,19 @@ def rate_table(input_path: str | os.PathLike[str], *, period: str, mode: str, ou
     with _pool(n_workers, settings, inp, out_dir) as pool:
         dups = duplicate_ids(inp, batch_rows)
         return _run(inp, pool, settings, spec, dups, out_dir, total, batch_rows, progress,
-                    backwards)
+                    backwards, rerun=force and forced_rerun(out_dir, spec))
 
 
 def _run(inp: TableInput, pool: Any, settings: dict[str, Any], spec: Any,
          dups: dict[str, list[int]], out_dir: Path, total: int, batch_rows: int,
-         progress: Callable[[int, int], None] | None, backwards: str) -> TableResult:
+         progress: Callable[[int, int], None] | None, backwards: str, rerun: bool = False
+         ) -> TableResult:
     """The run proper: batches rated (in this process, or by ``pool``) and written;
-    ``backwards``: the reason a forced run goes back in time (``applied_before``)."""
+    ``backwards``: the reason a forced run goes back in time (``applied_before``); ``rerun``:
+    it repeats a period and mode already run (``forced_rerun``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
-                      rulebook_ref=spec.rulebook.ref, backwards=backwards)
+                      rulebook_ref=spec.rulebook.ref, backwards=backwards, rerun=rerun)
     from .history import HistoryWriter
 
     hist = HistoryWriter(out_dir, run_common(spec, settings["operator"], settings["now"],
@@ -279,6 +283,14 @@ def applied_before(out_dir: Path, spec: Any, force: bool) -> tuple[TableResult |
         return TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                            rulebook_ref=spec.rulebook.ref, already_applied=done), ""
     return None, history.check_order(out_dir / history.HISTORY, spec, force)
+
+
+def forced_rerun(out_dir: Path, spec: Any) -> bool:
+    """Whether the history already holds this period and mode (a run done anyway is forced:
+    its run row then says 强制重跑=是, as a workbook's does)."""
+    from . import history
+
+    return bool(history.applied(out_dir / history.HISTORY, spec.period.label, spec.mode))
 
 
 def run_common(spec: Any, operator: str, now: dt.datetime, label: str) -> dict[str, str]:
