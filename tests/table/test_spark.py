@@ -14,8 +14,9 @@ if shutil.which("java") is None:
                 allow_module_level=True)
 
 from workbook.table import rate_table
-from workbook.table.history import BACKWARDS, HISTORY, run_stats, runs
+from workbook.table.history import BACKWARDS, HISTORY, run_stats, runs, verify
 from workbook.table.spark import rate_table_spark, session
+from workbook.table.spark_conf import local_cores
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +65,31 @@ def test_a_forced_earlier_period_on_spark_is_marked(spark, tmp_path) -> None:
     hist = runs(out / HISTORY)
     assert [e.manifest["评级期间"] for e in hist] == ["2026Q3", "2026Q2"]
     assert [run_stats(e).get("期间倒退") for e in hist] == [None, "强制执行"]
+
+
+def test_spark_reads_and_rates_its_input_once(spark, tmp_path) -> None:
+    """One aggregation before rating, then one pass that rates and writes every output
+    (decisions, rejections, history, counts): the rating is not run again per output."""
+    seen: set = set()
+    rows = [r for r in clients(300) if not (r.get("客户编号") in seen or seen.add(r.get("客户编号")))]
+    src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=60)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
+    sc = spark.sparkContext
+    sc.setJobGroup("rate-once", "rate-table")
+    try:
+        res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "out",
+                               operator="总部", now=NOW, spark=spark)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    jobs = sc.statusTracker().getJobIdsForGroup("rate-once")
+    # the input's schema, the aggregation (its two stages may be two jobs), the rating pass
+    assert 1 <= len(jobs) <= 4, sorted(jobs)
+    assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
+    assert pq.read_table(tmp_path / "out" / "decisions.parquet").num_rows == res.decisions
+    assert verify(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize(("master", "cores"), [("local[2]", 2), ("local", 1),
+                                               ("local[3,2]", 3), ("yarn", 0), (None, 0)])
+def test_local_masters_cores(master, cores) -> None:
+    assert local_cores(master) == cores

@@ -2,31 +2,41 @@
 the job's steps on an Arrow batch) run by PySpark ``mapInArrow`` over a DataFrame read from the
 same paths (Parquet, CSV as text) or from a table of the metastore (Hive).
 
-Rows are numbered as the local engine numbers them (the input's order; the header counts as
-row 1), from the row counts of the partitions before each one (one count, in the JVM); a
-``groupBy`` finds the 客户编号 met more than once (their row numbers computed in the JVM: the
-partition's start and ``monotonically_increasing_id``; a small map sent to the batch function),
-and one ``mapInArrow`` rates each partition, numbering its rows from the partition's start.
-Outputs are the local engine's, as Spark writes them (``decisions.parquet`` and
-``rejections.parquet`` are directories of part files, in the input's order: one per partition);
-the counts are one aggregation; summary.json, summary.xlsx and the history are written by the
-driver.
+The input is read twice, the rating runs once:
+
+1. one aggregation in the JVM (``_layout``): the rows of each partition — so each partition's
+   first row number is known (the input's order; the header counts as row 1) — and the
+   客户编号 met more than once with every row they are on (a 64-bit hash of the id grouped
+   first; only hashes met twice are grouped again by the id itself);
+2. one ``mapInArrow`` pass (``spark_task``): each partition rated batch by batch, its rows
+   numbered from its start, and its decisions, rejections and history records written by the
+   task itself with pyarrow, as the local engine writes them (``decisions.parquet`` and
+   ``rejections.parquet`` are directories of part files, one per partition, in the input's
+   order; history parts digested as they are written); the task returns only its counts and
+   its history parts' digests. Nothing of the rated rows goes back to the JVM, nothing is
+   cached, nothing is computed twice.
+
+The driver adds the partitions' counts up, checks rows in = decisions + rejections + blank
+rows, moves the files into place, and writes the history's 运行 part and manifest and the
+summary. The session's settings: ``spark_conf``.
 
 On a cluster: build the wheel (``python -m build``), ship it to the executors
 (``spark-submit --py-files client_rating-….whl`` or an environment with it installed) and run
-``client-rating rate-table … --engine spark`` through ``spark-submit`` (docs/headoffice.md).
+``client-rating rate-table … --engine spark`` through ``spark-submit`` (docs/headoffice.md);
+``--out`` must be a path the driver and the executors both see (they write the parts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rules.rerating import parse_mode
 
@@ -39,14 +49,13 @@ from .run import (
     TableResult,
     applied_before,
     by_branch_counts,
-    finish,
-    rate_arrow,
+    run_common,
+    write_summary,
 )
 from .source import pick_columns
+from .spark_conf import configure
+from .spark_task import RESULT_SCHEMA, rate_partitions
 from .steps import settle_run
-
-ROW = "__行号"
-KIND = "__kind"
 
 
 def session(master: str | None = None) -> Any:
@@ -61,8 +70,7 @@ def session(master: str | None = None) -> Any:
     b = SparkSession.builder.appName("client-rating rate-table")
     if master:
         b = b.master(master)
-    return (b.config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    return configure(b, master).getOrCreate()
 
 
 def read_frame(spark: Any, source: str) -> Any:
@@ -77,30 +85,6 @@ def read_frame(spark: Any, source: str) -> Any:
     if not spark.catalog.tableExists(source):
         raise WorkbookError(f"找不到输入 {source}（不是文件或目录，也不是 Spark/Hive 表）。")
     return spark.table(source)
-
-
-def _out_schema() -> pa.Schema:
-    """Decisions and rejections in one frame (a kind column says which)."""
-    fields = [pa.field(KIND, pa.string())]
-    fields += [pa.field(f"d_{f.name}", f.type) for f in DECISION_SCHEMA]
-    fields += [pa.field(f"r_{f.name}", f.type) for f in REJECTION_SCHEMA]
-    fields.append(pa.field("blank", pa.int64()))
-    return pa.schema(fields)
-
-
-def _combine(dec: pa.RecordBatch, rej: pa.RecordBatch, blank: int) -> pa.RecordBatch:
-    schema = _out_schema()
-    n_d, n_r = dec.num_rows, rej.num_rows
-    cols: list[Any] = [pa.array(["D"] * n_d + ["R"] * n_r + (["B"] if blank else []))]
-    extra = 1 if blank else 0
-    for f in DECISION_SCHEMA:
-        cols.append(pa.concat_arrays([dec.column(f.name),
-                                      pa.nulls(n_r + extra, f.type)]))
-    for f in REJECTION_SCHEMA:
-        cols.append(pa.concat_arrays([pa.nulls(n_d, f.type), rej.column(f.name),
-                                      pa.nulls(extra, f.type)]))
-    cols.append(pa.array([None] * (n_d + n_r) + ([blank] if blank else []), pa.int64()))
-    return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
 def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
@@ -128,22 +112,36 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     names = [header[c - 1] for c in wanted]
     used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
     df = df.select(*[F.col(f"`{n}`") for n in names])
-    starts, rows_in = _partition_starts(df, F)
-    duplicates = _duplicates(df, header[cmap["client_id"] - 1], starts, F)
-    rated = df.mapInArrow(_rater(settings, names, used_at, duplicates, starts),
-                          _spark_schema(_out_schema())).cache()
+    starts, rows_in, duplicates = _layout(df, header[cmap["client_id"] - 1], F)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in,
                       backwards=backwards)
+    from .history import HistoryWriter
+
+    hist = HistoryWriter(out_dir, run_common(spec, operator, now, os.fspath(source)))
+    tmp = {k: out_dir / f".{k}.tmp" for k in (DECISIONS, REJECTIONS)}
     try:
-        _write_outputs(rated, out_dir, res, F)
+        for d in tmp.values():
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+        dirs = {"decisions": os.fspath(tmp[DECISIONS].resolve()),
+                "rejections": os.fspath(tmp[REJECTIONS].resolve()),
+                "history": os.fspath(hist.tmp.resolve())}
+        rate = rate_partitions(settings, names, used_at, duplicates, starts, dirs, hist.common)
+        got = df.mapInArrow(rate, _spark_schema(RESULT_SCHEMA)).collect()
+        _add_up(res, [json.loads(r[0]) for r in got], hist)
+        res.check_counts()
+        _put_in_place(tmp, hist.tmp, out_dir, res)
+        res.history = hist.close(res.summary())
+    except BaseException:
+        hist.discard()
+        raise
     finally:
-        for name in (DECISIONS, REJECTIONS):
-            shutil.rmtree(out_dir / f".{name}.tmp", ignore_errors=True)
-        rated.unpersist()
-    finish(res, spec, operator, now, os.fspath(source))
+        for d in tmp.values():
+            shutil.rmtree(d, ignore_errors=True)
+    write_summary(res, spec.labels)
     return res
 
 
@@ -153,93 +151,82 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema)
 
 
-def _partition_starts(df: Any, F: Any) -> tuple[dict[int, int], int]:
-    """The row number of each partition's first row (the input's order, the header being row
-    1), from the row counts of the partitions before it; and the number of rows."""
-    counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
-    starts, at = {}, 2
-    for p in range(df.rdd.getNumPartitions()):
-        starts[p] = at
-        at += counts.get(p, 0)
-    return starts, at - 2
+def _layout(df: Any, id_name: str, F: Any
+            ) -> tuple[dict[int, int], int, dict[str, list[int]]]:
+    """Before rating, in the JVM: the row number of each partition's first row (the input's
+    order, the header being row 1: the row counts of the partitions before it), the number of
+    rows, and the 客户编号 met more than once with every row they are on.
 
-
-def _duplicates(df: Any, id_name: str, starts: dict[int, int], F: Any) -> dict[str, list[int]]:
-    """客户编号 met more than once: id -> every row it is on (a groupBy; the row numbers from
-    the partition's start and the position in it, in the JVM)."""
-    first = F.create_map(*[F.lit(x) for p, k in starts.items() for x in (p, k)]) if starts \
-        else F.create_map(F.lit(0), F.lit(2))
-    pid = F.spark_partition_id()
-    row = (F.element_at(first, pid) + F.monotonically_increasing_id()
-           - F.shiftleft(pid.cast("long"), 33))
+    One aggregation over the input counts each row under its partition (key kind 0) and under
+    a 64-bit hash of its 客户编号 (kind 1: fixed-width keys, no strings in the aggregation).
+    Only if some hash is met twice (a duplicate — or two ids of one hash) are the rows of
+    those hashes grouped by their 客户编号 itself, with their places
+    (``monotonically_increasing_id``: the partition in the upper bits, the position below)."""
     cid = F.trim(F.col(f"`{id_name}`").cast("string"))
-    dup_rows = (df.select(cid.alias("id"), row.alias(ROW))
-                .where(F.col("id").isNotNull() & (F.col("id") != "") & ~F.col("id").startswith("#"))
-                .groupBy("id").agg(F.count(F.lit(1)).alias("n"),
-                                   F.sort_array(F.collect_list(ROW)).alias("rows"))
-                .where("n > 1").collect())
-    return {r["id"]: list(r["rows"]) for r in dup_rows}
+    placed = df.select(F.spark_partition_id().cast("long").alias("p"),
+                       F.monotonically_increasing_id().alias("at"),
+                       F.when(cid.isNotNull() & (cid != "") & ~cid.startswith("#"), cid)
+                       .alias("id"))
+    placed = placed.withColumn("h", F.when(F.col("id").isNotNull(), F.xxhash64("id")))
+    keys = F.array(F.struct(F.lit(0).alias("k"), F.col("p").alias("v")),
+                   F.struct(F.lit(1).alias("k"), F.col("h").alias("v")))
+    got = (placed.select(F.inline(keys)).where(F.col("v").isNotNull())
+           .groupBy("k", "v").agg(F.count(F.lit(1)).alias("n"))
+           .where((F.col("k") == 0) | (F.col("n") > 1)).collect())
+    counts = {r["v"]: r["n"] for r in got if r["k"] == 0}
+    starts, row = {}, 2
+    for p in range(df.rdd.getNumPartitions()):
+        starts[p] = row
+        row += counts.get(p, 0)
+    hashes = [r["v"] for r in got if r["k"] == 1]
+    return starts, row - 2, (_duplicates(placed, hashes, starts, F) if hashes else {})
 
 
-def _rater(settings: dict[str, Any], names: list[str], used_at: list[int],
-           duplicates: dict[str, list[int]], starts: dict[int, int]) -> Any:
-    """The batch function on each partition's batches, rows numbered from its start."""
-    def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from pyspark import TaskContext
-
-        ctx = TaskContext.get()
-        k = starts.get(ctx.partitionId() if ctx is not None else 0, 2)
-        sp = settle_run(**settings)
-        hdr = list(names)
-        for b in batches:
-            dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr,
-                                         list(range(1, len(hdr) + 1)), duplicates, used_at)
-            k += b.num_rows
-            yield _combine(dec, rej, blank)
-
-    return rate
+def _duplicates(placed: Any, hashes: list[int], starts: dict[int, int],
+                F: Any) -> dict[str, list[int]]:
+    """The 客户编号 of these hashes met more than once: id -> its row numbers."""
+    spark = placed.sparkSession
+    which = spark.createDataFrame([(h,) for h in hashes], "h long")
+    got = (placed.join(F.broadcast(which), "h").groupBy("id")
+           .agg(F.collect_list("at").alias("at")).where(F.size("at") > 1).collect())
+    return {r["id"]: sorted(starts[a >> 33] + (a & (2**33 - 1)) for a in r["at"])
+            for r in got}
 
 
-def _write_outputs(rated: Any, out_dir: Path, res: TableResult, F: Any) -> None:
-    """decisions.parquet and rejections.parquet (part files sorted by 行号), the counts
-    checked, then moved into place."""
-    for name, kind, schema, prefix in ((DECISIONS, "D", DECISION_SCHEMA, "d_"),
-                                       (REJECTIONS, "R", REJECTION_SCHEMA, "r_")):
-        part = rated.where(F.col(KIND) == kind).select(
-            *[F.col(f"`{prefix}{f.name}`").alias(f.name) for f in schema])  # (in order)
-        part.write.mode("overwrite").parquet(os.fspath(out_dir / f".{name}.tmp"))
-        res.files[name] = out_dir / name
-    _spark_counts(res, rated, F)
-    res.check_counts()
-    for name in (DECISIONS, REJECTIONS):
+def _add_up(res: TableResult, got: list[dict[str, Any]], hist: Any) -> None:
+    """The run's counts and history parts from the partitions' results (one per partition:
+    a task run twice gives the same result)."""
+    parts = {r["partition"]: r for r in got}
+    rows = sum(r["rows_in"] for r in parts.values())
+    if rows != res.rows_in:
+        raise WorkbookError(f"行数不符：读入 {res.rows_in} 行，评级 {rows} 行；本次输出作废。")
+    counts: dict[tuple[str, str, str], int] = {}
+    for _p, r in sorted(parts.items()):
+        res.decisions += r["decisions"]
+        res.rejected += r["rejected"]
+        res.blank += r["blank"]
+        res.in_scope += r["in_scope"]
+        for k, n in r["changed"].items():
+            res.changed[k] = res.changed.get(k, 0) + n
+        for br, before, after, n in r["counts"]:
+            counts[(br, before, after)] = counts.get((br, before, after), 0) + n
+        hist.parts[""] += r["changes"]
+        hist.parts["r"] += r["rejects"]
+    res.by_branch = by_branch_counts(counts)
+
+
+def _put_in_place(tmp: dict[str, Path], hist_tmp: Path, out_dir: Path,
+                  res: TableResult) -> None:
+    """Leftovers of failed task attempts removed (hidden files); decisions.parquet and
+    rejections.parquet (directories of parts, one file at least) moved into place."""
+    for d in (*tmp.values(), hist_tmp):
+        for f in d.glob(".*.tmp"):
+            f.unlink()
+    for name, schema in ((DECISIONS, DECISION_SCHEMA), (REJECTIONS, REJECTION_SCHEMA)):
+        if not any(tmp[name].glob("*.parquet")):
+            pq.write_table(schema.empty_table(), tmp[name] / "part-00000.parquet")
         final = out_dir / name
         if final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
-        os.replace(out_dir / f".{name}.tmp", final)
-
-
-def _arrow_fields(df: Any) -> list[tuple[str, pa.DataType]]:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return [(f.name, f.type) for f in to_arrow_schema(df.schema)]
-
-
-def _spark_counts(res: TableResult, rated: Any, F: Any) -> None:
-    """The run's counts in one aggregation over the rated rows."""
-    keys = [KIND, "`d_在范围`", "`d_级别变动`", "`d_营业部`", "`d_原级别`", "`d_当前级别`"]
-    got = rated.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"),
-                                   F.sum("blank").alias("b")).collect()
-    res.decisions = sum(r["n"] for r in got if r[0] == "D")
-    res.rejected = sum(r["n"] for r in got if r[0] == "R")
-    res.blank = int(sum(r["b"] or 0 for r in got))
-    counts: dict[tuple[str, str, str], int] = {}
-    changed: dict[str, int] = {}
-    for kind, scope, change, branch, before, after, n, _b in got:
-        if kind != "D" or not scope:
-            continue
-        res.in_scope += n
-        changed[change or ""] = changed.get(change or "", 0) + n
-        key = (branch or "（未填营业部）", before or "无级别", after or "无级别")
-        counts[key] = counts.get(key, 0) + n
-    res.changed = changed
-    res.by_branch = by_branch_counts(counts)
+        os.replace(tmp[name], final)
+        res.files[name] = final

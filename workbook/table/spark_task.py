@@ -1,0 +1,134 @@
+"""One task of the Spark engine: a partition of the input rated and written in one pass, on
+the executor, as the local engine writes a run (``workbook.table.run``):
+
+* the partition's batches rated by the local engine's batch function (``run.rate_arrow``),
+  its rows numbered from the partition's first row number;
+* its decisions and rejections written with pyarrow as ``part-<partition>.parquet`` of
+  ``decisions.parquet/`` and ``rejections.parquet/`` (one file per partition: the directories
+  read in the input's order);
+* its history records (变更, 拒绝) written as parts of the run's history directory, each
+  digested when written (``history.part_digest``), named so that they read in the run's
+  order: ``part-<partition>.<k>.parquet`` (变更) after the 运行 part, then
+  ``part-r<partition>.<k>.parquet`` (拒绝);
+* its counts added up batch by batch in Arrow (``run._count``).
+
+Nothing of the rated rows goes back to the JVM: the task returns one row, its result as JSON
+(counts, the history parts and their digests), which the driver adds up. Files are written
+under hidden names (the task's attempt in them) and renamed when the partition is done, so a
+task run again (a failure, speculation) writes the same files whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .history import PART_ROWS, RECORD_SCHEMA, part_digest, records_of
+from .run import DECISION_SCHEMA, REJECTION_SCHEMA, TableResult, _count, rate_arrow
+from .steps import settle_run
+
+RESULT_SCHEMA = pa.schema([("result", pa.string())])
+
+
+class PartitionWriter:
+    """The outputs of one partition (see module doc)."""
+
+    def __init__(self, pid: int, attempt: int, dirs: dict[str, str],
+                 common: dict[str, str]) -> None:
+        self.pid, self.common = pid, common
+        self.dirs = {k: Path(v) for k, v in dirs.items()}
+        self.tag = f".{pid:05d}.{attempt}.tmp"
+        self.done: list[tuple[Path, Path]] = []  # (hidden, final) renamed at the end
+        self.dw = pq.ParquetWriter(self._file("decisions", f"part-{pid:05d}.parquet"),
+                                   DECISION_SCHEMA)
+        self.rw = pq.ParquetWriter(self._file("rejections", f"part-{pid:05d}.parquet"),
+                                   REJECTION_SCHEMA)
+        self.res = TableResult(out_dir=Path(), period="", mode="", rulebook_ref="")
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.buf: dict[str, list[pa.RecordBatch]] = {"": [], "r": []}
+        self.parts: dict[str, list[dict[str, Any]]] = {"": [], "r": []}
+
+    def _file(self, where: str, name: str) -> Path:
+        hidden = self.dirs[where] / f".{name}{self.tag}"
+        self.done.append((hidden, self.dirs[where] / name))
+        return hidden
+
+    def add(self, dec: pa.RecordBatch, rej: pa.RecordBatch, blank: int, n_in: int) -> None:
+        self.dw.write_batch(dec)
+        self.rw.write_batch(rej)
+        _count(self.res, dec, rej, self.counts)
+        self.res.rows_in += n_in
+        self.res.blank += blank
+        for kind, recs in (("", records_of(dec, None, self.common)),
+                           ("r", records_of(None, rej, self.common))):
+            for b in recs:
+                self.buf[kind].append(b)
+                if sum(x.num_rows for x in self.buf[kind]) >= PART_ROWS:
+                    self._flush(kind)
+
+    def _flush(self, kind: str) -> None:
+        if not self.buf[kind]:
+            return
+        name = f"part-{kind}{self.pid:05d}.{len(self.parts[kind]):04d}.parquet"
+        t = pa.Table.from_batches(self.buf[kind], RECORD_SCHEMA)
+        pq.write_table(t, self._file("history", name))
+        self.parts[kind].append({"file": name, "rows": t.num_rows, "sha256": part_digest(t)})
+        self.buf[kind] = []
+
+    def close(self) -> str:
+        """Finish the files, put them in place; the partition's result as JSON."""
+        self._flush("")
+        self._flush("r")
+        self.dw.close()
+        self.rw.close()
+        for hidden, final in self.done:
+            os.replace(hidden, final)
+        r = self.res
+        return json.dumps({
+            "partition": self.pid, "rows_in": r.rows_in, "decisions": r.decisions,
+            "rejected": r.rejected, "blank": r.blank, "in_scope": r.in_scope,
+            "changed": r.changed, "counts": [[*k, n] for k, n in self.counts.items()],
+            "changes": self.parts[""], "rejects": self.parts["r"]}, ensure_ascii=False)
+
+    def abort(self) -> None:
+        for w in (self.dw, self.rw):
+            w.close()
+        for hidden, _final in self.done:
+            hidden.unlink(missing_ok=True)
+
+
+def rate_partitions(settings: dict[str, Any], names: list[str], used_at: list[int],
+                    duplicates: dict[str, list[int]], starts: dict[int, int],
+                    dirs: dict[str, str], common: dict[str, str]) -> Any:
+    """The function ``mapInArrow`` runs on each partition (see module doc)."""
+    def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        pid = ctx.partitionId() if ctx is not None else 0
+        attempt = ctx.attemptNumber() if ctx is not None else 0
+        k = starts.get(pid, 2)
+        sp = settle_run(**settings)
+        hdr = list(names)
+        wanted = list(range(1, len(hdr) + 1))
+        w = PartitionWriter(pid, attempt, dirs, common)
+        try:
+            for b in batches:
+                dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr, wanted,
+                                             duplicates, used_at)
+                k += b.num_rows
+                w.add(dec, rej, blank, b.num_rows)
+            result = w.close()
+        except BaseException:
+            w.abort()
+            raise
+        yield pa.RecordBatch.from_arrays([pa.array([result], pa.string())],
+                                         schema=RESULT_SCHEMA)
+
+    return rate
