@@ -114,12 +114,13 @@ def rate_partitions(settings: dict[str, Any], names: list[str], used_at: list[in
         pid = ctx.partitionId() if ctx is not None else 0
         attempt = ctx.attemptNumber() if ctx is not None else 0
         k = starts.get(pid, 2)
-        sp = settle_run(**settings)
+        sp = None  # (settled at the first batch: an empty partition needs no rulebook)
         hdr = list(names)
         wanted = list(range(1, len(hdr) + 1))
         w = PartitionWriter(pid, attempt, dirs, common)
         try:
             for b in batches:
+                sp = sp or settle_run(**settings)
                 dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr, wanted,
                                              duplicates, used_at)
                 k += b.num_rows
