@@ -54,7 +54,14 @@ from .run import (
 )
 from .source import pick_columns
 from .spark_conf import configure
-from .spark_task import RESULT_SCHEMA, rate_partitions
+from .spark_task import (
+    FOUND_SCHEMA,
+    HASHES_SCHEMA,
+    RESULT_SCHEMA,
+    find_ids,
+    hash_ids,
+    rate_partitions,
+)
 from .steps import settle_run
 
 
@@ -153,44 +160,32 @@ def _spark_schema(schema: pa.Schema) -> Any:
 
 def _layout(df: Any, id_name: str, F: Any
             ) -> tuple[dict[int, int], int, dict[str, list[int]]]:
-    """Before rating, in the JVM: the row number of each partition's first row (the input's
-    order, the header being row 1: the row counts of the partitions before it), the number of
-    rows, and the 客户编号 met more than once with every row they are on.
+    """Before rating, over the 客户编号 column only: the row number of each partition's first
+    row (the input's order, the header being row 1: the rows of the partitions before it), the
+    number of rows, and the 客户编号 met more than once with every row they are on — as the
+    local engine finds them (``source.duplicate_ids``): each task hashes its ids (8 bytes a
+    row, sent to the driver, sorted there); only when two hashes are equal are the rows of
+    those hashes read again, their ids compared themselves."""
+    import numpy as np
 
-    One aggregation over the input counts each row under its partition (key kind 0) and under
-    a 64-bit hash of its 客户编号 (kind 1: fixed-width keys, no strings in the aggregation).
-    Only if some hash is met twice (a duplicate — or two ids of one hash) are the rows of
-    those hashes grouped by their 客户编号 itself, with their places
-    (``monotonically_increasing_id``: the partition in the upper bits, the position below)."""
-    cid = F.trim(F.col(f"`{id_name}`").cast("string"))
-    placed = df.select(F.spark_partition_id().cast("long").alias("p"),
-                       F.monotonically_increasing_id().alias("at"),
-                       F.when(cid.isNotNull() & (cid != "") & ~cid.startswith("#"), cid)
-                       .alias("id"))
-    placed = placed.withColumn("h", F.when(F.col("id").isNotNull(), F.xxhash64("id")))
-    keys = F.array(F.struct(F.lit(0).alias("k"), F.col("p").alias("v")),
-                   F.struct(F.lit(1).alias("k"), F.col("h").alias("v")))
-    got = (placed.select(F.inline(keys)).where(F.col("v").isNotNull())
-           .groupBy("k", "v").agg(F.count(F.lit(1)).alias("n"))
-           .where((F.col("k") == 0) | (F.col("n") > 1)).collect())
-    counts = {r["v"]: r["n"] for r in got if r["k"] == 0}
+    ids = df.select(F.col(f"`{id_name}`"))
+    got = sorted(ids.mapInArrow(hash_ids(), _spark_schema(HASHES_SCHEMA)).collect())
+    counts = {r["p"]: r["n"] for r in got}
     starts, row = {}, 2
     for p in range(df.rdd.getNumPartitions()):
         starts[p] = row
         row += counts.get(p, 0)
-    hashes = [r["v"] for r in got if r["k"] == 1]
-    return starts, row - 2, (_duplicates(placed, hashes, starts, F) if hashes else {})
-
-
-def _duplicates(placed: Any, hashes: list[int], starts: dict[int, int],
-                F: Any) -> dict[str, list[int]]:
-    """The 客户编号 of these hashes met more than once: id -> its row numbers."""
-    spark = placed.sparkSession
-    which = spark.createDataFrame([(h,) for h in hashes], "h long")
-    got = (placed.join(F.broadcast(which), "h").groupBy("id")
-           .agg(F.collect_list("at").alias("at")).where(F.size("at") > 1).collect())
-    return {r["id"]: sorted(starts[a >> 33] + (a & (2**33 - 1)) for a in r["at"])
-            for r in got}
+    hashes = np.concatenate([np.frombuffer(r["h"], np.uint64) for r in got]
+                            or [np.zeros(0, np.uint64)])
+    s = np.sort(hashes[hashes != 0])
+    again = np.unique(s[1:][s[1:] == s[:-1]])
+    del hashes, s
+    if not len(again):
+        return starts, row - 2, {}
+    seen: dict[str, list[int]] = {}
+    for r in ids.mapInArrow(find_ids(again), _spark_schema(FOUND_SCHEMA)).collect():
+        seen.setdefault(r["id"], []).append(starts[r["p"]] + r["at"])
+    return starts, row - 2, {k: sorted(v) for k, v in seen.items() if len(v) > 1}
 
 
 def _add_up(res: TableResult, got: list[dict[str, Any]], hist: Any) -> None:

@@ -133,3 +133,54 @@ def rate_partitions(settings: dict[str, Any], names: list[str], used_at: list[in
                                          schema=RESULT_SCHEMA)
 
     return rate
+
+
+# ----------------------------------------------------- before rating: rows and duplicate ids
+
+HASHES_SCHEMA = pa.schema([("p", pa.int64()), ("n", pa.int64()), ("h", pa.binary())])
+FOUND_SCHEMA = pa.schema([("p", pa.int64()), ("at", pa.int64()), ("id", pa.string())])
+
+
+def _partition() -> int:
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    return ctx.partitionId() if ctx is not None else 0
+
+
+def hash_ids() -> Any:
+    """The function ``mapInArrow`` runs on the 客户编号 column of each partition: its rows and
+    a 64-bit hash of each id (``source.id_hashes``: the local engine's; 0 for none), one row
+    (the hashes as bytes: 8 a row)."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+
+        from .source import _id_texts, id_hashes
+
+        got = [id_hashes(_id_texts(b.column(0))) for b in batches if b.num_rows]
+        h = np.concatenate(got) if got else np.zeros(0, np.uint64)
+        yield pa.RecordBatch.from_pylist([{"p": _partition(), "n": len(h), "h": h.tobytes()}],
+                                         schema=HASHES_SCHEMA)
+
+    return run
+
+
+def find_ids(again: Any) -> Any:
+    """The function ``mapInArrow`` runs on the 客户编号 column of each partition: the rows
+    whose id's hash is in ``again`` (sorted), with their id and place in the partition."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+
+        from .source import _id_texts, id_hashes
+
+        p, at = _partition(), 0
+        for b in batches:
+            ids = _id_texts(b.column(0))
+            k = np.flatnonzero(np.isin(id_hashes(ids), again))
+            if len(k):
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(np.full(len(k), p), pa.int64()), pa.array(k + at, pa.int64()),
+                     ids.take(pa.array(k))], schema=FOUND_SCHEMA)
+            at += b.num_rows
+
+    return run
