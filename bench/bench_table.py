@@ -10,7 +10,8 @@ Generates (once, untimed, cached in --dir) a head-office extract of N clients as
     a new Parquet file;
 (b) the local engine (``rate_table``: validation, rules, mode, decisions, rejections, summary,
     history);
-(c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included).
+(c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included,
+    and printed on its own).
 Each is run in a child process; its peak memory is the largest sum of RSS over the process and
 all its descendants (worker processes, the JVM), sampled every 100 ms.
 Goals (issue 13): (b) <= 2 x (a); peak of (b) <= 1 GB at 10M; (c) <= 3 x (b).
@@ -96,8 +97,10 @@ def local(src: str, out: str) -> None:
 def spark(src: str, out: str) -> None:
     from workbook.table.spark import rate_table_spark, session
 
+    t0 = time.perf_counter()
     s = session("local[2]")
     s.sparkContext.setLogLevel("ERROR")
+    print(f"spark session started in {time.perf_counter() - t0:.1f} s", flush=True)
     rate_table_spark(src, period=PERIOD, mode="quarterly", out=out, operator="bench", now=NOW,
                      spark=s, force=True)
     s.stop()
