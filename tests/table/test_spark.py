@@ -93,3 +93,22 @@ def test_spark_reads_and_rates_its_input_once(spark, tmp_path) -> None:
                                                ("local[3,2]", 3), ("yarn", 0), (None, 0)])
 def test_local_masters_cores(master, cores) -> None:
     assert local_cores(master) == cores
+
+
+def test_spark_finds_duplicates_of_numeric_ids_as_the_local_engine(spark, tmp_path) -> None:
+    """A 客户编号 column of numbers (a warehouse's bigint/double): 100005.0 is read as 100005,
+    so a duplicate across partitions is rejected on both rows, as by the local engine."""
+    rows = clients(120)
+    for k, r in enumerate(rows):
+        r["客户编号"] = float(100_000 + k)
+    rows[100]["客户编号"] = rows[5]["客户编号"]
+    src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=40)
+    local = rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "local",
+                       operator="总部", now=NOW, workers=1, batch_rows=50)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4k")
+    res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "spark",
+                           operator="总部", now=NOW, spark=spark)
+    rej = _rows(tmp_path / "spark" / "rejections.parquet")
+    assert {r["行号"] for r in rej if "重复" in r["原因"]} == {7, 102}
+    assert rej == _rows(tmp_path / "local" / "rejections.parquet")
+    assert res.rejected == local.rejected
