@@ -387,6 +387,9 @@ def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
         counts[key] = counts.get(key, 0) + r["行号_count"]
 
 
+count_batch = _count  # (the Spark engine's tasks count as the local engine does)
+
+
 def by_branch_counts(counts: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:
     """营业部 -> {"before": tier -> n, "after": tier -> n} of the rated clients."""
     out: dict[str, dict[str, dict[str, int]]] = {}

@@ -258,3 +258,6 @@ def _id_texts(arr: pa.Array) -> pa.Array:
     if not pa.types.is_string(arr.type):
         arr = pc.cast(arr, pa.string())
     return pc.utf8_trim_whitespace(arr)
+
+
+id_texts = _id_texts  # (the Spark engine's tasks read ids as the local engine does)

@@ -10,7 +10,7 @@ the executor, as the local engine writes a run (``workbook.table.run``):
   digested when written (``history.part_digest``), named so that they read in the run's
   order: ``part-<partition>.<k>.parquet`` (变更) after the 运行 part, then
   ``part-r<partition>.<k>.parquet`` (拒绝);
-* its counts added up batch by batch in Arrow (``run._count``).
+* its counts added up batch by batch in Arrow (``run.count_batch``).
 
 Nothing of the rated rows goes back to the JVM: the task returns one row, its result as JSON
 (counts, the history parts and their digests), which the driver adds up. Files are written
@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .history import PART_ROWS, RECORD_SCHEMA, part_digest, records_of
-from .run import DECISION_SCHEMA, REJECTION_SCHEMA, TableResult, _count, rate_arrow
+from .run import DECISION_SCHEMA, REJECTION_SCHEMA, TableResult, count_batch, rate_arrow
 from .steps import settle_run
 
 RESULT_SCHEMA = pa.schema([("result", pa.string())])
@@ -62,7 +62,7 @@ class PartitionWriter:
     def add(self, dec: pa.RecordBatch, rej: pa.RecordBatch, blank: int, n_in: int) -> None:
         self.dw.write_batch(dec)
         self.rw.write_batch(rej)
-        _count(self.res, dec, rej, self.counts)
+        count_batch(self.res, dec, rej, self.counts)
         self.res.rows_in += n_in
         self.res.blank += blank
         for kind, recs in (("", records_of(dec, None, self.common)),
@@ -155,9 +155,9 @@ def hash_ids() -> Any:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
-        from .source import _id_texts, id_hashes
+        from .source import id_hashes, id_texts
 
-        got = [id_hashes(_id_texts(b.column(0))) for b in batches if b.num_rows]
+        got = [id_hashes(id_texts(b.column(0))) for b in batches if b.num_rows]
         h = np.concatenate(got) if got else np.zeros(0, np.uint64)
         yield pa.RecordBatch.from_pylist([{"p": _partition(), "n": len(h), "h": h.tobytes()}],
                                          schema=HASHES_SCHEMA)
@@ -171,11 +171,11 @@ def find_ids(again: Any) -> Any:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
-        from .source import _id_texts, id_hashes
+        from .source import id_hashes, id_texts
 
         p, at = _partition(), 0
         for b in batches:
-            ids = _id_texts(b.column(0))
+            ids = id_texts(b.column(0))
             k = np.flatnonzero(np.isin(id_hashes(ids), again))
             if len(k):
                 yield pa.RecordBatch.from_arrays(
