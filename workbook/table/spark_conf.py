@@ -2,7 +2,8 @@
 
 The run is three Spark jobs: the input's schema, one pass over the 客户编号 column (rows per
 partition and the ids' hashes: ``spark._layout``; a second one only when an id is met twice),
-and one ``mapInArrow`` pass that rates and writes every partition (``spark_task``). What matters for it:
+and one ``mapInArrow`` pass that rates and writes every partition (``spark_task``). What
+matters for it:
 
 * ``spark.sql.execution.arrow.maxRecordsPerBatch``: the rows of each Arrow batch handed to the
   Python worker — the local engine's batch (131,072) instead of Spark's 10,000, so the batch
