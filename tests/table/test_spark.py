@@ -67,6 +67,16 @@ def test_a_forced_earlier_period_on_spark_is_marked(spark, tmp_path) -> None:
     assert [run_stats(e).get("期间倒退") for e in hist] == [None, "强制执行"]
 
 
+
+def test_a_forced_rerun_on_spark_is_marked(spark, tmp_path) -> None:
+    src = write_parquet(clients(60), tmp_path / "c.parquet")
+    out = tmp_path / "out"
+    rate_table(src, period=PERIOD, mode="quarterly", out=out, operator="总部", now=NOW)
+    res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=out, operator="总部",
+                           now=NOW, spark=spark, force=True)
+    assert res.summary()["强制重跑"] == "是" and "期间倒退" not in res.summary()
+    assert [run_stats(e).get("强制重跑") for e in runs(out / HISTORY)] == [None, "是"]
+
 def test_spark_reads_and_rates_its_input_once(spark, tmp_path) -> None:
     """One aggregation before rating, then one pass that rates and writes every output
     (decisions, rejections, history, counts): the rating is not run again per output."""

@@ -49,6 +49,7 @@ from .run import (
     TableResult,
     applied_before,
     by_branch_counts,
+    forced_rerun,
     run_common,
     write_summary,
 )
@@ -124,7 +125,7 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
                       rulebook_ref=spec.rulebook.ref, engine="spark", rows_in=rows_in,
-                      backwards=backwards)
+                      backwards=backwards, rerun=force and forced_rerun(out_dir, spec))
     from .history import HistoryWriter
 
     hist = HistoryWriter(out_dir, run_common(spec, operator, now, os.fspath(source)))
