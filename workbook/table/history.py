@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .. import history as log
@@ -221,21 +220,6 @@ class HistoryWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
         if not any(self.hist.iterdir()):  # (made by this run: nothing left of it)
             self.hist.rmdir()
-
-
-def append_run(out_dir: Path, summary: dict[str, Any], common: dict[str, str],
-               decisions: Path, rejections: Path) -> dict[str, Any]:
-    """Append a run whose outputs are written already (the Spark engine) to
-    ``out_dir/history`` (see module doc); its manifest is returned."""
-    w = HistoryWriter(out_dir, common)
-    try:
-        for name in (decisions, rejections):
-            for b in pads.dataset(name).to_batches(batch_size=PART_ROWS // 4):
-                w.add(b, None) if name == decisions else w.add(None, b)
-        return w.close(summary)
-    except BaseException:
-        w.discard()
-        raise
 
 
 def verify(out_dir: str | os.PathLike[str]) -> list[str]:

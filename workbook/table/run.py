@@ -306,17 +306,6 @@ def run_common(spec: Any, operator: str, now: dt.datetime, label: str) -> dict[s
                               spec.period.label, spec.rulebook.ref)
 
 
-def finish(res: TableResult, spec: Any, operator: str, now: dt.datetime, label: str) -> None:
-    """Append a run whose outputs are written (the Spark engine) to the history, then write
-    the summary (with the run's digest)."""
-    from . import history
-
-    res.history = history.append_run(res.out_dir, res.summary(),
-                                     run_common(spec, operator, now, label),
-                                     res.out_dir / DECISIONS, res.out_dir / REJECTIONS)
-    write_summary(res, spec.labels)
-
-
 #: rows from which ``rate_table`` rates in two worker processes by default, on a machine of
 #: ``WORKERS_CORES`` cores or more: below it their start-up (~1 s) is not won back. On two
 #: cores one process is the default: it rates on one core while the writer thread takes the
