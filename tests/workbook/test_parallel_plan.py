@@ -64,7 +64,8 @@ def _second_worker_first_row(path: Path) -> int:
     raise AssertionError("no second half")
 
 
-def _plans(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Any]:
+def _plans(path: Path, monkeypatch: pytest.MonkeyPatch,
+           shares: bool = True) -> tuple[Any, Any, Any]:
     serial = plan_run(read_book(path), **KW)
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
     monkeypatch.setattr(sheetxml.SheetStream.__init__, "__defaults__", (BLOCK,))
@@ -73,7 +74,7 @@ def _plans(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Any]:
     monkeypatch.setattr(parallel.ParallelRead, "result",
                         lambda self: joined.append(real(self)) or joined[-1])
     book = read_book(path)
-    assert joined and joined[0] is not None  # (客户 read by the two workers, not in one pass)
+    assert joined and (joined[0] is not None or not shares)  # (客户 read by the two workers)
     pending = book.log_later
     par = plan_run(book, **KW)
     return serial, par, pending
@@ -122,6 +123,7 @@ def test_a_log_search_whose_worker_died_is_done_by_the_run(
     if not parallel.can_fork():
         pytest.skip("no fork here")
     monkeypatch.setattr(parallel, "_find_share", _die)
-    serial, par, pending = _plans(book_path, monkeypatch)
+    # (the other worker's share, if not done yet, is lost with the pool: 客户 in one pass)
+    serial, par, pending = _plans(book_path, monkeypatch, shares=False)
     assert pending is not None
     _same(serial, par)

@@ -73,7 +73,7 @@ class ParallelRead:
         # the other worker waits for the search to end (the pool's shutdown) before it exits:
         # it gives back the memory of its rows meanwhile
         self._more += [fut, self._pool.submit(_give_back_memory)]
-        return PendingFind(fut)
+        return PendingFind(fut, self._pool)
 
     def result(self) -> SheetData | None:
         try:
@@ -142,14 +142,16 @@ class PendingFind:
     """A ``find_rows`` done by a read worker (``ParallelRead.find_rows``): ``result()`` waits
     for its ``FoundRows``; None when the worker died (the caller searches for itself)."""
 
-    def __init__(self, fut: Future) -> None:
-        self._fut = fut
+    def __init__(self, fut: Future, pool: ProcessPoolExecutor) -> None:
+        self._fut, self._pool = fut, pool
 
     def result(self) -> FoundRows | None:
         try:
             return self._fut.result()
         except (BrokenProcessPool, CancelledError):
             return None
+        finally:  # (the workers gone, and the pool's thread, before anything else forks)
+            self._pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True)
