@@ -50,7 +50,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rules import rulebook_ids, versions
@@ -77,19 +76,40 @@ from .xlsxio import SheetData, XlsxBook
 ColumnPick = Callable[[list[str]], Collection[int]]
 
 
-@dataclass
 class BookData:
     """What a run reads from a workbook, whichever front end (file or open Excel book) read it:
     the 客户 sheet, what it needs of 变更记录 (``history.LogState``) and the rows of 汇总 (the
-    sheet names are None where a sheet does not exist)."""
+    sheet names are None where a sheet does not exist); ``transfers``: the optional sheet 转销户
+    (``workbook.transfers``), ``purchases``: 产品购买 (``suitability2017``), where they exist.
 
-    clients: SheetData
-    history_sheet: str | None = None
-    log: history.LogState = field(default_factory=history.LogState)
-    summary_sheet: str | None = None
-    summary_rows: list[list[Any]] = field(default_factory=list)
-    transfers: SheetData | None = None  # the optional sheet 转销户 (workbook.transfers)
-    purchases: SheetData | None = None  # 产品购买 (suitability2017), when the sheet exists
+    ``log_later``: how to finish reading ``log`` while an engine still searches 变更记录 (a big
+    file: a read worker searches it while the run checks and rates 客户); ``log`` waits for it
+    when first asked for."""
+
+    def __init__(self, clients: SheetData, history_sheet: str | None = None,
+                 log: history.LogState | None = None, summary_sheet: str | None = None,
+                 summary_rows: list[list[Any]] | None = None,
+                 transfers: SheetData | None = None, purchases: SheetData | None = None, *,
+                 log_later: Callable[[], history.LogState] | None = None) -> None:
+        self.clients, self.history_sheet = clients, history_sheet
+        self._log = history.LogState() if log is None else log
+        self.log_later = log_later
+        self.summary_sheet = summary_sheet
+        self.summary_rows = [] if summary_rows is None else summary_rows
+        self.transfers, self.purchases = transfers, purchases
+
+    @property
+    def log(self) -> history.LogState:
+        """What the run needs of 变更记录 (waits for an engine still searching it)."""
+        if self.log_later is not None:
+            later, self.log_later = self.log_later, None
+            self._log = later()
+        return self._log
+
+    @log.setter
+    def log(self, state: history.LogState) -> None:
+        self.log_later = None
+        self._log = state
 
 
 class PendingSheet(Protocol):
@@ -229,11 +249,17 @@ def _read_clients(source: BookSource, sheet: str, pending: PendingSheet,
     return data
 
 
-def read_log(source: BookSource, sheet: str) -> history.LogState:
+#: what ``read_log`` searches 变更记录 for: the run rows, the row before each, the last rows
+LOG_ROWS: dict[str, Any] = {"col": 1, "text": history.RUN, "before": 1, "last": 2}
+
+
+def read_log(source: BookSource, sheet: str, found: Any | None = None) -> history.LogState:
     """What a run needs of 变更记录: the run rows, the row before each and the last rows, where
-    the engine can find them (``find_rows``); the whole sheet when it cannot, or when they
-    cannot be found on their own (rows without numbers, a first row that is not our header)."""
-    found = source.find_rows(sheet, col=1, text=history.RUN, before=1, last=2)
+    the engine can find them (``find_rows``; ``found``: found already); the whole sheet when
+    it cannot, or when they cannot be found on their own (rows without numbers, a first row
+    that is not our header)."""
+    if found is None:
+        found = source.find_rows(sheet, **LOG_ROWS)
     if found is None or not found.complete or (
             found.header and [history.cell_text(v) for v in found.header]
             [:len(history.HEADER)] != list(history.HEADER)):
@@ -266,7 +292,7 @@ def _read_book(source: BookSource) -> BookData:
     pending = source.start_read(sheet, columns=pick.wanted, hashed=pick.basis,
                                 formulas=pick.formulas)
     try:
-        log_state = read_log(source, hist_name) if hist_name else history.LogState()
+        log_later = _start_log(source, hist_name, pending) if hist_name else None
         summary_rows = source.read_rows(sum_name) if sum_name else []
     except BaseException:
         pending.cancel()
@@ -274,9 +300,23 @@ def _read_book(source: BookSource) -> BookData:
     tr_name = pick_sheet(names, TRANSFER_SHEET_NAMES)
     buy = pick_sheet(names, PURCHASE_SHEET_NAMES)
     return BookData(clients=_read_clients(source, sheet, pending, pick), history_sheet=hist_name,
-                    log=log_state, summary_sheet=sum_name, summary_rows=summary_rows,
+                    log_later=log_later, summary_sheet=sum_name, summary_rows=summary_rows,
                     transfers=source.read_sheet(tr_name) if tr_name else None,
                     purchases=source.read_sheet(buy) if buy else None)
+
+
+def _start_log(source: BookSource, sheet: str,
+               pending: PendingSheet) -> Callable[[], history.LogState]:
+    """``read_log`` now, or, where the engine reading 客户 can search 变更记录 on the side
+    (``FileSource``'s read workers: ``find_rows_later``), started now and finished when the
+    run first asks for ``BookData.log`` (the other core searches while 客户 is checked and
+    rated). The same ``LogState`` either way (a worker that died: searched here then)."""
+    later = getattr(pending, "find_rows_later", None)
+    search = later(sheet, **LOG_ROWS) if later is not None else None
+    if search is None:
+        state = read_log(source, sheet)
+        return lambda: state
+    return lambda: read_log(source, sheet, search.result())
 
 
 # ------------------------------------------------------------------------------- the file engine
@@ -300,6 +340,12 @@ class _FileRead:
     def cancel(self) -> None:
         if self.started is not None:
             self.started.cancel()
+
+    def find_rows_later(self, sheet: str, **how: Any) -> Any | None:
+        """``find_rows(sheet, **how)`` handed to the first read worker done with its rows
+        (``ParallelRead.find_rows``: its ``result()`` is the ``FoundRows``, or None when the
+        worker died); None when 客户 is read in one pass (search now)."""
+        return None if self.started is None else self.started.find_rows(sheet, **how)
 
 
 class FileSource(BookSource):

@@ -135,15 +135,16 @@ def plan_run(book: BookData, *, period: str | int | float | dt.date | Period, mo
     table = read_table(book.clients, spec, consume=consume)
     t, data = table.t, table.data
     res = new_result(spec, table, path or Path(data.name), out_path)
-    done, backwards, res.warnings = check_log(book, spec)
-    res.already_applied = bool(done)
-    res.warnings += timing_warnings(spec.period, spec.now.date(), spec.rulebook)
+    # (the log last: a big file's 变更记录 is still searched on the other core meanwhile)
+    timing = timing_warnings(spec.period, spec.now.date(), spec.rulebook)
     res.transfer_findings, said = check_transfers(book)
-    res.warnings += said
 
     say(f"评级 {len(t)} 位客户")
     rating = evaluate(t, spec)
     dec = apply_mode(rating, spec)
+    done, backwards, res.warnings = check_log(book, spec)
+    res.already_applied = bool(done)
+    res.warnings += timing + said
     res.opened_after = dec.opened_after
     res.warnings += dec.review.warnings
     backwards = check_rows_order(table, dec, spec, backwards, done)
