@@ -156,3 +156,28 @@ def test_plain_number_texts_are_the_jobs_floats() -> None:
     plain = {"-5": -5.0, "-1,000": -1000.0}  # the rulebook's minimum refuses them after)
     assert odd.tolist() == [t.strip() != "" and t not in plain for t in ODD_TEXT] + [False]
     assert got.to_pylist() == [plain.get(t) for t in ODD_TEXT] + [None]
+
+
+def test_an_id_met_twice_in_a_batch_is_rejected_when_the_inputs_duplicates_are_not_given(
+) -> None:
+    """The batch function looks for the batch's own duplicated 客户编号 when it is not given
+    the whole input's (``duplicates=None``); given them, it takes them as they are."""
+    from workbook.table.steps import settle_run
+
+    spec = settle_run(period="2026Q3", mode="quarterly", rulebook="brokerage", operator="总部",
+                      now=NOW)
+    header = ["客户编号", "营业部", "开户日期", "资产权益", "上年度净佣金", "风险测评得分", "当前级别"]
+    batch = pa.RecordBatch.from_pydict({
+        "客户编号": ["KH1", "KH2", "KH1"], "营业部": ["第1营业部"] * 3,
+        "开户日期": pa.array([dt.date(2020, 1, 1)] * 3, pa.date32()),
+        "资产权益": [500000.0, 800000.0, 20000.0], "上年度净佣金": [1000.0, 2000.0, 10.0],
+        "风险测评得分": [50.0, 60.0, 70.0], "当前级别": ["普通客户"] * 3})
+    wanted = list(range(1, len(header) + 1))
+    for dups in (None, {"KH1": [2, 4]}):
+        dec, rej, _ = table_run.rate_arrow(batch, 0, spec, header, wanted, dups)
+        assert dec.column("客户编号").to_pylist() == ["KH2"], dups
+        got = rej.to_pylist()
+        assert [(r["行号"], r["客户编号"]) for r in got] == [(2, "KH1"), (4, "KH1")], dups
+        assert all("重复" in r["原因"] for r in got), got
+    dec, rej, _ = table_run.rate_arrow(batch.slice(0, 2), 0, spec, header, wanted, {})
+    assert dec.column("客户编号").to_pylist() == ["KH1", "KH2"] and rej.num_rows == 0

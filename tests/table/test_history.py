@@ -80,3 +80,30 @@ def test_audit_table_reports_a_removed_run(rated, capsys) -> None:
     assert main(["audit-table", str(out)]) == 1
     said = capsys.readouterr().out
     assert "所记前一次运行的摘要与实际不符" in said and "运行序号为 2，应为 1" in said
+
+
+def test_a_parts_digest_is_the_one_older_histories_hold() -> None:
+    """A part's digest is sha256 of its rows as one Arrow IPC stream — the value written by the
+    histories of earlier versions (pinned here), so that they still verify; and the stream
+    itself, made and hashed as a whole."""
+    from workbook.table.history import RECORD_SCHEMA, part_digest
+
+    names = RECORD_SCHEMA.names
+    rows = [{n: (f"{n}{k}" if (k + j) % 3 else None) for j, n in enumerate(names)}
+            for k in range(7)]
+    rows[2]["原因"] = "资产权益 1,234,567.89 元 ≥ 100 万元（第三条）"
+    t = pa.concat_tables([pa.Table.from_pylist(rows[:3], schema=RECORD_SCHEMA),
+                          pa.Table.from_pylist(rows[3:], schema=RECORD_SCHEMA)])
+    assert t.column(0).num_chunks == 2
+    got = part_digest(t)
+    assert got == "effd2faaa29bce6c88530e9faa50a5b193663734aa721948b0914fa8017c4e2b"
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, RECORD_SCHEMA) as w:
+        w.write_table(t.combine_chunks())
+    import hashlib
+
+    assert got == hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    assert part_digest(t.slice(0, 0)) == (
+        "f076d9e4e65f8dbfaa7b19e7a507a7dff9305f0a602bc9791863d21f0d484a8e")
+    rows[5]["客户编号"] = "KH0"
+    assert part_digest(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)) != got

@@ -155,3 +155,18 @@ def test_a_row_without_id_is_rejected_and_a_blank_row_counted(demo: dict) -> Non
     assert "第 12 行「客户编号」：为空；「资产权益」：为空（必填）" in {r["原因"] for r in rejs}
     assert res.blank == 1 and res.rows_in == 50 == res.decisions + res.rejected + 1
     assert 22 not in {x["行号"] for x in _decisions(d / "blank")} | {r["行号"] for r in rejs}
+
+
+def test_the_decisions_keep_the_statistics_a_reader_filters_by(tmp_path) -> None:
+    """营业部, 客户编号 and 行号 have their min/max in each row group (push-branches reads a
+    营业部's rows with a filter: groups without it are skipped)."""
+    src = write_parquet(clients(300), tmp_path / "c.parquet")
+    rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "out", operator="总部",
+               now=NOW, batch_rows=100)
+    meta = pq.ParquetFile(tmp_path / "out" / "decisions.parquet").metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    assert meta.num_row_groups >= 3
+    for g in range(meta.num_row_groups):
+        for name in ("营业部", "客户编号", "行号"):
+            st = meta.row_group(g).column(names.index(name)).statistics
+            assert st is not None and st.has_min_max, (g, name)

@@ -143,9 +143,11 @@ def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array
         raise _NotPlain
     plain = pc.fill_null(pc.match_substring_regex(a, _PLAIN_ID), False)
     b.slow |= ~plain.to_numpy(zero_copy_only=False)
-    counts = pc.value_counts(a)
-    many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
     known = list(duplicates) if duplicates else []
+    many = pa.array([], pa.string())
+    if duplicates is None:  # (not known for the whole input: those met twice in the batch)
+        counts = pc.value_counts(a)
+        many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
     if len(many) or known:
         again = pa.concat_arrays([many.cast(pa.string()), pa.array(known, pa.string())])
         b.slow |= pc.fill_null(pc.is_in(a, value_set=again), False).to_numpy(
@@ -246,7 +248,9 @@ def _risk(b: _Batch, c: int | None, as_of: Any) -> np.ndarray:
 def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
                duplicates: dict[str, list[int]] | None) -> ClientTable | None:
     """The batch validated (see module doc), rows numbered as in the batch (header row 1), or
-    None when the batch has a column the vectorised path does not read."""
+    None when the batch has a column the vectorised path does not read. ``duplicates``: the
+    客户编号 met more than once in the whole input (``source.duplicate_ids``; every id met twice
+    in the batch is among them), or None: then the batch's own are looked for."""
     rb = spec.rulebook
     header = [h.strip() for h in inp.header]
     cols = column_map(header)
