@@ -161,7 +161,8 @@ def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: d
     if dec is not None and dec.num_rows:
         before = pc.fill_null(dec.column("原级别"), "")
         after = pc.fill_null(dec.column("当前级别"), "")
-        s = dec.filter(pc.and_(dec.column("在范围"), pc.not_equal(before, after)))
+        s = dec.select(["客户编号", "原级别", "当前级别", "级别变动", "级别依据", "规则编号"]).filter(
+            pc.and_(dec.column("在范围"), pc.not_equal(before, after)))  # (what is kept only)
         if s.num_rows:
             yield fill(s.num_rows, {
                 "记录类型": _const(s.num_rows, log.CHANGE),
