@@ -89,10 +89,33 @@ def read_frame(spark: Any, source: str) -> Any:
         if p.suffix.lower() in (".csv", ".txt"):
             return spark.read.csv(os.fspath(p), header=True, inferSchema=False,
                                   encoding="utf-8", escape='"', multiLine=True)
-        return spark.read.parquet(os.fspath(p))
+        schema = footer_schema(p)
+        reader = spark.read if schema is None else spark.read.schema(schema)
+        return reader.parquet(os.fspath(p))
     if not spark.catalog.tableExists(source):
         raise WorkbookError(f"找不到输入 {source}（不是文件或目录，也不是 Spark/Hive 表）。")
     return spark.table(source)
+
+
+SAFE_TYPES = (pa.types.is_string, pa.types.is_int32, pa.types.is_int64, pa.types.is_float64,
+              pa.types.is_float32, pa.types.is_boolean, pa.types.is_date32)
+
+
+def footer_schema(path: Path) -> Any:
+    """The Spark schema of one Parquet file read from its footer on the driver, so that Spark
+    does not start a job to infer it — only for a single file whose every column is of a type
+    that Spark infers the same way (text, whole and decimal numbers in int32/64 or floats,
+    booleans, dates); anything else (a directory, other types, a footer pyarrow cannot read):
+    ``None``, Spark infers it."""
+    if not path.is_file():
+        return None
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return None
+    if not all(any(ok(f.type) for ok in SAFE_TYPES) for f in schema):
+        return None
+    return _spark_schema(schema)
 
 
 def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
@@ -170,7 +193,9 @@ def _layout(df: Any, id_name: str, F: Any
     import numpy as np
 
     ids = df.select(F.col(f"`{id_name}`"))
-    got = sorted(ids.mapInArrow(hash_ids(), _spark_schema(HASHES_SCHEMA)).collect())
+    # (collected as Arrow: the hashes' bytes are not turned into Python rows by the JVM)
+    got = ids.mapInArrow(hash_ids(), _spark_schema(HASHES_SCHEMA)).toArrow().to_pylist()
+    got.sort(key=lambda r: r["p"])
     counts = {r["p"]: r["n"] for r in got}
     starts, row = {}, 2
     for p in range(df.rdd.getNumPartitions()):

@@ -40,7 +40,7 @@ def configure(builder: Any, master: str | None) -> Any:
     cores = local_cores(master)
     if cores:
         b = (b.config("spark.sql.shuffle.partitions", str(2 * cores))
-             .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1"))
+             .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"))
     return b
 
 
