@@ -103,7 +103,21 @@ def spark(src: str, out: str) -> None:
     print(f"spark session started in {time.perf_counter() - t0:.1f} s", flush=True)
     rate_table_spark(src, period=PERIOD, mode="quarterly", out=out, operator="bench", now=NOW,
                      spark=s, force=True)
+    print(f"spark CPU (s): {_tree_cpu(os.getpid())}", flush=True)
     s.stop()
+
+
+def _tree_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system, with waited-for children) of the Spark run's processes by
+    kind: this driver, the JVM, the Python workers (``measure``'s CPU sees only the driver)."""
+    tick, got = os.sysconf("SC_CLK_TCK"), {"driver": 0.0, "jvm": 0.0, "python workers": 0.0}
+    for q in _tree(pid):
+        with contextlib.suppress(OSError):
+            f = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()
+            kind = ("driver" if q == pid else "jvm" if b"java" in
+                    Path(f"/proc/{q}/cmdline").read_bytes() else "python workers")
+            got[kind] += sum(map(int, f[11:15])) / tick
+    return {k: round(v, 1) for k, v in got.items()}
 
 
 def _tree(pid: int) -> list[int]:
@@ -128,7 +142,8 @@ def _rss_kb(pid: int) -> float:
 
 def measure(what: str, src: Path, out: Path) -> tuple[float, float, float]:
     """(seconds, peak MB of the child and its descendants, CPU seconds of the child and of
-    the descendants it waited for — worker processes started by a forkserver are not)."""
+    the descendants it waited for — worker processes started by a forkserver are not, nor
+    Spark's JVM: ``spark`` prints its processes' CPU itself)."""
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, "
             f"{str(ROOT / 'bench')!r}); import bench_table as b; "
             f"b.{what}({str(src)!r}, {str(out)!r})")
