@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterator
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -179,6 +180,22 @@ def _worker_init(known: _Known) -> None:
     _known = known
 
 
+def share_chunks(stream: SheetStream, k: int, n: int, lo: int, hi: int) -> Iterator[bytes]:
+    """The row chunks of share ``k`` of ``n`` of a part: those starting (by inflated offset) in
+    ``[lo, hi)`` — the first share from the part's start, the last to its end. Every process
+    cuts the same chunks, so the shares meet without a gap or an overlap (the parallel read,
+    ``parpatch``)."""
+    pos = len(stream.prefix)
+    for chunk in stream.row_chunks():
+        start = pos
+        pos += len(chunk)
+        if start < lo and k:
+            continue
+        if start >= hi and k < n - 1:
+            return
+        yield chunk
+
+
 def _read_share(path: str, k: int, n: int, select: frozenset[int] | None,
                 hashed: frozenset[int]) -> dict[str, Any] | None:
     """Worker ``k`` of ``n``: the rows of the chunks starting in its share of the part (its
@@ -196,15 +213,8 @@ def _read_share(path: str, k: int, n: int, select: frozenset[int] | None,
             scan.formula_text = False
             scan.select = select
             scan.hashed = hashed
-            pos = len(stream.prefix)
             first_row = 0
-            for chunk in stream.row_chunks():
-                start = pos
-                pos += len(chunk)
-                if start < lo and k:
-                    continue
-                if start >= hi and k < n - 1:
-                    break
+            for chunk in share_chunks(stream, k, n, lo, hi):
                 if not first_row:
                     m = first_row_re(stream.ns).search(chunk)
                     rm = ROW_R_RE.search(m.group(1)) if m else None

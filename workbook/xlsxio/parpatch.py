@@ -40,7 +40,7 @@ from typing import Any, BinaryIO, Protocol, cast
 from .book import XlsxBook
 from .cells import CellWriter
 from .errors import XlsxError
-from .parallel import can_fork
+from .parallel import can_fork, share_chunks
 from .rowpatch import Edits, RowPatcher
 from .safety import open_zip
 from .sheetxml import BLOCK as _SHEET_BLOCK
@@ -106,16 +106,7 @@ def _bound(k: int, n: int, size: int) -> int:
 
 def _share(stream: SheetStream, k: int, n: int, size: int) -> Iterator[bytes]:
     """The row chunks starting in share ``k`` of ``n`` of the part (by inflated offset)."""
-    lo, hi = _bound(k, n, size), _bound(k + 1, n, size)
-    pos = len(stream.prefix)
-    for chunk in stream.row_chunks():
-        start = pos
-        pos += len(chunk)
-        if start < lo and k:
-            continue
-        if start >= hi and k < n - 1:
-            return
-        yield chunk
+    return share_chunks(stream, k, n, _bound(k, n, size), _bound(k + 1, n, size))
 
 
 def _first_row(chunk: bytes) -> int | None:
