@@ -122,3 +122,21 @@ def test_spark_finds_duplicates_of_numeric_ids_as_the_local_engine(spark, tmp_pa
     assert {r["行号"] for r in rej if "重复" in r["原因"]} == {7, 102}
     assert rej == _rows(tmp_path / "local" / "rejections.parquet")
     assert res.rejected == local.rejected
+
+
+def test_a_directory_of_files_is_numbered_as_the_local_engine_numbers_it(spark, tmp_path) -> None:
+    """Two Parquet files whose sizes are in the other order than their names: Spark packs
+    files by size, the local engine reads them in name order; 行号 (and so the rejections'
+    row numbers) must be the same for both engines."""
+    rows = clients(300)
+    src = tmp_path / "extract"
+    src.mkdir()
+    write_parquet(rows[:40], src / "part-a.parquet")  # (small, first by name)
+    write_parquet(rows[40:], src / "part-b.parquet")
+    local = rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "local",
+                       operator="总部", now=NOW, workers=1)
+    res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "spark",
+                           operator="总部", now=NOW, spark=spark)
+    assert res.rows_in == local.rows_in == 300
+    for name in ("decisions.parquet", "rejections.parquet"):
+        assert _rows(tmp_path / "spark" / name) == _rows(tmp_path / "local" / name)

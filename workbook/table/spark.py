@@ -29,6 +29,7 @@ On a cluster: build the wheel (``python -m build``), ship it to the executors
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -89,12 +90,44 @@ def read_frame(spark: Any, source: str) -> Any:
         if p.suffix.lower() in (".csv", ".txt"):
             return spark.read.csv(os.fspath(p), header=True, inferSchema=False,
                                   encoding="utf-8", escape='"', multiLine=True)
-        schema = footer_schema(p)
-        reader = spark.read if schema is None else spark.read.schema(schema)
-        return reader.parquet(os.fspath(p))
+        files = files_in_order(p) if p.is_dir() else []
+        if 1 < len(files) <= MAX_UNION:
+            frames = [_parquet(spark, f) for f in files]
+            return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True),
+                                    frames)
+        return _parquet(spark, p)
     if not spark.catalog.tableExists(source):
         raise WorkbookError(f"找不到输入 {source}（不是文件或目录，也不是 Spark/Hive 表）。")
     return spark.table(source)
+
+
+#: Up to this many files, a directory is read file by file and joined in the local engine's
+#: order (a union of one DataFrame per file); beyond, Spark reads the directory itself (its
+#: 行号 then follow Spark's order: docs/headoffice.md).
+MAX_UNION = 256
+
+
+def _parquet(spark: Any, p: Path) -> Any:
+    schema = footer_schema(p)
+    reader = spark.read if schema is None else spark.read.schema(schema)
+    return reader.parquet(os.fspath(p))
+
+
+def files_in_order(p: Path) -> list[Path]:
+    """The Parquet files of a directory in the order the local engine reads them (pyarrow's
+    dataset listing), to be read one by one and joined in that order: Spark's own listing
+    packs files into partitions largest first, so its rows — and their 行号 — would come in
+    another order. ``[]`` (Spark reads the directory itself) when the directory names Hive
+    partition keys (``营业部=…/``): their columns come from the paths, not the files."""
+    import pyarrow.dataset as pads
+
+    try:
+        ds = pads.dataset(p, format="parquet", partitioning="hive")
+        if ds.schema.names != pads.dataset(p, format="parquet").schema.names:
+            return []
+    except (OSError, pa.ArrowException):
+        return []
+    return [Path(f) for f in ds.files]
 
 
 SAFE_TYPES = (pa.types.is_string, pa.types.is_int32, pa.types.is_int64, pa.types.is_float64,
