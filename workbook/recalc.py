@@ -43,6 +43,11 @@ _LT_F = re.compile(rb"<f")
 _NS_F = re.compile(rb":f[ >/]")
 
 
+def _may_have_formula(text: bytes) -> bool:
+    """Whether ``text`` may hold a formula element (``<f``, or ``<x:f`` with a prefix)."""
+    return bool(_LT_F.search(text) or _COLON_F.search(text))
+
+
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
     """A worksheet part in pieces of whole cells (cut before a ``<c``) that may hold a
     formula (a piece without ``<f`` nor ``:f`` is not given)."""
@@ -58,7 +63,7 @@ def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
                 head, buf = buf[:cut], buf[cut:]
             else:
                 head, buf = buf, b""
-            if _LT_F.search(head) or _COLON_F.search(head):
+            if _may_have_formula(head):
                 yield head
             if not chunk:
                 return
@@ -237,7 +242,7 @@ class RecalcCheck:
     def feed(self, text: bytes) -> None:
         """A piece of whole cells of the clients' sheet, in order from the share's start."""
         self.fed = True
-        if not self.found and (b"<f" in text or _COLON_F.search(text)) and self.judge.needs(text):
+        if not self.found and _may_have_formula(text) and self.judge.needs(text):
             self.found = True
 
     def share_result(self) -> tuple[bool, bool]:
