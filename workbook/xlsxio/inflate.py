@@ -16,21 +16,25 @@ import struct
 import threading
 import zipfile
 import zlib
+from types import ModuleType
 from typing import IO
 
 from .errors import XlsxError
 
 
-def _inflater():  # (zlib-ng: a dependency, but the reader works without it)
+def zlib_ng_module() -> ModuleType | None:
+    """python-zlib-ng's ``zlib_ng`` (zlib's API and format, faster), or None where it is not
+    installed (a dependency, but the reader and the writer work without it): the one import
+    of it, for inflating here, deflating and combining CRC-32s in ``zipwriter``."""
     try:
         from zlib_ng import zlib_ng
-    except ImportError:  # pragma: no cover
-        return zlib
+    except ImportError:
+        return None
     return zlib_ng
 
 
 #: the module that inflates and checks the CRC-32 (same API as zlib)
-INFLATE = _inflater()
+INFLATE: ModuleType = zlib_ng_module() or zlib
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 #: Size of the inflated blocks handed to the consumer. Big enough that the thread keeps the GIL

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import BinaryIO, cast
 
 from .errors import XlsxError
+from .inflate import zlib_ng_module
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
@@ -53,9 +54,8 @@ ZLIB = Deflate("zlib", zlib, {})
 
 
 def _zlib_ng() -> Deflate | None:
-    try:
-        from zlib_ng import zlib_ng
-    except ImportError:
+    zlib_ng = zlib_ng_module()
+    if zlib_ng is None:
         return None
     # zlib-ng's levels are not zlib's: on sheet XML its level 4 writes within ~4 % of zlib 6's
     # size at ~3x the speed (bench/bench_deflate.py, docs/workbook.md "Speed").
@@ -194,17 +194,10 @@ class Piece:
     csize: int
 
 
-def _crc32_combine() -> Callable[[int, int, int], int] | None:
-    try:
-        from zlib_ng import zlib_ng
-    except ImportError:
-        return None
-    return zlib_ng.crc32_combine
-
-
 #: CRC-32 of a + b from those of a and b and the length of b (None without zlib-ng: then an
 #: entry is never deflated in pieces).
-crc32_combine = _crc32_combine()
+crc32_combine: Callable[[int, int, int], int] | None = getattr(zlib_ng_module(), "crc32_combine",
+                                                               None)
 
 
 def _copy(src: BinaryIO, offset: int, length: int, dst: BinaryIO, name: str) -> None:
