@@ -26,6 +26,7 @@ the row-by-row reference path) are patched in one pass.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
@@ -116,25 +117,18 @@ def _first_row(chunk: bytes) -> int | None:
 
 def _worker_chunks(pt: RowPatcher, k: int, job: _Job, state: dict[str, Any]
                    ) -> Iterator[bytes]:
-    from .patch import patch_chunk, sheet_tail
+    from .patch import patch_chunks, sheet_tail
 
     feed = job.check.feed if job.check is not None else None
-    last: int | None = None
-    for chunk in _share(pt.stream, k, job.n, job.size):
-        if last is None:
-            first = _first_row(chunk)
-            if first is None or first < 2:
-                state["ok"] = False  # a row without its number: cannot be placed
-                return
-            last = state["start"] = first - 1
-        if feed is not None:
-            feed(chunk)
-        data, last = patch_chunk(pt, chunk, last)
-        yield data
-    if last is None:
-        state["ok"] = False
+    chunks = _share(pt.stream, k, job.n, job.size)
+    head = next(chunks, None)
+    first = _first_row(head) if head is not None else None
+    if head is None or first is None or first < 2:
+        state["ok"] = False  # no rows, or a row without its number: cannot be placed
         return
-    state["last"] = last
+    state["start"] = first - 1
+    last = state["last"] = yield from patch_chunks(pt, itertools.chain([head], chunks),
+                                                   first - 1, feed)
     if k == job.n - 1:
         yield from sheet_tail(pt, last, feed)
 
@@ -227,7 +221,7 @@ def write_parallel(writer: RawZipWriter, book: XlsxBook, zi: zipfile.ZipInfo, ed
 
 def _write_shares(writer: RawZipWriter, book: XlsxBook, zi: zipfile.ZipInfo, job: _Job,
                   futures: list) -> None:
-    from .patch import patch_chunk, sheet_head
+    from .patch import patch_chunks, sheet_head
 
     start: dict[str, Any] = {}
     feed = job.check.feed if job.check is not None else None
@@ -238,13 +232,8 @@ def _write_shares(writer: RawZipWriter, book: XlsxBook, zi: zipfile.ZipInfo, job
             if feed is not None:
                 feed(stream.prefix)
             yield sheet_head(pt)
-            last = 0
-            for chunk in _share(stream, 0, job.n, job.size):
-                if feed is not None:
-                    feed(chunk)
-                data, last = patch_chunk(pt, chunk, last)
-                yield data
-            start["last"] = last
+            start["last"] = yield from patch_chunks(pt, _share(stream, 0, job.n, job.size), 0,
+                                                    feed)
 
         def pieces() -> list[Piece]:
             try:

@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,13 +57,20 @@ def sheet_chunks(pt: RowPatcher, judge: Any = None) -> Iterator[bytes]:
     if judge is not None:
         judge(pt.stream.prefix)
     yield sheet_head(pt)
-    last = 0
-    for chunk in pt.stream.row_chunks():
+    last = yield from patch_chunks(pt, pt.stream.row_chunks(), 0, judge)
+    yield from sheet_tail(pt, last, judge)
+
+
+def patch_chunks(pt: RowPatcher, chunks: Iterable[bytes], last: int, judge: Any = None
+                 ) -> Generator[bytes, None, int]:
+    """Row chunks patched in order (each shown to ``judge`` first), from ``last``, the last row
+    number done before them; returns the last row number done after them."""
+    for chunk in chunks:
         if judge is not None:
             judge(chunk)
         data, last = patch_chunk(pt, chunk, last)
         yield data
-    yield from sheet_tail(pt, last, judge)
+    return last
 
 
 def sheet_head(pt: RowPatcher) -> bytes:
