@@ -54,10 +54,11 @@ class ParallelRead:
     ``result()`` waits for them and joins their rows (None: read the sheet in one pass)."""
 
     def __init__(self, pool: ProcessPoolExecutor, futures: list, ctx: CellContext, ns: bytes,
-                 name: str, select: frozenset[int] | None, hashed: frozenset[int]) -> None:
+                 name: str, select: frozenset[int] | None, hashed: frozenset[int],
+                 path: str) -> None:
         self._pool, self._futures = pool, futures
         self._args = (ctx, ns, name, select, hashed)
-        self._path = ""
+        self._path = path  # (the file, for the searches handed to the workers)
         self._more: list[Future] = []  # (``find_rows`` handed to the workers)
 
     def cancel(self) -> None:
@@ -134,9 +135,8 @@ def _start_book(book: XlsxBook, sheet: str, columns: ColumnSelection, hashed: Co
                                initializer=_worker_init, initargs=(known,))
     futures = [pool.submit(_read_share, os.fspath(book.path), k, workers, select, keep_hashed)
                for k in range(workers)]
-    read = ParallelRead(pool, futures, ctx, ns, sh.name, select, keep_hashed)
-    read._path = os.fspath(book.path)
-    return read
+    return ParallelRead(pool, futures, ctx, ns, sh.name, select, keep_hashed,
+                        os.fspath(book.path))
 
 
 class PendingFind:
