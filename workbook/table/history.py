@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,18 +177,23 @@ def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: d
                 rej.column("值"), ""), "=")})
 
 
-class HistoryWriter:
-    """A run's history written as its records come (parts of ``PART_ROWS`` rows, each digested
-    when written: memory holds one part at most); ``close`` adds the 运行 row (its own part,
-    first in the run's order: its counts are known at the end), the manifest, and moves the
-    run into place. ``discard`` leaves nothing."""
+def write_part(path: Path, name: str, batches: list[pa.RecordBatch]) -> dict[str, Any]:
+    """One part of a run's records written to ``path``; its manifest entry (``name``, rows,
+    digest)."""
+    t = pa.Table.from_batches(batches, RECORD_SCHEMA).combine_chunks()  # (once: the digest's)
+    pq.write_table(t, path, write_statistics=PART_STATISTICS)
+    return {"file": name, "rows": t.num_rows, "sha256": part_digest(t)}
 
-    def __init__(self, out_dir: Path, common: dict[str, str]) -> None:
-        self.hist = out_dir / HISTORY
-        self.hist.mkdir(parents=True, exist_ok=True)
-        self.common = common
-        self.tmp = self.hist / f".run-{common['运行编号']}.tmp"
-        self.tmp.mkdir()
+
+class PartBuffer:
+    """变更 and 拒绝 records gathered into parts of ``PART_ROWS`` rows, each written and
+    digested when full (``write_part``): ``name_of(kind, k)`` names the ``k``-th part of a kind
+    ("" 变更, "r" 拒绝), ``path_of(name)`` is where it is written; ``parts`` their entries.
+    A run's (``HistoryWriter``) and a Spark partition's (``spark_task``)."""
+
+    def __init__(self, common: dict[str, str], name_of: Callable[[str, int], str],
+                 path_of: Callable[[str], Path]) -> None:
+        self.common, self.name_of, self.path_of = common, name_of, path_of
         self.parts: dict[str, list[dict[str, Any]]] = {"": [], "r": []}
         self.buf: dict[str, list[pa.RecordBatch]] = {"": [], "r": []}
         self.n_buf = {"": 0, "r": 0}
@@ -202,28 +207,39 @@ class HistoryWriter:
                 self.buf[kind].append(b)
                 self.n_buf[kind] += b.num_rows
                 if self.n_buf[kind] >= PART_ROWS:
-                    self._flush(kind)
+                    self.flush(kind)
 
-    def _write(self, name: str, batches: list[pa.RecordBatch]) -> dict[str, Any]:
-        t = pa.Table.from_batches(batches, RECORD_SCHEMA).combine_chunks()  # (once: the digest's)
-        pq.write_table(t, self.tmp / name, write_statistics=PART_STATISTICS)
-        return {"file": name, "rows": t.num_rows, "sha256": part_digest(t)}
-
-    def _flush(self, kind: str) -> None:
+    def flush(self, kind: str) -> None:
         if self.buf[kind]:
-            name = f"part-{kind}{len(self.parts[kind]):05d}.parquet"
-            self.parts[kind].append(self._write(name, self.buf[kind]))
+            name = self.name_of(kind, len(self.parts[kind]))
+            self.parts[kind].append(write_part(self.path_of(name), name, self.buf[kind]))
             self.buf[kind], self.n_buf[kind] = [], 0
 
+
+class HistoryWriter(PartBuffer):
+    """A run's history written as its records come (parts of ``PART_ROWS`` rows, each digested
+    when written: memory holds one part at most); ``close`` adds the 运行 row (its own part,
+    first in the run's order: its counts are known at the end), the manifest, and moves the
+    run into place. ``discard`` leaves nothing."""
+
+    def __init__(self, out_dir: Path, common: dict[str, str]) -> None:
+        self.hist = out_dir / HISTORY
+        self.hist.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.hist / f".run-{common['运行编号']}.tmp"
+        self.tmp.mkdir()
+        super().__init__(common, lambda kind, k: f"part-{kind}{k:05d}.parquet",
+                         lambda name: self.tmp / name)
+
     def close(self, summary: dict[str, Any]) -> dict[str, Any]:
-        self._flush("")
-        self._flush("r")
+        self.flush("")
+        self.flush("r")
         common = self.common
         run_row = {**common, "记录类型": log.RUN,
                    "统计": json.dumps({k: summary[k] for k in ("读入行数", "本次评级", "拒绝行数",
                                                                  RERUN, BACKWARDS) if k in summary},
                                     ensure_ascii=False)}
-        first = self._write(RUN_PART, [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)])
+        first = write_part(self.tmp / RUN_PART, RUN_PART,
+                           [pa.RecordBatch.from_pylist([run_row], schema=RECORD_SCHEMA)])
         parts = [first, *self.parts[""], *self.parts["r"]]
         before = runs(self.hist)
         prev = before[-1].manifest.get("digest", "") if before else ""

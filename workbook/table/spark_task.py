@@ -29,8 +29,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .history import PART_ROWS, RECORD_SCHEMA, part_digest, records_of
-from .run import DECISION_SCHEMA, REJECTION_SCHEMA, TableResult, count_batch, rate_arrow
+from .history import PartBuffer
+from .run import (
+    DECISION_SCHEMA,
+    DICTIONARY,
+    REJECTION_SCHEMA,
+    STATISTICS,
+    TableResult,
+    count_batch,
+    rate_arrow,
+)
 from .steps import settle_run
 
 RESULT_SCHEMA = pa.schema([("result", pa.string())])
@@ -41,18 +49,19 @@ class PartitionWriter:
 
     def __init__(self, pid: int, attempt: int, dirs: dict[str, str],
                  common: dict[str, str]) -> None:
-        self.pid, self.common = pid, common
+        self.pid = pid
         self.dirs = {k: Path(v) for k, v in dirs.items()}
         self.tag = f".{pid:05d}.{attempt}.tmp"
         self.done: list[tuple[Path, Path]] = []  # (hidden, final) renamed at the end
         self.dw = pq.ParquetWriter(self._file("decisions", f"part-{pid:05d}.parquet"),
-                                   DECISION_SCHEMA)
+                                   DECISION_SCHEMA, use_dictionary=DICTIONARY,
+                                   write_statistics=STATISTICS)  # (as the local engine's)
         self.rw = pq.ParquetWriter(self._file("rejections", f"part-{pid:05d}.parquet"),
                                    REJECTION_SCHEMA)
         self.res = TableResult(out_dir=Path(), period="", mode="", rulebook_ref="")
         self.counts: dict[tuple[str, str, str], int] = {}
-        self.buf: dict[str, list[pa.RecordBatch]] = {"": [], "r": []}
-        self.parts: dict[str, list[dict[str, Any]]] = {"": [], "r": []}
+        self.history = PartBuffer(common, lambda kind, k: f"part-{kind}{pid:05d}.{k:04d}.parquet",
+                                  lambda name: self._file("history", name))
 
     def _file(self, where: str, name: str) -> Path:
         hidden = self.dirs[where] / f".{name}{self.tag}"
@@ -65,26 +74,12 @@ class PartitionWriter:
         count_batch(self.res, dec, rej, self.counts)
         self.res.rows_in += n_in
         self.res.blank += blank
-        for kind, recs in (("", records_of(dec, None, self.common)),
-                           ("r", records_of(None, rej, self.common))):
-            for b in recs:
-                self.buf[kind].append(b)
-                if sum(x.num_rows for x in self.buf[kind]) >= PART_ROWS:
-                    self._flush(kind)
-
-    def _flush(self, kind: str) -> None:
-        if not self.buf[kind]:
-            return
-        name = f"part-{kind}{self.pid:05d}.{len(self.parts[kind]):04d}.parquet"
-        t = pa.Table.from_batches(self.buf[kind], RECORD_SCHEMA)
-        pq.write_table(t, self._file("history", name))
-        self.parts[kind].append({"file": name, "rows": t.num_rows, "sha256": part_digest(t)})
-        self.buf[kind] = []
+        self.history.add(dec, rej)
 
     def close(self) -> str:
         """Finish the files, put them in place; the partition's result as JSON."""
-        self._flush("")
-        self._flush("r")
+        self.history.flush("")
+        self.history.flush("r")
         self.dw.close()
         self.rw.close()
         for hidden, final in self.done:
@@ -94,7 +89,8 @@ class PartitionWriter:
             "partition": self.pid, "rows_in": r.rows_in, "decisions": r.decisions,
             "rejected": r.rejected, "blank": r.blank, "in_scope": r.in_scope,
             "changed": r.changed, "counts": [[*k, n] for k, n in self.counts.items()],
-            "changes": self.parts[""], "rejects": self.parts["r"]}, ensure_ascii=False)
+            "changes": self.history.parts[""], "rejects": self.history.parts["r"]},
+            ensure_ascii=False)
 
     def abort(self) -> None:
         for w in (self.dw, self.rw):
