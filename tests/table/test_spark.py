@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pyarrow.parquet as pq
 import pytest
 from table_clients import NOW, PERIOD, clients, write_csv, write_parquet
 
-pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
-if shutil.which("java") is None:
-    pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless): Spark cannot start",
-                allow_module_level=True)
-
 from workbook.table import rate_table
 from workbook.table.history import BACKWARDS, HISTORY, run_stats, runs, verify
-from workbook.table.spark import rate_table_spark, session
+from workbook.table.spark import rate_table_spark
 from workbook.table.spark_conf import local_cores
-
-
-@pytest.fixture(scope="session")
-def spark():
-    s = session("local[2]")
-    yield s
-    s.stop()
 
 
 def _rows(path) -> list[dict]:

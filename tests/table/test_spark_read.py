@@ -4,26 +4,14 @@ from its footer (no Spark job to infer it), Spark's own inference otherwise."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from table_clients import NOW, PERIOD, clients, write_parquet
-
-pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
-if shutil.which("java") is None:
-    pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless): Spark cannot start",
-                allow_module_level=True)
 
 from workbook.table import rate_table
 from workbook.table.history import verify
-from workbook.table.spark import footer_schema, rate_table_spark, session
-
-
-@pytest.fixture(scope="module")
-def spark():
-    return session("local[2]")  # (the session's, shared with test_spark; stopped at exit)
+from workbook.table.spark import footer_schema, rate_table_spark
 
 
 def _unique(n: int) -> list[dict]:
