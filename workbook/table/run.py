@@ -228,7 +228,7 @@ def _stream(res: TableResult, results: Iterator[tuple[pa.RecordBatch, pa.RecordB
             dw.write_batch(dec)
             rw.write_batch(rej)
             hist.add(dec, rej)
-            _count(res, dec, rej, counts)
+            count_batch(res, dec, rej, counts)
 
         with _Sink(write) as sink:
             for dec, rej, blank, n_in in results:
@@ -364,7 +364,7 @@ def _offsets(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch
         off += b.num_rows
 
 
-def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
+def count_batch(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
            counts: dict[tuple[str, str, str], int]) -> None:
     """Counts of the run (in Arrow: no per-row Python)."""
     res.decisions += dec.num_rows
@@ -379,9 +379,6 @@ def _count(res: TableResult, dec: pa.RecordBatch, rej: pa.RecordBatch,
     for r in g.to_pylist():
         key = (r["营业部"] or NO_BRANCH, r["原级别"] or "无级别", r["当前级别"] or "无级别")
         counts[key] = counts.get(key, 0) + r["行号_count"]
-
-
-count_batch = _count  # (the Spark engine's tasks count as the local engine does)
 
 
 def by_branch_counts(counts: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]]:

@@ -206,7 +206,7 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
 
     def batches() -> Iterator[pa.Array]:
         for b in inp.batches(batch_rows, [name]):
-            yield _id_texts(b.column(0))
+            yield id_texts(b.column(0))
 
     hashes = np.concatenate([id_hashes(a) for a in batches()] or [np.zeros(0, np.uint64)])
     s = np.sort(hashes[hashes != 0])  # (0: no id, or an error value: per row)
@@ -249,7 +249,7 @@ def id_hashes(ids: pa.Array) -> np.ndarray:
     return out
 
 
-def _id_texts(arr: pa.Array) -> pa.Array:
+def id_texts(arr: pa.Array) -> pa.Array:
     """客户编号 as ``read_ids`` reads them: texts trimmed, whole numbers without ``.0``."""
     t = arr.type
     if pa.types.is_floating(t):
@@ -258,6 +258,3 @@ def _id_texts(arr: pa.Array) -> pa.Array:
     if not pa.types.is_string(arr.type):
         arr = pc.cast(arr, pa.string())
     return pc.utf8_trim_whitespace(arr)
-
-
-id_texts = _id_texts  # (the Spark engine's tasks read ids as the local engine does)
