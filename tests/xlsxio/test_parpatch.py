@@ -15,7 +15,7 @@ import pytest
 import workbook.xlsxio.patch as patch_mod
 from workbook.demo import make_demo_clients
 from workbook.template import new_workbook
-from workbook.xlsxio import KEEP, SheetEdit, parpatch, patch_workbook, read_sheet
+from workbook.xlsxio import KEEP, SheetEdit, XlsxError, parpatch, patch_workbook, read_sheet
 from workbook.xlsxio.package import read_workbook_info
 
 pytestmark = pytest.mark.skipif(not parpatch.can_fork() or parpatch.crc32_combine is None,
@@ -114,9 +114,21 @@ def test_shares_that_do_not_join_up_are_patched_in_one_pass(branch: Path, tmp_pa
     assert d.value(5, d.col_of("新列")) == dt.datetime(2026, 9, 4)
 
 
-def test_a_failing_worker_leaves_the_file_untouched(branch: Path, tmp_path: Path,
-                                                    shares: list[bool],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def _raise_in_worker() -> None:
+    raise MemoryError("worker out of memory")
+
+
+def _die_in_worker() -> None:
+    os._exit(9)  # as if killed (out of memory)
+
+
+@pytest.mark.parametrize(("in_worker", "error", "message"), [
+    (_raise_in_worker, MemoryError, "worker out of memory"),  # its exception comes through
+    (_die_in_worker, XlsxError, "后台进程意外退出"),  # a Chinese message
+])
+def test_a_failing_or_killed_worker_fails_the_save_and_leaves_the_file_untouched(
+        branch: Path, tmp_path: Path, shares: list[bool], monkeypatch: pytest.MonkeyPatch,
+        in_worker, error, message) -> None:
     path = tmp_path / "b.xlsx"
     path.write_bytes(branch.read_bytes())
     before = path.read_bytes()
@@ -125,34 +137,11 @@ def test_a_failing_worker_leaves_the_file_untouched(branch: Path, tmp_path: Path
 
     def failing(pt, chunk, last):
         if os.getpid() != parent:
-            raise MemoryError("worker out of memory")
+            in_worker()
         return real(pt, chunk, last)
 
     monkeypatch.setattr(patch_mod, "patch_chunk", failing)
-    with pytest.raises(MemoryError):
+    with pytest.raises(error, match=message):
         patch_workbook(path, path, _edits(path))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]  # no temp file left
-
-
-def test_a_killed_worker_fails_the_save_with_a_message(branch: Path, tmp_path: Path,
-                                                       shares: list[bool],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbook.xlsxio import XlsxError
-
-    path = tmp_path / "b.xlsx"
-    path.write_bytes(branch.read_bytes())
-    before = path.read_bytes()
-    parent = os.getpid()
-    real = patch_mod.patch_chunk
-
-    def dying(pt, chunk, last):
-        if os.getpid() != parent:
-            os._exit(9)  # as if killed (out of memory)
-        return real(pt, chunk, last)
-
-    monkeypatch.setattr(patch_mod, "patch_chunk", dying)
-    with pytest.raises(XlsxError, match="后台进程意外退出"):
-        patch_workbook(path, path, _edits(path))
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
