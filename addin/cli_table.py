@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rulebook", default="brokerage", help="规则（默认 brokerage）")
     p.add_argument("--engine", default="local", choices=("local", "spark"),
                    help="local：本机流式处理（默认）；spark：PySpark")
+    p.add_argument("--spark-read", default="auto", choices=("auto", "spark"),
+                   help="spark 引擎读 Parquet 的方式：auto（默认，Parquet 文件或目录由各任务用 "
+                        "pyarrow 按行组读取；CSV、Hive 表名等仍由 Spark 读）；spark（总由 Spark 读）")
     p.add_argument("--operator", required=True, help="操作员")
     p.add_argument("--workers", type=int, default=None,
                    help="本机评级进程数（默认：4 核及以上且不少于 100 万行时 2，否则 1；双核机器上 2 个并不更快）")
@@ -80,7 +83,7 @@ def cmd_rate_table(args: argparse.Namespace) -> int:
         if args.engine == "spark":
             from workbook.table.spark import rate_table_spark
 
-            res = rate_table_spark(args.input, **kw)
+            res = rate_table_spark(args.input, read=args.spark_read, **kw)
         else:
             with _progress() as say:
                 res = rate_table(args.input, workers=args.workers, progress=say, **kw)

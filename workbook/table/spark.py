@@ -154,10 +154,12 @@ def footer_schema(path: Path) -> Any:
 def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
                      out: str | os.PathLike[str], rulebook: str = "brokerage", operator: str,
                      now: dt.datetime | None = None, spark: Any = None,
-                     force: bool = False) -> TableResult:
-    """``rate_table`` on Spark (see module doc); the same files in ``out``."""
-    from pyspark.sql import functions as F
-
+                     force: bool = False, read: str = "auto") -> TableResult:
+    """``rate_table`` on Spark (see module doc); the same files in ``out``. ``read``: "auto"
+    (a Parquet input the driver sees is read by the tasks with pyarrow: ``spark_read``),
+    "spark" (Spark's reader always)."""
+    if read not in READS:
+        raise WorkbookError(f"--spark-read 只能是 {'、'.join(READS)}：{read}")
     parse_mode(mode)
     now = (now or dt.datetime.now()).replace(microsecond=0)
     settings: dict[str, Any] = {"period": period, "mode": mode, "rulebook": rulebook,
@@ -167,16 +169,8 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     if done is not None:
         return done
     spark = spark or session()
-    df = read_frame(spark, os.fspath(source))
-    header = list(df.columns)
-    cmap = column_map([h.strip() for h in header])
-    if "client_id" not in cmap:
-        raise WorkbookError(f"{source} 没有“客户编号”列（或 client_id）。")
-    wanted, used = pick_columns(header)
-    names = [header[c - 1] for c in wanted]
-    used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
-    df = df.select(*[F.col(f"`{n}`") for n in names])
-    starts, rows_in, duplicates = _layout(df, header[cmap["client_id"] - 1], F)
+    inp = _Input(spark, os.fspath(source), read)
+    starts, rows_in, duplicates = inp.layout()
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = TableResult(out_dir=out_dir, period=spec.period.label, mode=spec.mode,
@@ -193,8 +187,9 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
         dirs = {"decisions": os.fspath(tmp[DECISIONS].resolve()),
                 "rejections": os.fspath(tmp[REJECTIONS].resolve()),
                 "history": os.fspath(hist.tmp.resolve())}
-        rate = rate_partitions(settings, names, used_at, duplicates, starts, dirs, hist.common)
-        got = df.mapInArrow(rate, _spark_schema(RESULT_SCHEMA)).collect()
+        rate = rate_partitions(settings, inp.names, inp.used_at, duplicates, starts, dirs,
+                               hist.common, inp.plan)
+        got = inp.frame.mapInArrow(rate, _spark_schema(RESULT_SCHEMA)).collect()
         _add_up(res, [json.loads(r[0]) for r in got], hist)
         res.check_counts()
         _put_in_place(tmp, hist.tmp, out_dir, res)
@@ -209,29 +204,76 @@ def rate_table_spark(source: str | os.PathLike[str], *, period: str, mode: str,
     return res
 
 
+#: ``--spark-read``: "auto" (the tasks read a Parquet input with pyarrow where they can),
+#: "spark" (Spark's reader).
+READS = ("auto", "spark")
+
+
+class _Input:
+    """The run's input as the Spark job sees it: the stretches of a Parquet input the tasks
+    read themselves (``plan``: ``spark_read``), or a DataFrame read by Spark (``plan`` None);
+    the columns read (``names``) and, 1-based among them, those a run uses."""
+
+    def __init__(self, spark: Any, source: str, read: str) -> None:
+        from pyspark.sql import functions as F
+
+        from .spark_read import plan
+
+        self.spark, self.source = spark, source
+        self.plan = plan(source, spark.sparkContext.defaultParallelism) if read == "auto" \
+            else None
+        df: Any = None if self.plan is not None else read_frame(spark, source)
+        header = self.plan.header if self.plan is not None else list(df.columns)
+        cmap = column_map([h.strip() for h in header])
+        if "client_id" not in cmap:
+            raise WorkbookError(f"{source} 没有“客户编号”列（或 client_id）。")
+        self.id_name = header[cmap["client_id"] - 1]
+        wanted, used = pick_columns(header)
+        self.names = [header[c - 1] for c in wanted]
+        self.used_at = [wanted.index(c) + 1 for c in used]  # (1-based in ``names``)
+        self.frame = (self.plan.frame(spark) if self.plan is not None
+                      else df.select(*[F.col(f"`{n}`") for n in self.names]))
+
+    def layout(self) -> tuple[dict[int, int], int, dict[str, list[int]]]:
+        """(each partition's first row number, the rows, the 客户编号 met more than once)."""
+        if self.plan is None:
+            from pyspark.sql import functions as F
+
+            ids = self.frame.select(F.col(f"`{self.id_name}`"))
+            return _layout(ids, ids.rdd.getNumPartitions(), hash_ids(), find_ids)
+        pl, name = self.plan, self.id_name
+        starts, rows, dups = _layout(self.frame, len(pl.stretches), hash_ids(pl, name),
+                                     lambda again: find_ids(again, pl, name))
+        if rows != pl.rows or starts != dict(enumerate(pl.starts)):
+            raise WorkbookError(f"行数不符：{self.source} 的文件尾记 {pl.rows} 行，读到 {rows} 行；"
+                                "本次未做任何更改。")
+        return starts, rows, dups
+
+
 def _spark_schema(schema: pa.Schema) -> Any:
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(schema)
 
 
-def _layout(df: Any, id_name: str, F: Any
+def _layout(ids: Any, n_parts: int, hasher: Any, finder: Any
             ) -> tuple[dict[int, int], int, dict[str, list[int]]]:
-    """Before rating, over the 客户编号 column only: the row number of each partition's first
-    row (the input's order, the header being row 1: the rows of the partitions before it), the
-    number of rows, and the 客户编号 met more than once with every row they are on — as the
-    local engine finds them (``source.duplicate_ids``): each task hashes its ids (8 bytes a
-    row, sent to the driver, sorted there); only when two hashes are equal are the rows of
-    those hashes read again, their ids compared themselves."""
+    """Before rating, over the 客户编号 column only (``ids``: a frame of it, or of the
+    stretches its tasks read; ``hasher``/``finder``: ``spark_task.hash_ids``/``find_ids``):
+    the row number of each partition's first row (the input's order, the header being row 1:
+    the rows of the partitions before it), the number of rows, and the 客户编号 met more than
+    once with every row they are on — as the local engine finds them
+    (``source.duplicate_ids``): each task hashes its ids (8 bytes a row, sent to the driver,
+    sorted there); only when two hashes are equal are the rows of those hashes read again,
+    their ids compared themselves."""
     import numpy as np
 
-    ids = df.select(F.col(f"`{id_name}`"))
     # (collected as Arrow: the hashes' bytes are not turned into Python rows by the JVM)
-    got = ids.mapInArrow(hash_ids(), _spark_schema(HASHES_SCHEMA)).toArrow().to_pylist()
+    got = ids.mapInArrow(hasher, _spark_schema(HASHES_SCHEMA)).toArrow().to_pylist()
     got.sort(key=lambda r: r["p"])
     counts = {r["p"]: r["n"] for r in got}
     starts, row = {}, 2
-    for p in range(df.rdd.getNumPartitions()):
+    for p in range(n_parts):
         starts[p] = row
         row += counts.get(p, 0)
     hashes = np.concatenate([np.frombuffer(r["h"], np.uint64) for r in got]
@@ -242,7 +284,7 @@ def _layout(df: Any, id_name: str, F: Any
     if not len(again):
         return starts, row - 2, {}
     seen: dict[str, list[int]] = {}
-    for r in ids.mapInArrow(find_ids(again), _spark_schema(FOUND_SCHEMA)).collect():
+    for r in ids.mapInArrow(finder(again), _spark_schema(FOUND_SCHEMA)).collect():
         seen.setdefault(r["id"], []).append(starts[r["p"]] + r["at"])
     return starts, row - 2, {k: sorted(v) for k, v in seen.items() if len(v) > 1}
 

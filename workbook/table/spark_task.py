@@ -101,34 +101,60 @@ class PartitionWriter:
 
 def rate_partitions(settings: dict[str, Any], names: list[str], used_at: list[int],
                     duplicates: dict[str, list[int]], starts: dict[int, int],
-                    dirs: dict[str, str], common: dict[str, str]) -> Any:
-    """The function ``mapInArrow`` runs on each partition (see module doc)."""
+                    dirs: dict[str, str], common: dict[str, str], plan: Any = None) -> Any:
+    """The function ``mapInArrow`` runs on each partition (see module doc): Spark's partition
+    of the input, or (``plan``: ``spark_read.Plan``) the stretches it names, read by the task."""
+    split = stretches(plan)
+
     def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
-        pid = ctx.partitionId() if ctx is not None else 0
         attempt = ctx.attemptNumber() if ctx is not None else 0
-        k = starts.get(pid, 2)
-        sp = None  # (settled at the first batch: an empty partition needs no rulebook)
-        hdr = list(names)
-        wanted = list(range(1, len(hdr) + 1))
-        w = PartitionWriter(pid, attempt, dirs, common)
-        try:
-            for b in batches:
-                sp = sp or settle_run(**settings)
-                dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr, wanted,
-                                             duplicates, used_at)
-                k += b.num_rows
-                w.add(dec, rej, blank, b.num_rows)
-            result = w.close()
-        except BaseException:
-            w.abort()
-            raise
-        yield pa.RecordBatch.from_arrays([pa.array([result], pa.string())],
-                                         schema=RESULT_SCHEMA)
+        for pid, part in split(batches):
+            result = _rate_one(pid, attempt, part, settings, names, used_at, duplicates,
+                               starts.get(pid, 2), dirs, common)
+            yield pa.RecordBatch.from_arrays([pa.array([result], pa.string())],
+                                             schema=RESULT_SCHEMA)
 
     return rate
+
+
+def _rate_one(pid: int, attempt: int, batches: Iterator[pa.RecordBatch],
+              settings: dict[str, Any], names: list[str], used_at: list[int],
+              duplicates: dict[str, list[int]], k: int, dirs: dict[str, str],
+              common: dict[str, str]) -> str:
+    """One partition's batches rated and written, its rows numbered from ``k``; its result."""
+    sp = None  # (settled at the first batch: an empty partition needs no rulebook)
+    hdr = list(names)
+    wanted = list(range(1, len(hdr) + 1))
+    w = PartitionWriter(pid, attempt, dirs, common)
+    try:
+        for b in batches:
+            sp = sp or settle_run(**settings)
+            dec, rej, blank = rate_arrow(b.select(hdr), k - 2, sp, hdr, wanted,
+                                         duplicates, used_at)
+            k += b.num_rows
+            w.add(dec, rej, blank, b.num_rows)
+        return w.close()
+    except BaseException:
+        w.abort()
+        raise
+
+
+def stretches(plan: Any = None, names: list[str] | None = None) -> Any:
+    """A task's input as (partition, its batches): Spark's partition itself (no ``plan``), or
+    each stretch of ``plan`` whose number is a row of the task's input (read by the task:
+    ``spark_read``; the columns ``names``, default those read)."""
+    def split(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, Iterator[pa.RecordBatch]]]:
+        if plan is None:
+            yield _partition(), batches
+            return
+        for b in batches:
+            for k in b.column(0).to_pylist():
+                yield k, plan.batches(k, names)
+
+    return split
 
 
 # ----------------------------------------------------- before rating: rows and duplicate ids
@@ -144,39 +170,48 @@ def _partition() -> int:
     return ctx.partitionId() if ctx is not None else 0
 
 
-def hash_ids() -> Any:
-    """The function ``mapInArrow`` runs on the 客户编号 column of each partition: its rows and
-    a 64-bit hash of each id (``source.id_hashes``: the local engine's; 0 for none), one row
-    (the hashes as bytes: 8 a row)."""
+def hash_ids(plan: Any = None, name: str | None = None) -> Any:
+    """The function ``mapInArrow`` runs on the 客户编号 column of each partition (or of the
+    stretches of ``plan``, column ``name``): its rows and a 64-bit hash of each id
+    (``source.id_hashes``: the local engine's; 0 for none), one row (the hashes as bytes: 8 a
+    row)."""
+    split = stretches(plan, None if name is None else [name])
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
         from .source import id_hashes, id_texts
 
-        got = [id_hashes(id_texts(b.column(0))) for b in batches if b.num_rows]
-        h = np.concatenate(got) if got else np.zeros(0, np.uint64)
-        yield pa.RecordBatch.from_pylist([{"p": _partition(), "n": len(h), "h": h.tobytes()}],
-                                         schema=HASHES_SCHEMA)
+        for p, part in split(batches):
+            got = [id_hashes(id_texts(b.column(0))) for b in part if b.num_rows]
+            h = np.concatenate(got) if got else np.zeros(0, np.uint64)
+            yield pa.RecordBatch.from_pylist([{"p": p, "n": len(h), "h": h.tobytes()}],
+                                             schema=HASHES_SCHEMA)
 
     return run
 
 
-def find_ids(again: Any) -> Any:
-    """The function ``mapInArrow`` runs on the 客户编号 column of each partition: the rows
-    whose id's hash is in ``again`` (sorted), with their id and place in the partition."""
+def find_ids(again: Any, plan: Any = None, name: str | None = None) -> Any:
+    """The function ``mapInArrow`` runs on the 客户编号 column of each partition (or of the
+    stretches of ``plan``, column ``name``): the rows whose id's hash is in ``again``
+    (sorted), with their id and place in the partition."""
+    split = stretches(plan, None if name is None else [name])
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
         from .source import id_hashes, id_texts
 
-        p, at = _partition(), 0
-        for b in batches:
-            ids = id_texts(b.column(0))
-            k = np.flatnonzero(np.isin(id_hashes(ids), again))
-            if len(k):
-                yield pa.RecordBatch.from_arrays(
-                    [pa.array(np.full(len(k), p), pa.int64()), pa.array(k + at, pa.int64()),
-                     ids.take(pa.array(k))], schema=FOUND_SCHEMA)
-            at += b.num_rows
+        for p, part in split(batches):
+            at = 0
+            for b in part:
+                ids = id_texts(b.column(0))
+                k = np.flatnonzero(np.isin(id_hashes(ids), again))
+                if len(k):
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.array(np.full(len(k), p), pa.int64()),
+                         pa.array(k + at, pa.int64()), ids.take(pa.array(k))],
+                        schema=FOUND_SCHEMA)
+                at += b.num_rows
 
     return run
