@@ -1,7 +1,7 @@
 """Benchmark of ``rate-table`` (not a test).
 
     .venv/bin/python bench/bench_table.py --clients 10000000 [--dir /tmp/bench-table] [--no-spark]
-        [--only bare,local,spark]
+        [--only bare,local,spark,sparkreader]
 
 Generates (once, untimed, cached in --dir) a head-office extract of N clients as Parquet: the
 客户 contract's columns (客户编号, 客户名称, 营业部 among 40 branches, 客户性质, 开户日期, 资产权益,
@@ -11,7 +11,8 @@ Generates (once, untimed, cached in --dir) a head-office extract of N clients as
 (b) the local engine (``rate_table``: validation, rules, mode, decisions, rejections, summary,
     history);
 (c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included,
-    and printed on its own).
+    and printed on its own; ``sparkreader``, not run by default: the same with Spark's own
+    Parquet reader, ``--spark-read spark``).
 Each is run in a child process; its peak memory is the largest sum of RSS over the process and
 all its descendants (worker processes, the JVM), sampled every 100 ms.
 Goals (issue 13): (b) <= 2 x (a); peak of (b) <= 1 GB at 10M; (c) <= 3 x (b).
@@ -94,7 +95,9 @@ def local(src: str, out: str) -> None:
                force=True)
 
 
-def spark(src: str, out: str) -> None:
+def spark(src: str, out: str, read: str = "auto") -> None:
+    """(c); ``read``: the Spark engine's ``--spark-read`` (auto: the tasks read the Parquet
+    input with pyarrow; spark: Spark's reader — the ``sparkreader`` phase)."""
     from workbook.table.spark import rate_table_spark, session
 
     t0 = time.perf_counter()
@@ -102,9 +105,14 @@ def spark(src: str, out: str) -> None:
     s.sparkContext.setLogLevel("ERROR")
     print(f"spark session started in {time.perf_counter() - t0:.1f} s", flush=True)
     rate_table_spark(src, period=PERIOD, mode="quarterly", out=out, operator="bench", now=NOW,
-                     spark=s, force=True)
+                     spark=s, force=True, read=read)
     print(f"spark CPU (s): {_tree_cpu(os.getpid())}", flush=True)
     s.stop()
+
+
+def sparkreader(src: str, out: str) -> None:
+    """(c) with Spark's own Parquet reader (``--spark-read spark``), for an A/B."""
+    spark(src, out, read="spark")
 
 
 def _tree_cpu(pid: int) -> dict[str, float]:
@@ -177,7 +185,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=1_000_000)
     ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "bench-table"))
     ap.add_argument("--no-spark", action="store_true")
-    ap.add_argument("--only", default="", help="comma-separated: bare,local,spark (default all)")
+    ap.add_argument("--only", default="", help="comma-separated: bare,local,spark,sparkreader "
+                    "(default bare,local,spark)")
     args = ap.parse_args()
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
