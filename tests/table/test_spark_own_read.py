@@ -85,8 +85,8 @@ def test_a_hive_directory_of_many_files_is_numbered_as_the_local_engine(spark, t
 
 
 def test_a_directory_is_rated_in_two_spark_jobs(spark, tmp_path) -> None:
-    """The tasks read the files: no job to list them or infer their schema — the id pass and
-    the rating pass (no id met twice); a large row group is cut between tasks on a batch."""
+    """The tasks read the files (the driver reads their footers): the id pass and the rating
+    pass (no id met twice); a large row group is cut between tasks on a batch."""
     seen: set = set()
     rows = [r for r in clients(300) if not (r.get("客户编号") in seen or seen.add(r.get("客户编号")))]
     rows = rows[:280]
@@ -108,6 +108,23 @@ def test_a_directory_is_rated_in_two_spark_jobs(spark, tmp_path) -> None:
     assert len(sc.statusTracker().getJobIdsForGroup("dir-two-jobs")) == 2
     assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
     assert verify(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("read", ["auto", "spark"])
+def test_a_single_file_is_rated_in_two_spark_jobs_by_either_read(spark, tmp_path, read) -> None:
+    """The tasks' read and Spark's (the schema from the footer): the id pass, the rating."""
+    seen: set = set()
+    rows = [r for r in clients(200) if not (r.get("客户编号") in seen or seen.add(r.get("客户编号")))]
+    src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=60)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
+    sc = spark.sparkContext
+    sc.setJobGroup(f"file-{read}", "rate-table")
+    try:
+        res = _spark(src, tmp_path / "out", spark, read=read)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    assert len(sc.statusTracker().getJobIdsForGroup(f"file-{read}")) == 2
+    assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
 
 
 def test_a_stretch_cut_inside_a_row_group_is_read_whole(tmp_path) -> None:

@@ -1,11 +1,17 @@
 """The Spark engine of ``rate-table``: the local engine's batch function (``run.rate_arrow``,
-the job's steps on an Arrow batch) run by PySpark ``mapInArrow`` over a DataFrame read from the
-same paths (Parquet, CSV as text) or from a table of the metastore (Hive).
+the job's steps on an Arrow batch) run by PySpark ``mapInArrow``.
+
+Its input: a Parquet file or directory the driver sees is read by the tasks themselves with
+pyarrow (``spark_read``: the driver cuts the footers' row groups into stretches, in the local
+engine's order; the Spark job is a ``spark.range`` of one row per stretch) — the default,
+``read="auto"`` (``--spark-read auto``); otherwise (CSV, a table of the metastore (Hive), a
+path the driver does not see, files whose column types differ) and with ``read="spark"``, a
+DataFrame read by Spark from the same paths (Parquet, CSV as text) or the table.
 
 The input is read twice, the rating runs once:
 
-1. one aggregation in the JVM (``_layout``): the rows of each partition — so each partition's
-   first row number is known (the input's order; the header counts as row 1) — and the
+1. one pass over the 客户编号 column (``_layout``): the rows of each partition — so each
+   partition's first row number is known (the input's order; the header counts as row 1) — and the
    客户编号 met more than once with every row they are on (a 64-bit hash of the id grouped
    first; only hashes met twice are grouped again by the id itself);
 2. one ``mapInArrow`` pass (``spark_task``): each partition rated batch by batch, its rows
@@ -23,7 +29,8 @@ summary. The session's settings: ``spark_conf``.
 On a cluster: build the wheel (``python -m build``), ship it to the executors
 (``spark-submit --py-files client_rating-….whl`` or an environment with it installed) and run
 ``client-rating rate-table … --engine spark`` through ``spark-submit`` (docs/headoffice.md);
-``--out`` must be a path the driver and the executors both see (they write the parts).
+``--out`` must be a path the driver and the executors both see (they write the parts), and so
+must a Parquet input the tasks read (else ``--spark-read spark``: Spark's reader, its URIs).
 """
 
 from __future__ import annotations
@@ -101,9 +108,10 @@ def read_frame(spark: Any, source: str) -> Any:
     return spark.table(source)
 
 
-#: Up to this many files, a directory is read file by file and joined in the local engine's
-#: order (a union of one DataFrame per file); beyond, Spark reads the directory itself (its
-#: 行号 then follow Spark's order: docs/headoffice.md).
+#: With Spark's reader (``--spark-read spark``, or files whose column types differ): up to
+#: this many files, a directory is read file by file and joined in the local engine's order (a
+#: union of one DataFrame per file); beyond, Spark reads the directory itself (its 行号 then
+#: follow Spark's order: docs/headoffice.md). The tasks' own read (``spark_read``) has no limit.
 MAX_UNION = 256
 
 

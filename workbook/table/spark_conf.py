@@ -1,6 +1,8 @@
 """The settings of the Spark engine's session (``spark.session``), and why.
 
-The run is two Spark jobs for a single Parquet file (its schema is read from its footer on the
+The run is two Spark jobs for a Parquet input the tasks read with pyarrow (``spark_read``; the
+settings of Spark's Parquet reader below matter only with ``--spark-read spark``, a CSV or a
+table) and for a single Parquet file Spark reads (its schema read from its footer on the
 driver, ``spark.footer_schema``; otherwise a third, Spark's own, infers it): one pass over the
 客户编号 column (rows per partition and the ids' hashes, collected as Arrow: ``spark._layout``;
 a second one only when an id is met twice), and one ``mapInArrow`` pass that rates and writes
