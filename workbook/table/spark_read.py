@@ -13,8 +13,8 @@ engine numbers them, by construction — a directory of any number of files, or 
 partition keys (``营业部=…/``: the key's value added as a column of the dataset's type, as the
 dataset scanner adds it), included.
 
-The Spark job is a ``spark.range`` of one row per stretch, in as many partitions
-(``Plan.frame``); a ``mapInArrow`` task reads its stretch (``Plan.batches``:
+The Spark job is an RDD of the stretches' numbers, one per partition (``spark._Input.run``);
+its task reads its stretch (``Plan.batches``:
 ``pyarrow.parquet.ParquetFile(pre_buffer=False)``, only the columns read, batch by batch, as
 the local engine's ``source.scan``) and rates and writes it as before (``spark_task``).
 
@@ -51,11 +51,6 @@ class Plan:
     starts: list[int]  # each stretch's first 行号
     rows: int
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> Hive keys read
-
-    def frame(self, spark: Any) -> Any:
-        """One row per stretch (its number, ``id``), one stretch per partition."""
-        n = len(self.stretches)
-        return spark.range(0, n, 1, n)
 
     def batches(self, k: int, names: list[str] | None = None,
                 batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:

@@ -150,8 +150,8 @@ def stretches(plan: Any = None, names: list[str] | None = None) -> Any:
         if plan is None:
             yield _partition(), batches
             return
-        for b in batches:
-            for k in b.column(0).to_pylist():
+        for b in batches:  # (the stretches' numbers: ints, or Arrow batches of them)
+            for k in b.column(0).to_pylist() if isinstance(b, pa.RecordBatch) else [b]:
                 yield k, plan.batches(k, names)
 
     return split
