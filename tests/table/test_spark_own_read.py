@@ -145,3 +145,23 @@ def test_csv_and_an_unknown_read_are_left_to_spark(spark, tmp_path) -> None:
     assert plan("warehouse.clients", 2) is None
     with pytest.raises(WorkbookError, match="spark-read"):
         _spark(tmp_path / "c.csv", tmp_path / "out", spark, read="arrow")
+
+
+def test_the_command_passes_spark_read_on(spark, tmp_path, capsys, monkeypatch) -> None:
+    """``rate-table --engine spark --spark-read spark|auto``: the same decisions either way."""
+    import workbook.table.spark as engine
+    from addin.cli import main
+
+    src = write_parquet(clients(120), tmp_path / "c.parquet")
+    asked = []
+    run = engine.rate_table_spark
+    monkeypatch.setattr(engine, "rate_table_spark",
+                        lambda *a, **kw: asked.append(kw["read"]) or run(*a, spark=spark, **kw))
+    for how in ("spark", "auto"):
+        code = main(["rate-table", str(src), "--period", PERIOD, "--mode", "quarterly",
+                     "--out", str(tmp_path / how), "--operator", "总部", "--engine", "spark",
+                     "--spark-read", how])
+        assert code in (0, 1) and "引擎 spark" in capsys.readouterr().out
+    assert asked == ["spark", "auto"]
+    assert _rows(tmp_path / "spark" / "decisions.parquet") == \
+        _rows(tmp_path / "auto" / "decisions.parquet")
