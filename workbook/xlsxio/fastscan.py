@@ -13,6 +13,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from .rowshape import shape_scan
 from .scan import SKIP, USED, CellContext, CellScan, Mark, reach, slow_value
 from .sheetxml import COL_CACHE, col_index, parse_attrs
 from .values import Value
@@ -167,13 +168,17 @@ class SheetScan(CellScan):
         self.attr_info: dict[bytes, tuple[bytes, bytes]] = {}
         self.vcache: dict[bytes, dict[bytes, Value]] = {}
         self.fcache: dict[tuple[bytes, bytes], Value] = {}
+        #: pieces in a row that did not have their first row's shape (``rowshape``)
+        self.shape_misses = 0
 
     # ------------------------------------------------------------------ vectorised scanner
     def fast(self, chunk: bytes) -> bool:
         """Scan a piece of whole rows column by column. False (nothing changed) when the piece
         does not meet the conditions: every row tag starts with ``r``, rows ascending after
         the rows already read, no header row, every cell starts with ``r`` and names its row,
-        no column twice in a row."""
+        no column twice in a row. Rows all of one shape are read by ``rowshape`` first."""
+        if shape_scan(self, chunk):
+            return True
         layout = self._layout(chunk)
         if layout is None:
             return False
@@ -329,7 +334,9 @@ class SheetScan(CellScan):
         fpos = np.flatnonzero(np.fromiter(map(bool, g_fs), bool, len(g_fs)))
         fl = fpos.tolist()
         fget = itemgetter(*fl) if len(fl) > 1 else (lambda t, i=fl[0]: (t[i],))
-        fvals = list(map(self._fvalue, zip(fget(g_attrs), fget(g_fvs), strict=True)))
+        keys = list(zip(fget(g_attrs), fget(g_fvs), strict=True))
+        got = {key: self._fvalue(key) for key in dict.fromkeys(keys)}  # (they repeat)
+        fvals = list(map(got.__getitem__, keys))
         if len(fl) == len(values):
             values = fvals
         else:

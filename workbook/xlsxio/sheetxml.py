@@ -114,9 +114,8 @@ class SheetStream:
         else:
             self.prefix = buf[: m.end()]
             self._rest = buf[m.end() :]
-        ns = re.escape(self.ns)
         self._end_row = b"</" + self.ns + b"row>"
-        self._end_data_re = re.compile(b"</" + ns + b"sheetData>")
+        self._end_data = b"</" + self.ns + b"sheetData>"
         self._suffix_start = b""
         self._done_rows = self.self_closing
 
@@ -129,13 +128,14 @@ class SheetStream:
         buf = self._rest
         self._rest = b""
         end_row = self._end_row
-        end_re = self._end_data_re
+        end_data = self._end_data
+        seen = 0  # (the end of the rows is looked for in the new data only)
         while True:
-            m = end_re.search(buf)
-            if m is not None:
-                if m.start():
-                    yield buf[: m.start()]
-                self._suffix_start = buf[m.start() :]
+            end = buf.find(end_data, seen)
+            if end >= 0:
+                if end:
+                    yield buf[:end]
+                self._suffix_start = buf[end:]
                 self._done_rows = True
                 return
             cut = buf.rfind(end_row)
@@ -146,6 +146,7 @@ class SheetStream:
             data = self._fh.read()
             if not data:
                 raise XlsxError(f"工作表 {self.part} 不完整（缺少 </sheetData>），文件可能已损坏。")
+            seen = max(len(buf) - len(end_data) + 1, 0)
             buf += data
 
     def suffix_chunks(self) -> Iterator[bytes]:

@@ -1,0 +1,184 @@
+"""Pieces of rows that all have the shape of their first row, read by one regular expression
+per row (``shape_scan``; the first try of ``fastscan.SheetScan.fast``).
+
+A list of clients written by the add-in, or typed in Excel and saved, mostly has rows of the
+same cells: the same columns, with the same attributes (style, type) and the same kind of
+content (a number, an inline text, a formula). For a piece whose first row gives such a shape,
+one pattern of a whole row is built from it (its cells' references checked against the row's
+number by a back-reference) and ``findall`` gives one tuple per row, the value texts of each
+column in place: no tuple per cell, no grouping by column afterwards. When every row of the
+piece matches it (and the piece holds no other cell), the columns are converted by the very
+functions of the column-wise scan, with the very texts it would have found (same values, same
+formulas); else the piece is left to it (nothing changed), and after a few misses in a row the
+shape is tried only now and then (a sheet of mixed rows pays almost nothing for it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import CellRefError
+from .scan import reach
+from .sheetxml import COL_CACHE, col_index
+
+if TYPE_CHECKING:
+    from .fastscan import SheetScan
+
+#: kinds of cell in a shape: empty (``<c .../>``), ``<v>``, ``<is><t>``, ``<f>`` (+ ``<v>``)
+EMPTY, VALUE, INLINE, FORMULA = range(4)
+#: misses in a row after which the shape is tried only every ``RETRY`` pieces
+MISSES, RETRY = 3, 16
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The pattern of a row (group 1: its number) and its cells: (column, attributes after
+    r, kind, first group of its texts in a row's tuple)."""
+
+    rx: re.Pattern[bytes]
+    cells: tuple[tuple[int, bytes, int, int], ...]
+    #: the tags (``<``) of a row, but for the ``<v>`` after its formulas
+    tags: int
+
+
+@lru_cache(maxsize=8)
+def _first_row_res(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """(row tag at the start of a piece (after white space), a cell of the first row: 1 letters, 2 row digits,
+    3 attributes after r, then one group marking its kind: 4 ``/>``, 5 ``<v>``, 6 ``<is>``,
+    7 ``<f>``)."""
+    p = re.escape(ns)
+    row = re.compile(rb"\s*<" + p + rb'row r="([0-9]+)"[^>]*>')
+    cell = re.compile(
+        b"<" + p + rb'c r="([A-Z]{1,3})([0-9]+)"((?: [a-zA-Z:]+="[^"]*")*)(?:(/)>|>(?:(<' + p
+        + rb"v>)[^<]*</" + p + rb"v>|(<" + p + rb"is>)<" + p + rb"t>[^<]*</" + p + rb"t></"
+        + p + rb"is>|(<" + p + rb"f>)[^<]*</" + p + rb"f>(?:<" + p + rb"v>[^<]*</" + p
+        + rb"v>)?)</" + p + rb"c>)")
+    return row, cell
+
+
+@lru_cache(maxsize=64)
+def _shape(ns: bytes, key: tuple[tuple[bytes, bytes, int], ...]) -> Shape:
+    """The shape of a row of these cells (letters, attributes after r, kind)."""
+    p = re.escape(ns)
+    parts = [b"<" + p + rb'row r="([0-9]+)"[^>]*>']
+    cells = []
+    group = 1
+    for letters, attrs, kind in key:
+        head = b"<" + p + b'c r="' + letters + rb'\1"' + re.escape(attrs)
+        if kind == EMPTY:
+            parts.append(head + b"/>")
+        elif kind == VALUE:
+            parts.append(head + b"><" + p + b"v>([^<]*)</" + p + b"v></" + p + b"c>")
+        elif kind == INLINE:
+            parts.append(head + b"><" + p + b"is><" + p + b"t>([^<]*)</" + p + b"t></" + p
+                         + b"is></" + p + b"c>")
+        else:  # the groups of the column-wise scan: <f>..</f>, <v>..</v> or b""
+            parts.append(head + b">(<" + p + b"f>[^<]*</" + p + b"f>)(<" + p + b"v>[^<]*</"
+                         + p + b"v>)?</" + p + b"c>")
+        cells.append((COL_CACHE[letters], attrs, kind, group))
+        group += {EMPTY: 0, VALUE: 1, INLINE: 1, FORMULA: 2}[kind]
+    parts.append(b"</" + p + b"row>")
+    tags = 2 + sum({EMPTY: 1, VALUE: 4, INLINE: 6, FORMULA: 4}[kind] for _, _, kind in key)
+    return Shape(re.compile(b"".join(parts)), tuple(cells), tags)
+
+
+def row_shape(scan: SheetScan, piece: bytes) -> Shape | None:
+    """The shape of the piece's first row; None when it has none (no row number, a cell
+    with other content or without its reference, a column twice, no value groups)."""
+    row_re, cell_re = _first_row_res(scan.ns)
+    m = row_re.match(piece)
+    end = piece.find(scan.end_row)
+    if m is None or end < 0:
+        return None
+    first = piece[m.end():end]
+    cells = cell_re.findall(first)
+    if not cells or len(cells) != first.count(scan.c_open):
+        return None
+    key = tuple((letters, attrs, VALUE if v else INLINE if inl else FORMULA if f else EMPTY)
+                for letters, _, attrs, _, v, inl, f in cells)
+    if len({k[0] for k in key}) != len(key) or all(k[2] == EMPTY for k in key):
+        return None
+    for letters, _, _ in key:
+        if letters not in COL_CACHE:
+            try:
+                col_index(letters)
+            except CellRefError:  # beyond XFD: the other scans say where
+                return None
+    return _shape(scan.ns, key)
+
+
+def shape_scan(scan: SheetScan, piece: bytes) -> bool:
+    """Read a piece whose rows all have its first row's shape; False (nothing changed) when
+    it is not one (rows ascending after those read, none before row 2, as ``fast`` wants)."""
+    if scan.shape_misses >= MISSES:
+        scan.shape_misses += 1
+        if scan.shape_misses % RETRY:
+            return False
+    shape = row_shape(scan, piece)
+    found = shape.rx.findall(piece) if shape is not None else []
+    if shape is None or not found:
+        scan.shape_misses += 1
+        return False
+    cols = list(zip(*found, strict=True))
+    del found
+    nrows = len(cols[0])
+    ra = np.array(list(map(int, cols[0])), dtype=np.int64)
+    if (not _only_rows(piece, shape, cols) or ra[0] < 2 or ra[0] <= scan.row
+            or (nrows > 1 and not bool((ra[1:] > ra[:-1]).all()))):
+        scan.shape_misses += 1
+        return False
+    scan.shape_misses = 0
+    _columns(scan, shape, cols, ra)
+    scan.row = int(ra[-1])
+    return True
+
+
+def _only_rows(piece: bytes, shape: Shape, cols: list[tuple[bytes, ...]]) -> bool:
+    """Is the piece made of the rows the shape matched (each a whole row from ``<row`` to its
+    ``</row>``) and nothing else with a tag (a cell between rows would be read as the row's
+    before it by the other scans)? The tags of the matched rows are all the piece's ``<``."""
+    nrows = len(cols[0])
+    want = nrows * shape.tags
+    for _, _, kind, g in shape.cells:
+        if kind == FORMULA:  # (+ <v>..</v> where it has one)
+            want += 2 * (nrows - cols[g + 1].count(b""))
+    return piece.count(b"<") == want
+
+
+def _columns(scan: SheetScan, shape: Shape, cols: list[tuple[bytes, ...]],
+             ra: np.ndarray) -> None:
+    """Each column of the piece converted and placed as the column-wise scan does for a
+    regular piece (``SheetScan._column_values``, ``_place``)."""
+    nrows = len(ra)
+    k = len(shape.cells)
+    none = (b"",) * nrows
+    select = scan.select
+    f_new: list = []
+    for j, (c, attrs, kind, g) in enumerate(shape.cells):
+        if kind == EMPTY:
+            continue
+        texts = cols[g]
+        if select is not None and c not in select:  # only its last cell with content counts
+            last = nrows - 1
+            if kind != FORMULA:
+                while last >= 0 and not texts[last]:
+                    last -= 1
+            if last >= 0:
+                scan.max_row, scan.ncols = reach(scan.columns, scan.max_row, scan.ncols,
+                                                 int(ra[last]), c)
+            continue
+        if kind == FORMULA:
+            values, counted_last = scan._column_formulas(
+                c, slice(j, None, k), nrows * k, ra, (attrs,) * nrows, texts, cols[g + 1],
+                [None] * nrows, f_new)
+        else:
+            values = scan._convert_one(attrs, texts if kind == VALUE else none,
+                                       texts if kind == INLINE else none)
+            counted_last = -1
+        scan._place(c, ra, values, counted_last)
+    scan._add_formulas(f_new)
