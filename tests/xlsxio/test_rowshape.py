@@ -123,8 +123,8 @@ def test_a_sheet_of_mixed_rows_tries_the_pattern_now_and_then(tmp_path: Path, sh
 
 
 def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
-    """The forked read workers (each its share of the rows, the first one's with the header
-    split off) give the per-cell reader's values and formula places."""
+    """The forked read workers (each its share of the rows) give the per-cell reader's values
+    and formula places."""
     from workbook.xlsxio.parallel import can_fork, start_read
 
     if not can_fork():

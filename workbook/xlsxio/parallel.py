@@ -221,9 +221,6 @@ def _read_share(path: str, k: int, n: int, select: frozenset[int] | None,
                     if rm is None:
                         return None  # a row without its number: cannot be placed
                     first_row = int(rm.group(1))
-                    if first_row == 1:  # the header alone, cell by cell; the rest by column
-                        head, chunk = split_header(chunk, stream.ns)
-                        scan.slow(head)
                 for piece in split_rows(chunk, scan.end_row):
                     if not scan.fast(piece):
                         scan.slow(piece)
