@@ -18,16 +18,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from .errors import CellRefError
 from .scan import reach
 from .sheetxml import COL_CACHE, col_index
+from .values import Value
 
-if TYPE_CHECKING:
-    from .fastscan import SheetScan
+
+class SheetScan(Protocol):
+    """What is used here of ``fastscan.SheetScan`` (which imports this module)."""
+
+    ns: bytes
+    row_open: bytes
+    c_open: bytes
+    end_row: bytes
+    row: int
+    max_row: int
+    ncols: int
+    columns: list[list[Value]]
+    select: frozenset[int] | None
+    shape_misses: int
+
+    def _convert_one(self, a: bytes, g_vs: tuple, g_inls: tuple) -> list: ...
+
+    def _column_formulas(self, c: int, sel, n: int, g_rows: np.ndarray, g_attrs: tuple,
+                         g_fs: tuple, g_fvs: tuple, values: list,
+                         f_new: list) -> tuple[list, int]: ...
+
+    def _place(self, c: int, g_rows: np.ndarray, values: list, counted_last: int) -> None: ...
+
+    def _add_formulas(self, f_new: list[tuple[np.ndarray, list, list]]) -> None: ...
 
 #: kinds of cell in a shape: empty (``<c .../>``), ``<v>``, ``<is><t>``, ``<f>`` (+ ``<v>``)
 EMPTY, VALUE, INLINE, FORMULA = range(4)
