@@ -52,6 +52,7 @@ class SheetScan(Protocol):
 
     def _add_formulas(self, f_new: list[tuple[np.ndarray, list, list]]) -> None: ...
 
+
 #: kinds of cell in a shape: empty (``<c .../>``), ``<v>``, ``<is><t>``, ``<f>`` (+ ``<v>``)
 EMPTY, VALUE, INLINE, FORMULA = range(4)
 #: misses in a row after which the shape is tried only every ``RETRY`` pieces
@@ -71,9 +72,9 @@ class Shape:
 
 @lru_cache(maxsize=8)
 def _first_row_res(ns: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """(row tag at the start of a piece (after white space), a cell of the first row: 1 letters, 2 row digits,
-    3 attributes after r, then one group marking its kind: 4 ``/>``, 5 ``<v>``, 6 ``<is>``,
-    7 ``<f>``)."""
+    """(row tag at the start of a piece, after white space; a cell of the first row: 1 letters,
+    2 row digits, 3 attributes after r, then one group marking its kind: 4 ``/>``, 5 ``<v>``,
+    6 ``<is>``, 7 ``<f>``)."""
     p = re.escape(ns)
     row = re.compile(rb"\s*<" + p + rb'row r="([0-9]+)"[^>]*>')
     cell = re.compile(
