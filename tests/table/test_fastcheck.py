@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from table_clients import NOW
@@ -181,3 +182,45 @@ def test_an_id_met_twice_in_a_batch_is_rejected_when_the_inputs_duplicates_are_n
         assert all("重复" in r["原因"] for r in got), got
     dec, rej, _ = table_run.rate_arrow(batch.slice(0, 2), 0, spec, header, wanted, {})
     assert dec.column("客户编号").to_pylist() == ["KH1", "KH2"] and rej.num_rows == 0
+
+
+def test_plain_ids_are_those_the_pattern_matches() -> None:
+    """Which 客户编号 the vectorised path takes as they are (read from the column's bytes) is
+    what the pattern ``_PLAIN_ID`` says, row by row — sliced columns and missing values too."""
+    import re
+
+    from workbook.table.fastcheck import _PLAIN_ID, plain_ids
+
+    ids = ["KH1", " KH9", "KH9 ", "#REF!", "K#1", "", None, "客户甲", "KH\t1", "KH\x7f", "!x",
+           '"q"', "~", "a b", "KH1\n", "ＫＨ１", "x" * 40, "#", "$", "é"]
+    rng = np.random.default_rng(2)
+    ids += ["".join(chr(int(c)) for c in rng.integers(0x1F, 0x81, rng.integers(0, 6)))
+            for _ in range(2000)]
+    want = [s is not None and re.fullmatch(_PLAIN_ID.strip("^$"), s) is not None for s in ids]
+    arr = pa.array(ids, pa.string())
+    assert pc.fill_null(pc.match_substring_regex(arr, _PLAIN_ID), False).to_pylist() == want
+    assert plain_ids(arr).tolist() == want
+    assert plain_ids(arr.slice(5, 700)).tolist() == want[5:705]
+    assert plain_ids(pa.array([], pa.string())).tolist() == []
+    assert plain_ids(pa.array([None, ""], pa.string())).tolist() == [False, False]
+
+
+def test_distinct_dates_are_arrows_dates() -> None:
+    """A date column's distinct values, converted by numpy, are the dates Arrow reads —
+    also at the ends of datetime.date's range (and outside it, left to Arrow)."""
+    from workbook.table.fastcheck import _distinct
+
+    days = [dt.date(2026, 9, 30), dt.date(1, 1, 1), dt.date(9999, 12, 31), None,
+            dt.date(1970, 1, 1), dt.date(1969, 12, 31), dt.date(2026, 9, 30)]
+    codes, values = _distinct(pa.array(days, pa.date32()), dates=True)
+    assert [values[c] if c >= 0 else None for c in codes] == days
+    assert all(type(v) is dt.date for v in values)
+
+
+def test_client_ids_read_lazily_are_the_list() -> None:
+    from workbook.table.fastcheck import Texts
+
+    ids = ["KH1", None, "KH3", "客户"]
+    t = Texts(pa.array(ids, pa.string()))
+    assert len(t) == 4 and list(t) == ids and t == ids and t[2] == "KH3" and t[-1] == "客户"
+    assert t[1] is None and t[1:3] == [None, "KH3"] and [*enumerate(t)][3] == (3, "客户")
