@@ -170,3 +170,35 @@ def test_the_decisions_keep_the_statistics_a_reader_filters_by(tmp_path) -> None
         for name in ("营业部", "客户编号", "行号"):
             st = meta.row_group(g).column(names.index(name)).statistics
             assert st is not None and st.has_min_max, (g, name)
+
+
+def test_a_run_takes_arrows_buffers_from_malloc_and_puts_the_default_back(tmp_path,
+                                                                          monkeypatch) -> None:
+    """On Linux a local run allocates its Arrow buffers with the C library's allocator (not
+    mimalloc's page-returning one: ``run.run_memory_pool``), and the process's default pool
+    is as it was afterwards — after a failed run too."""
+    import sys
+
+    import pyarrow as pa
+
+    import workbook.table.run as table_run
+
+    src = write_parquet(clients(50), tmp_path / "c.parquet")
+    before = pa.default_memory_pool().backend_name
+    seen = []
+    real = table_run.fast_table
+    monkeypatch.setattr(table_run, "fast_table",
+                        lambda *a: seen.append(pa.default_memory_pool().backend_name) or real(*a))
+    rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "out", operator="总部",
+               now=NOW)
+    assert seen and set(seen) == {"system" if sys.platform.startswith("linux") else before}
+    assert pa.default_memory_pool().backend_name == before
+
+    def fail(*a):
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(table_run, "fast_table", fail)
+    with pytest.raises(RuntimeError):
+        rate_table(src, period=PERIOD, mode="quarterly", out=tmp_path / "out2", operator="总部",
+                   now=NOW)
+    assert pa.default_memory_pool().backend_name == before
