@@ -7,7 +7,8 @@ Generates (once, untimed, cached in --dir) a head-office extract of N clients as
 客户 contract's columns (客户编号, 客户名称, 营业部 among 40 branches, 客户性质, 开户日期, 资产权益,
 上年度净佣金, 风险测评得分, 年度级别, 当前级别), with a few bad rows. Then, in one run, times
 (a) a bare pyarrow pass: read the columns rate-table reads, in record batches, and write them to
-    a new Parquet file;
+    a new Parquet file, with rate-table's reader, allocator and Parquet writer choices (``bare``;
+    ``--only bare_defaults``: pyarrow's defaults, as measured before session 8);
 (b) the local engine (``rate_table``: validation, rules, mode, decisions, rejections, summary,
     history);
 (c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included,
@@ -76,16 +77,38 @@ def generate(n: int, path: Path, seed: int = 7) -> None:
                 "年度级别": tiers, "当前级别": tiers}))
 
 
-def bare(src: str, out: str) -> None:
-    """(a): the columns rate-table reads, read in batches and written back."""
+#: the extract's columns holding a value a client (ids, names, amounts of money): written without
+#: a dictionary, as rate-table writes its own (``run.DICTIONARY``: not 行号, 客户编号, 级别依据)
+PER_CLIENT = ("客户编号", "客户名称", "资产权益", "上年度净佣金")
+#: the columns whose min/max are written, as rate-table writes them for those a reader filters
+#: by (``run.STATISTICS``: 行号, 客户编号, 营业部, 在范围)
+FILTERED = ["客户编号", "营业部"]
+
+
+def bare(src: str, out: str, defaults: bool = False) -> None:
+    """(a): the columns rate-table reads, read in batches and written back — with rate-table's
+    reader, Arrow allocator (``run_memory_pool``) and Parquet writer choices (snappy, the
+    default; a dictionary only for columns of few values; min/max only for the columns a
+    reader filters by); ``defaults``: pyarrow's default allocator and writer options (the
+    bare pass of sessions 5-7)."""
+    from workbook.table.run import run_memory_pool
     from workbook.table.source import open_input
 
     inp = open_input(src)
     names = [inp.header[c - 1] for c in inp.wanted]
-    schema = inp.dataset.schema
-    with pq.ParquetWriter(out, pa.schema([schema.field(n) for n in names])) as w:
+    schema = pa.schema([inp.dataset.schema.field(n) for n in names])
+    opts = {} if defaults else {
+        "use_dictionary": [n for n in names if n not in PER_CLIENT],
+        "write_statistics": [n for n in FILTERED if n in names]}
+    with (contextlib.nullcontext() if defaults else run_memory_pool()), \
+            pq.ParquetWriter(out, schema, **opts) as w:
         for b in inp.batches():
             w.write_batch(b)
+
+
+def bare_defaults(src: str, out: str) -> None:
+    """(a) as sessions 5-7 measured it: pyarrow's default allocator and writer options."""
+    bare(src, out, defaults=True)
 
 
 def local(src: str, out: str) -> None:
@@ -186,7 +209,8 @@ def main() -> None:
     ap.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "bench-table"))
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated: bare,local,spark,sparkreader "
-                    "(default bare,local,spark)")
+                    "(default bare,local,spark; bare_defaults: the bare pass with pyarrow's "
+                    "defaults, as before session 8)")
     args = ap.parse_args()
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -201,7 +225,8 @@ def main() -> None:
                                                    *(() if args.no_spark else ("spark",))]
     for what in todo:
         out = d / f"out-{what}"
-        secs, peak, cpu = measure(what, src, out if what != "bare" else d / "bare.parquet")
+        secs, peak, cpu = measure(what, src, out if not what.startswith("bare")
+                                  else d / f"{what}.parquet")
         res[what] = {"seconds": round(secs, 1), "peak_mb": round(peak), "cpu_s": round(cpu, 1)}
         print(f"{what:6s} {secs:8.1f} s   peak {peak:7.0f} MB   cpu {cpu:6.1f} s", flush=True)
     res["load_after"] = round(os.getloadavg()[0], 1)
