@@ -351,7 +351,7 @@ def _client_ids(m: _Merge, slow: np.ndarray, ids: pa.Array, sub: ClientTable) ->
     read (``Texts``); a list when the job left rows out (blank)."""
     if not m.same_rows:
         return m(ids.to_pylist(), sub.client_id)
-    if len(m.slow):
+    if len(m.slow) and ids.take(m.slow).to_pylist() != list(sub.client_id):  # (a copy)
         ids = pc.replace_with_mask(ids, pa.array(slow), pa.array(sub.client_id, pa.string()))
     return Texts(ids)
 

@@ -204,12 +204,13 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
     if name is None:
         return {}
 
-    def batches() -> Iterator[pa.Array]:
-        for b in inp.batches(batch_rows, [name]):
-            yield id_texts(b.column(0))
+    def batches() -> Iterator[pa.Array]:  # (read and trimmed in a thread, hashed in this one)
+        return prefetch(id_texts(b.column(0)) for b in inp.batches(batch_rows, [name]))
 
     hashes = np.concatenate([id_hashes(a) for a in batches()] or [np.zeros(0, np.uint64)])
-    s = np.sort(hashes[hashes != 0])  # (0: no id, or an error value: per row)
+    s = hashes[hashes != 0]  # (0: no id, or an error value: per row)
+    del hashes
+    s.sort()  # (in place: no third copy)
     again = np.unique(s[1:][s[1:] == s[:-1]])
     if not len(again):
         return {}
