@@ -41,9 +41,9 @@ _PLAIN_ID = r"^[!-\"$-~][!-~]*$"
 #: cast does: ASCII digits, an optional minus, thousands separators in groups of three, an
 #: optional fraction (spaces and tabs around it trimmed, as the job drops them); anything else
 #: — 25万, ２５, 1e5, ¥, +1, .5 — is read by the job itself
+_PLAIN_NUMBER = r"^-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?$"
 #: datetime.date's range as numpy days (a date32 outside it is left to Arrow's conversion)
 _FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "D"), np.datetime64("9999-12-31", "D")
-_PLAIN_NUMBER = r"^-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?$"
 
 
 def renumbered(rej: Rejection, row: int) -> Rejection:

@@ -338,7 +338,8 @@ def run_memory_pool() -> Iterator[None]:
     run lasts, on Linux. pyarrow's default there, mimalloc, gives the pages of the buffers a
     batch frees back to the system and faults them in again for the next (a batch makes and
     drops ~100 MB of columns, in three threads): at 1M clients 0.7–1.4 s of system time in
-    2.4–3.3 CPU-s, against ~0.5 s in 2.1–2.3 with malloc, and a lower peak (docs/headoffice.md).
+    2.4–3.3 CPU-s, against ~0.5 s in 2.1–2.3 with malloc (docs/headoffice.md; the peak lower
+    at 1M, 842 MB in one run at 10M against 681–763 in session 7's with mimalloc).
     Elsewhere (Windows: mimalloc against its heap; not measured) the default stays."""
     if not sys.platform.startswith("linux"):
         yield
