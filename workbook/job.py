@@ -23,6 +23,7 @@ from rules.schedule import Period
 
 from . import summary
 from .recalc import RecalcCheck
+from .recalc_fork import EarlyJudge, EarlyRecalc
 from .run.lazy import LazyColumn
 from .run.periods import PeriodOrderError
 from .run.plan import plan_run
@@ -65,26 +66,37 @@ def rerate(path: str | os.PathLike[str], *, period: str | int | float | dt.date 
     check_safe(path)
     say("读取工作簿")
     identity = _identity(path)
-    book = read_book(path)
-    plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
-                    force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
-                    progress=say, consume=True, suitability=suitability)
-    del book  # (its columns are not needed to write: free them before the patch)
-    res = plan.result
-    if not plan.writes:
-        return res
-    say("写入文件")
-    if _identity(path) != identity:
-        raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
-    write_plan(plan, path, out_path)
+    # the recalculation verdict judged by a process forked now, set going once 客户 is read:
+    # it runs while this thread checks, rates and logs (the other core idle then)
+    early = None if dry_run else EarlyRecalc.fork(path)
+    try:
+        book = read_book(path)
+        if early is not None:
+            early.go(book.clients.name)
+        plan = plan_run(book, period=period, mode=mode, rulebook=rulebook, operator=operator,
+                        force=force, dry_run=dry_run, now=now, path=path, out_path=out_path,
+                        progress=say, consume=True, suitability=suitability)
+        del book  # (its columns are not needed to write: free them before the patch)
+        res = plan.result
+        if not plan.writes:
+            return res
+        say("写入文件")
+        if _identity(path) != identity:
+            raise WorkbookError(f"工作簿 {path} 在读取后被修改过（可能在别处保存了），本次未写入：请重新运行。")
+        write_plan(plan, path, out_path, early)
+    finally:
+        if early is not None:
+            early.close()
     res.written = True
     return res
 
 
-def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> None:
+def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathLike[str],
+               early: EarlyRecalc | None = None) -> None:
     """Write a plan: ``src`` patched into ``out_path`` (may be ``src``) in one atomic patch —
     the changed 客户 cells, 变更记录 appended (or written whole), 汇总 refreshed; every other
-    part copied byte for byte. Used by ``rerate`` and ``workbook.push``."""
+    part copied byte for byte. Used by ``rerate`` and ``workbook.push``. ``early``: the
+    recalculation verdict's process started on ``src`` before (``rerate``)."""
     edits = {plan.sheet: SheetEdit(cells={(1, c): h for c, h in plan.headers.items()},
                                    columns=plan.columns, table_columns=plan.headers)}
     replace: dict[str, Sequence[list[Any]]] = {}
@@ -104,8 +116,11 @@ def write_plan(plan: Plan, src: str | os.PathLike[str], out_path: str | os.PathL
         add[SUMMARY_SHEET_NAMES[0]] = plan.summary_rows
         charts[SUMMARY_SHEET_NAMES[0]] = summary.chart_spec(plan.result.tier_labels)
     # a full recalculation on open only where a formula may read what the run wrote (judged
-    # while the file is written: RecalcCheck, the same verdict as needs_full_recalc)
-    recalc = RecalcCheck(src, plan.sheet, set(plan.columns) | set(plan.headers))
+    # by ``early``'s process, else while the file is written: RecalcCheck; the same verdict
+    # as needs_full_recalc)
+    written = set(plan.columns) | set(plan.headers)
+    recalc: RecalcCheck | EarlyJudge = (RecalcCheck(src, plan.sheet, written) if early is None
+                                        else early.judge(plan.sheet, written))
     try:
         patch_workbook(src, out_path, edits, replace_sheets=replace, add_sheets=add,
                        add_charts=charts, append_rows=append, recalc_on_open=recalc)

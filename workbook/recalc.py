@@ -24,6 +24,7 @@ from xml.sax.saxutils import unescape
 
 from .audit import Complex, calls_ours, parse, plain_form, relative
 from .xlsxio import col_index
+from .xlsxio.inflate import EntryReader
 from .xlsxio.package import read_workbook_info
 
 _CELL_F = re.compile(
@@ -50,11 +51,14 @@ def _may_have_formula(text: bytes) -> bool:
 
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
     """A worksheet part in pieces of whole cells (cut before a ``<c``) that may hold a
-    formula (a piece without ``<f`` nor ``:f`` is not given)."""
+    formula (a piece without ``<f`` nor ``:f`` is not given). Inflated in a thread by
+    ``EntryReader`` (zlib-ng where installed) in blocks of ``_CHUNK``: the pieces are those
+    ``zf.open(part).read(_CHUNK)`` gives."""
     buf = b""
-    with zf.open(part) as f:
+    f = EntryReader(zf, part, _CHUNK)
+    try:
         while True:
-            chunk = f.read(_CHUNK)
+            chunk = f.read()
             buf += chunk
             if chunk:
                 cut = buf.rfind(b"<c ")
@@ -67,6 +71,8 @@ def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
                 yield head
             if not chunk:
                 return
+    finally:
+        f.close()
 
 
 def _harmless(text: str, row: int, col: int, sheet: str, written: set[int],
@@ -104,6 +110,22 @@ def _reads_unwritten(refs: tuple, row: int, col: int, sheet: str, written: set[i
     return True
 
 
+#: at most this many formulas (column, formula) in ``_Sheet._all_known``'s pattern
+_KNOWN_MAX = 32
+
+
+def _known_pattern(seen: set[tuple[bytes, bytes]]) -> re.Pattern[bytes]:
+    """A cell ``<c r="…">`` of column ``letters`` in the plain form whose formula is ``key``
+    with the cell's row number at each blank, for each (letters, key) of ``seen``."""
+    alts = []
+    for k, (letters, key) in enumerate(sorted(seen)):
+        row = b"(?P=r%d)" % k
+        body = row.join(re.escape(piece) for piece in key.split(b"\0"))
+        alts.append(b'<c r="' + re.escape(letters) + b'(?P<r%d>[0-9]+)"[^>]*><f>' % k + body
+                    + b"</f>")
+    return re.compile(b"|".join(alts))
+
+
 class _Sheet:
     """The formulas of the clients' sheet judged piece by piece: the plain form (``<c r="A1"
     …><f>…</f>``, what XlsxWriter, the template and the job write) in bulk -- each distinct
@@ -117,6 +139,8 @@ class _Sheet:
         self.cols: dict[bytes, int] = {}
         self.seen: set[tuple[bytes, bytes]] = set()  # (letters, formula blanked): harmless
         self.orphan = False  # the verdict came from a shared formula whose master was not seen
+        self._known: re.Pattern[bytes] | None = None  # ``seen`` as one pattern (``_all_known``)
+        self._known_n = 0
 
     def needs(self, head: bytes) -> bool:
         """Whether a formula of the piece may read a cell the run wrote."""
@@ -132,6 +156,8 @@ class _Sheet:
     def _plain(self, head: bytes) -> bool | None:
         """The piece when every formula in it has the plain form, no entity and no sheet
         name; None otherwise (then cell by cell)."""
+        if self._all_known(head):
+            return False
         if _NS_F.search(head):
             return None
         found = _PLAIN_F.findall(head)
@@ -153,6 +179,19 @@ class _Sheet:
                 return True
             self.seen.add(pair)
         return False
+
+    def _all_known(self, head: bytes) -> bool:
+        """Whether every formula of the piece is a plain-form cell of a column whose formula,
+        its row number blanked, was judged harmless (``seen``) -- the formula of that column
+        with the cell's own row number where the number was blanked: the common case (one
+        formula down a column), found by one substitution over the piece instead of a tuple
+        per cell. (Such a cell differs from the one judged only in its own row number where
+        that one had its own: the same relative formula, the same verdict.)"""
+        if not self.seen or len(self.seen) > _KNOWN_MAX or _COLON_F.search(head):
+            return False
+        if self._known is None or self._known_n != len(self.seen):
+            self._known, self._known_n = _known_pattern(self.seen), len(self.seen)
+        return not _LT_F.search(self._known.sub(b"", head))
 
     def _cells(self, head: bytes) -> bool:
         """Cell by cell (shared formulas, entities, other forms)."""
@@ -221,6 +260,43 @@ def _needs(path: str | os.PathLike[str], sheet: str, written: set[int], *, other
                 elif judge.needs(head):
                     return True
     return False
+
+
+class _Reads(set):
+    """``written`` for ``profile``: no column written, but every column asked about noted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[int] = set()
+
+    def __contains__(self, c: object) -> bool:
+        self.asked.add(c)  # type: ignore[arg-type]
+        return False
+
+
+#: ``profile``'s answer: (some formula needs a full recalculation whatever the run writes,
+#: the columns of the clients' sheet the other formulas read)
+Profile = tuple[bool, frozenset[int]]
+
+
+def profile(path: str | os.PathLike[str], sheet: str) -> Profile:
+    """``needs_full_recalc`` for any set of written columns, judged before that set is known:
+    the judge run as if nothing were written, noting the columns of ``sheet`` its formulas
+    read (``_Reads``); ``needs_full_recalc(path, sheet, written)`` is then
+    ``verdict(profile(path, sheet), written)``. (Whether a formula is harmless depends on
+    ``written`` only through ``c in written`` for the columns it reads: while no formula
+    reads a written column, the judge takes the same path, skipping and remembering the same
+    formulas, whatever ``written`` is; and a formula harmful with nothing written is harmful
+    with anything written.)"""
+    asked = _Reads()
+    if _needs(path, sheet, asked, others=True, client=True):
+        return True, frozenset()
+    return False, frozenset(asked.asked)
+
+
+def verdict(found: Profile, written: set[int]) -> bool:
+    """``needs_full_recalc``'s verdict from ``profile``'s answer and the columns written."""
+    return found[0] or not found[1].isdisjoint(written)
 
 
 class RecalcCheck:
