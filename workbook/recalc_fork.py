@@ -30,8 +30,9 @@ from .recalc import Profile, needs_full_recalc, profile, verdict
 from .xlsxio.parallel import can_fork
 
 #: Files smaller than this (on disk) are judged while written (``RecalcCheck``): a fork costs
-#: more than it saves.
-FORK_BYTES = 8 * 1024 * 1024
+#: more than it saves. (Below ``parpatch.MIN_BYTES`` of sheet XML compressed: a file whose 客户
+#: is patched in shares is judged here.)
+FORK_BYTES = 4 * 1024 * 1024
 
 
 def _child(conn: Connection, path: str) -> None:
