@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import re
 from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import is_not, itemgetter
@@ -83,13 +84,16 @@ def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
     tails: dict[Any, Any] = w._tails  # ((text, style): bytes after the ref; -1: no style)
     kinds = set(map(type, values))
     if kinds == {str}:  # texts only (the common case): no loop in Python
-        keys = list(zip(values, styles, strict=True))
-        known: dict[Any, Any] = dict.fromkeys(keys)  # the distinct (text, style) of the column
-        new: dict[Any, Any] = {k: None for k in known if k not in tails}
+        one = styles[0] if len(set(styles)) == 1 else None
+        # the distinct (text, style) of the column (one style: each text with it)
+        keys: list[Any] = values if one is not None else list(zip(values, styles, strict=True))
+        known: dict[Any, Any] = dict.fromkeys(keys)
+        pairs = list(zip(known, repeat(one))) if one is not None else list(known)
+        new: dict[Any, Any] = {k: None for k in pairs if k not in tails}
         if new:
             _str_tails(w, list(new), new)
-        for k in known:
-            known[k] = new[k] if k in new else tails[k]
+        for k, p in zip(known, pairs, strict=True):
+            known[k] = new[p] if p in new else tails[p]
         if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
             tails.update(new)
         got = list(map(known.__getitem__, keys))
@@ -136,6 +140,10 @@ def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
         for k in keys:
             into[k] = _one_tail(w, k)
         return
+    plain = _plain_tails(keys, texts, blob)
+    if plain is not None:
+        into.update(zip(keys, plain, strict=True))
+        return
     esc = escape_text(blob).split("\n")  # escaping is per character: same as one by one
     out = []
     for (v, s), t in zip(keys, esc, strict=True):
@@ -147,6 +155,34 @@ def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
         out.append(f'{sattr} t="inlineStr"><is><t{sp}>{t}</t></is></c>')
     enc = "\x00".join(out).encode().split(b"\x00")  # escaped texts hold no NUL
     into.update(zip(keys, enc, strict=True))
+
+
+_CTRL = bytes(c for c in range(32) if c not in (9, 10))  # (escape_text's, as UTF-8 bytes)
+_SPACE = re.compile(r"\s")  # (what str.strip() strips)
+
+
+def _plain_tails(keys: list[tuple[str, int]], texts: list[str], blob: str
+                 ) -> list[bytes] | None:
+    """``_str_tails`` of texts (joined by line breaks in ``blob``) of one style that are not
+    empty, neither begin nor end with a space and hold nothing ``escape_text`` writes as
+    _xHHHH_ or replaces: escaped and wrapped in one go, as bytes; else None."""
+    style = {k[1] for k in keys}
+    if len(style) != 1 or "_x" in blob:
+        return None
+    firsts, lasts = "".join([t[:1] for t in texts]), "".join([t[-1:] for t in texts])
+    if len(firsts) != len(texts) or _SPACE.search(firsts) or _SPACE.search(lasts):
+        return None
+    try:
+        b = blob.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    if len(b.translate(None, _CTRL)) != len(b) or b"\xef\xbf\xbe" in b or b"\xef\xbf\xbf" in b:
+        return None  # control characters, U+FFFE, U+FFFF
+    b = b.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    s = style.pop()
+    head = (b"" if s < 0 else b' s="%d"' % s) + b' t="inlineStr"><is><t>'
+    end = b"</t></is></c>"
+    return (head + b.replace(b"\n", end + b"\n" + head) + end).split(b"\n")
 
 
 def _one_tail(w: CellWriter, key: tuple[str, int]) -> bytes:

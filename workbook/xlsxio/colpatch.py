@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import colscan
 from .cells import CellWriter, check_master
 from .colcells import cells, new_rows
 from .errors import XlsxError
@@ -118,16 +119,21 @@ _Col = tuple[int, list[Any], np.ndarray]
 def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | None:
     """The piece patched and the last row number now done, or None (see module doc)."""
     e = pt.edits
-    row_open, end_row = pt.row_open, pt.end_row
-    tags = _rowtag_re(pt.ns).findall(piece)
-    n = len(tags)
-    if not n or b"" in tags:
-        return None  # a row tag without r first
-    # each row starts where the previous one ends: no text between rows, no self-closing row
-    if (not piece.startswith(row_open) or not piece.endswith(end_row)
-            or piece.count(end_row + row_open) != n - 1):
-        return None
-    rows = list(map(int, tags))
+    sc = colscan.scan(piece) if not pt.ns else None  # (None: not plain, see colscan)
+    if sc is not None:
+        tags, rows = sc.tags, sc.numbers.tolist()
+        n = len(tags)
+    else:
+        row_open, end_row = pt.row_open, pt.end_row
+        tags = _rowtag_re(pt.ns).findall(piece)
+        n = len(tags)
+        if not n or b"" in tags:
+            return None  # a row tag without r first
+        # each row starts where the previous one ends: no text between rows, no self-closing
+        if (not piece.startswith(row_open) or not piece.endswith(end_row)
+                or piece.count(end_row + row_open) != n - 1):
+            return None
+        rows = list(map(int, tags))
     lo, hi = min(rows), max(rows)
     if not e.edited_between(min(lo, last + 1), hi):
         return piece, max(last, hi)  # what the per-row code gives: every row as it is
@@ -151,7 +157,7 @@ def patch_piece(pt: RowPatcher, piece: bytes, last: int) -> tuple[bytes, int] | 
         return piece, r1
     cols.sort(key=itemgetter(0))
     try:
-        plan = _locate(pt, piece, tags, cols)
+        plan = _locate(pt, piece, tags, cols, sc)
     except ValueError:  # column letters beyond XFD: the per-row code says what it says
         return None
     if plan is None:
@@ -190,22 +196,40 @@ class _Plan:
     app_rows: dict[int, np.ndarray]  # column -> rows (index) where its cell is created
 
 
-def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols: list[_Col]
-            ) -> _Plan | None:
+def _locate(pt: RowPatcher, piece: bytes, tags: list[bytes], cols: list[_Col],
+            sc: colscan.Scan | None = None) -> _Plan | None:
     """Where the rows and the edited columns' cells are; None if a row is not one the per-row
-    code patches in place (``_edit_row_fast``) or does otherwise than here."""
-    if _odd_re(pt.ns).search(piece):
-        return None
-    rows = _locate_rows(pt, piece, tags)
-    if rows is None:
-        return None
-    cells = _locate_cells(pt, piece, tags, rows, cols)
-    if cells is None:
-        return None
+    code patches in place (``_edit_row_fast``) or does otherwise than here. A plain piece
+    (``sc``) is located with ``colscan``, any other with the regular expressions below."""
+    found = _locate_plain(sc, piece, cols) if sc is not None else None
+    if found is not None:
+        rows, cells = found
+    else:
+        if _odd_re(pt.ns).search(piece):
+            return None
+        got_rows = _locate_rows(pt, piece, tags)
+        if got_rows is None:
+            return None
+        got_cells = _locate_cells(pt, piece, tags, got_rows, cols)
+        if got_cells is None:
+            return None
+        rows, cells = got_rows, got_cells
     app_rows = _created(piece, rows, cells, cols)
     if app_rows is None:
         return None
     return _Plan(rows, cells, app_rows)
+
+
+def _locate_plain(sc: colscan.Scan, piece: bytes, cols: list[_Col]
+                  ) -> tuple[_Rows, _Cells] | None:
+    """``_locate_rows`` and ``_locate_cells`` of a plain piece; None: not found that way."""
+    row_cols = colscan.rows_cols(sc)
+    if row_cols is None:
+        return None
+    got = colscan.locate(sc, piece, [c for c, _, _ in cols], _Styles().__getitem__)
+    if got is None:
+        return None
+    return _Rows(sc.start, sc.end, tuple(sc.attrs), *row_cols), _Cells(*got)
 
 
 def _locate_rows(pt: RowPatcher, piece: bytes, tags: list[bytes]) -> _Rows | None:
