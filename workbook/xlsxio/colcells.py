@@ -8,7 +8,6 @@ import datetime as dt
 import math
 import operator
 import re
-from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import is_not, itemgetter
 from typing import Any
@@ -84,26 +83,19 @@ def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
     tails: dict[Any, Any] = w._tails  # ((text, style): bytes after the ref; -1: no style)
     kinds = set(map(type, values))
     if kinds == {str}:  # texts only (the common case): no loop in Python
-        one = styles[0] if len(set(styles)) == 1 else None
-        # the distinct (text, style) of the column (one style: each text with it)
-        keys: list[Any] = values if one is not None else list(zip(values, styles, strict=True))
-        known: dict[Any, Any] = dict.fromkeys(keys)
-        pairs = list(zip(known, repeat(one))) if one is not None else list(known)
-        new: dict[Any, Any] = {k: None for k in pairs if k not in tails}
-        if new:
-            _str_tails(w, list(new), new)
-        for k, p in zip(known, pairs, strict=True):
-            known[k] = new[p] if p in new else tails[p]
-        if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
-            tails.update(new)
-        got = list(map(known.__getitem__, keys))
-        parts: Iterator[Any] = zip(repeat(head), digits, repeat(b'"'), got, strict=False)
-        out = list(map(b"".join, parts))
-        if b"" in known.values():  # an empty text without style: no cell
+        got = _text_tails(w, styles, values)
+        # each cell head + digits + '"' + tail, joined at once and cut at the NULs (none in
+        # escaped texts)
+        parts: list[bytes] = [head, b"", b'"', b"", b"\x00"] * len(got)
+        parts[1::5] = digits
+        parts[3::5] = got
+        out = b"".join(parts).split(b"\x00")
+        out.pop()
+        if not all(got):  # an empty text without style: no cell
             for i in compress(range(len(got)), map(operator.not_, got)):
                 out[i] = b""
         return out
-    new = {}
+    new: dict[Any, Any] = {}
     for v, s in zip(values, styles, strict=True):
         if type(v) is str and (v, s) not in tails and (v, s) not in new:
             new[(v, s)] = None
@@ -132,6 +124,27 @@ def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
     return out
 
 
+def _text_tails(w: CellWriter, styles: list[int], values: list[str]) -> list[bytes]:
+    """What ``w.cell`` puts after ``<c r="REF"`` for each text (b"": no cell), through the
+    cache of repeated labels (``w._tails``) unless every text differs."""
+    tails: dict[Any, Any] = w._tails  # ((text, style): bytes after the ref; -1: no style)
+    one = styles[0] if len(set(styles)) == 1 else None
+    # the distinct (text, style) of the column (one style: each text with it)
+    keys: list[Any] = values if one is not None else list(zip(values, styles, strict=True))
+    known: dict[Any, Any] = dict.fromkeys(keys)
+    if one is not None and len(known) == len(values):  # every text differs (reasons...)
+        return _tails_list(w, values, one)
+    pairs = list(zip(known, repeat(one))) if one is not None else list(known)
+    new: dict[Any, Any] = {k: None for k in pairs if k not in tails}
+    if new:
+        _str_tails(w, list(new), new)
+    for k, p in zip(known, pairs, strict=True):
+        known[k] = new[p] if p in new else tails[p]
+    if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
+        tails.update(new)
+    return list(map(known.__getitem__, keys))
+
+
 def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
     """What ``w.cell`` puts after ``<c r="REF"`` for each (text, style), into ``into``."""
     texts = [k[0] for k in keys]
@@ -140,7 +153,8 @@ def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
         for k in keys:
             into[k] = _one_tail(w, k)
         return
-    plain = _plain_tails(keys, texts, blob)
+    style = {k[1] for k in keys}
+    plain = _plain_tails(texts, style.pop(), blob) if len(style) == 1 else None
     if plain is not None:
         into.update(zip(keys, plain, strict=True))
         return
@@ -161,13 +175,26 @@ _CTRL = bytes(c for c in range(32) if c not in (9, 10))  # (escape_text's, as UT
 _SPACE = re.compile(r"\s")  # (what str.strip() strips)
 
 
-def _plain_tails(keys: list[tuple[str, int]], texts: list[str], blob: str
-                 ) -> list[bytes] | None:
-    """``_str_tails`` of texts (joined by line breaks in ``blob``) of one style that are not
-    empty, neither begin nor end with a space and hold nothing ``escape_text`` writes as
-    _xHHHH_ or replaces: escaped and wrapped in one go, as bytes; else None."""
-    style = {k[1] for k in keys}
-    if len(style) != 1 or "_x" in blob:
+def _tails_list(w: CellWriter, texts: list[str], style: int) -> list[bytes]:
+    """What ``w.cell`` puts after ``<c r="REF"`` for each text with this style (-1: none),
+    without the cache of repeated texts."""
+    blob = "\n".join(texts)
+    if blob.count("\n") == len(texts) - 1:
+        got = _plain_tails(texts, style, blob)
+        if got is not None:
+            return got
+    keys = list(zip(texts, repeat(style)))
+    into: dict[Any, bytes] = {}
+    _str_tails(w, keys, into)
+    return list(map(into.__getitem__, keys))
+
+
+def _plain_tails(texts: list[str], s: int, blob: str) -> list[bytes] | None:
+    """``_str_tails`` of texts (joined by line breaks in ``blob``, none holding one) of style
+    ``s`` that are not empty, neither begin nor end with a space and hold nothing
+    ``escape_text`` writes as _xHHHH_ or replaces: escaped and wrapped in one go, as bytes;
+    else None."""
+    if "_x" in blob:
         return None
     firsts, lasts = "".join([t[:1] for t in texts]), "".join([t[-1:] for t in texts])
     if len(firsts) != len(texts) or _SPACE.search(firsts) or _SPACE.search(lasts):
@@ -179,7 +206,6 @@ def _plain_tails(keys: list[tuple[str, int]], texts: list[str], blob: str
     if len(b.translate(None, _CTRL)) != len(b) or b"\xef\xbf\xbe" in b or b"\xef\xbf\xbf" in b:
         return None  # control characters, U+FFFE, U+FFFF
     b = b.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
-    s = style.pop()
     head = (b"" if s < 0 else b' s="%d"' % s) + b' t="inlineStr"><is><t>'
     end = b"</t></is></c>"
     return (head + b.replace(b"\n", end + b"\n" + head) + end).split(b"\n")

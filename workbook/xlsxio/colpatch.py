@@ -322,10 +322,11 @@ def _created(piece: bytes, rows: _Rows, cells: _Cells, cols: list[_Col]
             app_rows[c] = np.flatnonzero(miss)
     # -- a master of a shared or array formula to overwrite: the per-row code refuses it
     ed = np.flatnonzero(edited)
-    e_s, e_e = cells.start[ed].tolist(), cells.end[ed].tolist()
-    for j in compress(range(len(ed)), map((-1).__lt__, map(piece.find, repeat(b"f"), e_s, e_e))):
+    e_s, e_e = cells.start[ed], cells.end[ed]
+    f_at = np.flatnonzero(np.frombuffer(piece, np.uint8) == ord("f"))  # (cells with an "f")
+    for j in np.flatnonzero(np.searchsorted(f_at, e_e) > np.searchsorted(f_at, e_s)).tolist():
         try:
-            check_master(piece[e_s[j]:e_e[j]], "")
+            check_master(piece[int(e_s[j]):int(e_e[j])], "")
         except XlsxError:
             return None
     return app_rows

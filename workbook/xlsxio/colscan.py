@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .sheetxml import col_letter
+
 _PAD = b"\0" * 16  # (the views read past the end of the piece)
 _LT, _GT, _SLASH, _QUOTE = 60, 62, 47, 34
 #: the low k bytes of a little-endian integer
@@ -33,7 +35,7 @@ def _le(b: bytes) -> int:
     return int.from_bytes(b, "little")
 
 
-_R_ATTR, _ROW, _END_ROW, _END_C = _le(b' r="'), _le(b'row r="'), _le(b"/row>"), _le(b"</c>")
+_R_ATTR, _ROW, _END_ROW = _le(b' r="'), _le(b'row r="'), _le(b"/row>")
 
 
 @dataclass
@@ -69,25 +71,23 @@ def _views(piece: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.frombuffer(buf, np.uint8), u32, u64
 
 
-def _byte(w: np.ndarray, j: int) -> np.ndarray:
-    return ((w >> np.uint64(8 * j)) & np.uint64(0xFF)).astype(np.int64)
+def _bytes(w: np.ndarray, width: int) -> np.ndarray:
+    """The bytes of these little-endian integers, a row each."""
+    return np.ascontiguousarray(w).view(np.uint8).reshape(-1, width)
 
 
 def _numbers(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The digits up to a quote at the start of each of these 8 bytes (at most 7, no leading
     zero) as numbers, and how many; None if one is anything else."""
-    num = np.zeros(len(w), np.int64)
-    nd = np.full(len(w), -1, np.int64)
-    for j in range(8):
-        b = _byte(w, j)
-        digit = (b >= 48) & (b <= 57) & (nd < 0)
-        if j == 0 and bool((b == 48).any()):
-            return None
-        num = np.where(digit, num * 10 + b - 48, num)
-        nd = np.where((nd < 0) & ~digit, np.where(b == _QUOTE, j, -2), nd)
-    if bool((nd < 1).any()):
+    b = _bytes(w, 8)
+    isd = (b - 48) < 10  # (unsigned: wraps below "0")
+    nd = np.argmin(isd, axis=1)  # the first byte that is not a digit (0: none, or the first)
+    if len(b) and not bool(((nd > 0) & (b[np.arange(len(b)), nd] == _QUOTE)
+                            & (b[:, 0] != 48)).all()):
         return None
-    return num, nd
+    exp = nd[:, None] - 1 - np.arange(8)
+    pw = np.where(exp >= 0, 10 ** np.maximum(exp, 0), 0)
+    return ((b.astype(np.int64) - 48) * pw).sum(axis=1), nd
 
 
 def scan(piece: bytes) -> Scan | None:
@@ -99,17 +99,20 @@ def scan(piece: bytes) -> Scan | None:
         return None  # a comment, CDATA, a processing instruction
     cell_tok = np.flatnonzero(b1 == ord("c"))
     cell_pos = lt[cell_tok]
-    if not bool((u32[cell_pos + 2] == _R_ATTR).all()):
+    if not bool((u32[cell_pos + 2] == np.uint32(_R_ATTR)).all()):
         return None  # a cell without r first, rich text's <color>...
     r_tok = np.flatnonzero(b1 == ord("r"))
     r_pos = lt[r_tok]
     is_row = (a[r_pos + 2] == ord("o")) & (a[r_pos + 3] == ord("w"))
     row_tok, start = r_tok[is_row], r_pos[is_row]
-    if not bool(((u64[start + 1] & _MASK[7]) == _ROW).all()):
+    if not bool(((u64[start + 1] & _MASK[7]) == np.uint64(_ROW)).all()):
         return None  # a row without r first
     s_pos = lt[b1 == _SLASH]
-    endc = s_pos[u32[s_pos] == _END_C]
-    ends = s_pos[(u64[s_pos + 1] & _MASK[5]) == _END_ROW]
+    s2 = a[s_pos + 2]
+    endc = s_pos[s2 == ord("c")]
+    endc = endc[a[endc + 3] == _GT]
+    ends = s_pos[s2 == ord("r")]
+    ends = ends[(u64[ends + 1] & _MASK[5]) == np.uint64(_END_ROW)]
     n = len(start)
     # rows one after the other from the first byte to the last: none self-closing
     if (not n or len(ends) != n or start[0] != 0 or int(ends[-1]) + 6 != len(piece)
@@ -136,38 +139,35 @@ def scan(piece: bytes) -> Scan | None:
                 mask, attrs, np.where(first_cell, nxt, -1), cell_pos, cell_tok)
 
 
-def _refs(sc: Scan, pos: np.ndarray, rows: np.ndarray | None
+def _refs(sc: Scan, pos: np.ndarray, rows: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray] | None:
     """The column and the number of letters of the references of the cells at ``pos``; None
-    if one is not one to three letters and digits up to a quote, or (``rows`` given: the
-    row, index in the piece, of each) its digits are not the row's."""
-    w = sc.u32[pos + 6]
-    b = [_byte(w, j) for j in range(4)]
-    let = [(x >= 65) & (x <= 90) for x in b[:3]]
-    dig = [(x >= 48) & (x <= 57) for x in b[1:]]
-    one, two = let[0] & dig[0], let[0] & let[1] & dig[1]
-    three = let[0] & let[1] & let[2] & dig[2]
+    if one is not one to three letters and the digits of its row (index in the piece) up to
+    a quote."""
+    b = _bytes(sc.u32[pos + 6], 4).astype(np.int64)
+    let = (b[:, :3] >= 65) & (b[:, :3] <= 90)
+    dig = (b[:, 1:] >= 48) & (b[:, 1:] <= 57)
+    one, two = let[:, 0] & dig[:, 0], let[:, 0] & let[:, 1] & dig[:, 1]
+    three = let[:, 0] & let[:, 1] & let[:, 2] & dig[:, 2]
     if not bool((one | two | three).all()):
         return None
     nl = np.where(one, 1, np.where(two, 2, 3))
-    l0, l1, l2 = b[0] - 64, b[1] - 64, b[2] - 64
+    l0, l1, l2 = b[:, 0] - 64, b[:, 1] - 64, b[:, 2] - 64
     col = np.where(one, l0, np.where(two, l0 * 26 + l1, (l0 * 26 + l1) * 26 + l2))
     if len(col) and int(col.max()) > 16384:
         return None
-    if rows is None:
-        ok = _numbers(sc.u64[pos + 6 + nl]) is not None
-    else:
-        ok = bool(((sc.u64[pos + 6 + nl] & sc.ref_mask[rows]) == sc.ref_key[rows]).all())
-    return (col, nl) if ok else None
+    if not bool(((sc.u64[pos + 6 + nl] & sc.ref_mask[rows]) == sc.ref_key[rows]).all()):
+        return None
+    return col, nl
 
 
 def rows_cols(sc: Scan) -> tuple[np.ndarray, np.ndarray] | None:
     """The column of each row's first and of its last cell (0: none); None if one of them is
-    not plainly numbered, the last for its row."""
+    not plainly numbered for its row."""
     n = len(sc.start)
     first_col = np.zeros(n, np.int64)
     fc = np.flatnonzero(sc.first_cell >= 0)
-    got = _refs(sc, sc.first_cell[fc], None)
+    got = _refs(sc, sc.first_cell[fc], fc)
     if got is None:
         return None
     first_col[fc] = got[0]
@@ -187,21 +187,21 @@ def _edited_cells(sc: Scan, edited: list[int]) -> np.ndarray:
     """The cells (index) whose reference starts with the letters of an edited column and a
     digit."""
     w = sc.u32[sc.cell_pos + 6]
+    b = _bytes(w, 4)
     hit = np.zeros(len(w), bool)
-    for c in edited:
-        letters = _letters(c)
-        m = len(letters)
-        after = _byte(w, m)
-        hit |= ((w & _MASK[m]) == _le(letters)) & (after >= 48) & (after <= 57)
+    for m in (1, 2, 3):
+        keys = [_le(x) for x in map(str.encode, map(col_letter, edited)) if len(x) == m]
+        if not keys:
+            continue
+        after = b[:, m]
+        digit = (after >= 48) & (after <= 57)
+        if m == 1:
+            lut = np.zeros(256, bool)
+            lut[keys] = True
+            hit |= lut[b[:, 0]] & digit
+        else:
+            hit |= np.isin(w & _MASK[m].astype(np.uint32), np.array(keys, np.uint32)) & digit
     return np.flatnonzero(hit)
-
-
-def _letters(c: int) -> bytes:
-    s = b""
-    while c:
-        c, r = divmod(c - 1, 26)
-        s = bytes([65 + r]) + s
-    return s
 
 
 def _styles(sc: Scan, piece: bytes, start: np.ndarray, end: np.ndarray,
