@@ -106,6 +106,12 @@ def _take(lst: list, idx: np.ndarray) -> list:
     return list(itemgetter(*idx.tolist())(lst))
 
 
+def _pick(lst: list, rows: np.ndarray) -> list:
+    """``[lst[r] for r in rows]`` of distinct rows in order, all below ``len(lst)``: ``lst``
+    itself when they are all of its rows."""
+    return lst if len(rows) == len(lst) else _take(lst, rows)
+
+
 def _objects(items: list) -> np.ndarray:
     arr = np.empty(len(items), dtype=object)
     arr[:] = items
@@ -404,7 +410,7 @@ def _date_styles(w: CellWriter, jobs: list[_Job]) -> None:
     dates = []
     for c, vals, _pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
         for rows_, styles_ in ((ex_rows, ex_style), (ap_rows, ap_style)):
-            got = [vals[r] for r in rows_.tolist()]
+            got = _pick(vals, rows_)
             if any(issubclass(t, dt.date) for t in set(map(type, got))):
                 for r, s, v in zip(rows_.tolist(), styles_.tolist(), got, strict=True):
                     if isinstance(v, dt.date):
@@ -423,15 +429,13 @@ def _new_cells(pt: RowPatcher, plan: _Plan, tags: list[bytes], jobs: list[_Job],
     for c, vals, pos, ex_rows, ex_style, ap_rows, ap_style in jobs:
         lt = col_letter(c).encode()
         if len(ex_rows):
-            rl = ex_rows.tolist()
             starts.append(plan.cells.start[pos])
             ends.append(plan.cells.end[pos])
-            news.append(cells(w, lt, [tags[r] for r in rl], ex_style.tolist(),
-                              [vals[r] for r in rl]))
+            news.append(cells(w, lt, _pick(tags, ex_rows), ex_style.tolist(),
+                              _pick(vals, ex_rows)))
         if len(ap_rows):
-            rl = ap_rows.tolist()
-            made = _objects(cells(w, lt, [tags[r] for r in rl], ap_style.tolist(),
-                                  [vals[r] for r in rl]))
+            made = _objects(cells(w, lt, _pick(tags, ap_rows), ap_style.tolist(),
+                                  _pick(vals, ap_rows)))
             app[ap_rows] = app[ap_rows] + made
     grown = np.flatnonzero(app != b"")
     if len(grown):  # created cells go before </row>
@@ -448,6 +452,8 @@ def _spans(pt: RowPatcher, plan: _Plan, tags: list[bytes], emin: np.ndarray,
     rows = plan.rows
     lo = np.minimum(np.where(rows.first_col > 0, rows.first_col, 16384), emin)
     hi = np.maximum(rows.last_col, emax)
+    if b"spans=" not in b"".join(rows.attrs):
+        return
     spans = np.fromiter(map(bytes.__contains__, rows.attrs, repeat(b"spans=")), np.bool_,
                         len(tags))
     redo = np.flatnonzero((emax > 0) & spans).tolist()
