@@ -111,15 +111,15 @@ def test_a_sheet_of_mixed_rows_tries_the_pattern_now_and_then(tmp_path: Path, sh
     pattern is tried on one piece in 16 (mixed rows pay almost nothing for it)."""
     built = []
     real = rowshape.row_shape
-    monkeypatch.setattr(rowshape, "row_shape", lambda scan, piece: built.append(1) or
-                        real(scan, piece))
+    monkeypatch.setattr(rowshape, "row_shape", lambda *args: built.append(1) or real(*args))
     rows = [(r, [(1, 0), (2, 10)] if r % 2 else [(1, 0), (3, 10)]) for r in range(2, 3000)]
     p = make_book(tmp_path / "m.xlsx", sheet_xml(rows))
     with zipfile.ZipFile(p) as zf:
         assert read_sheet_zip(zf, "S") == read_sheet_zip(zf, "S", fast=False)
     pieces = shaped["tried"]
     assert shaped["took"] == 0 and pieces > 100
-    assert len(built) <= rowshape.MISSES + pieces // rowshape.RETRY + 1
+    # (a shape from a piece's first row, and from its second when the first's does not fit)
+    assert len(built) <= 2 * (rowshape.MISSES + pieces // rowshape.RETRY + 1)
 
 
 def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
@@ -139,5 +139,168 @@ def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
     many = job.result()
     assert many is not None
     assert (many.n_rows, many.header, many.columns) == (slow.n_rows, slow.header, slow.columns)
+    for c in range(1, slow.n_cols + 1):
+        assert (many.formula_mask(c) == slow.formula_mask(c)).all()
+
+
+# ---------------------------------------------------------------- pieces of mixed rows
+#: the cells of a regular row: number, shared text, inline text, formula, empty, date
+MIXED = [0, 5, 10, 20, 26, 3]
+#: rows of other shapes: a cell more (a 特别调整 typed), a cell less (omitted when empty),
+#: another style, two cells more
+ODD_ROWS = {
+    "more": lambda cells: [*cells, (8, 0)],
+    "less": lambda cells: [cell for cell in cells if cell[0] != 2],
+    "style": lambda cells: [(1, 2), *cells[1:]],
+    "two more": lambda cells: [*cells, (8, 1), (9, 10)],
+}
+
+
+def _mixed_rows(n: int, odd: dict[int, str]) -> list[tuple[int, list[tuple[int, int]]]]:
+    """``_rows(n, MIXED)`` with the rows of ``odd`` (row -> ``ODD_ROWS`` key) of other shapes."""
+    return [(r, ODD_ROWS[odd[r]](cells) if r in odd else cells) for r, cells in _rows(n, MIXED)]
+
+
+@pytest.fixture()
+def cut(monkeypatch) -> dict[str, list]:
+    """Pieces of 60 rows (rows 2-61, 62-121...: row 1 alone), and what read each piece:
+    ``shape``: shape_scan's answer per piece; ``gaps``: the column-wise scan's answer per gap
+    of a piece read by shapes; ``slow``: the gaps read cell by cell."""
+    seen: dict[str, list] = {"shape": [], "gaps": [], "slow": []}
+
+    def split(chunk: bytes, end_row: bytes):
+        cuts = [0, *(i for r in range(2, 100_000, 60)
+                     if (i := chunk.find(b'<row r="%d"' % r)) > 0), len(chunk)]
+        return [chunk[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+    real_shape, real_cols, real_slow = fastscan.shape_scan, rowshape._apply, None
+
+    def shape(scan, piece):
+        ok = real_shape(scan, piece)
+        seen["shape"].append(ok)
+        return ok
+
+    def apply(scan, plan):
+        columnwise, slow = scan.columnwise, scan.slow
+
+        def cols(gap):
+            ok = columnwise(gap)
+            seen["gaps"].append(ok)
+            return ok
+
+        scan.columnwise = cols
+        scan.slow = lambda gap: seen["slow"].append(gap) or slow(gap)
+        try:
+            real_cols(scan, plan)
+        finally:
+            del scan.columnwise, scan.slow
+
+    del real_slow
+    monkeypatch.setattr(reader, "split_rows", split)
+    monkeypatch.setattr(fastscan, "shape_scan", shape)
+    monkeypatch.setattr(rowshape, "_apply", apply)
+    return seen
+
+
+def _same_as_per_cell(path: Path) -> None:
+    """The reader gives the per-cell reader's values, formulas, formula places and sizes,
+    with all columns, some columns, formulas as places only."""
+    with zipfile.ZipFile(path) as zf:
+        slow = read_sheet_zip(zf, "S", fast=False)
+        assert read_sheet_zip(zf, "S") == slow
+        some = read_sheet_zip(zf, "S", columns=[1, 4, 8])
+        assert some == read_sheet_zip(zf, "S", fast=False, columns=[1, 4, 8])
+        places = read_sheet_zip(zf, "S", formula_text=False)  # (the per-cell reader: texts)
+    for got in (some, places):
+        assert (got.n_rows, got.n_cols) == (slow.n_rows, slow.n_cols)
+    assert places.columns == slow.columns
+    assert places.formulas.items() <= slow.formulas.items()
+    for c in range(1, slow.n_cols + 1):
+        assert (places.formula_mask(c) == slow.formula_mask(c)).all()
+
+
+@pytest.mark.parametrize(("where", "odd"), [
+    ("a piece's first row", {62: "more", 122: "less"}),
+    ("the middle", {90: "more", 150: "style", 151: "less"}),
+    ("a piece's last row", {121: "more", 181: "two more"}),
+    ("several in a row", {r: "more" for r in range(70, 76)} | {r: "less" for r in range(76, 80)}),
+    ("first and last rows of the sheet", {2: "less", 241: "more"}),
+])
+def test_rows_of_other_shapes_read_between_runs_of_a_shape(tmp_path: Path, cut, where, odd):
+    """A few rows of other shapes in a piece: the piece is still read by the shape (its other
+    rows by the column-wise scan), with the per-cell reader's result."""
+    p = make_book(tmp_path / "m.xlsx", sheet_xml(_mixed_rows(240, odd)))
+    _same_as_per_cell(p)
+    pieces = len(cut["shape"]) // 3  # (three reads; row 1 alone in the first piece)
+    assert cut["shape"][:pieces] == [False] + [True] * (pieces - 1), where
+    assert cut["gaps"] and all(cut["gaps"]) and not cut["slow"]
+
+
+def test_a_piece_of_another_shape_gets_its_own(tmp_path: Path, cut):
+    """Every row of a piece of another shape than the last piece's (a cell more), rows of two
+    shapes in turn in the next: the first read by its own shape, the second as before."""
+    odd = {r: "more" for r in range(62, 122)} | {r: "less" for r in range(122, 182, 2)}
+    p = make_book(tmp_path / "e.xlsx", sheet_xml(_mixed_rows(240, odd)))
+    _same_as_per_cell(p)
+    assert cut["shape"][:5] == [False, True, True, False, True]
+
+
+@pytest.mark.parametrize("bad", ["no reference", "a column twice"])
+def test_a_row_the_column_wise_scan_declines_is_read_cell_by_cell(tmp_path: Path, cut, bad):
+    """A row between runs with a cell without its reference (Excel writes one; other writers
+    do not) or a column twice: read by the per-cell scanner, the runs around it by shape."""
+    xml = sheet_xml(_mixed_rows(240, {100: "more", 150: "less"}))
+    if bad == "no reference":
+        xml = _swap(xml, b'<c r="H100">', b"<c>")
+    else:
+        xml = _swap(xml, b'<c r="H100">', b'<c r="A100">')
+    p = make_book(tmp_path / "d.xlsx", xml)
+    _same_as_per_cell(p)
+    pieces = len(cut["shape"]) // 3
+    assert cut["shape"][:pieces] == [False] + [True] * (pieces - 1)
+    assert False in cut["gaps"] and len(cut["slow"]) == 3
+    assert all(b'<row r="100"' in gap for gap in cut["slow"])
+
+
+@pytest.mark.parametrize("bad", [
+    (b'<c r="H100">', b'<c r="H101">'),  # a cell naming another row
+    (b'<c r="H100">', b'<c r="XFE100">'),  # a column beyond XFD
+    (b'<c r="A160">', b'<c r="A161">'),
+])
+def test_a_bad_cell_between_runs_the_same_error(tmp_path: Path, cut, bad):
+    """A bad cell in a row of another shape: the per-cell reader's error (row and column
+    named)."""
+    xml = _swap(sheet_xml(_mixed_rows(240, {100: "more", 160: "less"})), *bad)
+    p = make_book(tmp_path / "b.xlsx", xml)
+    with zipfile.ZipFile(p) as zf:
+        with pytest.raises(CellRefError) as want:
+            read_sheet_zip(zf, "S", fast=False)
+        with pytest.raises(CellRefError) as got:
+            read_sheet_zip(zf, "S")
+    assert str(got.value) == str(want.value)
+    assert bad[1][6:-2].rstrip(b"0123456789").decode() in str(got.value)
+
+
+def test_mixed_rows_read_by_two_processes(tmp_path: Path):
+    """One row in 100 with a cell more, one in 100 with a cell less: the forked read workers
+    give the per-cell reader's values and formula places (and one process reads by shapes)."""
+    from workbook.xlsxio.parallel import can_fork, start_read
+
+    if not can_fork():
+        pytest.skip("no fork here")
+    odd = {r: "more" for r in range(37, 20_000, 100)} | {r: "less" for r in range(81, 20_000,
+                                                                                  100)}
+    rows = [(r, [*cells, (7, 33)] if r > 1 else cells)
+            for r, cells in _mixed_rows(20_000, odd)]
+    p = make_book(tmp_path / "w.xlsx", sheet_xml(rows))
+    with zipfile.ZipFile(p) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 3 * 2 * 1024 * 1024
+        slow = read_sheet_zip(zf, "S", fast=False)
+    job = start_read(p, "S", workers=2, min_bytes=0)
+    assert job is not None
+    many = job.result()
+    assert many is not None
+    assert (many.n_rows, many.header, many.columns) == (slow.n_rows, slow.header, slow.columns)
+    assert many.n_cols == slow.n_cols == 8
     for c in range(1, slow.n_cols + 1):
         assert (many.formula_mask(c) == slow.formula_mask(c)).all()

@@ -13,7 +13,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from .rowshape import shape_scan
+from .rowshape import Shape, shape_scan
 from .scan import SKIP, USED, CellContext, CellScan, Mark, reach, slow_value
 from .sheetxml import COL_CACHE, col_index, parse_attrs
 from .values import Value
@@ -170,6 +170,8 @@ class SheetScan(CellScan):
         self.fcache: dict[tuple[bytes, bytes], Value] = {}
         #: pieces in a row that did not have their first row's shape (``rowshape``)
         self.shape_misses = 0
+        #: the shape of the last piece read by row shapes, tried first on the next
+        self.shape: Shape | None = None
 
     # ------------------------------------------------------------------ vectorised scanner
     def fast(self, chunk: bytes) -> bool:
@@ -179,6 +181,11 @@ class SheetScan(CellScan):
         no column twice in a row. Rows all of one shape are read by ``rowshape`` first."""
         if shape_scan(self, chunk):
             return True
+        return self.columnwise(chunk)
+
+    def columnwise(self, chunk: bytes) -> bool:
+        """``fast`` without the row shapes: one ``findall`` for every cell of the piece, then
+        each column converted at once; False (nothing changed) as for ``fast``."""
         layout = self._layout(chunk)
         if layout is None:
             return False

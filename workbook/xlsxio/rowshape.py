@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, pairwise
 from typing import Protocol
 
 import numpy as np
@@ -40,7 +41,13 @@ class SheetScan(Protocol):
     ncols: int
     columns: list[list[Value]]
     select: frozenset[int] | None
+    rowtag_re: re.Pattern[bytes]
     shape_misses: int
+    shape: Shape | None
+
+    def slow(self, chunk: bytes) -> None: ...
+
+    def columnwise(self, chunk: bytes) -> bool: ...
 
     def _convert_one(self, a: bytes, g_vs: tuple, g_inls: tuple) -> list: ...
 
@@ -57,6 +64,8 @@ class SheetScan(Protocol):
 EMPTY, VALUE, INLINE, FORMULA = range(4)
 #: misses in a row after which the shape is tried only every ``RETRY`` pieces
 MISSES, RETRY = 3, 16
+#: a piece's rows of the shape are at least half of its rows, and ``GAPS`` times its gaps
+GAPS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +120,13 @@ def _shape(ns: bytes, key: tuple[tuple[bytes, bytes, int], ...]) -> Shape:
     return Shape(re.compile(b"".join(parts)), tuple(cells), tags)
 
 
-def row_shape(scan: SheetScan, piece: bytes) -> Shape | None:
-    """The shape of the piece's first row; None when it has none (no row number, a cell
-    with other content or without its reference, a column twice, no value groups)."""
+def row_shape(scan: SheetScan, piece: bytes, start: int = 0) -> Shape | None:
+    """The shape of the row at ``start`` (the piece's first row); None when it has none (no
+    row number, a cell with other content or without its reference, a column twice, no value
+    groups)."""
     row_re, cell_re = _first_row_res(scan.ns)
-    m = row_re.match(piece)
-    end = piece.find(scan.end_row)
+    m = row_re.match(piece, start)
+    end = piece.find(scan.end_row, start)
     if m is None or end < 0:
         return None
     first = piece[m.end():end]
@@ -136,45 +146,141 @@ def row_shape(scan: SheetScan, piece: bytes) -> Shape | None:
     return _shape(scan.ns, key)
 
 
+@dataclass(slots=True)
+class _Plan:
+    """A piece cut by a shape: its matched rows' texts by group (``cols``), their rows
+    (``ra``), and the parts in document order: ``(a, b)`` a run of matched rows ``a..b-1``,
+    bytes a gap of whole rows of other shapes."""
+
+    shape: Shape
+    cols: list[list[bytes]]
+    ra: np.ndarray
+    parts: list[tuple[int, int] | bytes]
+
+
 def shape_scan(scan: SheetScan, piece: bytes) -> bool:
-    """Read a piece whose rows all have its first row's shape; False (nothing changed) when
-    it is not one (rows ascending after those read, none before row 2, as ``fast`` wants)."""
+    """Read a piece whose rows mostly have one shape: runs of such rows by their pattern, the
+    rows between them (gaps) by the column-wise scan (``SheetScan.columnwise``) or cell by
+    cell. False (nothing changed) when the shape covers under half of the piece's rows or the
+    piece is not one ``fast`` takes (rows ascending after those read, runs after row 1,
+    nothing but whole rows and white space between runs). The shape kept from the last piece
+    is tried first; a new one is taken from the piece's first row, or its second."""
     if scan.shape_misses >= MISSES:
         scan.shape_misses += 1
         if scan.shape_misses % RETRY:
             return False
-    shape = row_shape(scan, piece)
-    found = shape.rx.findall(piece) if shape is not None else []
-    if shape is None or not found:
-        scan.shape_misses += 1
-        return False
-    cols = list(zip(*found, strict=True))
-    del found
-    nrows = len(cols[0])
-    ra = np.array(list(map(int, cols[0])), dtype=np.int64)
-    if (not _only_rows(piece, shape, cols) or ra[0] < 2 or ra[0] <= scan.row
-            or (nrows > 1 and not bool((ra[1:] > ra[:-1]).all()))):
+    nrows = piece.count(scan.row_open)
+    plan = _plan(scan, piece, scan.shape, nrows) if scan.shape is not None else None
+    if plan is None:
+        tried = scan.shape
+        start = 0
+        for _ in range(2):  # the first row's shape, else (an odd first row) the second's
+            shape = row_shape(scan, piece, start)
+            if shape is not None and shape is not tried:
+                plan = _plan(scan, piece, shape, nrows)
+                if plan is not None:
+                    break
+            start = piece.find(scan.end_row, start) + len(scan.end_row)
+            if start < len(scan.end_row):
+                break
+    if plan is None:
         scan.shape_misses += 1
         return False
     scan.shape_misses = 0
-    _columns(scan, shape, cols, ra)
-    scan.row = int(ra[-1])
+    scan.shape = plan.shape
+    _apply(scan, plan)
     return True
 
 
-def _only_rows(piece: bytes, shape: Shape, cols: list[tuple[bytes, ...]]) -> bool:
-    """Is the piece made of the rows the shape matched (each a whole row from ``<row`` to its
-    ``</row>``) and nothing else with a tag (a cell between rows would be read as the row's
-    before it by the other scans)? The tags of the matched rows are all the piece's ``<``."""
-    nrows = len(cols[0])
+def _plan(scan: SheetScan, piece: bytes, shape: Shape, nrows: int) -> _Plan | None:
+    """The piece cut by ``shape`` when it covers at least half of its rows and every check
+    passes (``_only_rows``, ``_gaps_fit``); else None."""
+    k = shape.rx.groups
+    out = shape.rx.split(piece)
+    n = (len(out) - 1) // (k + 1)
+    if not n or 2 * n < nrows:
+        return None
+    gaps = out[0::k + 1]
+    cols = [out[g::k + 1] for g in range(1, k + 1)]
+    del out
+    for _, _, kind, g in shape.cells:
+        if kind == FORMULA and None in cols[g + 1]:  # (no <v>: b"", as findall gives)
+            cols[g + 1] = [b"" if x is None else x for x in cols[g + 1]]
+    ra = np.array(list(map(int, cols[0])), dtype=np.int64)
+    if n > 1 and not bool((ra[1:] > ra[:-1]).all()):
+        return None
+    parts: list[tuple[int, int] | bytes] = []
+    a = 0
+    lts = 0
+    for i in compress(range(n + 1), gaps):
+        gap = gaps[i]
+        lts += gap.count(b"<")
+        gap = gap.strip()
+        if not gap:  # white space between two rows of a run
+            continue
+        if i > a:
+            parts.append((a, i))
+        parts.append(gap)
+        a = i
+    if a < n:
+        parts.append((a, n))
+    if GAPS * sum(isinstance(p, bytes) for p in parts) > n:
+        return None
+    if not _only_rows(piece.count(b"<") - lts, shape, cols, n):
+        return None
+    if not _gaps_fit(scan, parts, ra):
+        return None
+    return _Plan(shape, cols, ra, parts)
+
+
+def _gaps_fit(scan: SheetScan, parts: list[tuple[int, int] | bytes], ra: np.ndarray) -> bool:
+    """Is each gap whole rows (from a row tag to a ``</row>``, each tag with its number) and
+    are all rows ascending after those read, the runs' after row 1?"""
+    last = scan.row
+    for part in parts:
+        if isinstance(part, tuple):
+            first = int(ra[part[0]])
+            if first <= max(last, 1):
+                return False
+            last = int(ra[part[1] - 1])
+            continue
+        if not (part.startswith(scan.row_open) and part.endswith(scan.end_row)):
+            return False
+        tags = scan.rowtag_re.findall(part)
+        if len(tags) != part.count(scan.row_open):
+            return False
+        rows = list(map(int, tags))
+        if rows[0] <= last or any(x >= y for x, y in pairwise(rows)):
+            return False
+        last = rows[-1]
+    return True
+
+
+def _apply(scan: SheetScan, plan: _Plan) -> None:
+    """The parts of the piece read in document order: runs by their pattern, gaps by the
+    column-wise scan, or cell by cell when it declines one."""
+    cols, ra = plan.cols, plan.ra
+    for part in plan.parts:
+        if isinstance(part, tuple):
+            a, b = part
+            _columns(scan, plan.shape, [c[a:b] for c in cols], ra[a:b])
+            scan.row = int(ra[b - 1])
+        elif not scan.columnwise(part):
+            scan.slow(part)
+
+
+def _only_rows(lts: int, shape: Shape, cols: list[list[bytes]], nrows: int) -> bool:
+    """Are the matched rows each a whole row from ``<row`` to its ``</row>`` and nothing else
+    (a cell between rows would be read as the row's before it by the other scans)? ``lts``:
+    the tags (``<``) of the piece outside its gaps, all those of the matched rows."""
     want = nrows * shape.tags
     for _, _, kind, g in shape.cells:
         if kind == FORMULA:  # (+ <v>..</v> where it has one)
             want += 2 * (nrows - cols[g + 1].count(b""))
-    return piece.count(b"<") == want
+    return lts == want
 
 
-def _columns(scan: SheetScan, shape: Shape, cols: list[tuple[bytes, ...]],
+def _columns(scan: SheetScan, shape: Shape, cols: list[list[bytes]],
              ra: np.ndarray) -> None:
     """Each column of the piece converted and placed as the column-wise scan does for a
     regular piece (``SheetScan._column_values``, ``_place``)."""
