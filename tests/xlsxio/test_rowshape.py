@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -171,9 +172,9 @@ def cut(monkeypatch) -> dict[str, list]:
     def split(chunk: bytes, end_row: bytes):
         cuts = [0, *(i for r in range(2, 100_000, 60)
                      if (i := chunk.find(b'<row r="%d"' % r)) > 0), len(chunk)]
-        return [chunk[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+        return [chunk[a:b] for a, b in pairwise(cuts)]
 
-    real_shape, real_cols, real_slow = fastscan.shape_scan, rowshape._apply, None
+    real_shape, real_apply = fastscan.shape_scan, rowshape._apply
 
     def shape(scan, piece):
         ok = real_shape(scan, piece)
@@ -191,11 +192,10 @@ def cut(monkeypatch) -> dict[str, list]:
         scan.columnwise = cols
         scan.slow = lambda gap: seen["slow"].append(gap) or slow(gap)
         try:
-            real_cols(scan, plan)
+            real_apply(scan, plan)
         finally:
             del scan.columnwise, scan.slow
 
-    del real_slow
     monkeypatch.setattr(reader, "split_rows", split)
     monkeypatch.setattr(fastscan, "shape_scan", shape)
     monkeypatch.setattr(rowshape, "_apply", apply)
