@@ -164,14 +164,15 @@ def _mixed_rows(n: int, odd: dict[int, str]) -> list[tuple[int, list[tuple[int, 
 
 @pytest.fixture()
 def cut(monkeypatch) -> dict[str, list]:
-    """Pieces of 60 rows (rows 2-61, 62-121...: row 1 alone), and what read each piece:
+    """Pieces of 60 rows (rows 2-61, 62-121...: row 1 alone; by their tags, whatever their
+    numbers), and what read each piece:
     ``shape``: shape_scan's answer per piece; ``gaps``: the column-wise scan's answer per gap
     of a piece read by shapes; ``slow``: the gaps read cell by cell."""
     seen: dict[str, list] = {"shape": [], "gaps": [], "slow": []}
 
     def split(chunk: bytes, end_row: bytes):
-        cuts = [0, *(i for r in range(2, 100_000, 60)
-                     if (i := chunk.find(b'<row r="%d"' % r)) > 0), len(chunk)]
+        tags = [m.start() for m in re.finditer(b"<row[ >/]", chunk)]
+        cuts = [0, *tags[1::60], len(chunk)]
         return [chunk[a:b] for a, b in pairwise(cuts)]
 
     real_shape, real_apply = fastscan.shape_scan, rowshape._apply
@@ -304,3 +305,20 @@ def test_mixed_rows_read_by_two_processes(tmp_path: Path):
     assert many.n_cols == slow.n_cols == 8
     for c in range(1, slow.n_cols + 1):
         assert (many.formula_mask(c) == slow.formula_mask(c)).all()
+
+
+@pytest.mark.parametrize("back", [100, 121, 62])
+def test_a_piece_going_back_to_rows_read_is_read_as_before(tmp_path: Path, cut, back: int):
+    """A piece whose first row is one already read (row 122 written as ``back``, after a piece
+    ending on a run of the shape, a row of another shape in it): the per-cell reader's result
+    (the later cells win), not rows appended after the others."""
+    xml = _swap(sheet_xml(_mixed_rows(240, {70: "more"})), b'<row r="122"',
+                b'<row r="%d"' % back)
+    xml = xml.replace(b'r="A122"', b'r="A%d"' % back).replace(b'r="B122"', b'r="B%d"' % back)
+    for col in b"CDEF":
+        xml = xml.replace(b'r="%c122"' % col, b'r="%c%d"' % (col, back))
+    p = make_book(tmp_path / "g.xlsx", xml)
+    with zipfile.ZipFile(p) as zf:
+        slow = read_sheet_zip(zf, "S", fast=False)
+        assert read_sheet_zip(zf, "S") == slow
+    assert cut["shape"][:5] == [False, True, True, False, True] and cut["gaps"]

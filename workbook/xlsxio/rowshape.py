@@ -263,7 +263,7 @@ def _apply(scan: SheetScan, plan: _Plan) -> None:
     for part in plan.parts:
         if isinstance(part, tuple):
             a, b = part
-            _columns(scan, plan.shape, [c[a:b] for c in cols], ra[a:b])
+            _columns(scan, plan.shape, [tuple(c[a:b]) for c in cols], ra[a:b])
             scan.row = int(ra[b - 1])
         elif not scan.columnwise(part):
             scan.slow(part)
@@ -280,7 +280,7 @@ def _only_rows(lts: int, shape: Shape, cols: list[list[bytes]], nrows: int) -> b
     return lts == want
 
 
-def _columns(scan: SheetScan, shape: Shape, cols: list[list[bytes]],
+def _columns(scan: SheetScan, shape: Shape, cols: list[tuple[bytes, ...]],
              ra: np.ndarray) -> None:
     """Each column of the piece converted and placed as the column-wise scan does for a
     regular piece (``SheetScan._column_values``, ``_place``)."""
