@@ -5,13 +5,18 @@ it reads, to compare two versions of the reader (run once with each on PYTHONPAT
     PYTHONHASHSEED=0 PYTHONPATH=. .venv/bin/python bench/ab_read.py dump FILE OUT.pkl
     .venv/bin/python bench/ab_read.py compare A.pkl B.pkl              # the same values?
 
+    PYTHONPATH=. .venv/bin/python bench/ab_read.py build FILE N [EVERY]  # a file to read
+
 PYTHONPATH chooses the reader measured (this script may lie in another tree). FILE: a bench
 workbook (bench_rerate.py's ``branch_N_q2.xlsx``). ``time`` reads 客户 with the
 columns the job reads, by the job's two forked workers (``start_read``; wall, the parent's and
 the workers' CPU seconds) and by ``read_sheet`` in one pass, with the load average. ``dump``
 pickles both SheetData and a full read (every column, formula texts); ``compare`` says
 whether two dumps hold equal values (columns, hashes, formulas, formula places, sizes; the
-hashed column needs the same PYTHONHASHSEED in both dumps).
+hashed column needs the same PYTHONHASHSEED in both dumps). ``build`` writes a branch workbook
+of N clients as bench_rerate.py's ``build`` (its unrated ``_new``) but with rows of other
+shapes, as a branch's list has: in one row in EVERY (100; 0: none) a 特别调整级别 typed (a cell
+more), in another 上年度净佣金 left empty (the cell absent).
 """
 
 from __future__ import annotations
@@ -57,6 +62,33 @@ def _reads(path: Path) -> dict:
     return out
 
 
+def build_mixed(path: Path, n: int, every: int = 100) -> None:
+    """bench_rerate's ``build`` with a cell more in rows ``every``k and a cell less in rows
+    ``every``k + ``every``/2 of 客户 (none when ``every`` is 0)."""
+    import xlsxwriter.worksheet as xw
+    from bench_rerate import TIERS, build
+
+    from workbook.template import CLIENT_HEADERS
+
+    com = CLIENT_HEADERS.index("上年度净佣金")
+    adj = CLIENT_HEADERS.index("特别调整级别")
+    real = xw.Worksheet.write_number
+
+    def write_number(self, row, col, *args, **kw):
+        if every and self.name == "客户" and col == com and row > 0:
+            if row % every == every // 2:
+                return 0  # left empty: no cell written
+            if row % every == 0:
+                self.write_string(row, adj, TIERS[row // every % len(TIERS)])
+        return real(self, row, col, *args, **kw)
+
+    xw.Worksheet.write_number = write_number
+    try:
+        build(path, n)
+    finally:
+        xw.Worksheet.write_number = real
+
+
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return type(a) is type(b) and np.array_equal(a, b)
@@ -87,6 +119,9 @@ def compare(a_path: Path, b_path: Path) -> list[str]:
 
 def main() -> None:
     mode, path = sys.argv[1], Path(sys.argv[2])
+    if mode == "build":
+        build_mixed(path, int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 100)
+        return
     if mode == "compare":
         diffs = compare(path, Path(sys.argv[3]))
         print("same values" if not diffs else "DIFFERENT: " + ", ".join(diffs))

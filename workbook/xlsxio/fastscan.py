@@ -436,9 +436,9 @@ class SheetScan(CellScan):
         u = self.vcache.get(a)
         if u is None or len(u) > 100_000:
             u = self.vcache[a] = {}
-        keys = dict.fromkeys(g_vs)
-        for k in keys.keys() - u.keys():
-            u[k] = self.simple_value(s, t, k, b"")
+        for k in dict.fromkeys(g_vs):  # (not keys - u.keys(): that walks all of u)
+            if k not in u:
+                u[k] = self.simple_value(s, t, k, b"")
         return list(map(u.__getitem__, g_vs))
 
     def _fvalue(self, key: tuple[bytes, bytes]) -> Value:

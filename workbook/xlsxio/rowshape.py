@@ -235,7 +235,8 @@ def _plan(scan: SheetScan, piece: bytes, shape: Shape, nrows: int) -> _Plan | No
 
 def _gaps_fit(scan: SheetScan, parts: list[tuple[int, int] | bytes], ra: np.ndarray) -> bool:
     """Is each gap whole rows (from a row tag to a ``</row>``, each tag with its number) and
-    are all rows ascending after those read, the runs' after row 1?"""
+    are all rows ascending after those read and after row 1 (a piece with row 1 is read cell
+    by cell, as before: its formulas as texts)?"""
     last = scan.row
     for part in parts:
         if isinstance(part, tuple):
@@ -250,7 +251,7 @@ def _gaps_fit(scan: SheetScan, parts: list[tuple[int, int] | bytes], ra: np.ndar
         if len(tags) != part.count(scan.row_open):
             return False
         rows = list(map(int, tags))
-        if rows[0] <= last or any(x >= y for x, y in pairwise(rows)):
+        if rows[0] <= max(last, 1) or any(x >= y for x, y in pairwise(rows)):
             return False
         last = rows[-1]
     return True
