@@ -322,3 +322,21 @@ def test_a_piece_going_back_to_rows_read_is_read_as_before(tmp_path: Path, cut, 
         slow = read_sheet_zip(zf, "S", fast=False)
         assert read_sheet_zip(zf, "S") == slow
     assert cut["shape"][:5] == [False, True, True, False, True] and cut["gaps"]
+
+
+def test_a_piece_holding_row_1_is_read_as_before(tmp_path: Path, cut, monkeypatch):
+    """Row 1 with the rows after it in one piece (a worker's first piece): read cell by cell
+    as before, its formulas kept as texts even when only their places are asked for."""
+    def split(chunk: bytes, end_row: bytes):
+        tags = [m.start() for m in re.finditer(b"<row[ >/]", chunk)]
+        cuts = [0, *tags[60::60], len(chunk)]
+        return [chunk[a:b] for a, b in pairwise(cuts)]
+
+    monkeypatch.setattr(reader, "split_rows", split)
+    p = make_book(tmp_path / "h.xlsx", sheet_xml(_mixed_rows(240, {30: "more"})))
+    with zipfile.ZipFile(p) as zf:
+        slow = read_sheet_zip(zf, "S", fast=False)
+        places = read_sheet_zip(zf, "S", formula_text=False)
+    assert cut["shape"][:2] == [False, True]
+    assert places.columns == slow.columns
+    assert {k: v for k, v in slow.formulas.items() if k[0] < 61} == places.formulas
