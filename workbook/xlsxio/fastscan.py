@@ -178,7 +178,8 @@ class SheetScan(CellScan):
         """Scan a piece of whole rows column by column. False (nothing changed) when the piece
         does not meet the conditions: every row tag starts with ``r``, rows ascending after
         the rows already read, no header row, every cell starts with ``r`` and names its row,
-        no column twice in a row. Rows all of one shape are read by ``rowshape`` first."""
+        no column twice in a row. Rows mostly of one shape are read by ``rowshape`` first
+        (the others by ``columnwise``, or cell by cell)."""
         if shape_scan(self, chunk):
             return True
         return self.columnwise(chunk)

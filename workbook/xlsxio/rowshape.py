@@ -1,16 +1,23 @@
-"""Pieces of rows that all have the shape of their first row, read by one regular expression
-per row (``shape_scan``; the first try of ``fastscan.SheetScan.fast``).
+"""Pieces of rows that mostly have one shape, read by one regular expression per row
+(``shape_scan``; the first try of ``fastscan.SheetScan.fast``).
 
 A list of clients written by the add-in, or typed in Excel and saved, mostly has rows of the
 same cells: the same columns, with the same attributes (style, type) and the same kind of
-content (a number, an inline text, a formula). For a piece whose first row gives such a shape,
-one pattern of a whole row is built from it (its cells' references checked against the row's
-number by a back-reference) and ``findall`` gives one tuple per row, the value texts of each
-column in place: no tuple per cell, no grouping by column afterwards. When every row of the
-piece matches it (and the piece holds no other cell), the columns are converted by the very
-functions of the column-wise scan, with the very texts it would have found (same values, same
-formulas); else the piece is left to it (nothing changed), and after a few misses in a row the
-shape is tried only now and then (a sheet of mixed rows pays almost nothing for it).
+content (a number, an inline text, a formula). From such a row one pattern of a whole row is
+built (its cells' references checked against the row's number by a back-reference) and
+``split`` gives, for the whole piece, the value texts of each column of the rows it matches
+(no tuple per cell, no grouping by column afterwards) and what lies between them: the rows
+of other shapes (a 特别调整 typed in one row, a value left empty, another style). When
+everything checks (below), the runs of matched rows are converted by the very functions of
+the column-wise scan, with the very texts it would have found (same values, same formulas),
+and each gap of other rows by the column-wise scan itself (``SheetScan.columnwise``), or cell
+by cell when it declines one, in document order: what the old path leaves. Else the piece is
+left to it (nothing changed). The shape is kept from piece to piece; a new one is taken from
+a piece's first row (or its second, when the first is an odd one). A piece is taken when its
+rows are ascending after those read and after row 1, the matched rows hold every tag outside
+the gaps (their ``<`` counted), each gap is whole rows, and the shape covers at least half of
+its rows with at least ``GAPS`` matched rows per gap; after a few misses in a row the shape is
+tried only now and then (a sheet of mixed rows pays almost nothing for it).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, pairwise
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -261,10 +268,12 @@ def _apply(scan: SheetScan, plan: _Plan) -> None:
     """The parts of the piece read in document order: runs by their pattern, gaps by the
     column-wise scan, or cell by cell when it declines one."""
     cols, ra = plan.cols, plan.ra
+    whole = (0, len(ra))
     for part in plan.parts:
         if isinstance(part, tuple):
             a, b = part
-            _columns(scan, plan.shape, [tuple(c[a:b]) for c in cols], ra[a:b])
+            _columns(scan, plan.shape, cols if part == whole else [c[a:b] for c in cols],
+                     ra[a:b])
             scan.row = int(ra[b - 1])
         elif not scan.columnwise(part):
             scan.slow(part)
@@ -281,7 +290,7 @@ def _only_rows(lts: int, shape: Shape, cols: list[list[bytes]], nrows: int) -> b
     return lts == want
 
 
-def _columns(scan: SheetScan, shape: Shape, cols: list[tuple[bytes, ...]],
+def _columns(scan: SheetScan, shape: Shape, cols: list[Any],
              ra: np.ndarray) -> None:
     """Each column of the piece converted and placed as the column-wise scan does for a
     regular piece (``SheetScan._column_values``, ``_place``)."""
