@@ -100,7 +100,7 @@ def cells(w: CellWriter, letters: bytes, digits: list[bytes], styles: list[int],
         if type(v) is str and (v, s) not in tails and (v, s) not in new:
             new[(v, s)] = None
     if new:
-        _str_tails(w, list(new), new)
+        _fill_tails(w, new)
         if len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
             tails.update(new)
     out = []
@@ -133,11 +133,11 @@ def _text_tails(w: CellWriter, styles: list[int], values: list[str]) -> list[byt
     keys: list[Any] = values if one is not None else list(zip(values, styles, strict=True))
     known: dict[Any, Any] = dict.fromkeys(keys)
     if one is not None and len(known) == len(values):  # every text differs (reasons...)
-        return _tails_list(w, values, one)
+        return _str_tails(w, values, [one] * len(values))
     pairs = list(zip(known, repeat(one))) if one is not None else list(known)
     new: dict[Any, Any] = {k: None for k in pairs if k not in tails}
     if new:
-        _str_tails(w, list(new), new)
+        _fill_tails(w, new)
     for k, p in zip(known, pairs, strict=True):
         known[k] = new[p] if p in new else tails[p]
     if new and len(tails) + len(new) <= 10000:  # repeated labels stay known across pieces
@@ -145,48 +145,36 @@ def _text_tails(w: CellWriter, styles: list[int], values: list[str]) -> list[byt
     return list(map(known.__getitem__, keys))
 
 
-def _str_tails(w: CellWriter, keys: list[tuple[str, int]], into: dict) -> None:
-    """What ``w.cell`` puts after ``<c r="REF"`` for each (text, style), into ``into``."""
-    texts = [k[0] for k in keys]
+def _fill_tails(w: CellWriter, new: dict) -> None:
+    """``_str_tails`` of the (text, style) keys of ``new``, as their values."""
+    keys = list(new)
+    new.update(zip(keys, _str_tails(w, [k[0] for k in keys], [k[1] for k in keys]),
+                   strict=True))
+
+
+def _str_tails(w: CellWriter, texts: list[str], styles: list[int]) -> list[bytes]:
+    """What ``w.cell`` puts after ``<c r="REF"`` for each text with its style (-1: none)."""
     blob = "\n".join(texts)
     if blob.count("\n") != len(texts) - 1:  # a text with a line break: one by one
-        for k in keys:
-            into[k] = _one_tail(w, k)
-        return
-    style = {k[1] for k in keys}
+        return [_one_tail(w, k) for k in zip(texts, styles, strict=True)]
+    style = set(styles)
     plain = _plain_tails(texts, style.pop(), blob) if len(style) == 1 else None
     if plain is not None:
-        into.update(zip(keys, plain, strict=True))
-        return
+        return plain
     esc = escape_text(blob).split("\n")  # escaping is per character: same as one by one
     out = []
-    for (v, s), t in zip(keys, esc, strict=True):
+    for v, s, t in zip(texts, styles, esc, strict=True):
         sattr = "" if s < 0 else f' s="{s}"'
         if not v:
             out.append(f"{sattr}/>" if sattr else "")
             continue
         sp = ' xml:space="preserve"' if t != t.strip() else ""
         out.append(f'{sattr} t="inlineStr"><is><t{sp}>{t}</t></is></c>')
-    enc = "\x00".join(out).encode().split(b"\x00")  # escaped texts hold no NUL
-    into.update(zip(keys, enc, strict=True))
+    return "\x00".join(out).encode().split(b"\x00")  # escaped texts hold no NUL
 
 
 _CTRL = bytes(c for c in range(32) if c not in (9, 10))  # (escape_text's, as UTF-8 bytes)
 _SPACE = re.compile(r"\s")  # (what str.strip() strips)
-
-
-def _tails_list(w: CellWriter, texts: list[str], style: int) -> list[bytes]:
-    """What ``w.cell`` puts after ``<c r="REF"`` for each text with this style (-1: none),
-    without the cache of repeated texts."""
-    blob = "\n".join(texts)
-    if blob.count("\n") == len(texts) - 1:
-        got = _plain_tails(texts, style, blob)
-        if got is not None:
-            return got
-    keys = list(zip(texts, repeat(style)))
-    into: dict[Any, bytes] = {}
-    _str_tails(w, keys, into)
-    return list(map(into.__getitem__, keys))
 
 
 def _plain_tails(texts: list[str], s: int, blob: str) -> list[bytes] | None:
