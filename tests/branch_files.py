@@ -4,6 +4,8 @@ packages: tests/conftest.py puts this folder on the import path."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +142,16 @@ def edit_part(path: Path, part: str, fn: Any) -> None:
                 data = fn(data.decode("utf-8")).encode("utf-8")
             out.writestr(info, data)
     tmp.replace(path)
+
+
+def plant_shared(master: str, child_col: str, last: int) -> Callable[[str], str]:
+    """An edit of 客户's XML (``edit_part``): O2 made the master of a shared formula
+    ``master`` over O2:{child_col}{last}, and cell {child_col}{last} a child of it."""
+    def plant(xml: str) -> str:
+        xml = re.sub(r'<c r="O2"[^>]*?(?:/>|>.*?</c>)',
+                     f'<c r="O2" t="str"><f t="shared" ref="O2:{child_col}{last}" si="0">'
+                     f"{master}</f><v>x</v></c>", xml, count=1, flags=re.S)
+        return re.sub(rf'<c r="{child_col}{last}"[^>]*?(?:/>|>.*?</c>)',
+                      f'<c r="{child_col}{last}" t="str"><f t="shared" si="0"/><v>x</v></c>',
+                      xml, count=1, flags=re.S)
+    return plant

@@ -70,3 +70,14 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
                         (r[h].isoformat() if isinstance(r.get(h), dt.date) else
                          repr(r[h]) if isinstance(r.get(h), float) else r[h]) for h in hs])
     return path
+
+
+def spark_jobs(spark: Any, group: str, run: Any) -> tuple[Any, list[int]]:
+    """``run()``'s result and the ids of the Spark jobs it ran (counted by job group)."""
+    sc = spark.sparkContext
+    sc.setJobGroup(group, "rate-table")
+    try:
+        res = run()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return res, list(sc.statusTracker().getJobIdsForGroup(group))

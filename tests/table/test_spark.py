@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from table_clients import NOW, PERIOD, clients, write_csv, write_parquet
+from table_clients import NOW, PERIOD, clients, spark_jobs, write_csv, write_parquet
 
 from workbook.table import rate_table
 from workbook.table.history import BACKWARDS, HISTORY, run_stats, runs, verify
@@ -70,14 +70,9 @@ def test_spark_reads_and_rates_its_input_once(spark, tmp_path) -> None:
     rows = [r for r in clients(300) if not (r.get("客户编号") in seen or seen.add(r.get("客户编号")))]
     src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=60)
     spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
-    sc = spark.sparkContext
-    sc.setJobGroup("rate-once", "rate-table")
-    try:
-        res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "out",
-                               operator="总部", now=NOW, spark=spark)
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-    jobs = sc.statusTracker().getJobIdsForGroup("rate-once")
+    res, jobs = spark_jobs(spark, "rate-once", lambda: rate_table_spark(
+        src, period=PERIOD, mode="quarterly", out=tmp_path / "out", operator="总部", now=NOW,
+        spark=spark))
     # the input's schema, the aggregation (its two stages may be two jobs), the rating pass
     assert 1 <= len(jobs) <= 4, sorted(jobs)
     assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank

@@ -9,7 +9,7 @@ import json
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from table_clients import NOW, PERIOD, clients, to_arrow, write_parquet
+from table_clients import NOW, PERIOD, clients, spark_jobs, to_arrow, write_parquet
 
 from workbook.schema import WorkbookError
 from workbook.table import rate_table
@@ -99,13 +99,8 @@ def test_a_directory_is_rated_in_two_spark_jobs(spark, tmp_path) -> None:
     # (cuts wanted at 70, 140, 210: on the nearest batch of a row group, 50, 150, 200)
     assert pl.starts == [2, 52, 152, 202] and pl.stretches == [
         [(a, 0, 0, 50)], [(a, 0, 50, 100)], [(a, 0, 150, 50)], [(b, 0, 0, 80)]]
-    sc = spark.sparkContext
-    sc.setJobGroup("dir-two-jobs", "rate-table")
-    try:
-        res = _spark(src, tmp_path / "out", spark)
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-    assert len(sc.statusTracker().getJobIdsForGroup("dir-two-jobs")) == 2
+    res, jobs = spark_jobs(spark, "dir-two-jobs", lambda: _spark(src, tmp_path / "out", spark))
+    assert len(jobs) == 2
     assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
     assert verify(tmp_path / "out") == []
 
@@ -117,13 +112,9 @@ def test_a_single_file_is_rated_in_two_spark_jobs_by_either_read(spark, tmp_path
     rows = [r for r in clients(200) if not (r.get("客户编号") in seen or seen.add(r.get("客户编号")))]
     src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=60)
     spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
-    sc = spark.sparkContext
-    sc.setJobGroup(f"file-{read}", "rate-table")
-    try:
-        res = _spark(src, tmp_path / "out", spark, read=read)
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-    assert len(sc.statusTracker().getJobIdsForGroup(f"file-{read}")) == 2
+    res, jobs = spark_jobs(spark, f"file-{read}",
+                           lambda: _spark(src, tmp_path / "out", spark, read=read))
+    assert len(jobs) == 2
     assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from table_clients import NOW, PERIOD, clients, write_parquet
+from table_clients import NOW, PERIOD, clients, spark_jobs, write_parquet
 
 from workbook.table import rate_table
 from workbook.table.history import verify
@@ -33,14 +33,10 @@ def test_a_single_parquet_file_is_rated_in_two_spark_jobs(spark, tmp_path) -> No
     rows = _unique(300)
     src = write_parquet(rows, tmp_path / "c.parquet", row_group_size=60)
     spark.conf.set("spark.sql.files.maxPartitionBytes", "8k")
-    sc = spark.sparkContext
-    sc.setJobGroup("two-jobs", "rate-table")
-    try:
-        res = rate_table_spark(src, period=PERIOD, mode="quarterly", out=tmp_path / "out",
-                               operator="总部", now=NOW, spark=spark)
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-    assert len(sc.statusTracker().getJobIdsForGroup("two-jobs")) == 2
+    res, jobs = spark_jobs(spark, "two-jobs", lambda: rate_table_spark(
+        src, period=PERIOD, mode="quarterly", out=tmp_path / "out", operator="总部", now=NOW,
+        spark=spark))
+    assert len(jobs) == 2
     assert res.rows_in == len(rows) == res.decisions + res.rejected + res.blank
     assert verify(tmp_path / "out") == []
 

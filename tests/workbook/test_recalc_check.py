@@ -5,13 +5,12 @@ patching a share of it, the other sheets in a thread) and is ``needs_full_recalc
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from branch_files import edit_part
+from branch_files import edit_part, plant_shared
 
 import workbook.xlsxio.patch as patch_mod
 from workbook.audit import recalc_on_open
@@ -84,16 +83,7 @@ def test_a_shared_formula_split_across_shares(tmp_path: Path, mode: str, master:
                                               child_col: str, needs: bool) -> None:
     path = new_workbook(tmp_path / "s.xlsx", clients=CLIENTS)
     last = read_sheet(path, "客户").n_rows
-
-    def plant(xml: str) -> str:
-        xml = re.sub(r'<c r="O2"[^>]*?(?:/>|>.*?</c>)',
-                     f'<c r="O2" t="str"><f t="shared" ref="O2:{child_col}{last}" si="0">'
-                     f"{master}</f><v>x</v></c>", xml, count=1, flags=re.S)
-        return re.sub(rf'<c r="{child_col}{last}"[^>]*?(?:/>|>.*?</c>)',
-                      f'<c r="{child_col}{last}" t="str"><f t="shared" si="0"/><v>x</v></c>',
-                      xml, count=1, flags=re.S)
-
-    edit_part(path, _part(path, "客户"), plant)
+    edit_part(path, _part(path, "客户"), plant_shared(master, child_col, last))
     assert needs_full_recalc(path, "客户", {14, 17}) is needs
     n = last - 1
     edit = SheetEdit(columns={14: ["核心客户"] * n, 17: ["依据"] * n})

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from branch_files import edit_part
+from branch_files import edit_part, plant_shared
 
 import workbook.recalc as recalc
 import workbook.recalc_fork as recalc_fork
@@ -51,14 +51,7 @@ def _row(cell: str) -> Callable[[str], str]:
 
 
 def _shared(master: str, child_col: str) -> Callable[[str], str]:
-    def plant(xml: str) -> str:
-        xml = re.sub(r'<c r="O2"[^>]*?(?:/>|>.*?</c>)',
-                     f'<c r="O2" t="str"><f t="shared" ref="O2:{child_col}301" si="0">'
-                     f"{master}</f><v>x</v></c>", xml, count=1, flags=re.S)
-        return re.sub(rf'<c r="{child_col}301"[^>]*?(?:/>|>.*?</c>)',
-                      f'<c r="{child_col}301" t="str"><f t="shared" si="0"/><v>x</v></c>',
-                      xml, count=1, flags=re.S)
-    return plant
+    return plant_shared(master, child_col, 301)
 
 
 #: (sheet, edit of its XML): formulas of every kind the judge tells apart

@@ -123,15 +123,11 @@ def test_a_sheet_of_mixed_rows_tries_the_pattern_now_and_then(tmp_path: Path, sh
     assert len(built) <= 2 * (rowshape.MISSES + pieces // rowshape.RETRY + 1)
 
 
-def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
-    """The forked read workers (each its share of the rows) give the per-cell reader's values
-    and formula places."""
-    from workbook.xlsxio.parallel import can_fork, start_read
+def _read_by_two_workers(p: Path) -> int:
+    """The sheet S of a file of over 6 MB of XML read by two forked read workers: the per-cell
+    reader's values and formula places; its number of columns."""
+    from workbook.xlsxio.parallel import start_read
 
-    if not can_fork():
-        pytest.skip("no fork here")
-    kinds = [0, 5, 10, 20, 26, 3, 33]
-    p = make_book(tmp_path / "w.xlsx", sheet_xml(_rows(20_000, kinds)))
     with zipfile.ZipFile(p) as zf:
         assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 3 * 2 * 1024 * 1024
         slow = read_sheet_zip(zf, "S", fast=False)
@@ -140,8 +136,22 @@ def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
     many = job.result()
     assert many is not None
     assert (many.n_rows, many.header, many.columns) == (slow.n_rows, slow.header, slow.columns)
+    assert many.n_cols == slow.n_cols
     for c in range(1, slow.n_cols + 1):
         assert (many.formula_mask(c) == slow.formula_mask(c)).all()
+    return slow.n_cols
+
+
+def test_rows_of_one_shape_read_by_two_processes(tmp_path: Path):
+    """The forked read workers (each its share of the rows) give the per-cell reader's values
+    and formula places."""
+    from workbook.xlsxio.parallel import can_fork
+
+    if not can_fork():
+        pytest.skip("no fork here")
+    kinds = [0, 5, 10, 20, 26, 3, 33]
+    p = make_book(tmp_path / "w.xlsx", sheet_xml(_rows(20_000, kinds)))
+    _read_by_two_workers(p)
 
 
 # ---------------------------------------------------------------- pieces of mixed rows
@@ -285,7 +295,7 @@ def test_a_bad_cell_between_runs_the_same_error(tmp_path: Path, cut, bad):
 def test_mixed_rows_read_by_two_processes(tmp_path: Path):
     """One row in 100 with a cell more, one in 100 with a cell less: the forked read workers
     give the per-cell reader's values and formula places (and one process reads by shapes)."""
-    from workbook.xlsxio.parallel import can_fork, start_read
+    from workbook.xlsxio.parallel import can_fork
 
     if not can_fork():
         pytest.skip("no fork here")
@@ -294,17 +304,7 @@ def test_mixed_rows_read_by_two_processes(tmp_path: Path):
     rows = [(r, [*cells, (7, 33)] if r > 1 else cells)
             for r, cells in _mixed_rows(20_000, odd)]
     p = make_book(tmp_path / "w.xlsx", sheet_xml(rows))
-    with zipfile.ZipFile(p) as zf:
-        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 3 * 2 * 1024 * 1024
-        slow = read_sheet_zip(zf, "S", fast=False)
-    job = start_read(p, "S", workers=2, min_bytes=0)
-    assert job is not None
-    many = job.result()
-    assert many is not None
-    assert (many.n_rows, many.header, many.columns) == (slow.n_rows, slow.header, slow.columns)
-    assert many.n_cols == slow.n_cols == 8
-    for c in range(1, slow.n_cols + 1):
-        assert (many.formula_mask(c) == slow.formula_mask(c)).all()
+    assert _read_by_two_workers(p) == 8
 
 
 @pytest.mark.parametrize("back", [100, 121, 62])
