@@ -102,8 +102,9 @@ class PartitionWriter:
 def rate_partitions(settings: dict[str, Any], names: list[str], used_at: list[int],
                     duplicates: dict[str, list[int]], starts: dict[int, int],
                     dirs: dict[str, str], common: dict[str, str], plan: Any = None) -> Any:
-    """The function ``mapInArrow`` runs on each partition (see module doc): Spark's partition
-    of the input, or (``plan``: ``spark_read.Plan``) the stretches it names, read by the task."""
+    """The function run on each partition (see module doc): by ``mapInArrow`` on Spark's
+    partition of the input, or (``plan``: ``spark_read.Plan``) on the stretches it names, read
+    by the task (an RDD's ``mapPartitions``: ``spark._Input.run``)."""
     split = stretches(plan)
 
     def rate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -171,8 +172,8 @@ def _partition() -> int:
 
 
 def hash_ids(plan: Any = None, name: str | None = None) -> Any:
-    """The function ``mapInArrow`` runs on the 客户编号 column of each partition (or of the
-    stretches of ``plan``, column ``name``): its rows and a 64-bit hash of each id
+    """The function run on the 客户编号 column of each partition (or of the stretches of
+    ``plan``, column ``name``): its rows and a 64-bit hash of each id
     (``source.id_hashes``: the local engine's; 0 for none), one row (the hashes as bytes: 8 a
     row)."""
     split = stretches(plan, None if name is None else [name])
@@ -192,8 +193,8 @@ def hash_ids(plan: Any = None, name: str | None = None) -> Any:
 
 
 def find_ids(again: Any, plan: Any = None, name: str | None = None) -> Any:
-    """The function ``mapInArrow`` runs on the 客户编号 column of each partition (or of the
-    stretches of ``plan``, column ``name``): the rows whose id's hash is in ``again``
+    """The function run on the 客户编号 column of each partition (or of the stretches of
+    ``plan``, column ``name``): the rows whose id's hash is in ``again``
     (sorted), with their id and place in the partition."""
     split = stretches(plan, None if name is None else [name])
 
