@@ -2,10 +2,16 @@
 workbook run (当前级别, 级别变动, 级别依据, 服务产品, 年拜访次数, 风险类别, 评级期间, 规则版本), made
 from the same rating and decision (``steps.evaluate``, ``steps.apply_mode``) as whole columns —
 small tables of labels taken by index, no Python string per row (级别依据: ``texts``).
+
+The columns of few values (原级别, 当前级别, 规则编号, 服务产品, 评级期间, 规则版本) are Arrow
+dictionary arrays: an index a row into a table of the run's labels (``coded``), never the texts
+themselves — Parquet then writes that table as the column's dictionary instead of hashing every
+value (``run.BATCH_SCHEMA``; the file's columns are texts as before).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -14,6 +20,29 @@ import pyarrow.compute as pc
 
 from ..summary import NO_TIER
 from .texts import basis_column
+
+#: the type of a decision column given as indices into a table of labels, and those columns
+CODED = pa.dictionary(pa.int32(), pa.string())
+CODED_COLUMNS = ("原级别", "当前级别", "规则编号", "服务产品", "评级期间", "规则版本")
+
+
+@lru_cache(maxsize=64)
+def label_table(labels: tuple[Any, ...]) -> tuple[pa.Array, np.ndarray]:
+    """The distinct texts of ``labels`` in order (the dictionary of a coded column: no null,
+    no value twice), and where each label is in it (-1: None)."""
+    distinct = list(dict.fromkeys(v for v in labels if v is not None))
+    at = {v: k for k, v in enumerate(distinct)}
+    where = np.array([at.get(v, -1) if v is not None else -1 for v in labels], np.int32)
+    return pa.array(distinct, pa.string()), where
+
+
+def coded(labels: tuple[Any, ...], idx: np.ndarray) -> pa.DictionaryArray:
+    """``labels[idx]`` as a dictionary array (index -1, or a None label: null)."""
+    table, where = label_table(labels)
+    codes = np.where(idx >= 0, where[np.maximum(idx, 0)], -1).astype(np.int32, copy=False)
+    nulls = codes < 0
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, mask=nulls if nulls.any() else None), table)
 
 
 def _spread(values: pa.Array, at: np.ndarray, rated: np.ndarray, fill: Any = None) -> pa.Array:
@@ -41,39 +70,40 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     pos[act] = np.arange(len(act))
     at = pos[keep]
     rated = at >= 0
-    labels = spec.labels
+    labels = tuple(spec.labels)
     n_lab = len(labels)
     held = rating.held[keep]
-    # 原级别: the tier held (None: none); 当前级别: the rated rows' tier after (无级别 for
+    # 原级别: the tier held (null: none); 当前级别: the rated rows' tier after (无级别 for
     # none), the others' as held
-    tiers = [*labels, None, NO_TIER]
-    before_i = np.where(held >= 0, held, n_lab)
+    tiers = (*labels, NO_TIER)
+    before_i = np.where(held >= 0, held, -1)
     after_rank = dec.after_rank[keep]
-    after_i = np.where(rated, np.where(after_rank >= 0, after_rank, n_lab + 1), before_i)
+    after_i = np.where(rated, np.where(after_rank >= 0, after_rank, n_lab), before_i)
     rank_act = dec.new_rank[act]
     rank_i = np.where(rank_act >= 0, rank_act, n_lab)  # (-1: the tables' last row)
     opened = _opened(t, act, spec.period.end.year)
-    service = rating.service.ravel().tolist()  # [rank, opened this year], flattened
+    service = tuple(rating.service.ravel().tolist())  # [rank, opened this year], flattened
     n_act = len(act)
-    const = pa.array(np.zeros(n_act, np.int8))
     kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
     rules = spec.rulebook.rules
-    rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], len(rules))
+    rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], -1)
+    on_rated = np.where(rated, at, 0)  # (a kept row's decision; 0 where not rated)
     return {
         "行号": pa.array(t.rows[keep].astype(np.int64) + offset),
         "客户编号": pc.take(getattr(t, "id_arrow", None) or pa.array(t.client_id, pa.string()),
                         keep),
         "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
-        "原级别": _labels(tiers, before_i),
-        "当前级别": _labels(tiers, after_i),
+        "原级别": coded(tiers, before_i),
+        "当前级别": coded(tiers, after_i),
         "级别变动": _spread(kinds, at, rated, ""),
-        "规则编号": _labels([r.id for r in rules] + [None], rule_at),
+        "规则编号": coded(tuple(r.id for r in rules), rule_at),
         "级别依据": _basis(rating, dec, spec, at, rated, kinds),
-        "服务产品": _spread(_labels(service, rank_i * 2 + opened), at, rated),
+        "服务产品": coded(service, np.where(rated, (rank_i * 2 + opened)[on_rated]
+                                              if n_act else -1, -1)),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
         "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
-        "评级期间": _spread(_labels([spec.period.label], const), at, rated),
-        "规则版本": _spread(_labels([spec.rulebook.ref], const), at, rated),
+        "评级期间": coded((spec.period.label,), np.where(rated, 0, -1)),
+        "规则版本": coded((spec.rulebook.ref,), np.where(rated, 0, -1)),
         "在范围": pa.array(dec.scope[keep]),
     }
 

@@ -169,22 +169,34 @@ def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: d
         return pa.RecordBatch.from_arrays(cols, schema=RECORD_SCHEMA)
 
     if dec is not None and dec.num_rows:
-        before = pc.fill_null(dec.column("原级别"), "")
-        after = pc.fill_null(dec.column("当前级别"), "")
         s = dec.select(["客户编号", "原级别", "当前级别", "级别变动", "级别依据", "规则编号"]).filter(
-            pc.and_(dec.column("在范围"), pc.not_equal(before, after)))  # (what is kept only)
+            pc.and_(dec.column("在范围"), _differ(dec.column("原级别"), dec.column("当前级别"))))
         if s.num_rows:
             yield fill(s.num_rows, {
                 "记录类型": _const(s.num_rows, log.CHANGE),
-                "客户编号": s.column("客户编号"), "变更前": s.column("原级别"),
-                "变更后": s.column("当前级别"), "级别变动": s.column("级别变动"),
-                "原因": s.column("级别依据"), "规则编号": s.column("规则编号")})
+                "客户编号": s.column("客户编号"), "变更前": _texts(s.column("原级别")),
+                "变更后": _texts(s.column("当前级别")), "级别变动": s.column("级别变动"),
+                "原因": s.column("级别依据"), "规则编号": _texts(s.column("规则编号"))})
     if rej is not None and rej.num_rows:
         yield fill(rej.num_rows, {
             "记录类型": _const(rej.num_rows, log.REJECT),
             "客户编号": rej.column("客户编号"), "原因": rej.column("原因"),
             "输入数据": pc.binary_join_element_wise(rej.column("列"), pc.fill_null(
                 rej.column("值"), ""), "=")})
+
+
+def _differ(before: pa.Array, after: pa.Array) -> pa.Array:
+    """Where a tier before and after differ (an empty one as ""): by their indices when both
+    are coded with one table of labels (``columns.coded``), else by their texts."""
+    if (pa.types.is_dictionary(before.type) and pa.types.is_dictionary(after.type)
+            and before.dictionary.equals(after.dictionary)):
+        return pc.not_equal(pc.fill_null(before.indices, -1), pc.fill_null(after.indices, -1))
+    return pc.not_equal(pc.fill_null(_texts(before), ""), pc.fill_null(_texts(after), ""))
+
+
+def _texts(a: pa.Array) -> pa.Array:
+    """A column as texts (a coded one's labels taken)."""
+    return a.dictionary_decode() if pa.types.is_dictionary(a.type) else a
 
 
 def write_part(path: Path, name: str, batches: list[pa.RecordBatch]) -> dict[str, Any]:

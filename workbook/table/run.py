@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
+from .columns import CODED, CODED_COLUMNS
 from .fastcheck import fast_table
 from .source import BATCH_ROWS, TableInput, duplicate_ids, open_input, prefetch
 from .steps import BatchResult, rate_batch, settle_run
@@ -50,6 +51,10 @@ REJECTION_SCHEMA = pa.schema([
     ("行号", pa.int64()), ("客户编号", pa.string()), ("列", pa.string()), ("值", pa.string()),
     ("原因", pa.string()), ("在范围", pa.bool_()),
 ])
+#: the decisions as a batch holds them: the columns of few values as indices into the run's
+#: labels (``columns.CODED``); written to a file of DECISION_SCHEMA's texts (``decision_writer``)
+BATCH_SCHEMA = pa.schema([pa.field(f.name, CODED) if f.name in CODED_COLUMNS else f
+                          for f in DECISION_SCHEMA])
 NO_BRANCH = "（未填营业部）"
 #: the decisions' columns written with a dictionary: not 行号, 客户编号 and 级别依据 (a value
 #: a row: Parquet would build a dictionary, find it too large and write them plain anyway)
@@ -111,8 +116,17 @@ def decisions_batch(res: BatchResult, branch: pa.Array | None) -> pa.RecordBatch
         if not pa.types.is_string(branch.type):
             branch = pc.cast(branch, pa.string())
         cols["营业部"] = pc.take(branch, at)
-    return pa.RecordBatch.from_arrays([cols[f.name] for f in DECISION_SCHEMA],
-                                      schema=DECISION_SCHEMA)
+    return pa.RecordBatch.from_arrays([cols[f.name] for f in BATCH_SCHEMA],
+                                      schema=BATCH_SCHEMA)
+
+
+def decision_writer(path: Path | str) -> pq.ParquetWriter:
+    """A Parquet writer of decision batches (``BATCH_SCHEMA``) into a file whose columns are
+    DECISION_SCHEMA's: a coded column's labels written once as its dictionary (no Arrow
+    schema stored: a reader sees the texts); dictionaries and min/max as ``DICTIONARY`` and
+    ``STATISTICS`` say."""
+    return pq.ParquetWriter(path, BATCH_SCHEMA, use_dictionary=DICTIONARY,
+                            write_statistics=STATISTICS, store_schema=False)
 
 
 def rejections_batch(res: BatchResult) -> pa.RecordBatch:
@@ -223,8 +237,7 @@ def _stream(res: TableResult, results: Iterator[tuple[pa.RecordBatch, pa.RecordB
     GIL: the second core), two batches queued at most; the next batch is read ahead in
     another (``prefetch``), so that this thread only rates."""
     counts: dict[tuple[str, str, str], int] = {}
-    with pq.ParquetWriter(tmp[DECISIONS], DECISION_SCHEMA, use_dictionary=DICTIONARY,
-                          write_statistics=STATISTICS) as dw, \
+    with decision_writer(tmp[DECISIONS]) as dw, \
             pq.ParquetWriter(tmp[REJECTIONS], REJECTION_SCHEMA) as rw:
         def write(dec: pa.RecordBatch, rej: pa.RecordBatch) -> None:
             dw.write_batch(dec)

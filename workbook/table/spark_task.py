@@ -31,12 +31,10 @@ import pyarrow.parquet as pq
 
 from .history import PartBuffer
 from .run import (
-    DECISION_SCHEMA,
-    DICTIONARY,
     REJECTION_SCHEMA,
-    STATISTICS,
     TableResult,
     count_batch,
+    decision_writer,
     rate_arrow,
 )
 from .steps import settle_run
@@ -53,9 +51,7 @@ class PartitionWriter:
         self.dirs = {k: Path(v) for k, v in dirs.items()}
         self.tag = f".{pid:05d}.{attempt}.tmp"
         self.done: list[tuple[Path, Path]] = []  # (hidden, final) renamed at the end
-        self.dw = pq.ParquetWriter(self._file("decisions", f"part-{pid:05d}.parquet"),
-                                   DECISION_SCHEMA, use_dictionary=DICTIONARY,
-                                   write_statistics=STATISTICS)  # (as the local engine's)
+        self.dw = decision_writer(self._file("decisions", f"part-{pid:05d}.parquet"))
         self.rw = pq.ParquetWriter(self._file("rejections", f"part-{pid:05d}.parquet"),
                                    REJECTION_SCHEMA)
         self.res = TableResult(out_dir=Path(), period="", mode="", rulebook_ref="")
