@@ -107,3 +107,49 @@ def test_a_parts_digest_is_the_one_older_histories_hold() -> None:
         "f076d9e4e65f8dbfaa7b19e7a507a7dff9305f0a602bc9791863d21f0d484a8e")
     rows[5]["客户编号"] = "KH0"
     assert part_digest(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)) != got
+
+
+def _as_older_history(run_dir) -> None:
+    """A run made as the histories before session 9 hold it: each part's sha256 over its rows
+    (``part_digest``), no ``part_digest`` word in the manifest, the Merkle root and the
+    manifest's digest taken again."""
+    from workbook.table.history import MANIFEST, manifest_digest, merkle_root, part_digest
+
+    m = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    for p in m["parts"]:
+        p["sha256"] = part_digest(pq.read_table(run_dir / p["file"]))
+    del m["part_digest"]
+    m["merkle_root"] = merkle_root([p["sha256"] for p in m["parts"]])
+    m["digest"] = manifest_digest(m)
+    (run_dir / MANIFEST).write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_part_is_digested_over_its_file_and_an_older_history_still_verifies(
+        rated, capsys) -> None:
+    """A run's parts are digested over their files' bytes (its manifest says so): the same
+    rows written again otherwise (another compression) are an edit too. A history written
+    before, digested over its rows, still verifies, and an edit of its rows is still found."""
+    import hashlib
+
+    from workbook.table.history import RECORD_SCHEMA, verify
+
+    _src, out, _first = rated
+    (entry,) = runs(out / HISTORY)
+    assert entry.manifest["part_digest"] == "file"
+    for p in entry.manifest["parts"]:
+        assert p["sha256"] == hashlib.sha256((entry.path / p["file"]).read_bytes()).hexdigest()
+        assert pq.read_schema(entry.path / p["file"]).equals(RECORD_SCHEMA)  # (texts)
+    part = entry.path / "part-r00000.parquet"
+    t = pq.read_table(part)
+    pq.write_table(t, part, compression="zstd")
+    assert verify(out) == [f"{entry.path.name}/part-r00000.parquet：记录被修改（摘要不符）。"]
+    pq.write_table(t.slice(1), part)
+    assert verify(out) == [f"{entry.path.name}/part-r00000.parquet：记录被修改"
+                           f"（行数 {t.num_rows} → {t.num_rows - 1}）（摘要不符）。"]
+    pq.write_table(t, part, compression="zstd")
+    _as_older_history(entry.path)
+    assert verify(out) == [] and main(["audit-table", str(out)]) == 0
+    capsys.readouterr()
+    pq.write_table(t.slice(1), part)
+    assert verify(out) == [f"{entry.path.name}/part-r00000.parquet：记录被修改"
+                           f"（行数 {t.num_rows} → {t.num_rows - 1}）（摘要不符）。"]

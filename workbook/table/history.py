@@ -2,9 +2,11 @@
 same record types as 变更记录 (运行, 变更, 拒绝; its columns, ``workbook.history.HEADER``), made
 tamper-evident by digests instead of a hash per row:
 
-* each part file has a sha256 over its rows (the Arrow IPC stream of the part read back,
-  so any edited, added or removed row changes it — computed part by part, in parallel if one
-  wishes);
+* each part file has a sha256: over the part file's bytes (runs since session 9, whose
+  manifest says ``"part_digest": "file"``: any edited, added or removed row — any byte —
+  changes it, hashed as the part is written; verified with the file read as it is), or, in
+  the histories written before, over its rows (the Arrow IPC stream of the part read back) —
+  computed part by part, in parallel if one wishes;
 * each run's ``_manifest.json`` holds its parts' digests, their Merkle root, the previous
   run's digest and its own digest over all of that (a chain from run to run).
 
@@ -31,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import history as log
+from .columns import CODED, coded
 
 HISTORY = "history"
 MANIFEST = "_manifest.json"
@@ -45,6 +48,14 @@ PART_STATISTICS = ["记录类型", "客户编号"]
 #: record: Parquet would build a dictionary, find it too large and write them plain anyway —
 #: ~20 % of the part's write)
 PART_DICTIONARY = [f.name for f in RECORD_SCHEMA if f.name not in ("客户编号", "原因", "输入数据")]
+#: a part's columns as the records are made: those of few values (a run's constants, tiers,
+#: rule ids) as indices into their labels (``columns.CODED``), written once as the column's
+#: dictionary; the file's columns read as texts (RECORD_SCHEMA: no Arrow schema stored)
+PART_SCHEMA = pa.schema([pa.field(f.name, CODED) if f.name in PART_DICTIONARY else f
+                         for f in RECORD_SCHEMA])
+#: the manifest's word for its parts' digests taken over the part files' bytes (a manifest
+#: without it: over their rows, ``part_digest``, as histories before session 9 hold them)
+FILE_DIGEST = "file"
 #: a forced run of a period earlier than one in the history: its run row's 统计 says so, with
 #: the key and value of a workbook run's 统计 (``workbook.run.write.run_stats``)
 BACKWARDS, FORCED = "期间倒退", "强制执行"
@@ -150,13 +161,8 @@ def check_order(hist: Path, spec: Any, force: bool) -> str:
 
 
 def _const(n: int, value: str) -> pa.Array:
-    """``value`` ``n`` times, as text (its bytes repeated: no take of a one-value table)."""
-    b = value.encode("utf-8")
-    if n * len(b) >= 2**31:  # (beyond a string array's offsets: Arrow's take says so)
-        return pc.take(pa.array([value], pa.string()), np.zeros(n, np.int64))
-    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(b))
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n),
-                                       null_count=0)
+    """``value`` ``n`` times (coded: one label, its index ``n`` times)."""
+    return coded((value,), np.zeros(n, np.int32))
 
 
 def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: dict[str, str]
@@ -164,9 +170,9 @@ def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: d
     """变更 rows (a rated client whose tier changed) and 拒绝 rows of a batch of decisions
     and one of rejections, as 变更记录 columns."""
     def fill(n: int, given: dict[str, pa.Array]) -> pa.RecordBatch:
-        cols = [given[f.name] if f.name in given else _const(n, common.get(f.name, ""))
-                for f in RECORD_SCHEMA]
-        return pa.RecordBatch.from_arrays(cols, schema=RECORD_SCHEMA)
+        cols = [_as(given[f.name], f.type) if f.name in given else
+                _const(n, common.get(f.name, "")) for f in PART_SCHEMA]
+        return pa.RecordBatch.from_arrays(cols, schema=PART_SCHEMA)
 
     if dec is not None and dec.num_rows:
         s = dec.select(["客户编号", "原级别", "当前级别", "级别变动", "级别依据", "规则编号"]).filter(
@@ -174,9 +180,9 @@ def records_of(dec: pa.RecordBatch | None, rej: pa.RecordBatch | None, common: d
         if s.num_rows:
             yield fill(s.num_rows, {
                 "记录类型": _const(s.num_rows, log.CHANGE),
-                "客户编号": s.column("客户编号"), "变更前": _texts(s.column("原级别")),
-                "变更后": _texts(s.column("当前级别")), "级别变动": s.column("级别变动"),
-                "原因": s.column("级别依据"), "规则编号": _texts(s.column("规则编号"))})
+                "客户编号": s.column("客户编号"), "变更前": s.column("原级别"),
+                "变更后": s.column("当前级别"), "级别变动": s.column("级别变动"),
+                "原因": s.column("级别依据"), "规则编号": s.column("规则编号")})
     if rej is not None and rej.num_rows:
         yield fill(rej.num_rows, {
             "记录类型": _const(rej.num_rows, log.REJECT),
@@ -199,12 +205,36 @@ def _texts(a: pa.Array) -> pa.Array:
     return a.dictionary_decode() if pa.types.is_dictionary(a.type) else a
 
 
+def _as(a: pa.Array, type_: pa.DataType) -> pa.Array:
+    """A column of records as PART_SCHEMA types it (texts coded, or a coded column's texts)."""
+    if a.type == type_:
+        return a
+    if pa.types.is_dictionary(type_):
+        return pc.dictionary_encode(a).cast(type_)
+    return _texts(a)
+
+
 def write_part(path: Path, name: str, batches: list[pa.RecordBatch]) -> dict[str, Any]:
-    """One part of a run's records written to ``path``; its manifest entry (``name``, rows,
-    digest)."""
-    t = pa.Table.from_batches(batches, RECORD_SCHEMA).combine_chunks()  # (once: the digest's)
-    pq.write_table(t, path, write_statistics=PART_STATISTICS, use_dictionary=PART_DICTIONARY)
-    return {"file": name, "rows": t.num_rows, "sha256": part_digest(t)}
+    """One part of a run's records written to ``path`` (batches of PART_SCHEMA or
+    RECORD_SCHEMA); its manifest entry (``name``, rows, sha256 of the file written)."""
+    t = pa.Table.from_batches([_part_batch(b) for b in batches], PART_SCHEMA)
+    pq.write_table(t, path, write_statistics=PART_STATISTICS, use_dictionary=PART_DICTIONARY,
+                   store_schema=False)
+    return {"file": name, "rows": t.num_rows, "sha256": file_digest(path)}
+
+
+def _part_batch(b: pa.RecordBatch) -> pa.RecordBatch:
+    if b.schema.equals(PART_SCHEMA):
+        return b
+    return pa.RecordBatch.from_arrays([_as(c, f.type) for c, f in zip(b.columns, PART_SCHEMA,
+                                                                      strict=True)],
+                                      schema=PART_SCHEMA)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class PartBuffer:
@@ -271,7 +301,7 @@ class HistoryWriter(PartBuffer):
                              "评级期间": common["评级期间"], "规则版本": common["规则版本"],
                              "parts": parts,
                              "merkle_root": merkle_root([p["sha256"] for p in parts]),
-                             "previous": prev}
+                             "previous": prev, "part_digest": FILE_DIGEST}
         m["digest"] = manifest_digest(m)
         (self.tmp / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2),
                                          encoding="utf-8")
@@ -315,16 +345,27 @@ def verify(out_dir: str | os.PathLike[str]) -> list[str]:
                 found.append(f"{where}/{f}：数据文件被删除。")
                 digests.append("")
                 continue
-            t = pq.read_table(e.path / f)
-            d = part_digest(t)
+            d, n_rows = _part_check(e.path / f, m.get("part_digest") == FILE_DIGEST)
             digests.append(d)
             if d != p["sha256"]:
-                n = t.num_rows - p["rows"]
-                more = f"（行数 {p['rows']} → {t.num_rows}）" if n else ""
+                more = f"（行数 {p['rows']} → {n_rows}）" if n_rows not in (p["rows"], None) else ""
                 found.append(f"{where}/{f}：记录被修改{more}（摘要不符）。")
         if merkle_root([p["sha256"] for p in listed.values()]) != m.get("merkle_root"):
             found.append(f"{where}：各数据文件摘要的 Merkle 根与记录不符。")
     return found
+
+
+def _part_check(path: Path, by_file: bool) -> tuple[str, int | None]:
+    """A part's digest as its manifest takes it (``by_file``: over the file's bytes, else over
+    its rows) and its rows (None: not a Parquet file any more)."""
+    if by_file:
+        try:
+            n: int | None = pq.ParquetFile(path).metadata.num_rows
+        except (OSError, pa.ArrowException):
+            n = None
+        return file_digest(path), n
+    t = pq.read_table(path)
+    return part_digest(t), t.num_rows
 
 
 def run_stats(e: RunEntry) -> dict[str, Any]:
