@@ -42,6 +42,8 @@ class Outcome:
 
     rank: np.ndarray
     change: np.ndarray  # object array of str
+    #: the same as indices into CHANGE_KINDS (-1: ''), for a caller that keeps codes
+    code: np.ndarray | None = None
 
 
 def apply_mode(rb: Rulebook, mode: Mode, computed: np.ndarray, base: np.ndarray,
@@ -65,22 +67,27 @@ def apply_mode(rb: Rulebook, mode: Mode, computed: np.ndarray, base: np.ndarray,
         new = np.where(has_base, np.minimum(base_eff, computed), computed)
     else:
         new = computed.copy()
-    change = np.full(len(computed), "", dtype=object)
-    change[computed < base_eff] = UPGRADE
-    change[computed == base_eff] = KEEP
-    change[(computed > base_eff) & has_base] = KEPT_UP if upgrade_only else DOWNGRADE
-    change[base < 0] = FIRST
+    code = np.full(len(computed), -1, np.int8)
+    code[computed < base_eff] = CHANGE_KINDS.index(UPGRADE)
+    code[computed == base_eff] = CHANGE_KINDS.index(KEEP)
+    code[(computed > base_eff) & has_base] = CHANGE_KINDS.index(
+        KEPT_UP if upgrade_only else DOWNGRADE)
+    code[base < 0] = CHANGE_KINDS.index(FIRST)
     if override is not None:
         override = np.asarray(override, np.int32)
         has_override = override >= 0
         new = np.where(has_override, override, new)
-        change[has_override] = OVERRIDE
+        code[has_override] = CHANGE_KINDS.index(OVERRIDE)
     rejected = computed < 0
     if override is not None:
         rejected &= ~has_override
     new = np.where(rejected, base, new)
-    change[rejected] = ""
-    return Outcome(new, change)
+    code[rejected] = -1
+    return Outcome(new, _KIND_TEXTS[code], code)
+
+
+#: CHANGE_KINDS by code, '' at -1 (the last)
+_KIND_TEXTS = np.array([*CHANGE_KINDS, ""], dtype=object)
 
 
 def quarter_tier(rb: Rulebook, tier_in_force: str | None, computed_label: str) -> tuple[str, str]:

@@ -243,6 +243,7 @@ class Decision:
     kinds: np.ndarray
     review: overrides.OverrideReview
     opened_after: list[tuple[int, str, dt.date]] = field(default_factory=list)
+    kind_codes: np.ndarray | None = None  # ``kinds`` as indices into CHANGE_KINDS (-1: '')
 
 
 def mode_scope(t: ClientTable, spec: RunSpec) -> np.ndarray:
@@ -279,7 +280,7 @@ def apply_mode(rating: Rating, spec: RunSpec) -> Decision:
     new_rank = outcome.rank.astype(np.int32)
     return Decision(scope=scope, active=active, act=np.flatnonzero(active), new_rank=new_rank,
                     after_rank=np.where(active, new_rank, rating.held), kinds=outcome.change,
-                    review=review, opened_after=opened_after)
+                    review=review, opened_after=opened_after, kind_codes=outcome.code)
 
 
 # -------------------------------------------------------------------------------- new_values

@@ -18,12 +18,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rules.rerating import CHANGE_KINDS
+
 from ..summary import NO_TIER
 from .texts import basis_column
 
 #: the type of a decision column given as indices into a table of labels, and those columns
 CODED = pa.dictionary(pa.int32(), pa.string())
-CODED_COLUMNS = ("原级别", "当前级别", "规则编号", "服务产品", "评级期间", "规则版本")
+CODED_COLUMNS = ("原级别", "当前级别", "级别变动", "规则编号", "服务产品", "评级期间", "规则版本")
 
 
 @lru_cache(maxsize=64)
@@ -83,11 +85,10 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     rank_i = np.where(rank_act >= 0, rank_act, n_lab)  # (-1: the tables' last row)
     opened = _opened(t, act, spec.period.end.year)
     service = tuple(rating.service.ravel().tolist())  # [rank, opened this year], flattened
-    n_act = len(act)
-    kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
+    on_rated = np.where(rated, at, 0)  # (a kept row's decision; 0 where not rated)
+    kinds, kind_col = _kinds(dec, act, at, rated)
     rules = spec.rulebook.rules
     rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], -1)
-    on_rated = np.where(rated, at, 0)  # (a kept row's decision; 0 where not rated)
     return {
         "行号": pa.array(t.rows[keep].astype(np.int64) + offset),
         "客户编号": pc.take(getattr(t, "id_arrow", None) or pa.array(t.client_id, pa.string()),
@@ -95,17 +96,41 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
         "原级别": coded(tiers, before_i),
         "当前级别": coded(tiers, after_i),
-        "级别变动": _spread(kinds, at, rated, ""),
+        "级别变动": kind_col,
         "规则编号": coded(tuple(r.id for r in rules), rule_at),
         "级别依据": _basis(rating, dec, spec, at, rated, kinds),
-        "服务产品": coded(service, np.where(rated, (rank_i * 2 + opened)[on_rated]
-                                              if n_act else -1, -1)),
+        "服务产品": coded(service, _at_kept(rank_i * 2 + opened, on_rated, rated, -1)),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
         "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
         "评级期间": coded((spec.period.label,), np.where(rated, 0, -1)),
         "规则版本": coded((spec.rulebook.ref,), np.where(rated, 0, -1)),
         "在范围": pa.array(dec.scope[keep]),
     }
+
+
+#: 级别变动's labels: '' (a row not rated) and the kinds of change, by ``kind_codes`` + 1
+KIND_LABELS = ("", *CHANGE_KINDS)
+
+
+def _at_kept(values: np.ndarray, on_rated: np.ndarray, rated: np.ndarray, fill: int
+             ) -> np.ndarray:
+    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere."""
+    if not len(values):
+        return np.full(len(rated), fill, np.int64)
+    return np.where(rated, values[on_rated], fill)
+
+
+def _kinds(dec: Any, act: np.ndarray, at: np.ndarray, rated: np.ndarray
+           ) -> tuple[pa.Array, pa.Array]:
+    """级别变动 of the rated rows, and of the kept rows ("" where not rated): coded from
+    ``dec.kind_codes``, or the texts of ``dec.kinds`` when it has no codes."""
+    codes = getattr(dec, "kind_codes", None)
+    if codes is None:
+        kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
+        return kinds, _spread(kinds, at, rated, "")
+    of_act = codes[act].astype(np.int64) + 1
+    return (coded(KIND_LABELS, of_act),
+            coded(KIND_LABELS, _at_kept(of_act, np.where(rated, at, 0), rated, 0)))
 
 
 def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray,
