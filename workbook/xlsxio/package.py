@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
-
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
 from .errors import UnsafeWorkbookError, XlsxError
 from .ooxml import CT_NS as CT_NS
@@ -28,7 +27,16 @@ T_CALCCHAIN = "calcChain"
 
 # Built-in number formats that are dates in East-Asian locales (zh-CN: 年/月/日, 时/分).
 _CJK_DATE_IDS = set(range(27, 37)) | set(range(50, 59))
-_BUILTIN_DATE_IDS = {k for k, v in BUILTIN_FORMATS.items() if is_date_format(v)} | _CJK_DATE_IDS
+
+
+@functools.cache
+def _builtin_date_ids() -> frozenset[int]:
+    """The built-in number formats that are dates (openpyxl's table, imported when a
+    workbook's styles are first read: not by a table run, which reads no workbook)."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    return frozenset({k for k, v in BUILTIN_FORMATS.items() if is_date_format(v)}
+                     | _CJK_DATE_IDS)
 
 
 def read_xml_part(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -204,9 +212,11 @@ def date_styles(zf: zipfile.ZipFile, styles_part: str | None) -> list[bool]:
                 except ValueError:
                     fid = 0
                 if fid in custom:
+                    from openpyxl.styles.numbers import is_date_format
+
                     flags.append(bool(is_date_format(custom[fid])))
                 else:
-                    flags.append(fid in _BUILTIN_DATE_IDS)
+                    flags.append(fid in _builtin_date_ids())
     return flags
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import numpy as np
-from openpyxl.formula.translate import Translator
 
 from .errors import CellError, CellRefError, XlsxError
 from .package import rich_text
@@ -35,7 +34,7 @@ class CellContext:
         for i, flag in enumerate(date_flags):
             self.date_by_s[str(i).encode()] = flag
         self.shared: dict[bytes, tuple[str, str]] = {}  # si -> (formula text, master ref)
-        self.translators: dict[bytes, Translator] = {}
+        self.translators: dict[bytes, Any] = {}  # (openpyxl's Translator)
 
     def number(self, raw: bytes, s: bytes | None) -> Value:
         try:
@@ -98,6 +97,8 @@ def formula_text_of(ctx: CellContext, fattrs: bytes, ftext: bytes | None, r: int
         return ""
     tr = ctx.translators.get(si)
     if tr is None:
+        from openpyxl.formula.translate import Translator  # (a shared formula met: rare)
+
         tr = ctx.translators[si] = Translator("=" + master[0], origin=master[1])
     try:
         return tr.translate_formula(f"{col_letter(c)}{r}")[1:]
