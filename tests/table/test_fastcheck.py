@@ -25,6 +25,7 @@ def _extract(path: Path, dates_as_text: bool) -> Path:
     ids: list = [f"KH{100000 + k}" for k in range(N)]
     ids[3], ids[4], ids[5], ids[6] = " KH9 ", "#REF!", None, "客户甲"
     ids[N - 2] = ids[7]  # a duplicate in another batch
+    ids[N - 3] = f" {ids[8]} "  # the same once trimmed, in another batch
     assets = np.round(np.exp(rng.normal(12, 1.5, N)), 2).tolist()
     assets[10], assets[11], assets[12], assets[13], assets[14] = -5.0, None, float("nan"), 0.0, 1e7
     comm = [None if k % 9 == 0 else (round(a * 0.01, 2) if a else 0.0)

@@ -18,6 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from rules.schedule import Period
 
 from ..client_cells import Rejection
@@ -105,7 +109,7 @@ def _global_duplicates(t: Any, offset: int, duplicates: dict[str, list[int]]) ->
     """Reject the rows whose 客户编号 is met elsewhere in the input, naming every other row
     (as ``read_ids`` does within one sheet: the first problem of the row, its inputs 0)."""
     id_header = t.header_of("client_id")
-    for i in [i for i, cid in enumerate(t.client_id) if cid in duplicates]:
+    for i in _on_rows(t, duplicates):
         row = int(t.rows[i])
         cid = t.client_id[i]
         others = [r for r in duplicates[cid] if r != row + offset]
@@ -121,6 +125,16 @@ def _global_duplicates(t: Any, offset: int, duplicates: dict[str, list[int]]) ->
                                  True)
         for arr in t.inputs:
             arr[i] = 0.0
+
+
+def _on_rows(t: Any, duplicates: dict[str, list[int]]) -> list[int]:
+    """The rows of ``t`` whose 客户编号 is one of ``duplicates`` (from its Arrow column where
+    it has one: no Python string a row)."""
+    ids = getattr(t, "id_arrow", None)
+    if ids is None:
+        return [i for i, cid in enumerate(t.client_id) if cid in duplicates]
+    hit = pc.is_in(ids, value_set=pa.array(list(duplicates), pa.string()))
+    return np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False)).tolist()
 
 
 def _renumber(t: Any, offset: int) -> None:
