@@ -25,6 +25,7 @@ from ..schema import WorkbookError, column_map
 from ..source import ClientColumns
 from ..xlsxio import SheetData
 from ..xlsxio.reader import UnreadColumn
+from .idhash import HashRuns, Scratch, hash_texts, repeated_hashes, trimmed
 
 SHEET = "客户"
 BATCH_ROWS = 131_072
@@ -197,65 +198,66 @@ def _csv_dataset(p: Path) -> pads.Dataset:
 
 def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, list[int]]:
     """客户编号 met on more than one row of the whole input -> the rows (numbered as in the
-    messages: the header is row 1), from the id column only, in memory of 8 bytes a row: a
-    first pass keeps a 64-bit hash of each id (``id_hashes``), a second pass — only when two
+    messages: the header is row 1), from the id column only, in memory of ~12 bytes a row: a
+    first pass keeps a 64-bit hash of each id (``id_hashes``; read, trimmed and hashed in a
+    thread) and sorts their top 32 bits as they come (``idhash.HashRuns``); the hashes met
+    twice are found from those (``idhash.repeated_hashes``); a second pass — only when two
     hashes are equal — compares the ids of those rows themselves."""
     name = inp.id_column()
     if name is None:
         return {}
 
-    def batches() -> Iterator[pa.Array]:  # (read and trimmed in a thread, hashed in this one)
-        return prefetch(id_texts(b.column(0)) for b in inp.batches(batch_rows, [name]))
+    def texts(work: Scratch) -> Iterator[pa.Array]:
+        return (id_texts(b.column(0), work) for b in inp.batches(batch_rows, [name]))
 
-    hashes = np.concatenate([id_hashes(a) for a in batches()] or [np.zeros(0, np.uint64)])
-    s = hashes[hashes != 0]  # (0: no id, or an error value: per row)
-    del hashes
-    s.sort()  # (in place: no third copy)
-    again = np.unique(s[1:][s[1:] == s[:-1]])
+    work = Scratch()  # (the reading thread's)
+    hashes: list[np.ndarray] = []
+    runs = HashRuns(_rows_expected(inp))
+    for h in prefetch(id_hashes(a, work) for a in texts(work)):
+        hashes.append(h)
+        runs.add(h)
+    again = repeated_hashes(hashes, runs.repeated())
+    del runs
     if not len(again):
         return {}
     seen: dict[str, list[int]] = {}
     at = 2
-    for a in batches():
-        for k in np.flatnonzero(np.isin(id_hashes(a), again)).tolist():
-            seen.setdefault(a[k].as_py(), []).append(at + k)
+    for k, a in enumerate(prefetch(texts(Scratch()))):
+        h = hashes[k] if k < len(hashes) and len(hashes[k]) == len(a) else id_hashes(a)
+        for r in np.flatnonzero(np.isin(h, again)).tolist():
+            seen.setdefault(a[r].as_py(), []).append(at + r)
         at += len(a)
     return {cid: rows for cid, rows in seen.items() if len(rows) > 1}
 
 
-def id_hashes(ids: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each text (over its UTF-8 bytes, in numpy); 0 for an empty or missing
-    one and for an error value (``#…``), which are not duplicates (each rejected by its row)."""
-    ids = pc.fill_null(ids, "")
+def _rows_expected(inp: TableInput) -> int:
+    """The input's rows when its files say so (Parquet footers), else 0 (a CSV is not read
+    for it)."""
+    ds = inp.dataset
+    return inp.n_rows if isinstance(ds, pads.FileSystemDataset) and isinstance(
+        ds.format, pads.ParquetFileFormat) else 0
+
+
+def id_hashes(ids: pa.Array | pa.ChunkedArray, work: Scratch | None = None) -> np.ndarray:
+    """A 64-bit hash of each text (``idhash.hash_texts``: over its UTF-8 bytes, in numpy); 0
+    for an empty or missing one and for an error value (``#…``), which are not duplicates
+    (each rejected by its row). ``work``: arrays reused from one call to the next (one
+    thread's)."""
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
-    n = len(ids)
-    offsets = np.frombuffer(ids.buffers()[1], np.int32)[ids.offset:ids.offset + n + 1]
-    lengths = np.diff(offsets).astype(np.int64)
-    out = np.zeros(n, np.uint64)
-    if not n or not lengths.any():
-        return out
-    data = np.frombuffer(ids.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-    starts = (offsets[:-1] - offsets[0]).astype(np.int64)
-    pos = np.arange(len(data)) - np.repeat(starts, lengths)
-    with np.errstate(over="ignore"):
-        weight = np.cumprod(np.full(int(lengths.max()), 0x100000001B3, np.uint64))
-        mixed = (data.astype(np.uint64) + np.uint64(1)) * weight[pos] \
-            * np.uint64(0x9E3779B97F4A7C15)
-        some = lengths > 0
-        out[some] = np.add.reduceat(mixed, starts[some])
-        out ^= lengths.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-    out[~some] = 0
-    out[some & (data[np.minimum(starts, len(data) - 1)] == ord("#"))] = 0
-    return out
+    return hash_texts(ids, work)
 
 
-def id_texts(arr: pa.Array) -> pa.Array:
-    """客户编号 as ``read_ids`` reads them: texts trimmed, whole numbers without ``.0``."""
+def id_texts(arr: pa.Array, work: Scratch | None = None) -> pa.Array:
+    """客户编号 as ``read_ids`` reads them: texts trimmed, whole numbers without ``.0`` (the
+    trimming skipped when no text begins or ends with anything it could take off:
+    ``idhash.trimmed``). ``work``: as for ``id_hashes``."""
     t = arr.type
     if pa.types.is_floating(t):
         arr = pc.cast(arr, pa.int64(), safe=False) if pc.all(
             pc.equal(pc.floor(arr), arr)).as_py() else arr
     if not pa.types.is_string(arr.type):
         arr = pc.cast(arr, pa.string())
+    if isinstance(arr, pa.Array) and trimmed(arr, work):
+        return arr
     return pc.utf8_trim_whitespace(arr)
