@@ -131,6 +131,10 @@ def test_a_missing_id_hashes_to_zero_whatever_its_bytes() -> None:
 
 def test_texts_trimmed_as_pyarrow_trims_them() -> None:
     """``id_texts`` leaves the trimming out only where it would change nothing."""
+    for vals in ([None, " ", "KH1"], ["", "\t"], [None, "KH1 ", "A"], ["KH1", "\u3000KH2"],
+                 ["客户甲", "A"], [None, None], ["", ""], ["KH1", "KH2"]):
+        arr = pa.array(vals, pa.string())
+        assert source.id_texts(arr).to_pylist() == pc.utf8_trim_whitespace(arr).to_pylist()
     rng = random.Random(5)
     for _ in range(200):
         n = rng.choice([1, 3, 40])

@@ -65,12 +65,15 @@ def trimmed(ids: pa.Array, work: Scratch | None = None) -> bool:
     ASCII character other than the space (a byte below 0x80 is a whole character in UTF-8;
     white space at either end is otherwise a space, a control or a non-ASCII character)."""
     data, starts, lengths = string_parts(ids, work)
-    shortest = int(lengths.min()) if len(data) else 0
-    if not shortest:
+    if not len(data):
         return False  # (left to the trimming)
-    if lengths.max() == shortest:
+    shortest = int(lengths.min())
+    if shortest and lengths.max() == shortest:
         edges = (data[::shortest], data[shortest - 1::shortest])
     else:
+        if not shortest:  # (empty and missing ones have no ends)
+            some = lengths > 0
+            starts, lengths = starts[some], lengths[some]
         edges = (data.take(starts), data.take(starts + lengths - 1))
     return all(bool(_PRINTABLE.take(e).all()) for e in edges)
 
