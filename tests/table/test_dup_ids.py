@@ -72,7 +72,8 @@ def test_duplicates_as_a_plain_count_of_the_ids_finds_them(tmp_path: Path, seed:
     inp = _write(tmp_path, values, row_group=rng.choice([97, 500, 3000]))
     want = _reference(values)
     assert want and any(len(r) > 2 for r in want.values())
-    assert source.duplicate_ids(inp, rng.choice([64, 211, 1000])) == want
+    got = source.duplicate_ids(inp, rng.choice([64, 211, 1000]))
+    assert list(got.items()) == list(want.items())  # (in the order of their first rows)
 
 
 def test_ids_that_differ_in_one_byte_only_are_not_duplicates(tmp_path: Path) -> None:

@@ -246,7 +246,17 @@ def repeated_hashes(hashes: list[np.ndarray], tops: np.ndarray) -> np.ndarray:
         np.right_shift(h, U64(64 - bits), out=at)
         maybe.append(h[table.take(at.view(np.int64))])
     got = np.concatenate(maybe) if maybe else np.zeros(0, U64)
-    got = got[(got != 0) & np.isin((got >> U64(32)).astype(np.uint32), tops)]
+    got = got[(got != 0) & among((got >> U64(32)).astype(np.uint32), tops)]
     got.sort()
     twice = got[1:][got[1:] == got[:-1]]
     return np.unique(twice)
+
+
+def among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_set)`` for a sorted ``sorted_set``, by binary search (no sort
+    of the two together: a few million hashes met twice cost no more than a few)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), bool)
+    at = np.searchsorted(sorted_set, values)
+    np.minimum(at, len(sorted_set) - 1, out=at)
+    return sorted_set[at] == values

@@ -25,7 +25,7 @@ from ..schema import WorkbookError, column_map
 from ..source import ClientColumns
 from ..xlsxio import SheetData
 from ..xlsxio.reader import UnreadColumn
-from .idhash import HashRuns, Scratch, hash_texts, repeated_hashes, trimmed
+from .idhash import HashRuns, Scratch, among, hash_texts, repeated_hashes, trimmed
 
 SHEET = "客户"
 BATCH_ROWS = 131_072
@@ -224,8 +224,9 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
     at = 2
     for k, a in enumerate(prefetch(texts(Scratch()))):
         h = hashes[k] if k < len(hashes) and len(hashes[k]) == len(a) else id_hashes(a)
-        for r in np.flatnonzero(np.isin(h, again)).tolist():
-            seen.setdefault(a[r].as_py(), []).append(at + r)
+        rows = np.flatnonzero(among(h, again))
+        for r, cid in zip(rows.tolist(), a.take(rows).to_pylist(), strict=True):
+            seen.setdefault(cid, []).append(at + r)
         at += len(a)
     return {cid: rows for cid, rows in seen.items() if len(rows) > 1}
 
