@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import workbook.table.source as source
-from workbook.table.idhash import HashRuns, Scratch, hash_texts, repeated_hashes
+from workbook.table.idhash import HashRuns, Scratch, hash_texts, repeated_hashes, sorted_tops
 
 # white space that trimming takes off (ASCII, no-break, ideographic), and odd texts
 SPACES = [" ", "\t", "\n", "\u3000", "\xa0"]
@@ -189,17 +189,19 @@ def test_numbers_as_ids(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("capacity", [0, 10, 10**6])
 def test_sorted_runs_give_the_top_bits_met_twice(capacity: int) -> None:
-    """Batches of any size (none, some, all of their hashes 0), merged as they come into an
-    array that may have to grow: the same as counting the top bits of all of them."""
+    """Batches of any size (none, some, all of their hashes 0; some sorted by the reading
+    thread), merged as they come into an array that may have to grow: the same as counting
+    the top bits of all of them."""
     rng = np.random.default_rng(capacity)
     runs = HashRuns(capacity)
     batches = []
     for size in [0, 5, 131, 1, 1000, 77, 2048, 3, 0, 500] * 3:
         h = rng.integers(0, 1 << 12, size, dtype=np.uint64) << np.uint64(52)
         h |= rng.integers(0, 4, size, dtype=np.uint64)
+        h[::5 if len(batches) % 2 else len(h) + 1] = 0
         if size == 77:
             h[:] = 0
-        runs.add(h)
+        runs.add(h, sorted_tops(h) if len(batches) % 3 == 1 else None)  # (sorted ahead)
         batches.append(h)
     tops = (np.concatenate(batches) >> np.uint64(32)).astype(np.uint32)
     values, counts = np.unique(tops[np.concatenate(batches) != 0], return_counts=True)

@@ -202,9 +202,11 @@ class HashRuns:
         self.n = 0
         self.runs: list[int] = []  # (where each run starts)
 
-    def add(self, hashes: np.ndarray) -> None:
-        some = hashes if np.all(hashes) else hashes[hashes != 0]
-        k = len(some)
+    def add(self, hashes: np.ndarray, tops: np.ndarray | None = None) -> None:
+        """A batch's hashes; ``tops``: their ``sorted_tops`` when made already (by the
+        reading thread, when it is ahead)."""
+        some = hashes if tops is not None or np.all(hashes) else hashes[hashes != 0]
+        k = len(some) if tops is None else len(tops)
         if not k:
             return
         if self.n + k > len(self.tops):
@@ -212,8 +214,11 @@ class HashRuns:
             more[:self.n] = self.tops[:self.n]
             self.tops = more
         run = self.tops[self.n:self.n + k]
-        np.right_shift(some, U64(32), out=run, casting="unsafe")
-        run.sort()
+        if tops is None:
+            np.right_shift(some, U64(32), out=run, casting="unsafe")
+            run.sort()
+        else:
+            run[:] = tops
         self.runs.append(self.n)
         self.n += k
         while len(self.runs) > 1 and self.runs[-1] - self.runs[-2] <= self.n - self.runs[-1]:
@@ -228,6 +233,13 @@ class HashRuns:
             self.runs = [0]
         twice = s[1:][s[1:] == s[:-1]]
         return twice[np.concatenate(([True], twice[1:] != twice[:-1]))] if len(twice) else twice
+
+
+def sorted_tops(hashes: np.ndarray) -> np.ndarray:
+    """The top 32 bits of the hashes that are not 0, sorted (a run of ``HashRuns``)."""
+    tops = (hashes[hashes != 0] >> U64(32)).astype(np.uint32)
+    tops.sort()
+    return tops
 
 
 def repeated_hashes(hashes: list[np.ndarray], tops: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from ..schema import WorkbookError, column_map
 from ..source import ClientColumns
 from ..xlsxio import SheetData
 from ..xlsxio.reader import UnreadColumn
-from .idhash import HashRuns, Scratch, among, hash_texts, repeated_hashes, trimmed
+from .idhash import HashRuns, Scratch, among, hash_texts, repeated_hashes, sorted_tops, trimmed
 
 SHEET = "客户"
 BATCH_ROWS = 131_072
@@ -145,13 +145,13 @@ def scan(ds: pads.Dataset, names: list[str], batch_rows: int) -> Iterator[pa.Rec
             yield from pf.iter_batches(batch_size=batch_rows, columns=names, use_threads=False)
 
 
-def prefetch(items: Iterator[Any]) -> Iterator[Any]:
-    """``items``, the next one made in a thread while the caller works on this one (reading
-    and decoding a batch release the GIL); an error there is raised here."""
+def prefetch(items: Iterator[Any], ahead: int = 1) -> Iterator[Any]:
+    """``items``, the next one (up to ``ahead``) made in a thread while the caller works on
+    this one (reading and decoding a batch release the GIL); an error there is raised here."""
     import queue
     import threading
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=1)
+    q: queue.Queue[Any] = queue.Queue(maxsize=ahead)
     stop = threading.Event()
     end = object()
 
@@ -211,11 +211,21 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
         return (id_texts(b.column(0), work) for b in inp.batches(batch_rows, [name]))
 
     work = Scratch()  # (the reading thread's)
+    made, used = [0], [0]
+
+    def hashed() -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        for a in texts(work):
+            h = id_hashes(a, work)
+            made[0] += 1  # (ahead of this thread: it sorts the batch's run itself too)
+            yield h, sorted_tops(h) if made[0] - used[0] > 2 else None
+
     hashes: list[np.ndarray] = []
     runs = HashRuns(_rows_expected(inp))
-    for h in prefetch(id_hashes(a, work) for a in texts(work)):
+    # (up to 8 batches ahead, ~1.5 MB each: the reading goes on while this thread merges)
+    for h, tops in prefetch(hashed(), 8):
+        used[0] += 1
         hashes.append(h)
-        runs.add(h)
+        runs.add(h, tops)
     again = repeated_hashes(hashes, runs.repeated())
     del runs
     if not len(again):
