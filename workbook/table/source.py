@@ -200,9 +200,10 @@ def duplicate_ids(inp: TableInput, batch_rows: int = BATCH_ROWS) -> dict[str, li
     """客户编号 met on more than one row of the whole input -> the rows (numbered as in the
     messages: the header is row 1), from the id column only, in memory of ~12 bytes a row: a
     first pass keeps a 64-bit hash of each id (``id_hashes``; read, trimmed and hashed in a
-    thread) and sorts their top 32 bits as they come (``idhash.HashRuns``); the hashes met
-    twice are found from those (``idhash.repeated_hashes``); a second pass — only when two
-    hashes are equal — compares the ids of those rows themselves."""
+    thread) and sorts their top 32 bits as they come (``idhash.HashRuns``; a batch's sorted
+    by the reading thread when it is ahead); the hashes met twice are found from those
+    (``idhash.repeated_hashes``); a second pass — only when two hashes are equal — compares
+    the ids of those rows themselves."""
     name = inp.id_column()
     if name is None:
         return {}
