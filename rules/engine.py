@@ -386,19 +386,30 @@ class Rulebook:
                 if m is None:
                     idx[:] = r.order
                 else:
-                    idx[m] = r.order
+                    np.copyto(idx, r.order, where=m)  # (as idx[m] = r.order, a pass less)
             return idx
-        count = np.zeros(n, np.int16)
-        first_out = np.full(n, -1, np.int16)
+        count: np.ndarray[Any, Any] = np.zeros(  # (how many rules match)
+            n, np.uint8 if len(self.rules) < 255 else np.int32)
+        for r in reversed(self.rules):
+            m = rule_mask(r)
+            if m is None:
+                idx[:] = r.order
+                count += 1
+            else:
+                np.copyto(idx, r.order, where=m)
+                count += m
+        many = count > 1
+        if self.hit_policy == "UNIQUE" or not many.any():
+            bad |= many
+            return idx
+        first_out = np.full(n, -1, np.int16)  # ANY, rows where several rules match: do they agree
         conflict = np.zeros(n, bool)
         for r in reversed(self.rules):
             m = rule_mask(r)
             m = np.ones(n, bool) if m is None else m
-            idx[m] = r.order
-            count += m
             conflict |= m & (first_out >= 0) & (first_out != r.output)
             first_out[m] = r.output
-        bad |= (count > 1) if self.hit_policy == "UNIQUE" else conflict
+        bad |= conflict
         return idx
 
     def _row_error(self, row: Sequence[Any]) -> RuleInputError:

@@ -66,6 +66,26 @@ def test_scalar_and_vectorised_rounding_agree():
     np.testing.assert_array_equal(to_cents_array(cents), cents)  # idempotent on cent amounts
 
 
+def test_a_column_of_cent_amounts_is_given_back_as_to_cents_gives_each():
+    """A column whose every value is a cent amount already (an extract's, or the rules'
+    second rounding) is taken as it is: the same values ``to_cents`` gives one by one —
+    negative, -0.0, at every size up to where a float holds no cents, NaN and ±inf."""
+    rng = np.random.default_rng(23)
+    parts = [rng.integers(-10**k, 10**k, 3000) / 100 for k in range(1, 19)]
+    edge = [0.0, -0.0, 0.01, -0.01, 0.1, 0.3, 2.68, 1.01, 249_999.99, 250_000.0, 1e9 + 0.01,
+            1e13 + 0.5, 1e15 + 0.5, 2.0 ** 53, 1e20, -1e300, np.nan, np.inf, -np.inf]
+    for x in (*parts, np.array(edge), np.concatenate(parts)):
+        got = to_cents_array(x)
+        assert got is not x
+        want = np.array([to_cents(v) for v in x.tolist()])
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    for mixed in ([1.005, 2.68, 0.1 + 0.2], [0.0078125, np.inf], [np.nan, 0.004, -np.inf]):
+        x = np.array(mixed)  # (a value not at the cent beside others: each rounded)
+        want = np.array([to_cents(v) for v in x.tolist()])
+        assert np.array_equal(to_cents_array(x), want, equal_nan=True), mixed
+
+
 def test_non_money_inputs_are_not_rounded():
     at = get_rulebook("asset-turnover")
     turnover = next(s for s in at.inputs if s.name == "turnover")

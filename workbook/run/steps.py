@@ -189,15 +189,14 @@ def evaluate(t: ClientTable, spec: RunSpec) -> Rating:
 def risk_classes(t: ClientTable, ok: np.ndarray, as_of: dt.date) -> tuple[np.ndarray, str]:
     """风险类别 of every row not rejected with a valid score (None elsewhere), and the ref of the
     scheme that rated it (named in 变更记录; "" when no row has a score)."""
-    risk = np.full(len(t), None, dtype=object)
     has_score = np.isfinite(t.risk_score) & ok
     if not has_score.any():
-        return risk, ""
+        return np.full(len(t), None, dtype=object), ""
     rc = get_rulebook("risk-class", as_of)
     rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
     good = has_score & (rbatch.rule_index >= 0)
-    risk[good] = rbatch.labels[good]
-    return risk, rc.ref
+    labels = np.array([o.label for o in rc.outputs] + [None], dtype=object)  # (-1: None)
+    return labels[np.where(good, rbatch.output_index, -1)], rc.ref
 
 
 def service_tables(rb: Rulebook) -> tuple[np.ndarray, np.ndarray]:

@@ -173,9 +173,11 @@ def plain_ids(a: pa.Array) -> np.ndarray:
     off = np.frombuffer(a.buffers()[1], np.int32)[a.offset:a.offset + n + 1]
     data = (np.frombuffer(a.buffers()[2], np.uint8) if a.buffers()[2] is not None
             else np.zeros(0, np.uint8))
-    odd = np.zeros(len(data) + 1, np.int64)  # (bytes outside ! to ~ up to each position)
-    np.cumsum((data < 0x21) | (data > 0x7E), out=odd[1:])
-    ok = (odd[off[1:]] == odd[off[:-1]]) & (off[1:] > off[:-1])
+    ok = off[1:] > off[:-1]
+    odd_at = np.flatnonzero((data - np.uint8(0x21)) > np.uint8(0x7E - 0x21))  # (outside ! to ~)
+    if len(odd_at):  # (the rows holding them: an odd byte's position among the offsets)
+        odd_at = odd_at[(odd_at >= off[0]) & (odd_at < off[-1])]
+        ok[np.searchsorted(off, odd_at, side="right") - 1] = False
     if len(data):
         ok &= data[np.minimum(off[:-1], len(data) - 1)] != ord("#")
     if a.null_count:
@@ -238,6 +240,8 @@ def _dates(b: _Batch, c: int | None, h: str) -> tuple[list[Any], np.ndarray]:
     a = b.col(c)
     if a is None:
         raise _NotPlain
+    if pa.types.is_date32(a.type) and (dates := _date32(a)) is not None:
+        return dates
     codes, values = _distinct(a, dates=True)
     got: list[Any] = [] if not pa.types.is_date(a.type) else values  # (dates: coerce.date's)
     for v in values if not pa.types.is_date(a.type) else ():
@@ -249,6 +253,21 @@ def _dates(b: _Batch, c: int | None, h: str) -> tuple[list[Any], np.ndarray]:
     b.slow |= np.array([d is False for d in got] + [False], bool)[codes]
     years = np.array([d.year if d else -1 for d in got] + [-1], np.int64)[codes]
     return table[codes].tolist(), years
+
+
+def _date32(a: pa.Array) -> tuple[list[Any], np.ndarray] | None:
+    """A date32 column's dates (None where empty) and years (-1 where empty), each distinct
+    day made ``datetime.date`` and its year by numpy (the dates Arrow's ``to_pylist`` gives);
+    None when a day is outside ``datetime.date``'s range (Arrow's conversion says what)."""
+    enc = pc.dictionary_encode(a)
+    days = enc.dictionary.to_numpy(zero_copy_only=False)
+    if len(days) and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
+        return None
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    table = np.empty(len(days) + 1, dtype=object)  # (the last: empty)
+    table[:-1] = days.astype(object)
+    years = np.append(days.astype("datetime64[Y]").astype(np.int64) + 1970, -1)
+    return table[codes].tolist(), years[codes]
 
 
 def _texts(b: _Batch, c: int | None) -> list[str | None]:
@@ -372,12 +391,12 @@ class _Merge:
         self.same_rows = len(sub) == len(self.slow)  # (no blank row: every row, in order)
 
     def __call__(self, mine: Any, theirs: Any) -> Any:
-        """``mine``: one value per row of the batch; ``theirs``: per row the job kept."""
+        """``mine``: one value per row of the batch (a list or array of its own: it is
+        changed and given back, not copied); ``theirs``: per row the job kept."""
         if self.same_rows:  # the batch's values, the job's at ``slow``
-            out = mine.copy() if isinstance(mine, np.ndarray) else list(mine)
             for j, i in enumerate(self.slow.tolist()):
-                out[i] = theirs[j]
-            return out
+                mine[i] = theirs[j]
+            return mine
         if isinstance(mine, np.ndarray):
             return np.concatenate([mine[self.fast], np.asarray(theirs, mine.dtype)])[self.order]
         both = np.empty(len(self.pos), dtype=object)

@@ -13,7 +13,9 @@ read as the larger of two columns, a row no rule took — get the workbook run's
 
 from __future__ import annotations
 
+import itertools
 import string
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,50 +29,60 @@ from ..run.lazy import Reasons
 from ..summary import NO_TIER
 
 
+def _words(texts: list[str]) -> np.ndarray:
+    return np.frombuffer("".join(texts).encode("ascii"), np.uint32)
+
+
+#: a group of three digits (0–999) as a 4-byte word, by what it is in a figure: (0) a group
+#: after the first: a thousands separator and the three digits; (1) the first: its digits
+#: from the first not 0 (or a lone 0), spaces before; (2) none: spaces
+_GROUP_WORDS = _words([f",{g:03d}" for g in range(1000)] + [f"{g:>4d}" for g in range(1000)]
+                      + ["    "] * 1000)
+#: by cents (0–99): the decimals show_many keeps (.5, .05, .25; none for .00), spaces after
+_DECIMAL_WORDS = _words([f".{c:02d}".rstrip("0").rstrip(".").ljust(4) for c in range(100)])
+
+
 def show_numbers(values: np.ndarray) -> pa.Array:
     """``show_many(values)`` as an Arrow string array. Each figure that is a whole number of
-    cents is written into a row of a byte matrix (sign, digits and thousands separators
-    right-aligned, then the decimals show_many keeps: .5, .05, .25, none for .00), with a
-    mask of the bytes it uses; the masked bytes in row order are the texts' bytes. The others
-    are left to ``show_many``."""
+    cents is written into a row of a byte matrix of 4-byte words from two tables — its
+    groups of three digits (thousands separators, the first group's digits right-aligned
+    after spaces), then its decimals (.5, .05, .25, none for .00; spaces after), a minus
+    before the first digit — and the spaces around trimmed by Arrow. The others are left
+    to ``show_many``."""
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
     with np.errstate(invalid="ignore", over="ignore"):
         a = np.abs(v)
         cents = np.rint(a * 100)
-        fast = np.isfinite(v) & ((a >= 0.01) | (v == 0)) & (a < 1e13) & (cents / 100 == a)
+        fast = (a < 1e13) & (cents / 100 == a)  # (so 0, or 0.01 and more; finite)
     c = np.where(fast, cents, 0).astype(np.int64)
-    whole, frac = c // 100, c % 100
-    n_dig = len(str(int(whole.max()))) if n else 1
-    width = 1 + n_dig + (n_dig - 1) // 3 + 3
-    chars = np.empty((n, width), np.uint8)
-    used = np.empty((n, width), bool)
-    neg = v < 0
-    chars[:, 0], used[:, 0] = ord("-"), neg
-    lengths = neg.astype(np.int32) + 1
-    w: np.ndarray[Any, Any] = whole.astype(np.uint32 if n_dig <= 9 else np.uint64)
-    col = width - 4
-    for k in range(n_dig):
-        more = whole >= 10 ** k
-        if k and k % 3 == 0:
-            chars[:, col], used[:, col] = ord(","), more
-            lengths += more
-            col -= 1
-        rest = w // 10
-        np.add(w - rest * 10, ord("0"), out=chars[:, col], casting="unsafe")
-        used[:, col] = more if k else True
-        lengths += more if k else 0
-        w = rest
-        col -= 1
-    d1, d2 = frac // 10, frac % 10
-    chars[:, -3], used[:, -3] = ord("."), frac > 0
-    chars[:, -2], used[:, -2] = d1.astype(np.uint8) + ord("0"), frac > 0
-    chars[:, -1], used[:, -1] = d2.astype(np.uint8) + ord("0"), d2 > 0
-    lengths += 2 * (frac > 0) + (d2 > 0)
-    offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    out = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars[used]),
-                                      null_count=0)
+    whole = c // 100
+    frac = c - whole * 100
+    n_groups = (len(str(int(whole.max()))) + 2) // 3 if n else 1
+    if n_groups <= 3:
+        whole = whole.astype(np.uint32)
+    chars = np.empty((n, 4 * n_groups + 4), np.uint8)
+    words = chars.view(np.uint32)
+    words[:, n_groups] = _DECIMAL_WORDS[frac]
+    rest = whole
+    for s in range(n_groups):  # (s: the group's place, 0 the last: word n_groups - 1 - s)
+        up = rest // 1000
+        kind = (whole < 1000 ** (s + 1)).astype(np.int32)
+        if s:
+            kind += whole < 1000 ** s
+        words[:, n_groups - 1 - s] = _GROUP_WORDS[(rest - up * 1000) + 1000 * kind]
+        rest = up
+    neg = np.flatnonzero(v < 0)
+    if len(neg):  # (a minus before the first digit, in place of a space)
+        w = whole[neg]
+        digits = np.ones(len(neg), np.int64)
+        for k in range(1, 3 * n_groups):
+            digits += w >= 10 ** k
+        chars[neg, 4 * n_groups - 1 - digits - (digits - 1) // 3] = ord("-")
+    width = chars.shape[1]
+    out = pc.ascii_trim(pa.StringArray.from_buffers(
+        n, pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int32)),
+        pa.py_buffer(chars)), " ")
     slow = np.flatnonzero(~fast)
     if len(slow):
         mask = np.zeros(n, bool)
@@ -80,44 +92,70 @@ def show_numbers(values: np.ndarray) -> pa.Array:
     return out
 
 
+#: the most rows whose figures are written at once (their byte matrices stay in the caches:
+#: a group of 131,072 rows takes twice the CPU of four of 32,768)
+_CHUNK = 32_768
+
 #: texts put around a reason: (table of texts before, index of each row's; table after, index)
 Around = tuple[pa.Array | None, np.ndarray, pa.Array | None, np.ndarray]
 
 
+@lru_cache(maxsize=256)
+def _literals(template: str) -> tuple[str, ...]:
+    """A reason template's literal texts (``{{`` read as ``{``): one before each figure and
+    one after the last."""
+    literals = [""]
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        literals[-1] += literal
+        if name is not None:
+            literals.append("")
+    return tuple(literals)
+
+
 def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
                  around: Around | None = None) -> tuple[pa.Array, np.ndarray]:
-    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow, rule by
-    rule: (the texts, the order of ``rows`` they are in). ``around``: a text put before and
-    one after each row's reason (taken from small tables, by row), joined in the same pass."""
-    ri = batch.rule_index[rows]
-    order = np.argsort(ri, kind="stable")
-    sorted_ri = ri[order]
-    cuts = np.flatnonzero(np.diff(sorted_ri)) + 1
+    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow: (the
+    texts, the order of ``rows`` they are in). ``around``: a text put before and one after
+    each row's reason (taken from small tables, by row). The rows are taken by rule and by
+    the texts around (a few groups), each group's texts joined from its figures and its
+    literal texts, the texts around included (no column of them per row)."""
+    ri = batch.rule_index[rows].astype(np.int64)
+    key = ri
+    if around is not None:  # (rule, text before, text after)
+        n_after = len(around[2]) if around[2] is not None else 1
+        key = (ri * (len(around[0]) if around[0] is not None else 1) + around[1]) * n_after \
+            + around[3]
+    if len(key) and key.max() < 2 ** 15:  # (a few groups: the sort of 16-bit keys, a radix sort)
+        key = key.astype(np.int16)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    cuts = [0, *(np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1).tolist(), len(order)]
+    cuts = sorted({*cuts, *range(0, len(order), _CHUNK)})  # (groups of _CHUNK rows at most)
     pieces = []
-    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(order)], strict=True):
-        if lo == hi:
-            continue
-        these = rows[order[lo:hi]]
-        template, shown = rb.reason_template(rb.rules[int(sorted_ri[lo])])
-        args: list[Any] = []
+    for lo, hi in itertools.pairwise(cuts if len(order) else []):
+        j = int(order[lo])
+        template, shown = rb.reason_template(rb.rules[int(ri[j])])
+        literals = _literals(template)
+        texts: list[Any] = [literals[0]]
         if around is not None and around[0] is not None:
-            args.append(pc.take(around[0], around[1][order[lo:hi]]))
-        k = 0
-        for literal, name, _spec, _conv in string.Formatter().parse(template):
-            if literal:
-                args.append(pa.scalar(literal))
-            if name is not None:
-                args.append(show_numbers(batch.values[shown[k]][these]))
-                k += 1
+            texts[0] = around[0][int(around[1][j])].as_py() + texts[0]
+        these = rows[order[lo:hi]]
+        for q, k in enumerate(shown):  # (figures written group by group: in the caches)
+            texts += [show_numbers(batch.values[k][these]), literals[q + 1]]
         if around is not None and around[2] is not None:
-            args.append(pc.take(around[2], around[3][order[lo:hi]]))
-        if k or around is not None:
-            pieces.append(pc.binary_join_element_wise(*args, ""))
-        else:
-            pieces.append(pc.take(pa.array([template.replace("{{", "{").replace("}}", "}")],
-                                           pa.string()), np.zeros(hi - lo, np.int64)))
-    texts = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
-    return (texts if pieces else pa.array([], pa.string())), order
+            texts[-1] += around[2][int(around[3][j])].as_py()
+        pieces.append(_joined(texts, hi - lo))
+    texts_all = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
+    return (texts_all if pieces else pa.array([], pa.string())), order
+
+
+def _joined(texts: list[Any], n: int) -> pa.Array:
+    """``n`` texts joined from literal texts (str) and arrays of ``n`` texts, in turn."""
+    if len(texts) == 1:
+        return pc.take(pa.array(texts, pa.string()), np.zeros(n, np.int64))
+    return pc.binary_join_element_wise(
+        *(pa.scalar(x, pa.string()) if isinstance(x, str) else x for x in texts
+          if not isinstance(x, str) or x), "")
 
 
 def basis_column(rating: Any, dec: Any, spec: Any, kinds: pa.Array | None = None
