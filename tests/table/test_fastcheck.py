@@ -225,3 +225,28 @@ def test_client_ids_read_lazily_are_the_list() -> None:
     t = Texts(pa.array(ids, pa.string()))
     assert len(t) == 4 and list(t) == ids and t == ids and t[2] == "KH3" and t[-1] == "客户"
     assert t[1] is None and t[1:3] == [None, "KH3"] and [*enumerate(t)][3] == (3, "客户")
+
+
+def test_a_date32_columns_dates_and_years_are_arrows() -> None:
+    """开户日期 of a date32 column made from its distinct days by numpy: the dates Arrow's
+    ``to_pylist`` gives and their years, at year ends and datetime.date's limits, empty
+    cells None (-1); a list only when read in full or changed (``Dates``)."""
+    from workbook.table.fastcheck import Dates, _date32
+
+    days = [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(1969, 12, 31), dt.date(1970, 1, 1),
+            dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2024, 2, 29), None]
+    rng = np.random.default_rng(4)
+    col = pa.array([days[k] for k in rng.integers(0, len(days), 5000)], pa.date32())
+    for a in (col, col.slice(7, 300), pa.array([], pa.date32()), pa.array([None], pa.date32())):
+        got, years = _date32(a)
+        want = a.to_pylist()
+        assert isinstance(got, Dates) and len(got) == len(want)
+        assert [got[i] for i in range(len(want))] == want  # (a row read: no list made)
+        assert got._list is None
+        assert list(got) == want and got == want
+        assert years.tolist() == [d.year if d is not None else -1 for d in want]
+    got, _ = _date32(col)
+    got[3] = None  # (the job's value put in: the list made, then changed)
+    assert got[3] is None and got[:4] == [*col.to_pylist()[:3], None]
+    past = pa.array(np.array([-800_000, 3_000_000], np.int32)).cast(pa.date32())
+    assert _date32(past) is None  # (outside datetime.date: Arrow's conversion says what)

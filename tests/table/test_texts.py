@@ -29,3 +29,20 @@ def test_figures_of_every_width_as_show_many_writes_them() -> None:
         values[:3] = [top, -top, 0.0]
         assert show_numbers(values).to_pylist() == show_many(values.tolist()), digits
     assert show_numbers(np.zeros(0)).to_pylist() == []
+
+
+def test_figures_written_in_chunks_as_show_many_writes_them() -> None:
+    """A column longer than the chunk written at once (``_CHUNK``): the chunks' figures in
+    order, those left to show_many (not at the cent, tiny, not finite, 10¹³ and more) in
+    their places, negatives of every length."""
+    from workbook.table.texts import _CHUNK
+
+    rng = np.random.default_rng(9)
+    n = 2 * _CHUNK + 123
+    values = np.round(rng.uniform(-1e7, 1e7, n), 2)
+    values[::97] = np.round(values[::97] / 1000, 0)
+    odd = [np.nan, np.inf, 0.004, 1e13, 1 / 3, -0.0, 2e15, -5e12, -0.01, 999.995]
+    values[5::1001] = np.resize(odd, len(values[5::1001]))
+    assert show_numbers(values).to_pylist() == show_many(values.tolist())
+    small = np.round(rng.uniform(0, 999, n), 2)  # (one group of digits: the widest 3)
+    assert show_numbers(small).to_pylist() == show_many(small.tolist())

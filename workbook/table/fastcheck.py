@@ -18,7 +18,7 @@ columns, tiers naming a sub-class) send the whole batch there (``fast_table`` re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from typing import Any
 
 import numpy as np
@@ -267,7 +267,7 @@ def _date32(a: pa.Array) -> tuple[list[Any], np.ndarray] | None:
     table = np.empty(len(days) + 1, dtype=object)  # (the last: empty)
     table[:-1] = days.astype(object)
     years = np.append(days.astype("datetime64[Y]").astype(np.int64) + 1970, -1)
-    return table[codes].tolist(), years[codes]
+    return Dates(table, codes), years[codes]  # type: ignore[return-value]
 
 
 def _texts(b: _Batch, c: int | None) -> list[str | None]:
@@ -341,6 +341,46 @@ def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
     return t
 
 
+class Dates(MutableSequence[Any]):
+    """A date column as the list of ``datetime.date`` (None where empty) a ``ClientTable``
+    holds, made from its distinct dates (``table``, the last None) and each row's (``codes``)
+    only when read in full or changed — a quarterly run reads none of them."""
+
+    def __init__(self, table: np.ndarray, codes: np.ndarray) -> None:
+        self.table, self.codes = table, codes
+        self._list: list[Any] | None = None
+
+    def list(self) -> list[Any]:
+        if self._list is None:
+            self._list = self.table[self.codes].tolist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self.codes) if self._list is None else len(self._list)
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._list is None and not isinstance(i, slice):
+            return self.table[self.codes[i]]
+        return self.list()[i]
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        self.list()[i] = value
+
+    def __delitem__(self, i: Any) -> None:
+        del self.list()[i]
+
+    def insert(self, i: int, value: Any) -> None:
+        self.list().insert(i, value)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.list())
+
+    def __eq__(self, other: object) -> bool:
+        return self.list() == (list(other) if isinstance(other, Sequence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Texts(Sequence[Any]):
     """A text column as the list of Python strings (None where missing) a ``ClientTable``
     holds, read from its Arrow array only where asked — the run reads a few rows' 客户编号
@@ -400,6 +440,7 @@ class _Merge:
         if isinstance(mine, np.ndarray):
             return np.concatenate([mine[self.fast], np.asarray(theirs, mine.dtype)])[self.order]
         both = np.empty(len(self.pos), dtype=object)
+        mine = mine.list() if isinstance(mine, Dates) else mine
         both[:len(self.fast)] = np.asarray(mine, object)[self.fast]
         both[len(self.fast):] = list(theirs)
         return both[self.order].tolist()

@@ -47,10 +47,34 @@ def show_numbers(values: np.ndarray) -> pa.Array:
     cents is written into a row of a byte matrix of 4-byte words from two tables — its
     groups of three digits (thousands separators, the first group's digits right-aligned
     after spaces), then its decimals (.5, .05, .25, none for .00; spaces after), a minus
-    before the first digit — and the spaces around trimmed by Arrow. The others are left
-    to ``show_many``."""
+    before the first digit — ``_CHUNK`` rows at a time, and the spaces around trimmed by
+    Arrow. The others are left to ``show_many``."""
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.abs(v), where=np.abs(v) < 1e13, initial=0.0)
+    n_groups = (len(str(int(top))) + 2) // 3
+    chars = np.empty((n, 4 * n_groups + 4), np.uint8)
+    fast = np.empty(n, bool)
+    for lo in range(0, n, _CHUNK):  # (a chunk's arrays stay in the caches)
+        fast[lo:lo + _CHUNK] = _write_figures(v[lo:lo + _CHUNK], chars[lo:lo + _CHUNK],
+                                              n_groups)
+    width = chars.shape[1]
+    out = pc.ascii_trim(pa.StringArray.from_buffers(
+        n, pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int32)),
+        pa.py_buffer(chars)), " ")
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        mask = np.zeros(n, bool)
+        mask[slow] = True
+        out = pc.replace_with_mask(out, pa.array(mask),
+                                   pa.array(show_many(v[slow].tolist()), pa.string()))
+    return out
+
+
+def _write_figures(v: np.ndarray, chars: np.ndarray, n_groups: int) -> np.ndarray:
+    """Write the figures ``v`` that are whole numbers of cents below 10¹³ into the rows of
+    ``chars`` (``show_numbers``); where they are."""
     with np.errstate(invalid="ignore", over="ignore"):
         a = np.abs(v)
         cents = np.rint(a * 100)
@@ -58,10 +82,8 @@ def show_numbers(values: np.ndarray) -> pa.Array:
     c = np.where(fast, cents, 0).astype(np.int64)
     whole = c // 100
     frac = c - whole * 100
-    n_groups = (len(str(int(whole.max()))) + 2) // 3 if n else 1
     if n_groups <= 3:
         whole = whole.astype(np.uint32)
-    chars = np.empty((n, 4 * n_groups + 4), np.uint8)
     words = chars.view(np.uint32)
     words[:, n_groups] = _DECIMAL_WORDS[frac]
     rest = whole
@@ -79,22 +101,13 @@ def show_numbers(values: np.ndarray) -> pa.Array:
         for k in range(1, 3 * n_groups):
             digits += w >= 10 ** k
         chars[neg, 4 * n_groups - 1 - digits - (digits - 1) // 3] = ord("-")
-    width = chars.shape[1]
-    out = pc.ascii_trim(pa.StringArray.from_buffers(
-        n, pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int32)),
-        pa.py_buffer(chars)), " ")
-    slow = np.flatnonzero(~fast)
-    if len(slow):
-        mask = np.zeros(n, bool)
-        mask[slow] = True
-        out = pc.replace_with_mask(out, pa.array(mask),
-                                   pa.array(show_many(v[slow].tolist()), pa.string()))
-    return out
+    return fast
 
 
-#: the most rows whose figures are written at once (their byte matrices stay in the caches:
-#: a group of 131,072 rows takes twice the CPU of four of 32,768)
+#: the most rows whose figures are written at once (their arrays stay in the caches: a
+#: column of 131,072 rows took twice the CPU of four of 32,768)
 _CHUNK = 32_768
+
 
 #: texts put around a reason: (table of texts before, index of each row's; table after, index)
 Around = tuple[pa.Array | None, np.ndarray, pa.Array | None, np.ndarray]
