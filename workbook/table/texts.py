@@ -13,7 +13,6 @@ read as the larger of two columns, a row no rule took — get the workbook run's
 
 from __future__ import annotations
 
-import itertools
 import string
 from functools import lru_cache
 from typing import Any
@@ -127,45 +126,37 @@ def _literals(template: str) -> tuple[str, ...]:
 
 def rule_reasons(batch: Any, rb: Any, rows: np.ndarray,
                  around: Around | None = None) -> tuple[pa.Array, np.ndarray]:
-    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow: (the
-    texts, the order of ``rows`` they are in). ``around``: a text put before and one after
-    each row's reason (taken from small tables, by row). The rows are taken by rule and by
-    the texts around (a few groups), each group's texts joined from its figures and its
-    literal texts, the texts around included (no column of them per row)."""
-    ri = batch.rule_index[rows].astype(np.int64)
-    key = ri
-    if around is not None:  # (rule, text before, text after)
-        n_after = len(around[2]) if around[2] is not None else 1
-        key = (ri * (len(around[0]) if around[0] is not None else 1) + around[1]) * n_after \
-            + around[3]
-    if len(key) and key.max() < 2 ** 15:  # (a few groups: the sort of 16-bit keys, a radix sort)
-        key = key.astype(np.int16)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    cuts = [0, *(np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1).tolist(), len(order)]
-    cuts = sorted({*cuts, *range(0, len(order), _CHUNK)})  # (groups of _CHUNK rows at most)
+    """``batch.reasons(rows)`` for rows a rule took (``rule_index >= 0``), in Arrow, rule by
+    rule: (the texts, the order of ``rows`` they are in). ``around``: a text put before and
+    one after each row's reason (taken from small tables, by row), joined in the same pass."""
+    ri = batch.rule_index[rows]
+    order = np.argsort(ri, kind="stable")
+    sorted_ri = ri[order]
+    cuts = np.flatnonzero(np.diff(sorted_ri)) + 1
     pieces = []
-    for lo, hi in itertools.pairwise(cuts if len(order) else []):
-        j = int(order[lo])
-        template, shown = rb.reason_template(rb.rules[int(ri[j])])
-        literals = _literals(template)
-        texts: list[Any] = [literals[0]]
-        if around is not None and around[0] is not None:
-            texts[0] = around[0][int(around[1][j])].as_py() + texts[0]
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(order)], strict=True):
+        if lo == hi:
+            continue
         these = rows[order[lo:hi]]
-        for q, k in enumerate(shown):  # (figures written group by group: in the caches)
-            texts += [show_numbers(batch.values[k][these]), literals[q + 1]]
+        template, shown = rb.reason_template(rb.rules[int(sorted_ri[lo])])
+        literals = _literals(template)
+        args: list[Any] = []
+        if around is not None and around[0] is not None:
+            args.append(pc.take(around[0], around[1][order[lo:hi]]))
+        args.append(literals[0])
+        for q, k in enumerate(shown):
+            args += [show_numbers(batch.values[k][these]), literals[q + 1]]
         if around is not None and around[2] is not None:
-            texts[-1] += around[2][int(around[3][j])].as_py()
-        pieces.append(_joined(texts, hi - lo))
-    texts_all = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
-    return (texts_all if pieces else pa.array([], pa.string())), order
+            args.append(pc.take(around[2], around[3][order[lo:hi]]))
+        pieces.append(_joined(args, hi - lo))
+    texts = pa.concat_arrays(pieces) if len(pieces) != 1 else pieces[0]
+    return (texts if pieces else pa.array([], pa.string())), order
 
 
 def _joined(texts: list[Any], n: int) -> pa.Array:
     """``n`` texts joined from literal texts (str) and arrays of ``n`` texts, in turn."""
-    if len(texts) == 1:
-        return pc.take(pa.array(texts, pa.string()), np.zeros(n, np.int64))
+    if all(isinstance(x, str) for x in texts):
+        return pc.take(pa.array(["".join(texts)], pa.string()), np.zeros(n, np.int64))
     return pc.binary_join_element_wise(
         *(pa.scalar(x, pa.string()) if isinstance(x, str) else x for x in texts
           if not isinstance(x, str) or x), "")
