@@ -213,7 +213,8 @@ def _tiers(b: _Batch, rb: Any, c: int | None, override: bool) -> np.ndarray:
         return np.full(n, -1, np.int32)
     if a is None or not pa.types.is_string(a.type):
         raise _NotPlain
-    codes, values = _distinct(a)
+    enc = pc.dictionary_encode(a)
+    values = enc.dictionary.to_pylist()
     rank = []
     for v in values:
         if not v.strip():
@@ -227,9 +228,11 @@ def _tiers(b: _Batch, rb: Any, c: int | None, override: bool) -> np.ndarray:
         if sub:
             raise _NotPlain  # (a sub-class named: the job's reader keeps it)
         rank.append(rb.rank(label))
-    out = np.array([*rank, -1], np.int32)[codes]
-    b.slow |= out == -2 if not override else out != -1
-    out[out < 0] = -1
+    codes = pc.fill_null(enc.indices, len(values)).to_numpy(zero_copy_only=False)
+    out = np.array([*rank, -1], np.int32)[codes]  # (the last: empty)
+    if -2 in rank or (override and any(r != -1 for r in rank)):
+        b.slow |= out == -2 if not override else out != -1
+        out[out < 0] = -1
     return out
 
 
