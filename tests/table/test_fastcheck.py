@@ -246,7 +246,14 @@ def test_a_date32_columns_dates_and_years_are_arrows() -> None:
         assert list(got) == want and got == want
         assert years.tolist() == [d.year if d is not None else -1 for d in want]
     got, _ = _date32(col)
-    got[3] = None  # (the job's value put in: the list made, then changed)
-    assert got[3] is None and got[:4] == [*col.to_pylist()[:3], None]
+    got[3], got[-1] = None, dt.date(2000, 1, 2)  # (the job's values put in: no list made)
+    assert got[3] is None and got[len(col) - 1] == dt.date(2000, 1, 2) and got._list is None
+    want = col.to_pylist()
+    want[3], want[-1] = None, dt.date(2000, 1, 2)
+    assert got[:4] == want[:4] and list(got) == want
+    got[5] = dt.date(1999, 9, 9)  # (the list made: changed in it)
+    assert got[5] == dt.date(1999, 9, 9) and got[-1] == dt.date(2000, 1, 2)
+    with pytest.raises(IndexError):
+        _date32(col)[0][len(col)]
     past = pa.array(np.array([-800_000, 3_000_000], np.int32)).cast(pa.date32())
     assert _date32(past) is None  # (outside datetime.date: Arrow's conversion says what)

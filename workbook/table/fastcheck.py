@@ -346,16 +346,20 @@ def fast_table(inp: Any, batch: pa.RecordBatch, spec: Any,
 
 class Dates(MutableSequence[Any]):
     """A date column as the list of ``datetime.date`` (None where empty) a ``ClientTable``
-    holds, made from its distinct dates (``table``, the last None) and each row's (``codes``)
-    only when read in full or changed — a quarterly run reads none of them."""
+    holds, made from its distinct dates (``table``, the last None) and each row's (``codes``),
+    a few rows' dates put in (the job's, ``_Merge``) kept aside: a list only when read in full
+    — a quarterly run reads none of them."""
 
     def __init__(self, table: np.ndarray, codes: np.ndarray) -> None:
         self.table, self.codes = table, codes
+        self.put: dict[int, Any] = {}
         self._list: list[Any] | None = None
 
     def list(self) -> list[Any]:
         if self._list is None:
             self._list = self.table[self.codes].tolist()
+            for i, v in self.put.items():
+                self._list[i] = v
         return self._list
 
     def __len__(self) -> int:
@@ -363,11 +367,15 @@ class Dates(MutableSequence[Any]):
 
     def __getitem__(self, i: Any) -> Any:
         if self._list is None and not isinstance(i, slice):
-            return self.table[self.codes[i]]
+            i = range(len(self.codes))[i]  # (an int, negative or not; IndexError past the end)
+            return self.put[i] if i in self.put else self.table[self.codes[i]]
         return self.list()[i]
 
     def __setitem__(self, i: Any, value: Any) -> None:
-        self.list()[i] = value
+        if self._list is None and not isinstance(i, slice):
+            self.put[range(len(self.codes))[i]] = value
+        else:
+            self.list()[i] = value
 
     def __delitem__(self, i: Any) -> None:
         del self.list()[i]
