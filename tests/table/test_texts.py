@@ -46,3 +46,17 @@ def test_figures_written_in_chunks_as_show_many_writes_them() -> None:
     assert show_numbers(values).to_pylist() == show_many(values.tolist())
     small = np.round(rng.uniform(0, 999, n), 2)  # (one group of digits: the widest 3)
     assert show_numbers(small).to_pylist() == show_many(small.tolist())
+
+
+def test_a_coded_column_of_no_labels_is_all_empty() -> None:
+    """A column coded over no labels (风险类别 of a batch where no row has a score) is every
+    row empty; labels met twice or None are one entry of its dictionary, None a null."""
+    import numpy as np
+
+    from workbook.table.columns import coded
+
+    got = coded((), np.full(3, -1))
+    assert got.to_pylist() == [None, None, None] and len(got.dictionary) == 0
+    got = coded(("甲", None, "乙", "甲"), np.array([3, 1, 2, -1, 0]))
+    assert got.to_pylist() == ["甲", None, "乙", None, "甲"]
+    assert got.dictionary.to_pylist() == ["甲", "乙"]

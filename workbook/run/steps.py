@@ -162,6 +162,9 @@ class Rating:
     risk_ref: str
     service: np.ndarray
     visits: np.ndarray
+    #: ``risk`` as indices into ``risk_labels`` (-1: None), for a caller that keeps codes
+    risk_codes: np.ndarray | None = None
+    risk_labels: tuple[str, ...] = ()
 
 
 def evaluate(t: ClientTable, spec: RunSpec) -> Rating:
@@ -180,23 +183,32 @@ def evaluate(t: ClientTable, spec: RunSpec) -> Rating:
     ok = t.ok
     computed = np.where(ok & (batch.rule_index >= 0), batch.output_index, -1).astype(np.int32)
     held = np.where(t.current >= 0, t.current, t.annual).astype(np.int32)
-    risk, risk_ref = risk_classes(t, ok, spec.period.end)
+    codes, risk_labels, risk_ref = risk_codes(t, ok, spec.period.end)
     service, visits = service_tables(rb)
+    risk = np.array([*risk_labels, None], dtype=object)[codes]
     return Rating(t, batch, ok, computed, held, np.where(ok, held, -1), risk, risk_ref,
-                  service, visits)
+                  service, visits, codes, risk_labels)
 
 
 def risk_classes(t: ClientTable, ok: np.ndarray, as_of: dt.date) -> tuple[np.ndarray, str]:
     """风险类别 of every row not rejected with a valid score (None elsewhere), and the ref of the
     scheme that rated it (named in 变更记录; "" when no row has a score)."""
+    codes, labels, ref = risk_codes(t, ok, as_of)
+    return np.array([*labels, None], dtype=object)[codes], ref  # (-1: None)
+
+
+def risk_codes(t: ClientTable, ok: np.ndarray, as_of: dt.date
+               ) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """``risk_classes`` as codes: the index of each row's 风险类别 in the scheme's labels (-1:
+    none), those labels, and the scheme's ref ("" and no labels when no row has a score)."""
     has_score = np.isfinite(t.risk_score) & ok
     if not has_score.any():
-        return np.full(len(t), None, dtype=object), ""
+        return np.full(len(t), -1, np.int64), (), ""
     rc = get_rulebook("risk-class", as_of)
     rbatch = rc.evaluate_many([np.where(has_score, t.risk_score, 50.0)])
     good = has_score & (rbatch.rule_index >= 0)
-    labels = np.array([o.label for o in rc.outputs] + [None], dtype=object)  # (-1: None)
-    return labels[np.where(good, rbatch.output_index, -1)], rc.ref
+    labels = tuple(o.label for o in rc.outputs)
+    return np.where(good, rbatch.output_index, -1).astype(np.int64), labels, rc.ref
 
 
 def service_tables(rb: Rulebook) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,8 @@ from .texts import basis_column
 
 #: the type of a decision column given as indices into a table of labels, and those columns
 CODED = pa.dictionary(pa.int32(), pa.string())
-CODED_COLUMNS = ("原级别", "当前级别", "级别变动", "规则编号", "服务产品", "评级期间", "规则版本")
+CODED_COLUMNS = ("原级别", "当前级别", "级别变动", "规则编号", "服务产品", "风险类别", "评级期间",
+                 "规则版本")
 
 
 @lru_cache(maxsize=64)
@@ -41,7 +42,8 @@ def label_table(labels: tuple[Any, ...]) -> tuple[pa.Array, np.ndarray]:
 def coded(labels: tuple[Any, ...], idx: np.ndarray) -> pa.DictionaryArray:
     """``labels[idx]`` as a dictionary array (index -1, or a None label: null)."""
     table, where = label_table(labels)
-    codes = np.where(idx >= 0, where[np.maximum(idx, 0)], -1).astype(np.int32, copy=False)
+    codes = (np.where(idx >= 0, where[np.maximum(idx, 0)], -1).astype(np.int32, copy=False)
+             if len(where) else np.full(len(idx), -1, np.int32))
     nulls = codes < 0
     return pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=nulls if nulls.any() else None), table)
@@ -101,7 +103,7 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "级别依据": _basis(rating, dec, spec, at, rated, kinds),
         "服务产品": coded(service, _at_kept(rank_i * 2 + opened, on_rated, rated, -1)),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
-        "风险类别": _spread(pa.array(rating.risk[act], pa.string()), at, rated),
+        "风险类别": _risk(rating, act, at, rated),
         "评级期间": coded((spec.period.label,), np.where(rated, 0, -1)),
         "规则版本": coded((spec.rulebook.ref,), np.where(rated, 0, -1)),
         "在范围": pa.array(dec.scope[keep]),
@@ -131,6 +133,16 @@ def _kinds(dec: Any, act: np.ndarray, at: np.ndarray, rated: np.ndarray
     of_act = codes[act].astype(np.int64) + 1
     return (coded(KIND_LABELS, of_act),
             coded(KIND_LABELS, _at_kept(of_act, np.where(rated, at, 0), rated, 0)))
+
+
+def _risk(rating: Any, act: np.ndarray, at: np.ndarray, rated: np.ndarray) -> pa.Array:
+    """风险类别 at the kept rows that are rated: coded from ``rating.risk_codes``, or the texts
+    of ``rating.risk`` when it has no codes."""
+    codes = getattr(rating, "risk_codes", None)
+    if codes is None:
+        return _spread(pa.array(rating.risk[act], pa.string()), at, rated)
+    return coded(tuple(rating.risk_labels),
+                 _at_kept(codes[act], np.where(rated, at, 0), rated, -1))
 
 
 def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray,
