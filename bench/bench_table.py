@@ -14,7 +14,8 @@ Generates (once, untimed, cached in --dir) a head-office extract of N clients as
 (c) the Spark engine on a local[2] session (``rate_table_spark``; JVM start-up included,
     and printed on its own; ``sparkreader``, not run by default: the same with Spark's own
     Parquet reader, ``--spark-read spark``).
-Each is run in a child process; its peak memory is the largest sum of RSS over the process and
+Each is run in a child process, after ``os.sync()`` (the files an earlier phase wrote are not
+written back to the disk while the next is timed); its peak memory is the largest sum of RSS over the process and
 all its descendants (worker processes, the JVM), sampled every 100 ms.
 Goals (issue 13): (b) <= 2 x (a); peak of (b) <= 1 GB at 10M; (c) <= 3 x (b).
 """
@@ -180,6 +181,7 @@ def measure(what: str, src: Path, out: Path) -> tuple[float, float, float]:
             f"b.{what}({str(src)!r}, {str(out)!r})")
     import resource
 
+    os.sync()  # (untimed: the files of the phase before written back first, not during this one)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen([sys.executable, "-c", code])
