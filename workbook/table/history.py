@@ -4,7 +4,7 @@ tamper-evident by digests instead of a hash per row:
 
 * each part file has a sha256: over the part file's bytes (runs since session 9, whose
   manifest says ``"part_digest": "file"``: any edited, added or removed row — any byte —
-  changes it, hashed as the part is written; verified with the file read as it is), or, in
+  changes it, hashed from the file once written; verified with the file read as it is), or, in
   the histories written before, over its rows (the Arrow IPC stream of the part read back) —
   computed part by part, in parallel if one wishes;
 * each run's ``_manifest.json`` holds its parts' digests, their Merkle root, the previous
