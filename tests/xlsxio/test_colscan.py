@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from xlsx_fixtures import minimal_workbook
+from xlsx_fixtures import count_outcomes, minimal_workbook
 
 from workbook.xlsxio import SheetEdit, colpatch, colscan, patch_workbook
 from workbook.xlsxio.cells import CellWriter
@@ -202,15 +202,7 @@ def test_a_plain_sheet_is_located_by_colscan(tmp_path: Path, monkeypatch):
     the per-row code)."""
     monkeypatch.setattr(colpatch, "PIECE", 300)
     src = minimal_workbook(tmp_path / "s.xlsx", _sheet(REGULAR), styles=STYLES)
-    calls = {"plain": 0, "other": 0}
-    real = colpatch._locate_plain
-
-    def counted(sc, piece, cols):
-        got = real(sc, piece, cols)
-        calls["plain" if got is not None else "other"] += 1
-        return got
-
-    monkeypatch.setattr(colpatch, "_locate_plain", counted)
+    calls = count_outcomes(monkeypatch, colpatch, "_locate_plain", "plain", "other")
     edit = SheetEdit(columns={2: [f"新{i}" for i in range(58)], 3: [float(i) for i in range(58)]})
     patch_workbook(src, tmp_path / "fast.xlsx", {"S": edit})
     patch_workbook(src, tmp_path / "slow.xlsx", {"S": edit}, _fast=False)

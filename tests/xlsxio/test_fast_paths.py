@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xlsx_fixtures import minimal_workbook
+from xlsx_fixtures import count_outcomes, minimal_workbook
 
 from workbook.xlsxio import KEEP, CellError, SheetEdit, colpatch, patch_workbook, reader
 from workbook.xlsxio.fastscan import SheetScan
@@ -403,15 +403,7 @@ def test_column_patch_takes_the_column_path(tmp_path: Path, monkeypatch):
         6: [f"t{i % 7}" if i % 2 else None for i in range(n)],
     })
     monkeypatch.setattr(colpatch, "PIECE", 3000)
-    calls = {"column": 0, "row": 0}
-    real = colpatch.patch_piece
-
-    def counted(pt, piece, last):
-        got = real(pt, piece, last)
-        calls["column" if got is not None else "row"] += 1
-        return got
-
-    monkeypatch.setattr(colpatch, "patch_piece", counted)
+    calls = count_outcomes(monkeypatch, colpatch, "patch_piece", "column", "row")
     fast = _patched(src, tmp_path / "fast.xlsx", edit, True)
     assert calls["column"] > 10 * max(calls["row"], 1) // 2 and calls["row"] <= 1
     assert fast == _patched(src, tmp_path / "slow.xlsx", edit, False)

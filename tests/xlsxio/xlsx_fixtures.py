@@ -221,3 +221,18 @@ def minimal_workbook(path: Path, sheet_xml: bytes, *, styles: str | None = None,
             )
         zw.writestr("xl/worksheets/sheet1.xml", sheet_xml)
     return path
+
+
+def count_outcomes(monkeypatch, module, name: str, taken: str, declined: str) -> dict[str, int]:
+    """Wrap ``module.name`` (a fast path that gives None when it declines) to count its calls:
+    ``taken`` where it gave something, ``declined`` where it gave None."""
+    calls = {taken: 0, declined: 0}
+    real = getattr(module, name)
+
+    def counted(*args):
+        got = real(*args)
+        calls[taken if got is not None else declined] += 1
+        return got
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
