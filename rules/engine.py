@@ -390,8 +390,8 @@ class Rulebook:
             return idx
         count: np.ndarray[Any, Any] = np.zeros(  # (how many rules match)
             n, np.uint8 if len(self.rules) < 255 else np.int32)
-        for r in reversed(self.rules):
-            m = rule_mask(r)
+        masks = [(r, rule_mask(r)) for r in reversed(self.rules)]
+        for r, m in masks:
             if m is None:
                 idx[:] = r.order
                 count += 1
@@ -404,8 +404,7 @@ class Rulebook:
             return idx
         first_out = np.full(n, -1, np.int16)  # ANY, rows where several rules match: do they agree
         conflict = np.zeros(n, bool)
-        for r in reversed(self.rules):
-            m = rule_mask(r)
+        for r, m in masks:
             m = np.ones(n, bool) if m is None else m
             conflict |= m & (first_out >= 0) & (first_out != r.output)
             first_out[m] = r.output

@@ -47,13 +47,13 @@ def to_cents_array(a: np.ndarray) -> np.ndarray:
     """:func:`to_cents` of every element of a float array (a new array; NaN and ±inf kept)."""
     a = np.asarray(a, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        if ((np.rint(a * 100.0) / 100.0 == a) | ~np.isfinite(a)).all():
+        y = a * 100.0
+        out = np.rint(y) / 100.0
+        if ((out == a) | ~np.isfinite(a)).all():
             # every value a cent amount already (or NaN, ±inf): to_cents gives each back —
             # the nearest integer of x·100 is no tie, and x's shortest repr has at most two
             # decimals (tests/rules/test_money.py checks the two ways agree)
             return a.copy()
-        y = a * 100.0
-        out = np.rint(y) / 100.0
         frac = y - np.floor(y)
         slow = np.isfinite(a) & ((np.abs(y) >= _FAST_LIMIT) | (np.abs(frac - 0.5) < _HALF_MARGIN))
     whole = np.isfinite(a) & (a == np.floor(np.where(np.isfinite(a), a, 0.0)))
