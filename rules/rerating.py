@@ -42,8 +42,7 @@ class Outcome:
 
     rank: np.ndarray
     change: np.ndarray  # object array of str
-    #: the same as indices into CHANGE_KINDS (-1: ''), for a caller that keeps codes
-    code: np.ndarray | None = None
+    code: np.ndarray  # the same as indices into CHANGE_KINDS (-1: ''), for a caller that keeps codes
 
 
 def apply_mode(rb: Rulebook, mode: Mode, computed: np.ndarray, base: np.ndarray,

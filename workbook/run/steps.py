@@ -163,8 +163,8 @@ class Rating:
     service: np.ndarray
     visits: np.ndarray
     #: ``risk`` as indices into ``risk_labels`` (-1: None), for a caller that keeps codes
-    risk_codes: np.ndarray | None = None
-    risk_labels: tuple[str, ...] = ()
+    risk_codes: np.ndarray
+    risk_labels: tuple[str, ...]
 
 
 def evaluate(t: ClientTable, spec: RunSpec) -> Rating:
@@ -185,22 +185,16 @@ def evaluate(t: ClientTable, spec: RunSpec) -> Rating:
     held = np.where(t.current >= 0, t.current, t.annual).astype(np.int32)
     codes, risk_labels, risk_ref = risk_codes(t, ok, spec.period.end)
     service, visits = service_tables(rb)
-    risk = np.array([*risk_labels, None], dtype=object)[codes]
+    risk = np.array([*risk_labels, None], dtype=object)[codes]  # (-1: None)
     return Rating(t, batch, ok, computed, held, np.where(ok, held, -1), risk, risk_ref,
                   service, visits, codes, risk_labels)
 
 
-def risk_classes(t: ClientTable, ok: np.ndarray, as_of: dt.date) -> tuple[np.ndarray, str]:
-    """风险类别 of every row not rejected with a valid score (None elsewhere), and the ref of the
-    scheme that rated it (named in 变更记录; "" when no row has a score)."""
-    codes, labels, ref = risk_codes(t, ok, as_of)
-    return np.array([*labels, None], dtype=object)[codes], ref  # (-1: None)
-
-
 def risk_codes(t: ClientTable, ok: np.ndarray, as_of: dt.date
                ) -> tuple[np.ndarray, tuple[str, ...], str]:
-    """``risk_classes`` as codes: the index of each row's 风险类别 in the scheme's labels (-1:
-    none), those labels, and the scheme's ref ("" and no labels when no row has a score)."""
+    """风险类别 of every row not rejected with a valid score, as the index of its class in the
+    scheme's labels (-1: none), those labels, and the ref of the scheme that rated them (named
+    in 变更记录; "" and no labels when no row has a score)."""
     has_score = np.isfinite(t.risk_score) & ok
     if not has_score.any():
         return np.full(len(t), -1, np.int64), (), ""
@@ -252,9 +246,9 @@ class Decision:
     new_rank: np.ndarray
     after_rank: np.ndarray
     kinds: np.ndarray
+    kind_codes: np.ndarray  # ``kinds`` as indices into CHANGE_KINDS (-1: '')
     review: overrides.OverrideReview
     opened_after: list[tuple[int, str, dt.date]] = field(default_factory=list)
-    kind_codes: np.ndarray | None = None  # ``kinds`` as indices into CHANGE_KINDS (-1: '')
 
 
 def mode_scope(t: ClientTable, spec: RunSpec) -> np.ndarray:

@@ -3,8 +3,8 @@ workbook run (当前级别, 级别变动, 级别依据, 服务产品, 年拜访�
 from the same rating and decision (``steps.evaluate``, ``steps.apply_mode``) as whole columns —
 small tables of labels taken by index, no Python string per row (级别依据: ``texts``).
 
-The columns of few values (原级别, 当前级别, 规则编号, 服务产品, 评级期间, 规则版本) are Arrow
-dictionary arrays: an index a row into a table of the run's labels (``coded``), never the texts
+The columns of few values (``CODED_COLUMNS``: 原级别, 当前级别, 级别变动, 规则编号, 服务产品,
+风险类别, 评级期间, 规则版本) are Arrow dictionary arrays: an index a row into a table of the run's labels (``coded``), never the texts
 themselves — Parquet then writes that table as the column's dictionary instead of hashing every
 value (``run.BATCH_SCHEMA``; the file's columns are texts as before).
 """
@@ -49,15 +49,13 @@ def coded(labels: tuple[Any, ...], idx: np.ndarray) -> pa.DictionaryArray:
         pa.array(codes, mask=nulls if nulls.any() else None), table)
 
 
-def _spread(values: pa.Array, at: np.ndarray, rated: np.ndarray, fill: Any = None) -> pa.Array:
-    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere
+def _spread(values: pa.Array, at: np.ndarray, rated: np.ndarray) -> pa.Array:
+    """``values`` (one per rated row) at the kept rows that are rated, null elsewhere
     (``values`` as they are when every kept row is rated, in order: a quarterly run's)."""
     if len(values) == len(at) and rated.all() and (at == np.arange(len(at))).all():
-        out = values
-    else:
-        idx = pa.array(np.where(rated, at, 0), pa.int64(), mask=~rated)
-        out = pc.take(values, idx) if len(values) else pa.nulls(len(at), values.type)
-    return out if fill is None else pc.fill_null(out, fill)
+        return values
+    idx = pa.array(np.where(rated, at, 0), pa.int64(), mask=~rated)
+    return pc.take(values, idx) if len(values) else pa.nulls(len(at), values.type)
 
 
 def _labels(table: list[Any], idx: np.ndarray, type_: pa.DataType | None = None) -> pa.Array:
@@ -87,8 +85,7 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     rank_i = np.where(rank_act >= 0, rank_act, n_lab)  # (-1: the tables' last row)
     opened = _opened(t, act, spec.period.end.year)
     service = tuple(rating.service.ravel().tolist())  # [rank, opened this year], flattened
-    on_rated = np.where(rated, at, 0)  # (a kept row's decision; 0 where not rated)
-    kinds, kind_col = _kinds(dec, act, at, rated)
+    kinds = dec.kind_codes[act].astype(np.int64) + 1  # (of the rated rows, in KIND_LABELS)
     rules = spec.rulebook.rules
     rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], -1)
     return {
@@ -98,12 +95,12 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "营业部": (t.rows - 2)[keep],  # (positions in the batch: the caller takes the texts)
         "原级别": coded(tiers, before_i),
         "当前级别": coded(tiers, after_i),
-        "级别变动": kind_col,
+        "级别变动": coded(KIND_LABELS, _at_kept(kinds, at, rated, 0)),
         "规则编号": coded(tuple(r.id for r in rules), rule_at),
-        "级别依据": _basis(rating, dec, spec, at, rated, kinds),
-        "服务产品": coded(service, _at_kept(rank_i * 2 + opened, on_rated, rated, -1)),
+        "级别依据": _basis(rating, dec, spec, at, rated, coded(KIND_LABELS, kinds)),
+        "服务产品": coded(service, _at_kept(rank_i * 2 + opened, at, rated, -1)),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
-        "风险类别": _risk(rating, act, at, rated),
+        "风险类别": coded(rating.risk_labels, _at_kept(rating.risk_codes[act], at, rated, -1)),
         "评级期间": coded((spec.period.label,), np.where(rated, 0, -1)),
         "规则版本": coded((spec.rulebook.ref,), np.where(rated, 0, -1)),
         "在范围": pa.array(dec.scope[keep]),
@@ -114,35 +111,12 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
 KIND_LABELS = ("", *CHANGE_KINDS)
 
 
-def _at_kept(values: np.ndarray, on_rated: np.ndarray, rated: np.ndarray, fill: int
-             ) -> np.ndarray:
-    """``values`` (one per rated row) at the kept rows that are rated, ``fill`` elsewhere."""
+def _at_kept(values: np.ndarray, at: np.ndarray, rated: np.ndarray, fill: int) -> np.ndarray:
+    """``values`` (one per rated row) at the kept rows that are rated (``at``: their rated
+    row), ``fill`` elsewhere."""
     if not len(values):
         return np.full(len(rated), fill, np.int64)
-    return np.where(rated, values[on_rated], fill)
-
-
-def _kinds(dec: Any, act: np.ndarray, at: np.ndarray, rated: np.ndarray
-           ) -> tuple[pa.Array, pa.Array]:
-    """级别变动 of the rated rows, and of the kept rows ("" where not rated): coded from
-    ``dec.kind_codes``, or the texts of ``dec.kinds`` when it has no codes."""
-    codes = getattr(dec, "kind_codes", None)
-    if codes is None:
-        kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
-        return kinds, _spread(kinds, at, rated, "")
-    of_act = codes[act].astype(np.int64) + 1
-    return (coded(KIND_LABELS, of_act),
-            coded(KIND_LABELS, _at_kept(of_act, np.where(rated, at, 0), rated, 0)))
-
-
-def _risk(rating: Any, act: np.ndarray, at: np.ndarray, rated: np.ndarray) -> pa.Array:
-    """风险类别 at the kept rows that are rated: coded from ``rating.risk_codes``, or the texts
-    of ``rating.risk`` when it has no codes."""
-    codes = getattr(rating, "risk_codes", None)
-    if codes is None:
-        return _spread(pa.array(rating.risk[act], pa.string()), at, rated)
-    return coded(tuple(rating.risk_labels),
-                 _at_kept(codes[act], np.where(rated, at, 0), rated, -1))
+    return np.where(rated, values[np.where(rated, at, 0)], fill)
 
 
 def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray,
