@@ -152,16 +152,34 @@ def _ids(b: _Batch, c: int, duplicates: dict[str, list[int]] | None) -> pa.Array
     if not pa.types.is_string(a.type):
         raise _NotPlain
     b.slow |= ~plain_ids(a)
-    known = list(duplicates) if duplicates else []
-    many = pa.array([], pa.string())
     if duplicates is None:  # (not known for the whole input: those met twice in the batch)
         counts = pc.value_counts(a)
         many = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
-    if len(many) or known:
-        again = pa.concat_arrays([many.cast(pa.string()), pa.array(known, pa.string())])
-        b.slow |= pc.fill_null(pc.is_in(a, value_set=again), False).to_numpy(
-            zero_copy_only=False)
+        if len(many):
+            b.slow |= among_ids(a, many.cast(pa.string()))
+    elif duplicates:
+        b.slow |= among_ids(a, id_set(duplicates))
     return a
+
+
+_ID_SET: tuple[Any, Any] = (None, None)  # (the last duplicates given, their ids as Arrow)
+
+
+def id_set(duplicates: dict[str, list[int]]) -> pa.Array:
+    """The ids of ``duplicates`` as an Arrow array — made once for the dict a run hands every
+    batch (the last one kept, as one tuple replaced whole: runs in threads of their own each
+    get their own dict's)."""
+    global _ID_SET
+    last = _ID_SET
+    if last[0] is not duplicates:
+        last = _ID_SET = (duplicates, pa.array(list(duplicates), pa.string()))
+    return last[1]
+
+
+def among_ids(ids: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Where ``ids`` is one of ``value_set`` (False where missing)."""
+    return pc.fill_null(pc.is_in(ids, value_set=value_set), False).to_numpy(
+        zero_copy_only=False)
 
 
 def plain_ids(a: pa.Array) -> np.ndarray:

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from rules.schedule import Period
 
@@ -29,6 +27,7 @@ from ..run.steps import RunSpec, apply_mode, evaluate, read_table, settle
 from ..schema import ClientTable
 from ..xlsxio import SheetData
 from .columns import decision_columns
+from .fastcheck import among_ids, id_set
 
 __all__ = ["BatchResult", "RunSpec", "duplicate_message", "rate_batch", "settle_run"]
 
@@ -133,8 +132,7 @@ def _on_rows(t: Any, duplicates: dict[str, list[int]]) -> list[int]:
     ids = getattr(t, "id_arrow", None)
     if ids is None:
         return [i for i, cid in enumerate(t.client_id) if cid in duplicates]
-    hit = pc.is_in(ids, value_set=pa.array(list(duplicates), pa.string()))
-    return np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False)).tolist()
+    return np.flatnonzero(among_ids(ids, id_set(duplicates))).tolist()
 
 
 def _renumber(t: Any, offset: int) -> None:
