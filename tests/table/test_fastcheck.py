@@ -207,13 +207,14 @@ def test_plain_ids_are_those_the_pattern_matches() -> None:
 
 
 def test_distinct_dates_are_arrows_dates() -> None:
-    """A date column's distinct values, converted by numpy, are the dates Arrow reads —
-    also at the ends of datetime.date's range (and outside it, left to Arrow)."""
+    """A date column's distinct values are the dates Arrow reads — also at the ends of
+    datetime.date's range (``_distinct`` reads the date32 columns ``_date32`` leaves: a day
+    outside that range)."""
     from workbook.table.fastcheck import _distinct
 
     days = [dt.date(2026, 9, 30), dt.date(1, 1, 1), dt.date(9999, 12, 31), None,
             dt.date(1970, 1, 1), dt.date(1969, 12, 31), dt.date(2026, 9, 30)]
-    codes, values = _distinct(pa.array(days, pa.date32()), dates=True)
+    codes, values = _distinct(pa.array(days, pa.date32()))
     assert [values[c] if c >= 0 else None for c in codes] == days
     assert all(type(v) is dt.date for v in values)
 
