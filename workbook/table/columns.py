@@ -85,7 +85,7 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
     rank_i = np.where(rank_act >= 0, rank_act, n_lab)  # (-1: the tables' last row)
     opened = _opened(t, act, spec.period.end.year)
     service = tuple(rating.service.ravel().tolist())  # [rank, opened this year], flattened
-    kinds = dec.kind_codes[act].astype(np.int64) + 1  # (of the rated rows, in KIND_LABELS)
+    kinds = dec.kind_codes[act].astype(np.int64) + 1  # (of the rated rows: in KIND_LABELS)
     rules = spec.rulebook.rules
     rule_at = np.where(rating.computed[keep] >= 0, rating.batch.rule_index[keep], -1)
     return {
@@ -97,7 +97,7 @@ def decision_columns(rating: Any, dec: Any, spec: Any, offset: int) -> dict[str,
         "当前级别": coded(tiers, after_i),
         "级别变动": coded(KIND_LABELS, _at_kept(kinds, at, rated, 0)),
         "规则编号": coded(tuple(r.id for r in rules), rule_at),
-        "级别依据": _basis(rating, dec, spec, at, rated, coded(KIND_LABELS, kinds)),
+        "级别依据": _basis(rating, dec, spec, at, rated),
         "服务产品": coded(service, _at_kept(rank_i * 2 + opened, at, rated, -1)),
         "年拜访次数": _spread(_labels(rating.visits.tolist(), rank_i, pa.float64()), at, rated),
         "风险类别": coded(rating.risk_labels, _at_kept(rating.risk_codes[act], at, rated, -1)),
@@ -119,10 +119,9 @@ def _at_kept(values: np.ndarray, at: np.ndarray, rated: np.ndarray, fill: int) -
     return np.where(rated, values[np.where(rated, at, 0)], fill)
 
 
-def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray,
-           kinds: pa.Array) -> pa.Array:
+def _basis(rating: Any, dec: Any, spec: Any, at: np.ndarray, rated: np.ndarray) -> pa.Array:
     """级别依据 at the kept rows that are rated (one take from the texts as made)."""
-    texts, js = basis_column(rating, dec, spec, kinds)
+    texts, js = basis_column(rating, dec, spec)
     if not len(texts):
         return pa.nulls(len(at), pa.string())
     where = np.zeros(len(dec.act), np.int64)

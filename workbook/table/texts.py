@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rules.errors import show_many
-from rules.rerating import KEPT_UP, OVERRIDE
+from rules.rerating import CHANGE_KINDS, KEPT_UP, OVERRIDE
 
 from ..run.lazy import Reasons
 from ..summary import NO_TIER
@@ -162,18 +162,15 @@ def _joined(texts: list[Any], n: int) -> pa.Array:
           if not isinstance(x, str) or x), "")
 
 
-def basis_column(rating: Any, dec: Any, spec: Any, kinds: pa.Array | None = None
-                 ) -> tuple[pa.Array, np.ndarray]:
+def basis_column(rating: Any, dec: Any, spec: Any) -> tuple[pa.Array, np.ndarray]:
     """级别依据 of the rated rows as a workbook run writes them: (the texts, the index in
     ``dec.act`` of each — in no particular order: the caller takes them where they go).
-    ``kinds``: 级别变动 of the rated rows as Arrow, if made already. A rule's reason is
+    A rule's reason is
     joined with what goes before it (a new account's default) and after it (the tier kept by
     就高不就低) in one pass."""
     t, act, batch = rating.table, dec.act, rating.batch
-    if kinds is None:
-        kinds = pa.array(np.asarray(dec.kinds[act], dtype=object), pa.string())
     label_of = [*spec.labels, NO_TIER]
-    slow = _is(kinds, OVERRIDE) | (batch.rule_index[act] < 0)
+    slow = _is(dec, OVERRIDE) | (batch.rule_index[act] < 0)
     if t.larger_of:
         slow[:] = True
     if dec.review.notes:
@@ -182,7 +179,7 @@ def basis_column(rating: Any, dec: Any, spec: Any, kinds: pa.Array | None = None
     texts, where = [], []
     js = pos[~slow]
     if len(js):
-        around = _around(rating, dec, spec, kinds, js, label_of)
+        around = _around(rating, dec, spec, js, label_of)
         calc, order = rule_reasons(batch, spec.rulebook, act[js], around)
         texts.append(calc)
         where.append(js[order])
@@ -195,17 +192,18 @@ def basis_column(rating: Any, dec: Any, spec: Any, kinds: pa.Array | None = None
     return pa.concat_arrays(texts) if len(texts) > 1 else texts[0], np.concatenate(where)
 
 
-def _is(kinds: pa.Array, kind: str) -> np.ndarray:
-    return pc.fill_null(pc.equal(kinds, kind), False).to_numpy(zero_copy_only=False)
+def _is(dec: Any, kind: str) -> np.ndarray:
+    """Where the rated rows' kind of change is ``kind`` (from ``dec.kind_codes``)."""
+    return dec.kind_codes[dec.act] == CHANGE_KINDS.index(kind)
 
 
-def _around(rating: Any, dec: Any, spec: Any, kinds: pa.Array, js: np.ndarray,
+def _around(rating: Any, dec: Any, spec: Any, js: np.ndarray,
             label_of: list[str]) -> Around | None:
     """What goes before and after the reason of the rated rows ``js`` (``steps._basis``):
     新开户默认…，就高不就低： before (a new-accounts run's account with no tier held),
     ；就高不就低，保留… after (the tier 就高不就低 keeps); None when neither occurs."""
     base = rating.base[dec.act[js]]
-    kept = _is(kinds, KEPT_UP)[js]
+    kept = _is(dec, KEPT_UP)[js]
     new = (base < 0) & ~kept if spec.mode == "new-accounts" else np.zeros(len(js), bool)
     if not kept.any() and not new.any():
         return None
