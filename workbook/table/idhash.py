@@ -231,8 +231,13 @@ class HashRuns:
         if len(self.runs) > 1:
             s.sort(kind="stable")
             self.runs = [0]
-        twice = s[1:][s[1:] == s[:-1]]
-        return twice[np.concatenate(([True], twice[1:] != twice[:-1]))] if len(twice) else twice
+        return met_twice(s)
+
+
+def met_twice(s: np.ndarray) -> np.ndarray:
+    """The values met more than once in the sorted ``s``, each once (sorted)."""
+    twice = s[1:][s[1:] == s[:-1]]
+    return twice[np.concatenate(([True], twice[1:] != twice[:-1]))] if len(twice) else twice
 
 
 def sorted_tops(hashes: np.ndarray) -> np.ndarray:
@@ -260,8 +265,7 @@ def repeated_hashes(hashes: list[np.ndarray], tops: np.ndarray) -> np.ndarray:
     got = np.concatenate(maybe) if maybe else np.zeros(0, U64)
     got = got[(got != 0) & among((got >> U64(32)).astype(np.uint32), tops)]
     got.sort()
-    twice = got[1:][got[1:] == got[:-1]]
-    return np.unique(twice)
+    return met_twice(got)
 
 
 def among(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 from rules.rerating import parse_mode
 
 from ..schema import WorkbookError, column_map
+from .idhash import met_twice
 from .run import (
     DECISION_SCHEMA,
     DECISIONS,
@@ -303,9 +304,8 @@ def _layout(run: Any, n_parts: int, hasher: Any, finder: Any
         row += counts.get(p, 0)
     hashes = np.concatenate([np.frombuffer(r["h"], np.uint64) for r in got]
                             or [np.zeros(0, np.uint64)])
-    s = np.sort(hashes[hashes != 0])
-    again = np.unique(s[1:][s[1:] == s[:-1]])
-    del hashes, s
+    again = met_twice(np.sort(hashes[hashes != 0]))  # (0: no id, or an error value)
+    del hashes
     if not len(again):
         return starts, row - 2, {}
     seen: dict[str, list[int]] = {}

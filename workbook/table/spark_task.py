@@ -197,13 +197,14 @@ def find_ids(again: Any, plan: Any = None, name: str | None = None) -> Any:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
 
+        from .idhash import among
         from .source import id_hashes, id_texts
 
         for p, part in split(batches):
             at = 0
             for b in part:
                 ids = id_texts(b.column(0))
-                k = np.flatnonzero(np.isin(id_hashes(ids), again))
+                k = np.flatnonzero(among(id_hashes(ids), again))
                 if len(k):
                     yield pa.RecordBatch.from_arrays(
                         [pa.array(np.full(len(k), p), pa.int64()),
