@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from xlsx_fixtures import count_outcomes, minimal_workbook
+from xlsx_fixtures import STYLES, count_outcomes, minimal_workbook
 
 from workbook.xlsxio import SheetEdit, colpatch, colscan, patch_workbook
 from workbook.xlsxio.cells import CellWriter
@@ -21,15 +21,6 @@ from workbook.xlsxio.colcells import cells
 from workbook.xlsxio.rowpatch import Edits, RowPatcher
 from workbook.xlsxio.sheetxml import col_letter
 from workbook.xlsxio.styles import StylesEditor
-
-STYLES = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
-    '<fonts count="1"><font><sz val="11"/></font></fonts>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0"/><xf numFmtId="164" fontId="0"/>'
-    '<xf numFmtId="4" fontId="0"/></cellXfs></styleSheet>'
-)
 
 
 def _sheet(rows: str) -> bytes:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xlsx_fixtures import count_outcomes, minimal_workbook
+from xlsx_fixtures import STYLES, count_outcomes, minimal_workbook
 
 from workbook.xlsxio import KEEP, CellError, SheetEdit, colpatch, patch_workbook, reader
 from workbook.xlsxio.fastscan import SheetScan
@@ -24,14 +24,6 @@ from workbook.xlsxio.reader import ColumnNotReadError, UnreadColumn, read_sheet_
 from workbook.xlsxio.sheetxml import col_letter
 
 SST = ["甲", "a&amp;b", "  sp  ", "", "123", "x_x0041_y"]
-STYLES = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
-    '<fonts count="1"><font><sz val="11"/></font></fonts>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0"/><xf numFmtId="164" fontId="0"/>'
-    '<xf numFmtId="4" fontId="0"/></cellXfs></styleSheet>'
-)
 
 # (attributes after r, content) of one cell; {r} is the cell reference
 CELL_KINDS = [

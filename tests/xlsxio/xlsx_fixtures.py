@@ -14,6 +14,15 @@ import xlsxwriter
 from workbook.xlsxio import read_sheet
 
 HYPER = '=HYPERLINK("http://x","y")'
+#: styles.xml of three cell formats: general (0), a date yyyy-mm-dd (1), #,##0.00 (2)
+STYLES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
+    '<fonts count="1"><font><sz val="11"/></font></fonts>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0"/><xf numFmtId="164" fontId="0"/>'
+    '<xf numFmtId="4" fontId="0"/></cellXfs></styleSheet>'
+)
 
 
 def tiny_png() -> bytes:
